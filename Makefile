@@ -1,0 +1,50 @@
+# A thin wrapper around Meson.  `make demo` and `make test` install what is
+# missing (scripts/install-deps.sh), configure, build and run.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+MESON      ?= meson
+
+.PHONY: all deps build test test-plain test-asan test-tsan demo install clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD)
+
+$(BUILD_ASAN)/build.ninja:
+	$(MESON) setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+$(BUILD_TSAN)/build.ninja:
+	$(MESON) setup $(BUILD_TSAN) -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
+
+test-plain: build
+	$(MESON) test -C $(BUILD) --print-errorlogs
+
+test-asan: deps $(BUILD_ASAN)/build.ninja
+	$(MESON) compile -C $(BUILD_ASAN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(MESON) test -C $(BUILD_ASAN) --print-errorlogs --timeout-multiplier 4
+
+test-tsan: deps $(BUILD_TSAN)/build.ninja
+	$(MESON) compile -C $(BUILD_TSAN)
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		setarch -R $(MESON) test -C $(BUILD_TSAN) --print-errorlogs --suite threads --timeout-multiplier 10
+
+test: test-plain test-asan test-tsan
+
+demo: build
+	./scripts/demo.sh $(BUILD)
+
+install: build
+	$(MESON) install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

@@ -1,0 +1,272 @@
+/*
+ * shmetrics.h - the public interface of shmetrics, a lock-free shared-memory
+ * metrics engine.  This header is the contract.
+ *
+ * Model.  Worker processes attach to one arena (a file, under /dev/shm by
+ * default) and update metric cells with atomics; a collector opens the same
+ * arena read-only and merges the cells at read time.  A registry is one
+ * process's handle on an arena.  A metric (family) has a name, a type, help
+ * text and label names; a series is a metric plus one set of label values,
+ * and it is what the hot path updates.
+ *
+ * Errors.  Every function that can fail returns 0 or a negative errno code
+ * and leaves a message naming the problem for shmetrics_errmsg().  Codes:
+ *   -EINVAL   a bad argument (name, label, value, spec, option)
+ *   -EEXIST   a conflicting registration, or an arena that must not exist
+ *   -ENOENT   no such arena or metric
+ *   -ENOSPC   the arena is full (metrics already registered keep working)
+ *   -EROFS    a write through a read-only registry
+ *   -EBADMSG  a file that is not a valid arena, or a damaged record
+ *   -EPROTO   an arena of another layout version
+ *   -EACCES   permission denied
+ *   -ENOMEM   out of memory
+ *
+ * Callers.  "worker" functions may be called by any thread of a process that
+ * opened the arena read-write; "collector" functions by any thread of any
+ * process that opened it; "setup" functions are not for the hot path (they
+ * may allocate and take a process-local lock).  Functions marked hot are in
+ * shmetrics/hot.h: no lock, no allocation, no system call.
+ */
+#ifndef SHMETRICS_H
+#define SHMETRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmetrics/hot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+#define SHMETRICS_VERSION "0.1.0"
+
+typedef struct shmetrics_registry shmetrics_registry_t;
+typedef struct shmetrics_counter shmetrics_counter_t;
+typedef struct shmetrics_gauge shmetrics_gauge_t;
+typedef struct shmetrics_counter_series shmetrics_counter_series_t;
+typedef struct shmetrics_gauge_series shmetrics_gauge_series_t;
+
+typedef enum shmetrics_type {
+    SHMETRICS_COUNTER = 1,
+    SHMETRICS_GAUGE = 2,
+    SHMETRICS_HISTOGRAM = 3,
+    SHMETRICS_SUMMARY = 4,
+} shmetrics_type_t;
+
+/*
+ * How the per-process cells of a gauge merge at read time.
+ *   ALL         one sample per process, with a "pid" label (the default, as
+ *               in prometheus_client: nothing is merged away)
+ *   SUM         the sum over processes
+ *   MIN, MAX    the smallest, largest value
+ *   MOSTRECENT  the value of the last write, whichever process made it
+ * Processes that never wrote the gauge do not take part.
+ */
+typedef enum shmetrics_gauge_mode {
+    SHMETRICS_MODE_ALL = 0,
+    SHMETRICS_MODE_SUM = 1,
+    SHMETRICS_MODE_MIN = 2,
+    SHMETRICS_MODE_MAX = 3,
+    SHMETRICS_MODE_MOSTRECENT = 4,
+} shmetrics_gauge_mode_t;
+
+/* ------------------------------------------------------------------ errors */
+
+/* The message of the last failed call in this thread ("no error" if none).
+ * Valid until this thread's next failing call.  Any caller. */
+const char *shmetrics_errmsg(void);
+
+/* ------------------------------------------------------------------ arenas */
+
+/* Open flags. */
+#define SHMETRICS_OPEN_CREATE 0x1u  /* create the arena if it is missing */
+#define SHMETRICS_OPEN_READONLY 0x2u /* collector: O_RDONLY and PROT_READ */
+#define SHMETRICS_OPEN_EXCL 0x4u    /* with CREATE: -EEXIST if it exists */
+
+typedef struct shmetrics_options {
+    /* The arena file.  A name without '/' is put under /dev/shm. */
+    const char *path;
+    unsigned flags;           /* SHMETRICS_OPEN_* */
+    /* Capacities.  0 means the default at creation (1024 families, 16384
+     * series, 256 processes, online CPUs rounded up to a power of two for
+     * shards) and "any" when attaching; a nonzero value that differs from
+     * an existing arena's gives -EINVAL ("capacity mismatch"). */
+    uint32_t families;
+    uint32_t series;
+    uint32_t processes;
+    uint32_t shards;          /* a power of two */
+    unsigned file_mode;       /* at creation; 0 means 0600 */
+} shmetrics_options_t;
+
+/* Create or attach to an arena.  Eight processes that create the same
+ * missing arena at once all end up on one complete arena.  Setup. */
+int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out);
+
+/* The registry named by the environment variable SHMETRICS_ARENA (a path,
+ * or a name under /dev/shm), created if missing, opened on first use and
+ * shared by the whole process.  NULL, with a message, when the variable is
+ * unset or the arena cannot be opened.  Setup. */
+shmetrics_registry_t *shmetrics_default(void);
+
+/* Shutdown flags. */
+#define SHMETRICS_SHUTDOWN_UNLINK 0x1u /* remove the arena file too */
+
+/* Detach: the process's slot is marked exited (its gauge values stay
+ * readable), every handle obtained from `reg` becomes invalid, and the
+ * mapping is released.  With SHMETRICS_SHUTDOWN_UNLINK the file is removed
+ * (processes still attached keep their mapping).  No other thread may use
+ * `reg` or its handles during or after the call.  Setup. */
+int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
+
+/* -------------------------------------------------------------- registering */
+
+/*
+ * A metric's spec.  The full name is namespace_subsystem_name, empty parts
+ * skipped.  Metric names match [a-zA-Z_:][a-zA-Z0-9_:]* (colons allowed, as
+ * in vllm:num_requests_running); a counter name ending in "_total" is
+ * stored without it and exposed with it, as prometheus_client does.  Label
+ * names match [a-zA-Z_][a-zA-Z0-9_]*, may not start with "__", may not
+ * repeat, and may not be "pid" on an ALL-mode gauge (the label it adds).
+ * Help text is UTF-8.  At most 16 labels; names up to 255 bytes, help up to
+ * 4096 bytes.
+ */
+typedef struct shmetrics_spec {
+    const char *name;
+    const char *help;             /* NULL means "" */
+    const char *namespace_name;   /* NULL or "" to skip */
+    const char *subsystem;        /* NULL or "" to skip */
+    const char *const *label_names;
+    size_t nlabels;
+    shmetrics_gauge_mode_t gauge_mode; /* gauges only */
+} shmetrics_spec_t;
+
+/*
+ * Register a metric, or get the one already registered under the same full
+ * name, in this process or any other.  The same type, label names (in
+ * order) and gauge mode give the same metric; anything else is -EEXIST,
+ * with a message naming the difference.  The first registration's help text
+ * is kept.  Handles live until shmetrics_shutdown.  Setup.
+ */
+int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
+                               shmetrics_counter_t **out);
+int shmetrics_gauge_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
+                             shmetrics_gauge_t **out);
+
+/* Look a metric up by full name: -ENOENT if there is none, -EINVAL if it is
+ * of another type.  Finds metrics registered by other processes.  Setup. */
+int shmetrics_counter_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_counter_t **out);
+int shmetrics_gauge_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_gauge_t **out);
+
+/*
+ * The series of a metric for one set of label values, given in label-name
+ * order and ended by NULL (the compiler warns when the NULL is missing):
+ *     shmetrics_counter_labels(requests, &s, "GET", "200", NULL);
+ * A metric without labels has one series: shmetrics_counter_labels(m, &s,
+ * NULL).  The wrong number of values, or a value that is not UTF-8 or is
+ * longer than 2048 bytes, is -EINVAL.  Repeated look-ups are served by a
+ * per-process lock-free hash table (liburcu's cds_lfht): no lock, no
+ * allocation, no system call once the series is known.  Worker.
+ */
+int shmetrics_counter_labels(shmetrics_counter_t *m, shmetrics_counter_series_t **out, ...)
+    __attribute__((sentinel));
+int shmetrics_gauge_labels(shmetrics_gauge_t *m, shmetrics_gauge_series_t **out, ...)
+    __attribute__((sentinel));
+/* The same with an array of `n` values (for bindings). */
+int shmetrics_counter_labelv(shmetrics_counter_t *m, size_t n, const char *const *values,
+                             shmetrics_counter_series_t **out);
+int shmetrics_gauge_labelv(shmetrics_gauge_t *m, size_t n, const char *const *values,
+                           shmetrics_gauge_series_t **out);
+
+/* ------------------------------------------------------------------ reading */
+
+/* The exact value of a counter series: the sum of its cells in every
+ * per-CPU unit (one load per shard).  Collector. */
+double shmetrics_counter_sum(const shmetrics_counter_series_t *s);
+/* This process's own cell of a gauge (0 if it never wrote it).  Worker. */
+double shmetrics_gauge_local(shmetrics_gauge_series_t *s);
+
+typedef struct shmetrics_label {
+    const char *name;
+    const char *value;
+} shmetrics_label_t;
+
+typedef struct shmetrics_sample {
+    const char *suffix;            /* "", "_total", "_bucket", "_sum", "_count" */
+    size_t nlabels;
+    const shmetrics_label_t *labels; /* the series' labels, then pid or le */
+    double value;
+} shmetrics_sample_t;
+
+typedef struct shmetrics_family {
+    const char *name;              /* full name (counters: without _total) */
+    const char *help;
+    shmetrics_type_t type;
+    shmetrics_gauge_mode_t gauge_mode;
+    size_t nsamples;
+    const shmetrics_sample_t *samples;
+} shmetrics_family_t;
+
+typedef struct shmetrics_snapshot {
+    size_t nfamilies;
+    const shmetrics_family_t *families; /* in registration order */
+    uint64_t damaged;              /* records skipped because they failed validation */
+} shmetrics_snapshot_t;
+
+/* Read every metric of the arena, merging shards and processes.  The
+ * snapshot is private memory, consistent per cell (not across cells).
+ * Collector. */
+int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out);
+void shmetrics_snapshot_free(shmetrics_snapshot_t *snap);
+
+/* Prometheus text exposition format 0.0.4, into a malloc'd NUL-ended
+ * buffer the caller frees.  Any caller. */
+int shmetrics_format_prometheus(const shmetrics_snapshot_t *snap, char **out, size_t *len);
+
+/* Set every cell of every metric to zero.  Updates that run concurrently may
+ * survive or not.  Worker (needs a read-write registry). */
+int shmetrics_reset(shmetrics_registry_t *reg);
+
+/* ------------------------------------------------------------------ status */
+
+typedef struct shmetrics_arena_info {
+    const char *path;
+    uint64_t file_bytes;
+    uint64_t generation;
+    uint64_t created_ns;
+    uint32_t creator_pid;
+    uint32_t families_cap, families_used;
+    uint32_t series_cap, series_used;
+    uint32_t processes_cap;
+    uint32_t shards;
+    uint64_t heap_bytes, heap_used;
+    uint64_t cpu_cells_cap, cpu_cells_used;   /* 8-byte words per CPU unit */
+    uint64_t proc_cells_cap, proc_cells_used; /* 8-byte words per process unit */
+    uint64_t refused;   /* registrations refused because a region was full */
+    uint64_t abandoned; /* records or cells lost to races or dead processes */
+} shmetrics_arena_info_t;
+
+int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);
+
+typedef struct shmetrics_process {
+    uint32_t slot;
+    uint32_t pid;
+    int exited;          /* detached cleanly */
+    uint64_t start_time; /* clock ticks after boot, from /proc */
+    uint64_t attach_ns;  /* CLOCK_REALTIME */
+    uint64_t detach_ns;
+} shmetrics_process_t;
+
+/* Fill up to `cap` entries with the processes that hold a slot; *n gets how
+ * many there are.  Collector. */
+int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, size_t cap, size_t *n);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMETRICS_H */

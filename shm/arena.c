@@ -1,0 +1,465 @@
+/*
+ * shm/arena.c - owns the arena file: computing its layout from capacities,
+ * creating it without ever exposing a half-initialised header, attaching to
+ * it, and validating every header field before anything else is trusted.
+ *
+ * Creation.  A new arena is built in an anonymous file (O_TMPFILE) in the
+ * target directory, or in a uniquely named temporary file where O_TMPFILE is
+ * not supported, fully initialised there, and only then given its name with
+ * link(2).  link fails with EEXIST when another process won the race; the
+ * loser drops its copy and attaches to the winner's.  So a name under which
+ * an arena is visible always carries a complete header: no reader, and no
+ * racing creator, can see a half-initialised one, and no lock is needed.
+ *
+ * Attachment.  The immutable first 256 bytes of the header are copied into
+ * private memory, validated there (magic, version, sizes, and every offset
+ * recomputed from the capacities), and only the private copy is used from
+ * then on, so a process that scribbles on the header later cannot move the
+ * regions under a reader's feet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena_priv.h"
+#include "../src/error.h"
+
+#define DEFAULT_FAMILIES 1024u
+#define DEFAULT_SERIES 16384u
+#define DEFAULT_PROCESSES 256u
+#define CPU_WORDS_PER_SERIES 16u  /* room for a histogram of about a dozen buckets */
+#define PROC_WORDS_PER_SERIES 2u  /* one gauge cell per series */
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static uint32_t pow2_at_least(uint64_t v)
+{
+    uint64_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return (uint32_t)p;
+}
+
+uint32_t shm_default_shards(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > SHM_MAX_SHARDS)
+        n = SHM_MAX_SHARDS;
+    return pow2_at_least((uint64_t)n);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Fill in defaults for every zero capacity. */
+static void caps_defaults(struct shm_caps *c)
+{
+    if (!c->families)
+        c->families = DEFAULT_FAMILIES;
+    if (!c->series)
+        c->series = DEFAULT_SERIES;
+    if (!c->processes)
+        c->processes = DEFAULT_PROCESSES;
+    if (!c->shards)
+        c->shards = shm_default_shards();
+    if (!c->heap_bytes)
+        c->heap_bytes = align_up((uint64_t)c->families * 256 + (uint64_t)c->series * 64, SHM_PAGE);
+    if (!c->cpu_cells)
+        c->cpu_cells = (uint64_t)c->series * CPU_WORDS_PER_SERIES;
+    if (!c->proc_cells)
+        c->proc_cells = (uint64_t)c->series * PROC_WORDS_PER_SERIES;
+}
+
+static int caps_check(const struct shm_caps *c)
+{
+    if (c->families > SHM_MAX_RECORDS)
+        return smx_fail(-EINVAL, "families capacity %u is over the limit %u", c->families, SHM_MAX_RECORDS);
+    if (c->series > SHM_MAX_RECORDS)
+        return smx_fail(-EINVAL, "series capacity %u is over the limit %u", c->series, SHM_MAX_RECORDS);
+    if (c->processes > SHM_MAX_PROCESSES)
+        return smx_fail(-EINVAL, "processes capacity %u is over the limit %u", c->processes,
+                        SHM_MAX_PROCESSES);
+    if (c->shards > SHM_MAX_SHARDS || (c->shards & (c->shards - 1)))
+        return smx_fail(-EINVAL, "shard count %u must be a power of two no larger than %u", c->shards,
+                        SHM_MAX_SHARDS);
+    if (c->heap_bytes > SHM_MAX_HEAP)
+        return smx_fail(-EINVAL, "heap of %llu bytes is over the limit %llu",
+                        (unsigned long long)c->heap_bytes, (unsigned long long)SHM_MAX_HEAP);
+    if (c->cpu_cells * 8 > SHM_MAX_UNIT || c->proc_cells * 8 > SHM_MAX_UNIT)
+        return smx_fail(-EINVAL, "a unit of cells may not exceed %llu bytes",
+                        (unsigned long long)SHM_MAX_UNIT);
+    return 0;
+}
+
+/*
+ * The layout: regions in a fixed order, each aligned to a cache line, the
+ * units to a page.  Creator and validator both call this, so the offsets in
+ * a header are trusted only if they equal what the capacities imply.
+ */
+static void layout_compute(struct shm_header *h, const struct shm_caps *c)
+{
+    uint64_t off = SHM_PAGE;
+    h->families_cap = c->families;
+    h->series_cap = c->series;
+    h->processes_cap = c->processes;
+    h->shards = c->shards;
+    h->family_buckets = pow2_at_least((uint64_t)c->families * 2);
+    h->series_buckets = pow2_at_least((uint64_t)c->series * 2);
+    h->heap_bytes = c->heap_bytes;
+    h->cpu_unit_bytes = align_up(c->cpu_cells * 8, SHM_PAGE);
+    h->proc_unit_bytes = align_up(c->proc_cells * 8, SHM_PAGE);
+
+    h->off_procs = off;
+    off = align_up(off + (uint64_t)c->processes * sizeof(struct shm_proc), SHM_LINE);
+    h->off_family_index = off;
+    off = align_up(off + (uint64_t)h->family_buckets * 4, SHM_LINE);
+    h->off_families = off;
+    off = align_up(off + (uint64_t)c->families * sizeof(struct shm_family), SHM_LINE);
+    h->off_series_index = off;
+    off = align_up(off + (uint64_t)h->series_buckets * 4, SHM_LINE);
+    h->off_series = off;
+    off = align_up(off + (uint64_t)c->series * sizeof(struct shm_series), SHM_LINE);
+    h->off_heap = off;
+    off = align_up(off + c->heap_bytes, SHM_PAGE);
+    h->off_cpu_units = off;
+    off += (uint64_t)c->shards * h->cpu_unit_bytes;
+    h->off_proc_units = off;
+    off += (uint64_t)c->processes * h->proc_unit_bytes;
+    h->file_bytes = off;
+}
+
+static void caps_from_header(const struct shm_header *h, struct shm_caps *c)
+{
+    c->families = h->families_cap;
+    c->series = h->series_cap;
+    c->processes = h->processes_cap;
+    c->shards = h->shards;
+    c->heap_bytes = h->heap_bytes;
+    c->cpu_cells = h->cpu_unit_bytes / 8;
+    c->proc_cells = h->proc_unit_bytes / 8;
+}
+
+/* Validate a private copy of a header against the file it came from. */
+static int header_validate(const struct shm_header *h, uint64_t st_size)
+{
+    if (h->magic != SHM_MAGIC)
+        return smx_fail(-EBADMSG, "not a shmetrics arena (bad magic)");
+    if (h->version != SHM_VERSION)
+        return smx_fail(-EPROTO, "arena layout version %u, this library reads version %u",
+                        h->version, SHM_VERSION);
+    if (h->header_bytes != sizeof(struct shm_header))
+        return smx_fail(-EBADMSG, "header size %u, expected %zu", h->header_bytes,
+                        sizeof(struct shm_header));
+    if (h->cpu_unit_bytes % SHM_PAGE || h->proc_unit_bytes % SHM_PAGE)
+        return smx_fail(-EBADMSG, "unit sizes are not page multiples");
+    struct shm_caps c;
+    caps_from_header(h, &c);
+    if (c.families == 0 || c.series == 0 || c.processes == 0 || c.shards == 0)
+        return smx_fail(-EBADMSG, "a capacity in the header is zero");
+    int rc = caps_check(&c);
+    if (rc < 0)
+        return smx_fail_prefix(-EBADMSG, "bad header");
+    struct shm_header want;
+    memset(&want, 0, sizeof want);
+    layout_compute(&want, &c);
+    if (h->family_buckets != want.family_buckets || h->series_buckets != want.series_buckets ||
+        h->off_procs != want.off_procs || h->off_family_index != want.off_family_index ||
+        h->off_families != want.off_families || h->off_series_index != want.off_series_index ||
+        h->off_series != want.off_series || h->off_heap != want.off_heap ||
+        h->off_cpu_units != want.off_cpu_units || h->off_proc_units != want.off_proc_units ||
+        h->file_bytes != want.file_bytes)
+        return smx_fail(-EBADMSG, "header offsets do not match its capacities");
+    if (st_size < h->file_bytes)
+        return smx_fail(-EBADMSG, "truncated arena: the file has %llu bytes, its header says %llu",
+                        (unsigned long long)st_size, (unsigned long long)h->file_bytes);
+    if (st_size > h->file_bytes)
+        return smx_fail(-EBADMSG, "arena file has %llu bytes, its header says %llu",
+                        (unsigned long long)st_size, (unsigned long long)h->file_bytes);
+    return 0;
+}
+
+/* A requested capacity of 0 accepts whatever the arena has. */
+static int caps_match(const struct shm_caps *have, const struct shm_caps *want)
+{
+#define CAP_CHECK(field, what)                                                                      \
+    if (want->field && want->field != have->field)                                                 \
+        return smx_fail(-EINVAL, "capacity mismatch: the arena has %s=%llu, %llu was asked for",   \
+                        what, (unsigned long long)have->field, (unsigned long long)want->field);
+    CAP_CHECK(families, "families")
+    CAP_CHECK(series, "series")
+    CAP_CHECK(processes, "processes")
+    CAP_CHECK(shards, "shards")
+    CAP_CHECK(heap_bytes, "heap_bytes")
+#undef CAP_CHECK
+    return 0;
+}
+
+static int map_file(struct shm_arena *a, int fd, uint64_t size, bool rdonly)
+{
+    void *p = mmap(NULL, (size_t)size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return smx_fail(-errno, "mmap of %llu bytes failed: %s", (unsigned long long)size, strerror(errno));
+    a->base = p;
+    a->size = (size_t)size;
+    return 0;
+}
+
+/* Build a complete arena in an unnamed file, then link it to `path`.
+ * Returns 0 (created, mapped), -EEXIST (someone else's arena is there), or
+ * another error. */
+static int create_new(struct shm_arena *a, const char *path, const struct shm_caps *want, mode_t mode)
+{
+    struct shm_caps c = *want;
+    caps_defaults(&c);
+    int rc = caps_check(&c);
+    if (rc < 0)
+        return rc;
+
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+
+    char tmpname[PATH_MAX] = "";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        unsigned r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            r = (unsigned)now_ns();
+        snprintf(tmpname, sizeof tmpname, "%s.tmp.%d.%08x", path, (int)getpid(), r);
+        fd = open(tmpname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
+    }
+    if (fd < 0)
+        return smx_fail(-errno, "cannot create an arena in %s: %s", dir, strerror(errno));
+
+    struct shm_header h;
+    memset(&h, 0, sizeof h);
+    layout_compute(&h, &c);
+    h.version = SHM_VERSION;
+    h.header_bytes = sizeof h;
+    h.created_ns = now_ns();
+    h.creator_pid = (uint32_t)getpid();
+    if (getrandom(&h.generation, sizeof h.generation, 0) != (ssize_t)sizeof h.generation)
+        h.generation = h.created_ns ^ ((uint64_t)getpid() << 32);
+
+    rc = 0;
+    if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)h.file_bytes) < 0)
+        rc = smx_fail(-errno, "cannot size a new arena of %llu bytes: %s",
+                      (unsigned long long)h.file_bytes, strerror(errno));
+    /* Reserve memory for everything but the (sparse) units, so the
+     * directories never fault for lack of space in the filesystem. */
+    int frc = rc ? 0 : posix_fallocate(fd, 0, (off_t)h.off_cpu_units);
+    if (!rc && frc)
+        rc = smx_fail(-frc, "cannot reserve %llu bytes for a new arena: %s",
+                      (unsigned long long)h.off_cpu_units, strerror(frc));
+    if (!rc)
+        rc = map_file(a, fd, h.file_bytes, false);
+    if (rc < 0)
+        goto fail;
+
+    /* Fill every field, then publish the magic; the link below publishes
+     * the file itself. */
+    struct shm_header *sh = (struct shm_header *)a->base;
+    uint64_t magic = SHM_MAGIC;
+    memcpy(sh, &h, sizeof h);
+    shmetrics_store_release(&sh->magic, magic);
+
+    if (tmpname[0]) {
+        rc = link(tmpname, path) < 0 ? -errno : 0;
+        unlink(tmpname);
+    } else {
+        char fdpath[64];
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+        rc = linkat(AT_FDCWD, fdpath, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+    }
+    if (rc == -EEXIST) {
+        munmap(a->base, a->size);
+        a->base = NULL;
+        close(fd);
+        return -EEXIST;
+    }
+    if (rc < 0) {
+        rc = smx_fail(rc, "cannot link the new arena to %s: %s", path, strerror(-rc));
+        munmap(a->base, a->size);
+        a->base = NULL;
+        goto fail;
+    }
+    a->fd = fd;
+    a->h = h;
+    a->h.magic = SHM_MAGIC;
+    a->sh = sh;
+    a->created = true;
+    return 0;
+fail:
+    if (tmpname[0])
+        unlink(tmpname);
+    close(fd);
+    return rc;
+}
+
+static int attach_existing(struct shm_arena *a, const char *path, int flags, const struct shm_caps *want)
+{
+    bool rdonly = flags & SHM_OPEN_RDONLY;
+    int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return smx_fail(-e, "cannot stat %s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return smx_fail(-EBADMSG, "%s is not a regular file", path);
+    }
+    if ((uint64_t)st.st_size < sizeof(struct shm_header)) {
+        close(fd);
+        return smx_fail(-EBADMSG, "truncated arena: the file has %llu bytes, less than a header",
+                        (unsigned long long)st.st_size);
+    }
+    struct shm_header h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
+        close(fd);
+        return smx_fail(-EIO, "cannot read the header of %s", path);
+    }
+    int rc = header_validate(&h, (uint64_t)st.st_size);
+    if (rc == 0) {
+        struct shm_caps have;
+        caps_from_header(&h, &have);
+        rc = caps_match(&have, want);
+    }
+    if (rc == 0)
+        rc = map_file(a, fd, h.file_bytes, rdonly);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    a->fd = fd;
+    a->h = h;
+    a->sh = (struct shm_header *)a->base;
+    a->rdonly = rdonly;
+    return 0;
+}
+
+int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
+                   struct shm_arena **out)
+{
+    struct shm_caps none = {0};
+    if (!want)
+        want = &none;
+    if (!path || !*path)
+        return smx_fail(-EINVAL, "no arena path given");
+    if (strlen(path) >= PATH_MAX - 32)
+        return smx_fail(-ENAMETOOLONG, "arena path is too long");
+    if ((flags & SHM_OPEN_RDONLY) && (flags & SHM_OPEN_CREATE))
+        return smx_fail(-EINVAL, "a read-only open cannot create an arena");
+
+    struct shm_arena *a = calloc(1, sizeof *a);
+    if (!a || !(a->path = strdup(path))) {
+        free(a);
+        return smx_fail(-ENOMEM, "out of memory");
+    }
+    a->fd = -1;
+    int rc = -ENOENT;
+    bool tried_create = false;
+    /* Attach, or create and attach: a lost creation race leaves a complete
+     * arena behind, so one more attach settles it. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        rc = attach_existing(a, path, flags, want);
+        if (rc == 0 && (flags & SHM_OPEN_EXCL)) {
+            shm_arena_close(a);
+            return smx_fail(-EEXIST, "an arena already exists at %s", path);
+        }
+        if (rc != -ENOENT || !(flags & SHM_OPEN_CREATE))
+            break;
+        tried_create = true;
+        rc = create_new(a, path, want, mode);
+        if (rc != -EEXIST)
+            break;
+        if (flags & SHM_OPEN_EXCL) {
+            rc = smx_fail(-EEXIST, "an arena already exists at %s", path);
+            break;
+        }
+    }
+    if (rc == -ENOENT && !tried_create)
+        rc = smx_fail(-ENOENT, "no arena at %s", path);
+    else if ((rc == -EACCES || rc == -EPERM) && !tried_create)
+        rc = smx_fail(rc, "permission denied opening %s", path);
+    if (rc < 0) {
+        free(a->path);
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void shm_arena_close(struct shm_arena *a)
+{
+    if (!a)
+        return;
+    if (a->base)
+        munmap(a->base, a->size);
+    if (a->fd >= 0)
+        close(a->fd);
+    free(a->path);
+    free(a);
+}
+
+bool shm_arena_created(const struct shm_arena *a)
+{
+    return a->created;
+}
+
+bool shm_arena_readonly(const struct shm_arena *a)
+{
+    return a->rdonly;
+}
+
+const char *shm_arena_path(const struct shm_arena *a)
+{
+    return a->path;
+}
+
+void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    caps_from_header(&a->h, &u->caps);
+    u->file_bytes = a->h.file_bytes;
+    u->generation = a->h.generation;
+    u->created_ns = a->h.created_ns;
+    u->creator_pid = a->h.creator_pid;
+    u->families_used = shm_families_used(a);
+    u->series_used = shm_series_used(a);
+    uint64_t heap = shmetrics_load_relaxed(&a->sh->heap_used);
+    uint64_t cpu = shmetrics_load_relaxed(&a->sh->cpu_cells_used);
+    uint64_t proc = shmetrics_load_relaxed(&a->sh->proc_cells_used);
+    u->heap_used = heap < a->h.heap_bytes ? heap : a->h.heap_bytes;
+    u->cpu_cells_used = cpu < u->caps.cpu_cells ? cpu : u->caps.cpu_cells;
+    u->proc_cells_used = proc < u->caps.proc_cells ? proc : u->caps.proc_cells;
+    u->refused = shmetrics_load_relaxed(&a->sh->refused);
+    u->abandoned = shmetrics_load_relaxed(&a->sh->abandoned);
+}

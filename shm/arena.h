@@ -1,0 +1,155 @@
+/*
+ * shm/arena.h - the internal interface of the arena: create or attach a
+ * file, allocate and publish records and cells, and read them back through
+ * validated views.  The rest of the library sees no byte offsets: it gets
+ * record indexes, decoded views and cell pointers from here.
+ *
+ * Every function returns 0 or a negative errno code and, on error, sets the
+ * thread's error message (src/error.h).
+ */
+#ifndef SHM_ARENA_H
+#define SHM_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct shm_arena;
+
+/* Capacities asked for at creation; 0 means "the default" (or, when
+ * attaching, "whatever the arena has"). */
+struct shm_caps {
+    uint32_t families;
+    uint32_t series;
+    uint32_t processes;
+    uint32_t shards;
+    uint64_t heap_bytes;
+    uint64_t cpu_cells;  /* 8-byte words in one per-CPU unit */
+    uint64_t proc_cells; /* 8-byte words in one per-process unit */
+};
+
+#define SHM_OPEN_CREATE 1   /* create the file if it is missing */
+#define SHM_OPEN_RDONLY 2   /* O_RDONLY + PROT_READ: a collector */
+#define SHM_OPEN_EXCL 4     /* fail with -EEXIST if the file exists */
+
+int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
+                   struct shm_arena **out);
+void shm_arena_close(struct shm_arena *a);
+bool shm_arena_created(const struct shm_arena *a);
+bool shm_arena_readonly(const struct shm_arena *a);
+const char *shm_arena_path(const struct shm_arena *a);
+
+/* The default shard count: online CPUs rounded up to a power of two. */
+uint32_t shm_default_shards(void);
+
+/* What `shmetrics stat` shows. */
+struct shm_usage {
+    struct shm_caps caps;   /* as created (all fields filled) */
+    uint64_t file_bytes;
+    uint64_t generation;
+    uint64_t created_ns;
+    uint32_t creator_pid;
+    uint32_t families_used;
+    uint32_t series_used;
+    uint64_t heap_used;
+    uint64_t cpu_cells_used;
+    uint64_t proc_cells_used;
+    uint64_t refused;
+    uint64_t abandoned;
+};
+void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u);
+
+/* ---- families ---- */
+
+struct shm_family_spec {
+    uint32_t type;              /* enum shm_type */
+    const char *name;           /* full name */
+    size_t name_len;
+    const char *help;
+    size_t help_len;
+    const char *labels;         /* label names as a string list (each NUL-ended) */
+    size_t labels_len;
+    uint32_t nlabels;
+    uint32_t mode;              /* gauges */
+    const double *buckets;      /* histograms */
+    uint32_t nbuckets;
+    uint32_t ncells;            /* words per series per unit */
+};
+
+/* A validated, decoded family.  Pointers point into the mapping. */
+struct shm_family_view {
+    uint32_t idx;
+    uint32_t type;
+    const char *name;
+    uint32_t name_len;
+    const char *help;
+    uint32_t help_len;
+    const char *labels;
+    uint32_t labels_len;
+    uint32_t nlabels;
+    uint32_t mode;
+    const double *buckets;
+    uint32_t nbuckets;
+    uint32_t ncells;
+};
+
+/* Find or publish the family named spec->name.  *created tells which.  The
+ * caller compares an existing family's view with its spec. */
+int shm_family_register(struct shm_arena *a, const struct shm_family_spec *spec, uint32_t *idx,
+                        bool *created);
+/* -ENOENT when no family has that name. */
+int shm_family_find(struct shm_arena *a, const char *name, size_t len, uint32_t *idx);
+/* -EAGAIN for a record that is not published yet, -EBADMSG for one that
+ * fails validation (with the reason in the error message). */
+int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_view *v);
+uint32_t shm_families_used(const struct shm_arena *a);
+
+/* ---- series ---- */
+
+struct shm_series_view {
+    uint32_t idx;
+    uint32_t family;
+    const char *key;    /* label values as a string list */
+    uint32_t key_len;
+    uint64_t cell;      /* first word index in a unit */
+};
+
+/* Find or publish the series (family, key); on success its cells exist. */
+int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, size_t key_len,
+                        uint32_t *idx, uint64_t *cell);
+/* Without `fam`, checks what the record alone can tell; with the view of its
+ * family, also its cells' bounds and its label values. */
+int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam,
+                    struct shm_series_view *v);
+uint32_t shm_series_used(const struct shm_arena *a);
+
+/* ---- cells ---- */
+
+/* Word `cell` of per-CPU unit 0, and the distance between units. */
+uint64_t *shm_cpu_cell(const struct shm_arena *a, uint64_t cell);
+size_t shm_cpu_stride(const struct shm_arena *a);
+uint32_t shm_shards(const struct shm_arena *a);
+/* Word `cell` of process slot `slot`'s unit. */
+uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell);
+
+/* ---- processes ---- */
+
+struct shm_proc_view {
+    uint32_t slot;
+    uint32_t state;
+    uint32_t pid;
+    uint64_t start_time;
+    uint64_t attach_ns;
+    uint64_t detach_ns;
+};
+
+/* Claim a free slot for the calling process. */
+int shm_proc_claim(struct shm_arena *a, uint32_t *slot);
+/* Mark the caller's slot exited (its gauge cells stay readable). */
+void shm_proc_detach(struct shm_arena *a, uint32_t slot);
+/* -EAGAIN for a free or half-claimed slot. */
+int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v);
+uint32_t shm_processes_cap(const struct shm_arena *a);
+
+#endif /* SHM_ARENA_H */

@@ -1,0 +1,58 @@
+/*
+ * shm/arena_priv.h - the arena handle, shared by the files of shm/ only.
+ */
+#ifndef SHM_ARENA_PRIV_H
+#define SHM_ARENA_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "layout.h"
+#include "shmetrics/atomic.h"
+
+struct shm_arena {
+    char *base;             /* the mapping */
+    size_t size;
+    int fd;
+    bool rdonly;
+    bool created;
+    char *path;
+    struct shm_header h;    /* validated private copy: offsets come from here */
+    struct shm_header *sh;  /* the shared header: allocation words only */
+    uint32_t spare_family;  /* a record that lost a publication race, + 1 */
+    uint32_t spare_series;
+};
+
+static inline struct shm_proc *shm_procs(const struct shm_arena *a)
+{
+    return (struct shm_proc *)(a->base + a->h.off_procs);
+}
+static inline uint32_t *shm_family_index(const struct shm_arena *a)
+{
+    return (uint32_t *)(a->base + a->h.off_family_index);
+}
+static inline struct shm_family *shm_families(const struct shm_arena *a)
+{
+    return (struct shm_family *)(a->base + a->h.off_families);
+}
+static inline uint32_t *shm_series_index(const struct shm_arena *a)
+{
+    return (uint32_t *)(a->base + a->h.off_series_index);
+}
+static inline struct shm_series *shm_series_recs(const struct shm_arena *a)
+{
+    return (struct shm_series *)(a->base + a->h.off_series);
+}
+static inline const char *shm_heap(const struct shm_arena *a)
+{
+    return a->base + a->h.off_heap;
+}
+
+/* Allocators (shm/alloc.c). */
+int shm_heap_alloc(struct shm_arena *a, const void *data, size_t len, uint32_t *off);
+int shm_record_alloc(struct shm_arena *a, uint32_t *used, uint32_t cap, const char *what, uint32_t *idx);
+int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t n, uint64_t *word);
+void shm_count_abandoned(struct shm_arena *a);
+
+#endif

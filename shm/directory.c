@@ -1,0 +1,402 @@
+/*
+ * shm/directory.c - owns the family and series directories: how processes
+ * that register the same name or label set at the same moment converge on
+ * one record, and how readers validate what they find.
+ *
+ * The protocol, and why it never blocks.
+ *
+ * A directory is an array of fixed-size records plus an open-addressing
+ * index (linear probing, a power of two of uint32 buckets, at least twice
+ * the record capacity).  A bucket holds 0 (empty) or 1 + a record index.
+ * Buckets only ever go from 0 to a record; nothing is removed, so a probe
+ * that reaches an empty bucket has proved the key absent at that moment.
+ *
+ *   1. Look the key up.  Found: go to 4.
+ *   2. Allocate heap bytes for the key's strings and a record (a spare kept
+ *      from an earlier lost race, or a fresh one from the bump allocator),
+ *      and fill the record completely while it is private: `ready` is 0, the
+ *      record is in no bucket, and readers skip it.
+ *   3. Probe again and compare-and-swap the first empty bucket from 0 to our
+ *      record.  The CAS is sequentially consistent, so everything written in
+ *      step 2 is visible to whoever reads the bucket.  If a bucket on the way
+ *      turns out to hold the same key (another process won), keep our
+ *      record as this process's spare and use the winner's.
+ *   4. Complete the record: a family needs nothing more; a series needs its
+ *      cells, allocated and installed by a CAS on its `cells` word from 0.
+ *      Then store `ready` = READY with release order.
+ *
+ * Step 4 is idempotent and anyone may run it, so a process SIGKILLed
+ * between steps 3 and 4 never blocks the others: the next process that
+ * finds the record completes it.  To keep two completers from both
+ * allocating cells in the common case, a finder first waits a bounded time
+ * (SERIES_HELP_WAIT_NS) for the creator; a completer that loses the cells CAS
+ * counts its cells as abandoned.  A process killed in step 2 loses one record
+ * and a few heap bytes, never more; both are bounded by the number of kills.
+ *
+ * Readers trust nothing: a record is used only when its `ready` word (read
+ * with acquire order) says READY, and then every field is bounds-checked
+ * against the private copy of the header and every string is re-validated.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/names.h"
+#include "arena_priv.h"
+#include "../src/error.h"
+#include "hash.h"
+
+#define NO_INSERT UINT32_MAX
+#define SERIES_HELP_WAIT_NS 20000000ull
+
+typedef int (*match_fn)(const struct shm_arena *a, uint32_t rec, uint64_t hash, const void *key);
+
+/*
+ * Walk the probe sequence of `hash`.  Returns 1 with *found = a record whose
+ * key matches; 0 with *found = `insert` once that record was installed in an
+ * empty bucket; -ENOENT when the key is absent and nothing was to be
+ * inserted; -ENOSPC when every bucket is taken.
+ */
+static int index_probe(const struct shm_arena *a, uint32_t *buckets, uint32_t nbuckets, uint32_t cap,
+                       uint64_t hash, match_fn match, const void *key, uint32_t insert, uint32_t *found)
+{
+    uint32_t mask = nbuckets - 1;
+    for (uint32_t i = 0; i < nbuckets; i++) {
+        uint32_t *b = &buckets[(uint32_t)(hash + i) & mask];
+        uint32_t v = shmetrics_load_acquire(b);
+        if (v == 0) {
+            if (insert == NO_INSERT)
+                return -ENOENT;
+            if (a->rdonly)
+                return -EROFS;
+            v = shmetrics_cas_seq_cst(b, 0u, insert + 1);
+            if (v == 0) {
+                *found = insert;
+                return 0;
+            }
+        }
+        if (v - 1 < cap && match(a, v - 1, hash, key)) {
+            *found = v - 1;
+            return 1;
+        }
+    }
+    return -ENOSPC;
+}
+
+/* Is [off, off+len] (the NUL included) inside the heap? */
+static int heap_range_ok(const struct shm_arena *a, uint32_t off, uint32_t len)
+{
+    return (uint64_t)off + len < a->h.heap_bytes;
+}
+
+static void spare_put(struct shm_arena *a, uint32_t *spare, uint32_t idx)
+{
+    if (shmetrics_cas_seq_cst(spare, 0u, idx + 1) != 0)
+        shm_count_abandoned(a);
+}
+
+static int record_take(struct shm_arena *a, uint32_t *spare, uint32_t *used, uint32_t cap, const char *what,
+                       uint32_t *idx)
+{
+    uint32_t s = shmetrics_load_relaxed(spare);
+    while (s) {
+        uint32_t seen = shmetrics_cas_seq_cst(spare, s, 0u);
+        if (seen == s) {
+            *idx = s - 1;
+            return 0;
+        }
+        s = seen;
+    }
+    return shm_record_alloc(a, used, cap, what, idx);
+}
+
+/* ---------------------------------------------------------------- families */
+
+struct family_key {
+    const char *name;
+    size_t len;
+};
+
+static int family_match(const struct shm_arena *a, uint32_t rec, uint64_t hash, const void *key)
+{
+    const struct family_key *k = key;
+    const struct shm_family *f = &shm_families(a)[rec];
+    if (shmetrics_load_relaxed(&f->hash) != hash)
+        return 0;
+    uint32_t off = shmetrics_load_relaxed(&f->name_off);
+    uint32_t len = shmetrics_load_relaxed(&f->name_len);
+    return len == k->len && heap_range_ok(a, off, len) && memcmp(shm_heap(a) + off, k->name, len) == 0;
+}
+
+static void family_complete(struct shm_arena *a, uint32_t idx)
+{
+    struct shm_family *f = &shm_families(a)[idx];
+    if (shmetrics_load_acquire(&f->ready) != SHM_REC_READY)
+        shmetrics_store_release(&f->ready, SHM_REC_READY);
+}
+
+int shm_family_find(struct shm_arena *a, const char *name, size_t len, uint32_t *idx)
+{
+    struct family_key k = {name, len};
+    uint64_t hash = shm_hash_family(name, len);
+    int rc = index_probe(a, shm_family_index(a), a->h.family_buckets, a->h.families_cap, hash, family_match,
+                         &k, NO_INSERT, idx);
+    if (rc == 1)
+        return 0;
+    return smx_fail(-ENOENT, "no metric named %.*s", (int)len, name);
+}
+
+int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, uint32_t *idx, bool *created)
+{
+    if (a->rdonly)
+        return smx_fail(-EROFS, "the arena is open read-only");
+    struct family_key k = {sp->name, sp->name_len};
+    uint64_t hash = shm_hash_family(sp->name, sp->name_len);
+    uint32_t *index = shm_family_index(a);
+    uint32_t found;
+    *created = false;
+    int rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, NO_INSERT,
+                         &found);
+    if (rc == 1) {
+        family_complete(a, found);
+        *idx = found;
+        return 0;
+    }
+
+    uint32_t name_off, help_off, labels_off, buckets_off = 0, rec;
+    if ((rc = shm_heap_alloc(a, sp->name, sp->name_len, &name_off)) < 0 ||
+        (rc = shm_heap_alloc(a, sp->help, sp->help_len, &help_off)) < 0 ||
+        (rc = shm_heap_alloc(a, sp->labels, sp->labels_len, &labels_off)) < 0 ||
+        (sp->nbuckets &&
+         (rc = shm_heap_alloc(a, sp->buckets, sp->nbuckets * sizeof(double), &buckets_off)) < 0) ||
+        (rc = record_take(a, &a->spare_family, &a->sh->families_used, a->h.families_cap, "family", &rec)) < 0)
+        return smx_fail_prefix(rc, "registering %.*s", (int)sp->name_len, sp->name);
+
+    struct shm_family *f = &shm_families(a)[rec];
+    f->type = sp->type;
+    f->hash = hash;
+    f->name_off = name_off;
+    f->name_len = (uint32_t)sp->name_len;
+    f->help_off = help_off;
+    f->help_len = (uint32_t)sp->help_len;
+    f->labels_off = labels_off;
+    f->labels_len = (uint32_t)sp->labels_len;
+    f->nlabels = sp->nlabels;
+    f->mode = sp->mode;
+    f->buckets_off = buckets_off;
+    f->nbuckets = sp->nbuckets;
+    f->ncells = sp->ncells;
+
+    rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, rec, &found);
+    if (rc == 0) {
+        shmetrics_store_release(&f->ready, SHM_REC_READY);
+        *created = true;
+    } else {
+        spare_put(a, &a->spare_family, rec);
+        if (rc < 0)
+            return smx_fail(rc, "arena full: the family index has no free bucket");
+        family_complete(a, found);
+    }
+    *idx = found;
+    return 0;
+}
+
+uint32_t shm_families_used(const struct shm_arena *a)
+{
+    uint32_t n = shmetrics_load_acquire(&a->sh->families_used);
+    return n < a->h.families_cap ? n : a->h.families_cap;
+}
+
+static uint32_t expected_cells(uint32_t type, uint32_t nbuckets)
+{
+    switch (type) {
+    case SHM_TYPE_COUNTER:
+        return SHM_COUNTER_CELLS;
+    case SHM_TYPE_GAUGE:
+        return SHM_GAUGE_CELLS;
+    case SHM_TYPE_HISTOGRAM:
+        return nbuckets + 3; /* finite buckets, +Inf, sum (integer and fractional) */
+    default:
+        return 0;
+    }
+}
+
+int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_view *v)
+{
+    if (idx >= a->h.families_cap)
+        return smx_fail(-EINVAL, "family record %u is out of range", idx);
+    const struct shm_family *f = &shm_families(a)[idx];
+    if (shmetrics_load_acquire(&f->ready) != SHM_REC_READY)
+        return -EAGAIN;
+    struct shm_family c;
+    memcpy(&c, f, sizeof c);
+    const char *heap = shm_heap(a);
+    if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_HISTOGRAM)
+        return smx_fail(-EBADMSG, "family record %u: unknown type %u", idx, c.type);
+    if (!heap_range_ok(a, c.name_off, c.name_len) || !smx_metric_name_ok(heap + c.name_off, c.name_len))
+        return smx_fail(-EBADMSG, "family record %u: bad name", idx);
+    if (c.help_len > SHM_MAX_HELP || !heap_range_ok(a, c.help_off, c.help_len) ||
+        !smx_utf8_ok(heap + c.help_off, c.help_len))
+        return smx_fail(-EBADMSG, "family record %u: bad help text", idx);
+    if (c.nlabels > SHM_MAX_LABELS || !heap_range_ok(a, c.labels_off, c.labels_len) ||
+        !smx_label_list_ok(heap + c.labels_off, c.labels_len, c.nlabels))
+        return smx_fail(-EBADMSG, "family record %u: bad label names", idx);
+    if (c.type == SHM_TYPE_GAUGE ? c.mode > SHM_MODE_MOSTRECENT : c.mode != 0)
+        return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
+    if (c.nbuckets > SHM_MAX_BUCKETS || (c.nbuckets && (c.type != SHM_TYPE_HISTOGRAM || c.buckets_off % 8 ||
+                                                        !heap_range_ok(a, c.buckets_off, c.nbuckets * 8))))
+        return smx_fail(-EBADMSG, "family record %u: bad bucket list", idx);
+    if (c.ncells != expected_cells(c.type, c.nbuckets))
+        return smx_fail(-EBADMSG, "family record %u: %u cells for its type", idx, c.ncells);
+    v->idx = idx;
+    v->type = c.type;
+    v->name = heap + c.name_off;
+    v->name_len = c.name_len;
+    v->help = heap + c.help_off;
+    v->help_len = c.help_len;
+    v->labels = heap + c.labels_off;
+    v->labels_len = c.labels_len;
+    v->nlabels = c.nlabels;
+    v->mode = c.mode;
+    v->buckets = (const double *)(heap + c.buckets_off);
+    v->nbuckets = c.nbuckets;
+    v->ncells = c.ncells;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ series */
+
+struct series_key {
+    uint32_t family;
+    const char *key;
+    size_t len;
+};
+
+static int series_match(const struct shm_arena *a, uint32_t rec, uint64_t hash, const void *key)
+{
+    const struct series_key *k = key;
+    const struct shm_series *s = &shm_series_recs(a)[rec];
+    if (shmetrics_load_relaxed(&s->hash) != hash || shmetrics_load_relaxed(&s->family) != k->family)
+        return 0;
+    uint32_t off = shmetrics_load_relaxed(&s->key_off);
+    uint32_t len = shmetrics_load_relaxed(&s->key_len);
+    return len == k->len && heap_range_ok(a, off, len) && memcmp(shm_heap(a) + off, k->key, len) == 0;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Step 4 for a series: make sure it has cells and is marked ready. */
+static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam, bool creator,
+                           uint64_t *cell)
+{
+    struct shm_series *s = &shm_series_recs(a)[idx];
+    bool proc = fam->type == SHM_TYPE_GAUGE;
+    uint64_t *used = proc ? &a->sh->proc_cells_used : &a->sh->cpu_cells_used;
+    uint64_t cap = (proc ? a->h.proc_unit_bytes : a->h.cpu_unit_bytes) / 8;
+    uint64_t c = shmetrics_load_acquire(&s->cells);
+    if (c == 0 && !creator) {
+        uint64_t deadline = mono_ns() + SERIES_HELP_WAIT_NS;
+        while ((c = shmetrics_load_acquire(&s->cells)) == 0 && mono_ns() < deadline)
+            sched_yield();
+    }
+    if (c == 0) {
+        uint64_t word;
+        int rc = shm_cells_alloc(a, used, cap, fam->ncells, &word);
+        if (rc < 0)
+            return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam->name_len, fam->name);
+        c = shmetrics_cas_seq_cst(&s->cells, (uint64_t)0, word + 1);
+        if (c != 0)
+            shm_count_abandoned(a);
+        else
+            c = word + 1;
+    }
+    if (c - 1 > cap || fam->ncells > cap - (c - 1))
+        return smx_fail(-EBADMSG, "series record %u: cells out of range", idx);
+    if (shmetrics_load_acquire(&s->ready) != SHM_REC_READY)
+        shmetrics_store_release(&s->ready, SHM_REC_READY);
+    *cell = c - 1;
+    return 0;
+}
+
+int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t *idx,
+                        uint64_t *cell)
+{
+    if (a->rdonly)
+        return smx_fail(-EROFS, "the arena is open read-only");
+    struct shm_family_view fam;
+    int rc = shm_family_view(a, family, &fam);
+    if (rc < 0)
+        return rc == -EAGAIN ? smx_fail(-EINVAL, "family record %u is not published", family) : rc;
+    struct series_key k = {family, key, key_len};
+    uint64_t hash = shm_hash_series(family, key, key_len);
+    uint32_t *index = shm_series_index(a);
+    uint32_t found, rec, key_off;
+    rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, NO_INSERT, &found);
+    if (rc == 1) {
+        *idx = found;
+        return series_complete(a, found, &fam, false, cell);
+    }
+    if ((rc = shm_heap_alloc(a, key, key_len, &key_off)) < 0 ||
+        (rc = record_take(a, &a->spare_series, &a->sh->series_used, a->h.series_cap, "series", &rec)) < 0)
+        return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam.name_len, fam.name);
+
+    struct shm_series *s = &shm_series_recs(a)[rec];
+    s->family = family;
+    s->hash = hash;
+    s->key_off = key_off;
+    s->key_len = (uint32_t)key_len;
+    s->cells = 0;
+
+    rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, rec, &found);
+    if (rc != 0)
+        spare_put(a, &a->spare_series, rec);
+    if (rc < 0)
+        return smx_fail(rc, "arena full: the series index has no free bucket");
+    *idx = found;
+    return series_complete(a, found, &fam, rc == 0, cell);
+}
+
+uint32_t shm_series_used(const struct shm_arena *a)
+{
+    uint32_t n = shmetrics_load_acquire(&a->sh->series_used);
+    return n < a->h.series_cap ? n : a->h.series_cap;
+}
+
+int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam,
+                    struct shm_series_view *v)
+{
+    if (idx >= a->h.series_cap)
+        return smx_fail(-EINVAL, "series record %u is out of range", idx);
+    const struct shm_series *s = &shm_series_recs(a)[idx];
+    if (shmetrics_load_acquire(&s->ready) != SHM_REC_READY)
+        return -EAGAIN;
+    struct shm_series c;
+    memcpy(&c, s, sizeof c);
+    if (c.family >= a->h.families_cap)
+        return smx_fail(-EBADMSG, "series record %u: family %u out of range", idx, c.family);
+    if (c.key_len > SHM_MAX_LABELS * (SHM_MAX_LABEL_VALUE + 1) || !heap_range_ok(a, c.key_off, c.key_len))
+        return smx_fail(-EBADMSG, "series record %u: key out of range", idx);
+    v->idx = idx;
+    v->family = c.family;
+    v->key = shm_heap(a) + c.key_off;
+    v->key_len = c.key_len;
+    v->cell = c.cells - 1;
+    if (!fam)
+        return 0;
+    bool proc = fam->type == SHM_TYPE_GAUGE;
+    uint64_t cap = (proc ? a->h.proc_unit_bytes : a->h.cpu_unit_bytes) / 8;
+    if (fam->idx != c.family)
+        return smx_fail(-EINVAL, "series record %u belongs to family %u, not %u", idx, c.family, fam->idx);
+    if (c.cells == 0 || c.cells - 1 > cap || fam->ncells > cap - (c.cells - 1))
+        return smx_fail(-EBADMSG, "series record %u: cells out of range", idx);
+    if (!smx_value_list_ok(v->key, v->key_len, fam->nlabels))
+        return smx_fail(-EBADMSG, "series record %u: bad label values", idx);
+    return 0;
+}

@@ -1,0 +1,237 @@
+/*
+ * shm/layout.h - the byte layout of a shmetrics arena, and nothing else.
+ *
+ * This header and docs/arena-format.md describe the same bytes; change both
+ * or neither, and bump SHM_VERSION when an existing byte changes meaning.
+ * Only code under shm/ includes it: the rest of the library sees decoded,
+ * validated views (shm/arena.h).
+ *
+ * Rules: fixed-width types only, offsets instead of pointers (every process
+ * maps the file at another address), explicit padding, and a _Static_assert
+ * on every size and every offset.  All integers are in the byte order of the
+ * machine that created the arena (the header's magic tells a reader whether
+ * it is the same).
+ */
+#ifndef SHM_LAYOUT_H
+#define SHM_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "SHMETRIC" read as a little-endian 64-bit integer. */
+#define SHM_MAGIC UINT64_C(0x43495254454d4853)
+#define SHM_VERSION 1u
+
+#define SHM_PAGE 4096u
+#define SHM_LINE 64u
+
+/* Metric types, as stored in a family record. */
+enum shm_type {
+    SHM_TYPE_COUNTER = 1,
+    SHM_TYPE_GAUGE = 2,
+    SHM_TYPE_HISTOGRAM = 3,
+    SHM_TYPE_SUMMARY = 4,
+};
+
+/* Gauge merge modes, as stored in a family record. */
+enum shm_gauge_mode {
+    SHM_MODE_ALL = 0,
+    SHM_MODE_SUM = 1,
+    SHM_MODE_MIN = 2,
+    SHM_MODE_MAX = 3,
+    SHM_MODE_MOSTRECENT = 4,
+};
+
+/* Record states (family and series `ready` words). */
+#define SHM_REC_UNPUBLISHED 0u /* private to the process that allocated it */
+#define SHM_REC_READY 2u       /* published and complete: readers may use it */
+
+/* Process slot states. */
+#define SHM_PROC_FREE 0u
+#define SHM_PROC_CLAIMING 1u /* owner is filling the slot */
+#define SHM_PROC_ACTIVE 2u
+#define SHM_PROC_EXITED 3u
+
+/*
+ * The header: the first page of the file.
+ * Bytes 0..255 are written once by the creator before the file is linked
+ * into place and never change.  Bytes 256..511 hold the allocation words,
+ * changed only by atomic compare-and-swap.  The rest of the page is zero.
+ */
+struct shm_header {
+    uint64_t magic;            /*   0 SHM_MAGIC */
+    uint32_t version;          /*   8 SHM_VERSION */
+    uint32_t header_bytes;     /*  12 sizeof(struct shm_header) */
+    uint64_t file_bytes;       /*  16 size of the whole file */
+    uint64_t generation;       /*  24 random, new for each created arena */
+    uint32_t families_cap;     /*  32 family records */
+    uint32_t series_cap;       /*  36 series records */
+    uint32_t processes_cap;    /*  40 process slots */
+    uint32_t shards;           /*  44 per-CPU units, a power of two */
+    uint32_t family_buckets;   /*  48 family index buckets, power of two */
+    uint32_t series_buckets;   /*  52 series index buckets, power of two */
+    uint64_t heap_bytes;       /*  56 string and bucket heap, < 4 GiB */
+    uint64_t cpu_unit_bytes;   /*  64 one per-CPU unit, multiple of SHM_PAGE */
+    uint64_t proc_unit_bytes;  /*  72 one per-process unit, multiple of SHM_PAGE */
+    uint64_t off_procs;        /*  80 process table */
+    uint64_t off_family_index; /*  88 uint32_t[family_buckets] */
+    uint64_t off_families;     /*  96 struct shm_family[families_cap] */
+    uint64_t off_series_index; /* 104 uint32_t[series_buckets] */
+    uint64_t off_series;       /* 112 struct shm_series[series_cap] */
+    uint64_t off_heap;         /* 120 heap_bytes */
+    uint64_t off_cpu_units;    /* 128 shards * cpu_unit_bytes */
+    uint64_t off_proc_units;   /* 136 processes_cap * proc_unit_bytes */
+    uint64_t created_ns;       /* 144 CLOCK_REALTIME at creation */
+    uint32_t creator_pid;      /* 152 */
+    uint32_t pad0;             /* 156 */
+    uint8_t reserved0[96];     /* 160 zero */
+
+    /* Allocation words (bump allocators, CAS only). */
+    uint32_t families_used;    /* 256 records handed out */
+    uint32_t series_used;      /* 260 records handed out */
+    uint64_t heap_used;        /* 264 bytes handed out, multiple of 8 */
+    uint64_t cpu_cells_used;   /* 272 8-byte words handed out in every CPU unit */
+    uint64_t proc_cells_used;  /* 280 8-byte words handed out in every process unit */
+    uint64_t refused;          /* 288 registrations refused because a region was full */
+    uint64_t abandoned;        /* 296 records or cells lost to a race or a helper */
+    uint8_t reserved1[208];    /* 304 zero */
+
+    uint8_t reserved2[SHM_PAGE - 512]; /* 512 zero */
+};
+
+_Static_assert(sizeof(struct shm_header) == SHM_PAGE, "header is one page");
+_Static_assert(offsetof(struct shm_header, magic) == 0, "magic");
+_Static_assert(offsetof(struct shm_header, version) == 8, "version");
+_Static_assert(offsetof(struct shm_header, header_bytes) == 12, "header_bytes");
+_Static_assert(offsetof(struct shm_header, file_bytes) == 16, "file_bytes");
+_Static_assert(offsetof(struct shm_header, generation) == 24, "generation");
+_Static_assert(offsetof(struct shm_header, families_cap) == 32, "families_cap");
+_Static_assert(offsetof(struct shm_header, series_cap) == 36, "series_cap");
+_Static_assert(offsetof(struct shm_header, processes_cap) == 40, "processes_cap");
+_Static_assert(offsetof(struct shm_header, shards) == 44, "shards");
+_Static_assert(offsetof(struct shm_header, family_buckets) == 48, "family_buckets");
+_Static_assert(offsetof(struct shm_header, series_buckets) == 52, "series_buckets");
+_Static_assert(offsetof(struct shm_header, heap_bytes) == 56, "heap_bytes");
+_Static_assert(offsetof(struct shm_header, cpu_unit_bytes) == 64, "cpu_unit_bytes");
+_Static_assert(offsetof(struct shm_header, proc_unit_bytes) == 72, "proc_unit_bytes");
+_Static_assert(offsetof(struct shm_header, off_procs) == 80, "off_procs");
+_Static_assert(offsetof(struct shm_header, off_family_index) == 88, "off_family_index");
+_Static_assert(offsetof(struct shm_header, off_families) == 96, "off_families");
+_Static_assert(offsetof(struct shm_header, off_series_index) == 104, "off_series_index");
+_Static_assert(offsetof(struct shm_header, off_series) == 112, "off_series");
+_Static_assert(offsetof(struct shm_header, off_heap) == 120, "off_heap");
+_Static_assert(offsetof(struct shm_header, off_cpu_units) == 128, "off_cpu_units");
+_Static_assert(offsetof(struct shm_header, off_proc_units) == 136, "off_proc_units");
+_Static_assert(offsetof(struct shm_header, created_ns) == 144, "created_ns");
+_Static_assert(offsetof(struct shm_header, creator_pid) == 152, "creator_pid");
+_Static_assert(offsetof(struct shm_header, reserved0) == 160, "reserved0");
+_Static_assert(offsetof(struct shm_header, families_used) == 256, "families_used");
+_Static_assert(offsetof(struct shm_header, series_used) == 260, "series_used");
+_Static_assert(offsetof(struct shm_header, heap_used) == 264, "heap_used");
+_Static_assert(offsetof(struct shm_header, cpu_cells_used) == 272, "cpu_cells_used");
+_Static_assert(offsetof(struct shm_header, proc_cells_used) == 280, "proc_cells_used");
+_Static_assert(offsetof(struct shm_header, refused) == 288, "refused");
+_Static_assert(offsetof(struct shm_header, abandoned) == 296, "abandoned");
+_Static_assert(offsetof(struct shm_header, reserved1) == 304, "reserved1");
+_Static_assert(offsetof(struct shm_header, reserved2) == 512, "reserved2");
+
+/* One process slot: 64 bytes. */
+struct shm_proc {
+    uint32_t state;      /*  0 SHM_PROC_* */
+    uint32_t pid;        /*  4 */
+    uint64_t start_time; /*  8 /proc/PID/stat field 22, clock ticks after boot */
+    uint64_t attach_ns;  /* 16 CLOCK_REALTIME when the slot was claimed */
+    uint64_t detach_ns;  /* 24 CLOCK_REALTIME at detach, 0 while active */
+    uint8_t reserved[32]; /* 32 zero */
+};
+_Static_assert(sizeof(struct shm_proc) == 64, "proc slot");
+_Static_assert(offsetof(struct shm_proc, state) == 0, "proc.state");
+_Static_assert(offsetof(struct shm_proc, pid) == 4, "proc.pid");
+_Static_assert(offsetof(struct shm_proc, start_time) == 8, "proc.start_time");
+_Static_assert(offsetof(struct shm_proc, attach_ns) == 16, "proc.attach_ns");
+_Static_assert(offsetof(struct shm_proc, detach_ns) == 24, "proc.detach_ns");
+_Static_assert(offsetof(struct shm_proc, reserved) == 32, "proc.reserved");
+
+/*
+ * One metric family: 128 bytes.  Strings live in the heap; a heap
+ * reference is (offset, length) and a string list is its members each
+ * followed by one NUL byte.
+ */
+struct shm_family {
+    uint32_t ready;        /*   0 SHM_REC_* */
+    uint32_t type;         /*   4 enum shm_type */
+    uint64_t hash;         /*   8 shm_hash of the full name */
+    uint32_t name_off;     /*  16 full name */
+    uint32_t name_len;     /*  20 without NUL */
+    uint32_t help_off;     /*  24 */
+    uint32_t help_len;     /*  28 */
+    uint32_t labels_off;   /*  32 label names, a string list */
+    uint32_t labels_len;   /*  36 bytes, NULs included */
+    uint32_t nlabels;      /*  40 */
+    uint32_t mode;         /*  44 enum shm_gauge_mode (gauges), else 0 */
+    uint32_t buckets_off;  /*  48 double[nbuckets] upper bounds, 8-aligned */
+    uint32_t nbuckets;     /*  52 finite bounds; +Inf is implied */
+    uint32_t ncells;       /*  56 8-byte words per series in one unit */
+    uint32_t pad0;         /*  60 */
+    uint8_t reserved[64];  /*  64 zero (summary parameters, later) */
+};
+_Static_assert(sizeof(struct shm_family) == 128, "family record");
+_Static_assert(offsetof(struct shm_family, ready) == 0, "family.ready");
+_Static_assert(offsetof(struct shm_family, type) == 4, "family.type");
+_Static_assert(offsetof(struct shm_family, hash) == 8, "family.hash");
+_Static_assert(offsetof(struct shm_family, name_off) == 16, "family.name_off");
+_Static_assert(offsetof(struct shm_family, name_len) == 20, "family.name_len");
+_Static_assert(offsetof(struct shm_family, help_off) == 24, "family.help_off");
+_Static_assert(offsetof(struct shm_family, help_len) == 28, "family.help_len");
+_Static_assert(offsetof(struct shm_family, labels_off) == 32, "family.labels_off");
+_Static_assert(offsetof(struct shm_family, labels_len) == 36, "family.labels_len");
+_Static_assert(offsetof(struct shm_family, nlabels) == 40, "family.nlabels");
+_Static_assert(offsetof(struct shm_family, mode) == 44, "family.mode");
+_Static_assert(offsetof(struct shm_family, buckets_off) == 48, "family.buckets_off");
+_Static_assert(offsetof(struct shm_family, nbuckets) == 52, "family.nbuckets");
+_Static_assert(offsetof(struct shm_family, ncells) == 56, "family.ncells");
+_Static_assert(offsetof(struct shm_family, reserved) == 64, "family.reserved");
+
+/* One series (a family plus one set of label values): 64 bytes. */
+struct shm_series {
+    uint32_t ready;       /*  0 SHM_REC_* */
+    uint32_t family;      /*  4 family record index */
+    uint64_t hash;        /*  8 shm_hash of (family, key) */
+    uint32_t key_off;     /* 16 label values, a string list */
+    uint32_t key_len;     /* 20 bytes, NULs included */
+    uint64_t cells;       /* 24 0 = none yet, else 1 + first word index in a unit */
+    uint8_t reserved[32]; /* 32 zero */
+};
+_Static_assert(sizeof(struct shm_series) == 64, "series record");
+_Static_assert(offsetof(struct shm_series, ready) == 0, "series.ready");
+_Static_assert(offsetof(struct shm_series, family) == 4, "series.family");
+_Static_assert(offsetof(struct shm_series, hash) == 8, "series.hash");
+_Static_assert(offsetof(struct shm_series, key_off) == 16, "series.key_off");
+_Static_assert(offsetof(struct shm_series, key_len) == 20, "series.key_len");
+_Static_assert(offsetof(struct shm_series, cells) == 24, "series.cells");
+_Static_assert(offsetof(struct shm_series, reserved) == 32, "series.reserved");
+
+/*
+ * Cells, in 8-byte words, at the same word index in every unit:
+ *   counter, per CPU unit:    [0] uint64 integer part  [1] double fractional part
+ *   gauge, per process unit:  [0] double value bits    [1] uint64 write stamp
+ *                             (0 = never written by this process; else the
+ *                             CLOCK_REALTIME ns of the write, or 1 when the
+ *                             family's mode does not need time)
+ */
+#define SHM_COUNTER_CELLS 2u
+#define SHM_GAUGE_CELLS 2u
+
+/* Limits checked on every write and every read. */
+#define SHM_MAX_NAME 255u
+#define SHM_MAX_HELP 4096u
+#define SHM_MAX_LABELS 16u
+#define SHM_MAX_LABEL_VALUE 2048u
+#define SHM_MAX_BUCKETS 512u
+#define SHM_MAX_PROCESSES 65536u
+#define SHM_MAX_SHARDS 4096u
+#define SHM_MAX_RECORDS (1u << 24)
+#define SHM_MAX_HEAP (UINT64_C(1) << 31)
+#define SHM_MAX_UNIT (UINT64_C(1) << 31)
+
+#endif /* SHM_LAYOUT_H */

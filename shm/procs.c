@@ -1,0 +1,123 @@
+/*
+ * shm/procs.c - owns the process table: the slot a process takes before it
+ * writes its first gauge cell, and the per-process units behind the slots.
+ *
+ * A slot is claimed by a CAS of its state from FREE to CLAIMING; the owner
+ * then fills pid, start time and attach time and publishes the slot with a
+ * release store of ACTIVE.  Readers use only ACTIVE and EXITED slots.  The
+ * start time (field 22 of /proc/PID/stat) tells a process from a later one
+ * that reuses its pid.  On detach the slot becomes EXITED and its cells stay
+ * readable, so the last values of a process that exited are not lost.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena_priv.h"
+#include "../src/error.h"
+
+/* Field 22 of /proc/self/stat; 0 when it cannot be read. */
+static uint64_t self_start_time(void)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* The command name (field 2) may hold spaces and parentheses: skip to
+     * the last ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    unsigned long long v = 0;
+    /* After ')': field 3 is the state; field 22 is the 20th after it. */
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+               &v) != 1)
+        return 0;
+    return v;
+}
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
+{
+    if (a->rdonly)
+        return smx_fail(-EROFS, "the arena is open read-only");
+    struct shm_proc *t = shm_procs(a);
+    for (uint32_t i = 0; i < a->h.processes_cap; i++) {
+        if (shmetrics_load_relaxed(&t[i].state) != SHM_PROC_FREE)
+            continue;
+        if (shmetrics_cas_seq_cst(&t[i].state, SHM_PROC_FREE, SHM_PROC_CLAIMING) != SHM_PROC_FREE)
+            continue;
+        shmetrics_store_relaxed(&t[i].pid, (uint32_t)getpid());
+        shmetrics_store_relaxed(&t[i].start_time, self_start_time());
+        shmetrics_store_relaxed(&t[i].attach_ns, realtime_ns());
+        shmetrics_store_relaxed(&t[i].detach_ns, (uint64_t)0);
+        shmetrics_store_release(&t[i].state, SHM_PROC_ACTIVE);
+        *slot = i;
+        return 0;
+    }
+    shmetrics_add_relaxed(&a->sh->refused, 1);
+    return smx_fail(-ENOSPC, "arena full: all %u process slots are taken", a->h.processes_cap);
+}
+
+void shm_proc_detach(struct shm_arena *a, uint32_t slot)
+{
+    if (a->rdonly || slot >= a->h.processes_cap)
+        return;
+    struct shm_proc *p = &shm_procs(a)[slot];
+    shmetrics_store_relaxed(&p->detach_ns, realtime_ns());
+    shmetrics_store_release(&p->state, SHM_PROC_EXITED);
+}
+
+int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v)
+{
+    if (slot >= a->h.processes_cap)
+        return smx_fail(-EINVAL, "process slot %u is out of range", slot);
+    const struct shm_proc *p = &shm_procs(a)[slot];
+    uint32_t state = shmetrics_load_acquire(&p->state);
+    if (state != SHM_PROC_ACTIVE && state != SHM_PROC_EXITED)
+        return -EAGAIN;
+    v->slot = slot;
+    v->state = state;
+    v->pid = shmetrics_load_relaxed(&p->pid);
+    v->start_time = shmetrics_load_relaxed(&p->start_time);
+    v->attach_ns = shmetrics_load_relaxed(&p->attach_ns);
+    v->detach_ns = shmetrics_load_relaxed(&p->detach_ns);
+    return 0;
+}
+
+uint32_t shm_processes_cap(const struct shm_arena *a)
+{
+    return a->h.processes_cap;
+}
+
+uint64_t *shm_cpu_cell(const struct shm_arena *a, uint64_t cell)
+{
+    return (uint64_t *)(a->base + a->h.off_cpu_units) + cell;
+}
+
+size_t shm_cpu_stride(const struct shm_arena *a)
+{
+    return (size_t)a->h.cpu_unit_bytes;
+}
+
+uint32_t shm_shards(const struct shm_arena *a)
+{
+    return a->h.shards;
+}
+
+uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell)
+{
+    return (uint64_t *)(a->base + a->h.off_proc_units + (uint64_t)slot * a->h.proc_unit_bytes) + cell;
+}

@@ -1,0 +1,93 @@
+/*
+ * src/admin.c - owns the whole-arena operations: reset, and the status
+ * that `shmetrics stat` shows (capacities, usage, processes).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../shm/layout.h"
+#include "error.h"
+#include "registry.h"
+
+int shmetrics_reset(shmetrics_registry_t *reg)
+{
+    if (!reg)
+        return smx_fail(-EINVAL, "no registry given");
+    const struct shm_arena *a = reg->arena;
+    if (shm_arena_readonly(a))
+        return smx_fail(-EROFS, "cannot reset: the arena is open read-only");
+    uint32_t nf = shm_families_used(a), ns = shm_series_used(a), np = shm_processes_cap(a);
+    for (uint32_t i = 0; i < ns; i++) {
+        struct shm_series_view v;
+        struct shm_family_view f;
+        if (shm_series_view(a, i, NULL, &v) < 0 || v.family >= nf || shm_family_view(a, v.family, &f) < 0 ||
+            shm_series_view(a, i, &f, &v) < 0)
+            continue;
+        if (f.type == SHM_TYPE_GAUGE) {
+            /* The write stamp stays: a gauge that was written reads 0. */
+            struct shm_proc_view pv;
+            for (uint32_t p = 0; p < np; p++)
+                if (shm_proc_view(a, p, &pv) == 0)
+                    shmetrics_store_relaxed(shm_proc_cell(a, p, v.cell), (uint64_t)0);
+            continue;
+        }
+        for (uint32_t s = 0; s < shm_shards(a); s++) {
+            uint64_t *c = (uint64_t *)((char *)shm_cpu_cell(a, v.cell) + (size_t)s * shm_cpu_stride(a));
+            for (uint32_t w = 0; w < f.ncells; w++)
+                shmetrics_store_relaxed(&c[w], (uint64_t)0);
+        }
+    }
+    return 0;
+}
+
+int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
+{
+    if (!reg || !out)
+        return smx_fail(-EINVAL, "no registry or out pointer given");
+    struct shm_usage u;
+    shm_arena_usage(reg->arena, &u);
+    memset(out, 0, sizeof *out);
+    out->path = shm_arena_path(reg->arena);
+    out->file_bytes = u.file_bytes;
+    out->generation = u.generation;
+    out->created_ns = u.created_ns;
+    out->creator_pid = u.creator_pid;
+    out->families_cap = u.caps.families;
+    out->families_used = u.families_used;
+    out->series_cap = u.caps.series;
+    out->series_used = u.series_used;
+    out->processes_cap = u.caps.processes;
+    out->shards = u.caps.shards;
+    out->heap_bytes = u.caps.heap_bytes;
+    out->heap_used = u.heap_used;
+    out->cpu_cells_cap = u.caps.cpu_cells;
+    out->cpu_cells_used = u.cpu_cells_used;
+    out->proc_cells_cap = u.caps.proc_cells;
+    out->proc_cells_used = u.proc_cells_used;
+    out->refused = u.refused;
+    out->abandoned = u.abandoned;
+    return 0;
+}
+
+int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, size_t cap, size_t *n)
+{
+    if (!reg || !n || (cap && !out))
+        return smx_fail(-EINVAL, "no registry, output array or count given");
+    size_t k = 0;
+    for (uint32_t i = 0; i < shm_processes_cap(reg->arena); i++) {
+        struct shm_proc_view v;
+        if (shm_proc_view(reg->arena, i, &v) < 0)
+            continue;
+        if (k < cap) {
+            out[k].slot = v.slot;
+            out[k].pid = v.pid;
+            out[k].exited = v.state == SHM_PROC_EXITED;
+            out[k].start_time = v.start_time;
+            out[k].attach_ns = v.attach_ns;
+            out[k].detach_ns = v.detach_ns;
+        }
+        k++;
+    }
+    *n = k;
+    return 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * src/buf.h - a growable byte buffer for the encoders.
+ */
+#ifndef SMX_BUF_H
+#define SMX_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct smx_buf {
+    char *data;
+    size_t len, cap;
+    bool oom;   /* an append failed: the content is incomplete */
+};
+
+void smx_buf_put(struct smx_buf *b, const char *s, size_t n);
+void smx_buf_puts(struct smx_buf *b, const char *s);
+void smx_buf_putc(struct smx_buf *b, char c);
+/* Shortest decimal that reads back as the same double; +Inf, -Inf, NaN. */
+void smx_buf_double(struct smx_buf *b, double v);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * src/cli/cli.h - what the verbs of the shmetrics command share: the
+ * argument scanner, exit codes, and opening the arena named by --arena or
+ * SHMETRICS_ARENA.
+ */
+#ifndef SHMETRICS_CLI_H
+#define SHMETRICS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmetrics.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct verb {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full --help text */
+    int (*run)(int argc, char **argv);
+};
+
+/* Print `usage` to stderr after an error line; returns EXIT_USAGE. */
+int cli_usage_error(const struct verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a library failure (code and message) to stderr; returns EXIT_FAIL. */
+int cli_fail(const char *what, int rc);
+/* Is argv[i] "--help" or "-h" asking for usage (see cli_update.c for the
+ * one verb family where --help may also take a value)? */
+bool cli_is_help(const char *arg);
+/* Parse a whole number in [min, max]; false if it is not one. */
+bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* The arena path: --arena, else SHMETRICS_ARENA, else NULL. */
+const char *cli_arena(const char *given);
+
+extern const struct verb verb_create, verb_inc, verb_set, verb_dump, verb_stat;
+
+#endif

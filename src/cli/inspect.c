@@ -1,0 +1,225 @@
+/*
+ * src/cli/inspect.c - owns the verbs that manage and read an arena as a
+ * whole: create, dump and stat.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+/* Options shared by the three verbs; each verb accepts a subset. */
+struct inspect_args {
+    const char *arena;
+    shmetrics_options_t o;
+};
+
+#define OPT_CAPS 1 /* --families --series --processes --shards --file-mode */
+
+static int parse(const struct verb *v, int argc, char **argv, unsigned accept, struct inspect_args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (cli_is_help(arg)) {
+            fputs(v->usage, stdout);
+            return -1;
+        }
+        if (arg[0] != '-')
+            return cli_usage_error(v, "unexpected argument %s", arg);
+        if (i + 1 >= argc)
+            return cli_usage_error(v, "%s needs a value, or is unknown", arg);
+        const char *val = argv[++i];
+        uint32_t *cap = NULL;
+        uint32_t max = 1u << 24;
+        if (strcmp(arg, "--arena") == 0) {
+            a->arena = val;
+            continue;
+        }
+        if (accept & OPT_CAPS) {
+            if (strcmp(arg, "--families") == 0)
+                cap = &a->o.families;
+            else if (strcmp(arg, "--series") == 0)
+                cap = &a->o.series;
+            else if (strcmp(arg, "--processes") == 0)
+                cap = &a->o.processes, max = 65536;
+            else if (strcmp(arg, "--shards") == 0)
+                cap = &a->o.shards, max = 4096;
+            else if (strcmp(arg, "--file-mode") == 0) {
+                char *end;
+                unsigned long m = strtoul(val, &end, 8);
+                if (!*val || *end || m > 0777)
+                    return cli_usage_error(v, "--file-mode takes an octal permission mode, not '%s'", val);
+                a->o.file_mode = (unsigned)m;
+                continue;
+            }
+        }
+        if (!cap)
+            return cli_usage_error(v, "unknown option %s", arg);
+        if (!cli_parse_u32(val, 1, max, cap))
+            return cli_usage_error(v, "%s takes a whole number from 1 to %u, not '%s'", arg, max, val);
+    }
+    a->arena = cli_arena(a->arena);
+    if (!a->arena)
+        return cli_usage_error(v, "no arena: give --arena PATH or set SHMETRICS_ARENA");
+    a->o.path = a->arena;
+    return 0;
+}
+
+static int run_create(int argc, char **argv)
+{
+    struct inspect_args a;
+    int st = parse(&verb_create, argc, argv, OPT_CAPS, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    shmetrics_registry_t *reg;
+    a.o.flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL;
+    int rc = shmetrics_open(&a.o, &reg);
+    if (rc == -EEXIST) {
+        /* Left alone; report it, and fail only if it does not fit. */
+        a.o.flags = SHMETRICS_OPEN_READONLY;
+        rc = shmetrics_open(&a.o, &reg);
+        if (rc < 0)
+            return cli_fail("an arena exists but does not match", rc);
+        shmetrics_arena_info_t in;
+        shmetrics_arena_info(reg, &in);
+        printf("exists %s: families=%u series=%u processes=%u shards=%u (left alone)\n", in.path, in.families_cap,
+               in.series_cap, in.processes_cap, in.shards);
+        shmetrics_shutdown(reg, 0);
+        return EXIT_OK;
+    }
+    if (rc < 0)
+        return cli_fail("creating the arena", rc);
+    shmetrics_arena_info_t in;
+    shmetrics_arena_info(reg, &in);
+    printf("created %s: families=%u series=%u processes=%u shards=%u bytes=%llu\n", in.path, in.families_cap,
+           in.series_cap, in.processes_cap, in.shards, (unsigned long long)in.file_bytes);
+    shmetrics_shutdown(reg, 0);
+    return EXIT_OK;
+}
+
+static int open_ro(struct inspect_args *a, shmetrics_registry_t **reg)
+{
+    a->o.flags = SHMETRICS_OPEN_READONLY;
+    int rc = shmetrics_open(&a->o, reg);
+    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
+}
+
+static int run_dump(int argc, char **argv)
+{
+    struct inspect_args a;
+    int st = parse(&verb_dump, argc, argv, 0, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    shmetrics_registry_t *reg;
+    if ((st = open_ro(&a, &reg)))
+        return st;
+    shmetrics_snapshot_t *snap = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = shmetrics_collect(reg, &snap);
+    if (rc == 0)
+        rc = shmetrics_format_prometheus(snap, &text, &len);
+    if (rc < 0)
+        st = cli_fail("reading the arena", rc);
+    else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+        st = cli_fail("writing the output", -5);
+    if (snap && snap->damaged)
+        fprintf(stderr, "shmetrics dump: %llu damaged records skipped\n", (unsigned long long)snap->damaged);
+    free(text);
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(reg, 0);
+    return st;
+}
+
+static void print_time(const char *label, uint64_t ns)
+{
+    time_t t = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    char buf[64];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%s%s", label, buf);
+}
+
+static int run_stat(int argc, char **argv)
+{
+    struct inspect_args a;
+    int st = parse(&verb_stat, argc, argv, 0, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    shmetrics_registry_t *reg;
+    if ((st = open_ro(&a, &reg)))
+        return st;
+    shmetrics_arena_info_t in;
+    shmetrics_arena_info(reg, &in);
+    size_t np = 0;
+    shmetrics_processes(reg, NULL, 0, &np);
+    shmetrics_process_t *procs = calloc(np ? np : 1, sizeof *procs);
+    size_t got = 0;
+    if (procs)
+        shmetrics_processes(reg, procs, np, &got);
+    size_t active = 0;
+    for (size_t i = 0; i < got && i < np; i++)
+        active += !procs[i].exited;
+
+    printf("arena      %s\n", in.path);
+    printf("bytes      %llu\n", (unsigned long long)in.file_bytes);
+    printf("generation %016llx\n", (unsigned long long)in.generation);
+    print_time("created    ", in.created_ns);
+    printf(" by pid %u\n", in.creator_pid);
+    printf("families   %u / %u\n", in.families_used, in.families_cap);
+    printf("series     %u / %u\n", in.series_used, in.series_cap);
+    printf("processes  %zu / %u (%zu attached, %zu exited)\n", np, in.processes_cap, active, np - active);
+    printf("shards     %u\n", in.shards);
+    printf("heap       %llu / %llu bytes\n", (unsigned long long)in.heap_used, (unsigned long long)in.heap_bytes);
+    printf("cpu cells  %llu / %llu words per shard\n", (unsigned long long)in.cpu_cells_used,
+           (unsigned long long)in.cpu_cells_cap);
+    printf("proc cells %llu / %llu words per process\n", (unsigned long long)in.proc_cells_used,
+           (unsigned long long)in.proc_cells_cap);
+    printf("refused    %llu\n", (unsigned long long)in.refused);
+    printf("abandoned  %llu\n", (unsigned long long)in.abandoned);
+    if (got) {
+        printf("\n%6s %10s %-9s %s\n", "SLOT", "PID", "STATE", "ATTACHED");
+        for (size_t i = 0; i < got && i < np; i++) {
+            printf("%6u %10u %-9s ", procs[i].slot, procs[i].pid, procs[i].exited ? "exited" : "attached");
+            print_time("", procs[i].attach_ns);
+            printf("\n");
+        }
+    }
+    free(procs);
+    shmetrics_shutdown(reg, 0);
+    return EXIT_OK;
+}
+
+const struct verb verb_create = {
+    "create", "create an arena with given capacities",
+    "usage: shmetrics create [--arena PATH] [--families N] [--series N] [--processes N]\n"
+    "                        [--shards N] [--file-mode OCTAL]\n"
+    "\n"
+    "Creates the arena file (mode 0600 unless --file-mode).  An existing arena is\n"
+    "left alone and reported; it is an error if it has other capacities than the\n"
+    "ones given.  Defaults: 1024 families, 16384 series, 256 processes, shards =\n"
+    "online CPUs rounded up to a power of two.\n",
+    run_create,
+};
+
+const struct verb verb_dump = {
+    "dump", "print every metric in Prometheus text format 0.0.4",
+    "usage: shmetrics dump [--arena PATH]\n"
+    "\n"
+    "Opens the arena read-only, merges shards and processes, and prints every\n"
+    "metric in the Prometheus text exposition format 0.0.4.\n",
+    run_dump,
+};
+
+const struct verb verb_stat = {
+    "stat", "print an arena's capacities, usage and processes",
+    "usage: shmetrics stat [--arena PATH]\n"
+    "\n"
+    "Opens the arena read-only and prints its capacities, how much of each is in\n"
+    "use, and the processes that hold a slot (attached or exited).\n",
+    run_stat,
+};

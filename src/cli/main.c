@@ -1,0 +1,92 @@
+/*
+ * src/cli/main.c - owns the shmetrics command's entry point: the verb
+ * table, top-level --help and --version, and the helpers every verb uses.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct verb *const verbs[] = {&verb_create, &verb_inc, &verb_set, &verb_dump, &verb_stat};
+#define NVERBS (sizeof verbs / sizeof verbs[0])
+
+static void top_usage(FILE *f)
+{
+    fprintf(f, "usage: shmetrics VERB [OPTIONS] ...\n\n"
+               "Lock-free shared-memory metrics: workers update an arena, a collector reads it.\n\n"
+               "verbs:\n");
+    for (size_t i = 0; i < NVERBS; i++)
+        fprintf(f, "  %-8s %s\n", verbs[i]->name, verbs[i]->summary);
+    fprintf(f, "\n'shmetrics VERB --help' describes a verb.  The arena is --arena PATH, or the\n"
+               "SHMETRICS_ARENA environment variable; a name without '/' lives in /dev/shm.\n"
+               "Exit status: 0 success, 1 failure, 2 wrong usage.\n");
+}
+
+int cli_usage_error(const struct verb *v, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "shmetrics %s: ", v->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n\n%s", v->usage);
+    return EXIT_USAGE;
+}
+
+int cli_fail(const char *what, int rc)
+{
+    fprintf(stderr, "shmetrics: %s: %s (%s)\n", what, shmetrics_errmsg(), strerror(-rc));
+    return EXIT_FAIL;
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+const char *cli_arena(const char *given)
+{
+    if (given)
+        return given;
+    const char *env = getenv("SHMETRICS_ARENA");
+    return env && *env ? env : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        top_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        top_usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("shmetrics %s\n", SHMETRICS_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < NVERBS; i++)
+        if (strcmp(argv[1], verbs[i]->name) == 0)
+            return verbs[i]->run(argc - 1, argv + 1);
+    fprintf(stderr, "shmetrics: unknown verb '%s'\n\n", argv[1]);
+    top_usage(stderr);
+    return EXIT_USAGE;
+}

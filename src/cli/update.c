@@ -1,0 +1,220 @@
+/*
+ * src/cli/update.c - owns the verbs that write one series from the shell:
+ * inc (counters) and set (gauges).  The first use registers the family
+ * (type from the verb, label names from the LABEL=VALUE arguments in the
+ * order given); later uses must agree with it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_LABELS 16
+
+struct update_args {
+    const char *arena;
+    const char *help;
+    const char *mode;
+    const char *name;
+    const char *value;
+    const char *label_names[MAX_LABELS];
+    const char *label_values[MAX_LABELS];
+    char *label_buf[MAX_LABELS];
+    size_t nlabels;
+};
+
+static void args_free(struct update_args *a)
+{
+    for (size_t i = 0; i < a->nlabels; i++)
+        free(a->label_buf[i]);
+}
+
+/* Returns 0, or an exit status. */
+static int parse(const struct verb *v, int argc, char **argv, struct update_args *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool has_next = i + 1 < argc;
+        /* --help alone (or before another option) asks for usage;
+         * "--help TEXT" sets the metric's help text. */
+        if (cli_is_help(arg) && (!has_next || argv[i + 1][0] == '-')) {
+            fputs(v->usage, stdout);
+            return -1;
+        }
+        if (strcmp(arg, "--arena") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "--help-text") == 0 ||
+            strcmp(arg, "--mode") == 0) {
+            if (!has_next)
+                return cli_usage_error(v, "%s needs a value", arg);
+            const char *val = argv[++i];
+            if (strcmp(arg, "--arena") == 0)
+                a->arena = val;
+            else if (strcmp(arg, "--mode") == 0)
+                a->mode = val;
+            else
+                a->help = val;
+        } else if (arg[0] == '-' && arg[1] == '-') {
+            return cli_usage_error(v, "unknown option %s", arg);
+        } else if (!a->name) {
+            a->name = arg;
+        } else if (strchr(arg, '=')) {
+            if (a->value)
+                return cli_usage_error(v, "label %s after the value %s", arg, a->value);
+            if (a->nlabels == MAX_LABELS)
+                return cli_usage_error(v, "more than %d labels", MAX_LABELS);
+            char *copy = strdup(arg);
+            if (!copy)
+                return cli_usage_error(v, "out of memory");
+            char *eq = strchr(copy, '=');
+            *eq = 0;
+            a->label_buf[a->nlabels] = copy;
+            a->label_names[a->nlabels] = copy;
+            a->label_values[a->nlabels] = eq + 1;
+            a->nlabels++;
+        } else if (!a->value) {
+            a->value = arg;
+        } else {
+            return cli_usage_error(v, "unexpected argument %s", arg);
+        }
+    }
+    if (!a->name)
+        return cli_usage_error(v, "no metric NAME given");
+    if (!cli_arena(a->arena))
+        return cli_usage_error(v, "no arena: give --arena PATH or set SHMETRICS_ARENA");
+    return 0;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (!*s || *end || errno == ERANGE)
+        return false;
+    *out = d;
+    return true;
+}
+
+static int open_rw(const char *arena, shmetrics_registry_t **reg)
+{
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE};
+    int rc = shmetrics_open(&o, reg);
+    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
+}
+
+static int run_inc(int argc, char **argv)
+{
+    struct update_args a;
+    int st = parse(&verb_inc, argc, argv, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    double amount = 1;
+    if (a.mode)
+        st = cli_usage_error(&verb_inc, "--mode is for gauges (shmetrics set)");
+    else if (a.value && (!parse_double(a.value, &amount) || !(amount >= 0) || isinf(amount)))
+        st = cli_usage_error(&verb_inc, "the amount must be a finite number >= 0, not '%s'", a.value);
+    shmetrics_registry_t *reg = NULL;
+    if (!st)
+        st = open_rw(cli_arena(a.arena), &reg);
+    if (!st) {
+        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names,
+                                 .nlabels = a.nlabels};
+        shmetrics_counter_t *c;
+        shmetrics_counter_series_t *s;
+        int rc;
+        if ((rc = shmetrics_counter_register(reg, &spec, &c)) < 0)
+            st = cli_fail("registering the counter", rc);
+        else if ((rc = shmetrics_counter_labelv(c, a.nlabels, a.label_values, &s)) < 0)
+            st = cli_fail("resolving the series", rc);
+        else if ((rc = shmetrics_counter_inc(s, amount)) < 0)
+            st = cli_fail("incrementing", rc);
+    }
+    if (reg)
+        shmetrics_shutdown(reg, 0);
+    args_free(&a);
+    return st;
+}
+
+static bool parse_mode(const char *s, shmetrics_gauge_mode_t *m)
+{
+    static const char *const names[] = {"all", "sum", "min", "max", "mostrecent"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *m = (shmetrics_gauge_mode_t)i;
+            return true;
+        }
+    return false;
+}
+
+static int run_set(int argc, char **argv)
+{
+    struct update_args a;
+    int st = parse(&verb_set, argc, argv, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    double value = 0;
+    shmetrics_gauge_mode_t mode = SHMETRICS_MODE_MOSTRECENT;
+    if (!a.value)
+        st = cli_usage_error(&verb_set, "no VALUE given");
+    else if (!parse_double(a.value, &value))
+        st = cli_usage_error(&verb_set, "the value must be a number, not '%s'", a.value);
+    else if (a.mode && !parse_mode(a.mode, &mode))
+        st = cli_usage_error(&verb_set, "unknown mode '%s' (all, sum, min, max, mostrecent)", a.mode);
+    shmetrics_registry_t *reg = NULL;
+    if (!st)
+        st = open_rw(cli_arena(a.arena), &reg);
+    if (!st) {
+        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names,
+                                 .nlabels = a.nlabels, .gauge_mode = mode};
+        shmetrics_gauge_t *g;
+        shmetrics_gauge_series_t *s;
+        int rc;
+        if ((rc = shmetrics_gauge_register(reg, &spec, &g)) < 0)
+            st = cli_fail("registering the gauge", rc);
+        else if ((rc = shmetrics_gauge_labelv(g, a.nlabels, a.label_values, &s)) < 0)
+            st = cli_fail("resolving the series", rc);
+        else if ((rc = shmetrics_gauge_set(s, value)) < 0)
+            st = cli_fail("setting", rc);
+    }
+    if (reg)
+        shmetrics_shutdown(reg, 0);
+    args_free(&a);
+    return st;
+}
+
+const struct verb verb_inc = {
+    "inc", "add to a counter series (registering the counter on first use)",
+    "usage: shmetrics inc [--arena PATH] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]\n"
+    "\n"
+    "Adds AMOUNT (default 1, a finite number >= 0) to the series of counter NAME\n"
+    "with the given labels.  The first use registers the counter, with the label\n"
+    "names in the order given and TEXT as its help; later uses must give the same\n"
+    "label names in the same order.  The arena is created if it is missing.\n"
+    "A NAME ending in _total is stored without the suffix and exposed with it.\n"
+    "\n"
+    "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
+    "  --help TEXT       help text for a new counter (also --help-text TEXT)\n"
+    "  --help            this message\n",
+    run_inc,
+};
+
+const struct verb verb_set = {
+    "set", "set a gauge series (registering the gauge on first use)",
+    "usage: shmetrics set [--arena PATH] [--help TEXT] [--mode MODE] NAME [LABEL=VALUE ...] VALUE\n"
+    "\n"
+    "Sets the series of gauge NAME with the given labels to VALUE (a number; NaN\n"
+    "and +Inf/-Inf are accepted).  The first use registers the gauge; later uses\n"
+    "must agree with its label names and mode.\n"
+    "\n"
+    "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
+    "  --help TEXT       help text for a new gauge (also --help-text TEXT)\n"
+    "  --mode MODE       how processes' values merge: all (one sample per pid),\n"
+    "                    sum, min, max, mostrecent.  Default here: mostrecent,\n"
+    "                    since each shell command is a process of its own.\n"
+    "  --help            this message\n",
+    run_set,
+};

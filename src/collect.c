@@ -1,0 +1,363 @@
+/*
+ * src/collect.c - owns the read side: walking the arena's directories,
+ * merging each series' per-CPU shards and per-process cells into samples,
+ * and handing the result out as a private snapshot.
+ *
+ * The walk takes no lock and writes nothing.  Records that are not yet
+ * published are skipped; records that fail validation are skipped and
+ * counted in snapshot->damaged.  Each cell is read atomically; the snapshot
+ * is not a consistent cut across cells (a counter may be read before an
+ * update that another, later-read counter already shows).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../shm/layout.h"
+#include "error.h"
+#include "registry.h"
+
+/* ------------------------------------------------------------------ pool */
+
+#define CHUNK 65536
+
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+};
+
+struct snapshot {
+    shmetrics_snapshot_t pub;
+    struct chunk *chunks;
+};
+
+static void *pool_alloc(struct snapshot *s, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct chunk *c = s->chunks;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > CHUNK ? n : CHUNK;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = s->chunks;
+        c->used = 0;
+        c->cap = cap;
+        s->chunks = c;
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static char *pool_strndup(struct snapshot *s, const char *src, size_t n)
+{
+    char *p = pool_alloc(s, n + 1);
+    if (p) {
+        memcpy(p, src, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
+{
+    if (!snap)
+        return;
+    struct snapshot *s = (struct snapshot *)snap;
+    while (s->chunks) {
+        struct chunk *c = s->chunks;
+        s->chunks = c->next;
+        free(c);
+    }
+    free(s);
+}
+
+/* ------------------------------------------------------------ the merge */
+
+struct fam {
+    struct shm_family_view v;
+    bool ok;
+    uint32_t nseries;
+    uint32_t first;        /* into the series order array */
+    const char **lnames;   /* label names, copied */
+};
+
+struct proc {
+    uint32_t slot;
+    const char *pid; /* in the snapshot's pool */
+};
+
+struct walk {
+    shmetrics_registry_t *reg;
+    struct snapshot *snap;
+    struct fam *fams;
+    uint32_t nfams;
+    struct proc *procs;
+    uint32_t nprocs;
+};
+
+static double cell_double(const uint64_t *cell)
+{
+    uint64_t bits = shmetrics_load_relaxed(cell);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static double counter_value(const struct shm_arena *a, uint64_t cell)
+{
+    uint64_t whole = 0;
+    double frac = 0;
+    size_t stride = shm_cpu_stride(a) / 8;
+    const uint64_t *c = shm_cpu_cell(a, cell);
+    for (uint32_t i = 0; i < shm_shards(a); i++, c += stride) {
+        whole += shmetrics_load_relaxed(&c[0]);
+        frac += cell_double(&c[1]);
+    }
+    return (double)whole + frac;
+}
+
+/* Labels of one sample: the series' own, plus one extra (pid, le) if set. */
+static shmetrics_label_t *sample_labels(struct walk *w, const struct fam *f, const char *key, const char *extra_name,
+                                        const char *extra_value, size_t *n)
+{
+    uint32_t nl = f->v.nlabels + (extra_name ? 1 : 0);
+    shmetrics_label_t *l = pool_alloc(w->snap, sizeof *l * (nl ? nl : 1));
+    if (!l)
+        return NULL;
+    const char *p = key;
+    for (uint32_t i = 0; i < f->v.nlabels; i++) {
+        l[i].name = f->lnames[i];
+        l[i].value = p;
+        p += strlen(p) + 1;
+    }
+    if (extra_name) {
+        l[nl - 1].name = extra_name;
+        l[nl - 1].value = extra_value;
+    }
+    *n = nl;
+    return l;
+}
+
+/* Append the samples of one gauge series, merged by the family's mode. */
+static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+                         shmetrics_sample_t *out, size_t *n)
+{
+    const struct shm_arena *a = w->reg->arena;
+    bool any = false;
+    double acc = 0;
+    uint64_t best_stamp = 0;
+    for (uint32_t i = 0; i < w->nprocs; i++) {
+        const uint64_t *c = shm_proc_cell(a, w->procs[i].slot, cell);
+        uint64_t stamp = shmetrics_load_acquire(&c[1]);
+        if (stamp == 0)
+            continue;
+        double v = cell_double(&c[0]);
+        switch (f->v.mode) {
+        case SHM_MODE_ALL: {
+            shmetrics_sample_t *s = &out[(*n)++];
+            s->suffix = "";
+            s->value = v;
+            s->labels = sample_labels(w, f, key, "pid", w->procs[i].pid, &s->nlabels);
+            if (!s->labels)
+                return -ENOMEM;
+            break;
+        }
+        case SHM_MODE_SUM:
+            acc = any ? acc + v : v;
+            break;
+        case SHM_MODE_MIN:
+            acc = !any || v < acc ? v : acc;
+            break;
+        case SHM_MODE_MAX:
+            acc = !any || v > acc ? v : acc;
+            break;
+        case SHM_MODE_MOSTRECENT:
+            if (!any || stamp >= best_stamp) {
+                best_stamp = stamp;
+                acc = v;
+            }
+            break;
+        }
+        any = true;
+    }
+    if (f->v.mode != SHM_MODE_ALL && any) {
+        shmetrics_sample_t *s = &out[(*n)++];
+        s->suffix = "";
+        s->value = acc;
+        s->labels = sample_labels(w, f, key, NULL, NULL, &s->nlabels);
+        if (!s->labels)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int walk_families(struct walk *w, uint64_t *damaged)
+{
+    const struct shm_arena *a = w->reg->arena;
+    w->nfams = shm_families_used(a);
+    w->fams = calloc(w->nfams ? w->nfams : 1, sizeof *w->fams);
+    if (!w->fams)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < w->nfams; i++) {
+        struct fam *f = &w->fams[i];
+        int rc = shm_family_view(a, i, &f->v);
+        if (rc == -EBADMSG)
+            (*damaged)++;
+        if (rc < 0)
+            continue;
+        f->lnames = pool_alloc(w->snap, sizeof(char *) * (f->v.nlabels ? f->v.nlabels : 1));
+        if (!f->lnames)
+            return -ENOMEM;
+        const char *p = f->v.labels;
+        for (uint32_t j = 0; j < f->v.nlabels; j++) {
+            size_t l = strlen(p);
+            if (!(f->lnames[j] = pool_strndup(w->snap, p, l)))
+                return -ENOMEM;
+            p += l + 1;
+        }
+        f->ok = true;
+    }
+    return 0;
+}
+
+static int walk_procs(struct walk *w)
+{
+    const struct shm_arena *a = w->reg->arena;
+    uint32_t cap = shm_processes_cap(a);
+    w->procs = calloc(cap, sizeof *w->procs);
+    if (!w->procs)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < cap; i++) {
+        struct shm_proc_view pv;
+        if (shm_proc_view(a, i, &pv) < 0)
+            continue;
+        char pid[16];
+        int n = snprintf(pid, sizeof pid, "%u", pv.pid);
+        w->procs[w->nprocs].slot = i;
+        if (!(w->procs[w->nprocs].pid = pool_strndup(w->snap, pid, (size_t)n)))
+            return -ENOMEM;
+        w->nprocs++;
+    }
+    return 0;
+}
+
+static int build(struct walk *w)
+{
+    const struct shm_arena *a = w->reg->arena;
+    struct snapshot *snap = w->snap;
+    int rc = walk_families(w, &snap->pub.damaged);
+    if (rc == 0)
+        rc = walk_procs(w);
+    if (rc < 0)
+        return rc;
+
+    /* Group valid series by family: count, then place. */
+    uint32_t ns = shm_series_used(a);
+    struct shm_series_view *sv = calloc(ns ? ns : 1, sizeof *sv);
+    uint32_t *order = calloc(ns ? ns : 1, sizeof *order);
+    if (!sv || !order) {
+        free(sv);
+        free(order);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < ns; i++) {
+        struct shm_series_view v;
+        rc = shm_series_view(a, i, NULL, &v);
+        if (rc == 0 && (v.family >= w->nfams || !w->fams[v.family].ok))
+            rc = -EBADMSG;
+        if (rc == 0)
+            rc = shm_series_view(a, i, &w->fams[v.family].v, &v);
+        if (rc == -EBADMSG || rc == -EINVAL)
+            snap->pub.damaged++;
+        if (rc < 0) {
+            sv[i].family = UINT32_MAX;
+            continue;
+        }
+        sv[i] = v;
+        w->fams[v.family].nseries++;
+    }
+    uint32_t pos = 0;
+    for (uint32_t f = 0; f < w->nfams; f++) {
+        w->fams[f].first = pos;
+        pos += w->fams[f].nseries;
+        w->fams[f].nseries = 0;
+    }
+    for (uint32_t i = 0; i < ns; i++)
+        if (sv[i].family != UINT32_MAX) {
+            struct fam *f = &w->fams[sv[i].family];
+            order[f->first + f->nseries++] = i;
+        }
+
+    uint32_t nok = 0;
+    for (uint32_t f = 0; f < w->nfams; f++)
+        nok += w->fams[f].ok;
+    shmetrics_family_t *out = pool_alloc(snap, sizeof *out * (nok ? nok : 1));
+    rc = out ? 0 : -ENOMEM;
+    size_t k = 0;
+    for (uint32_t fi = 0; rc == 0 && fi < w->nfams; fi++) {
+        struct fam *f = &w->fams[fi];
+        if (!f->ok)
+            continue;
+        shmetrics_family_t *o = &out[k++];
+        o->name = pool_strndup(snap, f->v.name, f->v.name_len);
+        o->help = pool_strndup(snap, f->v.help, f->v.help_len);
+        o->type = (shmetrics_type_t)f->v.type;
+        o->gauge_mode = (shmetrics_gauge_mode_t)f->v.mode;
+        size_t per = f->v.type == SHM_TYPE_GAUGE && f->v.mode == SHM_MODE_ALL ? w->nprocs : 1;
+        shmetrics_sample_t *samples = pool_alloc(snap, sizeof *samples * (f->nseries * per + 1));
+        if (!o->name || !o->help || !samples) {
+            rc = -ENOMEM;
+            break;
+        }
+        size_t n = 0;
+        for (uint32_t j = 0; rc == 0 && j < f->nseries; j++) {
+            const struct shm_series_view *s = &sv[order[f->first + j]];
+            char *key = pool_strndup(snap, s->key, s->key_len);
+            if (!key) {
+                rc = -ENOMEM;
+                break;
+            }
+            if (f->v.type == SHM_TYPE_GAUGE) {
+                rc = gauge_samples(w, f, s->cell, key, samples, &n);
+            } else {
+                shmetrics_sample_t *smp = &samples[n++];
+                smp->suffix = "_total";
+                smp->value = counter_value(a, s->cell);
+                smp->labels = sample_labels(w, f, key, NULL, NULL, &smp->nlabels);
+                if (!smp->labels)
+                    rc = -ENOMEM;
+            }
+        }
+        o->samples = samples;
+        o->nsamples = n;
+    }
+    snap->pub.families = out;
+    snap->pub.nfamilies = k;
+    free(sv);
+    free(order);
+    return rc;
+}
+
+int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out)
+{
+    if (!reg || !out)
+        return smx_fail(-EINVAL, "no registry or out pointer given");
+    struct snapshot *snap = calloc(1, sizeof *snap);
+    if (!snap)
+        return smx_fail(-ENOMEM, "out of memory");
+    struct walk w = {.reg = reg, .snap = snap};
+    int rc = build(&w);
+    free(w.fams);
+    free(w.procs);
+    if (rc < 0) {
+        shmetrics_snapshot_free(&snap->pub);
+        return smx_fail(rc, "collecting metrics: out of memory");
+    }
+    *out = &snap->pub;
+    return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * src/error.c - owns the per-thread error message behind shmetrics_errmsg().
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "shmetrics.h"
+
+#define SMX_ERRMSG_MAX 512
+
+static _Thread_local char errmsg[SMX_ERRMSG_MAX];
+
+int smx_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int smx_fail_prefix(int code, const char *fmt, ...)
+{
+    char prefix[SMX_ERRMSG_MAX], old[SMX_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, errmsg, sizeof old);
+    size_t n = strlen(prefix);
+    if (n > sizeof errmsg - 3)
+        n = sizeof errmsg - 3;
+    memcpy(errmsg, prefix, n);
+    memcpy(errmsg + n, ": ", 2);
+    size_t room = sizeof errmsg - n - 3;
+    size_t m = strnlen(old, room);
+    memcpy(errmsg + n + 2, old, m);
+    errmsg[n + 2 + m] = 0;
+    return code;
+}
+
+const char *shmetrics_errmsg(void)
+{
+    return errmsg[0] ? errmsg : "no error";
+}

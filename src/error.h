@@ -1,0 +1,16 @@
+/*
+ * src/error.h - the thread's last error message.
+ *
+ * Every failing call returns a negative errno code and leaves a message here
+ * that names the problem; shmetrics_errmsg() hands it to the caller.
+ */
+#ifndef SMX_ERROR_H
+#define SMX_ERROR_H
+
+/* Format the message, remember it for this thread, return `code` (< 0). */
+int smx_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), cold));
+
+/* Prefix the current message with more context ("opening X: ..."). */
+int smx_fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), cold));
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * src/names.h - the naming rules of the Prometheus data model, shared by the
+ * spec checks (writers) and the arena validation (readers).
+ */
+#ifndef SMX_NAMES_H
+#define SMX_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* [a-zA-Z_:][a-zA-Z0-9_:]*, 1..SHM_MAX_NAME bytes. */
+bool smx_metric_name_ok(const char *s, size_t len);
+/* [a-zA-Z_][a-zA-Z0-9_]*, 1..SHM_MAX_NAME bytes (reserved prefixes are the
+ * spec's business, not the format's). */
+bool smx_label_name_ok(const char *s, size_t len);
+/* Well-formed UTF-8 without NUL bytes. */
+bool smx_utf8_ok(const char *s, size_t len);
+/* A string list (`n` members, each followed by NUL, `len` bytes in all)
+ * of label names, or of label values (UTF-8, at most SHM_MAX_LABEL_VALUE). */
+bool smx_label_list_ok(const char *s, size_t len, uint32_t n);
+bool smx_value_list_ok(const char *s, size_t len, uint32_t n);
+
+#endif

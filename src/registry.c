@@ -1,0 +1,371 @@
+/*
+ * src/registry.c - owns the registry: opening and shutting down an arena
+ * for one process, the default registry from SHMETRICS_ARENA, fork
+ * safety, and registering and looking up metrics through the process's
+ * name cache (a cds_lfht keyed by full name).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../shm/hash.h"
+#include "../shm/layout.h"
+#include "error.h"
+#include "registry.h"
+
+#define DEFAULT_DIR "/dev/shm/"
+
+/* Every open read-write registry, so that a forked child can drop the
+ * parent's process slot (the child must claim its own). */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static shmetrics_registry_t *all_regs;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&all_lock);
+    urcu_bp_before_fork();
+}
+
+static void fork_parent(void)
+{
+    urcu_bp_after_fork_parent();
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void fork_child(void)
+{
+    urcu_bp_after_fork_child();
+    for (shmetrics_registry_t *r = all_regs; r; r = r->next) {
+        pthread_mutex_init(&r->lock, NULL);
+        r->have_slot = false;
+        shmetrics_store_relaxed(&r->proc_unit, (char *)NULL);
+    }
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void atfork_install(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static unsigned long cache_size(uint32_t cap)
+{
+    unsigned long n = 64;
+    while (n < cap && n < (1ul << 16))
+        n <<= 1;
+    return n;
+}
+
+int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
+{
+    if (!opts || !out)
+        return smx_fail(-EINVAL, "shmetrics_open needs options and an out pointer");
+    if (!opts->path || !*opts->path)
+        return smx_fail(-EINVAL, "no arena path given");
+    if (opts->flags & ~(SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_READONLY | SHMETRICS_OPEN_EXCL))
+        return smx_fail(-EINVAL, "unknown open flags 0x%x", opts->flags);
+    if (opts->file_mode & ~0777u)
+        return smx_fail(-EINVAL, "file mode %o is not a permission mode", opts->file_mode);
+
+    char *path;
+    if (strchr(opts->path, '/'))
+        path = strdup(opts->path);
+    else if ((path = malloc(strlen(DEFAULT_DIR) + strlen(opts->path) + 1)))
+        strcat(strcpy(path, DEFAULT_DIR), opts->path);
+    if (!path)
+        return smx_fail(-ENOMEM, "out of memory");
+
+    int flags = 0;
+    if (opts->flags & SHMETRICS_OPEN_CREATE)
+        flags |= SHM_OPEN_CREATE;
+    if (opts->flags & SHMETRICS_OPEN_READONLY)
+        flags |= SHM_OPEN_RDONLY;
+    if (opts->flags & SHMETRICS_OPEN_EXCL)
+        flags |= SHM_OPEN_EXCL;
+    struct shm_caps caps = {
+        .families = opts->families,
+        .series = opts->series,
+        .processes = opts->processes,
+        .shards = opts->shards,
+    };
+    shmetrics_registry_t *reg = calloc(1, sizeof *reg);
+    if (!reg) {
+        free(path);
+        return smx_fail(-ENOMEM, "out of memory");
+    }
+    int rc = shm_arena_open(path, flags, &caps, opts->file_mode ? opts->file_mode : 0600, &reg->arena);
+    free(path);
+    if (rc < 0) {
+        free(reg);
+        return rc;
+    }
+    struct shm_usage u;
+    shm_arena_usage(reg->arena, &u);
+    reg->metrics = cds_lfht_new(cache_size(u.caps.families), 64, 0, 0, NULL);
+    reg->series = cds_lfht_new(cache_size(u.caps.series), 64, 0, 0, NULL);
+    if (!reg->metrics || !reg->series) {
+        if (reg->metrics)
+            cds_lfht_destroy(reg->metrics, NULL);
+        if (reg->series)
+            cds_lfht_destroy(reg->series, NULL);
+        shm_arena_close(reg->arena);
+        free(reg);
+        return smx_fail(-ENOMEM, "out of memory for the lookup caches");
+    }
+    pthread_mutex_init(&reg->lock, NULL);
+    pthread_once(&atfork_once, atfork_install);
+    pthread_mutex_lock(&all_lock);
+    reg->next = all_regs;
+    all_regs = reg;
+    pthread_mutex_unlock(&all_lock);
+    *out = reg;
+    return 0;
+}
+
+static void metric_free(struct smx_metric *m)
+{
+    free(m->name);
+    free(m->labels);
+    free(m);
+}
+
+int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
+{
+    if (!reg)
+        return smx_fail(-EINVAL, "no registry given");
+    if (flags & ~SHMETRICS_SHUTDOWN_UNLINK)
+        return smx_fail(-EINVAL, "unknown shutdown flags 0x%x", flags);
+    pthread_mutex_lock(&all_lock);
+    for (shmetrics_registry_t **p = &all_regs; *p; p = &(*p)->next)
+        if (*p == reg) {
+            *p = reg->next;
+            break;
+        }
+    pthread_mutex_unlock(&all_lock);
+
+    int rc = 0;
+    if ((flags & SHMETRICS_SHUTDOWN_UNLINK) && unlink(shm_arena_path(reg->arena)) < 0 && errno != ENOENT)
+        rc = smx_fail(-errno, "cannot unlink %s: %s", shm_arena_path(reg->arena), strerror(errno));
+    if (reg->have_slot)
+        shm_proc_detach(reg->arena, reg->proc_slot);
+
+    smx_series_cache_free(reg);
+    struct cds_lfht_iter iter;
+    struct smx_metric *m, *dead = NULL;
+    urcu_bp_read_lock();
+    cds_lfht_for_each_entry(reg->metrics, &iter, m, node)
+    {
+        cds_lfht_del(reg->metrics, &m->node);
+        m->free_next = dead;
+        dead = m;
+    }
+    urcu_bp_read_unlock();
+    urcu_bp_synchronize_rcu();
+    while ((m = dead)) {
+        dead = m->free_next;
+        metric_free(m);
+    }
+    cds_lfht_destroy(reg->metrics, NULL);
+    shm_arena_close(reg->arena);
+    pthread_mutex_destroy(&reg->lock);
+    free(reg);
+    return rc;
+}
+
+static shmetrics_registry_t *default_reg;
+static int default_rc;
+static char default_msg[512];
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_open(void)
+{
+    const char *path = getenv("SHMETRICS_ARENA");
+    if (!path || !*path) {
+        default_rc = smx_fail(-ENOENT, "SHMETRICS_ARENA is not set");
+    } else {
+        shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
+        default_rc = shmetrics_open(&o, &default_reg);
+    }
+    if (default_rc < 0)
+        snprintf(default_msg, sizeof default_msg, "default registry: %s", shmetrics_errmsg());
+}
+
+shmetrics_registry_t *shmetrics_default(void)
+{
+    pthread_once(&default_once, default_open);
+    if (!default_reg)
+        smx_fail(default_rc, "%s", default_msg);
+    return default_reg;
+}
+
+/* ------------------------------------------------------------- metrics */
+
+static int name_match(struct cds_lfht_node *node, const void *key)
+{
+    const struct smx_metric *m = caa_container_of(node, struct smx_metric, node);
+    const char *name = key;
+    return strcmp(m->name, name) == 0;
+}
+
+static struct smx_metric *cache_find(shmetrics_registry_t *reg, const char *name, uint64_t hash)
+{
+    struct cds_lfht_iter iter;
+    urcu_bp_read_lock();
+    cds_lfht_lookup(reg->metrics, hash, name_match, name, &iter);
+    struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
+    urcu_bp_read_unlock();
+    /* Nodes are freed only at shutdown, so the pointer outlives the read
+     * section. */
+    return node ? caa_container_of(node, struct smx_metric, node) : NULL;
+}
+
+/* Build this process's metric object from a validated family view, and
+ * publish it in the name cache (another thread may have won: use its). */
+static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v, uint64_t hash,
+                     struct smx_metric **out)
+{
+    struct smx_metric *m = calloc(1, sizeof *m);
+    if (m) {
+        m->name = strndup(v->name, v->name_len);
+        m->labels = malloc(v->labels_len ? v->labels_len : 1);
+    }
+    if (!m || !m->name || !m->labels) {
+        if (m)
+            metric_free(m);
+        return smx_fail(-ENOMEM, "out of memory");
+    }
+    memcpy(m->labels, v->labels, v->labels_len);
+    m->reg = reg;
+    m->hash = hash;
+    m->idx = v->idx;
+    m->type = v->type;
+    m->mode = v->mode;
+    m->nlabels = v->nlabels;
+    m->ncells = v->ncells;
+    m->name_len = v->name_len;
+    m->labels_len = v->labels_len;
+    cds_lfht_node_init(&m->node);
+    urcu_bp_read_lock();
+    struct cds_lfht_node *got = cds_lfht_add_unique(reg->metrics, hash, name_match, m->name, &m->node);
+    urcu_bp_read_unlock();
+    if (got != &m->node) {
+        metric_free(m);
+        m = caa_container_of(got, struct smx_metric, node);
+    }
+    *out = m;
+    return 0;
+}
+
+static void list_join(char *dst, size_t cap, const char *list, size_t len)
+{
+    size_t o = 0;
+    dst[0] = 0;
+    for (size_t i = 0; i < len && o + 2 < cap; i++)
+        dst[o++] = list[i] ? list[i] : (i + 1 < len ? ',' : 0);
+    dst[o < cap ? o : cap - 1] = 0;
+}
+
+/* An existing metric against a new spec: -EEXIST naming the difference. */
+static int compare(const struct smx_metric *m, uint32_t type, const struct smx_spec *s)
+{
+    if (m->type != type)
+        return smx_fail(-EEXIST, "%s is already registered as a %s, not a %s", m->name, smx_type_name(m->type),
+                        smx_type_name(type));
+    if (m->labels_len != s->labels_len || memcmp(m->labels, s->labels, s->labels_len) != 0) {
+        char have[256], want[256];
+        list_join(have, sizeof have, m->labels, m->labels_len);
+        list_join(want, sizeof want, s->labels, s->labels_len);
+        return smx_fail(-EEXIST, "%s is already registered with label names (%s), not (%s)", m->name, have, want);
+    }
+    if (m->mode != s->mode)
+        return smx_fail(-EEXIST, "%s is already registered with mode %s, not %s", m->name, smx_mode_name(m->mode),
+                        smx_mode_name(s->mode));
+    return 0;
+}
+
+int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
+                        struct smx_metric **out)
+{
+    if (!reg || !out)
+        return smx_fail(-EINVAL, "no registry or out pointer given");
+    struct smx_spec s;
+    int rc = smx_spec_parse(spec, type, &s);
+    if (rc < 0)
+        return rc;
+    if (shm_arena_readonly(reg->arena))
+        return smx_fail(-EROFS, "cannot register %s: the arena is open read-only", s.name);
+    uint64_t hash = shm_hash_family(s.name, s.name_len);
+    struct smx_metric *m = cache_find(reg, s.name, hash);
+    if (!m) {
+        struct shm_family_spec fs = {
+            .type = type,
+            .name = s.name,
+            .name_len = s.name_len,
+            .help = s.help,
+            .help_len = s.help_len,
+            .labels = s.labels,
+            .labels_len = s.labels_len,
+            .nlabels = s.nlabels,
+            .mode = s.mode,
+            .ncells = type == SHMETRICS_GAUGE ? SHM_GAUGE_CELLS : SHM_COUNTER_CELLS,
+        };
+        uint32_t idx;
+        bool created;
+        struct shm_family_view v;
+        if ((rc = shm_family_register(reg->arena, &fs, &idx, &created)) < 0 ||
+            (rc = shm_family_view(reg->arena, idx, &v)) < 0 || (rc = cache_add(reg, &v, hash, &m)) < 0)
+            return rc == -EAGAIN ? smx_fail(-EBADMSG, "family %s vanished", s.name) : rc;
+    }
+    if ((rc = compare(m, type, &s)) < 0)
+        return rc;
+    *out = m;
+    return 0;
+}
+
+int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out)
+{
+    if (!reg || !name || !out)
+        return smx_fail(-EINVAL, "no registry, name or out pointer given");
+    size_t len = strlen(name);
+    uint64_t hash = shm_hash_family(name, len);
+    struct smx_metric *m = cache_find(reg, name, hash);
+    if (!m) {
+        uint32_t idx;
+        struct shm_family_view v;
+        int rc = shm_family_find(reg->arena, name, len, &idx);
+        if (rc == 0 && (rc = shm_family_view(reg->arena, idx, &v)) == -EAGAIN)
+            rc = smx_fail(-ENOENT, "metric %s is being registered", name);
+        if (rc == 0)
+            rc = cache_add(reg, &v, hash, &m);
+        if (rc < 0)
+            return rc;
+    }
+    if (m->type != type)
+        return smx_fail(-EINVAL, "%s is a %s, not a %s", name, smx_type_name(m->type), smx_type_name(type));
+    *out = m;
+    return 0;
+}
+
+int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_counter_t **out)
+{
+    return smx_metric_register(reg, spec, SHMETRICS_COUNTER, (struct smx_metric **)out);
+}
+
+int shmetrics_gauge_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_gauge_t **out)
+{
+    return smx_metric_register(reg, spec, SHMETRICS_GAUGE, (struct smx_metric **)out);
+}
+
+int shmetrics_counter_get(shmetrics_registry_t *reg, const char *name, shmetrics_counter_t **out)
+{
+    return smx_metric_get(reg, name, SHMETRICS_COUNTER, (struct smx_metric **)out);
+}
+
+int shmetrics_gauge_get(shmetrics_registry_t *reg, const char *name, shmetrics_gauge_t **out)
+{
+    return smx_metric_get(reg, name, SHMETRICS_GAUGE, (struct smx_metric **)out);
+}

@@ -1,0 +1,90 @@
+/*
+ * src/registry.h - the per-process objects behind the public handles: the
+ * registry, its metrics and its resolved series, and the two lock-free
+ * lookup caches (liburcu cds_lfht) that map names and label sets to them.
+ */
+#ifndef SMX_REGISTRY_H
+#define SMX_REGISTRY_H
+
+#define _LGPL_SOURCE
+#include <pthread.h>
+#include <stdbool.h>
+#include <urcu-bp.h>
+#include <urcu/rculfhash.h>
+
+#include "../shm/arena.h"
+#include "shmetrics.h"
+
+struct smx_metric {
+    struct cds_lfht_node node;   /* in reg->metrics, keyed by full name */
+    shmetrics_registry_t *reg;
+    uint64_t hash;
+    uint32_t idx;                /* family record */
+    uint32_t type;               /* shmetrics_type_t */
+    uint32_t mode;               /* shmetrics_gauge_mode_t */
+    uint32_t nlabels;
+    uint32_t ncells;
+    char *name;                  /* full name */
+    size_t name_len;
+    char *labels;                /* label names as a string list */
+    size_t labels_len;
+    struct smx_metric *free_next; /* at shutdown */
+};
+
+struct shmetrics_counter {
+    struct smx_metric m;
+};
+struct shmetrics_gauge {
+    struct smx_metric m;
+};
+
+struct smx_series {
+    struct cds_lfht_node node;   /* in reg->series, keyed by (metric, key) */
+    struct smx_metric *metric;
+    uint64_t hash;
+    uint32_t idx;                /* series record */
+    union {
+        struct shmetrics_counter_series counter;
+        struct shmetrics_gauge_series gauge;
+    } h;
+    struct smx_series *free_next; /* at shutdown */
+    size_t key_len;
+    char key[];                  /* label values as a string list */
+};
+
+struct shmetrics_registry {
+    struct shm_arena *arena;
+    struct cds_lfht *metrics;
+    struct cds_lfht *series;
+    pthread_mutex_t lock;        /* claiming the process slot; registering */
+    char *proc_unit;             /* this process's gauge unit, NULL until claimed */
+    uint32_t proc_slot;
+    bool have_slot;
+    struct shmetrics_registry *next; /* all open registries, for fork */
+};
+
+/* src/registry.c */
+int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
+                        struct smx_metric **out);
+int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out);
+
+/* src/series.c */
+int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
+void smx_series_cache_free(shmetrics_registry_t *reg);
+
+/* src/spec.c */
+struct smx_spec {
+    char name[256];
+    size_t name_len;
+    const char *help;
+    size_t help_len;
+    char labels[16 * 256];
+    size_t labels_len;
+    uint32_t nlabels;
+    uint32_t mode;
+};
+int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
+const char *smx_type_name(uint32_t type);
+const char *smx_mode_name(uint32_t mode);
+
+#endif

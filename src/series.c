@@ -1,0 +1,328 @@
+/*
+ * src/series.c - owns series handles: resolving label values to a series
+ * through the process's lock-free cache (cds_lfht keyed by metric and
+ * values), registering it in the arena on a miss, and the out-of-line
+ * parts of the hot paths (fractional counter increments, gauge CAS loops,
+ * claiming the process slot on a first gauge write).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../shm/hash.h"
+#include "../shm/layout.h"
+#include "error.h"
+#include "names.h"
+#include "registry.h"
+
+#define KEY_STACK 512
+
+struct series_key {
+    const struct smx_metric *metric;
+    const char *key;
+    size_t len;
+};
+
+static int series_match(struct cds_lfht_node *node, const void *key)
+{
+    const struct smx_series *s = caa_container_of(node, struct smx_series, node);
+    const struct series_key *k = key;
+    return s->metric == k->metric && s->key_len == k->len && memcmp(s->key, k->key, k->len) == 0;
+}
+
+/* Fill the handle of a new series from its cells. */
+static int handle_init(struct smx_series *s, uint64_t cell)
+{
+    shmetrics_registry_t *reg = s->metric->reg;
+    if (s->metric->type == SHMETRICS_GAUGE) {
+        s->h.gauge.unit = &reg->proc_unit;
+        s->h.gauge.off = (size_t)cell * 8;
+        s->h.gauge.stamped = s->metric->mode == SHMETRICS_MODE_MOSTRECENT;
+        s->h.gauge.reg = reg;
+    } else {
+        s->h.counter.cell0 = (char *)shm_cpu_cell(reg->arena, cell);
+        s->h.counter.stride = shm_cpu_stride(reg->arena);
+        s->h.counter.shard_mask = shm_shards(reg->arena) - 1;
+    }
+    return 0;
+}
+
+/* As in prometheus_client, a gauge series this process has resolved reads
+ * 0 for this process until it is set: mark the cell written. */
+static int gauge_touch(struct shmetrics_gauge_series *g)
+{
+    uint64_t *cell = shmetrics_gauge_cell_(g);
+    if (!cell)
+        return -ENOSPC;
+    shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    return 0;
+}
+
+static int series_create(struct smx_metric *m, const struct series_key *k, uint64_t hash,
+                         const char *const *values, struct smx_series **out)
+{
+    shmetrics_registry_t *reg = m->reg;
+    for (uint32_t i = 0; i < m->nlabels; i++)
+        if (!smx_utf8_ok(values[i], strlen(values[i])))
+            return smx_fail(-EINVAL, "label value %u of %s is not valid UTF-8", i + 1, m->name);
+    if (shm_arena_readonly(reg->arena))
+        return smx_fail(-EROFS, "cannot add a series to %s: the arena is open read-only", m->name);
+    uint32_t idx;
+    uint64_t cell;
+    int rc = shm_series_register(reg->arena, m->idx, k->key, k->len, &idx, &cell);
+    if (rc < 0)
+        return rc;
+    struct smx_series *s = calloc(1, sizeof *s + k->len);
+    if (!s)
+        return smx_fail(-ENOMEM, "out of memory");
+    s->metric = m;
+    s->hash = hash;
+    s->idx = idx;
+    s->key_len = k->len;
+    memcpy(s->key, k->key, k->len);
+    handle_init(s, cell);
+    if (m->type == SHMETRICS_GAUGE && (rc = gauge_touch(&s->h.gauge)) < 0) {
+        free(s);
+        return rc;
+    }
+    cds_lfht_node_init(&s->node);
+    struct series_key mine = {m, s->key, s->key_len};
+    urcu_bp_read_lock();
+    struct cds_lfht_node *got = cds_lfht_add_unique(reg->series, hash, series_match, &mine, &s->node);
+    urcu_bp_read_unlock();
+    if (got != &s->node) {
+        free(s);
+        s = caa_container_of(got, struct smx_series, node);
+    }
+    *out = s;
+    return 0;
+}
+
+int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out)
+{
+    if (!m || !out)
+        return smx_fail(-EINVAL, "no metric or out pointer given");
+    if (n != m->nlabels)
+        return smx_fail(-EINVAL, "%s has %u label names, %zu values given", m->name, m->nlabels, n);
+    char stack[KEY_STACK];
+    char *key = stack;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!values[i])
+            return smx_fail(-EINVAL, "label value %zu of %s is NULL", i + 1, m->name);
+        len += strlen(values[i]) + 1;
+    }
+    if (len > KEY_STACK && !(key = malloc(len)))
+        return smx_fail(-ENOMEM, "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(values[i]);
+        if (l > SHM_MAX_LABEL_VALUE) {
+            if (key != stack)
+                free(key);
+            return smx_fail(-EINVAL, "label value %zu of %s is longer than %u bytes", i + 1, m->name,
+                            SHM_MAX_LABEL_VALUE);
+        }
+        memcpy(key + o, values[i], l + 1);
+        o += l + 1;
+    }
+    struct series_key k = {m, key, len};
+    uint64_t hash = shm_hash_series(m->idx, key, len);
+    struct cds_lfht_iter iter;
+    urcu_bp_read_lock();
+    cds_lfht_lookup(m->reg->series, hash, series_match, &k, &iter);
+    struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
+    urcu_bp_read_unlock();
+    int rc = 0;
+    if (node)
+        *out = caa_container_of(node, struct smx_series, node);
+    else
+        rc = series_create(m, &k, hash, values, out);
+    if (key != stack)
+        free(key);
+    return rc;
+}
+
+void smx_series_cache_free(shmetrics_registry_t *reg)
+{
+    struct cds_lfht_iter iter;
+    struct smx_series *s, *dead = NULL;
+    urcu_bp_read_lock();
+    cds_lfht_for_each_entry(reg->series, &iter, s, node)
+    {
+        cds_lfht_del(reg->series, &s->node);
+        s->free_next = dead;
+        dead = s;
+    }
+    urcu_bp_read_unlock();
+    urcu_bp_synchronize_rcu();
+    while ((s = dead)) {
+        dead = s->free_next;
+        free(s);
+    }
+    cds_lfht_destroy(reg->series, NULL);
+}
+
+/* Collect the NULL-ended variadic values. */
+static int collect_args(const struct smx_metric *m, va_list ap, const char **values, size_t *n)
+{
+    size_t i = 0;
+    const char *v;
+    while ((v = va_arg(ap, const char *)) != NULL) {
+        if (i == SHM_MAX_LABELS)
+            return smx_fail(-EINVAL, "%s has %u label names, more than %u values given", m->name, m->nlabels,
+                            SHM_MAX_LABELS);
+        values[i++] = v;
+    }
+    *n = i;
+    return 0;
+}
+
+int shmetrics_counter_labels(shmetrics_counter_t *c, shmetrics_counter_series_t **out, ...)
+{
+    const char *values[SHM_MAX_LABELS];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, out);
+    int rc = c ? collect_args(&c->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");
+    va_end(ap);
+    return rc < 0 ? rc : shmetrics_counter_labelv(c, n, values, out);
+}
+
+int shmetrics_gauge_labels(shmetrics_gauge_t *g, shmetrics_gauge_series_t **out, ...)
+{
+    const char *values[SHM_MAX_LABELS];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, out);
+    int rc = g ? collect_args(&g->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");
+    va_end(ap);
+    return rc < 0 ? rc : shmetrics_gauge_labelv(g, n, values, out);
+}
+
+int shmetrics_counter_labelv(shmetrics_counter_t *c, size_t n, const char *const *values,
+                             shmetrics_counter_series_t **out)
+{
+    struct smx_series *s;
+    int rc = smx_series_get(c ? &c->m : NULL, n, values, &s);
+    if (rc == 0)
+        *out = &s->h.counter;
+    return rc;
+}
+
+int shmetrics_gauge_labelv(shmetrics_gauge_t *g, size_t n, const char *const *values,
+                           shmetrics_gauge_series_t **out)
+{
+    struct smx_series *s;
+    int rc = smx_series_get(g ? &g->m : NULL, n, values, &s);
+    if (rc == 0)
+        *out = &s->h.gauge;
+    return rc;
+}
+
+/* ------------------------------------------------- out-of-line hot parts */
+
+uint32_t shmetrics_cpu_slow_(void)
+{
+    int c = sched_getcpu();
+    return c < 0 ? 0u : (uint32_t)c;
+}
+
+uint64_t shmetrics_now_ns_(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int shmetrics_bad_value_(const char *op, double v)
+{
+    return smx_fail(-EINVAL, "%s: %g is %s; the value is unchanged", op, v,
+                    isnan(v) ? "not a number" : isinf(v) ? "infinite" : "negative");
+}
+
+/* Add `delta` to the double in *cell with a CAS loop. */
+static void add_double(uint64_t *cell, double delta)
+{
+    uint64_t old = shmetrics_load_relaxed(cell);
+    for (;;) {
+        double d;
+        memcpy(&d, &old, sizeof d);
+        d += delta;
+        uint64_t nbits;
+        memcpy(&nbits, &d, sizeof nbits);
+        uint64_t seen = shmetrics_cas_seq_cst(cell, old, nbits);
+        if (seen == old)
+            return;
+        old = seen;
+    }
+}
+
+int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amount)
+{
+    if (!(amount >= 0.0) || isinf(amount))
+        return shmetrics_bad_value_("counter increment", amount);
+    add_double(shmetrics_counter_cell_(s) + 1, amount);
+    return 0;
+}
+
+char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
+{
+    shmetrics_registry_t *reg = g->reg;
+    pthread_mutex_lock(&reg->lock);
+    char *u = reg->proc_unit;
+    if (!u) {
+        uint32_t slot;
+        if (shm_proc_claim(reg->arena, &slot) == 0) {
+            reg->proc_slot = slot;
+            reg->have_slot = true;
+            u = (char *)shm_proc_cell(reg->arena, slot, 0);
+            shmetrics_store_release(&reg->proc_unit, u);
+        }
+    }
+    pthread_mutex_unlock(&reg->lock);
+    return u;
+}
+
+int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
+{
+    if (isnan(delta) || isinf(delta))
+        return shmetrics_bad_value_("gauge change", delta);
+    uint64_t *cell = shmetrics_gauge_cell_(g);
+    if (!cell)
+        return -ENOSPC;
+    add_double(&cell[0], delta);
+    shmetrics_store_relaxed(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    return 0;
+}
+
+double shmetrics_counter_sum(const shmetrics_counter_series_t *s)
+{
+    uint64_t whole = 0;
+    double frac = 0;
+    for (uint32_t i = 0; i <= s->shard_mask; i++) {
+        const uint64_t *c = (const uint64_t *)(s->cell0 + (size_t)i * s->stride);
+        whole += shmetrics_load_relaxed(&c[0]);
+        uint64_t bits = shmetrics_load_relaxed(&c[1]);
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        frac += d;
+    }
+    return (double)whole + frac;
+}
+
+double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
+{
+    char *u = shmetrics_load_acquire((char **)g->unit);
+    if (!u)
+        return 0;
+    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off));
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}

@@ -1,0 +1,119 @@
+/*
+ * src/spec.c - owns the checking of a metric spec: the full name
+ * (namespace_subsystem_name), the name and label rules, and their encoding
+ * into the form the arena stores.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../shm/layout.h"
+#include "error.h"
+#include "names.h"
+#include "registry.h"
+
+const char *smx_type_name(uint32_t type)
+{
+    switch (type) {
+    case SHMETRICS_COUNTER:
+        return "counter";
+    case SHMETRICS_GAUGE:
+        return "gauge";
+    case SHMETRICS_HISTOGRAM:
+        return "histogram";
+    case SHMETRICS_SUMMARY:
+        return "summary";
+    }
+    return "unknown";
+}
+
+const char *smx_mode_name(uint32_t mode)
+{
+    static const char *const names[] = {"all", "sum", "min", "max", "mostrecent"};
+    return mode < sizeof names / sizeof names[0] ? names[mode] : "unknown";
+}
+
+static int name_append(struct smx_spec *o, const char *part)
+{
+    if (!part || !*part)
+        return 0;
+    size_t len = strlen(part);
+    size_t need = len + (o->name_len ? 1 : 0);
+    if (o->name_len + need > SHM_MAX_NAME)
+        return smx_fail(-EINVAL, "metric name is longer than %u bytes", SHM_MAX_NAME);
+    if (o->name_len)
+        o->name[o->name_len++] = '_';
+    memcpy(o->name + o->name_len, part, len);
+    o->name_len += len;
+    o->name[o->name_len] = 0;
+    return 0;
+}
+
+static const char *reserved_label(uint32_t type, uint32_t mode)
+{
+    if (type == SHMETRICS_GAUGE && mode == SHMETRICS_MODE_ALL)
+        return "pid";
+    if (type == SHMETRICS_HISTOGRAM)
+        return "le";
+    if (type == SHMETRICS_SUMMARY)
+        return "quantile";
+    return NULL;
+}
+
+int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *o)
+{
+    memset(o, 0, sizeof *o);
+    if (!spec)
+        return smx_fail(-EINVAL, "no metric spec given");
+    if (!spec->name || !*spec->name)
+        return smx_fail(-EINVAL, "metric name is empty");
+    int rc;
+    if ((rc = name_append(o, spec->namespace_name)) < 0 || (rc = name_append(o, spec->subsystem)) < 0 ||
+        (rc = name_append(o, spec->name)) < 0)
+        return rc;
+    if (!smx_metric_name_ok(o->name, o->name_len))
+        return smx_fail(-EINVAL, "invalid metric name \"%s\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*", o->name);
+    /* prometheus_client's rule: a counter's _total belongs to its samples. */
+    if (type == SHMETRICS_COUNTER && o->name_len > 6 && memcmp(o->name + o->name_len - 6, "_total", 6) == 0)
+        o->name[o->name_len -= 6] = 0;
+
+    o->help = spec->help ? spec->help : "";
+    o->help_len = strlen(o->help);
+    if (o->help_len > SHM_MAX_HELP)
+        return smx_fail(-EINVAL, "help text of %s is longer than %u bytes", o->name, SHM_MAX_HELP);
+    if (!smx_utf8_ok(o->help, o->help_len))
+        return smx_fail(-EINVAL, "help text of %s is not valid UTF-8", o->name);
+
+    o->mode = type == SHMETRICS_GAUGE ? (uint32_t)spec->gauge_mode : 0;
+    if (o->mode > SHMETRICS_MODE_MOSTRECENT)
+        return smx_fail(-EINVAL, "unknown gauge mode %u for %s", o->mode, o->name);
+
+    if (spec->nlabels > SHM_MAX_LABELS)
+        return smx_fail(-EINVAL, "%s has %zu label names, more than %u", o->name, spec->nlabels,
+                        SHM_MAX_LABELS);
+    if (spec->nlabels && !spec->label_names)
+        return smx_fail(-EINVAL, "%s: %zu label names announced, none given", o->name, spec->nlabels);
+    const char *reserved = reserved_label(type, o->mode);
+    for (size_t i = 0; i < spec->nlabels; i++) {
+        const char *l = spec->label_names[i];
+        if (!l)
+            return smx_fail(-EINVAL, "%s: label name %zu is NULL", o->name, i + 1);
+        size_t len = strlen(l);
+        if (!smx_label_name_ok(l, len))
+            return smx_fail(-EINVAL, "invalid label name \"%s\" for %s: it must match [a-zA-Z_][a-zA-Z0-9_]*", l,
+                            o->name);
+        if (len >= 2 && l[0] == '_' && l[1] == '_')
+            return smx_fail(-EINVAL, "label name \"%s\" for %s is reserved: names starting with __ are", l,
+                            o->name);
+        if (reserved && strcmp(l, reserved) == 0)
+            return smx_fail(-EINVAL, "label name \"%s\" is reserved for a %s%s%s", l, smx_type_name(type),
+                            type == SHMETRICS_GAUGE ? " in mode " : "",
+                            type == SHMETRICS_GAUGE ? smx_mode_name(o->mode) : "");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(spec->label_names[j], l) == 0)
+                return smx_fail(-EINVAL, "label name \"%s\" appears twice in %s", l, o->name);
+        memcpy(o->labels + o->labels_len, l, len + 1);
+        o->labels_len += len + 1;
+    }
+    o->nlabels = (uint32_t)spec->nlabels;
+    return 0;
+}

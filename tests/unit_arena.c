@@ -1,0 +1,352 @@
+/*
+ * tests/unit_arena.c - creating, attaching and validating arenas, and every
+ * error an arena file can give.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "common.h"
+
+static int open_rc(const char *path, unsigned flags, uint32_t families)
+{
+    shmetrics_options_t o = {.path = path, .flags = flags, .families = families};
+    shmetrics_registry_t *reg = NULL;
+    int rc = shmetrics_open(&o, &reg);
+    if (rc == 0)
+        shmetrics_shutdown(reg, 0);
+    return rc;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+static void patch_u32(const char *path, off_t off, uint32_t v)
+{
+    int fd = open(path, O_RDWR);
+    cr_assert(fd >= 0);
+    cr_assert_eq(pwrite(fd, &v, sizeof v, off), (ssize_t)sizeof v);
+    close(fd);
+}
+
+Test(arena, create_then_attach)
+{
+    const char *path = test_arena_path("create");
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 10, .series = 100,
+                             .processes = 8, .shards = 4};
+    shmetrics_registry_t *a, *b;
+    cr_assert_eq(shmetrics_open(&o, &a), 0, "%s", shmetrics_errmsg());
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    shmetrics_arena_info_t ia, ib;
+    cr_assert_eq(shmetrics_arena_info(a, &ia), 0);
+    cr_assert_eq(ia.families_cap, 10);
+    cr_assert_eq(ia.series_cap, 100);
+    cr_assert_eq(ia.processes_cap, 8);
+    cr_assert_eq(ia.shards, 4);
+    cr_assert_eq(ia.file_bytes, (uint64_t)st.st_size);
+    cr_assert_eq(ia.creator_pid, (uint32_t)getpid());
+
+    shmetrics_options_t o2 = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
+    cr_assert_eq(shmetrics_open(&o2, &b), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_arena_info(b, &ib), 0);
+    cr_assert_eq(ib.generation, ia.generation);
+    cr_assert_eq(ib.series_cap, 100);
+    shmetrics_shutdown(b, 0);
+    cr_assert_eq(shmetrics_shutdown(a, SHMETRICS_SHUTDOWN_UNLINK), 0);
+    cr_assert_eq(access(path, F_OK), -1);
+}
+
+Test(arena, bare_name_lives_in_dev_shm)
+{
+    char name[64];
+    snprintf(name, sizeof name, "shmetrics-test-bare-%d", (int)getpid());
+    shmetrics_registry_t *r = test_open(name, SHMETRICS_OPEN_CREATE);
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    cr_assert_eq(access(path, F_OK), 0);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+Test(arena, file_mode_is_configurable)
+{
+    const char *path = test_arena_path("mode");
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .file_mode = 0640};
+    shmetrics_registry_t *r;
+    cr_assert_eq(shmetrics_open(&o, &r), 0);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0640);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+Test(arena, missing_without_create)
+{
+    const char *path = test_arena_path("missing");
+    cr_assert_eq(open_rc(path, 0, 0), -ENOENT);
+    cr_assert(strstr(shmetrics_errmsg(), "no arena at"), "%s", shmetrics_errmsg());
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_READONLY, 0), -ENOENT);
+}
+
+Test(arena, not_an_arena)
+{
+    const char *path = test_arena_path("garbage");
+    char junk[8192];
+    memset(junk, 'x', sizeof junk);
+    write_file(path, junk, sizeof junk);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), -EBADMSG);
+    cr_assert(strstr(shmetrics_errmsg(), "not a shmetrics arena"), "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, smaller_than_a_header)
+{
+    const char *path = test_arena_path("tiny");
+    write_file(path, "SHMETRIC", 8);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_READONLY, 0), -EBADMSG);
+    cr_assert(strstr(shmetrics_errmsg(), "truncated arena"), "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, truncated)
+{
+    const char *path = test_arena_path("trunc");
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_shutdown(r, 0);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(truncate(path, st.st_size / 2), 0);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_READONLY, 0), -EBADMSG);
+    cr_assert(strstr(shmetrics_errmsg(), "truncated arena"), "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, other_layout_version)
+{
+    const char *path = test_arena_path("version");
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_shutdown(r, 0);
+    patch_u32(path, 8, 99);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), -EPROTO);
+    cr_assert(strstr(shmetrics_errmsg(), "layout version 99"), "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, offsets_that_do_not_match_capacities)
+{
+    const char *path = test_arena_path("offsets");
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_shutdown(r, 0);
+    patch_u32(path, 96, 12345); /* off_families */
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_READONLY, 0), -EBADMSG);
+    cr_assert(strstr(shmetrics_errmsg(), "offsets do not match"), "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, capacity_mismatch)
+{
+    const char *path = test_arena_path("caps");
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 16};
+    shmetrics_registry_t *r;
+    cr_assert_eq(shmetrics_open(&o, &r), 0);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 32), -EINVAL);
+    cr_assert(strstr(shmetrics_errmsg(), "capacity mismatch: the arena has families=16, 32 was asked for"), "%s",
+              shmetrics_errmsg());
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 16), 0);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+Test(arena, bad_options)
+{
+    const char *path = test_arena_path("opts");
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .shards = 3};
+    shmetrics_registry_t *r;
+    cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
+    cr_assert(strstr(shmetrics_errmsg(), "shard count 3 must be a power of two"), "%s", shmetrics_errmsg());
+    o.shards = 0;
+    o.flags = 0x80;
+    cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
+    cr_assert(strstr(shmetrics_errmsg(), "unknown open flags"), "%s", shmetrics_errmsg());
+    o.flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_READONLY;
+    cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
+    cr_assert(strstr(shmetrics_errmsg(), "read-only open cannot create"), "%s", shmetrics_errmsg());
+    o.flags = SHMETRICS_OPEN_CREATE;
+    o.file_mode = 01777;
+    cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
+    o.file_mode = 0;
+    o.path = "";
+    cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
+    cr_assert(strstr(shmetrics_errmsg(), "no arena path"), "%s", shmetrics_errmsg());
+    cr_assert_eq(access(path, F_OK), -1);
+}
+
+Test(arena, exclusive_create)
+{
+    const char *path = test_arena_path("excl");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, 0), 0);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, 0), -EEXIST);
+    cr_assert(strstr(shmetrics_errmsg(), "already exists"), "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, directory_missing)
+{
+    cr_assert_eq(open_rc("/dev/shm/no-such-dir-shmetrics/arena", SHMETRICS_OPEN_CREATE, 0), -ENOENT);
+    cr_assert(strstr(shmetrics_errmsg(), "cannot create an arena in /dev/shm/no-such-dir-shmetrics"), "%s",
+              shmetrics_errmsg());
+}
+
+Test(arena, readonly_refuses_writes)
+{
+    const char *path = test_arena_path("ro");
+    shmetrics_registry_t *w = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
+    shmetrics_spec_t spec = {.name = "ro_total", .help = "h"};
+    shmetrics_counter_t *c;
+    cr_assert_eq(shmetrics_counter_register(r, &spec, &c), -EROFS);
+    cr_assert(strstr(shmetrics_errmsg(), "read-only"), "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_reset(r), -EROFS);
+    /* A metric the writer registered can be looked up, not extended. */
+    shmetrics_counter_t *wc;
+    shmetrics_counter_series_t *s;
+    cr_assert_eq(shmetrics_counter_register(w, &spec, &wc), 0);
+    cr_assert_eq(shmetrics_counter_get(r, "ro", &c), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_counter_labels(c, &s, NULL), -EROFS);
+    shmetrics_shutdown(r, 0);
+    shmetrics_shutdown(w, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+/* Eight processes open a missing arena at the same moment: all end on one
+ * complete arena (same generation), none sees a half-built header. */
+Test(arena, creation_race, .timeout = 60)
+{
+    const char *path = test_arena_path("race");
+    for (int round = 0; round < 20; round++) {
+        unlink(path);
+        struct test_gate gate;
+        test_gate_init(&gate);
+        int gens[2];
+        cr_assert_eq(pipe(gens), 0);
+        pid_t pids[8];
+        for (int i = 0; i < 8; i++) {
+            pids[i] = fork();
+            if (pids[i] == 0) {
+                close(gens[0]);
+                test_gate_wait(&gate);
+                shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
+                shmetrics_registry_t *r;
+                if (shmetrics_open(&o, &r) < 0) {
+                    fprintf(stderr, "open: %s\n", shmetrics_errmsg());
+                    _exit(1);
+                }
+                shmetrics_arena_info_t in;
+                shmetrics_arena_info(r, &in);
+                shmetrics_spec_t spec = {.name = "opened_total", .help = "opens"};
+                shmetrics_counter_t *c;
+                shmetrics_counter_series_t *s;
+                if (shmetrics_counter_register(r, &spec, &c) < 0 || shmetrics_counter_labels(c, &s, NULL) < 0)
+                    _exit(2);
+                shmetrics_counter_add(s, 1);
+                if (write(gens[1], &in.generation, sizeof in.generation) != sizeof in.generation)
+                    _exit(3);
+                _exit(0);
+            }
+        }
+        close(gens[1]);
+        test_gate_open(&gate);
+        test_wait_all(pids, 8);
+        uint64_t g0 = 0, g;
+        int n = 0;
+        while (read(gens[0], &g, sizeof g) == sizeof g) {
+            if (n++ == 0)
+                g0 = g;
+            cr_assert_eq(g, g0, "round %d: two arenas were created", round);
+        }
+        close(gens[0]);
+        cr_assert_eq(n, 8);
+        shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
+        shmetrics_counter_t *c;
+        shmetrics_counter_series_t *s;
+        cr_assert_eq(shmetrics_counter_get(r, "opened", &c), 0);
+        shmetrics_snapshot_t *snap;
+        cr_assert_eq(shmetrics_collect(r, &snap), 0);
+        cr_assert_eq(test_sample(snap, "opened", 0, NULL), 8.0, "round %d", round);
+        shmetrics_snapshot_free(snap);
+        (void)s;
+        shmetrics_shutdown(r, 0);
+    }
+    /* No temporary files are left behind. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls %s.tmp.* 2>/dev/null | grep -q .", path);
+    cr_assert_neq(system(cmd), 0);
+    unlink(path);
+}
+
+Test(arena, full_families_series_processes)
+{
+    const char *path = test_arena_path("full");
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 3, .series = 4,
+                             .processes = 1};
+    shmetrics_registry_t *r;
+    cr_assert_eq(shmetrics_open(&o, &r), 0);
+    shmetrics_counter_t *c[3];
+    const char *names[] = {"a_total", "b_total", "c_total", "d_total"};
+    const char *lbl[] = {"k"};
+    for (int i = 0; i < 3; i++) {
+        shmetrics_spec_t spec = {.name = names[i], .help = "h", .label_names = lbl, .nlabels = 1};
+        cr_assert_eq(shmetrics_counter_register(r, &spec, &c[i]), 0, "%s", shmetrics_errmsg());
+    }
+    shmetrics_spec_t spec = {.name = names[3], .help = "h"};
+    shmetrics_counter_t *d;
+    cr_assert_eq(shmetrics_counter_register(r, &spec, &d), -ENOSPC);
+    cr_assert(strstr(shmetrics_errmsg(), "arena full: all 3 family records are in use"), "%s", shmetrics_errmsg());
+
+    shmetrics_counter_series_t *s[4];
+    const char *vals[] = {"1", "2", "3", "4", "5"};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(shmetrics_counter_labels(c[0], &s[i], vals[i], NULL), 0, "%s", shmetrics_errmsg());
+    shmetrics_counter_series_t *extra;
+    cr_assert_eq(shmetrics_counter_labels(c[0], &extra, vals[4], NULL), -ENOSPC);
+    cr_assert(strstr(shmetrics_errmsg(), "arena full: all 4 series records are in use"), "%s", shmetrics_errmsg());
+    /* What exists keeps working. */
+    for (int i = 0; i < 4; i++)
+        shmetrics_counter_add(s[i], (uint64_t)i + 1);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(shmetrics_counter_sum(s[i]), (double)i + 1);
+    shmetrics_arena_info_t in;
+    shmetrics_arena_info(r, &in);
+    cr_assert_eq(in.refused, 2);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+Test(arena, full_process_table)
+{
+    const char *path = test_arena_path("procs");
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .processes = 1};
+    shmetrics_registry_t *r;
+    cr_assert_eq(shmetrics_open(&o, &r), 0);
+    shmetrics_spec_t spec = {.name = "g", .help = "h", .gauge_mode = SHMETRICS_MODE_SUM};
+    shmetrics_gauge_t *g;
+    shmetrics_gauge_series_t *s;
+    cr_assert_eq(shmetrics_gauge_register(r, &spec, &g), 0);
+    cr_assert_eq(shmetrics_gauge_labels(g, &s, NULL), 0);
+    cr_assert_eq(shmetrics_gauge_set(s, 4), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child needs a slot of its own, and there is none. */
+        shmetrics_gauge_series_t *cs;
+        int rc = shmetrics_gauge_labels(g, &cs, NULL);
+        int rc2 = shmetrics_gauge_set(s, 5);
+        _exit(rc == 0 && rc2 == -ENOSPC && strstr(shmetrics_errmsg(), "all 1 process slots are taken") ? 0 : 1);
+    }
+    test_wait_all(&pid, 1);
+    cr_assert_eq(shmetrics_gauge_local(s), 4.0);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
