@@ -36,7 +36,7 @@ test-asan: deps $(BUILD_ASAN)/build.ninja
 test-tsan: deps $(BUILD_TSAN)/build.ninja
 	$(MESON) compile -C $(BUILD_TSAN)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-		setarch -R $(MESON) test -C $(BUILD_TSAN) --print-errorlogs --suite threads --timeout-multiplier 10
+		setarch -R $(MESON) test -C $(BUILD_TSAN) --print-errorlogs --suite tsan --timeout-multiplier 10
 
 test: test-plain test-asan test-tsan
 

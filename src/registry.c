@@ -208,6 +208,7 @@ static int name_match(struct cds_lfht_node *node, const void *key)
 {
     const struct smx_metric *m = caa_container_of(node, struct smx_metric, node);
     const char *name = key;
+    SMX_FOUND(m);
     return strcmp(m->name, name) == 0;
 }
 
@@ -249,6 +250,7 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
     m->name_len = v->name_len;
     m->labels_len = v->labels_len;
     cds_lfht_node_init(&m->node);
+    SMX_PUBLISHED(m);
     urcu_bp_read_lock();
     struct cds_lfht_node *got = cds_lfht_add_unique(reg->metrics, hash, name_match, m->name, &m->node);
     urcu_bp_read_unlock();

@@ -32,6 +32,7 @@ static int series_match(struct cds_lfht_node *node, const void *key)
 {
     const struct smx_series *s = caa_container_of(node, struct smx_series, node);
     const struct series_key *k = key;
+    SMX_FOUND(s);
     return s->metric == k->metric && s->key_len == k->len && memcmp(s->key, k->key, k->len) == 0;
 }
 
@@ -91,6 +92,7 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
         return rc;
     }
     cds_lfht_node_init(&s->node);
+    SMX_PUBLISHED(s);
     struct series_key mine = {m, s->key, s->key_len};
     urcu_bp_read_lock();
     struct cds_lfht_node *got = cds_lfht_add_unique(reg->series, hash, series_match, &mine, &s->node);

@@ -1,0 +1,167 @@
+/*
+ * tests/stress_threads.c - the threaded paths of one process, written to be
+ * run under ThreadSanitizer: hot counter and gauge updates, concurrent
+ * label resolution and registration, all while a collector thread reads.
+ *
+ * It is a plain program rather than a Criterion suite because Criterion's
+ * sandbox maps its shared arena at fixed addresses that ThreadSanitizer
+ * reserves for its shadow memory; it reports like the other suites and
+ * exits non-zero on any failed check.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmetrics.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define ITER 20000u
+#else
+#define ITER 200000u
+#endif
+#define THREADS 8
+#define SETS 64
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                              \
+    do {                                                                                          \
+        if (cond) {                                                                               \
+            passed++;                                                                             \
+        } else {                                                                                  \
+            failed++;                                                                             \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
+            fprintf(stderr, __VA_ARGS__);                                                         \
+            fprintf(stderr, "\n");                                                                \
+        }                                                                                         \
+    } while (0)
+
+static shmetrics_registry_t *reg;
+static shmetrics_counter_t *hot;
+static shmetrics_gauge_t *level;
+static int stop_collector;
+
+static double sample(const shmetrics_snapshot_t *snap, const char *fam, const char *label_value)
+{
+    for (size_t i = 0; i < snap->nfamilies; i++) {
+        const shmetrics_family_t *f = &snap->families[i];
+        if (strcmp(f->name, fam) != 0)
+            continue;
+        for (size_t j = 0; j < f->nsamples; j++)
+            if (!label_value || (f->samples[j].nlabels && strcmp(f->samples[j].labels[0].value, label_value) == 0))
+                return f->samples[j].value;
+    }
+    return -1;
+}
+
+static void *collector(void *arg)
+{
+    (void)arg;
+    double last = 0;
+    int scrapes = 0;
+    while (!__atomic_load_n(&stop_collector, __ATOMIC_ACQUIRE)) {
+        shmetrics_snapshot_t *snap;
+        char *text;
+        if (shmetrics_collect(reg, &snap) < 0 || shmetrics_format_prometheus(snap, &text, NULL) < 0) {
+            CHECK(0, "collect: %s", shmetrics_errmsg());
+            return NULL;
+        }
+        double v = sample(snap, "hot", "x");
+        /* A counter read while it is being incremented never goes back. */
+        if (v >= 0) {
+            CHECK(v >= last, "counter went back from %f to %f", last, v);
+            last = v;
+        }
+        free(text);
+        shmetrics_snapshot_free(snap);
+        scrapes++;
+    }
+    CHECK(scrapes > 0, "the collector never ran");
+    return NULL;
+}
+
+static void *worker(void *arg)
+{
+    long t = (long)arg;
+    shmetrics_counter_series_t *s;
+    shmetrics_gauge_series_t *g;
+    if (shmetrics_counter_labels(hot, &s, "x", NULL) < 0 || shmetrics_gauge_labels(level, &g, NULL) < 0) {
+        CHECK(0, "labels: %s", shmetrics_errmsg());
+        return NULL;
+    }
+    for (unsigned i = 0; i < ITER; i++) {
+        if (t & 1)
+            shmetrics_counter_add(s, 1);
+        else
+            shmetrics_counter_inc(s, 1.0);
+        shmetrics_gauge_inc(g, 2);
+        shmetrics_gauge_dec(g, 1);
+    }
+    /* Every thread resolves every label set, in its own order. */
+    shmetrics_counter_t *sets;
+    const char *lbl[] = {"set"};
+    shmetrics_spec_t spec = {.name = "sets_total", .help = "h", .label_names = lbl, .nlabels = 1};
+    if (shmetrics_counter_register(reg, &spec, &sets) < 0) {
+        CHECK(0, "register: %s", shmetrics_errmsg());
+        return NULL;
+    }
+    for (int k = 0; k < SETS; k++) {
+        char v[16];
+        snprintf(v, sizeof v, "s%d", (int)((k * 37 + t * 11) % SETS));
+        shmetrics_counter_series_t *ss;
+        if (shmetrics_counter_labels(sets, &ss, v, NULL) < 0) {
+            CHECK(0, "labels: %s", shmetrics_errmsg());
+            return NULL;
+        }
+        shmetrics_counter_add(ss, 10);
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm/shmetrics-stress-%d", (int)getpid());
+    unlink(path);
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
+    if (shmetrics_open(&o, &reg) < 0) {
+        fprintf(stderr, "open: %s\n", shmetrics_errmsg());
+        return 1;
+    }
+    const char *lbl[] = {"k"};
+    shmetrics_spec_t cs = {.name = "hot_total", .help = "h", .label_names = lbl, .nlabels = 1};
+    shmetrics_spec_t gs = {.name = "level", .help = "h", .gauge_mode = SHMETRICS_MODE_SUM};
+    CHECK(shmetrics_counter_register(reg, &cs, &hot) == 0, "%s", shmetrics_errmsg());
+    CHECK(shmetrics_gauge_register(reg, &gs, &level) == 0, "%s", shmetrics_errmsg());
+
+    pthread_t col, th[THREADS];
+    pthread_create(&col, NULL, collector, NULL);
+    for (long t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, worker, (void *)t);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    __atomic_store_n(&stop_collector, 1, __ATOMIC_RELEASE);
+    pthread_join(col, NULL);
+
+    shmetrics_snapshot_t *snap;
+    CHECK(shmetrics_collect(reg, &snap) == 0, "%s", shmetrics_errmsg());
+    CHECK(sample(snap, "hot", "x") == (double)THREADS * ITER, "hot = %f", sample(snap, "hot", "x"));
+    CHECK(sample(snap, "level", NULL) == (double)THREADS * ITER, "level = %f", sample(snap, "level", NULL));
+    size_t nsets = 0;
+    for (size_t i = 0; i < snap->nfamilies; i++)
+        if (strcmp(snap->families[i].name, "sets") == 0)
+            nsets = snap->families[i].nsamples;
+    CHECK(nsets == SETS, "%zu label sets", nsets);
+    for (int k = 0; k < SETS; k++) {
+        char v[16];
+        snprintf(v, sizeof v, "s%d", k);
+        CHECK(sample(snap, "sets", v) == 10.0 * THREADS, "%s = %f", v, sample(snap, "sets", v));
+    }
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
