@@ -336,7 +336,12 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
         return smx_fail(-EBADMSG, "%s is not a regular file", path);
     }
     if ((uint64_t)st.st_size < sizeof(struct shm_header)) {
+        /* Only a file that starts like an arena is a truncated one. */
+        uint64_t magic = 0;
+        bool ours = pread(fd, &magic, sizeof magic, 0) == (ssize_t)sizeof magic && magic == SHM_MAGIC;
         close(fd);
+        if (!ours)
+            return smx_fail(-EBADMSG, "not a shmetrics arena (bad magic)");
         return smx_fail(-EBADMSG, "truncated arena: the file has %llu bytes, less than a header",
                         (unsigned long long)st.st_size);
     }

@@ -26,6 +26,9 @@ struct verb {
 int cli_usage_error(const struct verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print a library failure (code and message) to stderr; returns EXIT_FAIL. */
 int cli_fail(const char *what, int rc);
+/* Flush stdout; on a write error (full disk, closed pipe) print it and
+ * return EXIT_FAIL, else return `status`. */
+int cli_finish_output(int status);
 /* Is argv[i] "--help" or "-h" asking for usage (see cli_update.c for the
  * one verb family where --help may also take a value)? */
 bool cli_is_help(const char *arg);

@@ -124,8 +124,8 @@ static int run_dump(int argc, char **argv)
         rc = shmetrics_format_prometheus(snap, &text, &len);
     if (rc < 0)
         st = cli_fail("reading the arena", rc);
-    else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
-        st = cli_fail("writing the output", -5);
+    else if (fwrite(text, 1, len, stdout) != len)
+        st = EXIT_FAIL; /* main reports the write error */
     if (snap && snap->damaged)
         fprintf(stderr, "shmetrics dump: %llu damaged records skipped\n", (unsigned long long)snap->damaged);
     free(text);

@@ -43,6 +43,15 @@ int cli_fail(const char *what, int rc)
     return EXIT_FAIL;
 }
 
+int cli_finish_output(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "shmetrics: writing the output: %s\n", strerror(errno ? errno : EIO));
+        return EXIT_FAIL;
+    }
+    return status;
+}
+
 bool cli_is_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
@@ -77,15 +86,15 @@ int main(int argc, char **argv)
     }
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         top_usage(stdout);
-        return EXIT_OK;
+        return cli_finish_output(EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("shmetrics %s\n", SHMETRICS_VERSION);
-        return EXIT_OK;
+        return cli_finish_output(EXIT_OK);
     }
     for (size_t i = 0; i < NVERBS; i++)
         if (strcmp(argv[1], verbs[i]->name) == 0)
-            return verbs[i]->run(argc - 1, argv + 1);
+            return cli_finish_output(verbs[i]->run(argc - 1, argv + 1));
     fprintf(stderr, "shmetrics: unknown verb '%s'\n\n", argv[1]);
     top_usage(stderr);
     return EXIT_USAGE;

@@ -1,0 +1,658 @@
+#!/bin/sh
+# tests/cli.sh - tests the shmetrics command from the outside, the way a
+# user runs it: arguments in, exact stdout, stderr and exit status out.
+#
+#   SHMETRICS_CLI=path/to/shmetrics sh tests/cli.sh
+#
+# Without SHMETRICS_CLI it uses build/src/cli/shmetrics under the repository
+# root.  Every arena it makes is under /dev/shm, named after this run's pid,
+# and removed on exit.  Each check prints "ok N - ..." or "not ok N - ...";
+# the last line is "N passed, M failed" and the exit status is 0 only if
+# nothing failed.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+CLI=${SHMETRICS_CLI:-$root/build/src/cli/shmetrics}
+
+# The arena is always given explicitly below; one from the caller's
+# environment must not leak into the checks.
+unset SHMETRICS_ARENA
+
+prefix=shmetrics-cli-test-$$
+base=/dev/shm/$prefix
+tmp=$(mktemp -d) || exit 1
+nl='
+'
+
+cleanup() {
+    rm -f "$base"-*
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ helpers
+
+n=0
+passed=0
+failed=0
+
+ok() {
+    n=$((n + 1))
+    passed=$((passed + 1))
+    echo "ok $n - $1"
+}
+
+# not_ok DESC EXPECTED ACTUAL
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+    printf '%s\n' "$2" | sed 's/^/#   expected: /'
+    printf '%s\n' "$3" | sed 's/^/#   actual:   /'
+}
+
+# Run a command; keep its stdout, stderr (trailing newlines stripped) and
+# exit status in OUT, ERR and RC, and its exact stdout in $tmp/out.
+run() {
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    RC=$?
+    OUT=$(cat "$tmp/out")
+    ERR=$(cat "$tmp/err")
+}
+
+cli() {
+    run "$CLI" "$@"
+}
+
+# cli_env ARENA ARGS...: run the command with SHMETRICS_ARENA=ARENA
+cli_env() {
+    arena=$1
+    shift
+    run env SHMETRICS_ARENA="$arena" "$CLI" "$@"
+}
+
+# Lines FROM..TO (or just FROM) of the last run's stdout
+lines() {
+    sed -n "$1,${2:-$1}p" "$tmp/out"
+}
+
+# Like cli, and PID gets the process id the command ran as.
+cli_pid() {
+    run sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/pid" "$CLI" "$@"
+    PID=$(cat "$tmp/pid")
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "$2" "$3"; fi
+}
+
+# check_rc DESC EXPECTED: the exit status of the last run
+check_rc() {
+    if [ "$RC" = "$2" ]; then ok "$1"; else not_ok "$1" "exit status $2" "exit status $RC; stderr: $ERR"; fi
+}
+
+# check_contains DESC NEEDLE HAYSTACK
+check_contains() {
+    case $3 in
+    *"$2"*) ok "$1" ;;
+    *) not_ok "$1" "text containing: $2" "$3" ;;
+    esac
+}
+
+# check_out DESC: the exact stdout of the last run equals stdin, byte for byte
+check_out() {
+    cat >"$tmp/want"
+    if cmp -s "$tmp/want" "$tmp/out"; then ok "$1"; else not_ok "$1" "$(cat "$tmp/want")" "$OUT"; fi
+}
+
+# check_true DESC COMMAND...: the command succeeds
+check_true() {
+    desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc" "true: $*" "false"; fi
+}
+
+# check_usage_error DESC NEEDLE: exit 2, nothing on stdout, NEEDLE on stderr
+check_usage_error() {
+    check_rc "$1: exit 2" 2
+    check_eq "$1: nothing on stdout" "" "$OUT"
+    check_contains "$1: says why" "$2" "$ERR"
+}
+
+# check_failure DESC NEEDLE: exit 1, nothing on stdout, NEEDLE on stderr
+check_failure() {
+    check_rc "$1: exit 1" 1
+    check_eq "$1: nothing on stdout" "" "$OUT"
+    check_contains "$1: says why" "$2" "$ERR"
+}
+
+# Does TEXT match the basic regular expression RE (anchored at the start)?
+matches() {
+    expr "x$1" : "x$2" >/dev/null
+}
+
+# Is the UTC time T (2024-01-02T03:04:05Z) within [FROM, TO]?  ISO 8601 in
+# UTC sorts as text.
+time_between() {
+    expr "x$1" \>= "x$2" >/dev/null && expr "x$1" \<= "x$3" >/dev/null
+}
+
+utc_now() {
+    date -u +%Y-%m-%dT%H:%M:%SZ
+}
+
+if [ ! -x "$CLI" ]; then
+    not_ok "the shmetrics command is at $CLI" "an executable file" "none"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# -------------------------------------------------------------- top level
+
+version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$root/meson.build" | head -n 1)
+
+cli --version
+check_rc "--version: exit 0" 0
+check_eq "--version: prints the version" "shmetrics $version" "$OUT"
+
+cli --help
+check_rc "--help: exit 0" 0
+check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
+check_eq "--help: lists the five verbs" "  create   create an arena with given capacities
+  inc      add to a counter series (registering the counter on first use)
+  set      set a gauge series (registering the gauge on first use)
+  dump     print every metric in Prometheus text format 0.0.4
+  stat     print an arena's capacities, usage and processes" "$(grep '^  [a-z]' "$tmp/out")"
+check_contains "--help: names the exit statuses" "Exit status: 0 success, 1 failure, 2 wrong usage." "$OUT"
+check_eq "--help: nothing on stderr" "" "$ERR"
+help_text=$OUT
+
+cli help
+check_rc "help: exit 0" 0
+check_eq "help: same text as --help" "$help_text" "$OUT"
+
+cli
+check_rc "no verb: exit 2" 2
+check_eq "no verb: nothing on stdout" "" "$OUT"
+check_eq "no verb: usage on stderr" "usage: shmetrics VERB [OPTIONS] ..." "$(sed -n 1p "$tmp/err")"
+
+cli frobnicate
+check_rc "unknown verb: exit 2" 2
+check_eq "unknown verb: nothing on stdout" "" "$OUT"
+check_eq "unknown verb: named on stderr" "shmetrics: unknown verb 'frobnicate'" "$(sed -n 1p "$tmp/err")"
+
+for verb in create inc set dump stat; do
+    cli "$verb" --arena "$base-help" --help
+    check_rc "$verb --help: exit 0" 0
+    check_eq "$verb --help: usage on stdout" "usage: shmetrics $verb " "$(lines 1 | cut -c 1-$((18 + ${#verb})))"
+    check_eq "$verb --help: nothing on stderr" "" "$ERR"
+    check_true "$verb --help: no arena made" test ! -e "$base-help"
+done
+
+cli inc -h
+check_rc "inc -h: exit 0" 0
+check_eq "inc -h: usage on stdout" "usage: shmetrics inc [--arena PATH] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]" \
+    "$(lines 1)"
+
+# ------------------------------------------------------------------ create
+
+A=$base-create
+cli create --arena "$A" --families 8 --series 32 --processes 4 --shards 2
+check_rc "create: exit 0" 0
+size=$(stat -c %s "$A" 2>/dev/null)
+check_eq "create: reports the capacities and size" \
+    "created $A: families=8 series=32 processes=4 shards=2 bytes=$size" "$OUT"
+check_eq "create: nothing on stderr" "" "$ERR"
+check_eq "create: file mode 0600 by default" 600 "$(stat -c %a "$A")"
+
+cli create --arena "$A" --families 8 --series 32 --processes 4 --shards 2
+check_rc "create again, same capacities: exit 0" 0
+check_eq "create again, same capacities: left alone" \
+    "exists $A: families=8 series=32 processes=4 shards=2 (left alone)" "$OUT"
+
+cli create --arena "$A"
+check_rc "create again, no capacities: exit 0" 0
+check_eq "create again, no capacities: left alone" \
+    "exists $A: families=8 series=32 processes=4 shards=2 (left alone)" "$OUT"
+
+cli create --arena "$A" --families 16
+check_failure "create again, other --families" "capacity mismatch"
+check_eq "create again, other --families: arena untouched" "$size" "$(stat -c %s "$A")"
+
+cli create --arena "$A" --shards 4
+check_failure "create again, other --shards" "capacity mismatch"
+
+A=$base-mode
+cli create --arena "$A" --file-mode 0640 --families 4 --series 8 --processes 2 --shards 1
+check_rc "create --file-mode 0640: exit 0" 0
+check_eq "create --file-mode 0640: file mode" 640 "$(stat -c %a "$A")"
+rm -f "$A"
+(umask 077 && "$CLI" create --arena "$A" --file-mode 0644 >/dev/null 2>&1)
+check_eq "create --file-mode 0644 under umask 077: file mode" 644 "$(stat -c %a "$A" 2>/dev/null)"
+
+cpus=$(getconf _NPROCESSORS_ONLN)
+shards=1
+while [ "$shards" -lt "$cpus" ]; do shards=$((shards * 2)); done
+cli create --arena "$prefix-defaults"
+check_rc "create with a bare name: exit 0" 0
+size=$(stat -c %s "$base-defaults" 2>/dev/null)
+check_eq "create with a bare name: lives under /dev/shm, default capacities" \
+    "created $base-defaults: families=1024 series=16384 processes=256 shards=$shards bytes=$size" "$OUT"
+rm -f "$base-defaults"
+
+A=$base-bad
+cli create --arena "$A" --shards 3
+check_failure "create --shards 3" "power of two"
+check_true "create --shards 3: no arena left behind" test ! -e "$A"
+
+for bad in "--series 0" "--series abc" "--families -5" "--processes 65537" "--shards 8192" \
+    "--families 16777217" "--series 1.5" "--series ''"; do
+    eval "set -- $bad"
+    cli create --arena "$A" "$@"
+    check_usage_error "create $bad" "$1 takes a whole number from 1 to"
+    check_true "create $bad: no arena made" test ! -e "$A"
+done
+
+cli create --arena "$A" --file-mode 999
+check_usage_error "create --file-mode 999" "--file-mode takes an octal permission mode, not '999'"
+cli create --arena "$A" --frobnicate 1
+check_usage_error "create --frobnicate 1" "unknown option --frobnicate"
+cli create --arena "$A" --families
+check_usage_error "create --families without a value" "--families needs a value"
+cli create --arena "$A" extra
+check_usage_error "create with a stray argument" "unexpected argument extra"
+check_true "create usage errors: no arena made" test ! -e "$A"
+
+# ------------------------------------------------------------------ inc
+
+A=$base-inc
+cli inc --arena "$A" --help "Requests served." http_requests_total method=GET code=200
+check_rc "inc: first use creates the arena and registers: exit 0" 0
+check_eq "inc: nothing on stdout" "" "$OUT"
+check_eq "inc: nothing on stderr" "" "$ERR"
+check_eq "inc: the arena file exists" 600 "$(stat -c %a "$A" 2>/dev/null)"
+
+cli inc --arena "$A" http_requests_total method=GET code=200 5
+check_rc "inc by 5: exit 0" 0
+cli inc --arena "$A" --help "Another text." http_requests_total method=GET code=200 2.5
+check_rc "inc by 2.5: exit 0" 0
+cli inc --arena "$A" http_requests_total method=POST code=500 0
+check_rc "inc by 0: exit 0" 0
+cli inc --arena "$A" --help-text "Bytes received." bytes_total 16000000
+check_rc "inc --help-text, by 16000000: exit 0" 0
+cli inc --arena "$A" --help "Prompt tokens." vllm:prompt_tokens_total model=llama 1200
+check_rc "inc with a colon in the name: exit 0" 0
+cli inc --arena "$A" plain
+check_rc "inc a counter without _total and without help: exit 0" 0
+cli inc --arena "$A" plain 0.25
+cli inc --arena "$A" plain 1e3
+
+for amount in -1 -0.5 nan NaN inf -inf +Inf 1e400 abc 5x ""; do
+    cli inc --arena "$A" http_requests_total method=GET code=200 "$amount"
+    check_usage_error "inc by '$amount'" "the amount must be a finite number >= 0, not '$amount'"
+done
+
+cli inc --arena "$A" http_requests_total code=200 method=GET
+check_failure "inc with the label names in another order" \
+    "http_requests is already registered with label names (method,code), not (code,method)"
+cli inc --arena "$A" http_requests_total method=GET
+check_failure "inc with fewer label names" "already registered with label names (method,code), not (method)"
+
+cli set --arena "$A" --help "A gauge." temperature 20
+check_rc "set a gauge in the counter arena: exit 0" 0
+cli inc --arena "$A" temperature
+check_failure "inc on a gauge" "temperature is already registered as a gauge"
+
+cli inc --arena "$A" 9lives
+check_failure "inc with an invalid metric name" "invalid metric name \"9lives\""
+cli inc --arena "$A" "bad-name"
+check_failure "inc with a dash in the name" "invalid metric name \"bad-name\""
+cli inc --arena "$A" ""
+check_failure "inc with an empty name" "metric name is empty"
+cli inc --arena "$A" reserved_total __secret=1
+check_failure "inc with a label name starting with __" "label name \"__secret\""
+cli inc --arena "$A" dashed_total a-b=1
+check_failure "inc with an invalid label name" "invalid label name \"a-b\""
+cli inc --arena "$A" twice_total a=1 a=2
+check_failure "inc with a repeated label name" "label name \"a\" appears twice"
+
+cli inc --arena "$A" --mode sum http_requests_total
+check_usage_error "inc --mode" "--mode is for gauges"
+cli inc --arena "$A" http_requests_total 1 method=GET
+check_usage_error "inc with a label after the amount" "label method=GET after the value 1"
+cli inc --arena "$A" plain 1 2
+check_usage_error "inc with two amounts" "unexpected argument 2"
+cli inc --arena "$A"
+check_usage_error "inc without a name" "no metric NAME given"
+cli inc --arena "$A" plain --bogus
+check_usage_error "inc with an unknown option" "unknown option --bogus"
+cli inc plain --arena
+check_usage_error "inc --arena without a value" "--arena needs a value"
+
+# A metric without help text gets "# HELP NAME " with one trailing space, as
+# prometheus_client writes it; $sp keeps that space visible below.
+sp=' '
+cli dump --arena "$A"
+check_rc "inc: dump exit 0" 0
+check_out "inc: dump shows exact sums, _total names, first help kept, refused updates absent" <<EOF
+# HELP http_requests_total Requests served.
+# TYPE http_requests_total counter
+http_requests_total{method="GET",code="200"} 8.5
+http_requests_total{method="POST",code="500"} 0
+# HELP bytes_total Bytes received.
+# TYPE bytes_total counter
+bytes_total 16000000
+# HELP vllm:prompt_tokens_total Prompt tokens.
+# TYPE vllm:prompt_tokens_total counter
+vllm:prompt_tokens_total{model="llama"} 1200
+# HELP plain_total$sp
+# TYPE plain_total counter
+plain_total 1001.25
+# HELP temperature A gauge.
+# TYPE temperature gauge
+temperature 20
+EOF
+
+cli stat --arena "$A"
+check_eq "inc: counters take no process slot, the one set does" "processes  1 / 256 (0 attached, 1 exited)" \
+    "$(grep '^processes' "$tmp/out")"
+check_eq "inc: refused registrations add no family" "families   5 / 1024" "$(grep '^families' "$tmp/out")"
+
+# ------------------------------------------------------------------ set
+
+A=$base-set
+cli create --arena "$A" --families 16 --series 32 --processes 32 --shards 1
+cli set --arena "$A" temp
+check_usage_error "set without a value" "no VALUE given"
+cli set --arena "$A" temp abc
+check_usage_error "set to abc" "the value must be a number, not 'abc'"
+cli set --arena "$A" --mode newest temp 1
+check_usage_error "set --mode newest" "unknown mode 'newest' (all, sum, min, max, mostrecent)"
+cli set --arena "$A" temp 1 --mode
+check_usage_error "set --mode without a value" "--mode needs a value"
+cli set --arena "$A" temp 1 2
+check_usage_error "set with two values" "unexpected argument 2"
+cli set --arena "$A"
+check_usage_error "set without a name" "no metric NAME given"
+
+cli set --arena "$A" --help "Room temperature." temp room=kitchen 3
+check_rc "set: exit 0" 0
+check_eq "set: nothing on stdout" "" "$OUT"
+check_eq "set: nothing on stderr" "" "$ERR"
+cli set --arena "$A" temp room=kitchen 4
+cli set --arena "$A" temp room=hall -2.5
+
+cli set --arena "$A" --mode sum temp room=kitchen 5
+check_failure "set with another mode than the first use" \
+    "temp is already registered with mode mostrecent, not sum"
+
+cli_pid set --arena "$A" --help "Queue depth." --mode all depth queue=high 7
+pid1=$PID
+check_rc "set --mode all: exit 0" 0
+cli_pid set --arena "$A" --mode all depth queue=high 9
+pid2=$PID
+cli set --arena "$A" --mode all depth pid=1 1
+check_failure "set --mode all with a pid label" "label name \"pid\" is reserved"
+
+cli set --arena "$A" --help "In flight." --mode sum inflight 1.25
+cli set --arena "$A" --mode sum inflight 2
+cli set --arena "$A" --help "Peak." --mode max peak 21.5
+cli set --arena "$A" --mode max peak 19
+cli set --arena "$A" --help "Low." --mode min low 5
+cli set --arena "$A" --mode min low -3
+cli set --arena "$A" --help "Not measured." ratio NaN
+check_rc "set to NaN: exit 0" 0
+cli set --arena "$A" --help "Up." up +Inf
+cli set --arena "$A" --help "Down." down -inf
+cli set --arena "$A" --help "Big." big 1e21
+cli set --arena "$A" --help "Small." small 0.1
+
+cli dump --arena "$A"
+check_rc "set: dump exit 0" 0
+check_out "set: dump merges each mode" <<EOF
+# HELP temp Room temperature.
+# TYPE temp gauge
+temp{room="kitchen"} 4
+temp{room="hall"} -2.5
+# HELP depth Queue depth.
+# TYPE depth gauge
+depth{queue="high",pid="$pid1"} 7
+depth{queue="high",pid="$pid2"} 9
+# HELP inflight In flight.
+# TYPE inflight gauge
+inflight 3.25
+# HELP peak Peak.
+# TYPE peak gauge
+peak 21.5
+# HELP low Low.
+# TYPE low gauge
+low -3
+# HELP ratio Not measured.
+# TYPE ratio gauge
+ratio NaN
+# HELP up Up.
+# TYPE up gauge
+up +Inf
+# HELP down Down.
+# TYPE down gauge
+down -Inf
+# HELP big Big.
+# TYPE big gauge
+big 1e+21
+# HELP small Small.
+# TYPE small gauge
+small 0.1
+EOF
+
+# ------------------------------------------------------------------ dump
+
+A=$base-empty
+cli create --arena "$A" --families 4 --series 8 --processes 2 --shards 1
+cli dump --arena "$A"
+check_rc "dump of an empty arena: exit 0" 0
+check_eq "dump of an empty arena: no output" 0 "$(wc -c <"$tmp/out")"
+check_eq "dump of an empty arena: nothing on stderr" "" "$ERR"
+
+A=$base-escape
+cli inc --arena "$A" --help "Path \\ with \"quotes\"${nl}and a second line." escapes_total \
+    path='C:\dir\' quote='say "hi"' text="one${nl}two" plain=abc 2
+check_rc "inc with characters to escape: exit 0" 0
+cli set --arena "$A" --help "Unicode: °C, ünïcödé." unicode label="ü ° €" 1
+cli dump --arena "$A"
+check_rc "dump with escapes: exit 0" 0
+check_out "dump escapes backslash, quote and newline in label values, backslash and newline in help" <<'EOF'
+# HELP escapes_total Path \\ with "quotes"\nand a second line.
+# TYPE escapes_total counter
+escapes_total{path="C:\\dir\\",quote="say \"hi\"",text="one\ntwo",plain="abc"} 2
+# HELP unicode Unicode: °C, ünïcödé.
+# TYPE unicode gauge
+unicode{label="ü ° €"} 1
+EOF
+if command -v promtool >/dev/null 2>&1; then
+    run sh -c '"$0" dump --arena "$1" | promtool check metrics' "$CLI" "$A"
+    check_rc "dump with escapes | promtool check metrics: exit 0" 0
+else
+    ok "dump with escapes | promtool check metrics # SKIP promtool not installed"
+fi
+
+A=$base-missing
+cli dump --arena "$A"
+check_failure "dump of a missing arena" "no arena at $A"
+check_true "dump of a missing arena: does not create it" test ! -e "$A"
+cli dump --arena "$prefix-missing"
+check_failure "dump of a missing arena by bare name" "no arena at $A"
+
+A=$base-text
+printf 'this is a text file, not a metrics arena\n' >"$A"
+cli dump --arena "$A"
+check_failure "dump of a short text file" "not a shmetrics arena"
+
+A=$base-zeros
+dd if=/dev/zero of="$A" bs=4096 count=4 2>/dev/null
+cli dump --arena "$A"
+check_failure "dump of a file of zeros" "not a shmetrics arena"
+cli stat --arena "$A"
+check_failure "stat of a file of zeros" "not a shmetrics arena"
+cli inc --arena "$A" counter_total
+check_failure "inc into a file of zeros" "not a shmetrics arena"
+cli create --arena "$A"
+check_failure "create over a file of zeros" "not a shmetrics arena"
+check_eq "create over a file of zeros: file untouched" 16384 "$(stat -c %s "$A")"
+
+cli dump --arena "$base-set" extra
+check_usage_error "dump with a stray argument" "unexpected argument extra"
+cli dump --arena "$base-set" --families 3
+check_usage_error "dump --families" "unknown option --families"
+
+A=$base-real
+cli_env "$A" create --families 32 --series 128 --processes 16 --shards 2
+cli_env "$A" inc --help "HTTP requests served." http_requests_total method=GET code=200 3
+cli_env "$A" inc http_requests_total method=POST code=500
+cli_env "$A" inc http_requests_total method=GET code=404 2
+cli_env "$A" inc --help "Bytes received in request bodies." http_request_size_bytes_total 1536.5
+cli_env "$A" inc --help "Errors by kind." errors_total kind='disk "full"'
+cli_env "$A" set --help "Requests in flight." --mode sum http_requests_in_flight 4
+cli_env "$A" set --help "Jobs queued per worker." --mode all worker_queue_depth queue=high 7
+cli_env "$A" set --mode all worker_queue_depth queue=high 3
+cli_env "$A" set --mode all worker_queue_depth queue=low 0
+cli_env "$A" set --help "Unix time of the last deploy." last_deploy_timestamp_seconds 1700000000
+cli_env "$A" set --help "Room temperature." --mode max room_temperature_celsius room='lab\1' 21.5
+cli_env "$A" set --help "Cache hit ratio, NaN before the first lookup." cache_hit_ratio NaN
+check_rc "a realistic arena: the last update exits 0" 0
+if command -v promtool >/dev/null 2>&1; then
+    run sh -c '"$0" dump --arena "$1" | promtool check metrics' "$CLI" "$A"
+    check_rc "dump of a realistic arena | promtool check metrics: exit 0" 0
+    check_eq "promtool check metrics: no complaints" "" "$OUT$ERR"
+else
+    ok "dump of a realistic arena | promtool check metrics # SKIP promtool not installed"
+fi
+
+if [ -w /dev/full ]; then
+    run sh -c '"$0" dump --arena "$1" >/dev/full' "$CLI" "$A"
+    check_rc "dump to a full device: exit 1" 1
+    check_contains "dump to a full device: says why" "No space left on device" "$ERR"
+fi
+
+# ------------------------------------------------------------------ stat
+
+A=$base-stat
+t0=$(utc_now)
+cli_pid create --arena "$A" --families 8 --series 32 --processes 4 --shards 2
+creator=$PID
+size=$(stat -c %s "$A")
+cli stat --arena "$A"
+t1=$(utc_now)
+check_rc "stat of a new arena: exit 0" 0
+check_eq "stat of a new arena: nothing on stderr" "" "$ERR"
+check_eq "stat of a new arena: arena" "arena      $A" "$(lines 1)"
+check_eq "stat of a new arena: bytes" "bytes      $size" "$(lines 2)"
+check_true "stat of a new arena: generation is 16 hex digits" matches "$(lines 3)" 'generation [0-9a-f]\{16\}$'
+check_true "stat of a new arena: created line" matches "$(lines 4)" \
+    'created    [0-9-]*T[0-9:]*Z by pid [0-9]*$'
+check_eq "stat of a new arena: created by the creating process" "$creator" "$(lines 4 | sed 's/.* by pid //')"
+created_at=$(lines 4 | sed 's/^created *\([^ ]*\) .*/\1/')
+check_true "stat of a new arena: creation time $created_at within $t0 .. $t1" time_between "$created_at" "$t0" "$t1"
+check_eq "stat of a new arena: usage lines" "families   0 / 8
+series     0 / 32
+processes  0 / 4 (0 attached, 0 exited)
+shards     2" "$(lines 5 8)"
+check_eq "stat of a new arena: no refusals, nothing abandoned, no process table" "refused    0
+abandoned  0" "$(lines 12 '$')"
+
+t0=$(utc_now)
+cli_pid set --arena "$A" --help "Load." load 0.5
+p1=$PID
+cli set --arena "$A" load host=b 1.5
+check_failure "set with other labels than the first use" "load is already registered with label names (), not (host)"
+cli_pid set --arena "$A" --mode all --help "Busy." busy 1
+p2=$PID
+cli inc --arena "$A" --help "Jobs." jobs_total kind=a 3
+cli inc --arena "$A" jobs_total kind=b
+t1=$(utc_now)
+cli stat --arena "$A"
+check_rc "stat after updates: exit 0" 0
+check_eq "stat after updates: usage lines" "families   3 / 8
+series     4 / 32
+processes  2 / 4 (0 attached, 2 exited)
+shards     2" "$(lines 5 8)"
+check_eq "stat after updates: refused and abandoned" "refused    0
+abandoned  0" "$(lines 12 13)"
+check_eq "stat after updates: blank line, then the process table header" "
+  SLOT        PID STATE     ATTACHED" "$(lines 14 15)"
+check_eq "stat after updates: two rows, nothing after" 17 "$(($(wc -l <"$tmp/out")))"
+slot=0
+for pid in "$p1" "$p2"; do
+    row=$(lines $((16 + slot)))
+    want=$(printf '%6u %10u %-9s ' "$slot" "$pid" exited)
+    check_eq "stat after updates: slot $slot is pid $pid, exited" "$want" "$(printf '%s\n' "$row" | cut -c 1-28)"
+    attached=$(printf '%s\n' "$row" | cut -c 29-)
+    check_true "stat after updates: slot $slot attached at $attached within $t0 .. $t1" \
+        time_between "$attached" "$t0" "$t1"
+    slot=$((slot + 1))
+done
+
+A=$base-full
+cli create --arena "$A" --families 4 --series 8 --processes 1 --shards 1
+cli set --arena "$A" g 1
+cli set --arena "$A" g 2
+check_failure "set with every process slot taken" "all 1 process slots are taken"
+cli stat --arena "$A"
+check_eq "stat of a full process table: the refusal is counted" "refused    1" "$(grep '^refused' "$tmp/out")"
+
+cli stat --arena "$base-missing"
+check_failure "stat of a missing arena" "no arena at $base-missing"
+cli stat --arena "$base-stat" extra
+check_usage_error "stat with a stray argument" "unexpected argument extra"
+cli stat --arena "$base-stat" --series 3
+check_usage_error "stat --series" "unknown option --series"
+
+if [ -w /dev/full ]; then
+    run sh -c '"$0" stat --arena "$1" >/dev/full' "$CLI" "$base-stat"
+    check_rc "stat to a full device: exit 1" 1
+fi
+
+# ------------------------------------------------------ SHMETRICS_ARENA
+
+cli_env "$prefix-env" create --families 4 --series 8 --processes 2 --shards 1
+check_rc "SHMETRICS_ARENA bare name: create exit 0" 0
+check_eq "SHMETRICS_ARENA bare name: created under /dev/shm" "created $base-env: families=4 series=8 processes=2 shards=1 bytes=$(stat -c %s "$base-env" 2>/dev/null)" "$OUT"
+cli_env "$prefix-env" inc --help "From the environment." env_total 2
+check_rc "SHMETRICS_ARENA: inc exit 0" 0
+cli_env "$prefix-env" set --help "Also." env_gauge 7
+check_rc "SHMETRICS_ARENA: set exit 0" 0
+cli_env "$prefix-env" dump
+check_rc "SHMETRICS_ARENA: dump exit 0" 0
+check_out "SHMETRICS_ARENA: dump reads the same arena" <<'EOF'
+# HELP env_total From the environment.
+# TYPE env_total counter
+env_total 2
+# HELP env_gauge Also.
+# TYPE env_gauge gauge
+env_gauge 7
+EOF
+cli_env "$prefix-env" stat
+check_eq "SHMETRICS_ARENA: stat names the arena" "arena      $base-env" "$(lines 1)"
+
+cli_env "$prefix-env" dump --arena "$base-empty"
+check_rc "--arena wins over SHMETRICS_ARENA: exit 0" 0
+check_eq "--arena wins over SHMETRICS_ARENA: the empty arena is dumped" "" "$OUT"
+
+for args in "create" "inc c_total" "set g 1" "dump" "stat"; do
+    eval "set -- $args"
+    cli "$@"
+    check_usage_error "$1 with neither --arena nor SHMETRICS_ARENA" \
+        "no arena: give --arena PATH or set SHMETRICS_ARENA"
+    check_eq "$1 with neither --arena nor SHMETRICS_ARENA: nothing on stdout" "" "$OUT"
+    cli_env "" "$@"
+    check_usage_error "$1 with an empty SHMETRICS_ARENA" "SHMETRICS_ARENA"
+done
+
+# ------------------------------------------------------------------ summary
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
