@@ -11,11 +11,12 @@
  * an arena is visible always carries a complete header: no reader, and no
  * racing creator, can see a half-initialised one, and no lock is needed.
  *
- * Attachment.  The immutable first 256 bytes of the header are copied into
- * private memory, validated there (magic, version, sizes, and every offset
- * recomputed from the capacities), and only the private copy is used from
- * then on, so a process that scribbles on the header later cannot move the
- * regions under a reader's feet.
+ * Attachment.  The header page is read into private memory with pread,
+ * its immutable first 256 bytes are validated there (magic, version, sizes,
+ * and every offset recomputed from the capacities), and only that private
+ * copy is used for offsets from then on, so a process that scribbles on the
+ * header later cannot move the regions under a reader's feet.  The
+ * allocation words are always read from the mapping and clamped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -103,7 +104,7 @@ static int caps_check(const struct shm_caps *c)
     if (c->heap_bytes > SHM_MAX_HEAP)
         return smx_fail(-EINVAL, "heap of %llu bytes is over the limit %llu",
                         (unsigned long long)c->heap_bytes, (unsigned long long)SHM_MAX_HEAP);
-    if (c->cpu_cells * 8 > SHM_MAX_UNIT || c->proc_cells * 8 > SHM_MAX_UNIT)
+    if (c->cpu_cells > SHM_MAX_UNIT / 8 || c->proc_cells > SHM_MAX_UNIT / 8)
         return smx_fail(-EINVAL, "a unit of cells may not exceed %llu bytes",
                         (unsigned long long)SHM_MAX_UNIT);
     return 0;

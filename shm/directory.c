@@ -228,8 +228,11 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     if (idx >= a->h.families_cap)
         return smx_fail(-EINVAL, "family record %u is out of range", idx);
     const struct shm_family *f = &shm_families(a)[idx];
-    if (shmetrics_load_acquire(&f->ready) != SHM_REC_READY)
+    uint32_t ready = shmetrics_load_acquire(&f->ready);
+    if (ready == SHM_REC_UNPUBLISHED)
         return -EAGAIN;
+    if (ready != SHM_REC_READY)
+        return smx_fail(-EBADMSG, "family record %u: bad ready word %u", idx, ready);
     struct shm_family c;
     memcpy(&c, f, sizeof c);
     const char *heap = shm_heap(a);
@@ -375,8 +378,11 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
     if (idx >= a->h.series_cap)
         return smx_fail(-EINVAL, "series record %u is out of range", idx);
     const struct shm_series *s = &shm_series_recs(a)[idx];
-    if (shmetrics_load_acquire(&s->ready) != SHM_REC_READY)
+    uint32_t ready = shmetrics_load_acquire(&s->ready);
+    if (ready == SHM_REC_UNPUBLISHED)
         return -EAGAIN;
+    if (ready != SHM_REC_READY)
+        return smx_fail(-EBADMSG, "series record %u: bad ready word %u", idx, ready);
     struct shm_series c;
     memcpy(&c, s, sizeof c);
     if (c.family >= a->h.families_cap)

@@ -55,8 +55,9 @@ enum shm_gauge_mode {
 /*
  * The header: the first page of the file.
  * Bytes 0..255 are written once by the creator before the file is linked
- * into place and never change.  Bytes 256..511 hold the allocation words,
- * changed only by atomic compare-and-swap.  The rest of the page is zero.
+ * into place and never change.  Bytes 256..511 hold the allocation words
+ * (advanced by compare-and-swap) and two statistics (relaxed fetch-add).
+ * The rest of the page is zero.
  */
 struct shm_header {
     uint64_t magic;            /*   0 SHM_MAGIC */
@@ -70,7 +71,7 @@ struct shm_header {
     uint32_t shards;           /*  44 per-CPU units, a power of two */
     uint32_t family_buckets;   /*  48 family index buckets, power of two */
     uint32_t series_buckets;   /*  52 series index buckets, power of two */
-    uint64_t heap_bytes;       /*  56 string and bucket heap, < 4 GiB */
+    uint64_t heap_bytes;       /*  56 string and bucket heap, at most 2 GiB */
     uint64_t cpu_unit_bytes;   /*  64 one per-CPU unit, multiple of SHM_PAGE */
     uint64_t proc_unit_bytes;  /*  72 one per-process unit, multiple of SHM_PAGE */
     uint64_t off_procs;        /*  80 process table */
@@ -173,7 +174,11 @@ struct shm_family {
     uint32_t nbuckets;     /*  52 finite bounds; +Inf is implied */
     uint32_t ncells;       /*  56 8-byte words per series in one unit */
     uint32_t pad0;         /*  60 */
-    uint8_t reserved[64];  /*  64 zero (summary parameters, later) */
+    uint32_t quantiles_off; /* 64 double[nquantiles], 8-aligned (summaries) */
+    uint32_t nquantiles;   /*  68 */
+    uint32_t max_age_ms;   /*  72 summary window */
+    uint32_t age_buckets;  /*  76 summary window slots */
+    uint8_t reserved[48];  /*  80 zero */
 };
 _Static_assert(sizeof(struct shm_family) == 128, "family record");
 _Static_assert(offsetof(struct shm_family, ready) == 0, "family.ready");
@@ -190,7 +195,11 @@ _Static_assert(offsetof(struct shm_family, mode) == 44, "family.mode");
 _Static_assert(offsetof(struct shm_family, buckets_off) == 48, "family.buckets_off");
 _Static_assert(offsetof(struct shm_family, nbuckets) == 52, "family.nbuckets");
 _Static_assert(offsetof(struct shm_family, ncells) == 56, "family.ncells");
-_Static_assert(offsetof(struct shm_family, reserved) == 64, "family.reserved");
+_Static_assert(offsetof(struct shm_family, quantiles_off) == 64, "family.quantiles_off");
+_Static_assert(offsetof(struct shm_family, nquantiles) == 68, "family.nquantiles");
+_Static_assert(offsetof(struct shm_family, max_age_ms) == 72, "family.max_age_ms");
+_Static_assert(offsetof(struct shm_family, age_buckets) == 76, "family.age_buckets");
+_Static_assert(offsetof(struct shm_family, reserved) == 80, "family.reserved");
 
 /* One series (a family plus one set of label values): 64 bytes. */
 struct shm_series {
@@ -221,6 +230,44 @@ _Static_assert(offsetof(struct shm_series, reserved) == 32, "series.reserved");
  */
 #define SHM_COUNTER_CELLS 2u
 #define SHM_GAUGE_CELLS 2u
+
+/*
+ * Histogram, per CPU unit, nbuckets + 3 words:
+ *   [0 .. nbuckets-1] uint64 observations in each finite bucket (not cumulative)
+ *   [nbuckets]        uint64 observations above the last bound (+Inf bucket)
+ *   [nbuckets+1]      int64  sum of whole-number observations (two's complement)
+ *   [nbuckets+2]      double sum of the other observations
+ * The count is the sum of all buckets, so it always equals the +Inf bucket.
+ */
+#define SHM_HISTOGRAM_CELLS(nbuckets) ((nbuckets) + 3u)
+
+/*
+ * Summary, per CPU unit, 3 + age_buckets * SHM_AGE_SLOT_WORDS words:
+ *   [0] uint64 count   [1] int64 whole-number sum   [2] double other sum
+ *   then age_buckets slots, each:
+ *     [0]  uint64 epoch: 1 + floor(t / period) of the observations it holds
+ *          (period = max_age / age_buckets, t = CLOCK_MONOTONIC ns), 0 never
+ *          used; bit 63 set while a writer clears the slot for a new epoch
+ *     [1..] uint32 counts[SHM_SKETCH_BUCKETS], then padding to a word
+ * The sketch is log-linear: a magnitude m with binary exponent e (2^e <= m <
+ * 2^(e+1)) and top SHM_SKETCH_SUB_BITS mantissa bits s falls in bucket
+ * k = (e - SHM_SKETCH_EMIN) * 2^SUB_BITS + s, clamped to [0, SHM_SKETCH_HALF).
+ * Index SHM_SKETCH_HALF holds zero; positive m at HALF + 1 + k, negative at
+ * HALF - 1 - k.  Reporting a bucket's midpoint errs by at most 2^-(SUB_BITS+1)
+ * relative (0.78%) for magnitudes in [2^EMIN, 2^(EMIN+OCTAVES)).
+ */
+#define SHM_SKETCH_SUB_BITS 6u
+#define SHM_SKETCH_EMIN (-32)
+#define SHM_SKETCH_OCTAVES 64u
+#define SHM_SKETCH_HALF (SHM_SKETCH_OCTAVES << SHM_SKETCH_SUB_BITS)
+#define SHM_SKETCH_BUCKETS (2u * SHM_SKETCH_HALF + 1u)
+#define SHM_AGE_SLOT_WORDS (1u + (SHM_SKETCH_BUCKETS + 1u) / 2u)
+#define SHM_AGE_BUSY (UINT64_C(1) << 63)
+#define SHM_SUMMARY_CELLS(age_buckets) (3u + (age_buckets) * SHM_AGE_SLOT_WORDS)
+#define SHM_MAX_QUANTILES 16u
+#define SHM_MAX_AGE_BUCKETS 16u
+_Static_assert(SHM_SKETCH_BUCKETS == 8193u, "sketch size");
+_Static_assert(SHM_AGE_SLOT_WORDS == 4098u, "age slot size");
 
 /* Limits checked on every write and every read. */
 #define SHM_MAX_NAME 255u

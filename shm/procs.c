@@ -86,8 +86,10 @@ int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view
         return smx_fail(-EINVAL, "process slot %u is out of range", slot);
     const struct shm_proc *p = &shm_procs(a)[slot];
     uint32_t state = shmetrics_load_acquire(&p->state);
-    if (state != SHM_PROC_ACTIVE && state != SHM_PROC_EXITED)
+    if (state == SHM_PROC_FREE || state == SHM_PROC_CLAIMING)
         return -EAGAIN;
+    if (state != SHM_PROC_ACTIVE && state != SHM_PROC_EXITED)
+        return smx_fail(-EBADMSG, "process slot %u: bad state %u", slot, state);
     v->slot = slot;
     v->state = state;
     v->pid = shmetrics_load_relaxed(&p->pid);

@@ -268,8 +268,10 @@ static int build(struct walk *w)
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         rc = shm_series_view(a, i, NULL, &v);
+        /* A family published after the family walk, or one that failed
+         * (and was counted) there: skip its series without counting. */
         if (rc == 0 && (v.family >= w->nfams || !w->fams[v.family].ok))
-            rc = -EBADMSG;
+            rc = -EAGAIN;
         if (rc == 0)
             rc = shm_series_view(a, i, &w->fams[v.family].v, &v);
         if (rc == -EBADMSG || rc == -EINVAL)

@@ -299,7 +299,7 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     if (!cell)
         return -ENOSPC;
     add_double(&cell[0], delta);
-    shmetrics_store_relaxed(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 

@@ -10,14 +10,16 @@
  *   shmetrics_load_relaxed(p)     uatomic_read                 load  relaxed
  *   shmetrics_load_acquire(p)     uatomic_read; cmm_smp_rmb    load  acquire
  *   shmetrics_store_relaxed(p,v)  uatomic_set                  store relaxed
- *   shmetrics_store_release(p,v)  cmm_smp_mb; uatomic_set      store release
+ *   shmetrics_store_release(p,v)  barrier; uatomic_set         store release
  *   shmetrics_add_relaxed(p,v)    uatomic_add                  fetch_add relaxed
  *   shmetrics_cas_seq_cst(p,o,n)  uatomic_cmpxchg              CAS seq_cst, returns old
  *   shmetrics_fence_seq_cst()     cmm_smp_mb                   fence seq_cst
  *
  * cmm_smp_rmb after a load orders it before every later load and store on
  * all architectures liburcu supports (a compiler barrier on x86, dmb ishld on
- * arm64, lwsync on ppc), which is what acquire asks for.
+ * arm64, lwsync on ppc), which is what acquire asks for.  The barrier before
+ * a release store is cmm_barrier on x86 (TSO already keeps earlier loads and
+ * stores before it) and cmm_smp_mb elsewhere.
  *
  * ThreadSanitizer does not see inline assembly, so under TSan the same names
  * map to the compiler's __atomic builtins with the same orders: the checker
@@ -65,9 +67,17 @@
         shmetrics_acq_v_;                                                         \
     })
 #define shmetrics_store_relaxed(p, v) uatomic_set((p), (v))
+/* Release: earlier loads and stores may not move after the store.  x86 is
+ * TSO (a store is never reordered with earlier loads or stores), so only
+ * the compiler must be held back; elsewhere a full barrier does it. */
+#if defined(__x86_64__) || defined(__i386__)
+#define shmetrics_release_fence_() cmm_barrier()
+#else
+#define shmetrics_release_fence_() cmm_smp_mb()
+#endif
 #define shmetrics_store_release(p, v)                                                 \
     do {                                                                          \
-        cmm_smp_mb();                                                             \
+        shmetrics_release_fence_();                                               \
         uatomic_set((p), (v));                                                    \
     } while (0)
 #define shmetrics_add_relaxed(p, v) uatomic_add((p), (v))

@@ -117,8 +117,9 @@ static inline uint64_t *shmetrics_gauge_cell_(struct shmetrics_gauge_series *g)
     return (uint64_t *)(u + g->off);
 }
 
-/* Set a gauge (any value, NaN and infinities included).  Two relaxed
- * stores in this process's cell: the value, then its write stamp.  Returns
+/* Set a gauge (any value, NaN and infinities included).  Two stores in
+ * this process's cell: the value (relaxed), then its write stamp (release;
+ * free on x86).  Returns
  * 0, or -ENOSPC when the process cannot get a slot in the arena. */
 static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v)
 {
@@ -128,7 +129,8 @@ static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     shmetrics_store_relaxed(&cell[0], bits);
-    shmetrics_store_relaxed(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    /* Release: a reader that sees this stamp sees this value or a later one. */
+    shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
