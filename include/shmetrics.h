@@ -46,8 +46,12 @@ extern "C" {
 typedef struct shmetrics_registry shmetrics_registry_t;
 typedef struct shmetrics_counter shmetrics_counter_t;
 typedef struct shmetrics_gauge shmetrics_gauge_t;
+typedef struct shmetrics_histogram shmetrics_histogram_t;
+typedef struct shmetrics_summary shmetrics_summary_t;
 typedef struct shmetrics_counter_series shmetrics_counter_series_t;
 typedef struct shmetrics_gauge_series shmetrics_gauge_series_t;
+typedef struct shmetrics_histogram_series shmetrics_histogram_series_t;
+typedef struct shmetrics_summary_series shmetrics_summary_series_t;
 
 typedef enum shmetrics_type {
     SHMETRICS_COUNTER = 1,
@@ -131,7 +135,18 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
  * names match [a-zA-Z_][a-zA-Z0-9_]*, may not start with "__", may not
  * repeat, and may not be "pid" on an ALL-mode gauge (the label it adds).
  * Help text is UTF-8.  At most 16 labels; names up to 255 bytes, help up to
- * 4096 bytes.
+ * 4096 bytes.  Histograms may not have a label "le", summaries "quantile".
+ *
+ * Histogram buckets: finite upper bounds, strictly increasing, 1 to 512 of
+ * them (a trailing +Inf is accepted and dropped: +Inf is always there).
+ * NULL gives SHMETRICS_DEFAULT_BUCKETS.  An empty, unsorted or duplicate
+ * list, or one with NaN or -Inf, is -EINVAL.
+ *
+ * Summary quantiles: strictly increasing values in [0, 1], at most 16; NULL
+ * gives 0.5, 0.9, 0.95, 0.99.  The quantiles cover a sliding window of
+ * max_age_seconds (0 gives 60), split in age_buckets slots (0 gives 5, at
+ * most 16); an observation counts for at least (age_buckets-1)/age_buckets
+ * of max_age and never longer than max_age.  _sum and _count are all-time.
  */
 typedef struct shmetrics_spec {
     const char *name;
@@ -141,7 +156,24 @@ typedef struct shmetrics_spec {
     const char *const *label_names;
     size_t nlabels;
     shmetrics_gauge_mode_t gauge_mode; /* gauges only */
+    const double *buckets;        /* histograms only */
+    size_t nbuckets;
+    const double *quantiles;      /* summaries only */
+    size_t nquantiles;
+    double max_age_seconds;       /* summaries only */
+    uint32_t age_buckets;         /* summaries only */
 } shmetrics_spec_t;
+
+/* .005 .01 .025 .05 .075 .1 .25 .5 .75 1 2.5 5 7.5 10, as Prometheus
+ * clients use. */
+#define SHMETRICS_DEFAULT_NBUCKETS 14
+extern const double SHMETRICS_DEFAULT_BUCKETS[SHMETRICS_DEFAULT_NBUCKETS];
+
+/* Fill out[0..count-1] with start, start+width, ... (width > 0), or with
+ * start, start*factor, ... (start > 0, factor > 1).  -EINVAL for a bad
+ * argument, a count of 0 or above 512, or a bound that is not finite. */
+int shmetrics_buckets_linear(double start, double width, size_t count, double *out);
+int shmetrics_buckets_exponential(double start, double factor, size_t count, double *out);
 
 /*
  * Register a metric, or get the one already registered under the same full
@@ -154,11 +186,19 @@ int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t
                                shmetrics_counter_t **out);
 int shmetrics_gauge_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
                              shmetrics_gauge_t **out);
+/* Histograms compare their bucket lists too; summaries their quantiles,
+ * max age and age buckets. */
+int shmetrics_histogram_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
+                                 shmetrics_histogram_t **out);
+int shmetrics_summary_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
+                               shmetrics_summary_t **out);
 
 /* Look a metric up by full name: -ENOENT if there is none, -EINVAL if it is
  * of another type.  Finds metrics registered by other processes.  Setup. */
 int shmetrics_counter_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_counter_t **out);
 int shmetrics_gauge_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_gauge_t **out);
+int shmetrics_histogram_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_histogram_t **out);
+int shmetrics_summary_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_summary_t **out);
 
 /*
  * The series of a metric for one set of label values, given in label-name
@@ -174,11 +214,19 @@ int shmetrics_counter_labels(shmetrics_counter_t *m, shmetrics_counter_series_t 
     __attribute__((sentinel));
 int shmetrics_gauge_labels(shmetrics_gauge_t *m, shmetrics_gauge_series_t **out, ...)
     __attribute__((sentinel));
+int shmetrics_histogram_labels(shmetrics_histogram_t *m, shmetrics_histogram_series_t **out, ...)
+    __attribute__((sentinel));
+int shmetrics_summary_labels(shmetrics_summary_t *m, shmetrics_summary_series_t **out, ...)
+    __attribute__((sentinel));
 /* The same with an array of `n` values (for bindings). */
 int shmetrics_counter_labelv(shmetrics_counter_t *m, size_t n, const char *const *values,
                              shmetrics_counter_series_t **out);
 int shmetrics_gauge_labelv(shmetrics_gauge_t *m, size_t n, const char *const *values,
                            shmetrics_gauge_series_t **out);
+int shmetrics_histogram_labelv(shmetrics_histogram_t *m, size_t n, const char *const *values,
+                               shmetrics_histogram_series_t **out);
+int shmetrics_summary_labelv(shmetrics_summary_t *m, size_t n, const char *const *values,
+                             shmetrics_summary_series_t **out);
 
 /* ------------------------------------------------------------------ reading */
 
@@ -187,6 +235,20 @@ int shmetrics_gauge_labelv(shmetrics_gauge_t *m, size_t n, const char *const *va
 double shmetrics_counter_sum(const shmetrics_counter_series_t *s);
 /* This process's own cell of a gauge (0 if it never wrote it).  Worker. */
 double shmetrics_gauge_local(shmetrics_gauge_series_t *s);
+/* A histogram series merged over every shard: its observation count, sum,
+ * and the cumulative count of each bucket (out[0..nbuckets], the last one
+ * +Inf, equal to the count).  `cap` must be at least nbuckets + 1, else
+ * -EINVAL.  Collector. */
+uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s);
+double shmetrics_histogram_sum(const shmetrics_histogram_series_t *s);
+int shmetrics_histogram_buckets(const shmetrics_histogram_series_t *s, uint64_t *out, size_t cap);
+/* A summary series: all-time count and sum, and the `q` quantile of the
+ * observations in the window that ends at `now_ns` (CLOCK_MONOTONIC; 0 for
+ * now), NaN if the window is empty.  -EINVAL for q outside [0, 1].
+ * Collector. */
+uint64_t shmetrics_summary_count(const shmetrics_summary_series_t *s);
+double shmetrics_summary_sum(const shmetrics_summary_series_t *s);
+int shmetrics_summary_quantile(const shmetrics_summary_series_t *s, double q, uint64_t now_ns, double *out);
 
 typedef struct shmetrics_label {
     const char *name;
@@ -196,7 +258,7 @@ typedef struct shmetrics_label {
 typedef struct shmetrics_sample {
     const char *suffix;            /* "", "_total", "_bucket", "_sum", "_count" */
     size_t nlabels;
-    const shmetrics_label_t *labels; /* the series' labels, then pid or le */
+    const shmetrics_label_t *labels; /* the series' labels, then pid, le or quantile */
     double value;
 } shmetrics_sample_t;
 
@@ -219,6 +281,9 @@ typedef struct shmetrics_snapshot {
  * snapshot is private memory, consistent per cell (not across cells).
  * Collector. */
 int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out);
+/* The same, with summary windows ending at `now_ns` (CLOCK_MONOTONIC), for
+ * tests and replays.  Collector. */
+int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out);
 void shmetrics_snapshot_free(shmetrics_snapshot_t *snap);
 
 /* Prometheus text exposition format 0.0.4, into a malloc'd NUL-ended

@@ -74,6 +74,10 @@ struct shm_family_spec {
     uint32_t mode;              /* gauges */
     const double *buckets;      /* histograms */
     uint32_t nbuckets;
+    const double *quantiles;    /* summaries */
+    uint32_t nquantiles;
+    uint32_t max_age_ms;
+    uint32_t age_buckets;
     uint32_t ncells;            /* words per series per unit */
 };
 
@@ -91,6 +95,10 @@ struct shm_family_view {
     uint32_t mode;
     const double *buckets;
     uint32_t nbuckets;
+    const double *quantiles;
+    uint32_t nquantiles;
+    uint32_t max_age_ms;
+    uint32_t age_buckets;
     uint32_t ncells;
 };
 

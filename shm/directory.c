@@ -165,12 +165,14 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
         return 0;
     }
 
-    uint32_t name_off, help_off, labels_off, buckets_off = 0, rec;
+    uint32_t name_off, help_off, labels_off, buckets_off = 0, quantiles_off = 0, rec;
     if ((rc = shm_heap_alloc(a, sp->name, sp->name_len, &name_off)) < 0 ||
         (rc = shm_heap_alloc(a, sp->help, sp->help_len, &help_off)) < 0 ||
         (rc = shm_heap_alloc(a, sp->labels, sp->labels_len, &labels_off)) < 0 ||
         (sp->nbuckets &&
          (rc = shm_heap_alloc(a, sp->buckets, sp->nbuckets * sizeof(double), &buckets_off)) < 0) ||
+        (sp->nquantiles &&
+         (rc = shm_heap_alloc(a, sp->quantiles, sp->nquantiles * sizeof(double), &quantiles_off)) < 0) ||
         (rc = record_take(a, &a->spare_family, &a->sh->families_used, a->h.families_cap, "family", &rec)) < 0)
         return smx_fail_prefix(rc, "registering %.*s", (int)sp->name_len, sp->name);
 
@@ -188,6 +190,10 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
     f->buckets_off = buckets_off;
     f->nbuckets = sp->nbuckets;
     f->ncells = sp->ncells;
+    f->quantiles_off = quantiles_off;
+    f->nquantiles = sp->nquantiles;
+    f->max_age_ms = sp->max_age_ms;
+    f->age_buckets = sp->age_buckets;
 
     rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, rec, &found);
     if (rc == 0) {
@@ -209,18 +215,37 @@ uint32_t shm_families_used(const struct shm_arena *a)
     return n < a->h.families_cap ? n : a->h.families_cap;
 }
 
-static uint32_t expected_cells(uint32_t type, uint32_t nbuckets)
+static uint32_t expected_cells(const struct shm_family *f)
 {
-    switch (type) {
+    switch (f->type) {
     case SHM_TYPE_COUNTER:
         return SHM_COUNTER_CELLS;
     case SHM_TYPE_GAUGE:
         return SHM_GAUGE_CELLS;
     case SHM_TYPE_HISTOGRAM:
-        return nbuckets + 3; /* finite buckets, +Inf, sum (integer and fractional) */
+        return SHM_HISTOGRAM_CELLS(f->nbuckets);
+    case SHM_TYPE_SUMMARY:
+        return SHM_SUMMARY_CELLS(f->age_buckets);
     default:
         return 0;
     }
+}
+
+/* n doubles at heap offset `off`: 8-aligned, in range, strictly increasing,
+ * finite, and (for quantiles) within [0, 1]. */
+static bool doubles_ok(const struct shm_arena *a, uint32_t off, uint32_t n, bool unit_interval)
+{
+    if (n == 0)
+        return true;
+    if (off % 8 || !heap_range_ok(a, off, n * 8))
+        return false;
+    const double *d = (const double *)(shm_heap(a) + off);
+    for (uint32_t i = 0; i < n; i++) {
+        double v = d[i];
+        if (!(v - v == 0) || (i && !(v > d[i - 1])) || (unit_interval && !(v >= 0 && v <= 1)))
+            return false;
+    }
+    return true;
 }
 
 int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_view *v)
@@ -236,7 +261,7 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     struct shm_family c;
     memcpy(&c, f, sizeof c);
     const char *heap = shm_heap(a);
-    if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_HISTOGRAM)
+    if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_SUMMARY)
         return smx_fail(-EBADMSG, "family record %u: unknown type %u", idx, c.type);
     if (!heap_range_ok(a, c.name_off, c.name_len) || !smx_metric_name_ok(heap + c.name_off, c.name_len))
         return smx_fail(-EBADMSG, "family record %u: bad name", idx);
@@ -248,10 +273,16 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return smx_fail(-EBADMSG, "family record %u: bad label names", idx);
     if (c.type == SHM_TYPE_GAUGE ? c.mode > SHM_MODE_MOSTRECENT : c.mode != 0)
         return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
-    if (c.nbuckets > SHM_MAX_BUCKETS || (c.nbuckets && (c.type != SHM_TYPE_HISTOGRAM || c.buckets_off % 8 ||
-                                                        !heap_range_ok(a, c.buckets_off, c.nbuckets * 8))))
+    if (c.type == SHM_TYPE_HISTOGRAM ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS ||
+                                           !doubles_ok(a, c.buckets_off, c.nbuckets, false)
+                                     : c.nbuckets != 0)
         return smx_fail(-EBADMSG, "family record %u: bad bucket list", idx);
-    if (c.ncells != expected_cells(c.type, c.nbuckets))
+    if (c.type == SHM_TYPE_SUMMARY
+            ? c.nquantiles > SHM_MAX_QUANTILES || !doubles_ok(a, c.quantiles_off, c.nquantiles, true) ||
+                  c.age_buckets == 0 || c.age_buckets > SHM_MAX_AGE_BUCKETS || c.max_age_ms < c.age_buckets
+            : c.nquantiles != 0 || c.age_buckets != 0 || c.max_age_ms != 0)
+        return smx_fail(-EBADMSG, "family record %u: bad summary parameters", idx);
+    if (c.ncells != expected_cells(&c))
         return smx_fail(-EBADMSG, "family record %u: %u cells for its type", idx, c.ncells);
     v->idx = idx;
     v->type = c.type;
@@ -265,6 +296,10 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     v->mode = c.mode;
     v->buckets = (const double *)(heap + c.buckets_off);
     v->nbuckets = c.nbuckets;
+    v->quantiles = (const double *)(heap + c.quantiles_off);
+    v->nquantiles = c.nquantiles;
+    v->max_age_ms = c.max_age_ms;
+    v->age_buckets = c.age_buckets;
     v->ncells = c.ncells;
     return 0;
 }

@@ -248,7 +248,10 @@ _Static_assert(offsetof(struct shm_series, reserved) == 32, "series.reserved");
  *     [0]  uint64 epoch: 1 + floor(t / period) of the observations it holds
  *          (period = max_age / age_buckets, t = CLOCK_MONOTONIC ns), 0 never
  *          used; bit 63 set while a writer clears the slot for a new epoch
- *     [1..] uint32 counts[SHM_SKETCH_BUCKETS], then padding to a word
+ *     [1]  uint64 touched range: (lowest index << 32) | (highest index + 1),
+ *          0 when no count is set; readers and the clearing writer look only
+ *          inside it, so untouched pages of a sparse file stay unallocated
+ *     [2..] uint32 counts[SHM_SKETCH_BUCKETS], then padding to a word
  * The sketch is log-linear: a magnitude m with binary exponent e (2^e <= m <
  * 2^(e+1)) and top SHM_SKETCH_SUB_BITS mantissa bits s falls in bucket
  * k = (e - SHM_SKETCH_EMIN) * 2^SUB_BITS + s, clamped to [0, SHM_SKETCH_HALF).
@@ -261,13 +264,13 @@ _Static_assert(offsetof(struct shm_series, reserved) == 32, "series.reserved");
 #define SHM_SKETCH_OCTAVES 64u
 #define SHM_SKETCH_HALF (SHM_SKETCH_OCTAVES << SHM_SKETCH_SUB_BITS)
 #define SHM_SKETCH_BUCKETS (2u * SHM_SKETCH_HALF + 1u)
-#define SHM_AGE_SLOT_WORDS (1u + (SHM_SKETCH_BUCKETS + 1u) / 2u)
+#define SHM_AGE_SLOT_WORDS (2u + (SHM_SKETCH_BUCKETS + 1u) / 2u)
 #define SHM_AGE_BUSY (UINT64_C(1) << 63)
 #define SHM_SUMMARY_CELLS(age_buckets) (3u + (age_buckets) * SHM_AGE_SLOT_WORDS)
 #define SHM_MAX_QUANTILES 16u
 #define SHM_MAX_AGE_BUCKETS 16u
 _Static_assert(SHM_SKETCH_BUCKETS == 8193u, "sketch size");
-_Static_assert(SHM_AGE_SLOT_WORDS == 4098u, "age slot size");
+_Static_assert(SHM_AGE_SLOT_WORDS == 4099u, "age slot size");
 
 /* Limits checked on every write and every read. */
 #define SHM_MAX_NAME 255u

@@ -63,3 +63,61 @@ void smx_buf_double(struct smx_buf *b, double v)
     }
     smx_buf_puts(b, tmp);
 }
+
+/* Shortest round-trip digits of finite v != 0: digits (no dot, no trailing
+ * zeros) and the decimal exponent of the first one. */
+static void shortest_digits(double v, char *digits, int *exp10)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    const char *p = tmp + (tmp[0] == '-');
+    size_t n = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = 0;
+    *exp10 = atoi(p + 1);
+}
+
+void smx_label_float(char *out, size_t cap, double v)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(out, cap, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    if (v == 0) {
+        snprintf(out, cap, "%s", signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    char d[24];
+    int e;
+    shortest_digits(v, d, &e);
+    int nd = (int)strlen(d);
+    const char *sign = v < 0 ? "-" : "";
+    if (v > 0 && e >= 6 && e < 16) {
+        /* Go switches to an exponent sooner than Python: 1e+06. */
+        snprintf(out, cap, "%c%s%se+0%d", d[0], nd > 1 ? "." : "", d + 1, e);
+    } else if (e >= 16 || e < -4) {
+        snprintf(out, cap, "%s%c%s%se%c%02d", sign, d[0], nd > 1 ? "." : "", d + 1, e < 0 ? '-' : '+',
+                 e < 0 ? -e : e);
+    } else if (e >= 0) {
+        /* Integer part: digits 0..e (zero-padded), then the rest. */
+        char ip[24], fp[24];
+        int i;
+        for (i = 0; i <= e; i++)
+            ip[i] = i < nd ? d[i] : '0';
+        ip[i] = 0;
+        snprintf(fp, sizeof fp, "%s", nd > e + 1 ? d + e + 1 : "0");
+        snprintf(out, cap, "%s%s.%s", sign, ip, fp);
+    } else {
+        snprintf(out, cap, "%s0.%0*d%s", sign, -e - 1, 0, d);
+        if (e == -1) /* %0*d with width 0 still prints one zero */
+            snprintf(out, cap, "%s0.%s", sign, d);
+    }
+}

@@ -19,4 +19,9 @@ void smx_buf_putc(struct smx_buf *b, char c);
 /* Shortest decimal that reads back as the same double; +Inf, -Inf, NaN. */
 void smx_buf_double(struct smx_buf *b, double v);
 
+/* A bucket bound or quantile as a label value, spelled as the Python
+ * client spells it (so series keep their identity when a program moves to
+ * shmetrics): 1.0, 0.005, 2.5e-05, 1e+06, +Inf.  `out` needs 32 bytes. */
+void smx_label_float(char *out, size_t cap, double v);
+
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../shm/layout.h"
+#include "buf.h"
 #include "error.h"
 #include "registry.h"
 
@@ -93,6 +94,7 @@ struct proc {
 
 struct walk {
     shmetrics_registry_t *reg;
+    uint64_t now_ns;
     struct snapshot *snap;
     struct fam *fams;
     uint32_t nfams;
@@ -194,6 +196,81 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
             return -ENOMEM;
     }
     return 0;
+}
+
+/* One sample: the series' labels plus an optional extra one. */
+static int add_sample(struct walk *w, const struct fam *f, const char *key, const char *suffix, const char *extra,
+                      const char *extra_value, double value, shmetrics_sample_t *out, size_t *n)
+{
+    shmetrics_sample_t *s = &out[(*n)++];
+    s->suffix = suffix;
+    s->value = value;
+    s->labels = sample_labels(w, f, key, extra, extra_value, &s->nlabels);
+    return s->labels ? 0 : -ENOMEM;
+}
+
+static const char *float_label(struct walk *w, double v)
+{
+    char buf[40];
+    smx_label_float(buf, sizeof buf, v);
+    return pool_strndup(w->snap, buf, strlen(buf));
+}
+
+static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+                             shmetrics_sample_t *out, size_t *n)
+{
+    const struct shm_arena *a = w->reg->arena;
+    uint64_t cum[SHM_MAX_BUCKETS + 1];
+    double sum;
+    smx_histogram_read((const char *)shm_cpu_cell(a, cell), shm_cpu_stride(a), shm_shards(a), f->v.nbuckets, cum,
+                       &sum);
+    int rc = 0;
+    for (uint32_t b = 0; rc == 0 && b <= f->v.nbuckets; b++) {
+        const char *le = float_label(w, b < f->v.nbuckets ? f->v.buckets[b] : INFINITY);
+        rc = le ? add_sample(w, f, key, "_bucket", "le", le, (double)cum[b], out, n) : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
+    if (rc == 0) /* the +Inf bucket, so that the two never disagree */
+        rc = add_sample(w, f, key, "_count", NULL, NULL, (double)cum[f->v.nbuckets], out, n);
+    return rc;
+}
+
+static int summary_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+                           shmetrics_sample_t *out, size_t *n)
+{
+    const struct shm_arena *a = w->reg->arena;
+    struct smx_window win = {(const char *)shm_cpu_cell(a, cell), shm_cpu_stride(a), shm_shards(a),
+                             f->v.age_buckets, (uint64_t)f->v.max_age_ms * 1000000u / f->v.age_buckets};
+    double qv[SHM_MAX_QUANTILES];
+    uint64_t count;
+    double sum;
+    int rc = smx_summary_quantiles(&win, w->now_ns, f->v.quantiles, f->v.nquantiles, qv);
+    smx_summary_totals(&win, &count, &sum);
+    for (uint32_t j = 0; rc == 0 && j < f->v.nquantiles; j++) {
+        const char *q = float_label(w, f->v.quantiles[j]);
+        rc = q ? add_sample(w, f, key, "", "quantile", q, qv[j], out, n) : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
+    if (rc == 0)
+        rc = add_sample(w, f, key, "_count", NULL, NULL, (double)count, out, n);
+    return rc;
+}
+
+/* Samples per series of a family, at most. */
+static size_t samples_per_series(const struct walk *w, const struct fam *f)
+{
+    switch (f->v.type) {
+    case SHM_TYPE_GAUGE:
+        return f->v.mode == SHM_MODE_ALL ? w->nprocs : 1;
+    case SHM_TYPE_HISTOGRAM:
+        return f->v.nbuckets + 3;
+    case SHM_TYPE_SUMMARY:
+        return f->v.nquantiles + 2;
+    default:
+        return 1;
+    }
 }
 
 static int walk_families(struct walk *w, uint64_t *damaged)
@@ -310,7 +387,7 @@ static int build(struct walk *w)
         o->help = pool_strndup(snap, f->v.help, f->v.help_len);
         o->type = (shmetrics_type_t)f->v.type;
         o->gauge_mode = (shmetrics_gauge_mode_t)f->v.mode;
-        size_t per = f->v.type == SHM_TYPE_GAUGE && f->v.mode == SHM_MODE_ALL ? w->nprocs : 1;
+        size_t per = samples_per_series(w, f);
         shmetrics_sample_t *samples = pool_alloc(snap, sizeof *samples * (f->nseries * per + 1));
         if (!o->name || !o->help || !samples) {
             rc = -ENOMEM;
@@ -324,15 +401,19 @@ static int build(struct walk *w)
                 rc = -ENOMEM;
                 break;
             }
-            if (f->v.type == SHM_TYPE_GAUGE) {
+            switch (f->v.type) {
+            case SHM_TYPE_GAUGE:
                 rc = gauge_samples(w, f, s->cell, key, samples, &n);
-            } else {
-                shmetrics_sample_t *smp = &samples[n++];
-                smp->suffix = "_total";
-                smp->value = counter_value(a, s->cell);
-                smp->labels = sample_labels(w, f, key, NULL, NULL, &smp->nlabels);
-                if (!smp->labels)
-                    rc = -ENOMEM;
+                break;
+            case SHM_TYPE_HISTOGRAM:
+                rc = histogram_samples(w, f, s->cell, key, samples, &n);
+                break;
+            case SHM_TYPE_SUMMARY:
+                rc = summary_samples(w, f, s->cell, key, samples, &n);
+                break;
+            default:
+                rc = add_sample(w, f, key, "_total", NULL, NULL, counter_value(a, s->cell), samples, &n);
+                break;
             }
         }
         o->samples = samples;
@@ -347,12 +428,17 @@ static int build(struct walk *w)
 
 int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out)
 {
+    return shmetrics_collect_at(reg, smx_coarse_now(), out);
+}
+
+int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out)
+{
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
     struct snapshot *snap = calloc(1, sizeof *snap);
     if (!snap)
         return smx_fail(-ENOMEM, "out of memory");
-    struct walk w = {.reg = reg, .snap = snap};
+    struct walk w = {.reg = reg, .now_ns = now_ns, .snap = snap};
     int rc = build(&w);
     free(w.fams);
     free(w.procs);

@@ -130,7 +130,17 @@ static void metric_free(struct smx_metric *m)
 {
     free(m->name);
     free(m->labels);
+    free(m->bounds);
+    free(m->quantiles);
     free(m);
+}
+
+static double *doubles_dup(const double *d, uint32_t n)
+{
+    double *p = malloc(sizeof *p * (n ? n : 1));
+    if (p && n)
+        memcpy(p, d, sizeof *p * n);
+    return p;
 }
 
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
@@ -233,8 +243,10 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
     if (m) {
         m->name = strndup(v->name, v->name_len);
         m->labels = malloc(v->labels_len ? v->labels_len : 1);
+        m->bounds = doubles_dup(v->buckets, v->nbuckets);
+        m->quantiles = doubles_dup(v->quantiles, v->nquantiles);
     }
-    if (!m || !m->name || !m->labels) {
+    if (!m || !m->name || !m->labels || !m->bounds || !m->quantiles) {
         if (m)
             metric_free(m);
         return smx_fail(-ENOMEM, "out of memory");
@@ -249,6 +261,10 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
     m->ncells = v->ncells;
     m->name_len = v->name_len;
     m->labels_len = v->labels_len;
+    m->nbuckets = v->nbuckets;
+    m->nquantiles = v->nquantiles;
+    m->max_age_ms = v->max_age_ms;
+    m->age_buckets = v->age_buckets;
     cds_lfht_node_init(&m->node);
     SMX_PUBLISHED(m);
     urcu_bp_read_lock();
@@ -286,7 +302,30 @@ static int compare(const struct smx_metric *m, uint32_t type, const struct smx_s
     if (m->mode != s->mode)
         return smx_fail(-EEXIST, "%s is already registered with mode %s, not %s", m->name, smx_mode_name(m->mode),
                         smx_mode_name(s->mode));
+    if (m->nbuckets != s->nbuckets || memcmp(m->bounds, s->buckets, sizeof(double) * s->nbuckets) != 0)
+        return smx_fail(-EEXIST, "%s is already registered with %u other buckets (first %g, last %g)", m->name,
+                        m->nbuckets, m->bounds[0], m->bounds[m->nbuckets - 1]);
+    if (m->nquantiles != s->nquantiles ||
+        memcmp(m->quantiles, s->quantiles, sizeof(double) * s->nquantiles) != 0)
+        return smx_fail(-EEXIST, "%s is already registered with %u other quantiles", m->name, m->nquantiles);
+    if (m->max_age_ms != s->max_age_ms || m->age_buckets != s->age_buckets)
+        return smx_fail(-EEXIST, "%s is already registered with max age %g s in %u age buckets", m->name,
+                        m->max_age_ms / 1000.0, m->age_buckets);
     return 0;
+}
+
+static uint32_t cells_of(uint32_t type, const struct smx_spec *s)
+{
+    switch (type) {
+    case SHMETRICS_GAUGE:
+        return SHM_GAUGE_CELLS;
+    case SHMETRICS_HISTOGRAM:
+        return SHM_HISTOGRAM_CELLS(s->nbuckets);
+    case SHMETRICS_SUMMARY:
+        return SHM_SUMMARY_CELLS(s->age_buckets);
+    default:
+        return SHM_COUNTER_CELLS;
+    }
 }
 
 int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
@@ -313,7 +352,13 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
             .labels_len = s.labels_len,
             .nlabels = s.nlabels,
             .mode = s.mode,
-            .ncells = type == SHMETRICS_GAUGE ? SHM_GAUGE_CELLS : SHM_COUNTER_CELLS,
+            .buckets = s.buckets,
+            .nbuckets = s.nbuckets,
+            .quantiles = s.quantiles,
+            .nquantiles = s.nquantiles,
+            .max_age_ms = s.max_age_ms,
+            .age_buckets = s.age_buckets,
+            .ncells = cells_of(type, &s),
         };
         uint32_t idx;
         bool created;
@@ -370,4 +415,25 @@ int shmetrics_counter_get(shmetrics_registry_t *reg, const char *name, shmetrics
 int shmetrics_gauge_get(shmetrics_registry_t *reg, const char *name, shmetrics_gauge_t **out)
 {
     return smx_metric_get(reg, name, SHMETRICS_GAUGE, (struct smx_metric **)out);
+}
+
+int shmetrics_histogram_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
+                                 shmetrics_histogram_t **out)
+{
+    return smx_metric_register(reg, spec, SHMETRICS_HISTOGRAM, (struct smx_metric **)out);
+}
+
+int shmetrics_summary_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_summary_t **out)
+{
+    return smx_metric_register(reg, spec, SHMETRICS_SUMMARY, (struct smx_metric **)out);
+}
+
+int shmetrics_histogram_get(shmetrics_registry_t *reg, const char *name, shmetrics_histogram_t **out)
+{
+    return smx_metric_get(reg, name, SHMETRICS_HISTOGRAM, (struct smx_metric **)out);
+}
+
+int shmetrics_summary_get(shmetrics_registry_t *reg, const char *name, shmetrics_summary_t **out)
+{
+    return smx_metric_get(reg, name, SHMETRICS_SUMMARY, (struct smx_metric **)out);
 }

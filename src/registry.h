@@ -50,6 +50,12 @@ struct smx_metric {
     size_t name_len;
     char *labels;                /* label names as a string list */
     size_t labels_len;
+    double *bounds;              /* histograms: finite upper bounds */
+    uint32_t nbuckets;
+    double *quantiles;           /* summaries */
+    uint32_t nquantiles;
+    uint32_t max_age_ms;
+    uint32_t age_buckets;
     struct smx_metric *free_next; /* at shutdown */
 };
 
@@ -57,6 +63,12 @@ struct shmetrics_counter {
     struct smx_metric m;
 };
 struct shmetrics_gauge {
+    struct smx_metric m;
+};
+struct shmetrics_histogram {
+    struct smx_metric m;
+};
+struct shmetrics_summary {
     struct smx_metric m;
 };
 
@@ -68,6 +80,8 @@ struct smx_series {
     union {
         struct shmetrics_counter_series counter;
         struct shmetrics_gauge_series gauge;
+        struct shmetrics_histogram_series histogram;
+        struct shmetrics_summary_series summary;
     } h;
     struct smx_series *free_next; /* at shutdown */
     size_t key_len;
@@ -104,9 +118,34 @@ struct smx_spec {
     size_t labels_len;
     uint32_t nlabels;
     uint32_t mode;
+    double buckets[512];
+    uint32_t nbuckets;
+    double quantiles[16];
+    uint32_t nquantiles;
+    uint32_t max_age_ms;
+    uint32_t age_buckets;
 };
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
 const char *smx_type_name(uint32_t type);
 const char *smx_mode_name(uint32_t mode);
+
+/* src/histogram.c, src/summary.c: merged reads of one series' cells (unit
+ * 0 at `cell0`, units `stride` bytes apart). */
+void smx_histogram_read(const char *cell0, size_t stride, uint32_t shards, uint32_t nbuckets, uint64_t *cumulative,
+                        double *sum);
+struct smx_window {
+    const char *cell0;
+    size_t stride;
+    uint32_t shards;
+    uint32_t age_buckets;
+    uint64_t period_ns;
+};
+void smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum);
+/* Quantiles q[0..n-1] over the window ending at now_ns; NaN when empty.
+ * Returns -ENOMEM if the merge buffer cannot be had. */
+int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const double *q, uint32_t n, double *out);
+uint64_t smx_coarse_now(void);
+/* The 1-based nearest rank of quantile q among n observations. */
+uint64_t smx_nearest_rank(double q, uint64_t n);
 
 #endif

@@ -39,16 +39,29 @@ static int series_match(struct cds_lfht_node *node, const void *key)
 /* Fill the handle of a new series from its cells. */
 static int handle_init(struct smx_series *s, uint64_t cell)
 {
-    shmetrics_registry_t *reg = s->metric->reg;
-    if (s->metric->type == SHMETRICS_GAUGE) {
+    const struct smx_metric *m = s->metric;
+    shmetrics_registry_t *reg = m->reg;
+    char *cell0 = (char *)shm_cpu_cell(reg->arena, cell);
+    size_t stride = shm_cpu_stride(reg->arena);
+    uint32_t mask = shm_shards(reg->arena) - 1;
+    switch (m->type) {
+    case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
         s->h.gauge.off = (size_t)cell * 8;
-        s->h.gauge.stamped = s->metric->mode == SHMETRICS_MODE_MOSTRECENT;
+        s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT;
         s->h.gauge.reg = reg;
-    } else {
-        s->h.counter.cell0 = (char *)shm_cpu_cell(reg->arena, cell);
-        s->h.counter.stride = shm_cpu_stride(reg->arena);
-        s->h.counter.shard_mask = shm_shards(reg->arena) - 1;
+        break;
+    case SHMETRICS_HISTOGRAM:
+        s->h.histogram = (struct shmetrics_histogram_series){cell0, stride, mask, m->nbuckets, m->bounds};
+        break;
+    case SHMETRICS_SUMMARY:
+        s->h.summary = (struct shmetrics_summary_series){cell0, stride, mask, m->age_buckets,
+                                                         (uint64_t)m->max_age_ms * 1000000u / m->age_buckets,
+                                                         SHM_AGE_SLOT_WORDS};
+        break;
+    default:
+        s->h.counter = (struct shmetrics_counter_series){cell0, stride, mask};
+        break;
     }
     return 0;
 }
@@ -185,47 +198,33 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     return 0;
 }
 
-int shmetrics_counter_labels(shmetrics_counter_t *c, shmetrics_counter_series_t **out, ...)
-{
-    const char *values[SHM_MAX_LABELS];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, out);
-    int rc = c ? collect_args(&c->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");
-    va_end(ap);
-    return rc < 0 ? rc : shmetrics_counter_labelv(c, n, values, out);
-}
+/* The two look-up entry points of each metric type, typed for the caller
+ * and sharing smx_series_get. */
+#define SMX_LABEL_FUNCTIONS(type)                                                                    \
+    int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,      \
+                                  shmetrics_##type##_series_t **out)                                 \
+    {                                                                                                \
+        struct smx_series *s;                                                                        \
+        int rc = smx_series_get(m ? &m->m : NULL, n, values, &s);                                    \
+        if (rc == 0)                                                                                 \
+            *out = &s->h.type;                                                                       \
+        return rc;                                                                                   \
+    }                                                                                                \
+    int shmetrics_##type##_labels(shmetrics_##type##_t *m, shmetrics_##type##_series_t **out, ...)   \
+    {                                                                                                \
+        const char *values[SHM_MAX_LABELS];                                                          \
+        size_t n = 0;                                                                                \
+        va_list ap;                                                                                  \
+        va_start(ap, out);                                                                           \
+        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        va_end(ap);                                                                                  \
+        return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                           \
+    }
 
-int shmetrics_gauge_labels(shmetrics_gauge_t *g, shmetrics_gauge_series_t **out, ...)
-{
-    const char *values[SHM_MAX_LABELS];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, out);
-    int rc = g ? collect_args(&g->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");
-    va_end(ap);
-    return rc < 0 ? rc : shmetrics_gauge_labelv(g, n, values, out);
-}
-
-int shmetrics_counter_labelv(shmetrics_counter_t *c, size_t n, const char *const *values,
-                             shmetrics_counter_series_t **out)
-{
-    struct smx_series *s;
-    int rc = smx_series_get(c ? &c->m : NULL, n, values, &s);
-    if (rc == 0)
-        *out = &s->h.counter;
-    return rc;
-}
-
-int shmetrics_gauge_labelv(shmetrics_gauge_t *g, size_t n, const char *const *values,
-                           shmetrics_gauge_series_t **out)
-{
-    struct smx_series *s;
-    int rc = smx_series_get(g ? &g->m : NULL, n, values, &s);
-    if (rc == 0)
-        *out = &s->h.gauge;
-    return rc;
-}
+SMX_LABEL_FUNCTIONS(counter)
+SMX_LABEL_FUNCTIONS(gauge)
+SMX_LABEL_FUNCTIONS(histogram)
+SMX_LABEL_FUNCTIONS(summary)
 
 /* ------------------------------------------------- out-of-line hot parts */
 
@@ -249,7 +248,7 @@ int shmetrics_bad_value_(const char *op, double v)
 }
 
 /* Add `delta` to the double in *cell with a CAS loop. */
-static void add_double(uint64_t *cell, double delta)
+void shmetrics_add_double_(uint64_t *cell, double delta)
 {
     uint64_t old = shmetrics_load_relaxed(cell);
     for (;;) {
@@ -269,7 +268,7 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
 {
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
-    add_double(shmetrics_counter_cell_(s) + 1, amount);
+    shmetrics_add_double_(shmetrics_counter_cell_(s) + 1, amount);
     return 0;
 }
 
@@ -298,7 +297,7 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (!cell)
         return -ENOSPC;
-    add_double(&cell[0], delta);
+    shmetrics_add_double_(&cell[0], delta);
     shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }

@@ -4,6 +4,7 @@
  * into the form the arena stores.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "../shm/layout.h"
@@ -57,6 +58,58 @@ static const char *reserved_label(uint32_t type, uint32_t mode)
     if (type == SHMETRICS_SUMMARY)
         return "quantile";
     return NULL;
+}
+
+static int parse_buckets(const shmetrics_spec_t *spec, struct smx_spec *o)
+{
+    const double *b = spec->buckets ? spec->buckets : SHMETRICS_DEFAULT_BUCKETS;
+    size_t n = spec->buckets ? spec->nbuckets : SHMETRICS_DEFAULT_NBUCKETS;
+    if (n && b[n - 1] == INFINITY)
+        n--; /* +Inf is always there */
+    if (n == 0)
+        return smx_fail(-EINVAL, "histogram %s has an empty bucket list", o->name);
+    if (n > SHM_MAX_BUCKETS)
+        return smx_fail(-EINVAL, "histogram %s has %zu buckets, more than %u", o->name, n, SHM_MAX_BUCKETS);
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(b[i]) || isinf(b[i]))
+            return smx_fail(-EINVAL, "histogram %s: bucket bound %zu is %g; bounds must be finite", o->name, i + 1,
+                            b[i]);
+        if (i && !(b[i] > b[i - 1]))
+            return smx_fail(-EINVAL, "histogram %s: bucket bounds must be strictly increasing (%g after %g)",
+                            o->name, b[i], b[i - 1]);
+        o->buckets[i] = b[i];
+    }
+    o->nbuckets = (uint32_t)n;
+    return 0;
+}
+
+static const double default_quantiles[] = {0.5, 0.9, 0.95, 0.99};
+
+static int parse_summary(const shmetrics_spec_t *spec, struct smx_spec *o)
+{
+    const double *q = spec->quantiles ? spec->quantiles : default_quantiles;
+    size_t n = spec->quantiles ? spec->nquantiles : sizeof default_quantiles / sizeof default_quantiles[0];
+    if (n > SHM_MAX_QUANTILES)
+        return smx_fail(-EINVAL, "summary %s has %zu quantiles, more than %u", o->name, n, SHM_MAX_QUANTILES);
+    for (size_t i = 0; i < n; i++) {
+        if (!(q[i] >= 0 && q[i] <= 1))
+            return smx_fail(-EINVAL, "summary %s: quantile %g is not within [0, 1]", o->name, q[i]);
+        if (i && !(q[i] > q[i - 1]))
+            return smx_fail(-EINVAL, "summary %s: quantiles must be strictly increasing (%g after %g)", o->name,
+                            q[i], q[i - 1]);
+        o->quantiles[i] = q[i];
+    }
+    o->nquantiles = (uint32_t)n;
+    double age = spec->max_age_seconds == 0 ? 60 : spec->max_age_seconds;
+    o->age_buckets = spec->age_buckets ? spec->age_buckets : 5;
+    if (o->age_buckets > SHM_MAX_AGE_BUCKETS)
+        return smx_fail(-EINVAL, "summary %s: %u age buckets, more than %u", o->name, o->age_buckets,
+                        SHM_MAX_AGE_BUCKETS);
+    if (!(age >= 0.001 * o->age_buckets && age <= 86400.0 * 7))
+        return smx_fail(-EINVAL, "summary %s: max age %g s must be between 1 ms per age bucket and 7 days", o->name,
+                        age);
+    o->max_age_ms = (uint32_t)(age * 1000 + 0.5);
+    return 0;
 }
 
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *o)
@@ -115,5 +168,9 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
         o->labels_len += len + 1;
     }
     o->nlabels = (uint32_t)spec->nlabels;
+    if (type == SHMETRICS_HISTOGRAM)
+        return parse_buckets(spec, o);
+    if (type == SHMETRICS_SUMMARY)
+        return parse_summary(spec, o);
     return 0;
 }

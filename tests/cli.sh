@@ -163,9 +163,10 @@ check_eq "--version: prints the version" "shmetrics $version" "$OUT"
 cli --help
 check_rc "--help: exit 0" 0
 check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
-check_eq "--help: lists the five verbs" "  create   create an arena with given capacities
+check_eq "--help: lists the six verbs" "  create   create an arena with given capacities
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
+  observe  record one observation in a histogram or summary series
   dump     print every metric in Prometheus text format 0.0.4
   stat     print an arena's capacities, usage and processes" "$(grep '^  [a-z]' "$tmp/out")"
 check_contains "--help: names the exit statuses" "Exit status: 0 success, 1 failure, 2 wrong usage." "$OUT"
@@ -186,7 +187,7 @@ check_rc "unknown verb: exit 2" 2
 check_eq "unknown verb: nothing on stdout" "" "$OUT"
 check_eq "unknown verb: named on stderr" "shmetrics: unknown verb 'frobnicate'" "$(sed -n 1p "$tmp/err")"
 
-for verb in create inc set dump stat; do
+for verb in create inc set observe dump stat; do
     cli "$verb" --arena "$base-help" --help
     check_rc "$verb --help: exit 0" 0
     check_eq "$verb --help: usage on stdout" "usage: shmetrics $verb " "$(lines 1 | cut -c 1-$((18 + ${#verb})))"

@@ -55,13 +55,44 @@ struct shmetrics_gauge_series {
     struct shmetrics_registry *reg;
 };
 
+/* A histogram series: nbuckets + 3 cells in every per-CPU unit. */
+struct shmetrics_histogram_series {
+    char *cell0;
+    size_t stride;
+    uint32_t shard_mask;
+    uint32_t nbuckets;     /* finite upper bounds */
+    const double *bounds;  /* this process's copy, strictly increasing */
+};
+
+/* A summary series: count, sum and age_buckets sketches per CPU unit. */
+struct shmetrics_summary_series {
+    char *cell0;
+    size_t stride;
+    uint32_t shard_mask;
+    uint32_t age_buckets;
+    uint64_t period_ns;    /* max_age / age_buckets */
+    size_t slot_words;     /* words from one age slot to the next */
+};
+
+/* The sketch geometry of summaries, part of the arena format (checked
+ * against shm/layout.h when the library is built). */
+#define SHMETRICS_SKETCH_SUB_BITS 6
+#define SHMETRICS_SKETCH_EMIN (-32)
+#define SHMETRICS_SKETCH_OCTAVES 64
+#define SHMETRICS_SKETCH_HALF (SHMETRICS_SKETCH_OCTAVES << SHMETRICS_SKETCH_SUB_BITS)
+
 /* Out-of-line helpers of the inline functions below (not for direct use). */
 uint32_t shmetrics_cpu_slow_(void);
 int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amount);
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g);
 int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta);
 uint64_t shmetrics_now_ns_(void);
+uint64_t shmetrics_mono_ns_(void);
+uint64_t shmetrics_coarse_ns_(void);
 int shmetrics_bad_value_(const char *op, double v);
+void shmetrics_add_double_(uint64_t *cell, double v);
+int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch);
+void shmetrics_summary_touch_(uint64_t *range, uint32_t idx);
 
 /* The CPU this thread runs on, from the rseq area glibc registers for each
  * thread (about half a nanosecond), or sched_getcpu where there is none.
@@ -153,6 +184,124 @@ static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_ser
 }
 
 #pragma GCC visibility pop
+
+/* ------------------------------------------------------------ histograms */
+
+/* Add `v` to a sum kept as a whole part (int64 word) and a double word
+ * beside it: whole numbers take one relaxed fetch-add and stay exact. */
+static inline void shmetrics_sum_add_(uint64_t *whole, double v)
+{
+    if (__builtin_expect(v >= -9.2e18 && v <= 9.2e18, 1)) {
+        int64_t n = (int64_t)v;
+        if ((double)n == v) {
+            shmetrics_add_relaxed(whole, (uint64_t)n);
+            return;
+        }
+    }
+    shmetrics_add_double_(whole + 1, v);
+}
+
+/* The bucket of `v`: the first bound >= v, or nbuckets (+Inf) when there
+ * is none; NaN compares false with every bound, so it lands in +Inf. */
+static inline uint32_t shmetrics_bucket_index_(const double *b, uint32_t n, double v)
+{
+    uint32_t lo = 0, hi = n;
+    if (n <= 16) {
+        while (lo < n && !(v <= b[lo]))
+            lo++;
+        return lo;
+    }
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (v <= b[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Record one observation: one relaxed add on its bucket and one on the sum
+ * (a CAS loop when `v` is not a whole number), on this CPU's shard.  Every
+ * double is accepted, as Prometheus clients do: NaN counts in +Inf and makes
+ * the sum NaN; +Inf counts in +Inf, -Inf in the first bucket, and each
+ * makes the sum infinite. */
+static inline void shmetrics_histogram_observe(struct shmetrics_histogram_series *h, double v)
+{
+    uint64_t *c = (uint64_t *)(h->cell0 + (size_t)(shmetrics_cpu_() & h->shard_mask) * h->stride);
+    shmetrics_add_relaxed(&c[shmetrics_bucket_index_(h->bounds, h->nbuckets, v)], (uint64_t)1);
+    shmetrics_sum_add_(&c[h->nbuckets + 1], v);
+}
+
+/* A CLOCK_MONOTONIC timestamp in ns, for the *_observe_since helpers. */
+static inline uint64_t shmetrics_timer_start(void)
+{
+    return shmetrics_mono_ns_();
+}
+
+/* Observe the seconds elapsed since `start` (from shmetrics_timer_start). */
+static inline void shmetrics_histogram_observe_since(struct shmetrics_histogram_series *h, uint64_t start)
+{
+    shmetrics_histogram_observe(h, (double)(shmetrics_mono_ns_() - start) / 1e9);
+}
+
+/* -------------------------------------------------------------- summaries */
+
+/* The sketch index of a finite or infinite `v` (see shm/layout.h). */
+static inline uint32_t shmetrics_sketch_index_(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint64_t mag = bits & ~(UINT64_C(1) << 63);
+    if (mag == 0)
+        return SHMETRICS_SKETCH_HALF;
+    int e = (int)(mag >> 52) - 1023;
+    int32_t k;
+    if (e < SHMETRICS_SKETCH_EMIN)
+        k = 0;
+    else if (e >= SHMETRICS_SKETCH_EMIN + SHMETRICS_SKETCH_OCTAVES)
+        k = SHMETRICS_SKETCH_HALF - 1;
+    else
+        k = ((e - SHMETRICS_SKETCH_EMIN) << SHMETRICS_SKETCH_SUB_BITS) |
+            (int32_t)((mag >> (52 - SHMETRICS_SKETCH_SUB_BITS)) & ((1u << SHMETRICS_SKETCH_SUB_BITS) - 1));
+    return (bits >> 63) ? (uint32_t)(SHMETRICS_SKETCH_HALF - 1 - k) : (uint32_t)(SHMETRICS_SKETCH_HALF + 1 + k);
+}
+
+/* Record one observation made at `now_ns` (CLOCK_MONOTONIC): the all-time
+ * count and sum, and the sketch of the current age slot, on this CPU's
+ * shard.  The first observation of a slot in a new period clears it (out
+ * of line, once per period).  NaN counts in _count and makes _sum NaN but
+ * does not rank; infinities rank at the ends of the sketch's range. */
+static inline void shmetrics_summary_observe_at(struct shmetrics_summary_series *s, double v, uint64_t now_ns)
+{
+    uint64_t *c = (uint64_t *)(s->cell0 + (size_t)(shmetrics_cpu_() & s->shard_mask) * s->stride);
+    shmetrics_add_relaxed(&c[0], (uint64_t)1);
+    shmetrics_sum_add_(&c[1], v);
+    if (v != v)
+        return;
+    uint64_t epoch = now_ns / s->period_ns + 1;
+    uint64_t *slot = c + 3 + (size_t)(epoch % s->age_buckets) * s->slot_words;
+    uint64_t seen = shmetrics_load_relaxed(&slot[0]);
+    if (__builtin_expect(seen != epoch, 0) && !shmetrics_summary_rotate_(slot, seen, epoch))
+        return;
+    uint32_t idx = shmetrics_sketch_index_(v);
+    uint64_t range = shmetrics_load_relaxed(&slot[1]);
+    if (__builtin_expect((uint32_t)range == 0 || idx < (uint32_t)(range >> 32) || idx >= (uint32_t)range, 0))
+        shmetrics_summary_touch_(&slot[1], idx);
+    shmetrics_add_relaxed((uint32_t *)&slot[2] + idx, (uint32_t)1);
+}
+
+/* The same at the current time (CLOCK_MONOTONIC_COARSE, a few ns). */
+static inline void shmetrics_summary_observe(struct shmetrics_summary_series *s, double v)
+{
+    shmetrics_summary_observe_at(s, v, shmetrics_coarse_ns_());
+}
+
+static inline void shmetrics_summary_observe_since(struct shmetrics_summary_series *s, uint64_t start)
+{
+    uint64_t now = shmetrics_mono_ns_();
+    shmetrics_summary_observe_at(s, (double)(now - start) / 1e9, now);
+}
 
 #ifdef __cplusplus
 }

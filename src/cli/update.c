@@ -19,6 +19,10 @@ struct update_args {
     const char *arena;
     const char *help;
     const char *mode;
+    const char *buckets;   /* observe */
+    const char *quantiles; /* observe --summary */
+    const char *max_age;   /* observe --summary */
+    bool summary;          /* observe */
     const char *name;
     const char *value;
     const char *label_names[MAX_LABELS];
@@ -46,17 +50,20 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
             fputs(v->usage, stdout);
             return -1;
         }
-        if (strcmp(arg, "--arena") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "--help-text") == 0 ||
-            strcmp(arg, "--mode") == 0) {
+        const char **valued = strcmp(arg, "--arena") == 0       ? &a->arena
+                              : strcmp(arg, "--help") == 0      ? &a->help
+                              : strcmp(arg, "--help-text") == 0 ? &a->help
+                              : strcmp(arg, "--mode") == 0      ? &a->mode
+                              : strcmp(arg, "--buckets") == 0   ? &a->buckets
+                              : strcmp(arg, "--quantiles") == 0 ? &a->quantiles
+                              : strcmp(arg, "--max-age") == 0   ? &a->max_age
+                                                                : NULL;
+        if (valued) {
             if (!has_next)
                 return cli_usage_error(v, "%s needs a value", arg);
-            const char *val = argv[++i];
-            if (strcmp(arg, "--arena") == 0)
-                a->arena = val;
-            else if (strcmp(arg, "--mode") == 0)
-                a->mode = val;
-            else
-                a->help = val;
+            *valued = argv[++i];
+        } else if (strcmp(arg, "--summary") == 0) {
+            a->summary = true;
         } else if (arg[0] == '-' && arg[1] == '-') {
             return cli_usage_error(v, "unknown option %s", arg);
         } else if (!a->name) {
@@ -81,6 +88,17 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
             return cli_usage_error(v, "unexpected argument %s", arg);
         }
     }
+    bool observe = v == &verb_observe;
+    if (!observe && (a->buckets || a->quantiles || a->max_age || a->summary))
+        return cli_usage_error(v, "%s is for histograms and summaries (shmetrics observe)",
+                               a->buckets ? "--buckets" : a->quantiles ? "--quantiles"
+                                                        : a->max_age ? "--max-age" : "--summary");
+    if (observe && a->mode)
+        return cli_usage_error(v, "--mode is for gauges (shmetrics set)");
+    if (observe && a->buckets && a->summary)
+        return cli_usage_error(v, "--buckets is for histograms, not with --summary");
+    if (observe && !a->summary && (a->quantiles || a->max_age))
+        return cli_usage_error(v, "%s needs --summary", a->quantiles ? "--quantiles" : "--max-age");
     if (!a->name)
         return cli_usage_error(v, "no metric NAME given");
     if (!cli_arena(a->arena))
@@ -185,6 +203,110 @@ static int run_set(int argc, char **argv)
     args_free(&a);
     return st;
 }
+
+/* A comma-separated list of numbers; false (with *bad set) if one is not. */
+static bool parse_list(const char *s, double *out, size_t cap, size_t *n, const char **bad)
+{
+    static char item[64];
+    *n = 0;
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (len >= sizeof item || *n == cap) {
+            *bad = s;
+            return false;
+        }
+        memcpy(item, s, len);
+        item[len] = 0;
+        if (!parse_double(item, &out[(*n)++])) {
+            *bad = item;
+            return false;
+        }
+        s += len + (comma ? 1 : 0);
+        if (comma && !*s) {
+            *bad = "(empty)";
+            return false;
+        }
+    }
+    return true;
+}
+
+static int run_observe(int argc, char **argv)
+{
+    struct update_args a;
+    int st = parse(&verb_observe, argc, argv, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    double value = 0, bounds[512], quantiles[16], max_age = 0;
+    size_t nbounds = 0, nq = 0;
+    const char *bad = NULL;
+    if (!a.value)
+        st = cli_usage_error(&verb_observe, "no VALUE given");
+    else if (!parse_double(a.value, &value))
+        st = cli_usage_error(&verb_observe, "the value must be a number, not '%s'", a.value);
+    else if (a.buckets && !parse_list(a.buckets, bounds, 512, &nbounds, &bad))
+        st = cli_usage_error(&verb_observe, "--buckets takes numbers separated by commas; '%s' is not one", bad);
+    else if (a.quantiles && !parse_list(a.quantiles, quantiles, 16, &nq, &bad))
+        st = cli_usage_error(&verb_observe, "--quantiles takes numbers separated by commas; '%s' is not one", bad);
+    else if (a.max_age && (!parse_double(a.max_age, &max_age) || !(max_age > 0)))
+        st = cli_usage_error(&verb_observe, "--max-age takes a number of seconds > 0, not '%s'", a.max_age);
+    shmetrics_registry_t *reg = NULL;
+    if (!st)
+        st = open_rw(cli_arena(a.arena), &reg);
+    if (!st) {
+        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names,
+                                 .nlabels = a.nlabels, .buckets = a.buckets ? bounds : NULL,
+                                 .nbuckets = nbounds, .quantiles = a.quantiles ? quantiles : NULL,
+                                 .nquantiles = nq, .max_age_seconds = max_age};
+        int rc;
+        if (a.summary) {
+            shmetrics_summary_t *m;
+            shmetrics_summary_series_t *s;
+            if ((rc = shmetrics_summary_register(reg, &spec, &m)) < 0)
+                st = cli_fail("registering the summary", rc);
+            else if ((rc = shmetrics_summary_labelv(m, a.nlabels, a.label_values, &s)) < 0)
+                st = cli_fail("resolving the series", rc);
+            else
+                shmetrics_summary_observe(s, value);
+        } else {
+            shmetrics_histogram_t *m;
+            shmetrics_histogram_series_t *s;
+            if ((rc = shmetrics_histogram_register(reg, &spec, &m)) < 0)
+                st = cli_fail("registering the histogram", rc);
+            else if ((rc = shmetrics_histogram_labelv(m, a.nlabels, a.label_values, &s)) < 0)
+                st = cli_fail("resolving the series", rc);
+            else
+                shmetrics_histogram_observe(s, value);
+        }
+    }
+    if (reg)
+        shmetrics_shutdown(reg, 0);
+    args_free(&a);
+    return st;
+}
+
+const struct verb verb_observe = {
+    "observe", "record one observation in a histogram or summary series",
+    "usage: shmetrics observe [--arena PATH] [--help TEXT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
+    "       shmetrics observe [--arena PATH] [--help TEXT] --summary [--quantiles Q1,Q2,...]\n"
+    "                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE\n"
+    "\n"
+    "Records VALUE (a number; NaN and +Inf/-Inf are accepted) in the series of\n"
+    "NAME with the given labels.  The first use registers NAME as a histogram\n"
+    "with the given bucket bounds (default .005,.01,.025,.05,.075,.1,.25,.5,.75,\n"
+    "1,2.5,5,7.5,10; +Inf is always added), or with --summary as a summary with\n"
+    "the given quantiles (default 0.5,0.9,0.95,0.99) over a sliding window of\n"
+    "--max-age seconds (default 60).  Later uses must agree with the first.\n"
+    "\n"
+    "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
+    "  --help TEXT         help text for a new metric (also --help-text TEXT)\n"
+    "  --buckets LIST      histogram upper bounds, strictly increasing\n"
+    "  --summary           a summary instead of a histogram\n"
+    "  --quantiles LIST    summary quantiles, strictly increasing, within [0, 1]\n"
+    "  --max-age SECONDS   summary window\n"
+    "  --help              this message\n",
+    run_observe,
+};
 
 const struct verb verb_inc = {
     "inc", "add to a counter series (registering the counter on first use)",
