@@ -42,6 +42,8 @@ static int passed, failed;
 static shmetrics_registry_t *reg;
 static shmetrics_counter_t *hot;
 static shmetrics_gauge_t *level;
+static shmetrics_histogram_t *lat;
+static shmetrics_summary_t *ttft;
 static int stop_collector;
 
 static double sample(const shmetrics_snapshot_t *snap, const char *fam, const char *label_value)
@@ -88,7 +90,10 @@ static void *worker(void *arg)
     long t = (long)arg;
     shmetrics_counter_series_t *s;
     shmetrics_gauge_series_t *g;
-    if (shmetrics_counter_labels(hot, &s, "x", NULL) < 0 || shmetrics_gauge_labels(level, &g, NULL) < 0) {
+    shmetrics_histogram_series_t *h;
+    shmetrics_summary_series_t *q;
+    if (shmetrics_counter_labels(hot, &s, "x", NULL) < 0 || shmetrics_gauge_labels(level, &g, NULL) < 0 ||
+        shmetrics_histogram_labels(lat, &h, NULL) < 0 || shmetrics_summary_labels(ttft, &q, NULL) < 0) {
         CHECK(0, "labels: %s", shmetrics_errmsg());
         return NULL;
     }
@@ -99,6 +104,8 @@ static void *worker(void *arg)
             shmetrics_counter_inc(s, 1.0);
         shmetrics_gauge_inc(g, 2);
         shmetrics_gauge_dec(g, 1);
+        shmetrics_histogram_observe(h, (double)(i % 7));
+        shmetrics_summary_observe(q, 0.25 * (double)(i % 5 + 1));
     }
     /* Every thread resolves every label set, in its own order. */
     shmetrics_counter_t *sets;
@@ -136,6 +143,11 @@ int main(void)
     shmetrics_spec_t gs = {.name = "level", .help = "h", .gauge_mode = SHMETRICS_MODE_SUM};
     CHECK(shmetrics_counter_register(reg, &cs, &hot) == 0, "%s", shmetrics_errmsg());
     CHECK(shmetrics_gauge_register(reg, &gs, &level) == 0, "%s", shmetrics_errmsg());
+    const double b[] = {1, 3, 5};
+    shmetrics_spec_t hs = {.name = "lat", .help = "h", .buckets = b, .nbuckets = 3};
+    shmetrics_spec_t ss = {.name = "ttft", .help = "h"};
+    CHECK(shmetrics_histogram_register(reg, &hs, &lat) == 0, "%s", shmetrics_errmsg());
+    CHECK(shmetrics_summary_register(reg, &ss, &ttft) == 0, "%s", shmetrics_errmsg());
 
     pthread_t col, th[THREADS];
     pthread_create(&col, NULL, collector, NULL);
@@ -155,6 +167,15 @@ int main(void)
         if (strcmp(snap->families[i].name, "sets") == 0)
             nsets = snap->families[i].nsamples;
     CHECK(nsets == SETS, "%zu label sets", nsets);
+    shmetrics_histogram_series_t *h;
+    shmetrics_summary_series_t *q;
+    CHECK(shmetrics_histogram_labels(lat, &h, NULL) == 0 && shmetrics_summary_labels(ttft, &q, NULL) == 0, "labels");
+    CHECK(shmetrics_histogram_count(h) == (uint64_t)THREADS * ITER, "histogram count %llu",
+          (unsigned long long)shmetrics_histogram_count(h));
+    CHECK(shmetrics_summary_count(q) == (uint64_t)THREADS * ITER, "summary count %llu",
+          (unsigned long long)shmetrics_summary_count(q));
+    double med = 0;
+    CHECK(shmetrics_summary_quantile(q, 0.5, 0, &med) == 0 && med > 0.74 && med < 0.76, "median %g", med);
     for (int k = 0; k < SETS; k++) {
         char v[16];
         snprintf(v, sizeof v, "s%d", k);
