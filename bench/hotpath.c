@@ -31,18 +31,25 @@ enum bench_case {
     GAUGE_SET,
     GAUGE_INC,
     LABELS_INC,
+    HISTOGRAM_OBSERVE,
+    SUMMARY_OBSERVE,
     NCASES
 };
 
 static const char *const case_names[NCASES] = {
     "baseline_private_atomic", "baseline_shared_atomic", "counter_add_one_series",
     "counter_inc_whole_one_series", "counter_inc_fraction_one_series", "gauge_set",
-    "gauge_inc", "labels_lookup_inc_1000_sets",
+    "gauge_inc", "labels_lookup_inc_1000_sets", "histogram_observe_21_buckets", "summary_observe",
 };
 
 static shmetrics_registry_t *reg;
 static shmetrics_counter_t *counter, *labelled;
 static shmetrics_gauge_t *gauge;
+static shmetrics_histogram_t *histogram;
+static shmetrics_summary_t *summary;
+/* vLLM's request latency buckets (seconds). */
+static const double latency_buckets[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0,
+                                         30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 static _Alignas(64) uint64_t shared_word;
 
 struct job {
@@ -69,8 +76,15 @@ static void *run(void *p)
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     shmetrics_counter_series_t *cs;
     shmetrics_gauge_series_t *gs;
+    shmetrics_histogram_series_t *hs;
+    shmetrics_summary_series_t *ss;
     shmetrics_counter_labels(counter, &cs, NULL);
     shmetrics_gauge_labels(gauge, &gs, NULL);
+    shmetrics_histogram_labels(histogram, &hs, NULL);
+    shmetrics_summary_labels(summary, &ss, NULL);
+    double obs[64];
+    for (int i = 0; i < 64; i++)
+        obs[i] = 0.1 * (double)(i * 37 % 200); /* 0 .. 19.9 s, spread over the buckets */
     char vals[1000][8];
     for (int i = 0; i < 1000; i++) {
         snprintf(vals[i], sizeof vals[i], "v%d", i);
@@ -114,6 +128,14 @@ static void *run(void *p)
             if (shmetrics_counter_labels(labelled, &s, "GET", vals[i % 1000], NULL) == 0)
                 shmetrics_counter_add(s, 1);
         }
+        break;
+    case HISTOGRAM_OBSERVE:
+        for (unsigned long i = 0; i < OPS; i++)
+            shmetrics_histogram_observe(hs, obs[i & 63]);
+        break;
+    case SUMMARY_OBSERVE:
+        for (unsigned long i = 0; i < OPS; i++)
+            shmetrics_summary_observe(ss, obs[i & 63]);
         break;
     default:
         break;
@@ -171,8 +193,12 @@ int main(int argc, char **argv)
     shmetrics_spec_t cs = {.name = "bench_total", .help = "h"};
     shmetrics_spec_t ls = {.name = "bench_labelled_total", .help = "h", .label_names = lbl, .nlabels = 2};
     shmetrics_spec_t gs = {.name = "bench_gauge", .help = "h", .gauge_mode = SHMETRICS_MODE_SUM};
+    shmetrics_spec_t hs = {.name = "bench_latency_seconds", .help = "h", .buckets = latency_buckets,
+                           .nbuckets = sizeof latency_buckets / sizeof latency_buckets[0]};
+    shmetrics_spec_t ss = {.name = "bench_summary_seconds", .help = "h"};
     if (shmetrics_counter_register(reg, &cs, &counter) < 0 || shmetrics_counter_register(reg, &ls, &labelled) < 0 ||
-        shmetrics_gauge_register(reg, &gs, &gauge) < 0) {
+        shmetrics_gauge_register(reg, &gs, &gauge) < 0 || shmetrics_histogram_register(reg, &hs, &histogram) < 0 ||
+        shmetrics_summary_register(reg, &ss, &summary) < 0) {
         fprintf(stderr, "bench: %s\n", shmetrics_errmsg());
         return 1;
     }

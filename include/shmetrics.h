@@ -103,6 +103,11 @@ typedef struct shmetrics_options {
     uint32_t processes;
     uint32_t shards;          /* a power of two */
     unsigned file_mode;       /* at creation; 0 means 0600 */
+    /* 8-byte cells in each per-CPU unit, shared by counters (2 a series),
+     * histograms (buckets + 4) and summaries (20,498 with 5 age buckets).
+     * 0 means 16 per series plus room for 32 summary series.  Untouched
+     * cells cost address space, not memory. */
+    uint64_t cells;
 } shmetrics_options_t;
 
 /* Create or attach to an arena.  Eight processes that create the same

@@ -68,8 +68,8 @@ int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t 
     for (;;) {
         if (cur > cap || n > cap - cur) {
             count_refused(a);
-            return smx_fail(-ENOSPC, "arena full: no room for %u more cells in a unit of %llu", n,
-                            (unsigned long long)cap);
+            return smx_fail(-ENOSPC, "arena full: no room for %u more cells in a unit of %llu (create the arena "
+                            "with more cells)", n, (unsigned long long)cap);
         }
         uint64_t seen = shmetrics_cas_seq_cst(used, cur, cur + n);
         if (seen == cur)

@@ -39,6 +39,7 @@
 #define DEFAULT_PROCESSES 256u
 #define CPU_WORDS_PER_SERIES 16u  /* room for a histogram of about a dozen buckets */
 #define PROC_WORDS_PER_SERIES 2u  /* one gauge cell per series */
+#define DEFAULT_SUMMARY_ROOM 32u  /* summary series (default window) that fit besides */
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -84,7 +85,8 @@ static void caps_defaults(struct shm_caps *c)
     if (!c->heap_bytes)
         c->heap_bytes = align_up((uint64_t)c->families * 256 + (uint64_t)c->series * 64, SHM_PAGE);
     if (!c->cpu_cells)
-        c->cpu_cells = (uint64_t)c->series * CPU_WORDS_PER_SERIES;
+        c->cpu_cells = (uint64_t)c->series * CPU_WORDS_PER_SERIES +
+                       (uint64_t)DEFAULT_SUMMARY_ROOM * SHM_SUMMARY_CELLS(5u);
     if (!c->proc_cells)
         c->proc_cells = (uint64_t)c->series * PROC_WORDS_PER_SERIES;
 }
@@ -209,6 +211,7 @@ static int caps_match(const struct shm_caps *have, const struct shm_caps *want)
     CAP_CHECK(processes, "processes")
     CAP_CHECK(shards, "shards")
     CAP_CHECK(heap_bytes, "heap_bytes")
+    CAP_CHECK(cpu_cells, "cells")
 #undef CAP_CHECK
     return 0;
 }
@@ -373,9 +376,13 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
 int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
                    struct shm_arena **out)
 {
-    struct shm_caps none = {0};
-    if (!want)
-        want = &none;
+    struct shm_caps w = {0};
+    if (want)
+        w = *want;
+    /* Units are whole pages: ask for what will be there. */
+    w.cpu_cells = align_up(w.cpu_cells, SHM_PAGE / 8);
+    w.proc_cells = align_up(w.proc_cells, SHM_PAGE / 8);
+    want = &w;
     if (!path || !*path)
         return smx_fail(-EINVAL, "no arena path given");
     if (strlen(path) >= PATH_MAX - 32)

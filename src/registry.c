@@ -91,6 +91,7 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
         .series = opts->series,
         .processes = opts->processes,
         .shards = opts->shards,
+        .cpu_cells = opts->cells,
     };
     shmetrics_registry_t *reg = calloc(1, sizeof *reg);
     if (!reg) {

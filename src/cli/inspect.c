@@ -47,7 +47,13 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
                 cap = &a->o.processes, max = 65536;
             else if (strcmp(arg, "--shards") == 0)
                 cap = &a->o.shards, max = 4096;
-            else if (strcmp(arg, "--file-mode") == 0) {
+            else if (strcmp(arg, "--cells") == 0) {
+                uint32_t cells;
+                if (!cli_parse_u32(val, 1, 1u << 28, &cells))
+                    return cli_usage_error(v, "--cells takes a whole number from 1 to %u, not '%s'", 1u << 28, val);
+                a->o.cells = cells;
+                continue;
+            } else if (strcmp(arg, "--file-mode") == 0) {
                 char *end;
                 unsigned long m = strtoul(val, &end, 8);
                 if (!*val || *end || m > 0777)
@@ -197,12 +203,15 @@ static int run_stat(int argc, char **argv)
 const struct verb verb_create = {
     "create", "create an arena with given capacities",
     "usage: shmetrics create [--arena PATH] [--families N] [--series N] [--processes N]\n"
-    "                        [--shards N] [--file-mode OCTAL]\n"
+    "                        [--shards N] [--cells N] [--file-mode OCTAL]\n"
     "\n"
     "Creates the arena file (mode 0600 unless --file-mode).  An existing arena is\n"
     "left alone and reported; it is an error if it has other capacities than the\n"
     "ones given.  Defaults: 1024 families, 16384 series, 256 processes, shards =\n"
-    "online CPUs rounded up to a power of two.\n",
+    "online CPUs rounded up to a power of two, and per CPU 16 cells (8 bytes each)\n"
+    "per series plus room for 32 summary series.  A counter series takes 2 cells,\n"
+    "a histogram series its bucket count + 4, a summary series 20498 (5 age\n"
+    "buckets); cells never written cost address space, not memory.\n",
     run_create,
 };
 
