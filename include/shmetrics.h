@@ -104,7 +104,7 @@ typedef struct shmetrics_options {
     uint32_t shards;          /* a power of two */
     unsigned file_mode;       /* at creation; 0 means 0600 */
     /* 8-byte cells in each per-CPU unit, shared by counters (2 a series),
-     * histograms (buckets + 4) and summaries (20,498 with 5 age buckets).
+     * histograms (buckets + 3) and summaries (20,498 with 5 age buckets).
      * 0 means 16 per series plus room for 32 summary series.  Untouched
      * cells cost address space, not memory. */
     uint64_t cells;
@@ -280,6 +280,7 @@ typedef struct shmetrics_snapshot {
     size_t nfamilies;
     const shmetrics_family_t *families; /* in registration order */
     uint64_t damaged;              /* records skipped because they failed validation */
+    size_t nseries;                /* series read */
 } shmetrics_snapshot_t;
 
 /* Read every metric of the arena, merging shards and processes.  The
@@ -291,13 +292,61 @@ int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out);
 int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out);
 void shmetrics_snapshot_free(shmetrics_snapshot_t *snap);
 
-/* Prometheus text exposition format 0.0.4, into a malloc'd NUL-ended
- * buffer the caller frees.  Any caller. */
+/* Exposition formats. */
+typedef enum shmetrics_format {
+    SHMETRICS_FORMAT_PROMETHEUS = 0,  /* text 0.0.4 */
+    SHMETRICS_FORMAT_OPENMETRICS = 1, /* OpenMetrics 1.0.0 text, ending in # EOF */
+    SHMETRICS_FORMAT_JSON = 2,        /* every family with type, help and samples */
+} shmetrics_format_t;
+
+/* Encode a snapshot into a malloc'd NUL-ended buffer the caller frees
+ * (*len, if not NULL, gets its length without the NUL).  Any caller. */
+int shmetrics_format(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, char **out, size_t *len);
+/* The same as shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, ...). */
 int shmetrics_format_prometheus(const shmetrics_snapshot_t *snap, char **out, size_t *len);
+/* The HTTP Content-Type of a format, e.g. "text/plain; version=0.0.4;
+ * charset=utf-8"; NULL for an unknown format. */
+const char *shmetrics_format_content_type(shmetrics_format_t fmt);
+/* "prometheus", "openmetrics" or "json" to a format; -EINVAL otherwise. */
+int shmetrics_format_parse(const char *name, shmetrics_format_t *out);
 
 /* Set every cell of every metric to zero.  Updates that run concurrently may
  * survive or not.  Worker (needs a read-write registry). */
 int shmetrics_reset(shmetrics_registry_t *reg);
+
+/* ------------------------------------------------------------------ server */
+
+typedef struct shmetrics_server shmetrics_server_t;
+
+typedef struct shmetrics_server_options {
+    /* "HOST:PORT", "[IPV6]:PORT" or ":PORT" (all addresses); NULL means
+     * "127.0.0.1:9400".  Port 0 picks a free port (see
+     * shmetrics_server_port). */
+    const char *listen;
+    unsigned threads;        /* request threads; 0 means online CPUs */
+} shmetrics_server_options_t;
+
+/*
+ * Serve the registry's arena over HTTP (libmicrohttpd, a pool of `threads`
+ * threads, each with its own epoll loop; a scrape is collected and encoded
+ * on the thread that received it):
+ *   GET /metrics            Prometheus text 0.0.4, or OpenMetrics 1.0.0 when
+ *                           the Accept header prefers it; gzip when
+ *                           Accept-Encoding allows it; ?format=prometheus|
+ *                           openmetrics|json overrides the negotiation
+ *   GET /healthz            "ok"
+ *   HEAD                    as GET, without the body
+ * Another path is 404, another method 405, a malformed request 400, one
+ * whose headers exceed 16 KiB 431 (or the connection is closed).  The
+ * collector's own metrics (shmetrics_collector_*, shmetrics_arena_*) follow
+ * the arena's.  The registry may be read-only.  Setup.
+ */
+int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts,
+                           shmetrics_server_t **out);
+/* The port the server listens on. */
+unsigned shmetrics_server_port(const shmetrics_server_t *srv);
+/* Stop serving (in-flight requests finish) and free the server. */
+void shmetrics_server_stop(shmetrics_server_t *srv);
 
 /* ------------------------------------------------------------------ status */
 

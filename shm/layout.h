@@ -3,8 +3,12 @@
  *
  * This header and docs/arena-format.md describe the same bytes; change both
  * or neither, and bump SHM_VERSION when an existing byte changes meaning.
- * Only code under shm/ includes it: the rest of the library sees decoded,
- * validated views (shm/arena.h).
+ * Only code under shm/ uses its structs and region offsets: the rest of the
+ * library sees decoded, validated views (shm/arena.h).  The word layout
+ * inside a series' cells is defined here too, and used by the code of each
+ * metric type (the inline writers in shmetrics/hot.h, the readers in
+ * src/histogram.c, src/summary.c and src/collect.c) through the constants
+ * below.
  *
  * Rules: fixed-width types only, offsets instead of pointers (every process
  * maps the file at another address), explicit padding, and a _Static_assert

@@ -19,6 +19,13 @@ void smx_buf_putc(struct smx_buf *b, char c);
 /* Shortest decimal that reads back as the same double; +Inf, -Inf, NaN. */
 void smx_buf_double(struct smx_buf *b, double v);
 
+/* The encoders (src/expose_*.c), dispatched by src/expose.c.  Each
+ * appends one whole exposition of `snap` to `b`. */
+struct shmetrics_snapshot;
+void smx_encode_prometheus(struct smx_buf *b, const struct shmetrics_snapshot *snap);
+void smx_encode_openmetrics(struct smx_buf *b, const struct shmetrics_snapshot *snap);
+void smx_encode_json(struct smx_buf *b, const struct shmetrics_snapshot *snap);
+
 /* A bucket bound or quantile as a label value, spelled as the Python
  * client spells it (so series keep their identity when a program moves to
  * shmetrics): 1.0, 0.005, 2.5e-05, 1e+06, +Inf.  `out` needs 32 bytes. */

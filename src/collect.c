@@ -302,7 +302,7 @@ static int walk_families(struct walk *w, uint64_t *damaged)
     return 0;
 }
 
-static int walk_procs(struct walk *w)
+static int walk_procs(struct walk *w, uint64_t *damaged)
 {
     const struct shm_arena *a = w->reg->arena;
     uint32_t cap = shm_processes_cap(a);
@@ -311,7 +311,10 @@ static int walk_procs(struct walk *w)
         return -ENOMEM;
     for (uint32_t i = 0; i < cap; i++) {
         struct shm_proc_view pv;
-        if (shm_proc_view(a, i, &pv) < 0)
+        int rc = shm_proc_view(a, i, &pv);
+        if (rc == -EBADMSG)
+            (*damaged)++;
+        if (rc < 0)
             continue;
         char pid[16];
         int n = snprintf(pid, sizeof pid, "%u", pv.pid);
@@ -329,7 +332,7 @@ static int build(struct walk *w)
     struct snapshot *snap = w->snap;
     int rc = walk_families(w, &snap->pub.damaged);
     if (rc == 0)
-        rc = walk_procs(w);
+        rc = walk_procs(w, &snap->pub.damaged);
     if (rc < 0)
         return rc;
 
@@ -359,6 +362,7 @@ static int build(struct walk *w)
         }
         sv[i] = v;
         w->fams[v.family].nseries++;
+        snap->pub.nseries++;
     }
     uint32_t pos = 0;
     for (uint32_t f = 0; f < w->nfams; f++) {

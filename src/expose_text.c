@@ -1,6 +1,7 @@
 /*
  * src/expose_text.c - owns the Prometheus text exposition format 0.0.4:
- * HELP and TYPE lines, escaping, sample lines.
+ * HELP and TYPE lines, escaping, sample lines.  (src/expose.c dispatches
+ * between the formats.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,36 +47,24 @@ static void put_sample(struct smx_buf *b, const char *name, const shmetrics_samp
     smx_buf_putc(b, '\n');
 }
 
-int shmetrics_format_prometheus(const shmetrics_snapshot_t *snap, char **out, size_t *len)
+void smx_encode_prometheus(struct smx_buf *b, const shmetrics_snapshot_t *snap)
 {
-    if (!snap || !out)
-        return smx_fail(-EINVAL, "no snapshot or out pointer given");
-    struct smx_buf b = {0};
-    smx_buf_put(&b, "", 0);
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         /* In 0.0.4 a counter family is named like its samples. */
         const char *suffix = f->type == SHMETRICS_COUNTER ? "_total" : "";
-        smx_buf_puts(&b, "# HELP ");
-        smx_buf_puts(&b, f->name);
-        smx_buf_puts(&b, suffix);
-        smx_buf_putc(&b, ' ');
-        put_escaped(&b, f->help, false);
-        smx_buf_puts(&b, "\n# TYPE ");
-        smx_buf_puts(&b, f->name);
-        smx_buf_puts(&b, suffix);
-        smx_buf_putc(&b, ' ');
-        smx_buf_puts(&b, smx_type_name(f->type));
-        smx_buf_putc(&b, '\n');
+        smx_buf_puts(b, "# HELP ");
+        smx_buf_puts(b, f->name);
+        smx_buf_puts(b, suffix);
+        smx_buf_putc(b, ' ');
+        put_escaped(b, f->help, false);
+        smx_buf_puts(b, "\n# TYPE ");
+        smx_buf_puts(b, f->name);
+        smx_buf_puts(b, suffix);
+        smx_buf_putc(b, ' ');
+        smx_buf_puts(b, smx_type_name(f->type));
+        smx_buf_putc(b, '\n');
         for (size_t j = 0; j < f->nsamples; j++)
-            put_sample(&b, f->name, &f->samples[j]);
+            put_sample(b, f->name, &f->samples[j]);
     }
-    if (b.oom) {
-        free(b.data);
-        return smx_fail(-ENOMEM, "out of memory formatting metrics");
-    }
-    *out = b.data;
-    if (len)
-        *len = b.len;
-    return 0;
 }

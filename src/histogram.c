@@ -66,19 +66,19 @@ static double word_double(const uint64_t *w)
 void smx_histogram_read(const char *cell0, size_t stride, uint32_t shards, uint32_t nbuckets, uint64_t *cumulative,
                         double *sum)
 {
-    int64_t whole = 0;
+    uint64_t whole = 0; /* each shard's word wraps; so does the sum */
     double frac = 0;
     memset(cumulative, 0, sizeof *cumulative * (nbuckets + 1));
     for (uint32_t s = 0; s < shards; s++) {
         const uint64_t *c = (const uint64_t *)(cell0 + (size_t)s * stride);
         for (uint32_t b = 0; b <= nbuckets; b++)
             cumulative[b] += shmetrics_load_relaxed(&c[b]);
-        whole += (int64_t)shmetrics_load_relaxed(&c[nbuckets + 1]);
+        whole += shmetrics_load_relaxed(&c[nbuckets + 1]);
         frac += word_double(&c[nbuckets + 2]);
     }
     for (uint32_t b = 1; b <= nbuckets; b++)
         cumulative[b] += cumulative[b - 1];
-    *sum = (double)whole + frac;
+    *sum = (double)(int64_t)whole + frac;
 }
 
 static void read_series(const shmetrics_histogram_series_t *s, uint64_t *cum, double *sum)

@@ -329,6 +329,53 @@ static uint32_t cells_of(uint32_t type, const struct smx_spec *s)
     }
 }
 
+/* The type of the family named name[0..len), 0 if there is none. */
+static uint32_t family_type(shmetrics_registry_t *reg, const char *name, size_t len)
+{
+    uint32_t idx;
+    struct shm_family_view v;
+    if (shm_family_find(reg->arena, name, len, &idx) < 0 || shm_family_view(reg->arena, idx, &v) < 0)
+        return 0;
+    return v.type;
+}
+
+/*
+ * A new family must not expose a sample name that another family exposes:
+ * a counter jobs exposes jobs_total, a histogram lat exposes lat_bucket,
+ * lat_sum and lat_count.  Check each name the new family exposes against
+ * families of that name and families it would be a suffixed name of.
+ * (Two processes registering clashing names at the same instant can both
+ * pass; the names they expose then clash in the output.)
+ */
+static int check_clashes(shmetrics_registry_t *reg, uint32_t type, const char *name, size_t len)
+{
+    size_t nsfx;
+    const char *const *sfx = smx_type_suffixes(type, &nsfx);
+    for (size_t i = 0; i <= nsfx; i++) {
+        char n[SHM_MAX_NAME + 16];
+        int nl = snprintf(n, sizeof n, "%.*s%s", (int)len, name, i ? sfx[i - 1] : "");
+        uint32_t t;
+        if (i && (t = family_type(reg, n, (size_t)nl)))
+            return smx_fail(-EEXIST, "%.*s would expose %s, the name of an existing %s", (int)len, name, n,
+                            smx_type_name(t));
+        for (uint32_t other = SHMETRICS_COUNTER; other <= SHMETRICS_SUMMARY; other++) {
+            size_t no;
+            const char *const *os = smx_type_suffixes(other, &no);
+            for (size_t j = 0; j < no; j++) {
+                size_t sl = strlen(os[j]);
+                size_t bl = (size_t)nl - sl;
+                /* A base of our own name is this family (perhaps registered
+                 * by another process meanwhile): the normal path checks it. */
+                bool self = bl == len && memcmp(n, name, len) == 0;
+                if ((size_t)nl > sl && !self && strcmp(n + nl - sl, os[j]) == 0 && family_type(reg, n, bl) == other)
+                    return smx_fail(-EEXIST, "%.*s clashes with %s %.*s, which exposes %s", (int)len, name,
+                                    smx_type_name(other), (int)((size_t)nl - sl), n, n);
+            }
+        }
+    }
+    return 0;
+}
+
 int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
                         struct smx_metric **out)
 {
@@ -364,6 +411,8 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
         uint32_t idx;
         bool created;
         struct shm_family_view v;
+        if (!family_type(reg, s.name, s.name_len) && (rc = check_clashes(reg, type, s.name, s.name_len)) < 0)
+            return rc;
         if ((rc = shm_family_register(reg->arena, &fs, &idx, &created)) < 0 ||
             (rc = shm_family_view(reg->arena, idx, &v)) < 0 || (rc = cache_add(reg, &v, hash, &m)) < 0)
             return rc == -EAGAIN ? smx_fail(-EBADMSG, "family %s vanished", s.name) : rc;

@@ -128,6 +128,8 @@ struct smx_spec {
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
 const char *smx_type_name(uint32_t type);
 const char *smx_mode_name(uint32_t mode);
+/* The suffixes a family of `type` adds to its name in its samples. */
+const char *const *smx_type_suffixes(uint32_t type, size_t *n);
 
 /* src/histogram.c, src/summary.c: merged reads of one series' cells (unit
  * 0 at `cell0`, units `stride` bytes apart). */

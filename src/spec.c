@@ -27,6 +27,26 @@ const char *smx_type_name(uint32_t type)
     return "unknown";
 }
 
+const char *const *smx_type_suffixes(uint32_t type, size_t *n)
+{
+    static const char *const counter[] = {"_total"};
+    static const char *const histogram[] = {"_bucket", "_sum", "_count"};
+    static const char *const summary[] = {"_sum", "_count"};
+    switch (type) {
+    case SHMETRICS_COUNTER:
+        *n = 1;
+        return counter;
+    case SHMETRICS_HISTOGRAM:
+        *n = 3;
+        return histogram;
+    case SHMETRICS_SUMMARY:
+        *n = 2;
+        return summary;
+    }
+    *n = 0;
+    return NULL;
+}
+
 const char *smx_mode_name(uint32_t mode)
 {
     static const char *const names[] = {"all", "sum", "min", "max", "mostrecent"};

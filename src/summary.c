@@ -109,16 +109,16 @@ static double word_double(const uint64_t *w)
 void smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum)
 {
     uint64_t n = 0;
-    int64_t whole = 0;
+    uint64_t whole = 0; /* each shard's word wraps; so does the sum */
     double frac = 0;
     for (uint32_t s = 0; s < w->shards; s++) {
         const uint64_t *c = (const uint64_t *)(w->cell0 + (size_t)s * w->stride);
         n += shmetrics_load_relaxed(&c[0]);
-        whole += (int64_t)shmetrics_load_relaxed(&c[1]);
+        whole += shmetrics_load_relaxed(&c[1]);
         frac += word_double(&c[2]);
     }
     *count = n;
-    *sum = (double)whole + frac;
+    *sum = (double)(int64_t)whole + frac;
 }
 
 uint64_t smx_nearest_rank(double q, uint64_t n)

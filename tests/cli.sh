@@ -163,12 +163,13 @@ check_eq "--version: prints the version" "shmetrics $version" "$OUT"
 cli --help
 check_rc "--help: exit 0" 0
 check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
-check_eq "--help: lists the six verbs" "  create   create an arena with given capacities
+check_eq "--help: lists the seven verbs" "  create   create an arena with given capacities
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
   observe  record one observation in a histogram or summary series
-  dump     print every metric in Prometheus text format 0.0.4
-  stat     print an arena's capacities, usage and processes" "$(grep '^  [a-z]' "$tmp/out")"
+  dump     print every metric (Prometheus text, OpenMetrics or JSON)
+  stat     print an arena's capacities, usage and processes
+  serve    serve the arena over HTTP for Prometheus to scrape" "$(grep '^  [a-z]' "$tmp/out")"
 check_contains "--help: names the exit statuses" "Exit status: 0 success, 1 failure, 2 wrong usage." "$OUT"
 check_eq "--help: nothing on stderr" "" "$ERR"
 help_text=$OUT
@@ -187,7 +188,7 @@ check_rc "unknown verb: exit 2" 2
 check_eq "unknown verb: nothing on stdout" "" "$OUT"
 check_eq "unknown verb: named on stderr" "shmetrics: unknown verb 'frobnicate'" "$(sed -n 1p "$tmp/err")"
 
-for verb in create inc set observe dump stat; do
+for verb in create inc set observe dump stat serve; do
     cli "$verb" --arena "$base-help" --help
     check_rc "$verb --help: exit 0" 0
     check_eq "$verb --help: usage on stdout" "usage: shmetrics $verb " "$(lines 1 | cut -c 1-$((18 + ${#verb})))"
@@ -449,6 +450,512 @@ big 1e+21
 # TYPE small gauge
 small 0.1
 EOF
+
+# ------------------------------------------------------------------ observe
+
+cli observe --help
+check_rc "observe --help: exit 0" 0
+check_eq "observe --help: the histogram form" \
+    "usage: shmetrics observe [--arena PATH] [--help TEXT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
+    "$(lines 1)"
+check_eq "observe --help: the summary form" \
+    "       shmetrics observe [--arena PATH] [--help TEXT] --summary [--quantiles Q1,Q2,...]" "$(lines 2)"
+check_contains "observe --help: names the default buckets" \
+    "(default .005,.01,.025,.05,.075,.1,.25,.5,.75,${nl}1,2.5,5,7.5,10; +Inf is always added)" "$OUT"
+check_contains "observe --help: names the default quantiles and window" \
+    "(default 0.5,0.9,0.95,0.99) over a sliding window of${nl}--max-age seconds (default 60)" "$OUT"
+cli observe -h
+check_rc "observe -h: exit 0" 0
+check_eq "observe -h: usage on stdout" "usage: shmetrics observe " "$(lines 1 | cut -c 1-25)"
+cli observe --arena "$base-help" --summary --help
+check_rc "observe --summary --help: exit 0" 0
+check_true "observe --summary --help: no arena made" test ! -e "$base-help"
+
+# A histogram with the default buckets.  Observations on a bound count in
+# that bound's bucket (le means <=); below the first bound, in the first.
+A=$base-observe
+cli observe --arena "$A" --help "Request latency." request_duration_seconds method=GET path=/api 0.03
+check_rc "observe: first use creates the arena and registers a histogram: exit 0" 0
+check_eq "observe: nothing on stdout" "" "$OUT"
+check_eq "observe: nothing on stderr" "" "$ERR"
+check_eq "observe: the arena file exists" 600 "$(stat -c %a "$A" 2>/dev/null)"
+cli observe --arena "$A" request_duration_seconds method=GET path=/api 7
+check_rc "observe 7: exit 0" 0
+cli observe --arena "$A" --help "Another text." request_duration_seconds method=GET path=/api 100
+check_rc "observe 100 above every bound: exit 0" 0
+cli observe --arena "$A" request_duration_seconds method=GET path=/api -1
+check_rc "observe a negative value: exit 0" 0
+cli observe --arena "$A" request_duration_seconds method=GET path=/api 0.005
+check_rc "observe 0.005, on the first bound: exit 0" 0
+cli observe --arena "$A" request_duration_seconds method=POST path=/api 10
+check_rc "observe 10, on the last bound, in another series: exit 0" 0
+
+for value in abc 5x "" 1e400; do
+    cli observe --arena "$A" request_duration_seconds method=GET path=/api "$value"
+    check_usage_error "observe '$value'" "the value must be a number, not '$value'"
+done
+cli observe --arena "$A" request_duration_seconds method=GET path=/api
+check_usage_error "observe without a value" "no VALUE given"
+cli observe --arena "$A" request_duration_seconds method=GET path=/api 1 2
+check_usage_error "observe with two values" "unexpected argument 2"
+cli observe --arena "$A" request_duration_seconds 1 method=GET
+check_usage_error "observe with a label after the value" "label method=GET after the value 1"
+cli observe --arena "$A"
+check_usage_error "observe without a name" "no metric NAME given"
+cli observe --arena "$A" --bogus request_duration_seconds 1
+check_usage_error "observe with an unknown option" "unknown option --bogus"
+cli observe --arena "$A" --mode sum request_duration_seconds method=GET path=/api 1
+check_usage_error "observe --mode" "--mode is for gauges (shmetrics set)"
+cli observe --arena "$A" --summary --mode max request_duration_seconds method=GET path=/api 1
+check_usage_error "observe --summary --mode" "--mode is for gauges (shmetrics set)"
+for opt in --buckets --quantiles --max-age; do
+    cli observe --arena "$A" request_duration_seconds 1 "$opt"
+    check_usage_error "observe $opt without a value" "$opt needs a value"
+done
+cli observe request_duration_seconds 1
+check_usage_error "observe with neither --arena nor SHMETRICS_ARENA" \
+    "no arena: give --arena PATH or set SHMETRICS_ARENA"
+
+cli observe --arena "$A" request_duration_seconds method=GET 1
+check_failure "observe with fewer label names" \
+    "request_duration_seconds is already registered with label names (method,path), not (method)"
+cli observe --arena "$A" latency le=0.5 1
+check_failure "observe with a label named le" "label name \"le\" is reserved for a histogram"
+cli observe --arena "$A" --summary latency quantile=0.5 1
+check_failure "observe --summary with a label named quantile" "label name \"quantile\" is reserved for a summary"
+
+# -1 and 0.005 land in le="0.005", 0.03 in le="0.05", 7 in le="7.5", 100
+# only in +Inf.  The sum keeps whole numbers exact: 7 + 100 - 1 + 0.035.
+cli dump --arena "$A"
+check_rc "observe: dump exit 0" 0
+check_out "observe: dump shows the histogram, cumulative, with le spelled as prometheus_client does" <<'EOF'
+# HELP request_duration_seconds Request latency.
+# TYPE request_duration_seconds histogram
+request_duration_seconds_bucket{method="GET",path="/api",le="0.005"} 2
+request_duration_seconds_bucket{method="GET",path="/api",le="0.01"} 2
+request_duration_seconds_bucket{method="GET",path="/api",le="0.025"} 2
+request_duration_seconds_bucket{method="GET",path="/api",le="0.05"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="0.075"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="0.1"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="0.25"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="0.5"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="0.75"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="1.0"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="2.5"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="5.0"} 3
+request_duration_seconds_bucket{method="GET",path="/api",le="7.5"} 4
+request_duration_seconds_bucket{method="GET",path="/api",le="10.0"} 4
+request_duration_seconds_bucket{method="GET",path="/api",le="+Inf"} 5
+request_duration_seconds_sum{method="GET",path="/api"} 106.035
+request_duration_seconds_count{method="GET",path="/api"} 5
+request_duration_seconds_bucket{method="POST",path="/api",le="0.005"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.01"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.025"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.05"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.075"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.1"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.25"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.5"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="0.75"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="1.0"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="2.5"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="5.0"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="7.5"} 0
+request_duration_seconds_bucket{method="POST",path="/api",le="10.0"} 1
+request_duration_seconds_bucket{method="POST",path="/api",le="+Inf"} 1
+request_duration_seconds_sum{method="POST",path="/api"} 10
+request_duration_seconds_count{method="POST",path="/api"} 1
+EOF
+
+cli stat --arena "$A"
+check_eq "observe: histograms take no process slot" "processes  0 / 256 (0 attached, 0 exited)" \
+    "$(grep '^processes' "$tmp/out")"
+check_eq "observe: refused registrations add no family" "families   1 / 1024" "$(grep '^families' "$tmp/out")"
+
+# ---------------------------------------------------------------- buckets
+
+A=$base-buckets
+cli observe --arena "$A" --help "Job sizes." --buckets 1,2,5 job_size 1.5
+check_rc "observe --buckets 1,2,5: exit 0" 0
+cli observe --arena "$A" --buckets 1,2,5,+Inf job_size 3
+check_rc "observe --buckets 1,2,5,+Inf: the same histogram, exit 0" 0
+cli observe --arena "$A" --buckets 1,2,5,inf job_size 1
+check_rc "observe --buckets 1,2,5,inf: the same histogram, exit 0" 0
+cli observe --arena "$A" --buckets 1,2 job_size 1
+check_failure "observe with other --buckets than the first use" \
+    "job_size is already registered with 3 other buckets (first 1, last 5)"
+cli observe --arena "$A" job_size 1
+check_failure "observe without --buckets into a histogram with its own" \
+    "job_size is already registered with 3 other buckets (first 1, last 5)"
+
+cli observe --arena "$A" --help "Default buckets, spelled out." default_spelled 0.2
+cli observe --arena "$A" --buckets .005,.01,.025,.05,.075,.1,.25,.5,.75,1,2.5,5,7.5,10 default_spelled 0.3
+check_rc "observe with the default buckets spelled out: the same histogram, exit 0" 0
+
+# le labels as prometheus_client spells them: repr() of the float, with an
+# exponent from 1e+06 on (and Python's e+010 for ten digits).
+cli observe --arena "$A" --help "Wide." --buckets 1e-05,0.0001,0.5,123456,1000000,1.5e6,1e10,1e16 wide_bytes 2e6
+check_rc "observe --buckets with wide bounds: exit 0" 0
+cli observe --arena "$A" --help "Signed." --buckets -5,-0.5,0,0.25 signed_delta -1
+check_rc "observe --buckets with negative bounds: exit 0" 0
+
+for bad in 2,1 1,1 5,5,6; do
+    cli observe --arena "$A" --buckets "$bad" unsorted 1
+    check_failure "observe --buckets $bad" "bucket bounds must be strictly increasing"
+done
+cli observe --arena "$A" --buckets 2,1 unsorted 1
+check_eq "observe --buckets 2,1: names the pair" \
+    "shmetrics: registering the histogram: histogram unsorted: bucket bounds must be strictly increasing (1 after 2) (Invalid argument)" \
+    "$ERR"
+cli observe --arena "$A" --buckets nan unsorted 1
+check_failure "observe --buckets nan" "bucket bound 1 is nan; bounds must be finite"
+cli observe --arena "$A" --buckets 1,inf,2 unsorted 1
+check_failure "observe --buckets 1,inf,2" "bucket bound 2 is inf; bounds must be finite"
+cli observe --arena "$A" --buckets -inf,1 unsorted 1
+check_failure "observe --buckets -inf,1" "bucket bound 1 is -inf; bounds must be finite"
+cli observe --arena "$A" --buckets +Inf unsorted 1
+check_failure "observe --buckets +Inf" "histogram unsorted has an empty bucket list"
+
+for bad in "" 1,,2 1,x ,1 1, "1;2" 0x; do
+    cli observe --arena "$A" --buckets "$bad" unsorted 1
+    check_usage_error "observe --buckets '$bad'" "--buckets takes numbers separated by commas"
+done
+cli observe --arena "$A" --buckets 1,x unsorted 1
+check_contains "observe --buckets 1,x: names the item" "'x' is not one" "$ERR"
+cli dump --arena "$A"
+check_rc "buckets: dump exit 0" 0
+check_out "buckets: dump shows each list, trailing +Inf dropped, refused ones absent" <<EOF
+# HELP job_size Job sizes.
+# TYPE job_size histogram
+job_size_bucket{le="1.0"} 1
+job_size_bucket{le="2.0"} 2
+job_size_bucket{le="5.0"} 3
+job_size_bucket{le="+Inf"} 3
+job_size_sum 5.5
+job_size_count 3
+# HELP default_spelled Default buckets, spelled out.
+# TYPE default_spelled histogram
+default_spelled_bucket{le="0.005"} 0
+default_spelled_bucket{le="0.01"} 0
+default_spelled_bucket{le="0.025"} 0
+default_spelled_bucket{le="0.05"} 0
+default_spelled_bucket{le="0.075"} 0
+default_spelled_bucket{le="0.1"} 0
+default_spelled_bucket{le="0.25"} 1
+default_spelled_bucket{le="0.5"} 2
+default_spelled_bucket{le="0.75"} 2
+default_spelled_bucket{le="1.0"} 2
+default_spelled_bucket{le="2.5"} 2
+default_spelled_bucket{le="5.0"} 2
+default_spelled_bucket{le="7.5"} 2
+default_spelled_bucket{le="10.0"} 2
+default_spelled_bucket{le="+Inf"} 2
+default_spelled_sum 0.5
+default_spelled_count 2
+# HELP wide_bytes Wide.
+# TYPE wide_bytes histogram
+wide_bytes_bucket{le="1e-05"} 0
+wide_bytes_bucket{le="0.0001"} 0
+wide_bytes_bucket{le="0.5"} 0
+wide_bytes_bucket{le="123456.0"} 0
+wide_bytes_bucket{le="1e+06"} 0
+wide_bytes_bucket{le="1.5e+06"} 0
+wide_bytes_bucket{le="1e+010"} 1
+wide_bytes_bucket{le="1e+16"} 1
+wide_bytes_bucket{le="+Inf"} 1
+wide_bytes_sum 2000000
+wide_bytes_count 1
+# HELP signed_delta Signed.
+# TYPE signed_delta histogram
+signed_delta_bucket{le="-5.0"} 0
+signed_delta_bucket{le="-0.5"} 1
+signed_delta_bucket{le="0.0"} 1
+signed_delta_bucket{le="0.25"} 1
+signed_delta_bucket{le="+Inf"} 1
+signed_delta_sum -1
+signed_delta_count 1
+EOF
+
+A=$base-many
+cli observe --arena "$A" --buckets "$(seq -s , 1 512)" many 1
+check_rc "observe with 512 bucket bounds: exit 0" 0
+cli observe --arena "$A" --buckets "$(seq -s , 1 513)" too_many 1
+check_usage_error "observe with 513 bucket bounds: names the limit" "512"
+cli observe --arena "$A" --buckets 1,2.000000000000000000000000000000000000000000000000000000000000000000001,3 \
+    long_digits 1.5
+check_rc "observe --buckets with a bound written in 71 characters: exit 0" 0
+cli dump --arena "$A"
+check_eq "observe with 512 bucket bounds: 512 buckets and +Inf" 513 "$(grep -c '^many_bucket' "$tmp/out")"
+check_eq "observe with 513 bucket bounds: not registered" "" "$(grep '^too_many' "$tmp/out")"
+check_eq "observe --buckets with a bound written in 71 characters: the bound is 2" \
+    'long_digits_bucket{le="1.0"} 0
+long_digits_bucket{le="2.0"} 1
+long_digits_bucket{le="3.0"} 1
+long_digits_bucket{le="+Inf"} 1' "$(grep '^long_digits_bucket' "$tmp/out")"
+
+# NaN counts in +Inf only and makes the sum NaN; -Inf counts in the first
+# bucket; +Inf in +Inf only; +Inf and -Inf together make the sum NaN.
+A=$base-nonfinite
+for value in 0.5 NaN -Inf; do
+    cli observe --arena "$A" --help "Edge cases." --buckets 1,2,5 edge_seconds case=nan "$value"
+    check_rc "observe $value into the series with a NaN: exit 0" 0
+done
+for value in 3 +Inf; do cli observe --arena "$A" --buckets 1,2,5 edge_seconds case=inf "$value"; done
+for value in -inf 1; do cli observe --arena "$A" --buckets 1,2,5 edge_seconds case=neginf "$value"; done
+for value in inf -inf; do cli observe --arena "$A" --buckets 1,2,5 edge_seconds case=both "$value"; done
+check_rc "observe -inf after inf: exit 0" 0
+cli dump --arena "$A"
+check_rc "non-finite observations: dump exit 0" 0
+check_out "non-finite observations: buckets, _sum and _count" <<'EOF'
+# HELP edge_seconds Edge cases.
+# TYPE edge_seconds histogram
+edge_seconds_bucket{case="nan",le="1.0"} 2
+edge_seconds_bucket{case="nan",le="2.0"} 2
+edge_seconds_bucket{case="nan",le="5.0"} 2
+edge_seconds_bucket{case="nan",le="+Inf"} 3
+edge_seconds_sum{case="nan"} NaN
+edge_seconds_count{case="nan"} 3
+edge_seconds_bucket{case="inf",le="1.0"} 0
+edge_seconds_bucket{case="inf",le="2.0"} 0
+edge_seconds_bucket{case="inf",le="5.0"} 1
+edge_seconds_bucket{case="inf",le="+Inf"} 2
+edge_seconds_sum{case="inf"} +Inf
+edge_seconds_count{case="inf"} 2
+edge_seconds_bucket{case="neginf",le="1.0"} 2
+edge_seconds_bucket{case="neginf",le="2.0"} 2
+edge_seconds_bucket{case="neginf",le="5.0"} 2
+edge_seconds_bucket{case="neginf",le="+Inf"} 2
+edge_seconds_sum{case="neginf"} -Inf
+edge_seconds_count{case="neginf"} 2
+edge_seconds_bucket{case="both",le="1.0"} 1
+edge_seconds_bucket{case="both",le="2.0"} 1
+edge_seconds_bucket{case="both",le="5.0"} 1
+edge_seconds_bucket{case="both",le="+Inf"} 2
+edge_seconds_sum{case="both"} NaN
+edge_seconds_count{case="both"} 2
+EOF
+
+# ---------------------------------------------------------------- summaries
+
+# Quantiles are nearest-rank (the ceil(q*n)-th smallest observation) over a
+# log-linear sketch that reports bucket midpoints: v with 2^e <= v < 2^(e+1)
+# and top six mantissa bits s is reported as 2^e * (1 + (s + 0.5) / 64),
+# within 0.78% of v; 0 is reported as 0, -v as minus v's midpoint.
+#   0.2 -> 0.2001953125  0.375 -> 0.376953125  0.4 -> 0.400390625
+#   0.75 -> 0.75390625   1 -> 1.0078125  2 -> 2.015625  12 -> 12.0625
+#   100 -> 100.5         1000 -> 1004
+# The window is 60 s by default; every observation below is seconds old
+# when dumped.  The non-integer observations of a series are dyadic, or at
+# most two, so that _sum does not depend on the order the shards add up in.
+A=$base-summary
+for value in 0.375 100 0.75 3 0.375; do
+    cli observe --arena "$A" --help "RPC latency." --summary --quantiles 0.5,0.99 rpc_seconds service=auth "$value"
+    check_rc "observe --summary --quantiles 0.5,0.99 $value: exit 0" 0
+done
+check_eq "observe --summary: nothing on stdout or stderr" "" "$OUT$ERR"
+cli observe --arena "$A" --summary --quantiles 0.5,0.99 rpc_seconds service=billing 0.4
+cli observe --arena "$A" --summary --quantiles 0.5,0.99 --max-age 60 rpc_seconds service=billing 0.2
+check_rc "observe --summary with --max-age 60, the default, spelled out: exit 0" 0
+
+cli observe --arena "$A" --summary --quantiles 0.5,0.9 rpc_seconds service=auth 1
+check_failure "observe --summary with other --quantiles" "rpc_seconds is already registered with 2 other quantiles"
+cli observe --arena "$A" --summary rpc_seconds service=auth 1
+check_failure "observe --summary without --quantiles into one with its own" \
+    "rpc_seconds is already registered with 2 other quantiles"
+cli observe --arena "$A" --summary --quantiles 0.5,0.99 --max-age 30 rpc_seconds service=auth 1
+check_failure "observe --summary with another --max-age" \
+    "rpc_seconds is already registered with max age 60 s in 5 age buckets"
+cli observe --arena "$A" --quantiles 0.5,0.99 rpc_seconds service=auth 1
+check_usage_error "observe --quantiles without --summary" "--quantiles needs --summary"
+cli observe --arena "$A" rpc_seconds service=auth 1
+check_failure "observe without --summary into a summary" "rpc_seconds is already registered as a summary, not a histogram"
+
+# Sorted: -2 0 0.2 1 2 5 7 10 12 1000; ranks 5, 9, 10 and 10.
+for value in 0.2 1 2 5 -2 0 7 10 12; do
+    cli observe --arena "$A" --help "Job duration." --summary job_seconds "$value"
+done
+check_rc "observe --summary without --quantiles: exit 0" 0
+cli observe --arena "$A" --summary --quantiles 0.5,0.9,0.95,0.99 --max-age 60 job_seconds 1000
+check_rc "observe --summary with the default quantiles and max age spelled out: the same summary, exit 0" 0
+cli observe --arena "$A" --summary --quantiles 0.5,0.9,0.95,0.99 --max-age 600 job_seconds 1
+check_failure "observe --summary --max-age 600 into a default one" \
+    "job_seconds is already registered with max age 60 s in 5 age buckets"
+
+cli observe --arena "$A" --help "Ends." --summary --quantiles 0,1 ends_delta -2
+cli observe --arena "$A" --summary --quantiles 0,1 ends_delta 0
+check_rc "observe --summary --quantiles 0,1: exit 0" 0
+
+# NaN counts in _count and makes _sum NaN, but takes no rank.
+for value in NaN 1 nan; do
+    cli observe --arena "$A" --help "With NaN." --summary --quantiles 0.5 nan_seconds "$value"
+done
+check_rc "observe --summary NaN: exit 0" 0
+
+cli dump --arena "$A"
+check_rc "summaries: dump exit 0" 0
+check_out "summaries: dump shows sketch midpoints, exact _sum and _count" <<'EOF'
+# HELP rpc_seconds RPC latency.
+# TYPE rpc_seconds summary
+rpc_seconds{service="auth",quantile="0.5"} 0.75390625
+rpc_seconds{service="auth",quantile="0.99"} 100.5
+rpc_seconds_sum{service="auth"} 104.5
+rpc_seconds_count{service="auth"} 5
+rpc_seconds{service="billing",quantile="0.5"} 0.2001953125
+rpc_seconds{service="billing",quantile="0.99"} 0.400390625
+rpc_seconds_sum{service="billing"} 0.6000000000000001
+rpc_seconds_count{service="billing"} 2
+# HELP job_seconds Job duration.
+# TYPE job_seconds summary
+job_seconds{quantile="0.5"} 2.015625
+job_seconds{quantile="0.9"} 12.0625
+job_seconds{quantile="0.95"} 1004
+job_seconds{quantile="0.99"} 1004
+job_seconds_sum 1035.2
+job_seconds_count 10
+# HELP ends_delta Ends.
+# TYPE ends_delta summary
+ends_delta{quantile="0.0"} -2.015625
+ends_delta{quantile="1.0"} 0
+ends_delta_sum -2
+ends_delta_count 2
+# HELP nan_seconds With NaN.
+# TYPE nan_seconds summary
+nan_seconds{quantile="0.5"} 1.0078125
+nan_seconds_sum NaN
+nan_seconds_count 3
+EOF
+
+cli stat --arena "$A"
+check_eq "summaries: no process slot taken" "processes  0 / 256 (0 attached, 0 exited)" \
+    "$(grep '^processes' "$tmp/out")"
+
+# A window of 1 s: two seconds later the quantiles are NaN, while _sum and
+# _count are all-time.
+cli observe --arena "$A" --help "Short window." --summary --quantiles 0.5 --max-age 1 short_seconds 1.5
+check_rc "observe --summary --max-age 1: exit 0" 0
+cli observe --arena "$A" --summary --quantiles 0.5 --max-age 1 short_seconds 2.5
+sleep 2
+cli dump --arena "$A"
+check_eq "summary window of 1 s, 2 s later: the quantiles are NaN, _sum and _count stay" \
+    "short_seconds{quantile=\"0.5\"} NaN
+short_seconds_sum 4
+short_seconds_count 2" "$(grep '^short_seconds' "$tmp/out")"
+
+for bad in 1.5 -0.1 nan 2,0.5; do
+    cli observe --arena "$A" --summary --quantiles "$bad" bad_quantiles 1
+    check_failure "observe --summary --quantiles $bad" "is not within [0, 1]"
+done
+cli observe --arena "$A" --summary --quantiles 1.5 bad_quantiles 1
+check_contains "observe --summary --quantiles 1.5: names it" "summary bad_quantiles: quantile 1.5 is not within [0, 1]" "$ERR"
+cli observe --arena "$A" --summary --quantiles 0.9,0.5 bad_quantiles 1
+check_failure "observe --summary --quantiles 0.9,0.5" "quantiles must be strictly increasing (0.5 after 0.9)"
+cli observe --arena "$A" --summary --quantiles 0.5,0.5 bad_quantiles 1
+check_failure "observe --summary --quantiles 0.5,0.5" "quantiles must be strictly increasing (0.5 after 0.5)"
+for bad in "" 0.5,,0.9 0.5,x 0.5,; do
+    cli observe --arena "$A" --summary --quantiles "$bad" bad_quantiles 1
+    check_usage_error "observe --summary --quantiles '$bad'" "--quantiles takes numbers separated by commas"
+done
+cli observe --arena "$A" --summary --quantiles "$(seq -s , 0.01 0.01 0.16)" sixteen 1
+check_rc "observe --summary with 16 quantiles: exit 0" 0
+cli observe --arena "$A" --summary --quantiles "$(seq -s , 0.01 0.01 0.17)" seventeen 1
+check_usage_error "observe --summary with 17 quantiles" "16"
+
+for bad in 0 -1 abc "" nan; do
+    cli observe --arena "$A" --summary --max-age "$bad" bad_age 1
+    check_usage_error "observe --summary --max-age '$bad'" "--max-age takes a number of seconds > 0, not '$bad'"
+done
+cli observe --arena "$A" --summary --max-age 1e9 bad_age 1
+check_failure "observe --summary --max-age 1e9" "max age 1e+09 s must be between 1 ms per age bucket and 7 days"
+cli observe --arena "$A" --max-age 5 bad_age 1
+check_usage_error "observe --max-age without --summary" "--max-age needs --summary"
+cli observe --arena "$A" --summary --buckets 1,2 bad_age 1
+check_usage_error "observe --buckets with --summary" "--buckets is for histograms, not with --summary"
+cli dump --arena "$A"
+check_eq "summaries: refused ones absent" "" "$(grep -e '^bad_' -e '^seventeen' "$tmp/out")"
+
+# ------------------------------------------------- types and other verbs
+
+A=$base-types
+cli inc --arena "$A" --help "Events." events_total
+cli set --arena "$A" --help "Temperature." temperature 20
+cli observe --arena "$A" --help "A histogram." histo 1
+cli observe --arena "$A" --help "A summary." --summary summ 1
+cli observe --arena "$A" events 1
+check_failure "observe into a counter" "events is already registered as a counter, not a histogram"
+cli observe --arena "$A" --summary events 1
+check_failure "observe --summary into a counter" "events is already registered as a counter, not a summary"
+cli observe --arena "$A" temperature 1
+check_failure "observe into a gauge" "temperature is already registered as a gauge, not a histogram"
+cli observe --arena "$A" --summary temperature 1
+check_failure "observe --summary into a gauge" "temperature is already registered as a gauge, not a summary"
+cli observe --arena "$A" --summary histo 1
+check_failure "observe --summary into a histogram" "histo is already registered as a histogram, not a summary"
+cli inc --arena "$A" histo
+check_failure "inc on a histogram" "histo is already registered as a histogram, not a counter"
+cli set --arena "$A" summ 1
+check_failure "set on a summary" "summ is already registered as a summary, not a gauge"
+
+for opt in "--buckets 1,2" --summary "--quantiles 0.5" "--max-age 5"; do
+    for verb in inc set; do
+        eval "set -- $opt"
+        cli "$verb" --arena "$A" "$@" other 1
+        check_usage_error "$verb $opt" "$1 is for histograms and summaries (shmetrics observe)"
+    done
+done
+
+# Every family's samples keep their own names: prometheus_client refuses a
+# histogram jobs_total beside the counter jobs_total, and a gauge
+# histo_count beside the histogram histo.
+cli inc --arena "$A" --help "Jobs." jobs_total
+cli observe --arena "$A" --help "Jobs again." jobs_total 1
+check_failure "observe jobs_total beside the counter jobs_total" "jobs_total"
+cli set --arena "$A" --help "Clashes." histo_count 1
+check_failure "set histo_count beside the histogram histo" "histo_count"
+if command -v promtool >/dev/null 2>&1; then
+    run sh -c '"$0" dump --arena "$1" | promtool check metrics' "$CLI" "$A"
+    check_rc "types: dump | promtool check metrics: exit 0" 0
+else
+    ok "types: dump | promtool check metrics # SKIP promtool not installed"
+fi
+
+A=$base-obsfull
+cli create --arena "$A" --families 4 --series 1 --processes 1 --shards 1
+cli observe --arena "$A" --summary one 1
+check_rc "observe --summary into the one series record: exit 0" 0
+cli observe --arena "$A" two 1
+check_failure "observe with every series record taken" "arena full: all 1 series records are in use"
+
+# ------------------------------------------------- a realistic arena
+
+A=$base-obsreal
+cli_env "$A" create --families 32 --series 128 --processes 16 --shards 2
+cli_env "$A" inc --help "HTTP requests served." http_requests_total method=GET code=200 3
+cli_env "$A" inc http_requests_total method=POST code=500
+cli_env "$A" set --help "Requests in flight." --mode sum http_requests_in_flight 4
+cli_env "$A" set --help "Jobs queued per worker." --mode all worker_queue_depth queue=high 7
+cli_env "$A" observe --help "HTTP request latency." http_request_duration_seconds method=GET 0.042
+check_rc "observe with SHMETRICS_ARENA: exit 0" 0
+cli_env "$A" observe http_request_duration_seconds method=GET 0.31
+cli_env "$A" observe http_request_duration_seconds method=POST 1.7
+cli_env "$A" observe --help "Response sizes." --buckets 100,1000,10000,100000,1e6 \
+    http_response_size_bytes handler=/api 5120
+cli_env "$A" observe --buckets 100,1000,10000,100000,1e6 http_response_size_bytes handler=/api 2e6
+cli_env "$A" observe --help "Queue wait, NaN when unknown." --buckets 0.1,1,10 queue_wait_seconds NaN
+cli_env "$A" observe --help "Database query time." --summary db_query_duration_seconds table=users 0.012
+cli_env "$A" observe --summary db_query_duration_seconds table=users 0.25
+cli_env "$A" observe --help "Batch sizes." --summary --quantiles 0.5,0.9,0.99 --max-age 600 batch_size_items 32
+cli_env "$A" observe --help "Replication lag, NaN before the first sync." --summary --quantiles 0.5 \
+    replication_lag_seconds NaN
+check_rc "a realistic arena with histograms and summaries: the last update exits 0" 0
+cli_env "$A" dump
+check_eq "a realistic arena with histograms and summaries: nine families" 9 "$(grep -c '^# TYPE' "$tmp/out")"
+if command -v promtool >/dev/null 2>&1; then
+    run sh -c '"$0" dump --arena "$1" | promtool check metrics' "$CLI" "$A"
+    check_rc "dump with histograms and summaries | promtool check metrics: exit 0" 0
+    check_eq "promtool check metrics on histograms and summaries: no complaints" "" "$OUT$ERR"
+else
+    ok "dump with histograms and summaries | promtool check metrics # SKIP promtool not installed"
+fi
 
 # ------------------------------------------------------------------ dump
 

@@ -158,8 +158,10 @@ Test(threads, label_sets_registered_concurrently, .timeout = 300)
                 const char *lbl[] = {"set"};
                 shmetrics_spec_t spec = {.name = "sets_total", .help = "h", .label_names = lbl, .nlabels = 1};
                 shmetrics_counter_t *c;
-                if (shmetrics_counter_register(r, &spec, &c) < 0)
+                if (shmetrics_counter_register(r, &spec, &c) < 0) {
+                    fprintf(stderr, "register: %s\n", shmetrics_errmsg());
                     _exit(11);
+                }
                 pthread_t th[THREADS];
                 struct sets_arg args[THREADS];
                 for (int t = 0; t < THREADS; t++) {

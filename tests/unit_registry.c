@@ -396,3 +396,38 @@ Test(shutdown, bad_arguments)
     cr_assert_eq(shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK), 0);
     cr_assert_eq(access(p, F_OK), -1);
 }
+
+Test(registry, exposed_names_must_not_clash)
+{
+    shmetrics_counter_t *c;
+    shmetrics_gauge_t *g;
+    shmetrics_histogram_t *h;
+    shmetrics_summary_t *s;
+    shmetrics_spec_t jobs = {.name = "jobs_total", .help = "h"};
+    cr_assert_eq(shmetrics_counter_register(reg, &jobs, &c), 0);
+    shmetrics_spec_t hjobs = {.name = "jobs_total", .help = "h"};
+    cr_assert_eq(shmetrics_histogram_register(reg, &hjobs, &h), -EEXIST);
+    assert_msg("jobs_total clashes with counter jobs, which exposes jobs_total");
+    shmetrics_spec_t lat = {.name = "lat", .help = "h"};
+    cr_assert_eq(shmetrics_histogram_register(reg, &lat, &h), 0);
+    const char *taken[] = {"lat_bucket", "lat_sum", "lat_count"};
+    for (int i = 0; i < 3; i++) {
+        shmetrics_spec_t gs = {.name = taken[i], .help = "h"};
+        cr_assert_eq(shmetrics_gauge_register(reg, &gs, &g), -EEXIST, "%s", taken[i]);
+        assert_msg("clashes with histogram lat, which exposes");
+    }
+    /* The other way round: a new family whose samples would take a name. */
+    shmetrics_spec_t q = {.name = "q_sum", .help = "h"};
+    cr_assert_eq(shmetrics_gauge_register(reg, &q, &g), 0);
+    shmetrics_spec_t qs = {.name = "q", .help = "h"};
+    cr_assert_eq(shmetrics_summary_register(reg, &qs, &s), -EEXIST);
+    assert_msg("q would expose q_sum, the name of an existing gauge");
+    shmetrics_spec_t x = {.name = "x_total", .help = "h"};
+    cr_assert_eq(shmetrics_gauge_register(reg, &x, &g), 0);
+    shmetrics_spec_t xc = {.name = "x", .help = "h"};
+    cr_assert_eq(shmetrics_counter_register(reg, &xc, &c), -EEXIST);
+    assert_msg("x would expose x_total, the name of an existing gauge");
+    /* Names that only look alike are fine. */
+    shmetrics_spec_t ok = {.name = "lat_buckets", .help = "h"};
+    cr_assert_eq(shmetrics_gauge_register(reg, &ok, &g), 0);
+}

@@ -8,8 +8,11 @@
  * update of a process (or of a child after fork), which claims the
  * process's slot in the arena.
  *
- * Memory order: every update is a relaxed atomic on a cell of the arena.  A
- * reader sees each update whole and eventually; updates are not ordered with
+ * Memory order: counts and sums are relaxed atomic adds (or relaxed CAS
+ * loops on doubles) on cells of the arena; a gauge's write stamp is a
+ * release store after its value; a summary's age slot is read with acquire
+ * and rotated and widened by sequentially consistent CAS.  A reader sees
+ * each update whole and eventually; updates are not otherwise ordered with
  * respect to other memory.  Whatever a process wrote before it exited (or
  * before any synchronisation with the reader, such as waitpid) is seen.
  *
@@ -281,7 +284,8 @@ static inline void shmetrics_summary_observe_at(struct shmetrics_summary_series 
         return;
     uint64_t epoch = now_ns / s->period_ns + 1;
     uint64_t *slot = c + 3 + (size_t)(epoch % s->age_buckets) * s->slot_words;
-    uint64_t seen = shmetrics_load_relaxed(&slot[0]);
+    /* Acquire: the touched range read next is the one published with it. */
+    uint64_t seen = shmetrics_load_acquire(&slot[0]);
     if (__builtin_expect(seen != epoch, 0) && !shmetrics_summary_rotate_(slot, seen, epoch))
         return;
     uint32_t idx = shmetrics_sketch_index_(v);

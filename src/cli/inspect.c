@@ -14,9 +14,11 @@
 struct inspect_args {
     const char *arena;
     shmetrics_options_t o;
+    shmetrics_format_t format; /* dump */
 };
 
-#define OPT_CAPS 1 /* --families --series --processes --shards --file-mode */
+#define OPT_CAPS 1   /* --families --series --processes --shards --file-mode */
+#define OPT_FORMAT 2 /* --format */
 
 static int parse(const struct verb *v, int argc, char **argv, unsigned accept, struct inspect_args *a)
 {
@@ -36,6 +38,11 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
         uint32_t max = 1u << 24;
         if (strcmp(arg, "--arena") == 0) {
             a->arena = val;
+            continue;
+        }
+        if ((accept & OPT_FORMAT) && strcmp(arg, "--format") == 0) {
+            if (shmetrics_format_parse(val, &a->format) < 0)
+                return cli_usage_error(v, "unknown format '%s' (prometheus, openmetrics, json)", val);
             continue;
         }
         if (accept & OPT_CAPS) {
@@ -116,7 +123,7 @@ static int open_ro(struct inspect_args *a, shmetrics_registry_t **reg)
 static int run_dump(int argc, char **argv)
 {
     struct inspect_args a;
-    int st = parse(&verb_dump, argc, argv, 0, &a);
+    int st = parse(&verb_dump, argc, argv, OPT_FORMAT, &a);
     if (st)
         return st < 0 ? EXIT_OK : st;
     shmetrics_registry_t *reg;
@@ -127,7 +134,7 @@ static int run_dump(int argc, char **argv)
     size_t len = 0;
     int rc = shmetrics_collect(reg, &snap);
     if (rc == 0)
-        rc = shmetrics_format_prometheus(snap, &text, &len);
+        rc = shmetrics_format(snap, a.format, &text, &len);
     if (rc < 0)
         st = cli_fail("reading the arena", rc);
     else if (fwrite(text, 1, len, stdout) != len)
@@ -210,17 +217,25 @@ const struct verb verb_create = {
     "ones given.  Defaults: 1024 families, 16384 series, 256 processes, shards =\n"
     "online CPUs rounded up to a power of two, and per CPU 16 cells (8 bytes each)\n"
     "per series plus room for 32 summary series.  A counter series takes 2 cells,\n"
-    "a histogram series its bucket count + 4, a summary series 20498 (5 age\n"
+    "a histogram series its bucket count + 3, a summary series 20498 (5 age\n"
     "buckets); cells never written cost address space, not memory.\n",
     run_create,
 };
 
 const struct verb verb_dump = {
-    "dump", "print every metric in Prometheus text format 0.0.4",
-    "usage: shmetrics dump [--arena PATH]\n"
+    "dump", "print every metric (Prometheus text, OpenMetrics or JSON)",
+    "usage: shmetrics dump [--arena PATH] [--format FORMAT]\n"
     "\n"
     "Opens the arena read-only, merges shards and processes, and prints every\n"
-    "metric in the Prometheus text exposition format 0.0.4.\n",
+    "metric in one of these formats:\n"
+    "\n"
+    "  prometheus    the Prometheus text exposition format 0.0.4 (the default)\n"
+    "  openmetrics   OpenMetrics 1.0.0 text, ending in # EOF\n"
+    "  json          a JSON array of the families, with type, help and samples\n"
+    "\n"
+    "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
+    "  --format FORMAT   prometheus, openmetrics or json\n"
+    "  --help            this message\n",
     run_dump,
 };
 

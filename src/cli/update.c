@@ -128,8 +128,10 @@ static int run_inc(int argc, char **argv)
 {
     struct update_args a;
     int st = parse(&verb_inc, argc, argv, &a);
-    if (st)
+    if (st) {
+        args_free(&a);
         return st < 0 ? EXIT_OK : st;
+    }
     double amount = 1;
     if (a.mode)
         st = cli_usage_error(&verb_inc, "--mode is for gauges (shmetrics set)");
@@ -172,8 +174,10 @@ static int run_set(int argc, char **argv)
 {
     struct update_args a;
     int st = parse(&verb_set, argc, argv, &a);
-    if (st)
+    if (st) {
+        args_free(&a);
         return st < 0 ? EXIT_OK : st;
+    }
     double value = 0;
     shmetrics_gauge_mode_t mode = SHMETRICS_MODE_MOSTRECENT;
     if (!a.value)
@@ -204,50 +208,54 @@ static int run_set(int argc, char **argv)
     return st;
 }
 
-/* A comma-separated list of numbers; false (with *bad set) if one is not. */
-static bool parse_list(const char *s, double *out, size_t cap, size_t *n, const char **bad)
+/* A non-empty comma-separated list of at most `cap` numbers.  On failure,
+ * *why says what is wrong (a message for the usage error). */
+static bool parse_list(const char *s, double *out, size_t cap, size_t *n, char *why, size_t whylen)
 {
-    static char item[64];
     *n = 0;
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        if (len >= sizeof item || *n == cap) {
-            *bad = s;
-            return false;
-        }
-        memcpy(item, s, len);
-        item[len] = 0;
-        if (!parse_double(item, &out[(*n)++])) {
-            *bad = item;
-            return false;
-        }
-        s += len + (comma ? 1 : 0);
-        if (comma && !*s) {
-            *bad = "(empty)";
-            return false;
-        }
+    if (!*s) {
+        snprintf(why, whylen, "the list is empty");
+        return false;
     }
-    return true;
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        char *end;
+        errno = 0;
+        double d = len ? strtod(s, &end) : 0;
+        if (!len || end != s + len || errno == ERANGE) {
+            snprintf(why, whylen, "'%.*s' is not one", (int)(len > 64 ? 64 : len), s);
+            return false;
+        }
+        if (*n == cap) {
+            snprintf(why, whylen, "more than %zu given", cap);
+            return false;
+        }
+        out[(*n)++] = d;
+        if (!s[len])
+            return true;
+        s += len + 1;
+    }
 }
 
 static int run_observe(int argc, char **argv)
 {
     struct update_args a;
     int st = parse(&verb_observe, argc, argv, &a);
-    if (st)
+    if (st) {
+        args_free(&a);
         return st < 0 ? EXIT_OK : st;
+    }
     double value = 0, bounds[512], quantiles[16], max_age = 0;
     size_t nbounds = 0, nq = 0;
-    const char *bad = NULL;
+    char why[128];
     if (!a.value)
         st = cli_usage_error(&verb_observe, "no VALUE given");
     else if (!parse_double(a.value, &value))
         st = cli_usage_error(&verb_observe, "the value must be a number, not '%s'", a.value);
-    else if (a.buckets && !parse_list(a.buckets, bounds, 512, &nbounds, &bad))
-        st = cli_usage_error(&verb_observe, "--buckets takes numbers separated by commas; '%s' is not one", bad);
-    else if (a.quantiles && !parse_list(a.quantiles, quantiles, 16, &nq, &bad))
-        st = cli_usage_error(&verb_observe, "--quantiles takes numbers separated by commas; '%s' is not one", bad);
+    else if (a.buckets && !parse_list(a.buckets, bounds, 512, &nbounds, why, sizeof why))
+        st = cli_usage_error(&verb_observe, "--buckets takes numbers separated by commas (at most 512): %s", why);
+    else if (a.quantiles && !parse_list(a.quantiles, quantiles, 16, &nq, why, sizeof why))
+        st = cli_usage_error(&verb_observe, "--quantiles takes numbers separated by commas (at most 16): %s", why);
     else if (a.max_age && (!parse_double(a.max_age, &max_age) || !(max_age > 0)))
         st = cli_usage_error(&verb_observe, "--max-age takes a number of seconds > 0, not '%s'", a.max_age);
     shmetrics_registry_t *reg = NULL;

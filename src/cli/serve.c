@@ -1,0 +1,94 @@
+/*
+ * src/cli/serve.c - owns `shmetrics serve`: open the arena read-only, run
+ * the HTTP collector until SIGTERM or SIGINT, stop cleanly.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int run_serve(int argc, char **argv)
+{
+    const char *arena = NULL, *listen = "127.0.0.1:9400";
+    uint32_t threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (cli_is_help(arg)) {
+            fputs(verb_serve.usage, stdout);
+            return EXIT_OK;
+        }
+        if (i + 1 >= argc)
+            return cli_usage_error(&verb_serve, "%s needs a value, or is unknown", arg);
+        const char *val = argv[++i];
+        if (strcmp(arg, "--arena") == 0)
+            arena = val;
+        else if (strcmp(arg, "--listen") == 0)
+            listen = val;
+        else if (strcmp(arg, "--threads") == 0) {
+            if (!cli_parse_u32(val, 1, 256, &threads))
+                return cli_usage_error(&verb_serve, "--threads takes a whole number from 1 to 256, not '%s'", val);
+        } else
+            return cli_usage_error(&verb_serve, "unknown option %s", arg);
+    }
+    arena = cli_arena(arena);
+    if (!arena)
+        return cli_usage_error(&verb_serve, "no arena: give --arena PATH or set SHMETRICS_ARENA");
+
+    /* Block the stop signals in every thread; the main thread waits for
+     * them below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
+    shmetrics_registry_t *reg;
+    int rc = shmetrics_open(&o, &reg);
+    if (rc < 0)
+        return cli_fail("opening the arena", rc);
+    shmetrics_server_options_t so = {.listen = listen, .threads = threads};
+    shmetrics_server_t *srv;
+    if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
+        shmetrics_shutdown(reg, 0);
+        return cli_fail("starting the server", rc);
+    }
+    /* The port line is what scripts wait for (port 0 picks a free one). */
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    printf("serving http://%s:%u/metrics from %s\n", *host ? host : "0.0.0.0", shmetrics_server_port(srv), arena);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    shmetrics_server_stop(srv);
+    shmetrics_shutdown(reg, 0);
+    fprintf(stderr, "shmetrics serve: stopped by %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    return EXIT_OK;
+}
+
+const struct verb verb_serve = {
+    "serve", "serve the arena over HTTP for Prometheus to scrape",
+    "usage: shmetrics serve [--arena PATH] [--listen HOST:PORT] [--threads N]\n"
+    "\n"
+    "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"
+    "  GET /metrics   Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the Accept\n"
+    "                 header prefers it, gzip when Accept-Encoding allows it;\n"
+    "                 ?format=prometheus|openmetrics|json chooses explicitly\n"
+    "  GET /healthz   ok\n"
+    "The collector's own metrics (shmetrics_collector_*, shmetrics_arena_*)\n"
+    "follow the arena's.  Prints 'serving http://HOST:PORT/metrics from ARENA'\n"
+    "once it listens.\n"
+    "\n"
+    "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
+    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9400; [::1]:PORT\n"
+    "                      for IPv6, :PORT for every address, port 0 for any free one)\n"
+    "  --threads N         request threads (default: online CPUs)\n"
+    "  --help              this message\n",
+    run_serve,
+};

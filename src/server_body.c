@@ -1,0 +1,206 @@
+/*
+ * src/server_body.c - owns what a scrape returns: content negotiation
+ * (Accept, Accept-Encoding, ?format=), the collector's own metrics added
+ * to the arena's, and gzip.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "error.h"
+#include "server.h"
+
+/* The q of the most specific media range (or coding) in `accept` that
+ * matches `type`: an exact match beats "major/ *", which beats "* / *" or
+ * "*"; -1 if none matches. */
+static double accept_q(const char *accept, const char *type)
+{
+    double q_best = -1;
+    int spec_best = -1;
+    size_t tlen = strlen(type);
+    const char *slash = strchr(type, '/');
+    size_t major = slash ? (size_t)(slash - type) : tlen;
+    for (const char *p = accept; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t mlen = strcspn(p, ";, ");
+        if (mlen > len)
+            mlen = len;
+        int spec = -1;
+        if (mlen == tlen && strncasecmp(p, type, tlen) == 0)
+            spec = 2;
+        else if (slash && mlen == major + 2 && strncasecmp(p, type, major) == 0 && strncmp(p + major, "/*", 2) == 0)
+            spec = 1;
+        else if ((mlen == 3 && strncmp(p, "*/*", 3) == 0) || (mlen == 1 && *p == '*'))
+            spec = 0;
+        if (spec > spec_best) {
+            double q = 1;
+            for (const char *qp = p; (qp = memchr(qp, ';', len - (size_t)(qp - p))) != NULL;) {
+                qp++;
+                while (*qp == ' ')
+                    qp++;
+                if (strncmp(qp, "q=", 2) == 0)
+                    q = strtod(qp + 2, NULL);
+            }
+            spec_best = spec;
+            q_best = q;
+        }
+        p = end;
+    }
+    return q_best;
+}
+
+int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt)
+{
+    if (format_arg)
+        return shmetrics_format_parse(format_arg, fmt);
+    *fmt = SHMETRICS_FORMAT_PROMETHEUS;
+    if (accept) {
+        double om = accept_q(accept, "application/openmetrics-text");
+        double text = accept_q(accept, "text/plain");
+        if (om > 0 && om > text)
+            *fmt = SHMETRICS_FORMAT_OPENMETRICS;
+    }
+    return 0;
+}
+
+bool smx_accepts_gzip(const char *accept_encoding)
+{
+    return accept_encoding && accept_q(accept_encoding, "gzip") > 0;
+}
+
+int smx_gzip(const char *in, size_t len, char **out, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return smx_fail(-ENOMEM, "cannot start gzip");
+    size_t cap = deflateBound(&z, len);
+    char *buf = malloc(cap ? cap : 1);
+    if (!buf) {
+        deflateEnd(&z);
+        return smx_fail(-ENOMEM, "out of memory for gzip");
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)buf;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(buf);
+        return smx_fail(-EIO, "gzip failed");
+    }
+    *out = buf;
+    return 0;
+}
+
+/* ------------------------------------------------------ self metrics */
+
+#define SELF_FAMILIES 10
+
+struct self {
+    shmetrics_family_t fam[SELF_FAMILIES];
+    shmetrics_sample_t smp[SELF_FAMILIES + 2];
+    shmetrics_label_t proc_labels[2];
+    size_t n, ns;
+};
+
+static void self_add(struct self *s, const char *name, const char *help, shmetrics_type_t type, double value)
+{
+    shmetrics_sample_t *smp = &s->smp[s->ns++];
+    *smp = (shmetrics_sample_t){type == SHMETRICS_COUNTER ? "_total" : "", 0, NULL, value};
+    s->fam[s->n++] = (shmetrics_family_t){name, help, type, SHMETRICS_MODE_ALL, 1, smp};
+}
+
+static uint64_t arena_bytes_used(const shmetrics_arena_info_t *in)
+{
+    /* Everything before the records' free room, plus what is handed out. */
+    uint64_t fixed = in->file_bytes - (uint64_t)in->shards * in->cpu_cells_cap * 8 -
+                     (uint64_t)in->processes_cap * in->proc_cells_cap * 8 - in->heap_bytes -
+                     (uint64_t)(in->families_cap - in->families_used) * 128 -
+                     (uint64_t)(in->series_cap - in->series_used) * 64;
+    return fixed + in->heap_used + (uint64_t)in->shards * in->cpu_cells_used * 8 +
+           (uint64_t)in->processes_cap * in->proc_cells_used * 8;
+}
+
+int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body, size_t *len)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    shmetrics_snapshot_t *snap;
+    int rc = shmetrics_collect(st->reg, &snap);
+    if (rc < 0)
+        return rc;
+    shmetrics_arena_info_t in;
+    shmetrics_arena_info(st->reg, &in);
+    size_t nproc = 0, exited = 0;
+    shmetrics_process_t procs[64];
+    shmetrics_processes(st->reg, procs, 64, &nproc);
+    for (size_t i = 0; i < nproc && i < 64; i++)
+        exited += (size_t)procs[i].exited;
+    if (nproc > 64) {
+        shmetrics_process_t *all = calloc(nproc, sizeof *all);
+        size_t n2 = 0;
+        if (all && shmetrics_processes(st->reg, all, nproc, &n2) == 0) {
+            exited = 0;
+            for (size_t i = 0; i < n2 && i < nproc; i++)
+                exited += (size_t)all[i].exited;
+        }
+        free(all);
+    }
+
+    struct self s;
+    memset(&s, 0, sizeof s);
+    uint64_t scrapes = __atomic_add_fetch(&st->scrapes, 1, __ATOMIC_RELAXED);
+    double last = (double)__atomic_load_n(&st->last_scrape_ns, __ATOMIC_RELAXED) / 1e9;
+    self_add(&s, "shmetrics_collector_scrapes", "Scrapes served by this collector.", SHMETRICS_COUNTER,
+             (double)scrapes);
+    self_add(&s, "shmetrics_collector_last_scrape_duration_seconds",
+             "Time the previous scrape took to read the arena and encode it.", SHMETRICS_GAUGE, last);
+    self_add(&s, "shmetrics_arena_families", "Metric families in the arena.", SHMETRICS_GAUGE,
+             (double)snap->nfamilies);
+    self_add(&s, "shmetrics_arena_series", "Series read from the arena.", SHMETRICS_GAUGE, (double)snap->nseries);
+    self_add(&s, "shmetrics_arena_bytes_used", "Arena bytes in use: tables, records, heap and cells handed out.",
+             SHMETRICS_GAUGE, (double)arena_bytes_used(&in));
+    self_add(&s, "shmetrics_arena_bytes_capacity", "Size of the arena file.", SHMETRICS_GAUGE,
+             (double)in.file_bytes);
+    self_add(&s, "shmetrics_arena_registrations_refused",
+             "Registrations refused because a region of the arena was full.", SHMETRICS_COUNTER,
+             (double)in.refused);
+    self_add(&s, "shmetrics_arena_damaged_records", "Records skipped in the last scrape because they failed validation.",
+             SHMETRICS_GAUGE, (double)snap->damaged);
+    /* Processes: one family, two samples by state. */
+    s.proc_labels[0] = (shmetrics_label_t){"state", "attached"};
+    s.proc_labels[1] = (shmetrics_label_t){"state", "exited"};
+    shmetrics_sample_t *ps = &s.smp[s.ns];
+    ps[0] = (shmetrics_sample_t){"", 1, &s.proc_labels[0], (double)(nproc - exited)};
+    ps[1] = (shmetrics_sample_t){"", 1, &s.proc_labels[1], (double)exited};
+    s.ns += 2;
+    s.fam[s.n++] = (shmetrics_family_t){"shmetrics_arena_processes", "Processes holding a slot in the arena.",
+                                        SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 2, ps};
+
+    /* The arena's families, then the collector's own. */
+    shmetrics_family_t *all = malloc(sizeof *all * (snap->nfamilies + s.n));
+    if (!all) {
+        shmetrics_snapshot_free(snap);
+        return smx_fail(-ENOMEM, "out of memory");
+    }
+    memcpy(all, snap->families, sizeof *all * snap->nfamilies);
+    memcpy(all + snap->nfamilies, s.fam, sizeof *all * s.n);
+    shmetrics_snapshot_t merged = {snap->nfamilies + s.n, all, snap->damaged, snap->nseries};
+    rc = shmetrics_format(&merged, fmt, body, len);
+    free(all);
+    shmetrics_snapshot_free(snap);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+    __atomic_store_n(&st->last_scrape_ns, ns, __ATOMIC_RELAXED);
+    return rc;
+}
