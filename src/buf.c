@@ -1,6 +1,6 @@
 /*
- * src/buf.c - owns the growable buffer of the encoders and the number
- * formatting they share.
+ * src/buf.c - owns the growable buffer of the encoders and what the text
+ * formats share: number spelling, escaping, sample lines.
  */
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "shmetrics.h"
 
 void smx_buf_put(struct smx_buf *b, const char *s, size_t n)
 {
@@ -120,4 +121,40 @@ void smx_label_float(char *out, size_t cap, double v)
         if (e == -1) /* %0*d with width 0 still prints one zero */
             snprintf(out, cap, "%s0.%s", sign, d);
     }
+}
+
+/* HELP escapes backslash and newline; label values also the double quote. */
+void smx_buf_escaped(struct smx_buf *b, const char *s, bool quote)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        const char *esc = *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : (quote && *s == '"') ? "\\\"" : NULL;
+        if (!esc)
+            continue;
+        smx_buf_put(b, run, (size_t)(s - run));
+        smx_buf_puts(b, esc);
+        run = s + 1;
+    }
+    smx_buf_put(b, run, (size_t)(s - run));
+}
+
+void smx_buf_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
+{
+    smx_buf_puts(b, name);
+    smx_buf_puts(b, s->suffix);
+    if (s->nlabels) {
+        smx_buf_putc(b, '{');
+        for (size_t i = 0; i < s->nlabels; i++) {
+            if (i)
+                smx_buf_putc(b, ',');
+            smx_buf_puts(b, s->labels[i].name);
+            smx_buf_puts(b, "=\"");
+            smx_buf_escaped(b, s->labels[i].value, true);
+            smx_buf_putc(b, '"');
+        }
+        smx_buf_putc(b, '}');
+    }
+    smx_buf_putc(b, ' ');
+    smx_buf_double(b, s->value);
+    smx_buf_putc(b, '\n');
 }

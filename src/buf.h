@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct smx_buf {
     char *data;
@@ -18,6 +19,15 @@ void smx_buf_puts(struct smx_buf *b, const char *s);
 void smx_buf_putc(struct smx_buf *b, char c);
 /* Shortest decimal that reads back as the same double; +Inf, -Inf, NaN. */
 void smx_buf_double(struct smx_buf *b, double v);
+
+/* Backslash and newline escaped, and the double quote too if `quote`: HELP
+ * text (0.0.4 leaves its quotes alone) and label values. */
+void smx_buf_escaped(struct smx_buf *b, const char *s, bool quote);
+/* One sample line of the text formats: name{labels} value. */
+struct shmetrics_sample;
+void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);
+/* "counter", "gauge", "histogram", "summary". */
+const char *smx_type_name(uint32_t type);
 
 /* The encoders (src/expose_*.c), dispatched by src/expose.c.  Each
  * appends one whole exposition of `snap` to `b`. */

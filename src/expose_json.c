@@ -51,21 +51,6 @@ static void put_value(struct smx_buf *b, double v)
         smx_buf_double(b, v);
 }
 
-static const char *type_name(shmetrics_type_t t)
-{
-    switch (t) {
-    case SHMETRICS_COUNTER:
-        return "counter";
-    case SHMETRICS_GAUGE:
-        return "gauge";
-    case SHMETRICS_HISTOGRAM:
-        return "histogram";
-    case SHMETRICS_SUMMARY:
-        return "summary";
-    }
-    return "unknown";
-}
-
 static void put_sample(struct smx_buf *b, const char *family, const shmetrics_sample_t *s)
 {
     smx_buf_puts(b, "{\"name\":\"");
@@ -93,7 +78,7 @@ void smx_encode_json(struct smx_buf *b, const shmetrics_snapshot_t *snap)
         smx_buf_puts(b, i ? ",\n{\"name\":" : "\n{\"name\":");
         put_string(b, f->name);
         smx_buf_puts(b, ",\"type\":\"");
-        smx_buf_puts(b, type_name(f->type));
+        smx_buf_puts(b, smx_type_name(f->type));
         smx_buf_puts(b, "\",\"help\":");
         put_string(b, f->help);
         smx_buf_puts(b, ",\"samples\":[");

@@ -38,36 +38,6 @@
 #include "buf.h"
 #include "shmetrics.h"
 
-/* Help text and label values: backslash, newline and double quote. */
-static void put_escaped(struct smx_buf *b, const char *s)
-{
-    const char *run = s;
-    for (; *s; s++) {
-        const char *esc = *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : *s == '"' ? "\\\"" : NULL;
-        if (esc) {
-            smx_buf_put(b, run, (size_t)(s - run));
-            smx_buf_puts(b, esc);
-            run = s + 1;
-        }
-    }
-    smx_buf_put(b, run, (size_t)(s - run));
-}
-
-static const char *type_name(shmetrics_type_t t)
-{
-    switch (t) {
-    case SHMETRICS_COUNTER:
-        return "counter";
-    case SHMETRICS_GAUGE:
-        return "gauge";
-    case SHMETRICS_HISTOGRAM:
-        return "histogram";
-    case SHMETRICS_SUMMARY:
-        return "summary";
-    }
-    return "unknown";
-}
-
 static bool is(const shmetrics_sample_t *s, const char *suffix)
 {
     return strcmp(s->suffix, suffix) == 0;
@@ -126,27 +96,6 @@ static bool shown(const shmetrics_family_t *f, size_t j, bool neg_bounds)
     return true;
 }
 
-static void put_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
-{
-    smx_buf_puts(b, name);
-    smx_buf_puts(b, s->suffix);
-    if (s->nlabels) {
-        smx_buf_putc(b, '{');
-        for (size_t i = 0; i < s->nlabels; i++) {
-            if (i)
-                smx_buf_putc(b, ',');
-            smx_buf_puts(b, s->labels[i].name);
-            smx_buf_puts(b, "=\"");
-            put_escaped(b, s->labels[i].value);
-            smx_buf_putc(b, '"');
-        }
-        smx_buf_putc(b, '}');
-    }
-    smx_buf_putc(b, ' ');
-    smx_buf_double(b, s->value);
-    smx_buf_putc(b, '\n');
-}
-
 void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
@@ -155,16 +104,16 @@ void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap)
         smx_buf_puts(b, "# TYPE ");
         smx_buf_puts(b, f->name);
         smx_buf_putc(b, ' ');
-        smx_buf_puts(b, type_name(f->type));
+        smx_buf_puts(b, smx_type_name(f->type));
         smx_buf_puts(b, "\n# HELP ");
         smx_buf_puts(b, f->name);
         smx_buf_putc(b, ' ');
-        put_escaped(b, f->help);
+        smx_buf_escaped(b, f->help, true);
         smx_buf_putc(b, '\n');
         bool neg = f->type == SHMETRICS_HISTOGRAM && negative_bounds(f);
         for (size_t j = 0; j < f->nsamples; j++)
             if (shown(f, j, neg))
-                put_sample(b, f->name, &f->samples[j]);
+                smx_buf_sample(b, f->name, &f->samples[j]);
     }
     smx_buf_puts(b, "# EOF\n");
 }

@@ -19,6 +19,7 @@
 #include <urcu/rculfhash.h>
 
 #include "../shm/arena.h"
+#include "buf.h"
 #include "shmetrics.h"
 
 /*
@@ -126,7 +127,6 @@ struct smx_spec {
     uint32_t age_buckets;
 };
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
-const char *smx_type_name(uint32_t type);
 const char *smx_mode_name(uint32_t mode);
 /* The suffixes a family of `type` adds to its name in its samples. */
 const char *const *smx_type_suffixes(uint32_t type, size_t *n);
