@@ -63,10 +63,14 @@ typedef enum shmetrics_type {
 /*
  * How the per-process cells of a gauge merge at read time.
  *   ALL         one sample per process, with a "pid" label (the default, as
- *               in prometheus_client: nothing is merged away)
+ *               in prometheus_client: nothing is merged away); a process
+ *               that exited keeps its sample until its slot is needed
  *   SUM         the sum over processes
  *   MIN, MAX    the smallest, largest value
  *   MOSTRECENT  the value of the last write, whichever process made it
+ * SUM, MIN, MAX and MOSTRECENT keep the last value of processes that exited
+ * or died.  The LIVE variants count live processes only: a process that
+ * exited or died (pid gone, or reused by another process) drops out.
  * Processes that never wrote the gauge do not take part.
  */
 typedef enum shmetrics_gauge_mode {
@@ -75,6 +79,11 @@ typedef enum shmetrics_gauge_mode {
     SHMETRICS_MODE_MIN = 2,
     SHMETRICS_MODE_MAX = 3,
     SHMETRICS_MODE_MOSTRECENT = 4,
+    SHMETRICS_MODE_LIVEALL = 5,
+    SHMETRICS_MODE_LIVESUM = 6,
+    SHMETRICS_MODE_LIVEMIN = 7,
+    SHMETRICS_MODE_LIVEMAX = 8,
+    SHMETRICS_MODE_LIVEMOSTRECENT = 9,
 } shmetrics_gauge_mode_t;
 
 /* ------------------------------------------------------------------ errors */
@@ -365,6 +374,7 @@ typedef struct shmetrics_arena_info {
     uint64_t proc_cells_cap, proc_cells_used; /* 8-byte words per process unit */
     uint64_t refused;   /* registrations refused because a region was full */
     uint64_t abandoned; /* records or cells lost to races or dead processes */
+    uint64_t reclaimed; /* process slots given back (exits, deaths) */
 } shmetrics_arena_info_t;
 
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);
@@ -372,7 +382,8 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
 typedef struct shmetrics_process {
     uint32_t slot;
     uint32_t pid;
-    int exited;          /* detached cleanly */
+    int exited;          /* detached cleanly (kept for its `all`-mode values) */
+    int alive;           /* attached, and the process is still there */
     uint64_t start_time; /* clock ticks after boot, from /proc */
     uint64_t attach_ns;  /* CLOCK_REALTIME */
     uint64_t detach_ns;

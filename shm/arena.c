@@ -145,7 +145,7 @@ static void layout_compute(struct shm_header *h, const struct shm_caps *c)
     h->off_cpu_units = off;
     off += (uint64_t)c->shards * h->cpu_unit_bytes;
     h->off_proc_units = off;
-    off += (uint64_t)c->processes * h->proc_unit_bytes;
+    off += ((uint64_t)c->processes + 1) * h->proc_unit_bytes; /* + the retired unit */
     h->file_bytes = off;
 }
 
@@ -475,4 +475,5 @@ void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u)
     u->proc_cells_used = proc < u->caps.proc_cells ? proc : u->caps.proc_cells;
     u->refused = shmetrics_load_relaxed(&a->sh->refused);
     u->abandoned = shmetrics_load_relaxed(&a->sh->abandoned);
+    u->reclaimed = shmetrics_load_relaxed(&a->sh->reclaimed);
 }

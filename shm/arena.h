@@ -57,6 +57,7 @@ struct shm_usage {
     uint64_t proc_cells_used;
     uint64_t refused;
     uint64_t abandoned;
+    uint64_t reclaimed;
 };
 void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u);
 
@@ -152,10 +153,23 @@ struct shm_proc_view {
     uint64_t detach_ns;
 };
 
-/* Claim a free slot for the calling process. */
+/* Claim a slot for the calling process: a free one, else one reclaimed
+ * from a dead process, else from the exited process that left first. */
 int shm_proc_claim(struct shm_arena *a, uint32_t *slot);
-/* Mark the caller's slot exited (its gauge cells stay readable). */
+/* The caller's clean exit: fold its gauge cells and free its slot (or keep
+ * it EXITED while it holds `all`-mode values). */
 void shm_proc_detach(struct shm_arena *a, uint32_t slot);
+/* Fold a slot's gauge cells into the retired unit (shm/reclaim.c) and free
+ * it; with keep_all, a slot holding `all`-mode values stays EXITED.
+ * -EAGAIN if the slot is not ACTIVE or EXITED. */
+int shm_proc_reclaim(struct shm_arena *a, uint32_t slot, bool keep_all);
+/* Reclaim the slots of ACTIVE processes that no longer exist; how many. */
+int shm_proc_reclaim_dead(struct shm_arena *a);
+/* Free one slot: a dead process's, else the oldest exited one. */
+int shm_proc_make_room(struct shm_arena *a);
+/* Is the process of an ACTIVE slot still there (same pid, same start)? */
+bool shm_proc_alive(const struct shm_proc_view *v);
+uint64_t shm_realtime_ns(void);
 /* -EAGAIN for a free or half-claimed slot. */
 int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v);
 uint32_t shm_processes_cap(const struct shm_arena *a);

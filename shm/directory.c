@@ -271,7 +271,7 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     if (c.nlabels > SHM_MAX_LABELS || !heap_range_ok(a, c.labels_off, c.labels_len) ||
         !smx_label_list_ok(heap + c.labels_off, c.labels_len, c.nlabels))
         return smx_fail(-EBADMSG, "family record %u: bad label names", idx);
-    if (c.type == SHM_TYPE_GAUGE ? c.mode > SHM_MODE_MOSTRECENT : c.mode != 0)
+    if (c.type == SHM_TYPE_GAUGE ? c.mode > SHM_MODE_LIVEMOSTRECENT : c.mode != 0)
         return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
     if (c.type == SHM_TYPE_HISTOGRAM ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS ||
                                            !doubles_ok(a, c.buckets_off, c.nbuckets, false)

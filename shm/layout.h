@@ -44,11 +44,19 @@ enum shm_gauge_mode {
     SHM_MODE_MIN = 2,
     SHM_MODE_MAX = 3,
     SHM_MODE_MOSTRECENT = 4,
+    /* The same merges over live processes only (SHM_MODE_LIVE + base). */
+    SHM_MODE_LIVEALL = 5,
+    SHM_MODE_LIVESUM = 6,
+    SHM_MODE_LIVEMIN = 7,
+    SHM_MODE_LIVEMAX = 8,
+    SHM_MODE_LIVEMOSTRECENT = 9,
 };
+#define SHM_MODE_LIVE 5u
 
 /* Record states (family and series `ready` words). */
 #define SHM_REC_UNPUBLISHED 0u /* private to the process that allocated it */
 #define SHM_REC_READY 2u       /* published and complete: readers may use it */
+#define SHM_REC_REMOVED 3u     /* a removed series: skipped, revived by its key */
 
 /* Process slot states. */
 #define SHM_PROC_FREE 0u
@@ -85,7 +93,8 @@ struct shm_header {
     uint64_t off_series;       /* 112 struct shm_series[series_cap] */
     uint64_t off_heap;         /* 120 heap_bytes */
     uint64_t off_cpu_units;    /* 128 shards * cpu_unit_bytes */
-    uint64_t off_proc_units;   /* 136 processes_cap * proc_unit_bytes */
+    uint64_t off_proc_units;   /* 136 (processes_cap + 1) * proc_unit_bytes: a
+                                * unit per slot, then the retired unit */
     uint64_t created_ns;       /* 144 CLOCK_REALTIME at creation */
     uint32_t creator_pid;      /* 152 */
     uint32_t pad0;             /* 156 */
@@ -99,7 +108,10 @@ struct shm_header {
     uint64_t proc_cells_used;  /* 280 8-byte words handed out in every process unit */
     uint64_t refused;          /* 288 registrations refused because a region was full */
     uint64_t abandoned;        /* 296 records or cells lost to a race or a helper */
-    uint8_t reserved1[208];    /* 304 zero */
+    uint32_t reclaim_lock;     /* 304 0, or the pid reclaiming a process slot */
+    uint32_t pad1;             /* 308 */
+    uint64_t reclaimed;        /* 312 process slots reclaimed */
+    uint8_t reserved1[192];    /* 320 zero */
 
     uint8_t reserved2[SHM_PAGE - 512]; /* 512 zero */
 };
@@ -137,7 +149,9 @@ _Static_assert(offsetof(struct shm_header, cpu_cells_used) == 272, "cpu_cells_us
 _Static_assert(offsetof(struct shm_header, proc_cells_used) == 280, "proc_cells_used");
 _Static_assert(offsetof(struct shm_header, refused) == 288, "refused");
 _Static_assert(offsetof(struct shm_header, abandoned) == 296, "abandoned");
-_Static_assert(offsetof(struct shm_header, reserved1) == 304, "reserved1");
+_Static_assert(offsetof(struct shm_header, reclaim_lock) == 304, "reclaim_lock");
+_Static_assert(offsetof(struct shm_header, reclaimed) == 312, "reclaimed");
+_Static_assert(offsetof(struct shm_header, reserved1) == 320, "reserved1");
 _Static_assert(offsetof(struct shm_header, reserved2) == 512, "reserved2");
 
 /* One process slot: 64 bytes. */
@@ -231,6 +245,9 @@ _Static_assert(offsetof(struct shm_series, reserved) == 32, "series.reserved");
  *                             (0 = never written by this process; else the
  *                             CLOCK_REALTIME ns of the write, or 1 when the
  *                             family's mode does not need time)
+ * The unit after the last slot's is the retired unit: for gauges in modes
+ * sum, min, max and mostrecent it holds the merge of the last values of
+ * processes whose slot was reclaimed (same word layout, stamp 0 = none).
  */
 #define SHM_COUNTER_CELLS 2u
 #define SHM_GAUGE_CELLS 2u

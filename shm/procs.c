@@ -6,11 +6,12 @@
  * then fills pid, start time and attach time and publishes the slot with a
  * release store of ACTIVE.  Readers use only ACTIVE and EXITED slots.  The
  * start time (field 22 of /proc/PID/stat) tells a process from a later one
- * that reuses its pid.  On detach the slot becomes EXITED and its cells stay
- * readable, so the last values of a process that exited are not lost.
+ * that reuses its pid.  Detaching, and reclaiming the slots of processes
+ * that died, is shm/reclaim.c's business.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,11 +20,15 @@
 #include "arena_priv.h"
 #include "../src/error.h"
 
-/* Field 22 of /proc/self/stat; 0 when it cannot be read. */
-static uint64_t self_start_time(void)
+/* Field 22 of /proc/PID/stat (0: this process); 0 when it cannot be read. */
+static uint64_t start_time_of(uint32_t pid)
 {
-    char buf[1024];
-    FILE *f = fopen("/proc/self/stat", "re");
+    char buf[1024], path[64];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%u/stat", pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/stat");
+    FILE *f = fopen(path, "re");
     if (!f)
         return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -42,17 +47,26 @@ static uint64_t self_start_time(void)
     return v;
 }
 
-static uint64_t realtime_ns(void)
+uint64_t shm_realtime_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
+bool shm_proc_alive(const struct shm_proc_view *v)
 {
-    if (a->rdonly)
-        return smx_fail(-EROFS, "the arena is open read-only");
+    if (v->state != SHM_PROC_ACTIVE || v->pid == 0)
+        return false;
+    if (kill((pid_t)v->pid, 0) < 0 && errno != EPERM)
+        return false;
+    /* The pid exists; is it still the same process, or a reused pid? */
+    uint64_t st = start_time_of(v->pid);
+    return st == 0 || v->start_time == 0 || st == v->start_time;
+}
+
+static int claim_free(struct shm_arena *a, uint32_t *slot)
+{
     struct shm_proc *t = shm_procs(a);
     for (uint32_t i = 0; i < a->h.processes_cap; i++) {
         if (shmetrics_load_relaxed(&t[i].state) != SHM_PROC_FREE)
@@ -60,24 +74,36 @@ int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
         if (shmetrics_cas_seq_cst(&t[i].state, SHM_PROC_FREE, SHM_PROC_CLAIMING) != SHM_PROC_FREE)
             continue;
         shmetrics_store_relaxed(&t[i].pid, (uint32_t)getpid());
-        shmetrics_store_relaxed(&t[i].start_time, self_start_time());
-        shmetrics_store_relaxed(&t[i].attach_ns, realtime_ns());
+        shmetrics_store_relaxed(&t[i].start_time, start_time_of(0));
+        shmetrics_store_relaxed(&t[i].attach_ns, shm_realtime_ns());
         shmetrics_store_relaxed(&t[i].detach_ns, (uint64_t)0);
         shmetrics_store_release(&t[i].state, SHM_PROC_ACTIVE);
         *slot = i;
         return 0;
     }
+    return -ENOSPC;
+}
+
+int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
+{
+    if (a->rdonly)
+        return smx_fail(-EROFS, "the arena is open read-only");
+    /* A free slot; else make one from a dead or exited process. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (claim_free(a, slot) == 0)
+            return 0;
+        if (shm_proc_make_room(a) < 0)
+            break;
+    }
     shmetrics_add_relaxed(&a->sh->refused, 1);
-    return smx_fail(-ENOSPC, "arena full: all %u process slots are taken", a->h.processes_cap);
+    return smx_fail(-ENOSPC, "arena full: all %u process slots are taken by live processes", a->h.processes_cap);
 }
 
 void shm_proc_detach(struct shm_arena *a, uint32_t slot)
 {
     if (a->rdonly || slot >= a->h.processes_cap)
         return;
-    struct shm_proc *p = &shm_procs(a)[slot];
-    shmetrics_store_relaxed(&p->detach_ns, realtime_ns());
-    shmetrics_store_release(&p->state, SHM_PROC_EXITED);
+    shm_proc_reclaim(a, slot, true);
 }
 
 int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v)
@@ -119,6 +145,7 @@ uint32_t shm_shards(const struct shm_arena *a)
     return a->h.shards;
 }
 
+/* `slot` may be processes_cap: the retired unit. */
 uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell)
 {
     return (uint64_t *)(a->base + a->h.off_proc_units + (uint64_t)slot * a->h.proc_unit_bytes) + cell;

@@ -66,6 +66,7 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
     out->proc_cells_used = u.proc_cells_used;
     out->refused = u.refused;
     out->abandoned = u.abandoned;
+    out->reclaimed = u.reclaimed;
     return 0;
 }
 
@@ -82,6 +83,7 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
             out[k].slot = v.slot;
             out[k].pid = v.pid;
             out[k].exited = v.state == SHM_PROC_EXITED;
+            out[k].alive = shm_proc_alive(&v);
             out[k].start_time = v.start_time;
             out[k].attach_ns = v.attach_ns;
             out[k].detach_ns = v.detach_ns;

@@ -89,6 +89,7 @@ struct fam {
 
 struct proc {
     uint32_t slot;
+    bool live;       /* ACTIVE, and its process is still there */
     const char *pid; /* in the snapshot's pool */
 };
 
@@ -145,59 +146,6 @@ static shmetrics_label_t *sample_labels(struct walk *w, const struct fam *f, con
     return l;
 }
 
-/* Append the samples of one gauge series, merged by the family's mode. */
-static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
-                         shmetrics_sample_t *out, size_t *n)
-{
-    const struct shm_arena *a = w->reg->arena;
-    bool any = false;
-    double acc = 0;
-    uint64_t best_stamp = 0;
-    for (uint32_t i = 0; i < w->nprocs; i++) {
-        const uint64_t *c = shm_proc_cell(a, w->procs[i].slot, cell);
-        uint64_t stamp = shmetrics_load_acquire(&c[1]);
-        if (stamp == 0)
-            continue;
-        double v = cell_double(&c[0]);
-        switch (f->v.mode) {
-        case SHM_MODE_ALL: {
-            shmetrics_sample_t *s = &out[(*n)++];
-            s->suffix = "";
-            s->value = v;
-            s->labels = sample_labels(w, f, key, "pid", w->procs[i].pid, &s->nlabels);
-            if (!s->labels)
-                return -ENOMEM;
-            break;
-        }
-        case SHM_MODE_SUM:
-            acc = any ? acc + v : v;
-            break;
-        case SHM_MODE_MIN:
-            acc = !any || v < acc ? v : acc;
-            break;
-        case SHM_MODE_MAX:
-            acc = !any || v > acc ? v : acc;
-            break;
-        case SHM_MODE_MOSTRECENT:
-            if (!any || stamp >= best_stamp) {
-                best_stamp = stamp;
-                acc = v;
-            }
-            break;
-        }
-        any = true;
-    }
-    if (f->v.mode != SHM_MODE_ALL && any) {
-        shmetrics_sample_t *s = &out[(*n)++];
-        s->suffix = "";
-        s->value = acc;
-        s->labels = sample_labels(w, f, key, NULL, NULL, &s->nlabels);
-        if (!s->labels)
-            return -ENOMEM;
-    }
-    return 0;
-}
-
 /* One sample: the series' labels plus an optional extra one. */
 static int add_sample(struct walk *w, const struct fam *f, const char *key, const char *suffix, const char *extra,
                       const char *extra_value, double value, shmetrics_sample_t *out, size_t *n)
@@ -207,6 +155,63 @@ static int add_sample(struct walk *w, const struct fam *f, const char *key, cons
     s->value = value;
     s->labels = sample_labels(w, f, key, extra, extra_value, &s->nlabels);
     return s->labels ? 0 : -ENOMEM;
+}
+
+/* Merge (v, stamp) into the accumulator of a one-sample mode. */
+static void merge(uint32_t mode, bool *any, double *acc, uint64_t *best, double v, uint64_t stamp)
+{
+    switch (mode) {
+    case SHM_MODE_SUM:
+        *acc = *any ? *acc + v : v;
+        break;
+    case SHM_MODE_MIN:
+        *acc = !*any || v < *acc ? v : *acc;
+        break;
+    case SHM_MODE_MAX:
+        *acc = !*any || v > *acc ? v : *acc;
+        break;
+    case SHM_MODE_MOSTRECENT:
+        if (!*any || stamp >= *best) {
+            *best = stamp;
+            *acc = v;
+        }
+        break;
+    }
+    *any = true;
+}
+
+/* Append the samples of one gauge series, merged by the family's mode:
+ * the live modes read live processes only; sum, min, max and mostrecent
+ * also the retired unit (processes whose slot was reclaimed). */
+static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+                         shmetrics_sample_t *out, size_t *n)
+{
+    const struct shm_arena *a = w->reg->arena;
+    bool live_only = f->v.mode >= SHM_MODE_LIVE;
+    uint32_t mode = live_only ? f->v.mode - SHM_MODE_LIVE : f->v.mode;
+    bool any = false;
+    double acc = 0;
+    uint64_t best_stamp = 0;
+    for (uint32_t i = 0; i <= w->nprocs; i++) {
+        bool retired = i == w->nprocs;
+        if (retired ? live_only || mode == SHM_MODE_ALL : live_only && !w->procs[i].live)
+            continue;
+        const uint64_t *c = shm_proc_cell(a, retired ? shm_processes_cap(a) : w->procs[i].slot, cell);
+        uint64_t stamp = shmetrics_load_acquire(&c[1]);
+        if (stamp == 0)
+            continue;
+        double v = cell_double(&c[0]);
+        if (mode == SHM_MODE_ALL) {
+            int rc = add_sample(w, f, key, "", "pid", w->procs[i].pid, v, out, n);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        merge(mode, &any, &acc, &best_stamp, v, stamp);
+    }
+    if (mode != SHM_MODE_ALL && any)
+        return add_sample(w, f, key, "", NULL, NULL, acc, out, n);
+    return 0;
 }
 
 static const char *float_label(struct walk *w, double v)
@@ -263,7 +268,7 @@ static size_t samples_per_series(const struct walk *w, const struct fam *f)
 {
     switch (f->v.type) {
     case SHM_TYPE_GAUGE:
-        return f->v.mode == SHM_MODE_ALL ? w->nprocs : 1;
+        return f->v.mode == SHM_MODE_ALL || f->v.mode == SHM_MODE_LIVEALL ? w->nprocs : 1;
     case SHM_TYPE_HISTOGRAM:
         return f->v.nbuckets + 3;
     case SHM_TYPE_SUMMARY:
@@ -319,6 +324,7 @@ static int walk_procs(struct walk *w, uint64_t *damaged)
         char pid[16];
         int n = snprintf(pid, sizeof pid, "%u", pv.pid);
         w->procs[w->nprocs].slot = i;
+        w->procs[w->nprocs].live = shm_proc_alive(&pv);
         if (!(w->procs[w->nprocs].pid = pool_strndup(w->snap, pid, (size_t)n)))
             return -ENOMEM;
         w->nprocs++;

@@ -48,7 +48,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
         s->h.gauge.off = (size_t)cell * 8;
-        s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT;
+        s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT || m->mode == SHMETRICS_MODE_LIVEMOSTRECENT;
         s->h.gauge.reg = reg;
         break;
     case SHMETRICS_HISTOGRAM:

@@ -108,8 +108,8 @@ int smx_gzip(const char *in, size_t len, char **out, size_t *out_len)
 
 struct self {
     shmetrics_family_t fam[SELF_FAMILIES];
-    shmetrics_sample_t smp[SELF_FAMILIES + 2];
-    shmetrics_label_t proc_labels[2];
+    shmetrics_sample_t smp[SELF_FAMILIES + 3];
+    shmetrics_label_t proc_labels[3];
     size_t n, ns;
 };
 
@@ -141,22 +141,14 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
         return rc;
     shmetrics_arena_info_t in;
     shmetrics_arena_info(st->reg, &in);
-    size_t nproc = 0, exited = 0;
-    shmetrics_process_t procs[64];
-    shmetrics_processes(st->reg, procs, 64, &nproc);
-    for (size_t i = 0; i < nproc && i < 64; i++)
-        exited += (size_t)procs[i].exited;
-    if (nproc > 64) {
-        shmetrics_process_t *all = calloc(nproc, sizeof *all);
-        size_t n2 = 0;
-        if (all && shmetrics_processes(st->reg, all, nproc, &n2) == 0) {
-            exited = 0;
-            for (size_t i = 0; i < n2 && i < nproc; i++)
-                exited += (size_t)all[i].exited;
-        }
-        free(all);
-    }
-
+    size_t nproc = 0, count[3] = {0, 0, 0}; /* attached, dead, exited */
+    shmetrics_processes(st->reg, NULL, 0, &nproc);
+    shmetrics_process_t *procs = calloc(nproc ? nproc : 1, sizeof *procs);
+    size_t got = 0;
+    if (procs && shmetrics_processes(st->reg, procs, nproc, &got) == 0)
+        for (size_t i = 0; i < got && i < nproc; i++)
+            count[procs[i].exited ? 2 : procs[i].alive ? 0 : 1]++;
+    free(procs);
     struct self s;
     memset(&s, 0, sizeof s);
     uint64_t scrapes = __atomic_add_fetch(&st->scrapes, 1, __ATOMIC_RELAXED);
@@ -177,15 +169,18 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
              (double)in.refused);
     self_add(&s, "shmetrics_arena_damaged_records", "Records skipped in the last scrape because they failed validation.",
              SHMETRICS_GAUGE, (double)snap->damaged);
-    /* Processes: one family, two samples by state. */
-    s.proc_labels[0] = (shmetrics_label_t){"state", "attached"};
-    s.proc_labels[1] = (shmetrics_label_t){"state", "exited"};
+    /* Processes: one family, a sample per state. */
+    static const char *const states[3] = {"attached", "dead", "exited"};
     shmetrics_sample_t *ps = &s.smp[s.ns];
-    ps[0] = (shmetrics_sample_t){"", 1, &s.proc_labels[0], (double)(nproc - exited)};
-    ps[1] = (shmetrics_sample_t){"", 1, &s.proc_labels[1], (double)exited};
-    s.ns += 2;
-    s.fam[s.n++] = (shmetrics_family_t){"shmetrics_arena_processes", "Processes holding a slot in the arena.",
-                                        SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 2, ps};
+    for (int i = 0; i < 3; i++) {
+        s.proc_labels[i] = (shmetrics_label_t){"state", states[i]};
+        ps[i] = (shmetrics_sample_t){"", 1, &s.proc_labels[i], (double)count[i]};
+    }
+    s.ns += 3;
+    s.fam[s.n++] = (shmetrics_family_t){"shmetrics_arena_processes",
+                                        "Processes holding a slot in the arena: attached, dead without detaching "
+                                        "(reclaimed by the next writer to attach), exited (kept for mode all).",
+                                        SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 3, ps};
 
     /* The arena's families, then the collector's own. */
     shmetrics_family_t *all = malloc(sizeof *all * (snap->nfamilies + s.n));

@@ -49,7 +49,8 @@ const char *const *smx_type_suffixes(uint32_t type, size_t *n)
 
 const char *smx_mode_name(uint32_t mode)
 {
-    static const char *const names[] = {"all", "sum", "min", "max", "mostrecent"};
+    static const char *const names[] = {"all",     "sum",     "min",     "max",     "mostrecent",
+                                        "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
     return mode < sizeof names / sizeof names[0] ? names[mode] : "unknown";
 }
 
@@ -71,7 +72,7 @@ static int name_append(struct smx_spec *o, const char *part)
 
 static const char *reserved_label(uint32_t type, uint32_t mode)
 {
-    if (type == SHMETRICS_GAUGE && mode == SHMETRICS_MODE_ALL)
+    if (type == SHMETRICS_GAUGE && (mode == SHMETRICS_MODE_ALL || mode == SHMETRICS_MODE_LIVEALL))
         return "pid";
     if (type == SHMETRICS_HISTOGRAM)
         return "le";
@@ -157,7 +158,7 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
         return smx_fail(-EINVAL, "help text of %s is not valid UTF-8", o->name);
 
     o->mode = type == SHMETRICS_GAUGE ? (uint32_t)spec->gauge_mode : 0;
-    if (o->mode > SHMETRICS_MODE_MOSTRECENT)
+    if (o->mode > SHMETRICS_MODE_LIVEMOSTRECENT)
         return smx_fail(-EINVAL, "unknown gauge mode %u for %s", o->mode, o->name);
 
     if (spec->nlabels > SHM_MAX_LABELS)

@@ -361,7 +361,7 @@ temperature 20
 EOF
 
 cli stat --arena "$A"
-check_eq "inc: counters take no process slot, the one set does" "processes  1 / 256 (0 attached, 1 exited)" \
+check_eq "inc: counters take no process slot; the set's is given back at exit" "processes  0 / 256 (0 attached, 0 dead, 0 exited)" \
     "$(grep '^processes' "$tmp/out")"
 check_eq "inc: refused registrations add no family" "families   5 / 1024" "$(grep '^families' "$tmp/out")"
 
@@ -374,7 +374,7 @@ check_usage_error "set without a value" "no VALUE given"
 cli set --arena "$A" temp abc
 check_usage_error "set to abc" "the value must be a number, not 'abc'"
 cli set --arena "$A" --mode newest temp 1
-check_usage_error "set --mode newest" "unknown mode 'newest' (all, sum, min, max, mostrecent)"
+check_usage_error "set --mode newest" "unknown mode 'newest' (all, sum, min, max, mostrecent, or live before any)"
 cli set --arena "$A" temp 1 --mode
 check_usage_error "set --mode without a value" "--mode needs a value"
 cli set --arena "$A" temp 1 2
@@ -568,7 +568,7 @@ request_duration_seconds_count{method="POST",path="/api"} 1
 EOF
 
 cli stat --arena "$A"
-check_eq "observe: histograms take no process slot" "processes  0 / 256 (0 attached, 0 exited)" \
+check_eq "observe: histograms take no process slot" "processes  0 / 256 (0 attached, 0 dead, 0 exited)" \
     "$(grep '^processes' "$tmp/out")"
 check_eq "observe: refused registrations add no family" "families   1 / 1024" "$(grep '^families' "$tmp/out")"
 
@@ -826,7 +826,7 @@ nan_seconds_count 3
 EOF
 
 cli stat --arena "$A"
-check_eq "summaries: no process slot taken" "processes  0 / 256 (0 attached, 0 exited)" \
+check_eq "summaries: no process slot taken" "processes  0 / 256 (0 attached, 0 dead, 0 exited)" \
     "$(grep '^processes' "$tmp/out")"
 
 # A window of 1 s: two seconds later the quantiles are NaN, while _sum and
@@ -1067,10 +1067,11 @@ created_at=$(lines 4 | sed 's/^created *\([^ ]*\) .*/\1/')
 check_true "stat of a new arena: creation time $created_at within $t0 .. $t1" time_between "$created_at" "$t0" "$t1"
 check_eq "stat of a new arena: usage lines" "families   0 / 8
 series     0 / 32
-processes  0 / 4 (0 attached, 0 exited)
+processes  0 / 4 (0 attached, 0 dead, 0 exited)
 shards     2" "$(lines 5 8)"
-check_eq "stat of a new arena: no refusals, nothing abandoned, no process table" "refused    0
-abandoned  0" "$(lines 12 '$')"
+check_eq "stat of a new arena: no refusals, nothing abandoned or reclaimed, no process table" "refused    0
+abandoned  0
+reclaimed  0" "$(lines 12 '$')"
 
 t0=$(utc_now)
 cli_pid set --arena "$A" --help "Load." load 0.5
@@ -1086,16 +1087,17 @@ cli stat --arena "$A"
 check_rc "stat after updates: exit 0" 0
 check_eq "stat after updates: usage lines" "families   3 / 8
 series     4 / 32
-processes  2 / 4 (0 attached, 2 exited)
+processes  1 / 4 (0 attached, 0 dead, 1 exited)
 shards     2" "$(lines 5 8)"
-check_eq "stat after updates: refused and abandoned" "refused    0
-abandoned  0" "$(lines 12 13)"
+check_eq "stat after updates: refused, abandoned, and the mostrecent set's slot reclaimed at its exit" "refused    0
+abandoned  0
+reclaimed  1" "$(lines 12 14)"
 check_eq "stat after updates: blank line, then the process table header" "
-  SLOT        PID STATE     ATTACHED" "$(lines 14 15)"
-check_eq "stat after updates: two rows, nothing after" 17 "$(($(wc -l <"$tmp/out")))"
+  SLOT        PID STATE     ATTACHED" "$(lines 15 16)"
+check_eq "stat after updates: one row (the mode-all set keeps its slot), nothing after" 17 "$(($(wc -l <"$tmp/out")))"
 slot=0
-for pid in "$p1" "$p2"; do
-    row=$(lines $((16 + slot)))
+for pid in "$p2"; do
+    row=$(lines $((17 + slot)))
     want=$(printf '%6u %10u %-9s ' "$slot" "$pid" exited)
     check_eq "stat after updates: slot $slot is pid $pid, exited" "$want" "$(printf '%s\n' "$row" | cut -c 1-28)"
     attached=$(printf '%s\n' "$row" | cut -c 29-)
@@ -1106,11 +1108,15 @@ done
 
 A=$base-full
 cli create --arena "$A" --families 4 --series 8 --processes 1 --shards 1
-cli set --arena "$A" g 1
-cli set --arena "$A" g 2
-check_failure "set with every process slot taken" "all 1 process slots are taken"
+cli set --arena "$A" --mode all g 1
+cli_pid set --arena "$A" --mode all g 2
+check_rc "a second set on a one-slot arena takes the exited slot back: exit 0" 0
+cli dump --arena "$A"
+check_eq "the exited process's mode-all sample gave way to the new one" "g{pid=\"$PID\"} 2" \
+    "$(grep '^g{' "$tmp/out")"
 cli stat --arena "$A"
-check_eq "stat of a full process table: the refusal is counted" "refused    1" "$(grep '^refused' "$tmp/out")"
+check_eq "stat of a one-slot arena: nothing refused" "refused    0" "$(grep '^refused' "$tmp/out")"
+check_eq "stat of a one-slot arena: one slot reclaimed" "reclaimed  1" "$(grep '^reclaimed' "$tmp/out")"
 
 cli stat --arena "$base-missing"
 check_failure "stat of a missing arena" "no arena at $base-missing"

@@ -99,10 +99,10 @@ Test(registry, bad_label_names)
     assert_msg("label name \"pid\" is reserved for a gauge in mode all");
     gs.gauge_mode = SHMETRICS_MODE_SUM;
     cr_assert_eq(shmetrics_gauge_register(reg, &gs, &g), 0);
-    gs.gauge_mode = (shmetrics_gauge_mode_t)9;
+    gs.gauge_mode = (shmetrics_gauge_mode_t)10;
     gs.name = "g2";
     cr_assert_eq(shmetrics_gauge_register(reg, &gs, &g), -EINVAL);
-    assert_msg("unknown gauge mode 9");
+    assert_msg("unknown gauge mode 10");
 }
 
 Test(registry, bad_help)

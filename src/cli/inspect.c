@@ -174,9 +174,11 @@ static int run_stat(int argc, char **argv)
     size_t got = 0;
     if (procs)
         shmetrics_processes(reg, procs, np, &got);
-    size_t active = 0;
-    for (size_t i = 0; i < got && i < np; i++)
-        active += !procs[i].exited;
+    size_t live = 0, dead = 0;
+    for (size_t i = 0; i < got && i < np; i++) {
+        live += (size_t)procs[i].alive;
+        dead += (size_t)(!procs[i].alive && !procs[i].exited);
+    }
 
     printf("arena      %s\n", in.path);
     printf("bytes      %llu\n", (unsigned long long)in.file_bytes);
@@ -185,7 +187,8 @@ static int run_stat(int argc, char **argv)
     printf(" by pid %u\n", in.creator_pid);
     printf("families   %u / %u\n", in.families_used, in.families_cap);
     printf("series     %u / %u\n", in.series_used, in.series_cap);
-    printf("processes  %zu / %u (%zu attached, %zu exited)\n", np, in.processes_cap, active, np - active);
+    printf("processes  %zu / %u (%zu attached, %zu dead, %zu exited)\n", np, in.processes_cap, live, dead,
+           np - live - dead);
     printf("shards     %u\n", in.shards);
     printf("heap       %llu / %llu bytes\n", (unsigned long long)in.heap_used, (unsigned long long)in.heap_bytes);
     printf("cpu cells  %llu / %llu words per shard\n", (unsigned long long)in.cpu_cells_used,
@@ -194,10 +197,12 @@ static int run_stat(int argc, char **argv)
            (unsigned long long)in.proc_cells_cap);
     printf("refused    %llu\n", (unsigned long long)in.refused);
     printf("abandoned  %llu\n", (unsigned long long)in.abandoned);
+    printf("reclaimed  %llu\n", (unsigned long long)in.reclaimed);
     if (got) {
         printf("\n%6s %10s %-9s %s\n", "SLOT", "PID", "STATE", "ATTACHED");
         for (size_t i = 0; i < got && i < np; i++) {
-            printf("%6u %10u %-9s ", procs[i].slot, procs[i].pid, procs[i].exited ? "exited" : "attached");
+            printf("%6u %10u %-9s ", procs[i].slot, procs[i].pid,
+                   procs[i].exited ? "exited" : procs[i].alive ? "attached" : "dead");
             print_time("", procs[i].attach_ns);
             printf("\n");
         }
@@ -244,6 +249,9 @@ const struct verb verb_stat = {
     "usage: shmetrics stat [--arena PATH]\n"
     "\n"
     "Opens the arena read-only and prints its capacities, how much of each is in\n"
-    "use, and the processes that hold a slot (attached or exited).\n",
+    "use, and the processes that hold a slot: attached (running), dead (gone\n"
+    "without detaching; its slot is reclaimed by the next process that attaches\n"
+    "read-write) or exited (kept for its gauge values in mode all until the\n"
+    "slot is needed).\n",
     run_stat,
 };

@@ -161,8 +161,9 @@ static int run_inc(int argc, char **argv)
 
 static bool parse_mode(const char *s, shmetrics_gauge_mode_t *m)
 {
-    static const char *const names[] = {"all", "sum", "min", "max", "mostrecent"};
-    for (int i = 0; i < 5; i++)
+    static const char *const names[] = {"all",     "sum",     "min",     "max",     "mostrecent",
+                                        "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
+    for (int i = 0; i < 10; i++)
         if (strcmp(s, names[i]) == 0) {
             *m = (shmetrics_gauge_mode_t)i;
             return true;
@@ -185,7 +186,8 @@ static int run_set(int argc, char **argv)
     else if (!parse_double(a.value, &value))
         st = cli_usage_error(&verb_set, "the value must be a number, not '%s'", a.value);
     else if (a.mode && !parse_mode(a.mode, &mode))
-        st = cli_usage_error(&verb_set, "unknown mode '%s' (all, sum, min, max, mostrecent)", a.mode);
+        st = cli_usage_error(&verb_set, "unknown mode '%s' (all, sum, min, max, mostrecent, or live before any)",
+                             a.mode);
     shmetrics_registry_t *reg = NULL;
     if (!st)
         st = open_rw(cli_arena(a.arena), &reg);
@@ -343,8 +345,10 @@ const struct verb verb_set = {
     "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
     "  --help TEXT       help text for a new gauge (also --help-text TEXT)\n"
     "  --mode MODE       how processes' values merge: all (one sample per pid),\n"
-    "                    sum, min, max, mostrecent.  Default here: mostrecent,\n"
-    "                    since each shell command is a process of its own.\n"
+    "                    sum, min, max, mostrecent; liveall, livesum, livemin,\n"
+    "                    livemax, livemostrecent count live processes only.\n"
+    "                    Default here: mostrecent, since each shell command is\n"
+    "                    a process of its own.\n"
     "  --help            this message\n",
     run_set,
 };

@@ -1,0 +1,195 @@
+/*
+ * shm/reclaim.c - owns giving process slots back: folding a departed
+ * process's gauge cells into the retired unit, and freeing its slot, so
+ * that an arena serves any number of short-lived processes.
+ *
+ * Who and when.  A process frees its own slot at shutdown.  A process that
+ * attaches read-write reclaims the slots of processes that died without
+ * detaching (SIGKILL, crash).  A process that needs a slot and finds none
+ * free reclaims dead ones, then the exited slots kept for `all`-mode
+ * gauges, oldest first.  A collector only reads: it leaves dead processes'
+ * cells in place and excludes them from the live modes itself.
+ *
+ * Folding.  For each gauge series the slot wrote (write stamp != 0):
+ *   sum, min, max, mostrecent   merged into the retired unit's cell, which
+ *                               readers merge like one more process: the
+ *                               last value written is kept
+ *   live modes                  dropped (a dead process does not count)
+ *   all                         kept in the slot while it is EXITED (one
+ *                               sample per exited process, as
+ *                               prometheus_client does), dropped when the
+ *                               slot is taken back for a new process
+ * A cell is claimed by a compare-and-swap of its stamp to 0 before its
+ * value is folded, so a reclaimer that dies midway and one that takes over
+ * never fold a value twice (a value may be lost instead).  Folding into the
+ * retired unit is serialised by the arena's reclaim lock (a pid in the
+ * header); a lock whose holder no longer exists is taken over.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/error.h"
+#include "arena_priv.h"
+
+static bool pid_exists(uint32_t pid)
+{
+    return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+static void lock_reclaim(struct shm_arena *a)
+{
+    uint32_t me = (uint32_t)getpid();
+    for (;;) {
+        uint32_t holder = shmetrics_cas_seq_cst(&a->sh->reclaim_lock, 0u, me);
+        if (holder == 0 || holder == me)
+            return;
+        if (!pid_exists(holder) && shmetrics_cas_seq_cst(&a->sh->reclaim_lock, holder, me) == holder)
+            return;
+        sched_yield();
+    }
+}
+
+static void unlock_reclaim(struct shm_arena *a)
+{
+    shmetrics_store_release(&a->sh->reclaim_lock, 0u);
+}
+
+static double bits_double(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static uint64_t double_bits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+/* Merge (v, stamp) into the retired cell of a gauge in `mode`. */
+static void fold(uint64_t *retired, uint32_t mode, double v, uint64_t stamp)
+{
+    uint64_t rstamp = shmetrics_load_relaxed(&retired[1]);
+    double r = bits_double(shmetrics_load_relaxed(&retired[0]));
+    bool empty = rstamp == 0;
+    switch (mode) {
+    case SHM_MODE_SUM:
+        r = empty ? v : r + v;
+        break;
+    case SHM_MODE_MIN:
+        r = empty || v < r ? v : r;
+        break;
+    case SHM_MODE_MAX:
+        r = empty || v > r ? v : r;
+        break;
+    case SHM_MODE_MOSTRECENT:
+        if (!empty && stamp < rstamp)
+            return;
+        r = v;
+        rstamp = stamp;
+        break;
+    default:
+        return;
+    }
+    if (mode != SHM_MODE_MOSTRECENT && (empty || stamp > rstamp))
+        rstamp = stamp;
+    shmetrics_store_relaxed(&retired[0], double_bits(r));
+    shmetrics_store_release(&retired[1], rstamp);
+}
+
+/* Fold or drop the slot's gauge cells.  Returns whether any `all`-mode
+ * value was kept. */
+static bool fold_slot(struct shm_arena *a, uint32_t slot, bool keep_all)
+{
+    bool kept = false;
+    uint32_t nf = shm_families_used(a), ns = shm_series_used(a);
+    for (uint32_t i = 0; i < ns; i++) {
+        struct shm_series_view v;
+        struct shm_family_view f;
+        if (shm_series_view(a, i, NULL, &v) < 0 || v.family >= nf || shm_family_view(a, v.family, &f) < 0 ||
+            f.type != SHM_TYPE_GAUGE || shm_series_view(a, i, &f, &v) < 0)
+            continue;
+        uint64_t *cell = shm_proc_cell(a, slot, v.cell);
+        uint64_t stamp = shmetrics_load_acquire(&cell[1]);
+        if (stamp == 0)
+            continue;
+        if (f.mode == SHM_MODE_ALL && keep_all) {
+            kept = true;
+            continue;
+        }
+        if (shmetrics_cas_seq_cst(&cell[1], stamp, (uint64_t)0) != stamp)
+            continue;
+        double value = bits_double(shmetrics_load_relaxed(&cell[0]));
+        shmetrics_store_relaxed(&cell[0], (uint64_t)0);
+        if (f.mode != SHM_MODE_ALL && f.mode < SHM_MODE_LIVE)
+            fold(shm_proc_cell(a, a->h.processes_cap, v.cell), f.mode, value, stamp);
+    }
+    return kept;
+}
+
+int shm_proc_reclaim(struct shm_arena *a, uint32_t slot, bool keep_all)
+{
+    if (a->rdonly || slot >= a->h.processes_cap)
+        return -EINVAL;
+    struct shm_proc *p = &shm_procs(a)[slot];
+    lock_reclaim(a);
+    uint32_t state = shmetrics_load_acquire(&p->state);
+    if (state != SHM_PROC_ACTIVE && state != SHM_PROC_EXITED) {
+        unlock_reclaim(a);
+        return -EAGAIN;
+    }
+    bool kept = fold_slot(a, slot, keep_all);
+    if (kept) {
+        if (state == SHM_PROC_ACTIVE) {
+            shmetrics_store_relaxed(&p->detach_ns, shm_realtime_ns());
+            shmetrics_store_release(&p->state, SHM_PROC_EXITED);
+        }
+    } else {
+        shmetrics_store_relaxed(&p->pid, 0u);
+        shmetrics_store_release(&p->state, SHM_PROC_FREE);
+        shmetrics_add_relaxed(&a->sh->reclaimed, (uint64_t)1);
+    }
+    unlock_reclaim(a);
+    return 0;
+}
+
+int shm_proc_reclaim_dead(struct shm_arena *a)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < a->h.processes_cap; i++) {
+        struct shm_proc_view v;
+        if (shm_proc_view(a, i, &v) == 0 && v.state == SHM_PROC_ACTIVE && !shm_proc_alive(&v) &&
+            shm_proc_reclaim(a, i, true) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* The exited slot that detached first, or -1. */
+static int oldest_exited(struct shm_arena *a)
+{
+    int best = -1;
+    uint64_t when = UINT64_MAX;
+    for (uint32_t i = 0; i < a->h.processes_cap; i++) {
+        struct shm_proc_view v;
+        if (shm_proc_view(a, i, &v) == 0 && v.state == SHM_PROC_EXITED && v.detach_ns < when) {
+            when = v.detach_ns;
+            best = (int)i;
+        }
+    }
+    return best;
+}
+
+int shm_proc_make_room(struct shm_arena *a)
+{
+    if (shm_proc_reclaim_dead(a) > 0)
+        return 0;
+    int s = oldest_exited(a);
+    return s >= 0 ? shm_proc_reclaim(a, (uint32_t)s, false) : -ENOSPC;
+}
