@@ -242,6 +242,28 @@ int shmetrics_histogram_labelv(shmetrics_histogram_t *m, size_t n, const char *c
 int shmetrics_summary_labelv(shmetrics_summary_t *m, size_t n, const char *const *values,
                              shmetrics_summary_series_t **out);
 
+/*
+ * Remove one label set of a metric (values in label-name order, ended by
+ * NULL), or every label set (clear): the series leave the exposition at
+ * once.  Their cells are zeroed and kept for the same label set: registering
+ * it again (shmetrics_*_labels, by any process) brings the series back at
+ * 0, in the same cells, so a handle another process still holds stays
+ * valid (its writes after the removal count again once the series is
+ * back).  -ENOENT if the label set is not a live series.  Worker.
+ */
+int shmetrics_counter_remove(shmetrics_counter_t *m, ...) __attribute__((sentinel));
+int shmetrics_gauge_remove(shmetrics_gauge_t *m, ...) __attribute__((sentinel));
+int shmetrics_histogram_remove(shmetrics_histogram_t *m, ...) __attribute__((sentinel));
+int shmetrics_summary_remove(shmetrics_summary_t *m, ...) __attribute__((sentinel));
+int shmetrics_counter_removev(shmetrics_counter_t *m, size_t n, const char *const *values);
+int shmetrics_gauge_removev(shmetrics_gauge_t *m, size_t n, const char *const *values);
+int shmetrics_histogram_removev(shmetrics_histogram_t *m, size_t n, const char *const *values);
+int shmetrics_summary_removev(shmetrics_summary_t *m, size_t n, const char *const *values);
+int shmetrics_counter_clear(shmetrics_counter_t *m);
+int shmetrics_gauge_clear(shmetrics_gauge_t *m);
+int shmetrics_histogram_clear(shmetrics_histogram_t *m);
+int shmetrics_summary_clear(shmetrics_summary_t *m);
+
 /* ------------------------------------------------------------------ reading */
 
 /* The exact value of a counter series: the sum of its cells in every
@@ -378,6 +400,13 @@ typedef struct shmetrics_arena_info {
 } shmetrics_arena_info_t;
 
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);
+
+/* 1 when the registry's path now names another arena than the one it has
+ * mapped (the file was unlinked and re-created: the header's generation
+ * differs), else 0.  A collector then opens the path again; shmetrics_serve
+ * does so before its next scrape.  One stat(2), plus a read of the new
+ * header when the file changed.  Collector. */
+int shmetrics_arena_replaced(shmetrics_registry_t *reg);
 
 typedef struct shmetrics_process {
     uint32_t slot;

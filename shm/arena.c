@@ -442,6 +442,24 @@ void shm_arena_close(struct shm_arena *a)
     free(a);
 }
 
+int shm_arena_replaced(const struct shm_arena *a)
+{
+    struct stat now, mine;
+    if (stat(a->path, &now) < 0 || fstat(a->fd, &mine) < 0)
+        return 0; /* unlinked and not (yet) re-created: keep what we have */
+    if (now.st_dev == mine.st_dev && now.st_ino == mine.st_ino)
+        return 0;
+    /* Another file: a new arena if its generation differs. */
+    int fd = open(a->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct shm_header h;
+    ssize_t n = pread(fd, &h, offsetof(struct shm_header, created_ns), 0);
+    close(fd);
+    return n == (ssize_t)offsetof(struct shm_header, created_ns) && h.magic == SHM_MAGIC &&
+           h.generation != a->h.generation;
+}
+
 bool shm_arena_created(const struct shm_arena *a)
 {
     return a->created;

@@ -37,6 +37,9 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
                    struct shm_arena **out);
 void shm_arena_close(struct shm_arena *a);
 bool shm_arena_created(const struct shm_arena *a);
+/* 1 when the path now names another arena (unlinked and re-created: its
+ * generation differs), else 0. */
+int shm_arena_replaced(const struct shm_arena *a);
 bool shm_arena_readonly(const struct shm_arena *a);
 const char *shm_arena_path(const struct shm_arena *a);
 
@@ -132,6 +135,20 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
 int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam,
                     struct shm_series_view *v);
 uint32_t shm_series_used(const struct shm_arena *a);
+/* The record of (family, key), removed or not; -ENOENT if there is none. */
+int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t *idx);
+/* Zero a series' cells and hide it from readers (-ENOENT if it is not a
+ * live series).  Registering the same label set again revives the record
+ * and its cells (shm_series_register), so handles held elsewhere stay
+ * valid. */
+int shm_series_remove(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam);
+bool shm_series_removed(const struct shm_arena *a, uint32_t idx);
+/* A live series checked against its family, and that family's view. */
+int shm_series_with_family(const struct shm_arena *a, uint32_t idx, struct shm_series_view *v,
+                           struct shm_family_view *f);
+/* Zero every cell of a series (a gauge: its value in every slot and in the
+ * retired unit, keeping the write stamps). */
+void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam);
 
 /* ---- cells ---- */
 

@@ -414,7 +414,7 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
         return smx_fail(-EINVAL, "series record %u is out of range", idx);
     const struct shm_series *s = &shm_series_recs(a)[idx];
     uint32_t ready = shmetrics_load_acquire(&s->ready);
-    if (ready == SHM_REC_UNPUBLISHED)
+    if (ready == SHM_REC_UNPUBLISHED || ready == SHM_REC_REMOVED)
         return -EAGAIN;
     if (ready != SHM_REC_READY)
         return smx_fail(-EBADMSG, "series record %u: bad ready word %u", idx, ready);
@@ -440,4 +440,71 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
     if (!smx_value_list_ok(v->key, v->key_len, fam->nlabels))
         return smx_fail(-EBADMSG, "series record %u: bad label values", idx);
     return 0;
+}
+
+/* ---------------------------------------------------------------- removal */
+
+void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam)
+{
+    if (a->rdonly)
+        return;
+    if (fam->type == SHM_TYPE_GAUGE) {
+        /* Value only: a written gauge stays written (its stamp), at 0. */
+        for (uint32_t p = 0; p <= a->h.processes_cap; p++) {
+            struct shm_proc_view pv;
+            if (p < a->h.processes_cap && shm_proc_view(a, p, &pv) < 0)
+                continue;
+            shmetrics_store_relaxed(shm_proc_cell(a, p, v->cell), (uint64_t)0);
+        }
+        return;
+    }
+    for (uint32_t s = 0; s < a->h.shards; s++) {
+        uint64_t *c = (uint64_t *)((char *)shm_cpu_cell(a, v->cell) + (size_t)s * a->h.cpu_unit_bytes);
+        for (uint32_t w = 0; w < fam->ncells; w++)
+            if (shmetrics_load_relaxed(&c[w]))
+                shmetrics_store_relaxed(&c[w], (uint64_t)0);
+    }
+}
+
+int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t *idx)
+{
+    struct series_key k = {family, key, key_len};
+    uint64_t hash = shm_hash_series(family, key, key_len);
+    int rc = index_probe(a, shm_series_index(a), a->h.series_buckets, a->h.series_cap, hash, series_match, &k,
+                         NO_INSERT, idx);
+    return rc == 1 ? 0 : -ENOENT;
+}
+
+int shm_series_remove(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam)
+{
+    if (a->rdonly)
+        return smx_fail(-EROFS, "the arena is open read-only");
+    struct shm_series_view v;
+    int rc = shm_series_view(a, idx, fam, &v);
+    if (rc < 0)
+        return rc == -EAGAIN ? -ENOENT : rc;
+    /* Zero first, then hide: writes through handles that other processes
+     * still hold land in the hidden series, and count again if the same
+     * label set is registered again (which revives this record). */
+    shm_series_zero(a, &v, fam);
+    struct shm_series *s = &shm_series_recs(a)[idx];
+    return shmetrics_cas_seq_cst(&s->ready, SHM_REC_READY, SHM_REC_REMOVED) == SHM_REC_READY ? 0 : -ENOENT;
+}
+
+bool shm_series_removed(const struct shm_arena *a, uint32_t idx)
+{
+    return idx < a->h.series_cap && shmetrics_load_relaxed(&shm_series_recs(a)[idx].ready) == SHM_REC_REMOVED;
+}
+
+int shm_series_with_family(const struct shm_arena *a, uint32_t idx, struct shm_series_view *v,
+                           struct shm_family_view *f)
+{
+    int rc = shm_series_view(a, idx, NULL, v);
+    if (rc == 0 && v->family >= shm_families_used(a))
+        rc = -EAGAIN;
+    if (rc == 0)
+        rc = shm_family_view(a, v->family, f);
+    if (rc == 0)
+        rc = shm_series_view(a, idx, f, v);
+    return rc;
 }

@@ -108,12 +108,11 @@ static void fold(uint64_t *retired, uint32_t mode, double v, uint64_t stamp)
 static bool fold_slot(struct shm_arena *a, uint32_t slot, bool keep_all)
 {
     bool kept = false;
-    uint32_t nf = shm_families_used(a), ns = shm_series_used(a);
+    uint32_t ns = shm_series_used(a);
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         struct shm_family_view f;
-        if (shm_series_view(a, i, NULL, &v) < 0 || v.family >= nf || shm_family_view(a, v.family, &f) < 0 ||
-            f.type != SHM_TYPE_GAUGE || shm_series_view(a, i, &f, &v) < 0)
+        if (shm_series_with_family(a, i, &v, &f) < 0 || f.type != SHM_TYPE_GAUGE)
             continue;
         uint64_t *cell = shm_proc_cell(a, slot, v.cell);
         uint64_t stamp = shmetrics_load_acquire(&cell[1]);

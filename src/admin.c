@@ -13,29 +13,15 @@ int shmetrics_reset(shmetrics_registry_t *reg)
 {
     if (!reg)
         return smx_fail(-EINVAL, "no registry given");
-    const struct shm_arena *a = reg->arena;
+    struct shm_arena *a = reg->arena;
     if (shm_arena_readonly(a))
         return smx_fail(-EROFS, "cannot reset: the arena is open read-only");
-    uint32_t nf = shm_families_used(a), ns = shm_series_used(a), np = shm_processes_cap(a);
+    uint32_t ns = shm_series_used(a);
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         struct shm_family_view f;
-        if (shm_series_view(a, i, NULL, &v) < 0 || v.family >= nf || shm_family_view(a, v.family, &f) < 0 ||
-            shm_series_view(a, i, &f, &v) < 0)
-            continue;
-        if (f.type == SHM_TYPE_GAUGE) {
-            /* The write stamp stays: a gauge that was written reads 0. */
-            struct shm_proc_view pv;
-            for (uint32_t p = 0; p < np; p++)
-                if (shm_proc_view(a, p, &pv) == 0)
-                    shmetrics_store_relaxed(shm_proc_cell(a, p, v.cell), (uint64_t)0);
-            continue;
-        }
-        for (uint32_t s = 0; s < shm_shards(a); s++) {
-            uint64_t *c = (uint64_t *)((char *)shm_cpu_cell(a, v.cell) + (size_t)s * shm_cpu_stride(a));
-            for (uint32_t w = 0; w < f.ncells; w++)
-                shmetrics_store_relaxed(&c[w], (uint64_t)0);
-        }
+        if (shm_series_with_family(a, i, &v, &f) == 0)
+            shm_series_zero(a, &v, &f);
     }
     return 0;
 }
@@ -92,4 +78,9 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
     }
     *n = k;
     return 0;
+}
+
+int shmetrics_arena_replaced(shmetrics_registry_t *reg)
+{
+    return reg ? shm_arena_replaced(reg->arena) : 0;
 }

@@ -108,6 +108,8 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 /* src/series.c */
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
 void smx_series_cache_free(shmetrics_registry_t *reg);
+int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
+int smx_series_clear(struct smx_metric *m);
 
 /* src/spec.c */
 struct smx_spec {

@@ -118,34 +118,45 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
     return 0;
 }
 
-int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out)
+/* The key of a label set: each value followed by a NUL, in `stack` when
+ * it fits, else in a malloc'd buffer (*key != stack: the caller frees). */
+static int encode_key(const struct smx_metric *m, size_t n, const char *const *values, char *stack, char **key,
+                      size_t *len)
 {
-    if (!m || !out)
-        return smx_fail(-EINVAL, "no metric or out pointer given");
     if (n != m->nlabels)
         return smx_fail(-EINVAL, "%s has %u label names, %zu values given", m->name, m->nlabels, n);
-    char stack[KEY_STACK];
-    char *key = stack;
-    size_t len = 0;
+    size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (!values[i])
             return smx_fail(-EINVAL, "label value %zu of %s is NULL", i + 1, m->name);
-        len += strlen(values[i]) + 1;
+        size_t l = strlen(values[i]);
+        if (l > SHM_MAX_LABEL_VALUE)
+            return smx_fail(-EINVAL, "label value %zu of %s is longer than %u bytes", i + 1, m->name,
+                            SHM_MAX_LABEL_VALUE);
+        total += l + 1;
     }
-    if (len > KEY_STACK && !(key = malloc(len)))
+    *key = total > KEY_STACK ? malloc(total) : stack;
+    if (!*key)
         return smx_fail(-ENOMEM, "out of memory");
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(values[i]);
-        if (l > SHM_MAX_LABEL_VALUE) {
-            if (key != stack)
-                free(key);
-            return smx_fail(-EINVAL, "label value %zu of %s is longer than %u bytes", i + 1, m->name,
-                            SHM_MAX_LABEL_VALUE);
-        }
-        memcpy(key + o, values[i], l + 1);
+        memcpy(*key + o, values[i], l + 1);
         o += l + 1;
     }
+    *len = total;
+    return 0;
+}
+
+int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out)
+{
+    if (!m || !out)
+        return smx_fail(-EINVAL, "no metric or out pointer given");
+    char stack[KEY_STACK], *key;
+    size_t len;
+    int rc = encode_key(m, n, values, stack, &key, &len);
+    if (rc < 0)
+        return rc;
     struct series_key k = {m, key, len};
     uint64_t hash = shm_hash_series(m->idx, key, len);
     struct cds_lfht_iter iter;
@@ -153,14 +164,58 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
     cds_lfht_lookup(m->reg->series, hash, series_match, &k, &iter);
     struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
     urcu_bp_read_unlock();
-    int rc = 0;
-    if (node)
-        *out = caa_container_of(node, struct smx_series, node);
-    else
+    if (!node) {
         rc = series_create(m, &k, hash, values, out);
+    } else {
+        struct smx_series *s = caa_container_of(node, struct smx_series, node);
+        uint32_t idx;
+        uint64_t cell;
+        /* Removed since it was cached (by any process): bring it back. */
+        if (shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena))
+            rc = shm_series_register(m->reg->arena, m->idx, key, len, &idx, &cell);
+        *out = s;
+    }
     if (key != stack)
         free(key);
     return rc;
+}
+
+int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values)
+{
+    if (!m)
+        return smx_fail(-EINVAL, "no metric given");
+    if (shm_arena_readonly(m->reg->arena))
+        return smx_fail(-EROFS, "cannot remove a series of %s: the arena is open read-only", m->name);
+    char stack[KEY_STACK], *key;
+    size_t len;
+    int rc = encode_key(m, n, values, stack, &key, &len);
+    if (rc < 0)
+        return rc;
+    uint32_t idx;
+    struct shm_family_view f;
+    if ((rc = shm_family_view(m->reg->arena, m->idx, &f)) == 0 &&
+        (rc = shm_series_find(m->reg->arena, m->idx, key, len, &idx)) == 0)
+        rc = shm_series_remove(m->reg->arena, idx, &f);
+    if (key != stack)
+        free(key);
+    return rc == -ENOENT ? smx_fail(-ENOENT, "%s has no such label set", m->name) : rc;
+}
+
+int smx_series_clear(struct smx_metric *m)
+{
+    if (!m)
+        return smx_fail(-EINVAL, "no metric given");
+    struct shm_arena *a = m->reg->arena;
+    if (shm_arena_readonly(a))
+        return smx_fail(-EROFS, "cannot clear %s: the arena is open read-only", m->name);
+    uint32_t ns = shm_series_used(a);
+    for (uint32_t i = 0; i < ns; i++) {
+        struct shm_series_view v;
+        struct shm_family_view f;
+        if (shm_series_with_family(a, i, &v, &f) == 0 && v.family == m->idx)
+            shm_series_remove(a, i, &f);
+    }
+    return 0;
 }
 
 void smx_series_cache_free(shmetrics_registry_t *reg)
@@ -220,6 +275,32 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                           \
     }
+
+/* Removal, typed the same way. */
+#define SMX_REMOVE_FUNCTIONS(type)                                                                   \
+    int shmetrics_##type##_removev(shmetrics_##type##_t *m, size_t n, const char *const *values)     \
+    {                                                                                                \
+        return smx_series_remove(m ? &m->m : NULL, n, values);                                       \
+    }                                                                                                \
+    int shmetrics_##type##_remove(shmetrics_##type##_t *m, ...)                                      \
+    {                                                                                                \
+        const char *values[SHM_MAX_LABELS];                                                          \
+        size_t n = 0;                                                                                \
+        va_list ap;                                                                                  \
+        va_start(ap, m);                                                                             \
+        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        va_end(ap);                                                                                  \
+        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
+    }                                                                                                \
+    int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                            \
+    {                                                                                                \
+        return smx_series_clear(m ? &m->m : NULL);                                                   \
+    }
+
+SMX_REMOVE_FUNCTIONS(counter)
+SMX_REMOVE_FUNCTIONS(gauge)
+SMX_REMOVE_FUNCTIONS(histogram)
+SMX_REMOVE_FUNCTIONS(summary)
 
 SMX_LABEL_FUNCTIONS(counter)
 SMX_LABEL_FUNCTIONS(gauge)

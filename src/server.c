@@ -185,6 +185,10 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     if (!srv)
         return smx_fail(-ENOMEM, "out of memory");
     srv->st.reg = reg;
+    shmetrics_arena_info_t in;
+    shmetrics_arena_info(reg, &in);
+    srv->st.path = in.path; /* lives as long as `reg`, which outlives us */
+    pthread_mutex_init(&srv->st.lock, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -217,5 +221,12 @@ void shmetrics_server_stop(shmetrics_server_t *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->daemon);
+    /* The registry we were given stays the caller's; those opened on a
+     * re-attach are ours. */
+    for (unsigned i = 1; i < srv->st.nold; i++)
+        shmetrics_shutdown(srv->st.old[i], 0);
+    if (srv->st.nold)
+        shmetrics_shutdown(srv->st.reg, 0);
+    pthread_mutex_destroy(&srv->st.lock);
     free(srv);
 }

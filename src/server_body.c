@@ -104,7 +104,7 @@ int smx_gzip(const char *in, size_t len, char **out, size_t *out_len)
 
 /* ------------------------------------------------------ self metrics */
 
-#define SELF_FAMILIES 10
+#define SELF_FAMILIES 11
 
 struct self {
     shmetrics_family_t fam[SELF_FAMILIES];
@@ -131,21 +131,44 @@ static uint64_t arena_bytes_used(const shmetrics_arena_info_t *in)
            (uint64_t)in->processes_cap * in->proc_cells_used * 8;
 }
 
+shmetrics_registry_t *smx_current_registry(struct smx_server_state *st)
+{
+    shmetrics_registry_t *reg = __atomic_load_n(&st->reg, __ATOMIC_ACQUIRE);
+    if (!shmetrics_arena_replaced(reg))
+        return reg;
+    pthread_mutex_lock(&st->lock);
+    reg = st->reg;
+    shmetrics_registry_t *fresh;
+    shmetrics_options_t o = {.path = st->path, .flags = SHMETRICS_OPEN_READONLY};
+    /* Scrapes on other threads may still read the old one: it stays open
+     * (and mapped) until the server stops. */
+    if (st->nold < sizeof st->old / sizeof st->old[0] && shmetrics_arena_replaced(reg) &&
+        shmetrics_open(&o, &fresh) == 0) {
+        st->old[st->nold++] = reg;
+        __atomic_store_n(&st->reg, fresh, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&st->reattached, 1, __ATOMIC_RELAXED);
+        reg = fresh;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return reg;
+}
+
 int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body, size_t *len)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    shmetrics_registry_t *reg = smx_current_registry(st);
     shmetrics_snapshot_t *snap;
-    int rc = shmetrics_collect(st->reg, &snap);
+    int rc = shmetrics_collect(reg, &snap);
     if (rc < 0)
         return rc;
     shmetrics_arena_info_t in;
-    shmetrics_arena_info(st->reg, &in);
+    shmetrics_arena_info(reg, &in);
     size_t nproc = 0, count[3] = {0, 0, 0}; /* attached, dead, exited */
-    shmetrics_processes(st->reg, NULL, 0, &nproc);
+    shmetrics_processes(reg, NULL, 0, &nproc);
     shmetrics_process_t *procs = calloc(nproc ? nproc : 1, sizeof *procs);
     size_t got = 0;
-    if (procs && shmetrics_processes(st->reg, procs, nproc, &got) == 0)
+    if (procs && shmetrics_processes(reg, procs, nproc, &got) == 0)
         for (size_t i = 0; i < got && i < nproc; i++)
             count[procs[i].exited ? 2 : procs[i].alive ? 0 : 1]++;
     free(procs);
@@ -155,6 +178,8 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     double last = (double)__atomic_load_n(&st->last_scrape_ns, __ATOMIC_RELAXED) / 1e9;
     self_add(&s, "shmetrics_collector_scrapes", "Scrapes served by this collector.", SHMETRICS_COUNTER,
              (double)scrapes);
+    self_add(&s, "shmetrics_collector_reattached", "Times the arena was unlinked and re-created, and re-attached.",
+             SHMETRICS_COUNTER, (double)__atomic_load_n(&st->reattached, __ATOMIC_RELAXED));
     self_add(&s, "shmetrics_collector_last_scrape_duration_seconds",
              "Time the previous scrape took to read the arena and encode it.", SHMETRICS_GAUGE, last);
     self_add(&s, "shmetrics_arena_families", "Metric families in the arena.", SHMETRICS_GAUGE,

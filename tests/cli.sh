@@ -163,13 +163,14 @@ check_eq "--version: prints the version" "shmetrics $version" "$OUT"
 cli --help
 check_rc "--help: exit 0" 0
 check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
-check_eq "--help: lists the seven verbs" "  create   create an arena with given capacities
+check_eq "--help: lists the eight verbs" "  create   create an arena with given capacities
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
   observe  record one observation in a histogram or summary series
   dump     print every metric (Prometheus text, OpenMetrics or JSON)
   stat     print an arena's capacities, usage and processes
-  serve    serve the arena over HTTP for Prometheus to scrape" "$(grep '^  [a-z]' "$tmp/out")"
+  serve    serve the arena over HTTP for Prometheus to scrape
+  reset    set every value of an arena to zero, or remove the arena" "$(grep '^  [a-z]' "$tmp/out")"
 check_contains "--help: names the exit statuses" "Exit status: 0 success, 1 failure, 2 wrong usage." "$OUT"
 check_eq "--help: nothing on stderr" "" "$ERR"
 help_text=$OUT
@@ -188,7 +189,7 @@ check_rc "unknown verb: exit 2" 2
 check_eq "unknown verb: nothing on stdout" "" "$OUT"
 check_eq "unknown verb: named on stderr" "shmetrics: unknown verb 'frobnicate'" "$(sed -n 1p "$tmp/err")"
 
-for verb in create inc set observe dump stat serve; do
+for verb in create inc set observe dump stat serve reset; do
     cli "$verb" --arena "$base-help" --help
     check_rc "$verb --help: exit 0" 0
     check_eq "$verb --help: usage on stdout" "usage: shmetrics $verb " "$(lines 1 | cut -c 1-$((18 + ${#verb})))"
@@ -1129,6 +1130,53 @@ if [ -w /dev/full ]; then
     run sh -c '"$0" stat --arena "$1" >/dev/full' "$CLI" "$base-stat"
     check_rc "stat to a full device: exit 1" 1
 fi
+
+# ------------------------------------------------------------------ reset
+
+A=$base-reset
+cli inc --arena "$A" --help "Jobs." jobs_total 3
+cli observe --arena "$A" --help "Lat." --buckets 1 lat 0.5
+cli set --arena "$A" --help "Level." --mode sum level 4
+cli reset --arena "$A"
+check_rc "reset: exit 0" 0
+check_eq "reset: says so" "reset $A" "$OUT"
+cli dump --arena "$A"
+check_out "reset: every value is 0, the metrics stay" <<'EOF'
+# HELP jobs_total Jobs.
+# TYPE jobs_total counter
+jobs_total 0
+# HELP lat Lat.
+# TYPE lat histogram
+lat_bucket{le="1.0"} 0
+lat_bucket{le="+Inf"} 0
+lat_sum 0
+lat_count 0
+# HELP level Level.
+# TYPE level gauge
+level 0
+EOF
+cli inc --arena "$A" jobs_total 2
+cli dump --arena "$A"
+check_eq "reset: counting starts again" "jobs_total 2" "$(grep '^jobs_total ' "$tmp/out")"
+cli reset --arena "$A" --unlink
+check_eq "reset --unlink: says so" "reset and removed $A" "$OUT"
+check_true "reset --unlink: the file is gone" test ! -e "$A"
+cli reset --arena "$A"
+check_failure "reset of a missing arena" "no arena at $A"
+cli reset --arena "$A" --bogus 1
+check_usage_error "reset --bogus" "unknown option --bogus"
+
+# ------------------------------------------------------------ live modes
+
+A=$base-live
+for mode in livesum liveall livemin livemax livemostrecent; do
+    cli set --arena "$A" --help "Live." --mode "$mode" "g_$mode" 3
+    check_rc "set --mode $mode: exit 0" 0
+done
+cli dump --arena "$A"
+check_eq "live modes: the setting processes exited, so no sample" "" "$(grep '^g_' "$tmp/out")"
+cli set --arena "$A" --mode sum g_livesum 1
+check_failure "a live mode is a mode of its own" "g_livesum is already registered with mode livesum, not sum"
 
 # ------------------------------------------------------ SHMETRICS_ARENA
 

@@ -215,6 +215,30 @@ def test_errors():
     srv.stop()
 
 
+def test_reattach():
+    """The arena is unlinked and re-created while the collector runs."""
+    arena = ARENA + "-regen"
+    cli("inc", "--arena", arena, "--help", "Gen.", "gen_total", "5")
+    srv = Server(arena)
+    try:
+        st, h, body = srv.get("/metrics")
+        check(b"\ngen_total 5\n" in body, "before: the first arena's value")
+        r = cli("reset", "--arena", arena, "--unlink")
+        check(r.returncode == 0, "the arena is removed", r.stderr)
+        st, h, body = srv.get("/metrics")
+        check(st == 200 and b"\ngen_total 0\n" in body, "unlinked, not re-created: the old mapping is served")
+        cli("inc", "--arena", arena, "--help", "Gen.", "gen_total", "7")
+        st, h, body = srv.get("/metrics")
+        check(b"\ngen_total 7\n" in body, "re-created: the next scrape reads the new arena")
+        check(b"\nshmetrics_collector_reattached_total 1\n" in body, "the re-attach is counted")
+    finally:
+        srv.stop()
+        try:
+            os.unlink(arena)
+        except FileNotFoundError:
+            pass
+
+
 def test_load():
     """100 concurrent scrapers for 10 s while 2 worker processes write."""
     arena = ARENA + "-load"
@@ -310,6 +334,7 @@ def main():
     try:
         test_routes_and_formats()
         test_errors()
+        test_reattach()
         test_load()
         test_100k_series()
     finally:

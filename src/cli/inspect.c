@@ -15,10 +15,12 @@ struct inspect_args {
     const char *arena;
     shmetrics_options_t o;
     shmetrics_format_t format; /* dump */
+    bool unlink;               /* reset */
 };
 
 #define OPT_CAPS 1   /* --families --series --processes --shards --file-mode */
 #define OPT_FORMAT 2 /* --format */
+#define OPT_UNLINK 4 /* --unlink */
 
 static int parse(const struct verb *v, int argc, char **argv, unsigned accept, struct inspect_args *a)
 {
@@ -31,6 +33,10 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
         }
         if (arg[0] != '-')
             return cli_usage_error(v, "unexpected argument %s", arg);
+        if ((accept & OPT_UNLINK) && strcmp(arg, "--unlink") == 0) {
+            a->unlink = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return cli_usage_error(v, "%s needs a value, or is unknown", arg);
         const char *val = argv[++i];
@@ -211,6 +217,38 @@ static int run_stat(int argc, char **argv)
     shmetrics_shutdown(reg, 0);
     return EXIT_OK;
 }
+
+static int run_reset(int argc, char **argv)
+{
+    struct inspect_args a;
+    int st = parse(&verb_reset, argc, argv, OPT_UNLINK, &a);
+    if (st)
+        return st < 0 ? EXIT_OK : st;
+    shmetrics_registry_t *reg;
+    a.o.flags = 0; /* read-write, never create */
+    int rc = shmetrics_open(&a.o, &reg);
+    if (rc < 0)
+        return cli_fail("opening the arena", rc);
+    if ((rc = shmetrics_reset(reg)) < 0) {
+        shmetrics_shutdown(reg, 0);
+        return cli_fail("resetting the arena", rc);
+    }
+    if ((rc = shmetrics_shutdown(reg, a.unlink ? SHMETRICS_SHUTDOWN_UNLINK : 0)) < 0)
+        return cli_fail("removing the arena", rc);
+    printf("%s %s\n", a.unlink ? "reset and removed" : "reset", a.arena);
+    return EXIT_OK;
+}
+
+const struct verb verb_reset = {
+    "reset", "set every value of an arena to zero, or remove the arena",
+    "usage: shmetrics reset [--arena PATH] [--unlink]\n"
+    "\n"
+    "Sets every counter, gauge, histogram and summary of the arena to zero (the\n"
+    "metrics and their label sets stay).  With --unlink the file is removed\n"
+    "too: processes still attached keep their mapping, and a collector started\n"
+    "with shmetrics serve moves to a new arena created at the same path.\n",
+    run_reset,
+};
 
 const struct verb verb_create = {
     "create", "create an arena with given capacities",
