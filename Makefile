@@ -41,7 +41,7 @@ test-tsan: deps $(BUILD_TSAN)/build.ninja
 test: test-plain test-asan test-tsan
 
 demo: build
-	./scripts/demo.sh $(BUILD)
+	$(BUILD)/src/cli/shmetrics demo
 
 install: build
 	$(MESON) install -C $(BUILD)

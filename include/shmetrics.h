@@ -428,4 +428,6 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
 }
 #endif
 
+#include "shmetrics/sets.h"
+
 #endif /* SHMETRICS_H */
