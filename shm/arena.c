@@ -401,11 +401,13 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
     /* Attach, or create and attach: a lost creation race leaves a complete
      * arena behind, so one more attach settles it. */
     for (int attempt = 0; attempt < 4; attempt++) {
-        rc = attach_existing(a, path, flags, want);
-        if (rc == 0 && (flags & SHM_OPEN_EXCL)) {
-            shm_arena_close(a);
-            return smx_fail(-EEXIST, "an arena already exists at %s", path);
+        struct stat st;
+        if ((flags & SHM_OPEN_EXCL) && stat(path, &st) == 0) {
+            free(a->path);
+            free(a);
+            return smx_fail(-EEXIST, "%s already exists", path);
         }
+        rc = attach_existing(a, path, flags, want);
         if (rc != -ENOENT || !(flags & SHM_OPEN_CREATE))
             break;
         tried_create = true;

@@ -265,7 +265,7 @@ static double quantile(double q, const double *cum, const double *bounds, size_t
 static int run_demo(int argc, char **argv)
 {
     uint32_t workers = 4, duration = 0;
-    const char *listen = "127.0.0.1:9400";
+    const char *listen = "127.0.0.1:9400", *arena_arg = NULL;
     double rate = 8;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -285,6 +285,8 @@ static int run_demo(int argc, char **argv)
                 return cli_usage_error(&verb_demo, "--duration takes whole seconds from 1 to 86400, not '%s'", val);
         } else if (strcmp(arg, "--listen") == 0) {
             listen = val;
+        } else if (strcmp(arg, "--arena") == 0) {
+            arena_arg = val;
         } else if (strcmp(arg, "--rate") == 0) {
             char *end;
             rate = strtod(val, &end);
@@ -295,8 +297,11 @@ static int run_demo(int argc, char **argv)
             return cli_usage_error(&verb_demo, "unknown option %s", arg);
         }
     }
-    char arena[128];
-    snprintf(arena, sizeof arena, "/dev/shm/shmetrics-demo-%d", (int)getpid());
+    char arena[4096];
+    if (arena_arg)
+        snprintf(arena, sizeof arena, "%s%s", strchr(arena_arg, '/') ? "" : "/dev/shm/", arena_arg);
+    else
+        snprintf(arena, sizeof arena, "/dev/shm/shmetrics-demo-%d", (int)getpid());
     shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .families = 64,
                              .series = 4096, .processes = 2 * MAX_WORKERS};
     shmetrics_registry_t *reg;
@@ -371,6 +376,7 @@ static int run_demo(int argc, char **argv)
 const struct verb verb_demo = {
     "demo", "run simulated inference workers and a collector (vLLM metrics)",
     "usage: shmetrics demo [--workers N] [--duration SECONDS] [--listen HOST:PORT] [--rate R]\n"
+    "                      [--arena PATH]\n"
     "\n"
     "Creates an arena, serves it over HTTP, and starts N worker processes that\n"
     "simulate an inference engine each: Poisson arrivals, log-normal prompt and\n"
@@ -384,6 +390,8 @@ const struct verb verb_demo = {
     "  --duration SECONDS  stop after this long (default: run until Ctrl-C)\n"
     "  --listen HOST:PORT  where to serve /metrics (default 127.0.0.1:9400)\n"
     "  --rate R            requests per second per worker (default 8)\n"
+    "  --arena PATH        the arena to create (it must not exist; default\n"
+    "                      /dev/shm/shmetrics-demo-PID)\n"
     "  --help              this message\n",
     run_demo,
 };
