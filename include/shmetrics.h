@@ -132,9 +132,11 @@ shmetrics_registry_t *shmetrics_default(void);
 /* Shutdown flags. */
 #define SHMETRICS_SHUTDOWN_UNLINK 0x1u /* remove the arena file too */
 
-/* Detach: the process's slot is marked exited (its gauge values stay
- * readable), every handle obtained from `reg` becomes invalid, and the
- * mapping is released.  With SHMETRICS_SHUTDOWN_UNLINK the file is removed
+/* Detach: the process's gauge values in modes sum, min, max and mostrecent
+ * are folded into the arena's retired cells and its slot is freed (a slot
+ * holding mode-all values stays, marked exited, until a new process needs
+ * it); every handle obtained from `reg` becomes invalid, and the mapping is
+ * released.  With SHMETRICS_SHUTDOWN_UNLINK the file is removed
  * (processes still attached keep their mapping).  No other thread may use
  * `reg` or its handles during or after the call.  Setup. */
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
@@ -394,7 +396,7 @@ typedef struct shmetrics_arena_info {
     uint64_t heap_bytes, heap_used;
     uint64_t cpu_cells_cap, cpu_cells_used;   /* 8-byte words per CPU unit */
     uint64_t proc_cells_cap, proc_cells_used; /* 8-byte words per process unit */
-    uint64_t refused;   /* registrations refused because a region was full */
+    uint64_t refused;   /* registrations and slot claims refused: arena full */
     uint64_t abandoned; /* records or cells lost to races or dead processes */
     uint64_t reclaimed; /* process slots given back (exits, deaths) */
 } shmetrics_arena_info_t;
@@ -411,7 +413,8 @@ int shmetrics_arena_replaced(shmetrics_registry_t *reg);
 typedef struct shmetrics_process {
     uint32_t slot;
     uint32_t pid;
-    int exited;          /* detached cleanly (kept for its `all`-mode values) */
+    int exited;          /* gone (detached, or died and reclaimed), kept for
+                            its `all`-mode values */
     int alive;           /* attached, and the process is still there */
     uint64_t start_time; /* clock ticks after boot, from /proc */
     uint64_t attach_ns;  /* CLOCK_REALTIME */

@@ -177,9 +177,10 @@ int shm_proc_claim(struct shm_arena *a, uint32_t *slot);
  * it EXITED while it holds `all`-mode values). */
 void shm_proc_detach(struct shm_arena *a, uint32_t slot);
 /* Fold a slot's gauge cells into the retired unit (shm/reclaim.c) and free
- * it; with keep_all, a slot holding `all`-mode values stays EXITED.
- * -EAGAIN if the slot is not ACTIVE or EXITED. */
-int shm_proc_reclaim(struct shm_arena *a, uint32_t slot, bool keep_all);
+ * it; with keep_all, a slot holding `all`-mode values stays EXITED.  `seen`
+ * is the slot as the caller judged it: -EAGAIN if it changed since (another
+ * process freed or claimed it meanwhile). */
+int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool keep_all);
 /* Reclaim the slots of ACTIVE processes that no longer exist; how many. */
 int shm_proc_reclaim_dead(struct shm_arena *a);
 /* Free one slot: a dead process's, else the oldest exited one. */
@@ -187,6 +188,8 @@ int shm_proc_make_room(struct shm_arena *a);
 /* Is the process of an ACTIVE slot still there (same pid, same start)? */
 bool shm_proc_alive(const struct shm_proc_view *v);
 uint64_t shm_realtime_ns(void);
+/* Field 22 of /proc/PID/stat (pid 0: this process); 0 if unreadable. */
+uint64_t shm_start_time(uint32_t pid);
 /* -EAGAIN for a free or half-claimed slot. */
 int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v);
 uint32_t shm_processes_cap(const struct shm_arena *a);

@@ -25,6 +25,10 @@
  *      cells, allocated and installed by a CAS on its `cells` word from 0.
  *      Then store `ready` = READY with release order.
  *
+ * Step 4 also brings back a removed series (state REMOVED, its cells
+ * zeroed by the remover): registering its key again finds the record and
+ * completes it to READY, in the same cells.
+ *
  * Step 4 is idempotent and anyone may run it, so a process SIGKILLed
  * between steps 3 and 4 never blocks the others: the next process that
  * finds the record completes it.  To keep two completers from both

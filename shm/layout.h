@@ -24,7 +24,7 @@
 
 /* "SHMETRIC" read as a little-endian 64-bit integer. */
 #define SHM_MAGIC UINT64_C(0x43495254454d4853)
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 
 #define SHM_PAGE 4096u
 #define SHM_LINE 64u
@@ -68,8 +68,8 @@ enum shm_gauge_mode {
  * The header: the first page of the file.
  * Bytes 0..255 are written once by the creator before the file is linked
  * into place and never change.  Bytes 256..511 hold the allocation words
- * (advanced by compare-and-swap) and two statistics (relaxed fetch-add).
- * The rest of the page is zero.
+ * (advanced by compare-and-swap), the reclaim lock (compare-and-swap) and
+ * three statistics (relaxed fetch-add).  The rest of the page is zero.
  */
 struct shm_header {
     uint64_t magic;            /*   0 SHM_MAGIC */
@@ -108,8 +108,9 @@ struct shm_header {
     uint64_t proc_cells_used;  /* 280 8-byte words handed out in every process unit */
     uint64_t refused;          /* 288 registrations refused because a region was full */
     uint64_t abandoned;        /* 296 records or cells lost to a race or a helper */
-    uint32_t reclaim_lock;     /* 304 0, or the pid reclaiming a process slot */
-    uint32_t pad1;             /* 308 */
+    uint64_t reclaim_lock;     /* 304 0, or the process folding a slot: pid in
+                                * the low 32 bits, the low 32 bits of its
+                                * start time above */
     uint64_t reclaimed;        /* 312 process slots reclaimed */
     uint8_t reserved1[192];    /* 320 zero */
 
@@ -196,7 +197,11 @@ struct shm_family {
     uint32_t nquantiles;   /*  68 */
     uint32_t max_age_ms;   /*  72 summary window */
     uint32_t age_buckets;  /*  76 summary window slots */
-    uint8_t reserved[48];  /*  80 zero */
+    uint32_t min_interval_us; /* 80 gauges: least time between accepted sets, 0 none */
+    uint32_t max_series;   /*  84 label sets before the overflow series */
+    uint32_t nseries;      /*  88 label sets published (atomic add) */
+    uint32_t pad1;         /*  92 */
+    uint8_t reserved[32];  /*  96 zero */
 };
 _Static_assert(sizeof(struct shm_family) == 128, "family record");
 _Static_assert(offsetof(struct shm_family, ready) == 0, "family.ready");
@@ -217,7 +222,10 @@ _Static_assert(offsetof(struct shm_family, quantiles_off) == 64, "family.quantil
 _Static_assert(offsetof(struct shm_family, nquantiles) == 68, "family.nquantiles");
 _Static_assert(offsetof(struct shm_family, max_age_ms) == 72, "family.max_age_ms");
 _Static_assert(offsetof(struct shm_family, age_buckets) == 76, "family.age_buckets");
-_Static_assert(offsetof(struct shm_family, reserved) == 80, "family.reserved");
+_Static_assert(offsetof(struct shm_family, min_interval_us) == 80, "family.min_interval_us");
+_Static_assert(offsetof(struct shm_family, max_series) == 84, "family.max_series");
+_Static_assert(offsetof(struct shm_family, nseries) == 88, "family.nseries");
+_Static_assert(offsetof(struct shm_family, reserved) == 96, "family.reserved");
 
 /* One series (a family plus one set of label values): 64 bytes. */
 struct shm_series {
@@ -227,8 +235,12 @@ struct shm_series {
     uint32_t key_off;     /* 16 label values, a string list */
     uint32_t key_len;     /* 20 bytes, NULs included */
     uint64_t cells;       /* 24 0 = none yet, else 1 + first word index in a unit */
-    uint8_t reserved[32]; /* 32 zero */
+    uint32_t flags;       /* 32 SHM_SERIES_* */
+    uint8_t reserved[28]; /* 36 zero */
 };
+/* The series that label sets beyond the family's max_series fold into:
+ * exposed with the one label otel_metric_overflow="true". */
+#define SHM_SERIES_OVERFLOW 1u
 _Static_assert(sizeof(struct shm_series) == 64, "series record");
 _Static_assert(offsetof(struct shm_series, ready) == 0, "series.ready");
 _Static_assert(offsetof(struct shm_series, family) == 4, "series.family");
@@ -236,7 +248,8 @@ _Static_assert(offsetof(struct shm_series, hash) == 8, "series.hash");
 _Static_assert(offsetof(struct shm_series, key_off) == 16, "series.key_off");
 _Static_assert(offsetof(struct shm_series, key_len) == 20, "series.key_len");
 _Static_assert(offsetof(struct shm_series, cells) == 24, "series.cells");
-_Static_assert(offsetof(struct shm_series, reserved) == 32, "series.reserved");
+_Static_assert(offsetof(struct shm_series, flags) == 32, "series.flags");
+_Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 
 /*
  * Cells, in 8-byte words, at the same word index in every unit:

@@ -21,7 +21,7 @@
 #include "../src/error.h"
 
 /* Field 22 of /proc/PID/stat (0: this process); 0 when it cannot be read. */
-static uint64_t start_time_of(uint32_t pid)
+uint64_t shm_start_time(uint32_t pid)
 {
     char buf[1024], path[64];
     if (pid)
@@ -61,7 +61,7 @@ bool shm_proc_alive(const struct shm_proc_view *v)
     if (kill((pid_t)v->pid, 0) < 0 && errno != EPERM)
         return false;
     /* The pid exists; is it still the same process, or a reused pid? */
-    uint64_t st = start_time_of(v->pid);
+    uint64_t st = shm_start_time(v->pid);
     return st == 0 || v->start_time == 0 || st == v->start_time;
 }
 
@@ -74,7 +74,7 @@ static int claim_free(struct shm_arena *a, uint32_t *slot)
         if (shmetrics_cas_seq_cst(&t[i].state, SHM_PROC_FREE, SHM_PROC_CLAIMING) != SHM_PROC_FREE)
             continue;
         shmetrics_store_relaxed(&t[i].pid, (uint32_t)getpid());
-        shmetrics_store_relaxed(&t[i].start_time, start_time_of(0));
+        shmetrics_store_relaxed(&t[i].start_time, shm_start_time(0));
         shmetrics_store_relaxed(&t[i].attach_ns, shm_realtime_ns());
         shmetrics_store_relaxed(&t[i].detach_ns, (uint64_t)0);
         shmetrics_store_release(&t[i].state, SHM_PROC_ACTIVE);
@@ -92,7 +92,7 @@ int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
     for (int attempt = 0; attempt < 4; attempt++) {
         if (claim_free(a, slot) == 0)
             return 0;
-        if (shm_proc_make_room(a) < 0)
+        if (attempt == 3 || shm_proc_make_room(a) < 0)
             break;
     }
     shmetrics_add_relaxed(&a->sh->refused, 1);
@@ -101,9 +101,10 @@ int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
 
 void shm_proc_detach(struct shm_arena *a, uint32_t slot)
 {
-    if (a->rdonly || slot >= a->h.processes_cap)
+    struct shm_proc_view self;
+    if (a->rdonly || shm_proc_view(a, slot, &self) < 0 || self.pid != (uint32_t)getpid())
         return;
-    shm_proc_reclaim(a, slot, true);
+    shm_proc_reclaim(a, &self, true);
 }
 
 int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v)

@@ -22,11 +22,16 @@
  * A cell is claimed by a compare-and-swap of its stamp to 0 before its
  * value is folded, so a reclaimer that dies midway and one that takes over
  * never fold a value twice (a value may be lost instead).  Folding into the
- * retired unit is serialised by the arena's reclaim lock (a pid in the
- * header); a lock whose holder no longer exists is taken over.
+ * retired unit is serialised by the arena's reclaim lock (the holder's pid
+ * and start time in the header; threads of one process also take a local
+ * mutex first); a lock whose holder no longer exists is taken over.  The
+ * slot is re-checked under the lock against what the caller saw, so a
+ * slot freed and claimed by a new process meanwhile is left alone.  A freed
+ * slot's unit is cleared whole, cells of removed series included.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -35,19 +40,33 @@
 #include "../src/error.h"
 #include "arena_priv.h"
 
-static bool pid_exists(uint32_t pid)
+/* Threads of one process take the arena's lock one at a time. */
+static pthread_mutex_t local_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t lock_word_of_self(void)
 {
-    return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    return (uint32_t)getpid() | (shm_start_time(0) << 32);
+}
+
+/* Is the process named by a lock word still there (same pid, same start)? */
+static bool holder_alive(uint64_t word)
+{
+    uint32_t pid = (uint32_t)word;
+    if (!pid || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+        return false;
+    uint64_t st = shm_start_time(pid);
+    return st == 0 || (uint32_t)st == (uint32_t)(word >> 32);
 }
 
 static void lock_reclaim(struct shm_arena *a)
 {
-    uint32_t me = (uint32_t)getpid();
+    pthread_mutex_lock(&local_lock);
+    uint64_t me = lock_word_of_self();
     for (;;) {
-        uint32_t holder = shmetrics_cas_seq_cst(&a->sh->reclaim_lock, 0u, me);
-        if (holder == 0 || holder == me)
+        uint64_t holder = shmetrics_cas_seq_cst(&a->sh->reclaim_lock, (uint64_t)0, me);
+        if (holder == 0)
             return;
-        if (!pid_exists(holder) && shmetrics_cas_seq_cst(&a->sh->reclaim_lock, holder, me) == holder)
+        if (!holder_alive(holder) && shmetrics_cas_seq_cst(&a->sh->reclaim_lock, holder, me) == holder)
             return;
         sched_yield();
     }
@@ -55,7 +74,8 @@ static void lock_reclaim(struct shm_arena *a)
 
 static void unlock_reclaim(struct shm_arena *a)
 {
-    shmetrics_store_release(&a->sh->reclaim_lock, 0u);
+    shmetrics_store_release(&a->sh->reclaim_lock, (uint64_t)0);
+    pthread_mutex_unlock(&local_lock);
 }
 
 static double bits_double(uint64_t b)
@@ -132,24 +152,41 @@ static bool fold_slot(struct shm_arena *a, uint32_t slot, bool keep_all)
     return kept;
 }
 
-int shm_proc_reclaim(struct shm_arena *a, uint32_t slot, bool keep_all)
+/* After the fold, no word of the unit may be left for the slot's next
+ * owner: cells of removed series are not visited by the fold. */
+static void clear_unit(struct shm_arena *a, uint32_t slot)
 {
-    if (a->rdonly || slot >= a->h.processes_cap)
+    uint64_t used = shmetrics_load_relaxed(&a->sh->proc_cells_used);
+    uint64_t cap = a->h.proc_unit_bytes / 8;
+    uint64_t *w = shm_proc_cell(a, slot, 0);
+    for (uint64_t i = 0; i < used && i < cap; i++)
+        if (shmetrics_load_relaxed(&w[i]))
+            shmetrics_store_relaxed(&w[i], (uint64_t)0);
+}
+
+int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool keep_all)
+{
+    if (a->rdonly || seen->slot >= a->h.processes_cap)
         return -EINVAL;
+    uint32_t slot = seen->slot;
     struct shm_proc *p = &shm_procs(a)[slot];
     lock_reclaim(a);
-    uint32_t state = shmetrics_load_acquire(&p->state);
-    if (state != SHM_PROC_ACTIVE && state != SHM_PROC_EXITED) {
+    /* The slot must still be the one the caller judged: not freed and
+     * claimed by a new process meanwhile. */
+    struct shm_proc_view now;
+    if (shm_proc_view(a, slot, &now) < 0 || now.state != seen->state || now.pid != seen->pid ||
+        now.start_time != seen->start_time || now.detach_ns != seen->detach_ns) {
         unlock_reclaim(a);
         return -EAGAIN;
     }
     bool kept = fold_slot(a, slot, keep_all);
     if (kept) {
-        if (state == SHM_PROC_ACTIVE) {
+        if (now.state == SHM_PROC_ACTIVE) {
             shmetrics_store_relaxed(&p->detach_ns, shm_realtime_ns());
             shmetrics_store_release(&p->state, SHM_PROC_EXITED);
         }
     } else {
+        clear_unit(a, slot);
         shmetrics_store_relaxed(&p->pid, 0u);
         shmetrics_store_release(&p->state, SHM_PROC_FREE);
         shmetrics_add_relaxed(&a->sh->reclaimed, (uint64_t)1);
@@ -164,31 +201,33 @@ int shm_proc_reclaim_dead(struct shm_arena *a)
     for (uint32_t i = 0; i < a->h.processes_cap; i++) {
         struct shm_proc_view v;
         if (shm_proc_view(a, i, &v) == 0 && v.state == SHM_PROC_ACTIVE && !shm_proc_alive(&v) &&
-            shm_proc_reclaim(a, i, true) == 0)
+            shm_proc_reclaim(a, &v, true) == 0)
             n++;
     }
     return n;
 }
 
-/* The exited slot that detached first, or -1. */
-static int oldest_exited(struct shm_arena *a)
+/* The exited slot that detached first; false if there is none. */
+static bool oldest_exited(struct shm_arena *a, struct shm_proc_view *best)
 {
-    int best = -1;
-    uint64_t when = UINT64_MAX;
+    bool found = false;
     for (uint32_t i = 0; i < a->h.processes_cap; i++) {
         struct shm_proc_view v;
-        if (shm_proc_view(a, i, &v) == 0 && v.state == SHM_PROC_EXITED && v.detach_ns < when) {
-            when = v.detach_ns;
-            best = (int)i;
+        if (shm_proc_view(a, i, &v) == 0 && v.state == SHM_PROC_EXITED && (!found || v.detach_ns < best->detach_ns)) {
+            *best = v;
+            found = true;
         }
     }
-    return best;
+    return found;
 }
 
 int shm_proc_make_room(struct shm_arena *a)
 {
     if (shm_proc_reclaim_dead(a) > 0)
         return 0;
-    int s = oldest_exited(a);
-    return s >= 0 ? shm_proc_reclaim(a, (uint32_t)s, false) : -ENOSPC;
+    struct shm_proc_view v;
+    if (!oldest_exited(a, &v))
+        return -ENOSPC;
+    int rc = shm_proc_reclaim(a, &v, false);
+    return rc == -EAGAIN ? 0 : rc; /* someone else changed it: look again */
 }

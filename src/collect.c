@@ -9,6 +9,7 @@
  * is not a consistent cut across cells (a counter may be read before an
  * update that another, later-read counter already shows).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -90,6 +91,10 @@ struct fam {
 struct proc {
     uint32_t slot;
     bool live;       /* ACTIVE, and its process is still there */
+    bool active;
+    uint32_t pidnum;
+    uint64_t attach_ns;
+    int32_t shadow;  /* another slot of the same pid that wins, or -1 */
     const char *pid; /* in the snapshot's pool */
 };
 
@@ -202,6 +207,12 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
             continue;
         double v = cell_double(&c[0]);
         if (mode == SHM_MODE_ALL) {
+            /* One sample per pid: a pid in two slots (a process that
+             * attached twice, or a reused pid) shows its newer slot. */
+            int32_t sh = w->procs[i].shadow;
+            if (sh >= 0 && shmetrics_load_acquire(&shm_proc_cell(a, w->procs[sh].slot, cell)[1]) != 0 &&
+                (!live_only || w->procs[sh].live))
+                continue;
             int rc = add_sample(w, f, key, "", "pid", w->procs[i].pid, v, out, n);
             if (rc < 0)
                 return rc;
@@ -325,10 +336,52 @@ static int walk_procs(struct walk *w, uint64_t *damaged)
         int n = snprintf(pid, sizeof pid, "%u", pv.pid);
         w->procs[w->nprocs].slot = i;
         w->procs[w->nprocs].live = shm_proc_alive(&pv);
+        w->procs[w->nprocs].active = pv.state == SHM_PROC_ACTIVE;
+        w->procs[w->nprocs].pidnum = pv.pid;
+        w->procs[w->nprocs].attach_ns = pv.attach_ns;
+        w->procs[w->nprocs].shadow = -1;
         if (!(w->procs[w->nprocs].pid = pool_strndup(w->snap, pid, (size_t)n)))
             return -ENOMEM;
         w->nprocs++;
     }
+    return 0;
+}
+
+/* Mark slots whose pid another slot holds too: the active one, else the
+ * one attached last, wins; the others point at it. */
+static int by_pid(const void *x, const void *y, void *base)
+{
+    const struct proc *a = &((const struct proc *)base)[*(const uint32_t *)x];
+    const struct proc *b = &((const struct proc *)base)[*(const uint32_t *)y];
+    return a->pidnum < b->pidnum ? -1 : a->pidnum > b->pidnum;
+}
+
+static bool better(const struct proc *b, const struct proc *a)
+{
+    return b->active != a->active ? b->active : b->attach_ns > a->attach_ns;
+}
+
+static int find_shadows(struct walk *w)
+{
+    uint32_t *idx = malloc(sizeof *idx * (w->nprocs ? w->nprocs : 1));
+    if (!idx)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < w->nprocs; i++)
+        idx[i] = i;
+    qsort_r(idx, w->nprocs, sizeof *idx, by_pid, w->procs);
+    for (uint32_t g = 0; g < w->nprocs;) {
+        uint32_t e = g, best = idx[g];
+        while (e < w->nprocs && w->procs[idx[e]].pidnum == w->procs[idx[g]].pidnum) {
+            if (better(&w->procs[idx[e]], &w->procs[best]))
+                best = idx[e];
+            e++;
+        }
+        for (uint32_t k = g; k < e; k++)
+            if (idx[k] != best)
+                w->procs[idx[k]].shadow = (int32_t)best;
+        g = e;
+    }
+    free(idx);
     return 0;
 }
 
@@ -340,6 +393,8 @@ static int build(struct walk *w)
     if (rc == 0)
         rc = walk_procs(w, &snap->pub.damaged);
     if (rc < 0)
+        return rc;
+    if ((rc = find_shadows(w)) < 0)
         return rc;
 
     /* Group valid series by family: count, then place. */

@@ -529,3 +529,58 @@ Test(lifecycle, a_recreated_arena_is_noticed)
     shmetrics_shutdown(r, 0);
     shmetrics_shutdown(w, SHMETRICS_SHUTDOWN_UNLINK);
 }
+
+Test(lifecycle, a_freed_slot_carries_nothing_to_its_next_owner, .timeout = 60)
+{
+    const char *path = test_arena_path("stale");
+    shmetrics_registry_t *r = open_rw(path, 1);
+    const char *lbl[] = {"x"};
+    shmetrics_spec_t spec = {.name = "h", .help = "h", .label_names = lbl, .nlabels = 1,
+                             .gauge_mode = SHMETRICS_MODE_MAX};
+    shmetrics_gauge_t *g;
+    shmetrics_gauge_series_t *s;
+    cr_assert_eq(shmetrics_gauge_register(r, &spec, &g), 0);
+    cr_assert_eq(shmetrics_gauge_labels(g, &s, "a", NULL), 0);
+    cr_assert_eq(shmetrics_gauge_remove(g, "a", NULL), 0);
+    cr_assert_eq(shmetrics_gauge_set(s, -7), 0); /* through the old handle, into the hidden series */
+    cr_assert_eq(shmetrics_shutdown(r, 0), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmetrics_registry_t *w = open_rw(path, 1);
+        shmetrics_gauge_t *wg;
+        shmetrics_gauge_series_t *ws;
+        if (shmetrics_gauge_register(w, &spec, &wg) < 0 || shmetrics_gauge_labels(wg, &ws, "a", NULL) < 0)
+            _exit(1);
+        _exit(shmetrics_gauge_local(ws) == 0.0 ? 0 : 2);
+    }
+    test_wait_all(&pid, 1);
+    shmetrics_registry_t *ro = test_open(path, SHMETRICS_OPEN_READONLY);
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(ro, &snap), 0);
+    const char *pa[] = {"x=a"};
+    cr_assert_eq(test_sample(snap, "h", 1, pa), 0.0, "the revived series reads 0, not the -7 left in the old slot");
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(ro, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+Test(lifecycle, one_sample_per_pid_in_mode_all, .timeout = 60)
+{
+    const char *path = test_arena_path("twice");
+    shmetrics_spec_t spec = {.name = "g", .help = "h", .gauge_mode = SHMETRICS_MODE_ALL};
+    for (int round = 1; round <= 2; round++) {
+        shmetrics_registry_t *r = open_rw(path, 8);
+        shmetrics_gauge_t *g;
+        shmetrics_gauge_series_t *s;
+        cr_assert_eq(shmetrics_gauge_register(r, &spec, &g), 0);
+        cr_assert_eq(shmetrics_gauge_labels(g, &s, NULL), 0);
+        cr_assert_eq(shmetrics_gauge_set(s, round), 0);
+        shmetrics_snapshot_t *snap;
+        cr_assert_eq(shmetrics_collect(r, &snap), 0);
+        cr_assert_eq(nsamples(snap, "g"), 1, "round %d: this process once, not once per slot", round);
+        const shmetrics_family_t *f = test_family(snap, "g");
+        cr_assert_eq(f->samples[0].value, (double)round, "the newer slot's value");
+        shmetrics_snapshot_free(snap);
+        shmetrics_shutdown(r, 0);
+    }
+    unlink(path);
+}
