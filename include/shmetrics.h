@@ -178,7 +178,22 @@ typedef struct shmetrics_spec {
     size_t nquantiles;
     double max_age_seconds;       /* summaries only */
     uint32_t age_buckets;         /* summaries only */
+    /* Gauges: the least time between two accepted sets of one series in one
+     * process (a rate-limited gauge); sets inside it are dropped and counted
+     * in shmetrics_gauge_sets_dropped_total{metric=...}.  0: no limit;
+     * SHMETRICS_GAUGE_MIN_INTERVAL (0.1 s) is the usual choice. */
+    double min_interval_seconds;
+    /* Label sets before further ones fold into one overflow series, exposed
+     * with the single label otel_metric_overflow="true" and counted in
+     * shmetrics_cardinality_overflow_total{metric=...}.  0 means
+     * SHMETRICS_MAX_SERIES_DEFAULT (2,000, as OpenTelemetry's SDK);
+     * SHMETRICS_MAX_SERIES_UNLIMITED turns the limit off. */
+    uint32_t max_series;
 } shmetrics_spec_t;
+
+#define SHMETRICS_GAUGE_MIN_INTERVAL 0.1
+#define SHMETRICS_MAX_SERIES_DEFAULT 2000u
+#define SHMETRICS_MAX_SERIES_UNLIMITED UINT32_MAX
 
 /* .005 .01 .025 .05 .075 .1 .25 .5 .75 1 2.5 5 7.5 10, as Prometheus
  * clients use. */
@@ -265,6 +280,20 @@ int shmetrics_counter_clear(shmetrics_counter_t *m);
 int shmetrics_gauge_clear(shmetrics_gauge_t *m);
 int shmetrics_histogram_clear(shmetrics_histogram_t *m);
 int shmetrics_summary_clear(shmetrics_summary_t *m);
+
+/*
+ * A sampled counter, for paths too hot even for one atomic add: it counts 1
+ * in N calls, each as N (N = round(1 / rate)), per thread, so what it
+ * reports is an estimate: exact when each thread's count is a multiple of
+ * N, otherwise behind by less than N per thread, until the thread calls
+ * shmetrics_sampler_flush or exits.  The sampler lives as long as the
+ * series (until shutdown) and may be shared by threads.  -EINVAL for a rate
+ * outside (0, 1].  Setup.
+ */
+typedef struct shmetrics_sampler shmetrics_sampler_t;
+int shmetrics_sampler_init(shmetrics_sampler_t *s, shmetrics_counter_series_t *series, double rate);
+/* Add this thread's pending counts of every sampler to their counters. */
+void shmetrics_sampler_flush(void);
 
 /* ------------------------------------------------------------------ reading */
 

@@ -82,6 +82,8 @@ struct shm_family_spec {
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;
+    uint32_t min_interval_us;   /* gauges */
+    uint32_t max_series;        /* label sets before the overflow series */
     uint32_t ncells;            /* words per series per unit */
 };
 
@@ -103,6 +105,8 @@ struct shm_family_view {
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;
+    uint32_t min_interval_us;
+    uint32_t max_series;
     uint32_t ncells;
 };
 
@@ -124,11 +128,14 @@ struct shm_series_view {
     uint32_t family;
     const char *key;    /* label values as a string list */
     uint32_t key_len;
+    uint32_t flags;     /* SHM_SERIES_* */
     uint64_t cell;      /* first word index in a unit */
 };
 
 /* Find or publish the series (family, key); on success its cells exist. */
-int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, size_t key_len,
+/* -EDQUOT, with no message, when the family already has max_series label
+ * sets (the overflow series, flags SHM_SERIES_OVERFLOW, is not counted). */
+int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t flags,
                         uint32_t *idx, uint64_t *cell);
 /* Without `fam`, checks what the record alone can tell; with the view of its
  * family, also its cells' bounds and its label values. */
@@ -136,7 +143,8 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
                     struct shm_series_view *v);
 uint32_t shm_series_used(const struct shm_arena *a);
 /* The record of (family, key), removed or not; -ENOENT if there is none. */
-int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t *idx);
+int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t flags,
+                    uint32_t *idx);
 /* Zero a series' cells and hide it from readers (-ENOENT if it is not a
  * live series).  Registering the same label set again revives the record
  * and its cells (shm_series_register), so handles held elsewhere stay

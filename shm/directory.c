@@ -198,6 +198,8 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
     f->nquantiles = sp->nquantiles;
     f->max_age_ms = sp->max_age_ms;
     f->age_buckets = sp->age_buckets;
+    f->min_interval_us = sp->min_interval_us;
+    f->max_series = sp->max_series;
 
     rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, rec, &found);
     if (rc == 0) {
@@ -262,8 +264,13 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return -EAGAIN;
     if (ready != SHM_REC_READY)
         return smx_fail(-EBADMSG, "family record %u: bad ready word %u", idx, ready);
+    /* A private copy of the fields that never change once the record is
+     * published (all but `ready` and `nseries`, which other processes write
+     * with atomics). */
     struct shm_family c;
-    memcpy(&c, f, sizeof c);
+    memset(&c, 0, sizeof c);
+    memcpy((char *)&c + offsetof(struct shm_family, type), (const char *)f + offsetof(struct shm_family, type),
+           offsetof(struct shm_family, nseries) - offsetof(struct shm_family, type));
     const char *heap = shm_heap(a);
     if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_SUMMARY)
         return smx_fail(-EBADMSG, "family record %u: unknown type %u", idx, c.type);
@@ -286,6 +293,8 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
                   c.age_buckets == 0 || c.age_buckets > SHM_MAX_AGE_BUCKETS || c.max_age_ms < c.age_buckets
             : c.nquantiles != 0 || c.age_buckets != 0 || c.max_age_ms != 0)
         return smx_fail(-EBADMSG, "family record %u: bad summary parameters", idx);
+    if (c.type != SHM_TYPE_GAUGE && c.min_interval_us != 0)
+        return smx_fail(-EBADMSG, "family record %u: a minimum interval on a %u", idx, c.type);
     if (c.ncells != expected_cells(&c))
         return smx_fail(-EBADMSG, "family record %u: %u cells for its type", idx, c.ncells);
     v->idx = idx;
@@ -304,6 +313,8 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     v->nquantiles = c.nquantiles;
     v->max_age_ms = c.max_age_ms;
     v->age_buckets = c.age_buckets;
+    v->min_interval_us = c.min_interval_us;
+    v->max_series = c.max_series;
     v->ncells = c.ncells;
     return 0;
 }
@@ -312,6 +323,7 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
 
 struct series_key {
     uint32_t family;
+    uint32_t flags;
     const char *key;
     size_t len;
 };
@@ -320,7 +332,8 @@ static int series_match(const struct shm_arena *a, uint32_t rec, uint64_t hash, 
 {
     const struct series_key *k = key;
     const struct shm_series *s = &shm_series_recs(a)[rec];
-    if (shmetrics_load_relaxed(&s->hash) != hash || shmetrics_load_relaxed(&s->family) != k->family)
+    if (shmetrics_load_relaxed(&s->hash) != hash || shmetrics_load_relaxed(&s->family) != k->family ||
+        shmetrics_load_relaxed(&s->flags) != k->flags)
         return 0;
     uint32_t off = shmetrics_load_relaxed(&s->key_off);
     uint32_t len = shmetrics_load_relaxed(&s->key_len);
@@ -367,8 +380,8 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
     return 0;
 }
 
-int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t *idx,
-                        uint64_t *cell)
+int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t flags,
+                        uint32_t *idx, uint64_t *cell)
 {
     if (a->rdonly)
         return smx_fail(-EROFS, "the arena is open read-only");
@@ -376,8 +389,8 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
     int rc = shm_family_view(a, family, &fam);
     if (rc < 0)
         return rc == -EAGAIN ? smx_fail(-EINVAL, "family record %u is not published", family) : rc;
-    struct series_key k = {family, key, key_len};
-    uint64_t hash = shm_hash_series(family, key, key_len);
+    struct series_key k = {family, flags, key, key_len};
+    uint64_t hash = shm_hash_series(family, key, key_len) ^ flags;
     uint32_t *index = shm_series_index(a);
     uint32_t found, rec, key_off;
     rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, NO_INSERT, &found);
@@ -385,6 +398,11 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
         *idx = found;
         return series_complete(a, found, &fam, false, cell);
     }
+    /* Cardinality: at most max_series label sets (racing registrations can
+     * pass it by one each); more fold into the overflow series. */
+    struct shm_family *frec = &shm_families(a)[family];
+    if (!(flags & SHM_SERIES_OVERFLOW) && fam.max_series && shmetrics_load_relaxed(&frec->nseries) >= fam.max_series)
+        return -EDQUOT;
     if ((rc = shm_heap_alloc(a, key, key_len, &key_off)) < 0 ||
         (rc = record_take(a, &a->spare_series, &a->sh->series_used, a->h.series_cap, "series", &rec)) < 0)
         return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam.name_len, fam.name);
@@ -394,6 +412,7 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
     s->hash = hash;
     s->key_off = key_off;
     s->key_len = (uint32_t)key_len;
+    s->flags = flags;
     s->cells = 0;
 
     rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, rec, &found);
@@ -401,6 +420,8 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
         spare_put(a, &a->spare_series, rec);
     if (rc < 0)
         return smx_fail(rc, "arena full: the series index has no free bucket");
+    if (rc == 0 && !(flags & SHM_SERIES_OVERFLOW))
+        shmetrics_add_relaxed(&frec->nseries, 1u);
     *idx = found;
     return series_complete(a, found, &fam, rc == 0, cell);
 }
@@ -422,16 +443,26 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
         return -EAGAIN;
     if (ready != SHM_REC_READY)
         return smx_fail(-EBADMSG, "series record %u: bad ready word %u", idx, ready);
+    /* The fields of a published series that no one rewrites (`ready` may
+     * become REMOVED at any time). */
     struct shm_series c;
-    memcpy(&c, s, sizeof c);
+    memset(&c, 0, sizeof c);
+    c.family = shmetrics_load_relaxed(&s->family);
+    c.key_off = shmetrics_load_relaxed(&s->key_off);
+    c.key_len = shmetrics_load_relaxed(&s->key_len);
+    c.cells = shmetrics_load_relaxed(&s->cells);
+    c.flags = shmetrics_load_relaxed(&s->flags);
     if (c.family >= a->h.families_cap)
         return smx_fail(-EBADMSG, "series record %u: family %u out of range", idx, c.family);
+    if (c.flags & ~SHM_SERIES_OVERFLOW)
+        return smx_fail(-EBADMSG, "series record %u: unknown flags 0x%x", idx, c.flags);
     if (c.key_len > SHM_MAX_LABELS * (SHM_MAX_LABEL_VALUE + 1) || !heap_range_ok(a, c.key_off, c.key_len))
         return smx_fail(-EBADMSG, "series record %u: key out of range", idx);
     v->idx = idx;
     v->family = c.family;
     v->key = shm_heap(a) + c.key_off;
     v->key_len = c.key_len;
+    v->flags = c.flags;
     v->cell = c.cells - 1;
     if (!fam)
         return 0;
@@ -470,10 +501,11 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
     }
 }
 
-int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t *idx)
+int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t flags,
+                    uint32_t *idx)
 {
-    struct series_key k = {family, key, key_len};
-    uint64_t hash = shm_hash_series(family, key, key_len);
+    struct series_key k = {family, flags, key, key_len};
+    uint64_t hash = shm_hash_series(family, key, key_len) ^ flags;
     int rc = index_probe(a, shm_series_index(a), a->h.series_buckets, a->h.series_cap, hash, series_match, &k,
                          NO_INSERT, idx);
     return rc == 1 ? 0 : -ENOENT;

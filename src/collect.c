@@ -129,16 +129,23 @@ static double counter_value(const struct shm_arena *a, uint64_t cell)
     return (double)whole + frac;
 }
 
-/* Labels of one sample: the series' own, plus one extra (pid, le) if set. */
+/* Labels of one sample: the series' own (for the overflow series, key
+ * NULL: otel_metric_overflow="true" alone), plus one extra (pid, le,
+ * quantile) if set. */
 static shmetrics_label_t *sample_labels(struct walk *w, const struct fam *f, const char *key, const char *extra_name,
                                         const char *extra_value, size_t *n)
 {
-    uint32_t nl = f->v.nlabels + (extra_name ? 1 : 0);
-    shmetrics_label_t *l = pool_alloc(w->snap, sizeof *l * (nl ? nl : 1));
+    uint32_t own = key ? f->v.nlabels : 1;
+    uint32_t nl = own + (extra_name ? 1 : 0);
+    shmetrics_label_t *l = pool_alloc(w->snap, sizeof *l * nl);
     if (!l)
         return NULL;
+    if (!key) {
+        l[0].name = "otel_metric_overflow";
+        l[0].value = "true";
+    }
     const char *p = key;
-    for (uint32_t i = 0; i < f->v.nlabels; i++) {
+    for (uint32_t i = 0; key && i < f->v.nlabels; i++) {
         l[i].name = f->lnames[i];
         l[i].value = p;
         p += strlen(p) + 1;
@@ -461,8 +468,9 @@ static int build(struct walk *w)
         size_t n = 0;
         for (uint32_t j = 0; rc == 0 && j < f->nseries; j++) {
             const struct shm_series_view *s = &sv[order[f->first + j]];
-            char *key = pool_strndup(snap, s->key, s->key_len);
-            if (!key) {
+            bool overflow = s->flags & SHM_SERIES_OVERFLOW;
+            char *key = overflow ? NULL : pool_strndup(snap, s->key, s->key_len);
+            if (!overflow && !key) {
                 rc = -ENOMEM;
                 break;
             }

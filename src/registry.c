@@ -269,6 +269,8 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
     m->nquantiles = v->nquantiles;
     m->max_age_ms = v->max_age_ms;
     m->age_buckets = v->age_buckets;
+    m->min_interval_us = v->min_interval_us;
+    m->max_series = v->max_series;
     cds_lfht_node_init(&m->node);
     SMX_PUBLISHED(m);
     urcu_bp_read_lock();
@@ -315,6 +317,11 @@ static int compare(const struct smx_metric *m, uint32_t type, const struct smx_s
     if (m->max_age_ms != s->max_age_ms || m->age_buckets != s->age_buckets)
         return smx_fail(-EEXIST, "%s is already registered with max age %g s in %u age buckets", m->name,
                         m->max_age_ms / 1000.0, m->age_buckets);
+    if (m->min_interval_us != s->min_interval_us)
+        return smx_fail(-EEXIST, "%s is already registered with a minimum interval of %g s", m->name,
+                        m->min_interval_us / 1e6);
+    if (m->max_series != s->max_series)
+        return smx_fail(-EEXIST, "%s is already registered with at most %u label sets", m->name, m->max_series);
     return 0;
 }
 
@@ -409,6 +416,8 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
             .nquantiles = s.nquantiles,
             .max_age_ms = s.max_age_ms,
             .age_buckets = s.age_buckets,
+            .min_interval_us = s.min_interval_us,
+            .max_series = s.max_series,
             .ncells = cells_of(type, &s),
         };
         uint32_t idx;

@@ -57,6 +57,8 @@ struct smx_metric {
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;
+    uint32_t min_interval_us;
+    uint32_t max_series;
     struct smx_metric *free_next; /* at shutdown */
 };
 
@@ -78,6 +80,7 @@ struct smx_series {
     struct smx_metric *metric;
     uint64_t hash;
     uint32_t idx;                /* series record */
+    uint32_t flags;              /* SHM_SERIES_OVERFLOW: the key maps to the overflow series */
     union {
         struct shmetrics_counter_series counter;
         struct shmetrics_gauge_series gauge;
@@ -109,6 +112,13 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
 void smx_series_cache_free(shmetrics_registry_t *reg);
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
+/* Add 1 to the registry's own counter `family`{metric=`metric`} (a
+ * collector-visible count of an event in this process); failures are
+ * ignored: the count is best effort. */
+void smx_self_count(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric);
+/* The series of that counter, to count on a hot path. */
+int smx_self_series(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric,
+                    shmetrics_counter_series_t **out);
 int smx_series_clear(struct smx_metric *m);
 
 /* src/spec.c */
@@ -127,6 +137,8 @@ struct smx_spec {
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;
+    uint32_t min_interval_us;
+    uint32_t max_series;
 };
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
 const char *smx_mode_name(uint32_t mode);

@@ -50,6 +50,11 @@ static int handle_init(struct smx_series *s, uint64_t cell)
         s->h.gauge.off = (size_t)cell * 8;
         s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT || m->mode == SHMETRICS_MODE_LIVEMOSTRECENT;
         s->h.gauge.reg = reg;
+        s->h.gauge.min_interval_ns = (uint64_t)m->min_interval_us * 1000u;
+        if (s->h.gauge.min_interval_ns)
+            return smx_self_series(reg, "shmetrics_gauge_sets_dropped",
+                                   "Sets of rate-limited gauges dropped because they came too soon.", m->name,
+                                   &s->h.gauge.drops);
         break;
     case SHMETRICS_HISTOGRAM:
         s->h.histogram = (struct shmetrics_histogram_series){cell0, stride, mask, m->nbuckets, m->bounds};
@@ -73,7 +78,8 @@ static int gauge_touch(struct shmetrics_gauge_series *g)
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (!cell)
         return -ENOSPC;
-    shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    /* A rate-limited gauge's stamp is its last accepted set: 1 is none. */
+    shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -86,9 +92,21 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
             return smx_fail(-EINVAL, "label value %u of %s is not valid UTF-8", i + 1, m->name);
     if (shm_arena_readonly(reg->arena))
         return smx_fail(-EROFS, "cannot add a series to %s: the arena is open read-only", m->name);
-    uint32_t idx;
+    uint32_t idx, flags = 0;
     uint64_t cell;
-    int rc = shm_series_register(reg->arena, m->idx, k->key, k->len, &idx, &cell);
+    int rc = shm_series_register(reg->arena, m->idx, k->key, k->len, 0, &idx, &cell);
+    if (rc == -EDQUOT) {
+        /* Over the metric's cardinality limit: this label set shares the
+         * overflow series (key: every value empty). */
+        char empty[SHM_MAX_LABELS];
+        memset(empty, 0, sizeof empty);
+        flags = SHM_SERIES_OVERFLOW;
+        rc = shm_series_register(reg->arena, m->idx, empty, m->nlabels, flags, &idx, &cell);
+        if (rc == 0)
+            smx_self_count(reg, "shmetrics_cardinality_overflow",
+                           "Label sets folded into their metric's overflow series (per process, per label set).",
+                           m->name);
+    }
     if (rc < 0)
         return rc;
     struct smx_series *s = calloc(1, sizeof *s + k->len);
@@ -97,10 +115,11 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
     s->metric = m;
     s->hash = hash;
     s->idx = idx;
+    s->flags = flags;
     s->key_len = k->len;
     memcpy(s->key, k->key, k->len);
-    handle_init(s, cell);
-    if (m->type == SHMETRICS_GAUGE && (rc = gauge_touch(&s->h.gauge)) < 0) {
+    if ((rc = handle_init(s, cell)) < 0 ||
+        (m->type == SHMETRICS_GAUGE && (rc = gauge_touch(&s->h.gauge)) < 0)) {
         free(s);
         return rc;
     }
@@ -171,8 +190,12 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
         uint32_t idx;
         uint64_t cell;
         /* Removed since it was cached (by any process): bring it back. */
-        if (shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena))
-            rc = shm_series_register(m->reg->arena, m->idx, key, len, &idx, &cell);
+        if (shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena)) {
+            char empty[SHM_MAX_LABELS] = {0};
+            bool over = s->flags & SHM_SERIES_OVERFLOW;
+            rc = shm_series_register(m->reg->arena, m->idx, over ? empty : key, over ? m->nlabels : len, s->flags,
+                                     &idx, &cell);
+        }
         *out = s;
     }
     if (key != stack)
@@ -194,7 +217,7 @@ int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values)
     uint32_t idx;
     struct shm_family_view f;
     if ((rc = shm_family_view(m->reg->arena, m->idx, &f)) == 0 &&
-        (rc = shm_series_find(m->reg->arena, m->idx, key, len, &idx)) == 0)
+        (rc = shm_series_find(m->reg->arena, m->idx, key, len, 0, &idx)) == 0)
         rc = shm_series_remove(m->reg->arena, idx, &f);
     if (key != stack)
         free(key);
@@ -383,6 +406,32 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     return 0;
 }
 
+int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uint64_t now_ns)
+{
+    uint64_t *cell = shmetrics_gauge_cell_(g);
+    if (!cell)
+        return -ENOSPC;
+    uint64_t now = now_ns ? now_ns : shmetrics_now_ns_();
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if (!g->min_interval_ns) {
+        shmetrics_store_relaxed(&cell[0], bits);
+        shmetrics_store_release(&cell[1], g->stamped ? now : (uint64_t)1);
+        return 0;
+    }
+    /* The stamp is the time of the last accepted set (1: none yet).  Only
+     * the thread that moves it forward by CAS may write the value. */
+    uint64_t last = shmetrics_load_acquire(&cell[1]);
+    if ((last > 1 && now - last < g->min_interval_ns && now >= last) ||
+        shmetrics_cas_seq_cst(&cell[1], last, now) != last) {
+        if (g->drops)
+            shmetrics_counter_add(g->drops, 1);
+        return 1;
+    }
+    shmetrics_store_relaxed(&cell[0], bits);
+    return 0;
+}
+
 double shmetrics_counter_sum(const shmetrics_counter_series_t *s)
 {
     uint64_t whole = 0;
@@ -407,4 +456,22 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
     double d;
     memcpy(&d, &bits, sizeof d);
     return d;
+}
+
+int smx_self_series(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric,
+                    shmetrics_counter_series_t **out)
+{
+    static const char *const lbl[] = {"metric"};
+    shmetrics_spec_t spec = {.name = family, .help = help, .label_names = lbl, .nlabels = 1,
+                             .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+    struct smx_metric *c;
+    int rc = smx_metric_register(reg, &spec, SHMETRICS_COUNTER, &c);
+    return rc < 0 ? rc : shmetrics_counter_labelv((shmetrics_counter_t *)c, 1, &metric, out);
+}
+
+void smx_self_count(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric)
+{
+    shmetrics_counter_series_t *s;
+    if (smx_self_series(reg, family, help, metric, &s) == 0)
+        shmetrics_counter_add(s, 1);
 }

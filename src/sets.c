@@ -90,6 +90,43 @@ int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_opti
     if (opts && opts->noverrides > 64)
         return smx_fail(-EINVAL, "at most 64 bucket overrides, %zu given", opts->noverrides);
 
+    struct hist_def hists[] = {
+        {"vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", ttft_buckets,
+         N(ttft_buckets), &v->time_to_first_token_seconds},
+        {"vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", tpot_buckets,
+         N(tpot_buckets), &v->inter_token_latency_seconds},
+        {"vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", tpot_buckets,
+         N(tpot_buckets), &v->time_per_output_token_seconds},
+        {"vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", request_latency_buckets,
+         N(request_latency_buckets), &v->e2e_request_latency_seconds},
+        {"vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
+         request_latency_buckets, N(request_latency_buckets), &v->request_queue_time_seconds},
+        {"vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.",
+         request_latency_buckets, N(request_latency_buckets), &v->request_inference_time_seconds},
+        {"vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
+         request_latency_buckets, N(request_latency_buckets), &v->request_prefill_time_seconds},
+        {"vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
+         request_latency_buckets, N(request_latency_buckets), &v->request_decode_time_seconds},
+        {"vllm:request_prompt_tokens", "Number of prefill tokens processed.", NULL, 0, &v->request_prompt_tokens},
+        {"vllm:request_generation_tokens", "Number of generation tokens processed.", NULL, 0,
+         &v->request_generation_tokens},
+        {"vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", NULL, 0,
+         &v->request_params_max_tokens},
+        {"vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.",
+         NULL, 0, &v->request_max_num_generation_tokens},
+        {"vllm:request_params_n", "Histogram of the n request parameter.", n_buckets, N(n_buckets),
+         &v->request_params_n},
+        {"vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", iteration_buckets,
+         N(iteration_buckets), &v->iteration_tokens_total},
+    };
+    /* Every override must name a histogram of the set, before anything is
+     * registered. */
+    for (size_t i = 0; i < N(hists); i++)
+        override_for(opts, hists[i].name, used);
+    for (size_t i = 0; opts && i < opts->noverrides; i++)
+        if (!used[i])
+            return smx_fail(-EINVAL, "bucket override for %s: no histogram of that name in the vLLM set",
+                            opts->overrides[i].name ? opts->overrides[i].name : "(null)");
     struct {
         const char *name, *help;
         shmetrics_gauge_t **out;
@@ -124,35 +161,6 @@ int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_opti
                       3, &v->request_success)) < 0)
         return rc;
 
-    struct hist_def hists[] = {
-        {"vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", ttft_buckets,
-         N(ttft_buckets), &v->time_to_first_token_seconds},
-        {"vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", tpot_buckets,
-         N(tpot_buckets), &v->inter_token_latency_seconds},
-        {"vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", tpot_buckets,
-         N(tpot_buckets), &v->time_per_output_token_seconds},
-        {"vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", request_latency_buckets,
-         N(request_latency_buckets), &v->e2e_request_latency_seconds},
-        {"vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
-         request_latency_buckets, N(request_latency_buckets), &v->request_queue_time_seconds},
-        {"vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.",
-         request_latency_buckets, N(request_latency_buckets), &v->request_inference_time_seconds},
-        {"vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.",
-         request_latency_buckets, N(request_latency_buckets), &v->request_prefill_time_seconds},
-        {"vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.",
-         request_latency_buckets, N(request_latency_buckets), &v->request_decode_time_seconds},
-        {"vllm:request_prompt_tokens", "Number of prefill tokens processed.", NULL, 0, &v->request_prompt_tokens},
-        {"vllm:request_generation_tokens", "Number of generation tokens processed.", NULL, 0,
-         &v->request_generation_tokens},
-        {"vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", NULL, 0,
-         &v->request_params_max_tokens},
-        {"vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.",
-         NULL, 0, &v->request_max_num_generation_tokens},
-        {"vllm:request_params_n", "Histogram of the n request parameter.", n_buckets, N(n_buckets),
-         &v->request_params_n},
-        {"vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", iteration_buckets,
-         N(iteration_buckets), &v->iteration_tokens_total},
-    };
     for (size_t i = 0; i < N(hists); i++) {
         const shmetrics_bucket_override_t *ov = override_for(opts, hists[i].name, used);
         shmetrics_spec_t s = {.name = hists[i].name, .help = hists[i].help, .label_names = vllm_labels, .nlabels = 2,
@@ -161,10 +169,6 @@ int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_opti
         if ((rc = shmetrics_histogram_register(reg, &s, hists[i].out)) < 0)
             return rc;
     }
-    for (size_t i = 0; opts && i < opts->noverrides; i++)
-        if (!used[i])
-            return smx_fail(-EINVAL, "bucket override for %s: no histogram of that name in the vLLM set",
-                            opts->overrides[i].name ? opts->overrides[i].name : "(null)");
     return 0;
 }
 

@@ -189,6 +189,15 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
         o->labels_len += len + 1;
     }
     o->nlabels = (uint32_t)spec->nlabels;
+    o->max_series = spec->max_series ? spec->max_series : SHMETRICS_MAX_SERIES_DEFAULT;
+    double mi = spec->min_interval_seconds;
+    if (mi != 0 && type != SHMETRICS_GAUGE)
+        return smx_fail(-EINVAL, "%s: a minimum interval between sets is for gauges", o->name);
+    if (!(mi >= 0 && mi <= 3600))
+        return smx_fail(-EINVAL, "%s: minimum interval %g s must be between 0 and 3600", o->name, mi);
+    o->min_interval_us = (uint32_t)(mi * 1e6 + 0.5);
+    if (mi > 0 && o->min_interval_us == 0)
+        o->min_interval_us = 1;
     if (type == SHMETRICS_HISTOGRAM)
         return parse_buckets(spec, o);
     if (type == SHMETRICS_SUMMARY)

@@ -35,7 +35,7 @@ static int worker(const char *arena, int p, long series, double seconds)
         return fail("open");
     const char *lbl[] = {"proc", "idx"};
     shmetrics_spec_t cs = {.name = "feed_series_total", .help = "Series written by the feed.", .label_names = lbl,
-                           .nlabels = 2};
+                           .nlabels = 2, .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
     shmetrics_spec_t ls = {.name = "feed_loop_total", .help = "Loops of the feed."};
     shmetrics_spec_t gs = {.name = "feed_busy", .help = "Feed processes.", .gauge_mode = SHMETRICS_MODE_SUM};
     shmetrics_spec_t hs = {.name = "feed_latency_seconds", .help = "Feed latency."};

@@ -56,6 +56,27 @@ struct shmetrics_gauge_series {
     size_t off;          /* byte offset of the cell in a unit */
     int stamped;         /* the family's mode needs a write time */
     struct shmetrics_registry *reg;
+    uint64_t min_interval_ns;                /* rate-limited gauges, else 0 */
+    struct shmetrics_counter_series *drops;  /* sets dropped by the limit */
+};
+
+/* The per-thread state of sampled counters (see shmetrics_sampler_inc). */
+struct shmetrics_sampler;
+struct shmetrics_sampler_slot_ {
+    const struct shmetrics_sampler *owner;
+    uint32_t count;
+};
+#define SHMETRICS_SAMPLER_SLOTS 64
+#ifdef __cplusplus
+extern thread_local struct shmetrics_sampler_slot_ shmetrics_sampler_tls_[SHMETRICS_SAMPLER_SLOTS];
+#else
+extern _Thread_local struct shmetrics_sampler_slot_ shmetrics_sampler_tls_[SHMETRICS_SAMPLER_SLOTS];
+#endif
+
+/* A sampled counter: 1 in `every` increments reaches the arena, as `every`. */
+struct shmetrics_sampler {
+    struct shmetrics_counter_series *series;
+    uint32_t every;
 };
 
 /* A histogram series: nbuckets + 3 cells in every per-CPU unit. */
@@ -95,6 +116,8 @@ uint64_t shmetrics_coarse_ns_(void);
 int shmetrics_bad_value_(const char *op, double v);
 void shmetrics_add_double_(uint64_t *cell, double v);
 int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch);
+int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uint64_t now_ns);
+void shmetrics_sampler_switch_(struct shmetrics_sampler_slot_ *slot, const struct shmetrics_sampler *s);
 void shmetrics_summary_touch_(uint64_t *range, uint32_t idx);
 
 /* The CPU this thread runs on, from the rseq area glibc registers for each
@@ -153,10 +176,15 @@ static inline uint64_t *shmetrics_gauge_cell_(struct shmetrics_gauge_series *g)
 
 /* Set a gauge (any value, NaN and infinities included).  Two stores in
  * this process's cell: the value (relaxed), then its write stamp (release;
- * free on x86).  Returns
- * 0, or -ENOSPC when the process cannot get a slot in the arena. */
+ * free on x86).  A rate-limited gauge (spec.min_interval_seconds) takes an
+ * out-of-line path instead: a set within the interval after the last
+ * accepted one is dropped and counted.  Returns 0; 1 when a rate-limited
+ * gauge dropped the set; -ENOSPC when the process cannot get a slot in the
+ * arena. */
 static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v)
 {
+    if (__builtin_expect(g->min_interval_ns != 0, 0))
+        return shmetrics_gauge_set_limited_(g, v, 0);
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (__builtin_expect(cell == NULL, 0))
         return -ENOSPC;
@@ -166,6 +194,13 @@ static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v
     /* Release: a reader that sees this stamp sees this value or a later one. */
     shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
+}
+
+/* Set a gauge as if at `now_ns` (CLOCK_REALTIME ns): for tests of
+ * rate-limited gauges and replays.  Returns what shmetrics_gauge_set does. */
+static inline int shmetrics_gauge_set_at(struct shmetrics_gauge_series *g, double v, uint64_t now_ns)
+{
+    return shmetrics_gauge_set_limited_(g, v, now_ns ? now_ns : 1);
 }
 
 /* Add `delta` (finite) to this process's cell of a gauge: a CAS loop, out
@@ -187,6 +222,26 @@ static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_ser
 }
 
 #pragma GCC visibility pop
+
+/* -------------------------------------------------------- sampled counters */
+
+/* Count one event on a sampled counter: each thread counts its own calls
+ * and adds `every` to the counter on every `every`-th, so the counter is
+ * exact whenever a thread's count is a multiple of `every` and otherwise
+ * behind by less than `every` per thread until shmetrics_sampler_flush (or
+ * the thread's exit) adds the rest.  No atomic on the other calls: a
+ * thread-local slot compare and an add. */
+static inline void shmetrics_sampler_inc(struct shmetrics_sampler *s)
+{
+    struct shmetrics_sampler_slot_ *slot =
+        &shmetrics_sampler_tls_[((uintptr_t)s >> 4) & (SHMETRICS_SAMPLER_SLOTS - 1)];
+    if (__builtin_expect(slot->owner != s, 0))
+        shmetrics_sampler_switch_(slot, s);
+    if (++slot->count == s->every) {
+        slot->count = 0;
+        shmetrics_counter_add(s->series, s->every);
+    }
+}
 
 /* ------------------------------------------------------------ histograms */
 
