@@ -151,6 +151,9 @@ int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_
  * valid. */
 int shm_series_remove(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam);
 bool shm_series_removed(const struct shm_arena *a, uint32_t idx);
+/* The arena's count of removals: a cache need re-check a series only when
+ * it moved since the last check. */
+const uint64_t *shm_removals_word(const struct shm_arena *a);
 /* A live series checked against its family, and that family's view. */
 int shm_series_with_family(const struct shm_arena *a, uint32_t idx, struct shm_series_view *v,
                            struct shm_family_view *f);

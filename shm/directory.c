@@ -524,7 +524,10 @@ int shm_series_remove(struct shm_arena *a, uint32_t idx, const struct shm_family
      * label set is registered again (which revives this record). */
     shm_series_zero(a, &v, fam);
     struct shm_series *s = &shm_series_recs(a)[idx];
-    return shmetrics_cas_seq_cst(&s->ready, SHM_REC_READY, SHM_REC_REMOVED) == SHM_REC_READY ? 0 : -ENOENT;
+    if (shmetrics_cas_seq_cst(&s->ready, SHM_REC_READY, SHM_REC_REMOVED) != SHM_REC_READY)
+        return -ENOENT;
+    shmetrics_add_relaxed(&a->sh->removals, (uint64_t)1);
+    return 0;
 }
 
 bool shm_series_removed(const struct shm_arena *a, uint32_t idx)
@@ -543,4 +546,9 @@ int shm_series_with_family(const struct shm_arena *a, uint32_t idx, struct shm_s
     if (rc == 0)
         rc = shm_series_view(a, idx, f, v);
     return rc;
+}
+
+const uint64_t *shm_removals_word(const struct shm_arena *a)
+{
+    return &a->sh->removals;
 }

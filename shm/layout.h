@@ -112,7 +112,9 @@ struct shm_header {
                                 * the low 32 bits, the low 32 bits of its
                                 * start time above */
     uint64_t reclaimed;        /* 312 process slots reclaimed */
-    uint8_t reserved1[192];    /* 320 zero */
+    uint64_t removals;         /* 320 series removed so far: lookup caches
+                                * re-check their series when it moves */
+    uint8_t reserved1[184];    /* 328 zero */
 
     uint8_t reserved2[SHM_PAGE - 512]; /* 512 zero */
 };
@@ -152,7 +154,8 @@ _Static_assert(offsetof(struct shm_header, refused) == 288, "refused");
 _Static_assert(offsetof(struct shm_header, abandoned) == 296, "abandoned");
 _Static_assert(offsetof(struct shm_header, reclaim_lock) == 304, "reclaim_lock");
 _Static_assert(offsetof(struct shm_header, reclaimed) == 312, "reclaimed");
-_Static_assert(offsetof(struct shm_header, reserved1) == 320, "reserved1");
+_Static_assert(offsetof(struct shm_header, removals) == 320, "removals");
+_Static_assert(offsetof(struct shm_header, reserved1) == 328, "reserved1");
 _Static_assert(offsetof(struct shm_header, reserved2) == 512, "reserved2");
 
 /* One process slot: 64 bytes. */

@@ -118,6 +118,7 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
         return smx_fail(-ENOMEM, "out of memory for the lookup caches");
     }
     pthread_mutex_init(&reg->lock, NULL);
+    reg->removals = shm_removals_word(reg->arena);
     /* Give back the slots of processes that died without detaching. */
     if (!shm_arena_readonly(reg->arena))
         shm_proc_reclaim_dead(reg->arena);

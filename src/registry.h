@@ -81,6 +81,7 @@ struct smx_series {
     uint64_t hash;
     uint32_t idx;                /* series record */
     uint32_t flags;              /* SHM_SERIES_OVERFLOW: the key maps to the overflow series */
+    uint64_t removals_seen;      /* atomic: the arena's removal count when last checked */
     union {
         struct shmetrics_counter_series counter;
         struct shmetrics_gauge_series gauge;
@@ -97,6 +98,7 @@ struct shmetrics_registry {
     struct cds_lfht *metrics;
     struct cds_lfht *series;
     pthread_mutex_t lock;        /* claiming the process slot; registering */
+    const uint64_t *removals;    /* the arena's removal count */
     char *proc_unit;             /* this process's gauge unit, NULL until claimed */
     uint32_t proc_slot;
     bool have_slot;

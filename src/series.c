@@ -189,13 +189,18 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
         struct smx_series *s = caa_container_of(node, struct smx_series, node);
         uint32_t idx;
         uint64_t cell;
-        /* Removed since it was cached (by any process): bring it back. */
-        if (shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena)) {
+        /* Removed since it was cached (by any process)?  Look only when the
+         * arena's removal count moved since this entry was last checked. */
+        uint64_t removals = shmetrics_load_relaxed(m->reg->removals);
+        if (removals != shmetrics_load_relaxed(&s->removals_seen) && shm_series_removed(m->reg->arena, s->idx) &&
+            !shm_arena_readonly(m->reg->arena)) {
             char empty[SHM_MAX_LABELS] = {0};
             bool over = s->flags & SHM_SERIES_OVERFLOW;
             rc = shm_series_register(m->reg->arena, m->idx, over ? empty : key, over ? m->nlabels : len, s->flags,
                                      &idx, &cell);
         }
+        if (rc == 0)
+            shmetrics_store_relaxed(&s->removals_seen, removals);
         *out = s;
     }
     if (key != stack)
