@@ -3,8 +3,10 @@
  * that `shmetrics stat` shows (capacities, usage, processes).
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <string.h>
 
+#include "../shm/guard.h"
 #include "../shm/layout.h"
 #include "error.h"
 #include "registry.h"
@@ -31,7 +33,12 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
     struct shm_usage u;
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 1))
+        return smx_fail(-EFAULT, "reading the arena: the file was truncated under the reader");
+    shm_guard_enter(&jb);
     shm_arena_usage(reg->arena, &u);
+    shm_guard_leave();
     memset(out, 0, sizeof *out);
     out->path = shm_arena_path(reg->arena);
     out->file_bytes = u.file_bytes;
@@ -60,7 +67,11 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
 {
     if (!reg || !n || (cap && !out))
         return smx_fail(-EINVAL, "no registry, output array or count given");
-    size_t k = 0;
+    volatile size_t k = 0;
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 1))
+        return smx_fail(-EFAULT, "reading the arena: the file was truncated under the reader");
+    shm_guard_enter(&jb);
     for (uint32_t i = 0; i < shm_processes_cap(reg->arena); i++) {
         struct shm_proc_view v;
         if (shm_proc_view(reg->arena, i, &v) < 0)
@@ -76,6 +87,7 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
         }
         k++;
     }
+    shm_guard_leave();
     *n = k;
     return 0;
 }

@@ -11,14 +11,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shm/guard.h"
 #include "../shm/layout.h"
 #include "buf.h"
 #include "error.h"
+#include "names.h"
 #include "registry.h"
 
 /* ------------------------------------------------------------------ pool */
@@ -82,6 +85,7 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
 
 struct fam {
     struct shm_family_view v;
+    const char *name, *help; /* private copies, checked */
     bool ok;
     uint32_t nseries;
     uint32_t first;        /* into the series order array */
@@ -106,6 +110,8 @@ struct walk {
     uint32_t nfams;
     struct proc *procs;
     uint32_t nprocs;
+    struct shm_series_view *sv; /* series read, by record index */
+    uint32_t *order;            /* series grouped by family */
 };
 
 static double cell_double(const uint64_t *cell)
@@ -313,13 +319,25 @@ static int walk_families(struct walk *w, uint64_t *damaged)
         f->lnames = pool_alloc(w->snap, sizeof(char *) * (f->v.nlabels ? f->v.nlabels : 1));
         if (!f->lnames)
             return -ENOMEM;
-        const char *p = f->v.labels;
-        for (uint32_t j = 0; j < f->v.nlabels; j++) {
-            size_t l = strlen(p);
-            if (!(f->lnames[j] = pool_strndup(w->snap, p, l)))
-                return -ENOMEM;
-            p += l + 1;
+        /* Copy, then check the copies: the arena's bytes may change between
+         * the view's validation and the copy. */
+        char *labels = pool_strndup(w->snap, f->v.labels, f->v.labels_len);
+        char *name = pool_strndup(w->snap, f->v.name, f->v.name_len);
+        char *help = pool_strndup(w->snap, f->v.help, f->v.help_len);
+        if (!labels || !name || !help)
+            return -ENOMEM;
+        if (!smx_label_list_ok(labels, f->v.labels_len, f->v.nlabels) || !smx_metric_name_ok(name, f->v.name_len) ||
+            !smx_utf8_ok(help, f->v.help_len)) {
+            (*damaged)++;
+            continue;
         }
+        const char *p = labels;
+        for (uint32_t j = 0; j < f->v.nlabels; j++) {
+            f->lnames[j] = p;
+            p += strlen(p) + 1;
+        }
+        f->name = name;
+        f->help = help;
         f->ok = true;
     }
     return 0;
@@ -406,13 +424,10 @@ static int build(struct walk *w)
 
     /* Group valid series by family: count, then place. */
     uint32_t ns = shm_series_used(a);
-    struct shm_series_view *sv = calloc(ns ? ns : 1, sizeof *sv);
-    uint32_t *order = calloc(ns ? ns : 1, sizeof *order);
-    if (!sv || !order) {
-        free(sv);
-        free(order);
+    struct shm_series_view *sv = w->sv = calloc(ns ? ns : 1, sizeof *sv);
+    uint32_t *order = w->order = calloc(ns ? ns : 1, sizeof *order);
+    if (!sv || !order)
         return -ENOMEM;
-    }
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         rc = shm_series_view(a, i, NULL, &v);
@@ -455,8 +470,8 @@ static int build(struct walk *w)
         if (!f->ok)
             continue;
         shmetrics_family_t *o = &out[k++];
-        o->name = pool_strndup(snap, f->v.name, f->v.name_len);
-        o->help = pool_strndup(snap, f->v.help, f->v.help_len);
+        o->name = f->name;
+        o->help = f->help;
         o->type = (shmetrics_type_t)f->v.type;
         o->gauge_mode = (shmetrics_gauge_mode_t)f->v.mode;
         size_t per = samples_per_series(w, f);
@@ -473,6 +488,10 @@ static int build(struct walk *w)
             if (!overflow && !key) {
                 rc = -ENOMEM;
                 break;
+            }
+            if (key && !smx_value_list_ok(key, s->key_len, f->v.nlabels)) {
+                snap->pub.damaged++; /* changed since its view was checked */
+                continue;
             }
             switch (f->v.type) {
             case SHM_TYPE_GAUGE:
@@ -494,8 +513,6 @@ static int build(struct walk *w)
     }
     snap->pub.families = out;
     snap->pub.nfamilies = k;
-    free(sv);
-    free(order);
     return rc;
 }
 
@@ -509,15 +526,34 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
     struct snapshot *snap = calloc(1, sizeof *snap);
-    if (!snap)
+    struct walk *w = calloc(1, sizeof *w);
+    if (!snap || !w) {
+        free(snap);
+        free(w);
         return smx_fail(-ENOMEM, "out of memory");
-    struct walk w = {.reg = reg, .now_ns = now_ns, .snap = snap};
-    int rc = build(&w);
-    free(w.fams);
-    free(w.procs);
+    }
+    *w = (struct walk){.reg = reg, .now_ns = now_ns, .snap = snap};
+    /* The arena file may be truncated under us: a SIGBUS while reading it
+     * lands here (shm/guard.c).  `w` is in memory, so what build() set
+     * before the fault is there to free. */
+    sigjmp_buf jb;
+    int rc;
+    if (sigsetjmp(jb, 1)) {
+        rc = -EFAULT;
+    } else {
+        shm_guard_enter(&jb);
+        rc = build(w);
+        shm_guard_leave();
+    }
+    free(w->fams);
+    free(w->procs);
+    free(w->sv);
+    free(w->order);
+    free(w);
     if (rc < 0) {
         shmetrics_snapshot_free(&snap->pub);
-        return smx_fail(rc, "collecting metrics: out of memory");
+        return rc == -EFAULT ? smx_fail(rc, "collecting metrics: the arena file was truncated under the reader")
+                             : smx_fail(rc, "collecting metrics: out of memory");
     }
     *out = &snap->pub;
     return 0;

@@ -350,3 +350,30 @@ Test(arena, full_process_table)
     cr_assert_eq(shmetrics_gauge_local(s), 4.0);
     shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
 }
+
+Test(arena, truncated_under_a_reader_is_an_error_not_a_crash)
+{
+    const char *path = test_arena_path("shrink");
+    shmetrics_registry_t *w = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_spec_t spec = {.name = "c_total", .help = "h"};
+    shmetrics_counter_t *c;
+    shmetrics_counter_series_t *s;
+    cr_assert_eq(shmetrics_counter_register(w, &spec, &c), 0);
+    cr_assert_eq(shmetrics_counter_labels(c, &s, NULL), 0);
+    shmetrics_counter_add(s, 3);
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(r, &snap), 0);
+    shmetrics_snapshot_free(snap);
+    cr_assert_eq(truncate(path, 4096), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(shmetrics_collect(r, &snap), -EFAULT);
+        cr_assert(strstr(shmetrics_errmsg(), "the arena file was truncated under the reader"), "%s",
+                  shmetrics_errmsg());
+    }
+    shmetrics_process_t p[4];
+    size_t n;
+    cr_assert_eq(shmetrics_processes(r, p, 4, &n), -EFAULT);
+    shmetrics_shutdown(r, 0);
+    unlink(path);
+}
