@@ -39,6 +39,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     urcu_bp_after_fork_child();
+    shm_reclaim_after_fork();
     for (shmetrics_registry_t *r = all_regs; r; r = r->next) {
         pthread_mutex_init(&r->lock, NULL);
         r->have_slot = false;

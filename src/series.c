@@ -191,7 +191,8 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
         uint64_t cell;
         /* Removed since it was cached (by any process)?  Look only when the
          * arena's removal count moved since this entry was last checked. */
-        uint64_t removals = shmetrics_load_relaxed(m->reg->removals);
+        /* Acquire: a record removed before the count moved reads REMOVED. */
+        uint64_t removals = shmetrics_load_acquire(m->reg->removals);
         if (removals != shmetrics_load_relaxed(&s->removals_seen) && shm_series_removed(m->reg->arena, s->idx) &&
             !shm_arena_readonly(m->reg->arena)) {
             char empty[SHM_MAX_LABELS] = {0};
@@ -407,7 +408,12 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     if (!cell)
         return -ENOSPC;
     shmetrics_add_double_(&cell[0], delta);
-    shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    /* A rate-limited gauge's stamp is its last accepted set: inc and dec
+     * leave it alone (they are not limited). */
+    if (!g->min_interval_ns)
+        shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    else
+        shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, (uint64_t)1);
     return 0;
 }
 
