@@ -169,8 +169,7 @@ static int run_push(int argc, char **argv)
     shmetrics_push_options_t po = {
         .target = a.target,
         .flags = (a.tags ? SHMETRICS_PUSH_TAGS : 0) | (a.no_self ? SHMETRICS_PUSH_NO_SELF : 0) |
-                 (a.encoding && strcmp(a.encoding, "json") == 0 ? SHMETRICS_PUSH_OTLP_JSON : 0) |
-                 (a.once ? 0 : SHMETRICS_PUSH_FINAL),
+                 (a.encoding && strcmp(a.encoding, "json") == 0 ? SHMETRICS_PUSH_OTLP_JSON : 0),
         .interval_ms = a.interval_ms,
         .timeout_ms = a.timeout_ms,
         .retry_min_ms = a.retry_min_ms,
@@ -228,8 +227,12 @@ static int run_push(int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
+    /* One last push, taking turns with the thread, so that the count
+     * below includes it. */
+    if ((rc = shmetrics_pusher_push(p)) < 0)
+        fprintf(stderr, "shmetrics push: the last push failed: %s\n", shmetrics_errmsg());
     shmetrics_pusher_stats(p, &s);
-    shmetrics_pusher_stop(p); /* with one last push */
+    shmetrics_pusher_stop(p);
     shmetrics_shutdown(reg, 0);
     args_free(&a);
     fprintf(stderr, "shmetrics push: stopped by %s after %llu pushes, %llu failed\n",
