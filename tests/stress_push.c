@@ -23,7 +23,7 @@
 #include "shmetrics.h"
 
 #if defined(__SANITIZE_THREAD__)
-#define ITER 20000u
+#define ITER 100000u
 #else
 #define ITER 500000u
 #endif
@@ -39,8 +39,11 @@ static shmetrics_pusher_t *pusher;
 static void *writer(void *arg)
 {
     (void)arg;
-    for (unsigned i = 0; i < ITER; i++)
+    for (unsigned i = 0; i < ITER; i++) {
         shmetrics_counter_add(hot, 1);
+        if (i % 1000 == 999)
+            usleep(200); /* spread the writes over many pushes */
+    }
     return NULL;
 }
 
