@@ -4,12 +4,15 @@
  * with the null backend (metrics switched off) pushing every millisecond,
  * and with a StatsD pusher reading and sending the whole arena (1,000
  * counter series and a histogram, the worker's own series among them)
- * every millisecond to a UDP socket of this process on 127.0.0.1.
+ * every millisecond to a UDP socket of this process on 127.0.0.1.  The
+ * pusher's thread runs on the last CPU, so that the figures show what
+ * pushing costs a worker, not a worker sharing its CPU with it.
  *
  * Prints one JSON object per case:
  *   {"case":..., "pusher":..., "interval_ms":1, "pushes":N, "ns_per_op":X,
- *    "no_pusher_ns":B, "ratio":X/B}
- * Each figure is the median of REPS timed runs after a warm-up.
+ *    "min_ns":..., "max_ns":..., "no_pusher_ns":B, "ratio":X/B}
+ * Each figure is the median of REPS timed runs (min and max beside it);
+ * the cases take turns run after run.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,7 +29,7 @@
 #include "shmetrics.h"
 
 #define OPS 20000000ul
-#define REPS 5
+#define REPS 9
 
 static double now_ns(void)
 {
@@ -66,29 +69,25 @@ static double one_run(void)
     return ns;
 }
 
-/* Median ns/op with the given pusher (NULL: none); *pushes gets how many
- * pushes it made during the timed runs. */
-static double measure(shmetrics_registry_t *reg, const shmetrics_push_options_t *o, uint64_t *pushes)
+/* One timed run with the given pusher (NULL: none) running; *pushes gets
+ * how many pushes it made meanwhile. */
+static double run_with(shmetrics_registry_t *reg, const shmetrics_push_options_t *o, uint64_t *pushes)
 {
     shmetrics_pusher_t *p = NULL;
     if (o && shmetrics_pusher_start(reg, o, &p) < 0) {
         fprintf(stderr, "push_cost: %s\n", shmetrics_errmsg());
         exit(1);
     }
-    one_run(); /* warm-up */
     shmetrics_push_stats_t before = {0}, after = {0};
     if (p)
         shmetrics_pusher_stats(p, &before);
-    double v[REPS];
-    for (int r = 0; r < REPS; r++)
-        v[r] = one_run();
+    double ns = one_run();
     if (p) {
         shmetrics_pusher_stats(p, &after);
         shmetrics_pusher_stop(p);
     }
-    *pushes = after.attempts - before.attempts;
-    qsort(v, REPS, sizeof v[0], cmp);
-    return v[REPS / 2];
+    *pushes += after.attempts - before.attempts;
+    return ns;
 }
 
 int main(void)
@@ -138,16 +137,32 @@ int main(void)
         const char *name;
         const shmetrics_push_options_t *o;
     } cases[] = {{"none", NULL}, {"null", &null_o}, {"statsd", &statsd_o}};
+    /* The pusher's thread inherits this thread's CPU: the last one, so
+     * that it never takes the worker's CPU 0 away from it. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(ncpu > 1 ? (int)ncpu - 1 : 0, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    /* The cases take turns, run after run, so that a change in the
+     * machine's load falls on all of them alike. */
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    double v[NCASES][REPS];
+    uint64_t pushes[NCASES] = {0};
+    one_run(); /* warm-up */
+    for (int r = 0; r < REPS; r++)
+        for (size_t i = 0; i < NCASES; i++)
+            v[i][r] = run_with(reg, cases[i].o, &pushes[i]);
     double base = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint64_t pushes = 0;
-        double ns = measure(reg, cases[i].o, &pushes);
+    for (size_t i = 0; i < NCASES; i++) {
+        qsort(v[i], REPS, sizeof v[i][0], cmp);
+        double ns = v[i][REPS / 2];
         if (i == 0)
             base = ns;
         printf("{\"case\":\"counter_add_one_series\",\"pusher\":\"%s\",\"interval_ms\":%d,\"pushes\":%llu,"
-               "\"ns_per_op\":%.3f,\"no_pusher_ns\":%.3f,\"ratio\":%.3f}\n",
-               cases[i].name, cases[i].o ? 1 : 0, (unsigned long long)pushes, ns, base, ns / base);
-        fflush(stdout);
+               "\"ns_per_op\":%.3f,\"min_ns\":%.3f,\"max_ns\":%.3f,\"no_pusher_ns\":%.3f,\"ratio\":%.3f}\n",
+               cases[i].name, cases[i].o ? 1 : 0, (unsigned long long)pushes[i], ns, v[i][0], v[i][REPS - 1], base,
+               ns / base);
     }
     close(sink);
     shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
