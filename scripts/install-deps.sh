@@ -5,7 +5,8 @@ set -eu
 
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
-prometheus python3 python3-prometheus-client zlib1g-dev"
+prometheus python3 python3-prometheus-client zlib1g-dev
+libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev"
 
 missing=""
 for p in $PKGS; do
@@ -13,6 +14,12 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+
+# The push tests install the StatsD daemon and the OpenTelemetry decoder
+# with npm (into build/); Debian's nodejs and npm unless node is there.
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
     echo "install-deps: all build and test packages are present"

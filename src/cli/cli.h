@@ -37,6 +37,7 @@ bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* The arena path: --arena, else SHMETRICS_ARENA, else NULL. */
 const char *cli_arena(const char *given);
 
-extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_dump, verb_stat, verb_serve, verb_reset, verb_demo;
+extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_dump, verb_stat, verb_serve, verb_push,
+    verb_reset, verb_demo;
 
 #endif

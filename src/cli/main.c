@@ -11,8 +11,8 @@
 
 #include "cli.h"
 
-static const struct verb *const verbs[] = {&verb_create, &verb_inc,  &verb_set,  &verb_observe,
-                                           &verb_dump,   &verb_stat, &verb_serve, &verb_reset, &verb_demo};
+static const struct verb *const verbs[] = {&verb_create, &verb_inc,   &verb_set,  &verb_observe, &verb_dump,
+                                           &verb_stat,   &verb_serve, &verb_push, &verb_reset,   &verb_demo};
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
 static void top_usage(FILE *f)
