@@ -27,16 +27,54 @@ static PyObject *arena_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     return (PyObject *)a;
 }
 
+/* An O& converter for capacities: a whole number in [0, 2^32), checked
+ * (the "I" format would silently wrap). */
+static int u32_arg(PyObject *o, void *out)
+{
+    unsigned long v = PyLong_AsUnsignedLong(o);
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "capacities and modes must be whole numbers from 0 to 2**32-1");
+        }
+        return 0;
+    }
+    if (v > 0xffffffffu) {
+        PyErr_SetString(PyExc_ValueError, "capacities and modes must be whole numbers from 0 to 2**32-1");
+        return 0;
+    }
+    *(unsigned int *)out = (unsigned int)v;
+    return 1;
+}
+
+static int u64_arg(PyObject *o, void *out)
+{
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "cells must be a whole number from 0 to 2**64-1");
+        }
+        return 0;
+    }
+    *(unsigned long long *)out = v;
+    return 1;
+}
+
 static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
 {
     static char *kw[] = {"path", "create", "readonly", "exclusive", "families", "series", "processes",
                          "shards", "cells", "mode", NULL};
-    PyObject *path, *bytes = NULL;
-    int create = 1, readonly = 0, exclusive = 0;
+    PyObject *path, *bytes = NULL, *create_arg = Py_None;
+    int create, readonly = 0, exclusive = 0;
     unsigned int families = 0, series = 0, processes = 0, shards = 0, mode = 0;
     unsigned long long cells = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|ppp$IIIIKI:Registry", kw, &path, &create, &readonly,
-                                     &exclusive, &families, &series, &processes, &shards, &cells, &mode))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&:Registry", kw, &path, &create_arg,
+                                     &readonly, &exclusive, u32_arg, &families, u32_arg, &series, u32_arg,
+                                     &processes, u32_arg, &shards, u64_arg, &cells, u32_arg, &mode))
+        return -1;
+    /* create=None: create a missing arena unless opening read-only. */
+    if ((create = create_arg == Py_None ? !readonly : PyObject_IsTrue(create_arg)) < 0)
         return -1;
     if (self->reg) {
         PyErr_SetString(PyExc_ValueError, "the registry is already open");
@@ -325,9 +363,10 @@ static PyGetSetDef arena_getset[] = {
 PyTypeObject smpy_arena_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "shmetrics._shmetrics.Arena",
-    .tp_doc = "Arena(path, create=True, readonly=False, exclusive=False, *, families=0, series=0,\n"
+    .tp_doc = "Arena(path, create=None, readonly=False, exclusive=False, *, families=0, series=0,\n"
               "      processes=0, shards=0, cells=0, mode=0)\n"
-              "One process's handle on a shmetrics arena (a name without '/' is under /dev/shm).",
+              "One process's handle on a shmetrics arena (a name without '/' is under /dev/shm);\n"
+              "create=None creates a missing arena unless readonly is true.",
     .tp_basicsize = sizeof(smpy_arena),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_new = arena_new,

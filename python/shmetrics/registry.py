@@ -81,11 +81,12 @@ class Metric:
 
 
 class Registry(_shmetrics.Arena):
-    """Registry(path, create=True, readonly=False, exclusive=False, *, families=0,
+    """Registry(path, create=None, readonly=False, exclusive=False, *, families=0,
     series=0, processes=0, shards=0, cells=0, mode=0)
 
-    Open (by default create) the arena at `path`; a name without '/' lives
-    under /dev/shm.  Capacities of 0 take the library's defaults when
+    Open the arena at `path`, creating it if it is missing (create=None
+    creates unless readonly=True); a name without '/' lives under /dev/shm.
+    A read-only registry is a collector's: it reads, it cannot register.  Capacities of 0 take the library's defaults when
     creating and accept any existing arena when attaching.  Errors are
     OSError subclasses carrying the errno (FileNotFoundError,
     FileExistsError, PermissionError, ...) or ValueError for bad options.
