@@ -444,6 +444,14 @@ static PyObject *make_child(smpy_metric *self, void *series, struct values *v)
     c->series = series;
     c->nlabels = self->nlabels;
     c->labelvalues = vals;
+    /* Allocating may have run a collection, and finalizers with it, that
+     * made this child already: keep the first one. */
+    PyObject *first = children_find(self, series);
+    if (first) {
+        Py_DECREF(c);
+        Py_INCREF(first);
+        return first;
+    }
     if (children_add(self, series, (PyObject *)c) < 0) {
         Py_DECREF(c);
         return NULL;

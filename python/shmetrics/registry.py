@@ -112,6 +112,11 @@ class Registry(_shmetrics.Arena):
                     return s.value
         return None
 
+    def __reduce__(self):
+        # Pickled (e.g. as an argument of a spawned process): the other
+        # process opens the same arena by path.
+        return _reopen, (self.path, self.readonly, self.is_default)
+
     def __enter__(self):
         return self
 
@@ -127,6 +132,10 @@ class Registry(_shmetrics.Arena):
 
 _default = None
 _default_lock = threading.Lock()
+
+
+def _reopen(path, readonly, is_default):
+    return default_registry() if is_default else Registry(path, readonly=readonly)
 
 
 def default_registry():

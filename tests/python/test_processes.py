@@ -48,6 +48,11 @@ def spawned_worker(path, index):
         exercise(make_metrics(reg), index)
 
 
+def pickled_registry_worker(reg, index):
+    assert isinstance(reg, shmetrics.Registry) and not reg.closed
+    exercise(make_metrics(reg), index)
+
+
 def check_totals(reg):
     assert reg.get_sample_value("py_requests_total") == PROCS * INCS
     for i in range(PROCS):
@@ -70,12 +75,14 @@ def check_totals(reg):
     assert reg.get_sample_value("py_size_bytes", {"quantile": "0.5"}) == pytest.approx(500, rel=0.01)
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver", "spawn-pickled"])
 def test_four_processes_count_exactly(registry, method):
-    ctx = multiprocessing.get_context(method)
+    ctx = multiprocessing.get_context(method.split("-")[0])
     if method == "fork":
         make_metrics(registry)  # inherited by the children, as a pre-forking server does
         procs = [ctx.Process(target=forked_worker, args=(registry, i)) for i in range(PROCS)]
+    elif method == "spawn-pickled":  # the registry is pickled: the child opens it by path
+        procs = [ctx.Process(target=pickled_registry_worker, args=(registry, i)) for i in range(PROCS)]
     else:
         procs = [ctx.Process(target=spawned_worker, args=(registry.path, i)) for i in range(PROCS)]
     for p in procs:
