@@ -106,6 +106,18 @@ int smpy_metric_types_ready(PyObject *module);
 /* The "missing label values" error of a labelled parent; NULL. */
 PyObject *smpy_not_observable(smpy_metric *m);
 
+/* A metric object's kind, and the library's label look-up for that kind
+ * (python/ext/metric.c). */
+enum smpy_kind smpy_kind_of(smpy_metric *m);
+int smpy_labelv(enum smpy_kind k, void *family, size_t n, const char *const *values, void **out);
+
+/* Label sets (python/ext/labels.c): labels(), remove(), clear(), and
+ * dropping a parent's children. */
+PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *smpy_metric_clear_series(smpy_metric *self, PyObject *unused);
+void smpy_children_drop(smpy_metric *m);
+
 /* Snapshot reading (python/ext/collect.c). */
 PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs);
 PyObject *smpy_expose(smpy_arena *a, PyObject *args, PyObject *kwargs);
