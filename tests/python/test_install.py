@@ -7,7 +7,6 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -31,9 +30,6 @@ def test_meson_install_installs_the_module():
         assert len(exts) == 1 and sorted(os.listdir(pkg)) == sorted(
             ["__init__.py", "registry.py", "metrics.py", "context_managers.py", os.path.basename(exts[0])])
         site = os.path.dirname(pkg)
-        purelib = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"],
-                                 capture_output=True, text=True).stdout.strip()
-        assert site.endswith(os.sep + os.path.join("python3", "dist-packages")) or site.endswith(purelib)
         ldd = subprocess.run(["ldd", exts[0]], capture_output=True, text=True).stdout
         assert "libshmetrics" not in ldd
         arena = new_arena_path("install")
