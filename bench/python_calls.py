@@ -10,8 +10,9 @@ of bench/ do:
     {"case": ..., "impl": "shmetrics" | "prometheus_client_multiprocess",
      "threads": 1, "processes": 1, "ns_per_op": X, "baseline": B, "calls": N}
 and, per case, {"case": ..., "impl": "ratio", "prometheus_client_over_shmetrics": R}.
-ns_per_op is the median of REPS timed runs of `calls` calls after a warm-up,
-loop overhead included; "baseline" is the cost of the same loop around an
+ns_per_op is the median of REPS timed runs of `calls` calls after a
+calibration run, loop overhead included; the runs of the two libraries
+alternate, so that other load on the machine weighs on both alike; "baseline" is the cost of the same loop around an
 empty statement (case "baseline_empty_loop").  The arena lives under
 /dev/shm and is removed at the end, as is the temporary directory.
 """
@@ -67,17 +68,28 @@ def cycle(items):
         yield from items
 
 
-def measure(stmt, namespace):
-    timer = timeit.Timer(stmt, globals=namespace)
-    calls, elapsed = 1000, 0.0
-    while True:  # calibrate: about TARGET_SECONDS per timed run
+def calibrate(timer):
+    """The number of calls that takes about TARGET_SECONDS."""
+    calls = 1000
+    while True:
         elapsed = timer.timeit(calls)
         if elapsed >= TARGET_SECONDS / 4 or calls >= 50_000_000:
             break
         calls *= 4
-    calls = max(1000, int(calls * TARGET_SECONDS / max(elapsed, 1e-9)))
-    runs = sorted(timer.timeit(calls) for _ in range(REPS))
-    return runs[REPS // 2] / calls * 1e9, calls
+    return max(1000, int(calls * TARGET_SECONDS / max(elapsed, 1e-9)))
+
+
+def measure(stmt, namespaces):
+    """ns per call of `stmt` in each namespace: the timed runs of the
+    implementations alternate, so that a change of load on the machine
+    weighs on both alike; the median run of each is kept."""
+    timers = {impl: timeit.Timer(stmt, globals=ns) for impl, ns in namespaces.items()}
+    calls = {impl: calibrate(t) for impl, t in timers.items()}
+    runs = {impl: [] for impl in timers}
+    for _ in range(REPS):
+        for impl, t in timers.items():
+            runs[impl].append(t.timeit(calls[impl]) / calls[impl] * 1e9)
+    return {impl: (sorted(r)[REPS // 2], calls[impl]) for impl, r in runs.items()}
 
 
 def main():
@@ -96,9 +108,12 @@ def main():
         }
         results = {}
         for case, stmt in CASES:
-            for impl, m in impls.items():
-                ns = {"m": m, "child": m["labelled"].labels("GET", "200"), "sets": cycle(LABEL_SETS)}
-                results[case, impl] = measure(stmt, ns)
+            namespaces = {
+                impl: {"m": m, "child": m["labelled"].labels("GET", "200"), "sets": cycle(LABEL_SETS)}
+                for impl, m in impls.items()
+            }
+            for impl, got in measure(stmt, namespaces).items():
+                results[case, impl] = got
         for case, _ in CASES:
             for impl in impls:
                 ns_op, calls = results[case, impl]
