@@ -260,7 +260,9 @@ PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_
     const char **spare;
     const char *const *vals;
     void *series;
-    if (gather(self, args, nargs, kwnames, &v, &count) < 0)
+    /* str() of a value may run Python code that closes the registry:
+     * check again once no more Python code runs before the library call. */
+    if (gather(self, args, nargs, kwnames, &v, &count) < 0 || smpy_arena_check(self->arena) < 0)
         goto out;
     if (!(vals = values_for_library(&v, count, &spare))) {
         PyErr_NoMemory();
@@ -300,6 +302,8 @@ PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_
     for (Py_ssize_t i = 0; i < nargs; i++)
         if (values_add(&v, self, args[i]) < 0)
             goto out;
+    if (smpy_arena_check(self->arena) < 0) /* as in labels() */
+        goto out;
     if (!(vals = values_for_library(&v, nargs, &spare))) {
         PyErr_NoMemory();
         goto out;

@@ -68,11 +68,12 @@ static int metric_traverse(smpy_metric *m, visitproc visit, void *arg)
 
 static int metric_clear(smpy_metric *m)
 {
+    /* Handles first: releasing references may run code that calls us. */
+    m->series = NULL;
+    m->family = NULL;
     smpy_children_drop(m);
     Py_CLEAR(m->parent);
     Py_CLEAR(m->arena);
-    m->series = NULL;
-    m->family = NULL;
     return 0;
 }
 
@@ -207,6 +208,9 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
     spec.nbuckets = nb;
     spec.quantiles = q;
     spec.nquantiles = nq;
+    /* Converting the arguments may have run Python code that closed it. */
+    if (smpy_arena_check((smpy_arena *)arena) < 0)
+        goto out;
     shmetrics_registry_t *reg = ((smpy_arena *)arena)->reg;
     void *family, *series = NULL;
     int rc = register_kind(k, reg, &spec, &family);
