@@ -330,3 +330,43 @@ def test_extension_types_refuse_misuse():
         base.labels("x")
     with pytest.raises(TypeError, match="subclass of Arena"):
         shmetrics._shmetrics.default_arena(int)
+
+
+def test_a_label_value_whose_str_closes_the_registry(arena_path):
+    reg = shmetrics.Registry(arena_path)
+    c = shmetrics.Counter("c", "x", ["a"], registry=reg)
+
+    class Closer:
+        def __str__(self):
+            reg.close()
+            return "v"
+
+    with pytest.raises(ValueError, match="the registry is closed"):
+        c.labels(Closer())
+    reg2 = shmetrics.Registry(arena_path)
+    c2 = shmetrics.Counter("c", "x", ["a"], registry=reg2)
+
+    class Closer2:
+        def __str__(self):
+            reg2.close()
+            return "v"
+
+    with pytest.raises(ValueError, match="the registry is closed"):
+        c2.remove(Closer2())
+    os.unlink(arena_path)
+
+
+def test_garbage_collected_metrics_and_registries(arena_path):
+    import gc
+
+    for round_ in range(20):
+        reg = shmetrics.Registry(arena_path)
+        c = shmetrics.Counter("c", "x", ["a"], registry=reg)
+        kids = [c.labels(str(i)) for i in range(50)]
+        kids[0].cycle = kids  # a cycle through a child's __dict__
+        c.cycle = c
+        del reg, c, kids
+        gc.collect()
+    with shmetrics.Registry(arena_path) as reg:
+        assert reg.get_sample_value("c_total", {"a": "0"}) == 0
+    os.unlink(arena_path)
