@@ -5,7 +5,7 @@ set -eu
 
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
-prometheus python3 python3-prometheus-client zlib1g-dev
+prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-dev
 libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev"
 
 missing=""
