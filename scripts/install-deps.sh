@@ -1,11 +1,14 @@
 #!/bin/sh
-# Installs the Debian packages shmetrics needs to build, test and demo.
+# Installs the Debian packages shmetrics needs to build, test, demo and
+# benchmark (g++, prometheus-cpp-dev, gnuplot-nox and its
+# fonts are for make bench only).
 # Idempotent: it asks dpkg first and only calls apt-get for what is missing.
 set -eu
 
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
-prometheus python3 python3-prometheus-client zlib1g-dev"
+prometheus python3 python3-prometheus-client zlib1g-dev
+g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,67 @@
+/*
+ * bench/harness.h - the measuring harness shared by the benchmark programs
+ * (C and C++): pinned worker threads, calibrated repetitions, medians, the
+ * private-line atomic baseline, and the JSON lines every program prints.
+ *
+ * A hot-path case is a set-up function, called once in each worker thread
+ * after it is pinned, and a loop function that performs `ops` operations.
+ * bench_threads() runs the loop on `threads` threads at once (each pinned to
+ * a distinct CPU), first to calibrate the number of operations so that one
+ * repetition lasts about BENCH_TARGET_MS (these runs are the warm-up), then
+ * BENCH_REPS times; a repetition's figure is the slowest thread's ns per
+ * operation, and the result is the median of the repetitions.
+ */
+#ifndef BENCH_HARNESS_H
+#define BENCH_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BENCH_REPS 5
+#define BENCH_TARGET_MS 25.0
+#define BENCH_MAX_THREADS 64
+
+/* Called in each worker thread, pinned, before any timing: returns the
+ * thread's state (may allocate; freed by the case's own code if needed). */
+typedef void *(*bench_setup_fn)(void *arg, int thread);
+/* Performs `ops` operations. */
+typedef void (*bench_loop_fn)(void *state, uint64_t ops);
+/* Called in each worker thread after the last repetition. */
+typedef void (*bench_teardown_fn)(void *state);
+
+/* CLOCK_MONOTONIC in ns. */
+double bench_now_ns(void);
+/* The CPUs this process may run on (sched_getaffinity), in order; returns
+ * how many (at most `cap`). */
+int bench_cpus(int *out, int cap);
+/* Pin the calling thread to one CPU; 0 or -1. */
+int bench_pin(int cpu);
+/* The median of n values (sorts them). */
+double bench_median(double *v, size_t n);
+
+/* Median ns per operation of `loop` on `threads` pinned threads. */
+double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, bench_teardown_fn teardown,
+                     void *arg);
+
+/* The physical limit: a relaxed atomic fetch-add on a cache line private to
+ * each thread, and on one line shared by all threads. */
+double bench_private_atomic(int threads);
+double bench_shared_atomic(int threads);
+
+/* Print one result line and flush it:
+ *   {"case": ..., "threads": T, "processes": P, "<unit>": V,
+ *    "baseline": B, "baseline_case": ..., "ratio": V/B<, extra>}
+ * `unit` is "ns_per_op", "ms" or "bytes_per_series"; `extra` is NULL or
+ * more members ("series": 1000, ...) without the leading comma. */
+void bench_emit(const char *name, int threads, int processes, const char *unit, double value, double baseline,
+                const char *baseline_case, const char *extra);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BENCH_HARNESS_H */
