@@ -89,32 +89,33 @@ def main():
     hot_png = os.path.join(outdir, "bench-hotpath.png")
     scrape_png = os.path.join(outdir, "bench-scrape.png")
     script = """
-set terminal pngcairo size 1500,620 font 'DejaVu Sans,10'
+set terminal pngcairo size 1200,1000 font 'DejaVu Sans,10'
 set output '%(hot_png)s'
-set multiplot layout 1,2 title 'Hot path: ns per call against pinned threads (log scale; lower is better)'
+set multiplot layout 2,1 title 'Hot path: ns per call against pinned threads (log scale; lower is better)'
 set logscale y
 set grid ytics mytics xtics
 set xlabel 'threads'
 set ylabel 'ns per call'
 set xtics 1
 set xrange [%(xmin)g:%(xmax)g]
-set key outside bottom center maxrows 4 font ',9'
+set key outside right top font ',9' width 2
 set title 'all threads on one series'
 plot %(one)s
 set title 'a series per thread'
 plot %(per)s
 unset multiplot
 
+reset
 set terminal pngcairo size 900,620 font 'DejaVu Sans,10'
 set output '%(scrape_png)s'
 set title 'Scrape (merge + Prometheus text), 16 writer processes (log-log; lower is better)'
 set logscale xy
+set grid xtics ytics mytics
 set xrange [700:140000]
 set xtics ('1k' 1000, '10k' 10000, '100k' 100000)
-unset mytics
 set xlabel 'series'
 set ylabel 'ms per scrape'
-set key top left
+set key inside top left box opaque
 plot %(scrape)s
 """ % {"hot_png": hot_png, "scrape_png": scrape_png, "xmin": min(threads) - 0.2, "xmax": max(threads) + 0.2,
        "one": hot_plots(recs, tmp, ONE), "per": hot_plots(recs, tmp, ONE[:2] + PER_THREAD),
