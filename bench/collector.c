@@ -13,7 +13,8 @@
  * are added to one arena in steps (1, then 3 more, then 12 more), and the
  * arena is scraped after each step through a read-only registry, as
  * `shmetrics serve` does.  Each figure is the median of 5 scrapes after a
- * warm-up scrape.
+ * warm-up scrape; a scrape during which the process was switched out is
+ * repeated (bench_settle in harness.h, at most 15 scrapes).
  *
  * Baseline, measured right before each case on the snapshot it scrapes:
  * formatting the same samples with snprintf ("%.17g" for values), the
@@ -36,7 +37,7 @@
 static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.5,   5.0,   10.0,  15.0,  20.0,
                                          30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 #define NLATENCY (sizeof latency_buckets / sizeof latency_buckets[0])
-#define SCRAPES 5
+#define MAX_ATTEMPTS 15
 
 static const int process_steps[] = {1, 4, 16};
 
@@ -161,35 +162,67 @@ static double snprintf_text(const shmetrics_snapshot_t *snap, size_t *samples)
     return bench_now_ns() - t0;
 }
 
+struct scrape_ctx {
+    shmetrics_registry_t *reg;
+    const shmetrics_snapshot_t *snap;
+    size_t bytes, nseries, samples;
+    int n;
+    double collect[BENCH_MAX_ATTEMPTS];
+    int disturbed[BENCH_MAX_ATTEMPTS];
+};
+
+static double scrape_rep(void *p, int *disturbed)
+{
+    struct scrape_ctx *x = p;
+    long sw = bench_nivcsw();
+    double ns = scrape(x->reg, &x->collect[x->n], &x->bytes, &x->nseries);
+    *disturbed = x->disturbed[x->n++] = bench_nivcsw() != sw;
+    return ns / 1e6;
+}
+
+static double baseline_rep(void *p, int *disturbed)
+{
+    struct scrape_ctx *x = p;
+    long sw = bench_nivcsw();
+    double ns = snprintf_text(x->snap, &x->samples);
+    *disturbed = bench_nivcsw() != sw;
+    return ns / 1e6;
+}
+
 static void measure(const char *path, const char *kind, long n, int processes)
 {
     shmetrics_options_t ro = {.path = path, .flags = SHMETRICS_OPEN_READONLY};
     shmetrics_registry_t *reg;
     if (shmetrics_open(&ro, &reg) < 0)
         die("open read-only");
-    size_t bytes, nseries, samples = 0;
-    double r[SCRAPES], b[SCRAPES], c[SCRAPES];
     shmetrics_snapshot_t *snap;
     if (shmetrics_collect(reg, &snap) < 0)
         die("collect");
-    snprintf_text(snap, &samples); /* warm-up */
-    scrape(reg, &c[0], &bytes, &nseries);
-    for (int i = 0; i < SCRAPES; i++) {
-        b[i] = snprintf_text(snap, &samples);
-        r[i] = scrape(reg, &c[i], &bytes, &nseries);
-    }
+    struct scrape_ctx x = {.reg = reg, .snap = snap};
+    int bc, cc;
+    baseline_rep(&x, &bc); /* warm-ups */
+    scrape_rep(&x, &cc);
+    x.n = 0;
+    double base = bench_settle(baseline_rep, &x, MAX_ATTEMPTS, &bc);
+    double ms = bench_settle(scrape_rep, &x, MAX_ATTEMPTS, &cc);
     shmetrics_snapshot_free(snap);
     shmetrics_shutdown(reg, 0);
-    if ((long)nseries != n) {
-        fprintf(stderr, "collector: %zu series scraped, %ld expected\n", nseries, n);
+    if ((long)x.nseries != n) {
+        fprintf(stderr, "collector: %zu series scraped, %ld expected\n", x.nseries, n);
         exit(1);
     }
-    double ms = bench_median(r, SCRAPES) / 1e6, base = bench_median(b, SCRAPES) / 1e6;
-    char name[64], extra[200];
+    /* The merge's share, over the same repetitions as the figure. */
+    double c[BENCH_MAX_ATTEMPTS];
+    int nc = 0;
+    for (int i = 0; i < x.n; i++)
+        if (cc < BENCH_REPS || !x.disturbed[i])
+            c[nc++] = x.collect[i];
+    char name[64], extra[256];
     snprintf(name, sizeof name, "scrape_%s_%ld", kind, n);
     snprintf(extra, sizeof extra,
-             "\"series\": %ld, \"samples\": %zu, \"us_per_series\": %.3f, \"bytes\": %zu, \"collect_ms\": %.3f", n,
-             samples, ms * 1e3 / (double)n, bytes, bench_median(c, SCRAPES) / 1e6);
+             "\"series\": %ld, \"samples\": %zu, \"us_per_series\": %.3f, \"bytes\": %zu, \"collect_ms\": %.3f, "
+             "\"clean_reps\": %d, \"baseline_clean_reps\": %d",
+             n, x.samples, ms * 1e3 / (double)n, x.bytes, bench_median(c, (size_t)nc) / 1e6, cc, bc);
     bench_emit(name, 1, processes, "ms", ms, base, "baseline_snprintf_text", extra);
 }
 

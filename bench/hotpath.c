@@ -191,20 +191,25 @@ int main(int argc, char **argv)
 
     int one = 0;
     for (int threads = 1; threads <= maxthreads; threads++) {
-        double base = bench_private_atomic(threads);
-        bench_emit("baseline_private_atomic", threads, 1, "ns_per_op", base, base, "baseline_private_atomic", NULL);
-        double shared = bench_shared_atomic(threads);
-        bench_emit("baseline_shared_atomic", threads, 1, "ns_per_op", shared, bench_private_atomic(threads),
-                   "baseline_private_atomic", NULL);
+        int bc, cc;
+        char extra[96];
+        double base = bench_private_atomic(threads, &bc);
+        snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d", bc, bc);
+        bench_emit("baseline_private_atomic", threads, 1, "ns_per_op", base, base, "baseline_private_atomic", extra);
+        double shared = bench_shared_atomic(threads, &cc);
+        base = bench_private_atomic(threads, &bc);
+        snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d", cc, bc);
+        bench_emit("baseline_shared_atomic", threads, 1, "ns_per_op", shared, base, "baseline_private_atomic", extra);
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             for (int per_thread = 0; per_thread <= cases[c].per_thread_too; per_thread++) {
                 char name[96];
                 snprintf(name, sizeof name, "%s%s", cases[c].name,
                          !cases[c].per_thread_too ? "" : per_thread ? "_per_thread" : "_one_series");
                 /* The baseline right before the case: both see the same load. */
-                base = bench_private_atomic(threads);
-                double ns = bench_threads(threads, hot_setup, cases[c].loop, free, per_thread ? &one : NULL);
-                bench_emit(name, threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", NULL);
+                base = bench_private_atomic(threads, &bc);
+                double ns = bench_threads(threads, hot_setup, cases[c].loop, free, per_thread ? &one : NULL, &cc);
+                snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d", cc, bc);
+                bench_emit(name, threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", extra);
             }
         }
     }

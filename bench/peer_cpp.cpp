@@ -149,9 +149,13 @@ int main(int argc, char **argv)
             for (int per_thread = 0; per_thread <= (c.per_thread_too ? 1 : 0); per_thread++) {
                 std::string name = std::string(c.name) + (!c.per_thread_too ? "" : per_thread ? "_per_thread"
                                                                                               : "_one_series");
-                double base = bench_private_atomic(threads);
-                double ns = bench_threads(threads, hot_setup, c.loop, hot_teardown, per_thread ? &one : nullptr);
-                bench_emit(name.c_str(), threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", nullptr);
+                int bc, cc;
+                double base = bench_private_atomic(threads, &bc);
+                double ns =
+                    bench_threads(threads, hot_setup, c.loop, hot_teardown, per_thread ? &one : nullptr, &cc);
+                std::string extra =
+                    "\"clean_reps\": " + std::to_string(cc) + ", \"baseline_clean_reps\": " + std::to_string(bc);
+                bench_emit(name.c_str(), threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", extra.c_str());
             }
         }
     }
