@@ -12,9 +12,12 @@
  * scrape exposes N series whatever the number of processes.  The writers
  * are added to one arena in steps (1, then 3 more, then 12 more), and the
  * arena is scraped after each step through a read-only registry, as
- * `shmetrics serve` does.  Each figure is the median of 5 scrapes after a
- * warm-up scrape; a scrape during which the process was switched out is
- * repeated (bench_settle in harness.h, at most 15 scrapes).
+ * `shmetrics serve` does.  A scrape is timed in CPU time of the scraping
+ * thread (user + system: the scrape is single-threaded and does no I/O, so
+ * on an idle machine this is its wall time, and on a shared one it leaves
+ * out the time other processes had the CPU).  Each figure is the median of
+ * 5 scrapes after a warm-up scrape; a scrape during which the process was
+ * switched out is repeated (bench_settle in harness.h, at most 15).
  *
  * Baseline, measured right before each case on the snapshot it scrapes:
  * formatting the same samples with snprintf ("%.17g" for values), the
@@ -111,19 +114,19 @@ static void run_writers(const char *path, int histograms, long n, int count)
  * merge's share, *bytes the size of the text. */
 static double scrape(shmetrics_registry_t *reg, double *collect_ns, size_t *bytes, size_t *nseries)
 {
-    double t0 = bench_now_ns();
+    double t0 = bench_thread_cpu_ns();
     shmetrics_snapshot_t *snap;
     char *text;
     size_t len;
     if (shmetrics_collect(reg, &snap) < 0)
         die("collect");
-    *collect_ns = bench_now_ns() - t0;
+    *collect_ns = bench_thread_cpu_ns() - t0;
     if (shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, &text, &len) < 0)
         die("format");
     *nseries = snap->nseries;
     shmetrics_snapshot_free(snap);
     free(text);
-    double ns = bench_now_ns() - t0;
+    double ns = bench_thread_cpu_ns() - t0;
     *bytes = len;
     return ns;
 }
@@ -131,7 +134,7 @@ static double scrape(shmetrics_registry_t *reg, double *collect_ns, size_t *byte
 /* The baseline: print every sample of a snapshot with snprintf. */
 static double snprintf_text(const shmetrics_snapshot_t *snap, size_t *samples)
 {
-    double t0 = bench_now_ns();
+    double t0 = bench_thread_cpu_ns();
     size_t cap = 1 << 20, len = 0;
     char *buf = malloc(cap);
     *samples = 0;
@@ -159,7 +162,7 @@ static double snprintf_text(const shmetrics_snapshot_t *snap, size_t *samples)
         }
     }
     free(buf);
-    return bench_now_ns() - t0;
+    return bench_thread_cpu_ns() - t0;
 }
 
 struct scrape_ctx {

@@ -44,6 +44,10 @@ typedef void (*bench_teardown_fn)(void *state);
 
 /* CLOCK_MONOTONIC in ns. */
 double bench_now_ns(void);
+/* The calling thread's CPU time (user + system) in ns: what a
+ * single-threaded measurement costs, without the time the machine gave
+ * to other processes. */
+double bench_thread_cpu_ns(void);
 /* The CPUs this process may run on (sched_getaffinity), in order; returns
  * how many (at most `cap`). */
 int bench_cpus(int *out, int cap);
