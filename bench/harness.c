@@ -103,7 +103,7 @@ struct pool {
     pthread_barrier_t go, done;
     uint64_t ops; /* written by the main thread between barriers */
     int quit;
-    double ns[BENCH_MAX_THREADS];
+    double start[BENCH_MAX_THREADS], end[BENCH_MAX_THREADS];
     int disturbed[BENCH_MAX_THREADS];
 };
 
@@ -125,9 +125,9 @@ static void *worker_main(void *p)
         if (pool->quit)
             break;
         long sw = bench_nivcsw();
-        double t0 = bench_now_ns();
+        pool->start[w->index] = bench_now_ns();
         pool->loop(state, pool->ops);
-        pool->ns[w->index] = bench_now_ns() - t0;
+        pool->end[w->index] = bench_now_ns();
         pool->disturbed[w->index] = bench_nivcsw() != sw;
         pthread_barrier_wait(&pool->done);
     }
@@ -136,18 +136,26 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-/* One run of `ops` operations on every thread: the slowest thread's ns. */
+/* One run of `ops` operations on every thread: the slowest thread's ns.
+ * Disturbed when a thread was switched out, or when the threads did not
+ * run together for 90% of the slowest one's time (a thread that the
+ * scheduler woke late would otherwise run alone, without contention). */
 static double pool_run(struct pool *pool, uint64_t ops, int *disturbed)
 {
     pool->ops = ops;
     pthread_barrier_wait(&pool->go);
     pthread_barrier_wait(&pool->done);
-    double worst = 0;
+    double worst = 0, first_end = pool->end[0], last_start = pool->start[0];
     for (int t = 0; t < pool->threads; t++) {
-        worst = pool->ns[t] > worst ? pool->ns[t] : worst;
+        double ns = pool->end[t] - pool->start[t];
+        worst = ns > worst ? ns : worst;
+        first_end = pool->end[t] < first_end ? pool->end[t] : first_end;
+        last_start = pool->start[t] > last_start ? pool->start[t] : last_start;
         if (disturbed && pool->disturbed[t])
             *disturbed = 1;
     }
+    if (disturbed && first_end - last_start < 0.9 * worst)
+        *disturbed = 1;
     return worst;
 }
 

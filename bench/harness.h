@@ -12,8 +12,10 @@
  * operation.
  *
  * The machine is shared: a repetition during which any of its threads was
- * switched out involuntarily (getrusage's ru_nivcsw grew) is disturbed, and
- * is repeated, up to BENCH_MAX_ATTEMPTS runs in all.  The result is the
+ * switched out involuntarily (getrusage's ru_nivcsw grew), or whose threads
+ * did not run side by side for 90% of the slowest one's time (one woken
+ * late by a busy scheduler runs alone, without contention), is disturbed,
+ * and is repeated, up to BENCH_MAX_ATTEMPTS runs in all.  The result is the
  * median of the first BENCH_REPS undisturbed repetitions or, when there
  * are fewer, the median of the BENCH_REPS lowest figures (preemption only
  * ever adds time).  *clean, when not NULL, gets the number of undisturbed
