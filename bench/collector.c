@@ -16,8 +16,9 @@
  * thread (user + system: the scrape is single-threaded and does no I/O, so
  * on an idle machine this is its wall time, and on a shared one it leaves
  * out the time other processes had the CPU).  Each figure is the median of
- * 5 scrapes after a warm-up scrape; a scrape during which the process was
- * switched out is repeated (bench_settle in harness.h, at most 15).
+ * 5 scrapes after a warm-up scrape; a scrape that spent less than 95% of
+ * its wall time on the CPU is repeated (bench_settle in harness.h, at most
+ * 15 scrapes).
  *
  * Baseline, measured right before each case on the snapshot it scrapes:
  * formatting the same samples with snprintf ("%.17g" for values), the
@@ -170,25 +171,25 @@ struct scrape_ctx {
     const shmetrics_snapshot_t *snap;
     size_t bytes, nseries, samples;
     int n;
-    double collect[BENCH_MAX_ATTEMPTS];
-    int disturbed[BENCH_MAX_ATTEMPTS];
+    double collect[BENCH_MAX_ATTEMPTS], score[BENCH_MAX_ATTEMPTS];
 };
 
-static double scrape_rep(void *p, int *disturbed)
+/* Scored as bench/harness.h says: the share of the wall time on the CPU. */
+static double scrape_rep(void *p, double *score)
 {
     struct scrape_ctx *x = p;
-    long sw = bench_nivcsw();
+    double t0 = bench_now_ns();
     double ns = scrape(x->reg, &x->collect[x->n], &x->bytes, &x->nseries);
-    *disturbed = x->disturbed[x->n++] = bench_nivcsw() != sw;
+    *score = x->score[x->n++] = ns / (bench_now_ns() - t0);
     return ns / 1e6;
 }
 
-static double baseline_rep(void *p, int *disturbed)
+static double baseline_rep(void *p, double *score)
 {
     struct scrape_ctx *x = p;
-    long sw = bench_nivcsw();
+    double t0 = bench_now_ns();
     double ns = snprintf_text(x->snap, &x->samples);
-    *disturbed = bench_nivcsw() != sw;
+    *score = ns / (bench_now_ns() - t0);
     return ns / 1e6;
 }
 
@@ -203,8 +204,9 @@ static void measure(const char *path, const char *kind, long n, int processes)
         die("collect");
     struct scrape_ctx x = {.reg = reg, .snap = snap};
     int bc, cc;
-    baseline_rep(&x, &bc); /* warm-ups */
-    scrape_rep(&x, &cc);
+    double score;
+    baseline_rep(&x, &score); /* warm-ups */
+    scrape_rep(&x, &score);
     x.n = 0;
     double base = bench_settle(baseline_rep, &x, MAX_ATTEMPTS, &bc);
     double ms = bench_settle(scrape_rep, &x, MAX_ATTEMPTS, &cc);
@@ -214,11 +216,11 @@ static void measure(const char *path, const char *kind, long n, int processes)
         fprintf(stderr, "collector: %zu series scraped, %ld expected\n", x.nseries, n);
         exit(1);
     }
-    /* The merge's share, over the same repetitions as the figure. */
+    /* The merge's share, over the clean repetitions (all when too few). */
     double c[BENCH_MAX_ATTEMPTS];
     int nc = 0;
     for (int i = 0; i < x.n; i++)
-        if (cc < BENCH_REPS || !x.disturbed[i])
+        if (cc < BENCH_REPS || x.score[i] >= BENCH_CLEAN)
             c[nc++] = x.collect[i];
     char name[64], extra[256];
     snprintf(name, sizeof name, "scrape_%s_%ld", kind, n);

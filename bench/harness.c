@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 double bench_now_ns(void)
@@ -62,33 +61,40 @@ double bench_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-long bench_nivcsw(void)
+struct attempt {
+    double figure, score;
+};
+
+static int by_score(const void *a, const void *b)
 {
-    struct rusage ru;
-    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+    double x = ((const struct attempt *)a)->score, y = ((const struct attempt *)b)->score;
+    return x > y ? -1 : x < y;
 }
 
 double bench_settle(bench_rep_fn run, void *ctx, int max_attempts, int *clean)
 {
-    double all[BENCH_MAX_ATTEMPTS], good[BENCH_REPS];
+    struct attempt all[BENCH_MAX_ATTEMPTS];
+    double good[BENCH_REPS];
     int n = 0, ngood = 0;
     if (max_attempts > BENCH_MAX_ATTEMPTS)
         max_attempts = BENCH_MAX_ATTEMPTS;
     if (max_attempts < BENCH_REPS)
         max_attempts = BENCH_REPS;
     while (n < max_attempts && ngood < BENCH_REPS) {
-        int disturbed = 0;
-        double v = run(ctx, &disturbed);
-        all[n++] = v;
-        if (!disturbed)
+        double score = 1;
+        double v = run(ctx, &score);
+        all[n++] = (struct attempt){v, score};
+        if (score >= BENCH_CLEAN)
             good[ngood++] = v;
     }
     if (clean)
         *clean = ngood;
-    if (ngood == BENCH_REPS)
-        return bench_median(good, BENCH_REPS);
-    qsort(all, (size_t)n, sizeof all[0], cmp_double); /* the lowest BENCH_REPS */
-    return bench_median(all, BENCH_REPS);
+    if (ngood < BENCH_REPS) { /* the BENCH_REPS least disturbed */
+        qsort(all, (size_t)n, sizeof all[0], by_score);
+        for (int i = 0; i < BENCH_REPS; i++)
+            good[i] = all[i].figure;
+    }
+    return bench_median(good, BENCH_REPS);
 }
 
 /* ------------------------------------------------------------ thread pool */
@@ -101,10 +107,15 @@ struct pool {
     bench_teardown_fn teardown;
     void *arg;
     pthread_barrier_t go, done;
-    uint64_t ops; /* written by the main thread between barriers */
+    /* Written by the main thread between barriers: a run makes `ops`
+     * operations on each thread, or, when `window_ns` > 0, runs chunks of
+     * `chunk` operations until thread 0 has run window_ns and raises stop. */
+    uint64_t ops, chunk;
+    double window_ns;
+    _Atomic int stop;
     int quit;
-    double start[BENCH_MAX_THREADS], end[BENCH_MAX_THREADS];
-    int disturbed[BENCH_MAX_THREADS];
+    double start[BENCH_MAX_THREADS], end[BENCH_MAX_THREADS], cpu[BENCH_MAX_THREADS];
+    uint64_t done_ops[BENCH_MAX_THREADS];
 };
 
 struct worker {
@@ -116,19 +127,33 @@ static void *worker_main(void *p)
 {
     struct worker *w = p;
     struct pool *pool = w->pool;
-    if (bench_pin(pool->cpus[w->index]) < 0)
-        fprintf(stderr, "bench: cannot pin thread %d to CPU %d\n", w->index, pool->cpus[w->index]);
-    void *state = pool->setup ? pool->setup(pool->arg, w->index) : pool->arg;
+    int i = w->index;
+    if (bench_pin(pool->cpus[i]) < 0)
+        fprintf(stderr, "bench: cannot pin thread %d to CPU %d\n", i, pool->cpus[i]);
+    void *state = pool->setup ? pool->setup(pool->arg, i) : pool->arg;
     pthread_barrier_wait(&pool->go); /* set up */
     for (;;) {
         pthread_barrier_wait(&pool->go);
         if (pool->quit)
             break;
-        long sw = bench_nivcsw();
-        pool->start[w->index] = bench_now_ns();
-        pool->loop(state, pool->ops);
-        pool->end[w->index] = bench_now_ns();
-        pool->disturbed[w->index] = bench_nivcsw() != sw;
+        double c0 = bench_thread_cpu_ns();
+        double t0 = bench_now_ns();
+        uint64_t n = 0;
+        if (pool->window_ns <= 0) {
+            pool->loop(state, pool->ops);
+            n = pool->ops;
+        } else {
+            do {
+                pool->loop(state, pool->chunk);
+                n += pool->chunk;
+                if (i == 0 && bench_now_ns() - t0 >= pool->window_ns)
+                    atomic_store_explicit(&pool->stop, 1, memory_order_relaxed);
+            } while (!atomic_load_explicit(&pool->stop, memory_order_relaxed));
+        }
+        pool->end[i] = bench_now_ns();
+        pool->start[i] = t0;
+        pool->cpu[i] = bench_thread_cpu_ns() - c0;
+        pool->done_ops[i] = n;
         pthread_barrier_wait(&pool->done);
     }
     if (pool->teardown)
@@ -136,34 +161,35 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-/* One run of `ops` operations on every thread: the slowest thread's ns.
- * Disturbed when a thread was switched out, or when the threads did not
- * run together for 90% of the slowest one's time (a thread that the
- * scheduler woke late would otherwise run alone, without contention). */
-static double pool_run(struct pool *pool, uint64_t ops, int *disturbed)
+/* One run on every thread: the slowest thread's ns per operation.  Its
+ * score is the smallest share of its time a thread spent on its CPU, times
+ * the share of the slowest thread's time that all threads ran together (a
+ * thread woken late by a busy scheduler runs alone, without contention). */
+static double pool_run(struct pool *pool, double *score)
 {
-    pool->ops = ops;
+    atomic_store(&pool->stop, 0);
     pthread_barrier_wait(&pool->go);
     pthread_barrier_wait(&pool->done);
-    double worst = 0, first_end = pool->end[0], last_start = pool->start[0];
+    double worst = 0, longest = 0, on_cpu = 1, first_end = pool->end[0], last_start = pool->start[0];
     for (int t = 0; t < pool->threads; t++) {
-        double ns = pool->end[t] - pool->start[t];
-        worst = ns > worst ? ns : worst;
+        double wall = pool->end[t] - pool->start[t];
+        double per_op = wall / (double)(pool->done_ops[t] ? pool->done_ops[t] : 1);
+        worst = per_op > worst ? per_op : worst;
+        longest = wall > longest ? wall : longest;
+        if (wall > 0 && pool->cpu[t] / wall < on_cpu)
+            on_cpu = pool->cpu[t] / wall;
         first_end = pool->end[t] < first_end ? pool->end[t] : first_end;
         last_start = pool->start[t] > last_start ? pool->start[t] : last_start;
-        if (disturbed && pool->disturbed[t])
-            *disturbed = 1;
     }
-    if (disturbed && first_end - last_start < 0.9 * worst)
-        *disturbed = 1;
+    double together = longest > 0 ? (first_end - last_start) / longest : 1;
+    if (score)
+        *score = on_cpu * (together < 0 ? 0 : together > 1 ? 1 : together);
     return worst;
 }
 
-/* A repetition for bench_settle: ns per operation. */
-static double pool_rep(void *ctx, int *disturbed)
+static double pool_rep(void *ctx, double *score)
 {
-    struct pool *pool = ctx;
-    return pool_run(pool, pool->ops, disturbed) / (double)pool->ops;
+    return pool_run(ctx, score);
 }
 
 double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, bench_teardown_fn teardown, void *arg,
@@ -183,6 +209,7 @@ double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, benc
     pool.teardown = teardown;
     pool.arg = arg;
     pool.quit = 0;
+    pool.window_ns = 0;
     pthread_barrier_init(&pool.go, NULL, (unsigned)threads + 1);
     pthread_barrier_init(&pool.done, NULL, (unsigned)threads + 1);
     for (int t = 0; t < threads; t++) {
@@ -194,18 +221,18 @@ double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, benc
     }
     pthread_barrier_wait(&pool.go); /* every thread is pinned and set up */
 
-    /* Calibrate (and warm up): grow until a run lasts 2 ms, then scale. */
-    uint64_t ops = 256;
-    double ns = pool_run(&pool, ops, NULL);
-    while (ns < 1e6 && ops < (UINT64_C(1) << 40)) {
-        ops *= 4;
-        ns = pool_run(&pool, ops, NULL);
+    /* Calibrate (and warm up) with fixed counts until a run lasts 1 ms;
+     * then runs last BENCH_TARGET_MS, in chunks of about 20 us. */
+    pool.ops = 256;
+    double per_op = pool_run(&pool, NULL);
+    while (per_op * (double)pool.ops < 1e6 && pool.ops < (UINT64_C(1) << 40)) {
+        pool.ops *= 4;
+        per_op = pool_run(&pool, NULL);
     }
-    double per_op = ns / (double)ops;
-    double want = BENCH_TARGET_MS * 1e6 / per_op;
-    ops = want < 1 ? 1 : (uint64_t)want;
-    pool_run(&pool, ops, NULL); /* one full-size warm-up run */
-    pool.ops = ops;
+    double chunk = 20e3 / per_op;
+    pool.chunk = chunk < 1 ? 1 : (uint64_t)chunk;
+    pool.window_ns = BENCH_TARGET_MS * 1e6;
+    pool_run(&pool, NULL); /* one full-size warm-up run */
     double result = bench_settle(pool_rep, &pool, BENCH_MAX_ATTEMPTS, clean);
 
     pool.quit = 1;

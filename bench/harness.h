@@ -6,19 +6,20 @@
  * A hot-path case is a set-up function, called once in each worker thread
  * after it is pinned, and a loop function that performs `ops` operations.
  * bench_threads() runs the loop on `threads` threads at once (each pinned to
- * a distinct CPU), first to calibrate the number of operations so that one
- * repetition lasts about BENCH_TARGET_MS (these runs are the warm-up), then
- * repeatedly; a repetition's figure is the slowest thread's ns per
- * operation.
+ * a distinct CPU): first with fixed counts, to calibrate and warm up, then
+ * in repetitions of BENCH_TARGET_MS during which every thread makes as many
+ * calls as it can (so that all threads run side by side for the whole
+ * repetition, even when one of them is favoured by the cache line they
+ * share).  A repetition's figure is the slowest thread's ns per call.
  *
- * The machine is shared: a repetition during which any of its threads was
- * switched out involuntarily (getrusage's ru_nivcsw grew), or whose threads
- * did not run side by side for 90% of the slowest one's time (one woken
- * late by a busy scheduler runs alone, without contention), is disturbed,
- * and is repeated, up to BENCH_MAX_ATTEMPTS runs in all.  The result is the
- * median of the first BENCH_REPS undisturbed repetitions or, when there
- * are fewer, the median of the BENCH_REPS lowest figures (preemption only
- * ever adds time).  *clean, when not NULL, gets the number of undisturbed
+ * The machine is shared, so every repetition is scored: the smallest share
+ * of its time a thread actually spent on its CPU (thread CPU time / wall
+ * time), times the share of the repetition during which all threads ran
+ * together (a thread woken late by a busy scheduler runs alone, without
+ * contention).  A repetition scoring BENCH_CLEAN or more is clean; others
+ * are repeated, up to BENCH_MAX_ATTEMPTS in all.  The result is the median
+ * of BENCH_REPS clean repetitions or, when there are fewer, of the
+ * BENCH_REPS best scored.  *clean, when not NULL, gets the number of clean
  * repetitions used.
  */
 #ifndef BENCH_HARNESS_H
@@ -34,6 +35,7 @@ extern "C" {
 #define BENCH_REPS 5
 #define BENCH_MAX_ATTEMPTS 40
 #define BENCH_TARGET_MS 3.0
+#define BENCH_CLEAN 0.95
 #define BENCH_MAX_THREADS 64
 
 /* Called in each worker thread, pinned, before any timing: returns the
@@ -57,12 +59,9 @@ int bench_cpus(int *out, int cap);
 int bench_pin(int cpu);
 /* The median of n values (sorts them). */
 double bench_median(double *v, size_t n);
-/* Involuntary context switches of the calling thread so far. */
-long bench_nivcsw(void);
-
-/* One repetition: returns its figure, sets *disturbed when the machine
- * took a CPU away from it. */
-typedef double (*bench_rep_fn)(void *ctx, int *disturbed);
+/* One repetition: returns its figure and sets *score (0 to 1: how little
+ * the machine disturbed it, as above). */
+typedef double (*bench_rep_fn)(void *ctx, double *score);
 /* Repeat `run` as described above (at most max_attempts times). */
 double bench_settle(bench_rep_fn run, void *ctx, int max_attempts, int *clean);
 

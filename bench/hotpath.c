@@ -42,6 +42,7 @@ struct hot {
     shmetrics_histogram_series_t *h;
     shmetrics_summary_series_t *s;
     double obs[64];
+    unsigned next; /* the next label set, kept across calls of the loop */
     char vals[LABEL_SETS][8];
 };
 
@@ -67,6 +68,7 @@ static void *hot_setup(void *arg, int thread)
     /* 0 .. 19.9 s in steps of 0.1: fractional values over 12 buckets. */
     for (int i = 0; i < 64; i++)
         h->obs[i] = 0.1 * (double)(i * 37 % 200);
+    h->next = 0;
     for (int i = 0; i < LABEL_SETS; i++) {
         shmetrics_counter_series_t *s;
         snprintf(h->vals[i], sizeof h->vals[i], "v%d", i);
@@ -130,7 +132,7 @@ static void summary_observe_loop(void *p, uint64_t ops)
 static void labels_inc_loop(void *p, uint64_t ops)
 {
     struct hot *h = p;
-    unsigned k = 0;
+    unsigned k = h->next;
     for (uint64_t i = 0; i < ops; i++) {
         shmetrics_counter_series_t *s;
         if (shmetrics_counter_labels(labelled, &s, "GET", h->vals[k], NULL) == 0)
@@ -138,6 +140,7 @@ static void labels_inc_loop(void *p, uint64_t ops)
         if (++k == LABEL_SETS)
             k = 0;
     }
+    h->next = k;
 }
 
 struct hot_case {
