@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 double bench_now_ns(void)
@@ -25,6 +26,13 @@ double bench_thread_cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Involuntary context switches of the calling thread so far. */
+static long nivcsw(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
 }
 
 int bench_cpus(int *out, int cap)
@@ -114,8 +122,9 @@ struct pool {
     double window_ns;
     _Atomic int stop;
     int quit;
-    double start[BENCH_MAX_THREADS], end[BENCH_MAX_THREADS], cpu[BENCH_MAX_THREADS];
+    double start[BENCH_MAX_THREADS], end[BENCH_MAX_THREADS];
     uint64_t done_ops[BENCH_MAX_THREADS];
+    int switched[BENCH_MAX_THREADS];
 };
 
 struct worker {
@@ -136,7 +145,7 @@ static void *worker_main(void *p)
         pthread_barrier_wait(&pool->go);
         if (pool->quit)
             break;
-        double c0 = bench_thread_cpu_ns();
+        long sw = nivcsw();
         double t0 = bench_now_ns();
         uint64_t n = 0;
         if (pool->window_ns <= 0) {
@@ -152,8 +161,8 @@ static void *worker_main(void *p)
         }
         pool->end[i] = bench_now_ns();
         pool->start[i] = t0;
-        pool->cpu[i] = bench_thread_cpu_ns() - c0;
         pool->done_ops[i] = n;
+        pool->switched[i] = nivcsw() != sw;
         pthread_barrier_wait(&pool->done);
     }
     if (pool->teardown)
@@ -162,28 +171,28 @@ static void *worker_main(void *p)
 }
 
 /* One run on every thread: the slowest thread's ns per operation.  Its
- * score is the smallest share of its time a thread spent on its CPU, times
- * the share of the slowest thread's time that all threads ran together (a
- * thread woken late by a busy scheduler runs alone, without contention). */
+ * score is the share of the slowest thread's time that all threads ran
+ * together (a thread woken late by a busy scheduler runs alone, without
+ * contention), halved when a thread was switched out involuntarily. */
 static double pool_run(struct pool *pool, double *score)
 {
     atomic_store(&pool->stop, 0);
     pthread_barrier_wait(&pool->go);
     pthread_barrier_wait(&pool->done);
-    double worst = 0, longest = 0, on_cpu = 1, first_end = pool->end[0], last_start = pool->start[0];
+    double worst = 0, longest = 0, first_end = pool->end[0], last_start = pool->start[0];
+    int switched = 0;
     for (int t = 0; t < pool->threads; t++) {
         double wall = pool->end[t] - pool->start[t];
         double per_op = wall / (double)(pool->done_ops[t] ? pool->done_ops[t] : 1);
         worst = per_op > worst ? per_op : worst;
         longest = wall > longest ? wall : longest;
-        if (wall > 0 && pool->cpu[t] / wall < on_cpu)
-            on_cpu = pool->cpu[t] / wall;
+        switched |= pool->switched[t];
         first_end = pool->end[t] < first_end ? pool->end[t] : first_end;
         last_start = pool->start[t] > last_start ? pool->start[t] : last_start;
     }
     double together = longest > 0 ? (first_end - last_start) / longest : 1;
     if (score)
-        *score = on_cpu * (together < 0 ? 0 : together > 1 ? 1 : together);
+        *score = (switched ? 0.5 : 1) * (together < 0 ? 0 : together > 1 ? 1 : together);
     return worst;
 }
 

@@ -12,11 +12,12 @@
  * repetition, even when one of them is favoured by the cache line they
  * share).  A repetition's figure is the slowest thread's ns per call.
  *
- * The machine is shared, so every repetition is scored: the smallest share
- * of its time a thread actually spent on its CPU (thread CPU time / wall
- * time), times the share of the repetition during which all threads ran
- * together (a thread woken late by a busy scheduler runs alone, without
- * contention).  A repetition scoring BENCH_CLEAN or more is clean; others
+ * The machine is shared, so every repetition is scored: the share of the
+ * repetition during which all threads ran together (a thread woken late by
+ * a busy scheduler runs alone, without contention), halved when a thread
+ * was switched out involuntarily (getrusage's ru_nivcsw; waiting for a lock
+ * is voluntary and does not count).  A repetition scoring BENCH_CLEAN or
+ * more is clean; others
  * are repeated, up to BENCH_MAX_ATTEMPTS in all.  The result is the median
  * of BENCH_REPS clean repetitions or, when there are fewer, of the
  * BENCH_REPS best scored.  *clean, when not NULL, gets the number of clean
