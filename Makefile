@@ -1,12 +1,13 @@
-# A thin wrapper around Meson.  `make demo` and `make test` install what is
-# missing (scripts/install-deps.sh), configure, build and run.
+# A thin wrapper around Meson.  `make demo`, `make test` and `make bench`
+# install what is missing (scripts/install-deps.sh), configure, build and run.
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_BENCH ?= build-bench
 MESON      ?= meson
 
-.PHONY: all deps build test test-plain test-asan test-tsan demo install clean
+.PHONY: all deps build test test-plain test-asan test-tsan bench bench-plots demo install clean
 
 all: build
 
@@ -40,6 +41,19 @@ test-tsan: deps $(BUILD_TSAN)/build.ninja
 
 test: test-plain test-asan test-tsan
 
+# The benchmark suite (docs/benchmarks.md): an optimised build of its own,
+# results in $(BUILD)/bench.jsonl.  Never part of `make test`.
+$(BUILD_BENCH)/build.ninja:
+	$(MESON) setup $(BUILD_BENCH) -Dbuildtype=release -Dbench_peers=enabled
+
+bench: deps $(BUILD_BENCH)/build.ninja
+	$(MESON) compile -C $(BUILD_BENCH)
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench.jsonl $(MESON) compile -C $(BUILD_BENCH) bench
+
+# The plots in docs/ from $(BUILD)/bench.jsonl.
+bench-plots: deps $(BUILD_BENCH)/build.ninja
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench.jsonl $(MESON) compile -C $(BUILD_BENCH) bench-plots
+
 demo: build
 	$(BUILD)/src/cli/shmetrics demo
 
@@ -47,4 +61,4 @@ install: build
 	$(MESON) install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH)

@@ -1,12 +1,15 @@
 #!/bin/sh
-# Installs the Debian packages shmetrics needs to build, test and demo.
+# Installs the Debian packages shmetrics needs to build, test, demo and
+# benchmark (g++, prometheus-cpp-dev, gnuplot-nox and its
+# fonts are for make bench only).
 # Idempotent: it asks dpkg first and only calls apt-get for what is missing.
 set -eu
 
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
 prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-dev
-libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev"
+libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
+g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do
