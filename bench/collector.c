@@ -62,7 +62,8 @@ static int writer(const char *path, int histograms, long n)
     char handler[64];
     if (histograms) {
         shmetrics_spec_t hs = {.name = "bench_request_seconds", .help = "Request latency.", .label_names = lbl,
-                               .nlabels = 2, .buckets = latency_buckets, .nbuckets = NLATENCY};
+                               .nlabels = 2, .buckets = latency_buckets, .nbuckets = NLATENCY,
+                               .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
         shmetrics_histogram_t *h;
         if (shmetrics_histogram_register(reg, &hs, &h) < 0)
             die("register");
@@ -75,7 +76,7 @@ static int writer(const char *path, int histograms, long n)
         }
     } else {
         shmetrics_spec_t cs = {.name = "bench_requests_total", .help = "Requests served.", .label_names = lbl,
-                               .nlabels = 2};
+                               .nlabels = 2, .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
         shmetrics_counter_t *c;
         if (shmetrics_counter_register(reg, &cs, &c) < 0)
             die("register");

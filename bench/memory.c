@@ -65,7 +65,8 @@ static double file_blocks(const char *path)
 static void fill(shmetrics_registry_t *reg, enum kind kind, int n)
 {
     const char *lbl[] = {"handler", "code"};
-    shmetrics_spec_t spec = {.name = "bench_metric", .help = "h", .label_names = lbl, .nlabels = 2};
+    shmetrics_spec_t spec = {.name = "bench_metric", .help = "h", .label_names = lbl, .nlabels = 2,
+                             .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
     shmetrics_counter_t *c = NULL;
     shmetrics_gauge_t *g = NULL;
     shmetrics_histogram_t *h = NULL;

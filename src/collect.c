@@ -86,6 +86,7 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
 struct fam {
     struct shm_family_view v;
     const char *name, *help; /* private copies, checked */
+    const char **bounds;     /* le or quantile label values, spelled once */
     bool ok;
     uint32_t nseries;
     uint32_t first;        /* into the series order array */
@@ -301,7 +302,22 @@ static const char *float_label(struct walk *w, double v)
     return pool_strndup(w->snap, buf, strlen(buf));
 }
 
-static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+/* A family's le (histogram, with +Inf last) or quantile label values, made
+ * once per scrape and shared by its series. */
+static const char **bound_labels(struct walk *w, struct fam *f)
+{
+    if (f->bounds)
+        return f->bounds;
+    bool hist = f->v.type == SHM_TYPE_HISTOGRAM;
+    uint32_t n = hist ? f->v.nbuckets + 1 : f->v.nquantiles;
+    const char **l = pool_alloc(w->snap, sizeof *l * (n ? n : 1));
+    for (uint32_t i = 0; l && i < n; i++)
+        if (!(l[i] = float_label(w, hist ? (i < f->v.nbuckets ? f->v.buckets[i] : INFINITY) : f->v.quantiles[i])))
+            return NULL;
+    return f->bounds = l;
+}
+
+static int histogram_samples(struct walk *w, struct fam *f, uint64_t cell, const char *key,
                              shmetrics_sample_t *out, size_t *n)
 {
     const struct shm_arena *a = w->reg->arena;
@@ -309,11 +325,10 @@ static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell,
     double sum;
     smx_histogram_read((const char *)shm_cpu_cell(a, cell), shm_cpu_stride(a), shm_shards(a), f->v.nbuckets, cum,
                        &sum);
-    int rc = 0;
-    for (uint32_t b = 0; rc == 0 && b <= f->v.nbuckets; b++) {
-        const char *le = float_label(w, b < f->v.nbuckets ? f->v.buckets[b] : INFINITY);
-        rc = le ? add_sample(w, f, key, "_bucket", "le", le, (double)cum[b], out, n) : -ENOMEM;
-    }
+    const char **le = bound_labels(w, f);
+    int rc = le ? 0 : -ENOMEM;
+    for (uint32_t b = 0; rc == 0 && b <= f->v.nbuckets; b++)
+        rc = add_sample(w, f, key, "_bucket", "le", le[b], (double)cum[b], out, n);
     if (rc == 0)
         rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
     if (rc == 0) /* the +Inf bucket, so that the two never disagree */
@@ -321,7 +336,7 @@ static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell,
     return rc;
 }
 
-static int summary_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+static int summary_samples(struct walk *w, struct fam *f, uint64_t cell, const char *key,
                            shmetrics_sample_t *out, size_t *n)
 {
     const struct shm_arena *a = w->reg->arena;
@@ -332,10 +347,11 @@ static int summary_samples(struct walk *w, const struct fam *f, uint64_t cell, c
     double sum;
     int rc = smx_summary_quantiles(&win, w->now_ns, f->v.quantiles, f->v.nquantiles, qv);
     smx_summary_totals(&win, &count, &sum);
-    for (uint32_t j = 0; rc == 0 && j < f->v.nquantiles; j++) {
-        const char *q = float_label(w, f->v.quantiles[j]);
-        rc = q ? add_sample(w, f, key, "", "quantile", q, qv[j], out, n) : -ENOMEM;
-    }
+    const char **ql = bound_labels(w, f);
+    if (rc == 0 && !ql)
+        rc = -ENOMEM;
+    for (uint32_t j = 0; rc == 0 && j < f->v.nquantiles; j++)
+        rc = add_sample(w, f, key, "", "quantile", ql[j], qv[j], out, n);
     if (rc == 0)
         rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
     if (rc == 0)

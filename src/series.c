@@ -144,11 +144,11 @@ static int encode_key(const struct smx_metric *m, size_t n, const char *const *v
 {
     if (n != m->nlabels)
         return smx_fail(-EINVAL, "%s has %u label names, %zu values given", m->name, m->nlabels, n);
-    size_t total = 0;
+    size_t total = 0, lens[SHM_MAX_LABELS];
     for (size_t i = 0; i < n; i++) {
         if (!values[i])
             return smx_fail(-EINVAL, "label value %zu of %s is NULL", i + 1, m->name);
-        size_t l = strlen(values[i]);
+        size_t l = lens[i] = strlen(values[i]);
         if (l > SHM_MAX_LABEL_VALUE)
             return smx_fail(-EINVAL, "label value %zu of %s is longer than %u bytes", i + 1, m->name,
                             SHM_MAX_LABEL_VALUE);
@@ -159,9 +159,8 @@ static int encode_key(const struct smx_metric *m, size_t n, const char *const *v
         return smx_fail(-ENOMEM, "out of memory");
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(values[i]);
-        memcpy(*key + o, values[i], l + 1);
-        o += l + 1;
+        memcpy(*key + o, values[i], lens[i] + 1);
+        o += lens[i] + 1;
     }
     *len = total;
     return 0;
