@@ -192,14 +192,16 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
          * arena's removal count moved since this entry was last checked. */
         /* Acquire: a record removed before the count moved reads REMOVED. */
         uint64_t removals = shmetrics_load_acquire(m->reg->removals);
-        if (removals != shmetrics_load_relaxed(&s->removals_seen) && shm_series_removed(m->reg->arena, s->idx) &&
-            !shm_arena_readonly(m->reg->arena)) {
+        bool moved = removals != shmetrics_load_relaxed(&s->removals_seen);
+        if (moved && shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena)) {
             char empty[SHM_MAX_LABELS] = {0};
             bool over = s->flags & SHM_SERIES_OVERFLOW;
             rc = shm_series_register(m->reg->arena, m->idx, over ? empty : key, over ? m->nlabels : len, s->flags,
                                      &idx, &cell);
         }
-        if (rc == 0)
+        /* Written only when it moved: threads sharing this entry keep its
+         * cache line read-only. */
+        if (rc == 0 && moved)
             shmetrics_store_relaxed(&s->removals_seen, removals);
         *out = s;
     }
