@@ -4,9 +4,12 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_FUZZ ?= build-fuzz
 MESON      ?= meson
+# make fuzz: seconds per fuzz target (the smoke run in make test takes 5).
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-plain test-asan test-tsan demo install clean
+.PHONY: all deps build test test-plain test-asan test-tsan test-fuzz fuzz demo install clean
 
 all: build
 
@@ -38,7 +41,21 @@ test-tsan: deps $(BUILD_TSAN)/build.ninja
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		setarch -R $(MESON) test -C $(BUILD_TSAN) --print-errorlogs --suite tsan --timeout-multiplier 10
 
-test: test-plain test-asan test-tsan
+# The fuzz targets: clang, AddressSanitizer + UndefinedBehaviorSanitizer,
+# libFuzzer (fuzz/meson.build).
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+test-fuzz: deps $(BUILD_FUZZ)/build.ninja
+	$(MESON) compile -C $(BUILD_FUZZ)
+	$(MESON) test -C $(BUILD_FUZZ) --print-errorlogs --suite fuzz
+
+fuzz: deps $(BUILD_FUZZ)/build.ninja
+	$(MESON) compile -C $(BUILD_FUZZ)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C $(BUILD_FUZZ) --verbose --suite fuzz-long
+
+test: test-plain test-asan test-tsan test-fuzz
 
 demo: build
 	$(BUILD)/src/cli/shmetrics demo
@@ -47,4 +64,4 @@ install: build
 	$(MESON) install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

@@ -3,9 +3,13 @@
 # Idempotent: it asks dpkg first and only calls apt-get for what is missing.
 set -eu
 
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build
+# the fuzz targets (make fuzz, and the smoke run of make test); util-linux
+# (setpriv, mount) serves the filesystem-fault tests.
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
-prometheus python3 python3-prometheus-client zlib1g-dev"
+prometheus python3 python3-prometheus-client zlib1g-dev
+clang libclang-rt-14-dev util-linux"
 
 missing=""
 for p in $PKGS; do

@@ -10,7 +10,14 @@
  * the calls go to the (uninstrumented) library, because urcu-bp 0.13 lays
  * out its reader records below the alignment it declares for them, which
  * UBSan reports on every read-side critical section. */
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SMX_SANITIZED 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SMX_SANITIZED 1
+#endif
+#endif
+#ifndef SMX_SANITIZED
 #define _LGPL_SOURCE
 #endif
 #include <pthread.h>
