@@ -47,9 +47,12 @@ $(BUILD_FUZZ)/build.ninja:
 	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug
 
+# The smoke run of every fuzz target, and the hostile-writer suite again
+# under clang's sanitizers (whose UBSan also checks float conversions).
 test-fuzz: deps $(BUILD_FUZZ)/build.ninja
 	$(MESON) compile -C $(BUILD_FUZZ)
-	$(MESON) test -C $(BUILD_FUZZ) --print-errorlogs --suite fuzz
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(MESON) test -C $(BUILD_FUZZ) --print-errorlogs --suite fuzz --suite hostile --timeout-multiplier 4
 
 fuzz: deps $(BUILD_FUZZ)/build.ninja
 	$(MESON) compile -C $(BUILD_FUZZ)

@@ -302,6 +302,35 @@ static size_t samples_per_series(const struct walk *w, const struct fam *f)
     }
 }
 
+/* Bucket bounds and quantiles, copied and checked again like the strings:
+ * another process may rewrite them after the view checked them, and a
+ * NaN quantile would reach a float-to-integer conversion.  -EBADMSG if the
+ * copies fail the rules. */
+static int copy_numbers(struct walk *w, struct shm_family_view *v)
+{
+    if (v->nbuckets) {
+        double *b = pool_alloc(w->snap, sizeof *b * v->nbuckets);
+        if (!b)
+            return -ENOMEM;
+        memcpy(b, v->buckets, sizeof *b * v->nbuckets);
+        for (uint32_t i = 0; i < v->nbuckets; i++)
+            if (!isfinite(b[i]) || (i && !(b[i] > b[i - 1])))
+                return -EBADMSG;
+        v->buckets = b;
+    }
+    if (v->nquantiles) {
+        double *q = pool_alloc(w->snap, sizeof *q * v->nquantiles);
+        if (!q)
+            return -ENOMEM;
+        memcpy(q, v->quantiles, sizeof *q * v->nquantiles);
+        for (uint32_t i = 0; i < v->nquantiles; i++)
+            if (!(q[i] >= 0 && q[i] <= 1) || (i && !(q[i] > q[i - 1])))
+                return -EBADMSG;
+        v->quantiles = q;
+    }
+    return 0;
+}
+
 static int walk_families(struct walk *w, uint64_t *damaged)
 {
     const struct shm_arena *a = w->reg->arena;
@@ -326,8 +355,11 @@ static int walk_families(struct walk *w, uint64_t *damaged)
         char *help = pool_strndup(w->snap, f->v.help, f->v.help_len);
         if (!labels || !name || !help)
             return -ENOMEM;
+        int nrc = copy_numbers(w, &f->v);
+        if (nrc == -ENOMEM)
+            return nrc;
         if (!smx_label_list_ok(labels, f->v.labels_len, f->v.nlabels) || !smx_metric_name_ok(name, f->v.name_len) ||
-            !smx_utf8_ok(help, f->v.help_len)) {
+            !smx_utf8_ok(help, f->v.help_len) || nrc < 0) {
             (*damaged)++;
             continue;
         }
