@@ -565,8 +565,9 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
         return smx_fail(-ENOMEM, "out of memory");
     }
     *w = (struct walk){.reg = reg, .now_ns = now_ns, .snap = snap};
-    /* The arena file may be truncated under us: a SIGBUS while reading it
-     * lands here (shm/guard.c).  `w` is in memory, so what build() set
+    /* The arena file may be truncated under us, or a page of it may find no
+     * memory in a full filesystem: a SIGBUS while reading it lands here
+     * (shm/guard.c).  `w` is in memory, so what build() set
      * before the fault is there to free. */
     sigjmp_buf jb;
     int rc;
@@ -584,7 +585,7 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
     free(w);
     if (rc < 0) {
         shmetrics_snapshot_free(&snap->pub);
-        return rc == -EFAULT ? smx_fail(rc, "collecting metrics: the arena file was truncated under the reader")
+        return rc == -EFAULT ? shm_arena_fault(reg->arena, "collecting metrics")
                              : smx_fail(rc, "collecting metrics: out of memory");
     }
     *out = &snap->pub;
