@@ -37,7 +37,20 @@ struct chunk {
 struct snapshot {
     shmetrics_snapshot_t pub;
     struct chunk *chunks;
+    char first_damage[160]; /* why the first damaged record was skipped */
 };
+
+/* Count one damaged record; keep the reason of the first. */
+static void damage(struct snapshot *s, const char *why)
+{
+    if (s->pub.damaged++ == 0)
+        snprintf(s->first_damage, sizeof s->first_damage, "%s", why);
+}
+
+const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap)
+{
+    return snap && snap->damaged ? ((const struct snapshot *)snap)->first_damage : "";
+}
 
 static void *pool_alloc(struct snapshot *s, size_t n)
 {
@@ -331,7 +344,7 @@ static int copy_numbers(struct walk *w, struct shm_family_view *v)
     return 0;
 }
 
-static int walk_families(struct walk *w, uint64_t *damaged)
+static int walk_families(struct walk *w)
 {
     const struct shm_arena *a = w->reg->arena;
     w->nfams = shm_families_used(a);
@@ -342,7 +355,7 @@ static int walk_families(struct walk *w, uint64_t *damaged)
         struct fam *f = &w->fams[i];
         int rc = shm_family_view(a, i, &f->v);
         if (rc == -EBADMSG)
-            (*damaged)++;
+            damage(w->snap, shmetrics_errmsg());
         if (rc < 0)
             continue;
         f->lnames = pool_alloc(w->snap, sizeof(char *) * (f->v.nlabels ? f->v.nlabels : 1));
@@ -360,7 +373,9 @@ static int walk_families(struct walk *w, uint64_t *damaged)
             return nrc;
         if (!smx_label_list_ok(labels, f->v.labels_len, f->v.nlabels) || !smx_metric_name_ok(name, f->v.name_len) ||
             !smx_utf8_ok(help, f->v.help_len) || nrc < 0) {
-            (*damaged)++;
+            char why[64];
+            snprintf(why, sizeof why, "family record %u: changed while it was read", i);
+            damage(w->snap, why);
             continue;
         }
         const char *p = labels;
@@ -375,7 +390,7 @@ static int walk_families(struct walk *w, uint64_t *damaged)
     return 0;
 }
 
-static int walk_procs(struct walk *w, uint64_t *damaged)
+static int walk_procs(struct walk *w)
 {
     const struct shm_arena *a = w->reg->arena;
     uint32_t cap = shm_processes_cap(a);
@@ -386,7 +401,7 @@ static int walk_procs(struct walk *w, uint64_t *damaged)
         struct shm_proc_view pv;
         int rc = shm_proc_view(a, i, &pv);
         if (rc == -EBADMSG)
-            (*damaged)++;
+            damage(w->snap, shmetrics_errmsg());
         if (rc < 0)
             continue;
         char pid[16];
@@ -446,9 +461,9 @@ static int build(struct walk *w)
 {
     const struct shm_arena *a = w->reg->arena;
     struct snapshot *snap = w->snap;
-    int rc = walk_families(w, &snap->pub.damaged);
+    int rc = walk_families(w);
     if (rc == 0)
-        rc = walk_procs(w, &snap->pub.damaged);
+        rc = walk_procs(w);
     if (rc < 0)
         return rc;
     if ((rc = find_shadows(w)) < 0)
@@ -470,7 +485,7 @@ static int build(struct walk *w)
         if (rc == 0)
             rc = shm_series_view(a, i, &w->fams[v.family].v, &v);
         if (rc == -EBADMSG || rc == -EINVAL)
-            snap->pub.damaged++;
+            damage(snap, shmetrics_errmsg());
         if (rc < 0) {
             sv[i].family = UINT32_MAX;
             continue;
@@ -522,7 +537,9 @@ static int build(struct walk *w)
                 break;
             }
             if (key && !smx_value_list_ok(key, s->key_len, f->v.nlabels)) {
-                snap->pub.damaged++; /* changed since its view was checked */
+                char why[64];
+                snprintf(why, sizeof why, "series record %u: changed while it was read", order[f->first + j]);
+                damage(snap, why); /* changed since its view was checked */
                 continue;
             }
             switch (f->v.type) {

@@ -173,4 +173,8 @@ uint64_t smx_coarse_now(void);
 /* The 1-based nearest rank of quantile q among n observations. */
 uint64_t smx_nearest_rank(double q, uint64_t n);
 
+/* Why the first damaged record of a snapshot was skipped ("" if none
+ * was): for the collector's log and `shmetrics dump`. */
+const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap);
+
 #endif
