@@ -147,18 +147,40 @@ static inline void fz_check_exposition(const char *out, size_t len)
         fz_die("exposition is not UTF-8", out, len);
 }
 
-/* Every string of a snapshot follows the rules a reader promises, and a
- * histogram's _count equals its +Inf bucket. */
+/* Do two families expose one name (their own, or with a suffix of their
+ * type: the HELP and TYPE lines and sample names Prometheus reads)? */
+static inline bool fz_exposes_same(const shmetrics_family_t *a, const shmetrics_family_t *b)
+{
+    static const char *const sfx[5][4] = {{""}, {"", "_total"}, {""}, {"", "_bucket", "_sum", "_count"},
+                                          {"", "_sum", "_count"}};
+    static const int nsfx[5] = {1, 2, 1, 4, 3};
+    char x[300], y[300];
+    for (int i = 0; i < nsfx[a->type]; i++)
+        for (int j = 0; j < nsfx[b->type]; j++) {
+            snprintf(x, sizeof x, "%s%s", a->name, sfx[a->type][i]);
+            snprintf(y, sizeof y, "%s%s", b->name, sfx[b->type][j]);
+            if (strcmp(x, y) == 0)
+                return true;
+        }
+    return false;
+}
+
+/* Every string of a snapshot follows the rules a reader promises, no two
+ * families share a name, no sample repeats a label name, and a histogram's
+ * _count equals its +Inf bucket: what Prometheus needs to take a scrape. */
 static inline void fz_check_snapshot(const shmetrics_snapshot_t *snap)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
+        if (f->type < SHMETRICS_COUNTER || f->type > SHMETRICS_SUMMARY)
+            fz_die("unknown type", f->name, strlen(f->name));
+        for (size_t k = 0; k < i; k++)
+            if (fz_exposes_same(&snap->families[k], f))
+                fz_die("two families expose one name", f->name, strlen(f->name));
         if (!fz_name(f->name, strlen(f->name), true))
             fz_die("family name breaks the metric-name rule", f->name, strlen(f->name));
         if (strlen(f->help) > 4096 || !fz_utf8(f->help, strlen(f->help)))
             fz_die("help text is not UTF-8 of at most 4096 bytes", f->help, strlen(f->help));
-        if (f->type < SHMETRICS_COUNTER || f->type > SHMETRICS_SUMMARY)
-            fz_die("unknown type", f->name, strlen(f->name));
         double inf_bucket = -1;
         for (size_t j = 0; j < f->nsamples; j++) {
             const shmetrics_sample_t *s = &f->samples[j];
@@ -168,6 +190,9 @@ static inline void fz_check_snapshot(const shmetrics_snapshot_t *snap)
                     fz_die("label name breaks the rule", n, strlen(n));
                 if (strlen(v) > 2048 || !fz_utf8(v, strlen(v)))
                     fz_die("label value is not UTF-8 of at most 2048 bytes", v, strlen(v));
+                for (size_t m = 0; m < k; m++)
+                    if (strcmp(s->labels[m].name, n) == 0)
+                        fz_die("a sample repeats a label name", n, strlen(n));
             }
             /* The bucket's own le is its last label. */
             if (f->type == SHMETRICS_HISTOGRAM && strcmp(s->suffix, "_bucket") == 0 && s->nlabels &&

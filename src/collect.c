@@ -383,10 +383,30 @@ static int walk_families(struct walk *w)
             f->lnames[j] = p;
             p += strlen(p) + 1;
         }
+        if (!smx_family_labels_ok(f->lnames, f->v.nlabels, f->v.type, f->v.mode)) {
+            char why[96];
+            snprintf(why, sizeof why, "family record %u: a label name repeats, or is one its type adds", i);
+            damage(w->snap, why);
+            continue;
+        }
         f->name = name;
         f->help = help;
         f->ok = true;
     }
+    /* No two families may expose one name: the first record keeps it. */
+    struct smx_exposed *ex = smx_exposed_new(w->nfams);
+    if (!ex)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < w->nfams; i++) {
+        struct fam *f = &w->fams[i];
+        if (f->ok && !smx_exposed_claim(ex, i, f->name, f->v.type)) {
+            char why[96];
+            snprintf(why, sizeof why, "family record %u: %s exposes a name another family exposes", i, f->name);
+            damage(w->snap, why);
+            f->ok = false;
+        }
+    }
+    smx_exposed_free(ex);
     return 0;
 }
 
