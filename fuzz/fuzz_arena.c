@@ -14,6 +14,10 @@
  * Must hold for every input: no crash, no sanitizer report, no hang; an
  * attach either fails with a message or yields snapshots whose strings
  * follow the exposition rules (fuzz_util.h), and every encoding is UTF-8.
+ *
+ * When bit 0 of header byte 168 (reserved too) is set, a worker then
+ * attaches read-write to the same bytes and registers and writes one metric
+ * of each type: writers must not crash on a damaged arena either.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,6 +101,40 @@ static void read_everything(shmetrics_registry_t *reg, uint64_t now)
     shmetrics_arena_replaced(reg);
 }
 
+/* A worker on the same bytes: attach read-write (which reclaims the slots
+ * of dead processes), register one metric of each type, write, read back.
+ * Any error is fine; a crash or a hang is not. */
+static void write_everything(uint64_t now)
+{
+    shmetrics_options_t o = {.path = path};
+    shmetrics_registry_t *reg;
+    if (shmetrics_open(&o, &reg) < 0)
+        return;
+    const char *k[] = {"k"};
+    shmetrics_spec_t cs = {.name = "fz_c_total", .help = "c", .label_names = k, .nlabels = 1};
+    shmetrics_spec_t gs = {.name = "fz_g", .help = "g", .gauge_mode = SHMETRICS_MODE_SUM};
+    shmetrics_spec_t hs = {.name = "fz_h", .help = "h"};
+    shmetrics_spec_t ss = {.name = "fz_s", .help = "s"};
+    shmetrics_counter_t *c;
+    shmetrics_gauge_t *g;
+    shmetrics_histogram_t *h;
+    shmetrics_summary_t *sm;
+    shmetrics_counter_series_t *c1;
+    shmetrics_gauge_series_t *g1;
+    shmetrics_histogram_series_t *h1;
+    shmetrics_summary_series_t *s1;
+    if (shmetrics_counter_register(reg, &cs, &c) == 0 && shmetrics_counter_labels(c, &c1, "v", NULL) == 0)
+        shmetrics_counter_add(c1, 1);
+    if (shmetrics_gauge_register(reg, &gs, &g) == 0 && shmetrics_gauge_labels(g, &g1, NULL) == 0)
+        shmetrics_gauge_set(g1, 2);
+    if (shmetrics_histogram_register(reg, &hs, &h) == 0 && shmetrics_histogram_labels(h, &h1, NULL) == 0)
+        shmetrics_histogram_observe(h1, 0.5);
+    if (shmetrics_summary_register(reg, &ss, &sm) == 0 && shmetrics_summary_labels(sm, &s1, NULL) == 0)
+        shmetrics_summary_observe_at(s1, 3, now);
+    read_everything(reg, now);
+    shmetrics_shutdown(reg, 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     write_arena(data, size);
@@ -112,6 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         read_everything(reg, now);
         shmetrics_shutdown(reg, 0);
+        if (size > 168 && (data[168] & 1))
+            write_everything(now);
     } else {
         const char *msg = shmetrics_errmsg();
         if (!*msg || strcmp(msg, "no error") == 0)

@@ -315,33 +315,20 @@ static size_t samples_per_series(const struct walk *w, const struct fam *f)
     }
 }
 
-/* Bucket bounds and quantiles, copied and checked again like the strings:
- * another process may rewrite them after the view checked them, and a
- * NaN quantile would reach a float-to-integer conversion.  -EBADMSG if the
- * copies fail the rules. */
+/* Bucket bounds and quantiles, copied and checked again like the strings
+ * (a NaN quantile would reach a float-to-integer conversion).  -EBADMSG if
+ * a copy fails the rules. */
 static int copy_numbers(struct walk *w, struct shm_family_view *v)
 {
-    if (v->nbuckets) {
-        double *b = pool_alloc(w->snap, sizeof *b * v->nbuckets);
-        if (!b)
-            return -ENOMEM;
-        memcpy(b, v->buckets, sizeof *b * v->nbuckets);
-        for (uint32_t i = 0; i < v->nbuckets; i++)
-            if (!isfinite(b[i]) || (i && !(b[i] > b[i - 1])))
-                return -EBADMSG;
-        v->buckets = b;
-    }
-    if (v->nquantiles) {
-        double *q = pool_alloc(w->snap, sizeof *q * v->nquantiles);
-        if (!q)
-            return -ENOMEM;
-        memcpy(q, v->quantiles, sizeof *q * v->nquantiles);
-        for (uint32_t i = 0; i < v->nquantiles; i++)
-            if (!(q[i] >= 0 && q[i] <= 1) || (i && !(q[i] > q[i - 1])))
-                return -EBADMSG;
-        v->quantiles = q;
-    }
-    return 0;
+    double *b = v->nbuckets ? pool_alloc(w->snap, sizeof *b * v->nbuckets) : NULL;
+    double *q = v->nquantiles ? pool_alloc(w->snap, sizeof *q * v->nquantiles) : NULL;
+    if ((v->nbuckets && !b) || (v->nquantiles && !q))
+        return -ENOMEM;
+    if (b)
+        v->buckets = memcpy(b, v->buckets, sizeof *b * v->nbuckets);
+    if (q)
+        v->quantiles = memcpy(q, v->quantiles, sizeof *q * v->nquantiles);
+    return smx_numbers_ok(b, v->nbuckets, false) && smx_numbers_ok(q, v->nquantiles, true) ? 0 : -EBADMSG;
 }
 
 static int walk_families(struct walk *w)

@@ -1,16 +1,26 @@
 /*
- * src/collect_check.c - owns the reader's checks that span more than one
- * string of a record, or more than one record: a family's label names are
- * distinct and none is the label its type adds, and no two families expose
- * the same name.  Writers refuse all of these when they register; a reader
- * checks them again because a damaged or hostile record that broke them
- * would make Prometheus refuse the whole scrape, not just that family.
+ * src/collect_check.c - owns the reader's checks of what it copied out of
+ * the arena, beyond each string's own rules: bucket bounds and quantiles,
+ * a family's label names (distinct, none the label its type adds), and the
+ * names families expose (no two alike).  Writers refuse all of these when
+ * they register; a reader checks them again on its private copies because
+ * a damaged or hostile record that broke them could change a number under
+ * it, or make Prometheus refuse the whole scrape, not just that family.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../shm/layout.h"
 #include "registry.h"
+
+bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!isfinite(d[i]) || (i && !(d[i] > d[i - 1])) || (unit_interval && !(d[i] >= 0 && d[i] <= 1)))
+            return false;
+    return true;
+}
 
 bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode)
 {

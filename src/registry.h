@@ -177,10 +177,12 @@ uint64_t smx_nearest_rank(double q, uint64_t n);
  * was): for the collector's log and `shmetrics dump`. */
 const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap);
 
-/* Reader checks across strings and records (src/collect_check.c): a
- * family's label names are distinct and none is the label its type adds;
- * no two families expose one name (claim in record order: false for a
- * family whose names an earlier one took). */
+/* Reader checks of its private copies (src/collect_check.c): n finite,
+ * strictly increasing numbers (within [0, 1] for quantiles); a family's
+ * label names are distinct and none is the label its type adds; no two
+ * families expose one name (claim in record order: false for a family
+ * whose names an earlier one took). */
+bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval);
 bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode);
 struct smx_exposed;
 struct smx_exposed *smx_exposed_new(uint32_t nfamilies);

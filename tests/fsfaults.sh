@@ -180,6 +180,15 @@ else
     skip "mounting a tmpfs is not permitted here: read-only filesystem checks skipped"
 fi
 
+# ------------------------------------------------- not a file to open at all
+
+mkdir -p "$tmp/dir.arena"
+run "$CLI" inc --arena "$tmp/dir.arena" x_total
+expect_fail "a directory where the arena should be, opened to write: exit 1, EISDIR named" \
+    "cannot open $tmp/dir.arena: Is a directory"
+run "$CLI" dump --arena "$tmp/dir.arena"
+expect_fail "the same, opened to read: exit 1, not a regular file" "$tmp/dir.arena is not a regular file"
+
 # ------------------------------------------------------- a truncated file
 
 a=/dev/shm/shmetrics-fsfaults-$$
