@@ -3,7 +3,7 @@ for each region of an arena, tests/scribble overwrites it with random bytes
 for a second while HTTP scrapes run back to back.
 
 Every scrape must come back within SCRAPE_TIMEOUT with 200 and a body that
-prometheus_client's parser reads; the collector's own
+prometheus_client's text parser (or json.loads) reads; the collector's own
 shmetrics_arena_damaged_records counts the defect the scribbler leaves, and
 the collector logs the change; at the end the collector is still running
 and stops cleanly on SIGTERM.  127.0.0.1 only; every process started is
@@ -11,7 +11,9 @@ stopped by its PID.
 
 Needs SHMETRICS_CLI and SHMETRICS_SCRIBBLE; run by Debian's python3.
 """
+import gzip
 import http.client
+import json
 import os
 import re
 import signal
@@ -69,9 +71,9 @@ def populate():
     cli("set", "--arena", ARENA, "--help", "F.", "--mode", "all", "f_workers", "1")
 
 
-def scrape(port, path, gzip=False):
+def scrape(port, path, compressed=False):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=SCRAPE_TIMEOUT)
-    c.request("GET", path, headers={"Accept-Encoding": "gzip"} if gzip else {})
+    c.request("GET", path, headers={"Accept-Encoding": "gzip"} if compressed else {})
     r = c.getresponse()
     body = r.read()
     c.close()
@@ -105,12 +107,19 @@ def run_region(region, family, defect, seed):
             done = scribbler.poll() is not None
             path = paths[n % 3]
             try:
-                status, body = scrape(port, path, gzip=n % 2 == 1)
+                status, body = scrape(port, path, compressed=n % 2 == 1)
+                if n % 2 == 1 and status == 200:
+                    body = gzip.decompress(body)
             except Exception as e:  # a timeout or a dropped connection
                 status, body = repr(e), b""
             statuses[status] = statuses.get(status, 0) + 1
+            if status == 200 and path.endswith("json"):
+                try:
+                    json.loads(body)
+                except Exception:
+                    unparsed += 1
             if status == 200 and path == "/metrics":
-                text = body.decode("utf-8") if n % 2 == 0 else __import__("gzip").decompress(body).decode("utf-8")
+                text = body.decode("utf-8")
                 try:
                     list(text_string_to_metric_families(text))
                 except Exception:
@@ -122,7 +131,7 @@ def run_region(region, family, defect, seed):
         scribbler.communicate(timeout=30)
         what = "%s%s" % (region, " of " + family if family else "")
         check(list(statuses) == [200], "%s: %d scrapes while scribbling, every one 200" % (what, n), statuses)
-        check(unparsed == 0, "%s: every text body parses" % what, "%d did not" % unparsed)
+        check(unparsed == 0, "%s: every text and JSON body parses" % what, "%d did not" % unparsed)
         status, body = scrape(port, "/metrics")
         last = damaged(body.decode("utf-8")) if status == 200 else -1
         if defect:
