@@ -479,7 +479,15 @@ int smx_self_series(shmetrics_registry_t *reg, const char *family, const char *h
 
 void smx_self_count(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric)
 {
+    /* Counting can itself overflow (a self family whose record says it is
+     * over its limit, as a damaged arena may): that count is not counted
+     * again, or this would recurse until the stack ran out. */
+    static _Thread_local bool counting;
+    if (counting)
+        return;
+    counting = true;
     shmetrics_counter_series_t *s;
     if (smx_self_series(reg, family, help, metric, &s) == 0)
         shmetrics_counter_add(s, 1);
+    counting = false;
 }
