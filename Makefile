@@ -5,9 +5,12 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
 BUILD_BENCH ?= build-bench
+BUILD_FUZZ ?= build-fuzz
 MESON      ?= meson
+# make fuzz: seconds per fuzz target (the smoke run in make test takes 5).
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-plain test-asan test-tsan bench bench-plots demo install clean
+.PHONY: all deps build test test-plain test-asan test-tsan test-fuzz fuzz bench bench-plots demo install clean
 
 all: build
 
@@ -39,7 +42,24 @@ test-tsan: deps $(BUILD_TSAN)/build.ninja
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		setarch -R $(MESON) test -C $(BUILD_TSAN) --print-errorlogs --suite tsan --timeout-multiplier 10
 
-test: test-plain test-asan test-tsan
+# The fuzz targets: clang, AddressSanitizer + UndefinedBehaviorSanitizer,
+# libFuzzer (fuzz/meson.build).
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzz=true -Dpython=disabled -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+# The smoke run of every fuzz target, and the hostile-writer suite again
+# under clang's sanitizers (whose UBSan also checks float conversions).
+test-fuzz: deps $(BUILD_FUZZ)/build.ninja
+	$(MESON) compile -C $(BUILD_FUZZ)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(MESON) test -C $(BUILD_FUZZ) --print-errorlogs --suite fuzz --suite hostile --timeout-multiplier 4
+
+fuzz: deps $(BUILD_FUZZ)/build.ninja
+	$(MESON) compile -C $(BUILD_FUZZ)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C $(BUILD_FUZZ) --verbose --suite fuzz-long
+
+test: test-plain test-asan test-tsan test-fuzz
 
 # The benchmark suite (docs/benchmarks.md): an optimised build of its own,
 # results in $(BUILD)/bench.jsonl.  Never part of `make test`.
@@ -61,4 +81,4 @@ install: build
 	$(MESON) install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH) $(BUILD_FUZZ)

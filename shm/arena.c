@@ -327,8 +327,17 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
 {
     bool rdonly = flags & SHM_OPEN_RDONLY;
     int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT)
+            return -ENOENT; /* the caller creates it, or says so */
+        if (e == EACCES || e == EPERM)
+            return smx_fail(-e, "permission denied opening %s", path);
+        if (e == EROFS)
+            return smx_fail(-e, "cannot open %s for writing: it is on a read-only filesystem (a collector "
+                            "opens it read-only)", path);
+        return smx_fail(-e, "cannot open %s: %s", path, strerror(e));
+    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
@@ -421,8 +430,6 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
     }
     if (rc == -ENOENT && !tried_create)
         rc = smx_fail(-ENOENT, "no arena at %s", path);
-    else if ((rc == -EACCES || rc == -EPERM) && !tried_create)
-        rc = smx_fail(rc, "permission denied opening %s", path);
     if (rc < 0) {
         free(a->path);
         free(a);
@@ -460,6 +467,19 @@ int shm_arena_replaced(const struct shm_arena *a)
     close(fd);
     return n == (ssize_t)offsetof(struct shm_header, created_ns) && h.magic == SHM_MAGIC &&
            h.generation != a->h.generation;
+}
+
+int shm_arena_fault(const struct shm_arena *a, const char *what)
+{
+    struct stat st;
+    if (fstat(a->fd, &st) == 0 && (uint64_t)st.st_size < a->h.file_bytes)
+        return smx_fail(-EFAULT, "%s: the arena file was truncated under the reader (%llu bytes left of %llu)",
+                        what, (unsigned long long)st.st_size, (unsigned long long)a->h.file_bytes);
+    if (fstat(a->fd, &st) == 0)
+        return smx_fail(-ENOSPC, "%s: a page of the arena could not be read: the filesystem holding %s is full "
+                        "(the pages of a sparse arena are allocated when first touched)", what, a->path);
+    return smx_fail(-EFAULT, "%s: the arena could not be read (SIGBUS), and fstat failed: %s", what,
+                    strerror(errno));
 }
 
 bool shm_arena_created(const struct shm_arena *a)

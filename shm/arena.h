@@ -41,6 +41,10 @@ bool shm_arena_created(const struct shm_arena *a);
  * generation differs), else 0. */
 int shm_arena_replaced(const struct shm_arena *a);
 bool shm_arena_readonly(const struct shm_arena *a);
+/* After a SIGBUS while reading the mapping (shm/guard.c): say why, as
+ * "WHAT: ...", and return -EFAULT (the file was truncated) or -ENOSPC (a
+ * page could not be allocated: its filesystem is full). */
+int shm_arena_fault(const struct shm_arena *a, const char *what);
 const char *shm_arena_path(const struct shm_arena *a);
 
 /* The default shard count: online CPUs rounded up to a power of two. */

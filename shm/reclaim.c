@@ -24,8 +24,10 @@
  * never fold a value twice (a value may be lost instead).  Folding into the
  * retired unit is serialised by the arena's reclaim lock (the holder's pid
  * and start time in the header; threads of one process also take a local
- * mutex first); a lock whose holder no longer exists is taken over.  The
- * slot is re-checked under the lock against what the caller saw, so a
+ * mutex first); a lock whose holder no longer exists is taken over, and a
+ * reclaimer that cannot get the lock within RECLAIM_WAIT_NS leaves the
+ * slot for later (a stopped holder, or a lock word another process wrote
+ * must not stall every detach and attach).  The slot is re-checked under the lock against what the caller saw, so a
  * slot freed and claimed by a new process meanwhile is left alone.  A freed
  * slot's unit is cleared whole, cells of removed series included.
  */
@@ -35,10 +37,15 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../src/error.h"
 #include "arena_priv.h"
+
+/* How long a reclaimer waits for the lock: folding one slot takes
+ * microseconds to milliseconds. */
+#define RECLAIM_WAIT_NS 2000000000ull
 
 /* Threads of one process take the arena's lock one at a time. */
 static pthread_mutex_t local_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -59,17 +66,39 @@ static bool holder_alive(uint64_t word)
     return st == 0 || (uint32_t)(word >> 32) == 0 || (uint32_t)st == (uint32_t)(word >> 32);
 }
 
-static void lock_reclaim(struct shm_arena *a)
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Take the arena's reclaim lock, or give up after RECLAIM_WAIT_NS with
+ * -EBUSY: a holder that is alive but never lets go (stopped, or a word
+ * another process wrote) must not stall every detach and attach. */
+static int lock_reclaim(struct shm_arena *a)
 {
     pthread_mutex_lock(&local_lock);
     uint64_t me = lock_word_of_self();
-    for (;;) {
+    uint64_t deadline = mono_ns() + RECLAIM_WAIT_NS;
+    for (unsigned tries = 0;; tries++) {
         uint64_t holder = shmetrics_cas_seq_cst(&a->sh->reclaim_lock, (uint64_t)0, me);
         if (holder == 0)
-            return;
+            return 0;
         if (!holder_alive(holder) && shmetrics_cas_seq_cst(&a->sh->reclaim_lock, holder, me) == holder)
-            return;
-        sched_yield();
+            return 0;
+        if (mono_ns() > deadline) {
+            pthread_mutex_unlock(&local_lock);
+            return smx_fail(-EBUSY, "the reclaim lock of the arena is held by process %u for more than %llu ms: "
+                            "slots are not reclaimed now", (uint32_t)holder,
+                            (unsigned long long)(RECLAIM_WAIT_NS / 1000000u));
+        }
+        if (tries < 100) {
+            sched_yield();
+        } else {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
     }
 }
 
@@ -171,7 +200,9 @@ int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool
         return -EINVAL;
     uint32_t slot = seen->slot;
     struct shm_proc *p = &shm_procs(a)[slot];
-    lock_reclaim(a);
+    int rc = lock_reclaim(a);
+    if (rc < 0)
+        return rc;
     /* The slot must still be the one the caller judged: not freed and
      * claimed by a new process meanwhile. */
     struct shm_proc_view now;
@@ -206,8 +237,12 @@ int shm_proc_reclaim_dead(struct shm_arena *a)
     int n = 0;
     for (uint32_t i = 0; i < a->h.processes_cap; i++) {
         struct shm_proc_view v;
-        if (shm_proc_view(a, i, &v) == 0 && v.state == SHM_PROC_ACTIVE && !shm_proc_alive(&v) &&
-            shm_proc_reclaim(a, &v, true) == 0)
+        if (shm_proc_view(a, i, &v) < 0 || v.state != SHM_PROC_ACTIVE || shm_proc_alive(&v))
+            continue;
+        int rc = shm_proc_reclaim(a, &v, true);
+        if (rc == -EBUSY)
+            break; /* the lock is stuck: another time */
+        if (rc == 0)
             n++;
     }
     return n;

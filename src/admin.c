@@ -35,7 +35,7 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
     struct shm_usage u;
     sigjmp_buf jb;
     if (sigsetjmp(jb, 1))
-        return smx_fail(-EFAULT, "reading the arena: the file was truncated under the reader");
+        return shm_arena_fault(reg->arena, "reading the arena");
     shm_guard_enter(&jb);
     shm_arena_usage(reg->arena, &u);
     shm_guard_leave();
@@ -70,7 +70,7 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
     volatile size_t k = 0;
     sigjmp_buf jb;
     if (sigsetjmp(jb, 1))
-        return smx_fail(-EFAULT, "reading the arena: the file was truncated under the reader");
+        return shm_arena_fault(reg->arena, "reading the arena");
     shm_guard_enter(&jb);
     for (uint32_t i = 0; i < shm_processes_cap(reg->arena); i++) {
         struct shm_proc_view v;

@@ -37,7 +37,20 @@ struct chunk {
 struct snapshot {
     shmetrics_snapshot_t pub;
     struct chunk *chunks;
+    char first_damage[160]; /* why the first damaged record was skipped */
 };
+
+/* Count one damaged record; keep the reason of the first. */
+static void damage(struct snapshot *s, const char *why)
+{
+    if (s->pub.damaged++ == 0)
+        snprintf(s->first_damage, sizeof s->first_damage, "%s", why);
+}
+
+const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap)
+{
+    return snap && snap->damaged ? ((const struct snapshot *)snap)->first_damage : "";
+}
 
 static void *pool_alloc(struct snapshot *s, size_t n)
 {
@@ -374,7 +387,23 @@ static size_t samples_per_series(const struct walk *w, const struct fam *f)
     }
 }
 
-static int walk_families(struct walk *w, uint64_t *damaged)
+/* Bucket bounds and quantiles, copied and checked again like the strings
+ * (a NaN quantile would reach a float-to-integer conversion).  -EBADMSG if
+ * a copy fails the rules. */
+static int copy_numbers(struct walk *w, struct shm_family_view *v)
+{
+    double *b = v->nbuckets ? pool_alloc(w->snap, sizeof *b * v->nbuckets) : NULL;
+    double *q = v->nquantiles ? pool_alloc(w->snap, sizeof *q * v->nquantiles) : NULL;
+    if ((v->nbuckets && !b) || (v->nquantiles && !q))
+        return -ENOMEM;
+    if (b)
+        v->buckets = memcpy(b, v->buckets, sizeof *b * v->nbuckets);
+    if (q)
+        v->quantiles = memcpy(q, v->quantiles, sizeof *q * v->nquantiles);
+    return smx_numbers_ok(b, v->nbuckets, false) && smx_numbers_ok(q, v->nquantiles, true) ? 0 : -EBADMSG;
+}
+
+static int walk_families(struct walk *w)
 {
     const struct shm_arena *a = w->reg->arena;
     w->nfams = shm_families_used(a);
@@ -385,7 +414,7 @@ static int walk_families(struct walk *w, uint64_t *damaged)
         struct fam *f = &w->fams[i];
         int rc = shm_family_view(a, i, &f->v);
         if (rc == -EBADMSG)
-            (*damaged)++;
+            damage(w->snap, shmetrics_errmsg());
         if (rc < 0)
             continue;
         f->lnames = pool_alloc(w->snap, sizeof(char *) * (f->v.nlabels ? f->v.nlabels : 1));
@@ -398,9 +427,14 @@ static int walk_families(struct walk *w, uint64_t *damaged)
         char *help = pool_strndup(w->snap, f->v.help, f->v.help_len);
         if (!labels || !name || !help)
             return -ENOMEM;
+        int nrc = copy_numbers(w, &f->v);
+        if (nrc == -ENOMEM)
+            return nrc;
         if (!smx_label_list_ok(labels, f->v.labels_len, f->v.nlabels) || !smx_metric_name_ok(name, f->v.name_len) ||
-            !smx_utf8_ok(help, f->v.help_len)) {
-            (*damaged)++;
+            !smx_utf8_ok(help, f->v.help_len) || nrc < 0) {
+            char why[64];
+            snprintf(why, sizeof why, "family record %u: changed while it was read", i);
+            damage(w->snap, why);
             continue;
         }
         const char *p = labels;
@@ -408,14 +442,34 @@ static int walk_families(struct walk *w, uint64_t *damaged)
             f->lnames[j] = p;
             p += strlen(p) + 1;
         }
+        if (!smx_family_labels_ok(f->lnames, f->v.nlabels, f->v.type, f->v.mode)) {
+            char why[96];
+            snprintf(why, sizeof why, "family record %u: a label name repeats, or is one its type adds", i);
+            damage(w->snap, why);
+            continue;
+        }
         f->name = name;
         f->help = help;
         f->ok = true;
     }
+    /* No two families may expose one name: the first record keeps it. */
+    struct smx_exposed *ex = smx_exposed_new(w->nfams);
+    if (!ex)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < w->nfams; i++) {
+        struct fam *f = &w->fams[i];
+        if (f->ok && !smx_exposed_claim(ex, i, f->name, f->v.type)) {
+            char why[96];
+            snprintf(why, sizeof why, "family record %u: %s exposes a name another family exposes", i, f->name);
+            damage(w->snap, why);
+            f->ok = false;
+        }
+    }
+    smx_exposed_free(ex);
     return 0;
 }
 
-static int walk_procs(struct walk *w, uint64_t *damaged)
+static int walk_procs(struct walk *w)
 {
     const struct shm_arena *a = w->reg->arena;
     uint32_t cap = shm_processes_cap(a);
@@ -426,7 +480,7 @@ static int walk_procs(struct walk *w, uint64_t *damaged)
         struct shm_proc_view pv;
         int rc = shm_proc_view(a, i, &pv);
         if (rc == -EBADMSG)
-            (*damaged)++;
+            damage(w->snap, shmetrics_errmsg());
         if (rc < 0)
             continue;
         char pid[16];
@@ -447,9 +501,9 @@ static int build(struct walk *w)
 {
     const struct shm_arena *a = w->reg->arena;
     struct snapshot *snap = w->snap;
-    int rc = walk_families(w, &snap->pub.damaged);
+    int rc = walk_families(w);
     if (rc == 0)
-        rc = walk_procs(w, &snap->pub.damaged);
+        rc = walk_procs(w);
     if (rc < 0)
         return rc;
     if ((rc = group_by_pid(w)) < 0)
@@ -471,7 +525,7 @@ static int build(struct walk *w)
         if (rc == 0)
             rc = shm_series_view(a, i, &w->fams[v.family].v, &v);
         if (rc == -EBADMSG || rc == -EINVAL)
-            snap->pub.damaged++;
+            damage(snap, shmetrics_errmsg());
         if (rc < 0) {
             sv[i].family = UINT32_MAX;
             continue;
@@ -523,7 +577,9 @@ static int build(struct walk *w)
                 break;
             }
             if (key && !smx_value_list_ok(key, s->key_len, f->v.nlabels)) {
-                snap->pub.damaged++; /* changed since its view was checked */
+                char why[64];
+                snprintf(why, sizeof why, "series record %u: changed while it was read", order[f->first + j]);
+                damage(snap, why); /* changed since its view was checked */
                 continue;
             }
             switch (f->v.type) {
@@ -566,8 +622,9 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
         return smx_fail(-ENOMEM, "out of memory");
     }
     *w = (struct walk){.reg = reg, .now_ns = now_ns, .snap = snap};
-    /* The arena file may be truncated under us: a SIGBUS while reading it
-     * lands here (shm/guard.c).  `w` is in memory, so what build() set
+    /* The arena file may be truncated under us, or a page of it may find no
+     * memory in a full filesystem: a SIGBUS while reading it lands here
+     * (shm/guard.c).  `w` is in memory, so what build() set
      * before the fault is there to free. */
     sigjmp_buf jb;
     int rc;
@@ -586,7 +643,7 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
     free(w);
     if (rc < 0) {
         shmetrics_snapshot_free(&snap->pub);
-        return rc == -EFAULT ? smx_fail(rc, "collecting metrics: the arena file was truncated under the reader")
+        return rc == -EFAULT ? shm_arena_fault(reg->arena, "collecting metrics")
                              : smx_fail(rc, "collecting metrics: out of memory");
     }
     *out = &snap->pub;

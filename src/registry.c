@@ -171,11 +171,15 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
 
     smx_series_cache_free(reg);
     struct cds_lfht_iter iter;
+    struct cds_lfht_node *node;
     struct smx_metric *m, *dead = NULL;
     urcu_bp_read_lock();
-    cds_lfht_for_each_entry(reg->metrics, &iter, m, node)
-    {
-        cds_lfht_del(reg->metrics, &m->node);
+    /* Node by node: cds_lfht_for_each_entry turns the NULL that ends the
+     * walk into an entry pointer, which clang's UBSan reports. */
+    for (cds_lfht_first(reg->metrics, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
+         cds_lfht_next(reg->metrics, &iter)) {
+        m = caa_container_of(node, struct smx_metric, node);
+        cds_lfht_del(reg->metrics, node);
         m->free_next = dead;
         dead = m;
     }

@@ -10,7 +10,14 @@
  * the calls go to the (uninstrumented) library, because urcu-bp 0.13 lays
  * out its reader records below the alignment it declares for them, which
  * UBSan reports on every read-side critical section. */
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SMX_SANITIZED 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SMX_SANITIZED 1
+#endif
+#endif
+#ifndef SMX_SANITIZED
 #define _LGPL_SOURCE
 #endif
 #include <pthread.h>
@@ -165,5 +172,21 @@ int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const dou
 uint64_t smx_coarse_now(void);
 /* The 1-based nearest rank of quantile q among n observations. */
 uint64_t smx_nearest_rank(double q, uint64_t n);
+
+/* Why the first damaged record of a snapshot was skipped ("" if none
+ * was): for the collector's log and `shmetrics dump`. */
+const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap);
+
+/* Reader checks of its private copies (src/collect_check.c): n finite,
+ * strictly increasing numbers (within [0, 1] for quantiles); a family's
+ * label names are distinct and none is the label its type adds; no two
+ * families expose one name (claim in record order: false for a family
+ * whose names an earlier one took). */
+bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval);
+bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode);
+struct smx_exposed;
+struct smx_exposed *smx_exposed_new(uint32_t nfamilies);
+bool smx_exposed_claim(struct smx_exposed *e, uint32_t family, const char *name, uint32_t type);
+void smx_exposed_free(struct smx_exposed *e);
 
 #endif

@@ -251,11 +251,14 @@ int smx_series_clear(struct smx_metric *m)
 void smx_series_cache_free(shmetrics_registry_t *reg)
 {
     struct cds_lfht_iter iter;
+    struct cds_lfht_node *node;
     struct smx_series *s, *dead = NULL;
     urcu_bp_read_lock();
-    cds_lfht_for_each_entry(reg->series, &iter, s, node)
-    {
-        cds_lfht_del(reg->series, &s->node);
+    /* Node by node, as in shmetrics_shutdown (clang's UBSan). */
+    for (cds_lfht_first(reg->series, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
+         cds_lfht_next(reg->series, &iter)) {
+        s = caa_container_of(node, struct smx_series, node);
+        cds_lfht_del(reg->series, node);
         s->free_next = dead;
         dead = s;
     }
@@ -483,7 +486,15 @@ int smx_self_series(shmetrics_registry_t *reg, const char *family, const char *h
 
 void smx_self_count(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric)
 {
+    /* Counting can itself overflow (a self family whose record says it is
+     * over its limit, as a damaged arena may): that count is not counted
+     * again, or this would recurse until the stack ran out. */
+    static _Thread_local bool counting;
+    if (counting)
+        return;
+    counting = true;
     shmetrics_counter_series_t *s;
     if (smx_self_series(reg, family, help, metric, &s) == 0)
         shmetrics_counter_add(s, 1);
+    counting = false;
 }

@@ -21,6 +21,8 @@ struct smx_server_state {
     uint64_t scrapes;            /* atomic */
     uint64_t last_scrape_ns;     /* atomic */
     uint64_t reattached;         /* atomic */
+    uint64_t logged_damaged;     /* atomic: damaged records when last logged */
+    uint64_t damage_logged_ns;   /* atomic: CLOCK_MONOTONIC of that log line */
 };
 
 /* The registry to scrape: the current one, or a new one if the arena was

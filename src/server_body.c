@@ -1,10 +1,12 @@
 /*
  * src/server_body.c - owns what a scrape returns: content negotiation
  * (Accept, Accept-Encoding, ?format=), the collector's own metrics added
- * to the arena's, and gzip.
+ * to the arena's (and a log line when the count of damaged records
+ * changes), and gzip.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +14,7 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "registry.h"
 #include "server.h"
 
 /* The q of the most specific media range (or coding) in `accept` that
@@ -131,6 +134,26 @@ static uint64_t arena_bytes_used(const shmetrics_arena_info_t *in)
            (uint64_t)in->processes_cap * in->proc_cells_used * 8;
 }
 
+/* Damage goes to the log when its count changes, at most once every
+ * DAMAGE_LOG_NS: an arena damaged without end must not flood the log (nor
+ * block scrapes on a log pipe that is read slowly). */
+#define DAMAGE_LOG_NS 10000000000ull
+
+static void log_damage(struct smx_server_state *st, const shmetrics_snapshot_t *snap, uint64_t now_ns)
+{
+    uint64_t was = __atomic_load_n(&st->logged_damaged, __ATOMIC_RELAXED);
+    uint64_t last = __atomic_load_n(&st->damage_logged_ns, __ATOMIC_RELAXED);
+    if (snap->damaged == was || (last && now_ns - last < DAMAGE_LOG_NS))
+        return;
+    if (!__atomic_compare_exchange_n(&st->damage_logged_ns, &last, now_ns, false, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED))
+        return; /* another thread logs now */
+    __atomic_store_n(&st->logged_damaged, snap->damaged, __ATOMIC_RELAXED);
+    fprintf(stderr, "shmetrics serve: %llu damaged records skipped in this scrape (%llu when last logged)%s%s\n",
+            (unsigned long long)snap->damaged, (unsigned long long)was, snap->damaged ? "; the first: " : "",
+            smx_snapshot_first_damage(snap));
+}
+
 shmetrics_registry_t *smx_current_registry(struct smx_server_state *st)
 {
     shmetrics_registry_t *reg = __atomic_load_n(&st->reg, __ATOMIC_ACQUIRE);
@@ -162,6 +185,7 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     int rc = shmetrics_collect(reg, &snap);
     if (rc < 0)
         return rc;
+    log_damage(st, snap, (uint64_t)t0.tv_sec * 1000000000u + (uint64_t)t0.tv_nsec);
     shmetrics_arena_info_t in;
     shmetrics_arena_info(reg, &in);
     size_t nproc = 0, count[3] = {0, 0, 0}; /* attached, dead, exited */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "../shm/layout.h"
 #include "common.h"
 
 static int open_rc(const char *path, unsigned flags, uint32_t families)
@@ -375,5 +376,57 @@ Test(arena, truncated_under_a_reader_is_an_error_not_a_crash)
     size_t n;
     cr_assert_eq(shmetrics_processes(r, p, 4, &n), -EFAULT);
     shmetrics_shutdown(r, 0);
+    unlink(path);
+}
+
+/* Field 22 of /proc/self/stat: this process's start time. */
+static uint64_t own_start_time(void)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    cr_assert(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    unsigned long long v = 0;
+    cr_assert_eq(sscanf(strrchr(buf, ')') + 1,
+                        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &v),
+                 1);
+    return v;
+}
+
+Test(arena, a_reclaim_lock_held_by_a_live_process_is_waited_for_a_bounded_time, .timeout = 60)
+{
+    /* The lock word names a live process (this one) that never lets go, as
+     * a stopped process or another writer could leave it: detaching gives
+     * up after a bounded wait instead of hanging, and leaves the slot for a
+     * later reclaimer. */
+    const char *path = test_arena_path("stucklock");
+    shmetrics_registry_t *w = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_spec_t spec = {.name = "g", .help = "h", .gauge_mode = SHMETRICS_MODE_SUM};
+    shmetrics_gauge_t *g;
+    shmetrics_gauge_series_t *s;
+    cr_assert_eq(shmetrics_gauge_register(w, &spec, &g), 0);
+    cr_assert_eq(shmetrics_gauge_labels(g, &s, NULL), 0);
+    cr_assert_eq(shmetrics_gauge_set(s, 5), 0);
+    uint64_t word = (uint32_t)getpid() | (own_start_time() << 32);
+    int fd = open(path, O_RDWR);
+    cr_assert(fd >= 0);
+    cr_assert_eq(pwrite(fd, &word, sizeof word, offsetof(struct shm_header, reclaim_lock)), (ssize_t)sizeof word);
+    cr_assert_eq(shmetrics_shutdown(w, 0), 0, "shutdown returns");
+
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
+    shmetrics_process_t p[2];
+    size_t n;
+    cr_assert_eq(shmetrics_processes(r, p, 2, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert(!p[0].exited, "the slot was left as it was, not folded");
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(r, &snap), 0);
+    cr_assert_eq(test_sample(snap, "g", 0, NULL), 5.0, "the value is still read from the slot");
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(r, 0);
+
+    close(fd);
     unlink(path);
 }

@@ -3,9 +3,13 @@
  * types: sampled counters, rate-limited gauges, cardinality limits, and the
  * ready-made vLLM and inference metric sets.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
+#include "../shm/layout.h"
 #include "common.h"
 
 static shmetrics_registry_t *reg;
@@ -193,6 +197,56 @@ Test(cardinality, label_sets_beyond_the_limit_fold_into_one_overflow_series)
     shmetrics_arena_info_t in;
     shmetrics_arena_info(reg, &in);
     cr_assert_lt(in.series_used, 20, "no record for the folded label sets: %u", in.series_used);
+}
+
+/* Set the label-set count of family `name` in the arena file, as a damaged
+ * or hostile writer could. */
+static void patch_nseries(const char *path, const char *name, uint32_t nseries)
+{
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+    char *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert(p != MAP_FAILED);
+    const struct shm_header *h = (const struct shm_header *)p;
+    struct shm_family *f = (struct shm_family *)(p + h->off_families);
+    bool found = false;
+    for (uint32_t i = 0; i < h->families_used; i++)
+        if (f[i].name_len == strlen(name) && memcmp(p + h->off_heap + f[i].name_off, name, f[i].name_len) == 0) {
+            __atomic_store_n(&f[i].nseries, nseries, __ATOMIC_RELAXED);
+            found = true;
+        }
+    cr_assert(found, "family %s", name);
+    munmap(p, (size_t)st.st_size);
+    close(fd);
+}
+
+Test(cardinality, a_counting_family_over_its_own_limit_does_not_recurse)
+{
+    /* The overflow count is itself a labelled counter; if its record says it
+     * is full, counting a fold folds it into its own overflow series once,
+     * instead of counting that fold again (and so on, until the stack ran
+     * out, as a fuzzed arena found). */
+    const char *lbl[] = {"user"};
+    shmetrics_spec_t a = {.name = "first_total", .label_names = lbl, .nlabels = 1, .max_series = 1};
+    shmetrics_spec_t b = {.name = "second_total", .label_names = lbl, .nlabels = 1, .max_series = 1};
+    shmetrics_counter_t *ca, *cb;
+    shmetrics_counter_series_t *s;
+    cr_assert_eq(shmetrics_counter_register(reg, &a, &ca), 0);
+    cr_assert_eq(shmetrics_counter_labels(ca, &s, "x", NULL), 0);
+    cr_assert_eq(shmetrics_counter_labels(ca, &s, "y", NULL), 0, "folded, and counted");
+    shmetrics_arena_info_t in;
+    shmetrics_arena_info(reg, &in);
+    patch_nseries(in.path, "shmetrics_cardinality_overflow", UINT32_MAX);
+    cr_assert_eq(shmetrics_counter_register(reg, &b, &cb), 0);
+    cr_assert_eq(shmetrics_counter_labels(cb, &s, "x", NULL), 0);
+    cr_assert_eq(shmetrics_counter_labels(cb, &s, "y", NULL), 0, "folded; its count folds too, once");
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(reg, &snap), 0);
+    const char *first[] = {"metric=first"}, *over[] = {"otel_metric_overflow=true"};
+    cr_assert_eq(test_sample(snap, "shmetrics_cardinality_overflow", 1, first), 1.0);
+    cr_assert_eq(test_sample(snap, "shmetrics_cardinality_overflow", 1, over), 1.0);
+    shmetrics_snapshot_free(snap);
 }
 
 Test(cardinality, default_limit_is_2000_and_unlimited_is_unlimited)
