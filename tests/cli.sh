@@ -1123,6 +1123,10 @@ check_eq "stat of a one-slot arena: one slot reclaimed" "reclaimed  1" "$(grep '
 
 cli stat --arena "$base-missing"
 check_failure "stat of a missing arena" "no arena at $base-missing"
+cli serve --arena "$base-missing" --listen 127.0.0.1:0
+check_failure "serve of a missing arena" "shmetrics: opening the arena: no arena at $base-missing"
+cli push --arena "$base-missing" --backend null --once
+check_failure "push of a missing arena" "shmetrics: opening the arena: no arena at $base-missing"
 cli stat --arena "$base-stat" extra
 check_usage_error "stat with a stray argument" "unexpected argument extra"
 cli stat --arena "$base-stat" --series 3

@@ -4,6 +4,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +79,19 @@ const char *cli_arena(const char *given)
         return given;
     const char *env = getenv("SHMETRICS_ARENA");
     return env && *env ? env : NULL;
+}
+
+int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t **reg)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGTERM);
+    sigaddset(stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
+    int rc = shmetrics_open(&o, reg);
+    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
 }
 
 int main(int argc, char **argv)

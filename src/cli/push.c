@@ -186,18 +186,11 @@ static int run_push(int argc, char **argv)
     shmetrics_push_backend_parse(a.backend, &po.backend);
 
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
     shmetrics_registry_t *reg;
-    int rc = shmetrics_open(&o, &reg);
-    if (rc < 0) {
+    int rc = cli_open_collector(arena, &stop, &reg);
+    if (rc) {
         args_free(&a);
-        return cli_fail("opening the arena", rc);
+        return rc;
     }
     shmetrics_pusher_t *p;
     rc = a.once ? shmetrics_pusher_create(reg, &po, &p) : shmetrics_pusher_start(reg, &po, &p);
