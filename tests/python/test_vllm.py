@@ -1,10 +1,11 @@
 """A vLLM-style metric set from Python.
 
-The C library has no call that registers vLLM's metric set (include/
-shmetrics.h has none), so this test defines metrics named and shaped like
-vLLM's serving metrics with the ordinary classes, as a vLLM process would
-after changing its import: colons in names, a model_name label, gauges
-merged across the engine's processes, token counters and latency
+The C library registers vLLM's own set (shmetrics_vllm_register in
+include/shmetrics/sets.h); the Python package has no wrapper for it yet.
+This test defines metrics named and shaped like vLLM's serving metrics
+with the ordinary classes, as a vLLM process would after changing its
+import: colons in names, a model_name label, gauges merged across the
+engine's processes, token counters and latency
 histograms with vLLM's bucket bounds.  It checks that 4 worker processes
 update them to exact totals and that the exposition parses."""
 
