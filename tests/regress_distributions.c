@@ -5,6 +5,7 @@
  * within 1% of the exact ones for three distributions of 1,000,000 values.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -131,6 +132,20 @@ Test(distributions, count_equals_inf_bucket_while_writing, .timeout = 300)
             for (unsigned long i = 0;; i++)
                 shmetrics_histogram_observe(s, values[i % NVALUES]);
         }
+    }
+    /* Scrape only once the writers run: forked workers may not be
+     * scheduled yet on a loaded machine (wait at most 30 s). */
+    for (int tries = 0;; tries++) {
+        shmetrics_snapshot_t *snap;
+        cr_assert_eq(shmetrics_collect(r, &snap), 0);
+        const shmetrics_family_t *f = test_family(snap, "live");
+        cr_assert_not_null(f);
+        bool started = f->nsamples == 7 && f->samples[6].value > 0;
+        shmetrics_snapshot_free(snap);
+        if (started)
+            break;
+        cr_assert_lt(tries, 30000, "no observation within 30 s of starting the writers");
+        usleep(1000);
     }
     double last = 0;
     for (int i = 0; i < 1000; i++) {
