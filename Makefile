@@ -1,15 +1,16 @@
-# A thin wrapper around Meson.  `make demo` and `make test` install what is
-# missing (scripts/install-deps.sh), configure, build and run.
+# A thin wrapper around Meson.  `make demo`, `make test` and `make bench`
+# install what is missing (scripts/install-deps.sh), configure, build and run.
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_BENCH ?= build-bench
 BUILD_FUZZ ?= build-fuzz
 MESON      ?= meson
 # make fuzz: seconds per fuzz target (the smoke run in make test takes 5).
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-plain test-asan test-tsan test-fuzz fuzz demo install clean
+.PHONY: all deps build test test-plain test-asan test-tsan test-fuzz fuzz bench bench-plots demo install clean
 
 all: build
 
@@ -44,7 +45,7 @@ test-tsan: deps $(BUILD_TSAN)/build.ninja
 # The fuzz targets: clang, AddressSanitizer + UndefinedBehaviorSanitizer,
 # libFuzzer (fuzz/meson.build).
 $(BUILD_FUZZ)/build.ninja:
-	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+	CC=clang $(MESON) setup $(BUILD_FUZZ) -Dfuzz=true -Dpython=disabled -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug
 
 # The smoke run of every fuzz target, and the hostile-writer suite again
@@ -60,6 +61,19 @@ fuzz: deps $(BUILD_FUZZ)/build.ninja
 
 test: test-plain test-asan test-tsan test-fuzz
 
+# The benchmark suite (docs/benchmarks.md): an optimised build of its own,
+# results in $(BUILD)/bench.jsonl.  Never part of `make test`.
+$(BUILD_BENCH)/build.ninja:
+	$(MESON) setup $(BUILD_BENCH) -Dbuildtype=release -Dbench_peers=enabled
+
+bench: deps $(BUILD_BENCH)/build.ninja
+	$(MESON) compile -C $(BUILD_BENCH)
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench.jsonl $(MESON) compile -C $(BUILD_BENCH) bench
+
+# The plots in docs/ from $(BUILD)/bench.jsonl.
+bench-plots: deps $(BUILD_BENCH)/build.ninja
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench.jsonl $(MESON) compile -C $(BUILD_BENCH) bench-plots
+
 demo: build
 	$(BUILD)/src/cli/shmetrics demo
 
@@ -67,4 +81,4 @@ install: build
 	$(MESON) install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH) $(BUILD_FUZZ)

@@ -410,6 +410,113 @@ unsigned shmetrics_server_port(const shmetrics_server_t *srv);
 /* Stop serving (in-flight requests finish) and free the server. */
 void shmetrics_server_stop(shmetrics_server_t *srv);
 
+/* -------------------------------------------------------------------- push */
+
+/*
+ * Push: a collector-side loop that reads the arena every interval and sends
+ * it to a backend.  It never runs on the workers' hot path: it only reads
+ * the arena, like the HTTP server.  A target that is down is retried with
+ * exponential backoff; nothing is lost meanwhile, since the arena keeps
+ * cumulative values and the next push that gets through carries them.
+ *
+ *   NULL          metrics switched off: a push does nothing (it does not even
+ *                 read the arena); the loop runs and counts its attempts
+ *   STATSD        UDP datagrams of "name:value|type" lines: counters (and the
+ *                 counts, sums and buckets of histograms and summaries) as
+ *                 deltas since the last push that got through (|c), gauges
+ *                 and summary quantiles as |g; DogStatsD tags with
+ *                 SHMETRICS_PUSH_TAGS
+ *   OTLP          OpenTelemetry OTLP over HTTP, protobuf (or JSON with
+ *                 SHMETRICS_PUSH_OTLP_JSON), cumulative temporality
+ *   REMOTE_WRITE  Prometheus remote-write 1.0: snappy-compressed protobuf
+ *                 WriteRequest over HTTP POST
+ */
+typedef enum shmetrics_push_backend {
+    SHMETRICS_PUSH_NULL = 0,
+    SHMETRICS_PUSH_STATSD = 1,
+    SHMETRICS_PUSH_OTLP = 2,
+    SHMETRICS_PUSH_REMOTE_WRITE = 3,
+} shmetrics_push_backend_t;
+
+/* Push flags. */
+#define SHMETRICS_PUSH_TAGS 0x1u      /* statsd: labels as DogStatsD tags (|#k:v) */
+#define SHMETRICS_PUSH_OTLP_JSON 0x2u /* otlp: JSON instead of protobuf */
+#define SHMETRICS_PUSH_NO_SELF 0x4u   /* leave the pusher's own metrics out */
+#define SHMETRICS_PUSH_FINAL 0x8u     /* shmetrics_pusher_stop pushes once more */
+
+/* Log callback: one line, without a newline. */
+typedef void (*shmetrics_log_fn)(void *arg, const char *line);
+
+typedef struct shmetrics_push_options {
+    shmetrics_push_backend_t backend;
+    /* statsd: "HOST:PORT" (UDP; a name, an IPv4 address or [IPv6]).
+     * otlp, remote-write: an http:// or https:// URL; one without a path
+     * gets /v1/metrics (otlp) or /api/v1/write (remote-write).
+     * null: ignored. */
+    const char *target;
+    unsigned flags;           /* SHMETRICS_PUSH_* */
+    uint32_t interval_ms;     /* between pushes; 0 means 10000 */
+    uint32_t timeout_ms;      /* one HTTP request, connection included; 0 means 5000 */
+    uint32_t retry_min_ms;    /* first retry after a failure; 0 means 1000 */
+    uint32_t retry_max_ms;    /* the backoff doubles up to this; 0 means 60000 */
+    const char *prefix;       /* statsd: put before every name, with a '.' */
+    uint32_t max_datagram;    /* statsd: bytes per datagram; 0 means 1432 */
+    const shmetrics_label_t *resource; /* otlp: resource attributes; service.name
+                                        * is "shmetrics" unless given */
+    size_t nresource;
+    const shmetrics_label_t *labels; /* remote-write: labels added to every series */
+    size_t nlabels;
+    const char *const *headers; /* otlp, remote-write: extra "Name: value" headers */
+    size_t nheaders;
+    shmetrics_log_fn log;     /* failures and recoveries; NULL writes them to stderr */
+    void *log_arg;
+} shmetrics_push_options_t;
+
+typedef struct shmetrics_push_stats {
+    uint64_t attempts;     /* pushes tried */
+    uint64_t failures;     /* pushes that failed */
+    uint64_t samples;      /* lines, data points or series sent by pushes that got through */
+    uint64_t bytes;        /* bytes those pushes sent */
+    uint64_t reattached;   /* times the arena was re-created and read again */
+    uint32_t consecutive_failures;
+    uint64_t last_success_ns;  /* CLOCK_REALTIME; 0 if none yet */
+    uint64_t last_duration_ns; /* the last push: read, encode, send */
+} shmetrics_push_stats_t;
+
+typedef struct shmetrics_pusher shmetrics_pusher_t;
+
+/* "null", "statsd", "otlp", "remote-write" to a backend; -EINVAL otherwise.
+ * And back (NULL for an unknown one). */
+int shmetrics_push_backend_parse(const char *name, shmetrics_push_backend_t *out);
+const char *shmetrics_push_backend_name(shmetrics_push_backend_t backend);
+
+/*
+ * A pusher for the registry's arena (the registry may be read-only and
+ * must outlive the pusher): options checked and copied, target resolved,
+ * socket or HTTP client ready; no thread.  -EINVAL for a bad option or
+ * target (the message names it), -ENOENT for a host name that does not
+ * resolve.  Setup.
+ */
+int shmetrics_pusher_create(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts,
+                            shmetrics_pusher_t **out);
+/* The same, plus a thread that pushes at once and then every interval,
+ * retrying failures after retry_min_ms, doubling up to retry_max_ms.
+ * Failures are logged and counted (shmetrics_pusher_stats, and the
+ * shmetrics_push_* metrics sent along with the arena's).  Setup. */
+int shmetrics_pusher_start(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts,
+                           shmetrics_pusher_t **out);
+/* Push now, in the calling thread (safe while the thread runs: pushes take
+ * turns).  0, or -errno with a message: -ECONNREFUSED, -ETIMEDOUT,
+ * -EHOSTUNREACH, -EPROTO (an HTTP error status) and the like.  Setup. */
+int shmetrics_pusher_push(shmetrics_pusher_t *p);
+void shmetrics_pusher_stats(shmetrics_pusher_t *p, shmetrics_push_stats_t *out);
+/* Stop the thread if there is one (a request in flight is abandoned; with
+ * SHMETRICS_PUSH_FINAL one last push is made, within timeout_ms), free. */
+void shmetrics_pusher_stop(shmetrics_pusher_t *p);
+/* One push with a pusher of its own: create, push, stop.  StatsD counters
+ * are then sent whole (as deltas since zero). */
+int shmetrics_push(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts);
+
 /* ------------------------------------------------------------------ status */
 
 typedef struct shmetrics_arena_info {

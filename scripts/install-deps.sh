@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs the Debian packages shmetrics needs to build, test and demo.
+# Installs the Debian packages shmetrics needs to build, test, demo and
+# benchmark (g++, prometheus-cpp-dev, gnuplot-nox and its
+# fonts are for make bench only).
 # Idempotent: it asks dpkg first and only calls apt-get for what is missing.
 set -eu
 
@@ -8,7 +10,9 @@ set -eu
 # (setpriv, mount) serves the filesystem-fault tests.
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
-prometheus python3 python3-prometheus-client zlib1g-dev
+prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-dev
+libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
+g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core
 clang libclang-rt-14-dev util-linux"
 
 missing=""
@@ -17,6 +21,12 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+
+# The push tests install the StatsD daemon and the OpenTelemetry decoder
+# with npm (into build/); Debian's nodejs and npm unless node is there.
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
     echo "install-deps: all build and test packages are present"

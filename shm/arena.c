@@ -424,7 +424,7 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
         if (rc != -EEXIST)
             break;
         if (flags & SHM_OPEN_EXCL) {
-            rc = smx_fail(-EEXIST, "an arena already exists at %s", path);
+            rc = smx_fail(-EEXIST, "%s already exists", path);
             break;
         }
     }

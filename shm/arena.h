@@ -200,6 +200,8 @@ int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool
 int shm_proc_reclaim_dead(struct shm_arena *a);
 /* Free one slot: a dead process's, else the oldest exited one. */
 int shm_proc_make_room(struct shm_arena *a);
+/* In a forked child: the reclaim code's process-local lock starts free. */
+void shm_reclaim_after_fork(void);
 /* Is the process of an ACTIVE slot still there (same pid, same start)? */
 bool shm_proc_alive(const struct shm_proc_view *v);
 uint64_t shm_realtime_ns(void);

@@ -6,8 +6,9 @@
  * SIGBUS raised by this thread while its section is open jumps back to the
  * section's start, which returns -EFAULT ("the arena file was truncated")
  * instead of killing the process.  A SIGBUS outside any guarded section is
- * not ours: the handler puts back the previous disposition and returns, so
- * the fault repeats and is handled as it would have been without us.
+ * not ours: the handler calls the previous handler, or, when that was the
+ * default action, puts it back and returns, so the fault repeats and is
+ * handled as it would have been without us.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -24,14 +25,22 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-    (void)si;
-    (void)uc;
     sigjmp_buf *jb = guard_jmp;
     if (jb) {
         guard_jmp = NULL;
         siglongjmp(*jb, 1);
     }
-    sigaction(sig, &previous, NULL);
+    /* Not ours: hand it to the previous handler, or, if that is the
+     * default, let the fault repeat under it (and stay installed for the
+     * guarded sections that may follow, should the process survive). */
+    if (previous.sa_flags & SA_SIGINFO) {
+        if (previous.sa_sigaction)
+            previous.sa_sigaction(sig, si, uc);
+    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+        previous.sa_handler(sig);
+    } else {
+        sigaction(sig, &previous, NULL);
+    }
 }
 
 static void install(void)

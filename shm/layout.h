@@ -69,7 +69,7 @@ enum shm_gauge_mode {
  * Bytes 0..255 are written once by the creator before the file is linked
  * into place and never change.  Bytes 256..511 hold the allocation words
  * (advanced by compare-and-swap), the reclaim lock (compare-and-swap) and
- * three statistics (relaxed fetch-add).  The rest of the page is zero.
+ * four counters (relaxed fetch-add).  The rest of the page is zero.
  */
 struct shm_header {
     uint64_t magic;            /*   0 SHM_MAGIC */
@@ -106,7 +106,7 @@ struct shm_header {
     uint64_t heap_used;        /* 264 bytes handed out, multiple of 8 */
     uint64_t cpu_cells_used;   /* 272 8-byte words handed out in every CPU unit */
     uint64_t proc_cells_used;  /* 280 8-byte words handed out in every process unit */
-    uint64_t refused;          /* 288 registrations refused because a region was full */
+    uint64_t refused;          /* 288 registrations and slot claims refused: arena full */
     uint64_t abandoned;        /* 296 records or cells lost to a race or a helper */
     uint64_t reclaim_lock;     /* 304 0, or the process folding a slot: pid in
                                 * the low 32 bits, the low 32 bits of its

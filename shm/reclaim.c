@@ -61,8 +61,9 @@ static bool holder_alive(uint64_t word)
     uint32_t pid = (uint32_t)word;
     if (!pid || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
         return false;
+    /* Either start time unknown: the pid alone decides, as for slots. */
     uint64_t st = shm_start_time(pid);
-    return st == 0 || (uint32_t)st == (uint32_t)(word >> 32);
+    return st == 0 || (uint32_t)(word >> 32) == 0 || (uint32_t)st == (uint32_t)(word >> 32);
 }
 
 static uint64_t mono_ns(void)
@@ -224,6 +225,11 @@ int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool
     }
     unlock_reclaim(a);
     return 0;
+}
+
+void shm_reclaim_after_fork(void)
+{
+    pthread_mutex_init(&local_lock, NULL);
 }
 
 int shm_proc_reclaim_dead(struct shm_arena *a)

@@ -99,6 +99,7 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
 struct fam {
     struct shm_family_view v;
     const char *name, *help; /* private copies, checked */
+    const char **bounds;     /* le or quantile label values, spelled once */
     bool ok;
     uint32_t nseries;
     uint32_t first;        /* into the series order array */
@@ -111,7 +112,8 @@ struct proc {
     bool active;
     uint32_t pidnum;
     uint64_t attach_ns;
-    int32_t shadow;  /* another slot of the same pid that wins, or -1 */
+    uint32_t group;  /* first index in walk.by_pid of the slots of this pid */
+    uint32_t ngroup; /* how many slots hold this pid */
     const char *pid; /* in the snapshot's pool */
 };
 
@@ -123,6 +125,7 @@ struct walk {
     uint32_t nfams;
     struct proc *procs;
     uint32_t nprocs;
+    uint32_t *by_pid;           /* process indexes sorted by pid */
     struct shm_series_view *sv; /* series read, by record index */
     uint32_t *order;            /* series grouped by family */
 };
@@ -188,6 +191,61 @@ static int add_sample(struct walk *w, const struct fam *f, const char *key, cons
     return s->labels ? 0 : -ENOMEM;
 }
 
+/* Group the slots by pid (a pid may hold several: a process that attached
+ * twice, or a pid the kernel reused). */
+static int by_pid(const void *x, const void *y, void *base)
+{
+    const struct proc *a = &((const struct proc *)base)[*(const uint32_t *)x];
+    const struct proc *b = &((const struct proc *)base)[*(const uint32_t *)y];
+    return a->pidnum < b->pidnum ? -1 : a->pidnum > b->pidnum;
+}
+
+static int group_by_pid(struct walk *w)
+{
+    uint32_t *idx = w->by_pid = malloc(sizeof *idx * (w->nprocs ? w->nprocs : 1));
+    if (!idx)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < w->nprocs; i++)
+        idx[i] = i;
+    qsort_r(idx, w->nprocs, sizeof *idx, by_pid, w->procs);
+    for (uint32_t g = 0; g < w->nprocs;) {
+        uint32_t e = g;
+        while (e < w->nprocs && w->procs[idx[e]].pidnum == w->procs[idx[g]].pidnum)
+            e++;
+        for (uint32_t k = g; k < e; k++) {
+            w->procs[idx[k]].group = g;
+            w->procs[idx[k]].ngroup = e - g;
+        }
+        g = e;
+    }
+    return 0;
+}
+
+/* Slot b outranks slot a of the same pid: attached beats exited, then the
+ * later attach, then the higher slot. */
+static bool better(const struct proc *b, const struct proc *a)
+{
+    if (b->active != a->active)
+        return b->active;
+    if (b->attach_ns != a->attach_ns)
+        return b->attach_ns > a->attach_ns;
+    return b->slot > a->slot;
+}
+
+/* Does a better slot of the same pid hold a value for this series? */
+static bool hidden_by_better(const struct walk *w, uint32_t i, uint64_t cell, bool live_only)
+{
+    const struct proc *p = &w->procs[i];
+    for (uint32_t k = p->group; k < p->group + p->ngroup; k++) {
+        const struct proc *q = &w->procs[w->by_pid[k]];
+        if (q == p || !better(q, p) || (live_only && !q->live))
+            continue;
+        if (shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[1]) != 0)
+            return true;
+    }
+    return false;
+}
+
 /* Merge (v, stamp) into the accumulator of a one-sample mode. */
 static void merge(uint32_t mode, bool *any, double *acc, uint64_t *best, double v, uint64_t stamp)
 {
@@ -234,10 +292,9 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
         double v = cell_double(&c[0]);
         if (mode == SHM_MODE_ALL) {
             /* One sample per pid: a pid in two slots (a process that
-             * attached twice, or a reused pid) shows its newer slot. */
-            int32_t sh = w->procs[i].shadow;
-            if (sh >= 0 && shmetrics_load_acquire(&shm_proc_cell(a, w->procs[sh].slot, cell)[1]) != 0 &&
-                (!live_only || w->procs[sh].live))
+             * attached twice, or a reused pid) shows the best slot that
+             * wrote this series. */
+            if (hidden_by_better(w, i, cell, live_only))
                 continue;
             int rc = add_sample(w, f, key, "", "pid", w->procs[i].pid, v, out, n);
             if (rc < 0)
@@ -258,7 +315,22 @@ static const char *float_label(struct walk *w, double v)
     return pool_strndup(w->snap, buf, strlen(buf));
 }
 
-static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+/* A family's le (histogram, with +Inf last) or quantile label values, made
+ * once per scrape and shared by its series. */
+static const char **bound_labels(struct walk *w, struct fam *f)
+{
+    if (f->bounds)
+        return f->bounds;
+    bool hist = f->v.type == SHM_TYPE_HISTOGRAM;
+    uint32_t n = hist ? f->v.nbuckets + 1 : f->v.nquantiles;
+    const char **l = pool_alloc(w->snap, sizeof *l * (n ? n : 1));
+    for (uint32_t i = 0; l && i < n; i++)
+        if (!(l[i] = float_label(w, hist ? (i < f->v.nbuckets ? f->v.buckets[i] : INFINITY) : f->v.quantiles[i])))
+            return NULL;
+    return f->bounds = l;
+}
+
+static int histogram_samples(struct walk *w, struct fam *f, uint64_t cell, const char *key,
                              shmetrics_sample_t *out, size_t *n)
 {
     const struct shm_arena *a = w->reg->arena;
@@ -266,11 +338,10 @@ static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell,
     double sum;
     smx_histogram_read((const char *)shm_cpu_cell(a, cell), shm_cpu_stride(a), shm_shards(a), f->v.nbuckets, cum,
                        &sum);
-    int rc = 0;
-    for (uint32_t b = 0; rc == 0 && b <= f->v.nbuckets; b++) {
-        const char *le = float_label(w, b < f->v.nbuckets ? f->v.buckets[b] : INFINITY);
-        rc = le ? add_sample(w, f, key, "_bucket", "le", le, (double)cum[b], out, n) : -ENOMEM;
-    }
+    const char **le = bound_labels(w, f);
+    int rc = le ? 0 : -ENOMEM;
+    for (uint32_t b = 0; rc == 0 && b <= f->v.nbuckets; b++)
+        rc = add_sample(w, f, key, "_bucket", "le", le[b], (double)cum[b], out, n);
     if (rc == 0)
         rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
     if (rc == 0) /* the +Inf bucket, so that the two never disagree */
@@ -278,7 +349,7 @@ static int histogram_samples(struct walk *w, const struct fam *f, uint64_t cell,
     return rc;
 }
 
-static int summary_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
+static int summary_samples(struct walk *w, struct fam *f, uint64_t cell, const char *key,
                            shmetrics_sample_t *out, size_t *n)
 {
     const struct shm_arena *a = w->reg->arena;
@@ -289,10 +360,11 @@ static int summary_samples(struct walk *w, const struct fam *f, uint64_t cell, c
     double sum;
     int rc = smx_summary_quantiles(&win, w->now_ns, f->v.quantiles, f->v.nquantiles, qv);
     smx_summary_totals(&win, &count, &sum);
-    for (uint32_t j = 0; rc == 0 && j < f->v.nquantiles; j++) {
-        const char *q = float_label(w, f->v.quantiles[j]);
-        rc = q ? add_sample(w, f, key, "", "quantile", q, qv[j], out, n) : -ENOMEM;
-    }
+    const char **ql = bound_labels(w, f);
+    if (rc == 0 && !ql)
+        rc = -ENOMEM;
+    for (uint32_t j = 0; rc == 0 && j < f->v.nquantiles; j++)
+        rc = add_sample(w, f, key, "", "quantile", ql[j], qv[j], out, n);
     if (rc == 0)
         rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
     if (rc == 0)
@@ -418,49 +490,10 @@ static int walk_procs(struct walk *w)
         w->procs[w->nprocs].active = pv.state == SHM_PROC_ACTIVE;
         w->procs[w->nprocs].pidnum = pv.pid;
         w->procs[w->nprocs].attach_ns = pv.attach_ns;
-        w->procs[w->nprocs].shadow = -1;
         if (!(w->procs[w->nprocs].pid = pool_strndup(w->snap, pid, (size_t)n)))
             return -ENOMEM;
         w->nprocs++;
     }
-    return 0;
-}
-
-/* Mark slots whose pid another slot holds too: the active one, else the
- * one attached last, wins; the others point at it. */
-static int by_pid(const void *x, const void *y, void *base)
-{
-    const struct proc *a = &((const struct proc *)base)[*(const uint32_t *)x];
-    const struct proc *b = &((const struct proc *)base)[*(const uint32_t *)y];
-    return a->pidnum < b->pidnum ? -1 : a->pidnum > b->pidnum;
-}
-
-static bool better(const struct proc *b, const struct proc *a)
-{
-    return b->active != a->active ? b->active : b->attach_ns > a->attach_ns;
-}
-
-static int find_shadows(struct walk *w)
-{
-    uint32_t *idx = malloc(sizeof *idx * (w->nprocs ? w->nprocs : 1));
-    if (!idx)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < w->nprocs; i++)
-        idx[i] = i;
-    qsort_r(idx, w->nprocs, sizeof *idx, by_pid, w->procs);
-    for (uint32_t g = 0; g < w->nprocs;) {
-        uint32_t e = g, best = idx[g];
-        while (e < w->nprocs && w->procs[idx[e]].pidnum == w->procs[idx[g]].pidnum) {
-            if (better(&w->procs[idx[e]], &w->procs[best]))
-                best = idx[e];
-            e++;
-        }
-        for (uint32_t k = g; k < e; k++)
-            if (idx[k] != best)
-                w->procs[idx[k]].shadow = (int32_t)best;
-        g = e;
-    }
-    free(idx);
     return 0;
 }
 
@@ -473,7 +506,7 @@ static int build(struct walk *w)
         rc = walk_procs(w);
     if (rc < 0)
         return rc;
-    if ((rc = find_shadows(w)) < 0)
+    if ((rc = group_by_pid(w)) < 0)
         return rc;
 
     /* Group valid series by family: count, then place. */
@@ -604,6 +637,7 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
     }
     free(w->fams);
     free(w->procs);
+    free(w->by_pid);
     free(w->sv);
     free(w->order);
     free(w);

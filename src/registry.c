@@ -39,6 +39,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     urcu_bp_after_fork_child();
+    shm_reclaim_after_fork();
     for (shmetrics_registry_t *r = all_regs; r; r = r->next) {
         pthread_mutex_init(&r->lock, NULL);
         r->have_slot = false;
@@ -464,43 +465,20 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
     return 0;
 }
 
-int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_counter_t **out)
-{
-    return smx_metric_register(reg, spec, SHMETRICS_COUNTER, (struct smx_metric **)out);
-}
+/* Register and look up, typed for the caller, sharing the two functions
+ * above. */
+#define SMX_METRIC_FUNCTIONS(type, TYPE)                                                                  \
+    int shmetrics_##type##_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,              \
+                                    shmetrics_##type##_t **out)                                           \
+    {                                                                                                     \
+        return smx_metric_register(reg, spec, SHMETRICS_##TYPE, (struct smx_metric **)out);               \
+    }                                                                                                     \
+    int shmetrics_##type##_get(shmetrics_registry_t *reg, const char *name, shmetrics_##type##_t **out)   \
+    {                                                                                                     \
+        return smx_metric_get(reg, name, SHMETRICS_##TYPE, (struct smx_metric **)out);                    \
+    }
 
-int shmetrics_gauge_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_gauge_t **out)
-{
-    return smx_metric_register(reg, spec, SHMETRICS_GAUGE, (struct smx_metric **)out);
-}
-
-int shmetrics_counter_get(shmetrics_registry_t *reg, const char *name, shmetrics_counter_t **out)
-{
-    return smx_metric_get(reg, name, SHMETRICS_COUNTER, (struct smx_metric **)out);
-}
-
-int shmetrics_gauge_get(shmetrics_registry_t *reg, const char *name, shmetrics_gauge_t **out)
-{
-    return smx_metric_get(reg, name, SHMETRICS_GAUGE, (struct smx_metric **)out);
-}
-
-int shmetrics_histogram_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
-                                 shmetrics_histogram_t **out)
-{
-    return smx_metric_register(reg, spec, SHMETRICS_HISTOGRAM, (struct smx_metric **)out);
-}
-
-int shmetrics_summary_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_summary_t **out)
-{
-    return smx_metric_register(reg, spec, SHMETRICS_SUMMARY, (struct smx_metric **)out);
-}
-
-int shmetrics_histogram_get(shmetrics_registry_t *reg, const char *name, shmetrics_histogram_t **out)
-{
-    return smx_metric_get(reg, name, SHMETRICS_HISTOGRAM, (struct smx_metric **)out);
-}
-
-int shmetrics_summary_get(shmetrics_registry_t *reg, const char *name, shmetrics_summary_t **out)
-{
-    return smx_metric_get(reg, name, SHMETRICS_SUMMARY, (struct smx_metric **)out);
-}
+SMX_METRIC_FUNCTIONS(counter, COUNTER)
+SMX_METRIC_FUNCTIONS(gauge, GAUGE)
+SMX_METRIC_FUNCTIONS(histogram, HISTOGRAM)
+SMX_METRIC_FUNCTIONS(summary, SUMMARY)

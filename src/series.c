@@ -144,11 +144,11 @@ static int encode_key(const struct smx_metric *m, size_t n, const char *const *v
 {
     if (n != m->nlabels)
         return smx_fail(-EINVAL, "%s has %u label names, %zu values given", m->name, m->nlabels, n);
-    size_t total = 0;
+    size_t total = 0, lens[SHM_MAX_LABELS];
     for (size_t i = 0; i < n; i++) {
         if (!values[i])
             return smx_fail(-EINVAL, "label value %zu of %s is NULL", i + 1, m->name);
-        size_t l = strlen(values[i]);
+        size_t l = lens[i] = strlen(values[i]);
         if (l > SHM_MAX_LABEL_VALUE)
             return smx_fail(-EINVAL, "label value %zu of %s is longer than %u bytes", i + 1, m->name,
                             SHM_MAX_LABEL_VALUE);
@@ -159,9 +159,8 @@ static int encode_key(const struct smx_metric *m, size_t n, const char *const *v
         return smx_fail(-ENOMEM, "out of memory");
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(values[i]);
-        memcpy(*key + o, values[i], l + 1);
-        o += l + 1;
+        memcpy(*key + o, values[i], lens[i] + 1);
+        o += lens[i] + 1;
     }
     *len = total;
     return 0;
@@ -191,15 +190,18 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
         uint64_t cell;
         /* Removed since it was cached (by any process)?  Look only when the
          * arena's removal count moved since this entry was last checked. */
-        uint64_t removals = shmetrics_load_relaxed(m->reg->removals);
-        if (removals != shmetrics_load_relaxed(&s->removals_seen) && shm_series_removed(m->reg->arena, s->idx) &&
-            !shm_arena_readonly(m->reg->arena)) {
+        /* Acquire: a record removed before the count moved reads REMOVED. */
+        uint64_t removals = shmetrics_load_acquire(m->reg->removals);
+        bool moved = removals != shmetrics_load_relaxed(&s->removals_seen);
+        if (moved && shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena)) {
             char empty[SHM_MAX_LABELS] = {0};
             bool over = s->flags & SHM_SERIES_OVERFLOW;
             rc = shm_series_register(m->reg->arena, m->idx, over ? empty : key, over ? m->nlabels : len, s->flags,
                                      &idx, &cell);
         }
-        if (rc == 0)
+        /* Written only when it moved: threads sharing this entry keep its
+         * cache line read-only. */
+        if (rc == 0 && moved)
             shmetrics_store_relaxed(&s->removals_seen, removals);
         *out = s;
     }
@@ -410,7 +412,12 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     if (!cell)
         return -ENOSPC;
     shmetrics_add_double_(&cell[0], delta);
-    shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    /* A rate-limited gauge's stamp is its last accepted set: inc and dec
+     * leave it alone (they are not limited). */
+    if (!g->min_interval_ns)
+        shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    else
+        shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, (uint64_t)1);
     return 0;
 }
 

@@ -176,8 +176,9 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
             return smx_fail(-EINVAL, "invalid label name \"%s\" for %s: it must match [a-zA-Z_][a-zA-Z0-9_]*", l,
                             o->name);
         if (len >= 2 && l[0] == '_' && l[1] == '_')
-            return smx_fail(-EINVAL, "label name \"%s\" for %s is reserved: names starting with __ are", l,
-                            o->name);
+            return smx_fail(-EINVAL,
+                            "label name \"%s\" for %s is reserved: names starting with __ are Prometheus's own",
+                            l, o->name);
         if (reserved && strcmp(l, reserved) == 0)
             return smx_fail(-EINVAL, "label name \"%s\" is reserved for a %s%s%s", l, smx_type_name(type),
                             type == SHMETRICS_GAUGE ? " in mode " : "",

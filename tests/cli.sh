@@ -163,13 +163,14 @@ check_eq "--version: prints the version" "shmetrics $version" "$OUT"
 cli --help
 check_rc "--help: exit 0" 0
 check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
-check_eq "--help: lists the nine verbs" "  create   create an arena with given capacities
+check_eq "--help: lists the ten verbs" "  create   create an arena with given capacities
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
   observe  record one observation in a histogram or summary series
   dump     print every metric (Prometheus text, OpenMetrics or JSON)
   stat     print an arena's capacities, usage and processes
   serve    serve the arena over HTTP for Prometheus to scrape
+  push     push the arena to StatsD, OpenTelemetry (OTLP) or remote-write
   reset    set every value of an arena to zero, or remove the arena
   demo     run simulated inference workers and a collector (vLLM metrics)" "$(grep '^  [a-z]' "$tmp/out")"
 check_contains "--help: names the exit statuses" "Exit status: 0 success, 1 failure, 2 wrong usage." "$OUT"
@@ -190,7 +191,7 @@ check_rc "unknown verb: exit 2" 2
 check_eq "unknown verb: nothing on stdout" "" "$OUT"
 check_eq "unknown verb: named on stderr" "shmetrics: unknown verb 'frobnicate'" "$(sed -n 1p "$tmp/err")"
 
-for verb in create inc set observe dump stat serve reset demo; do
+for verb in create inc set observe dump stat serve push reset demo; do
     cli "$verb" --arena "$base-help" --help
     check_rc "$verb --help: exit 0" 0
     check_eq "$verb --help: usage on stdout" "usage: shmetrics $verb " "$(lines 1 | cut -c 1-$((18 + ${#verb})))"
@@ -1122,6 +1123,10 @@ check_eq "stat of a one-slot arena: one slot reclaimed" "reclaimed  1" "$(grep '
 
 cli stat --arena "$base-missing"
 check_failure "stat of a missing arena" "no arena at $base-missing"
+cli serve --arena "$base-missing" --listen 127.0.0.1:0
+check_failure "serve of a missing arena" "shmetrics: opening the arena: no arena at $base-missing"
+cli push --arena "$base-missing" --backend null --once
+check_failure "push of a missing arena" "shmetrics: opening the arena: no arena at $base-missing"
 cli stat --arena "$base-stat" extra
 check_usage_error "stat with a stray argument" "unexpected argument extra"
 cli stat --arena "$base-stat" --series 3

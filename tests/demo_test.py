@@ -10,10 +10,10 @@ import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+from tap import check, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 ARENA = "/dev/shm/shmetrics-demo-test-%d" % os.getpid()
-passed = failed = 0
 
 TTFT = ["0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75", "1.0", "2.5",
         "5.0", "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0", "+Inf"]
@@ -23,14 +23,6 @@ TOKENS = ["1.0", "2.0", "5.0", "10.0", "20.0", "50.0", "100.0", "200.0", "500.0"
           "+Inf"]
 
 
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok %d - %s" % (passed + failed, what))
-    else:
-        failed += 1
-        print("not ok %d - %s %s" % (passed + failed, what, detail))
 
 
 def les(fams, name):
@@ -107,8 +99,7 @@ def main():
     finally:
         if os.path.exists(ARENA):
             os.unlink(ARENA)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import sys
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
+from tap import check, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 SCRIBBLE = os.environ["SHMETRICS_SCRIBBLE"]
@@ -38,18 +39,8 @@ REGIONS = [
     ("header-words", None, False),
     ("all", None, False),
 ]
-passed = failed = 0
 
 
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok %d - %s" % (passed + failed, what))
-    else:
-        failed += 1
-        print("not ok %d - %s %s" % (passed + failed, what, detail))
-    sys.stdout.flush()
 
 
 def cli(*args):
@@ -156,8 +147,7 @@ def run_region(region, family, defect, seed):
 def main():
     for i, (region, family, defect) in enumerate(REGIONS):
         run_region(region, family, defect, os.getpid() + i)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 main()

@@ -17,22 +17,14 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from tap import check, failed, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 FEED = os.environ["SHMETRICS_FEED"]
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 ARENA = "/dev/shm/shmetrics-e2e-%d" % os.getpid()
-passed = failed = 0
 
 
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok %d - %s" % (passed + failed, what))
-    else:
-        failed += 1
-        print("not ok %d - %s %s" % (passed + failed, what, detail))
 
 
 def free_port():
@@ -121,15 +113,14 @@ def main():
             os.unlink(ARENA)
         except FileNotFoundError:
             pass
-        if failed:
+        if failed():
             try:
                 with open(os.path.join(tmp, "prometheus.log")) as f:
                     sys.stdout.write("".join("# " + l for l in f.readlines()[-20:]))
             except OSError:
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -20,21 +20,13 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+from tap import check, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-server-test-%d" % os.getpid()
-passed = failed = 0
 
 
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok %d - %s" % (passed + failed, what))
-    else:
-        failed += 1
-        print("not ok %d - %s %s" % (passed + failed, what, detail))
 
 
 def cli(*args):
@@ -343,8 +335,7 @@ def main():
                 os.unlink(ARENA + suffix)
             except FileNotFoundError:
                 pass
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #ifndef SHMETRICS_CLI_H
 #define SHMETRICS_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,7 +37,13 @@ bool cli_is_help(const char *arg);
 bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* The arena path: --arena, else SHMETRICS_ARENA, else NULL. */
 const char *cli_arena(const char *given);
+/* For the verbs that run until stopped (serve, push): block SIGTERM and
+ * SIGINT in every thread started after this (the caller sigwait()s for
+ * `stop`), ignore SIGPIPE, and open `arena` read-only into `*reg`.
+ * Returns 0, or EXIT_FAIL after printing why the arena did not open. */
+int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t **reg);
 
-extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_dump, verb_stat, verb_serve, verb_reset, verb_demo;
+extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_dump, verb_stat, verb_serve, verb_push,
+    verb_reset, verb_demo;
 
 #endif

@@ -4,6 +4,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,8 @@
 
 #include "cli.h"
 
-static const struct verb *const verbs[] = {&verb_create, &verb_inc,  &verb_set,  &verb_observe,
-                                           &verb_dump,   &verb_stat, &verb_serve, &verb_reset, &verb_demo};
+static const struct verb *const verbs[] = {&verb_create, &verb_inc,   &verb_set,  &verb_observe, &verb_dump,
+                                           &verb_stat,   &verb_serve, &verb_push, &verb_reset,   &verb_demo};
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
 static void top_usage(FILE *f)
@@ -77,6 +79,19 @@ const char *cli_arena(const char *given)
         return given;
     const char *env = getenv("SHMETRICS_ARENA");
     return env && *env ? env : NULL;
+}
+
+int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t **reg)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGTERM);
+    sigaddset(stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
+    int rc = shmetrics_open(&o, reg);
+    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
 }
 
 int main(int argc, char **argv)

@@ -37,20 +37,13 @@ static int run_serve(int argc, char **argv)
     if (!arena)
         return cli_usage_error(&verb_serve, "no arena: give --arena PATH or set SHMETRICS_ARENA");
 
-    /* Block the stop signals in every thread; the main thread waits for
-     * them below. */
+    /* The stop signals are blocked in every thread; the main thread waits
+     * for them below. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
     shmetrics_registry_t *reg;
-    int rc = shmetrics_open(&o, &reg);
-    if (rc < 0)
-        return cli_fail("opening the arena", rc);
+    int rc = cli_open_collector(arena, &stop, &reg);
+    if (rc)
+        return rc;
     shmetrics_server_options_t so = {.listen = listen, .threads = threads};
     shmetrics_server_t *srv;
     if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {

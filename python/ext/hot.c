@@ -1,0 +1,251 @@
+/*
+ * python/ext/hot.c - owns the hot methods of the metric objects: inc, dec,
+ * set, set_to_current_time and observe.  Each is a METH_FASTCALL C function
+ * that checks that the object holds a series, converts its argument and
+ * calls the library's static inline update from shmetrics/hot.h: no
+ * keyword parsing unless keywords are given, no allocation, no Python
+ * frame.
+ */
+#include "smpy.h"
+
+#define SMPY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SMPY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* The series of `m`, or NULL with the exception that explains why not (a
+ * labelled metric without labels(), or a closed registry). */
+static inline void *series_of(smpy_metric *m)
+{
+    void *s = m->series;
+    if (SMPY_UNLIKELY(!s || !m->arena->reg)) {
+        smpy_not_observable(m);
+        return NULL;
+    }
+    return s;
+}
+
+static PyObject *value_error(int rc)
+{
+    return smpy_raise(rc, SMPY_CTX_SPEC);
+}
+
+/* ------------------------------------------------------------ counters */
+
+/* Whole non-negative ints below 2^64 take the exact integer add. */
+static PyObject *counter_add(shmetrics_counter_series_t *s, PyObject *amount)
+{
+    if (PyLong_CheckExact(amount)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(amount, &overflow);
+        if (SMPY_LIKELY(!overflow && v >= 0)) {
+            shmetrics_counter_add(s, (uint64_t)v);
+            Py_RETURN_NONE;
+        }
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow > 0) {
+            unsigned long long u = PyLong_AsUnsignedLongLong(amount);
+            if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
+                shmetrics_counter_add(s, (uint64_t)u);
+                Py_RETURN_NONE;
+            }
+            PyErr_Clear();
+        }
+    }
+    double d;
+    if (smpy_double(amount, &d) < 0)
+        return NULL;
+    int rc = shmetrics_counter_inc(s, d);
+    if (SMPY_UNLIKELY(rc < 0))
+        return value_error(rc);
+    Py_RETURN_NONE;
+}
+
+static const char *const inc_kw[] = {"amount", "exemplar"};
+
+static PyObject *counter_inc(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    shmetrics_counter_series_t *s = series_of(self);
+    if (SMPY_UNLIKELY(!s))
+        return NULL;
+    PyObject *a[2] = {NULL, NULL};
+    if (SMPY_LIKELY(!kwnames && nargs <= 1)) {
+        if (nargs == 0) {
+            shmetrics_counter_add(s, 1);
+            Py_RETURN_NONE;
+        }
+        return counter_add(s, args[0]);
+    }
+    if (smpy_parse_args("inc", args, nargs, kwnames, inc_kw, 2, a) < 0)
+        return NULL;
+    if (!a[0]) {
+        shmetrics_counter_add(s, 1);
+        Py_RETURN_NONE;
+    }
+    return counter_add(s, a[0]);
+}
+
+static PyObject *counter_get(smpy_metric *self, PyObject *unused)
+{
+    (void)unused;
+    shmetrics_counter_series_t *s = series_of(self);
+    return s ? PyFloat_FromDouble(shmetrics_counter_sum(s)) : NULL;
+}
+
+PyMethodDef smpy_counter_methods[] = {
+    {"inc", (PyCFunction)(void (*)(void))counter_inc, METH_FASTCALL | METH_KEYWORDS,
+     "inc(amount=1, exemplar=None)\nAdd a non-negative amount (exemplar is accepted and ignored)."},
+    {"get", (PyCFunction)counter_get, METH_NOARGS,
+     "get()\nThe series' value: the sum over every process and CPU."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* -------------------------------------------------------------- gauges */
+
+static PyObject *gauge_status(int rc)
+{
+    if (SMPY_UNLIKELY(rc < 0))
+        return smpy_raise(rc, SMPY_CTX_ARENA);
+    Py_RETURN_NONE;
+}
+
+static const char *const gauge_inc_kw[] = {"amount"};
+
+/* inc and dec: one optional amount, 1 by default. */
+static int gauge_amount(const char *func, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, double *d)
+{
+    PyObject *a = NULL;
+    if (SMPY_LIKELY(!kwnames && nargs <= 1))
+        a = nargs ? args[0] : NULL;
+    else if (smpy_parse_args(func, args, nargs, kwnames, gauge_inc_kw, 1, &a) < 0)
+        return -1;
+    *d = 1.0;
+    return a ? smpy_double(a, d) : 0;
+}
+
+static PyObject *gauge_change(smpy_metric *self, double delta)
+{
+    int rc = shmetrics_gauge_inc((shmetrics_gauge_series_t *)self->series, delta);
+    if (SMPY_UNLIKELY(rc < 0))
+        return smpy_raise(rc, rc == -EINVAL ? SMPY_CTX_SPEC : SMPY_CTX_ARENA);
+    Py_RETURN_NONE;
+}
+
+static PyObject *gauge_inc(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    double d;
+    if (SMPY_UNLIKELY(!series_of(self)) || gauge_amount("inc", args, nargs, kwnames, &d) < 0)
+        return NULL;
+    return gauge_change(self, d);
+}
+
+static PyObject *gauge_dec(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    double d;
+    if (SMPY_UNLIKELY(!series_of(self)) || gauge_amount("dec", args, nargs, kwnames, &d) < 0)
+        return NULL;
+    return gauge_change(self, -d);
+}
+
+static const char *const set_kw[] = {"value"};
+
+static PyObject *gauge_set(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    shmetrics_gauge_series_t *s = series_of(self);
+    if (SMPY_UNLIKELY(!s))
+        return NULL;
+    PyObject *a = NULL;
+    if (SMPY_LIKELY(!kwnames && nargs == 1))
+        a = args[0];
+    else if (smpy_parse_args("set", args, nargs, kwnames, set_kw, 1, &a) < 0)
+        return NULL;
+    if (!a) {
+        PyErr_SetString(PyExc_TypeError, "set() missing required argument 'value'");
+        return NULL;
+    }
+    double d;
+    if (smpy_double(a, &d) < 0)
+        return NULL;
+    return gauge_status(shmetrics_gauge_set(s, d));
+}
+
+static PyObject *gauge_set_now(smpy_metric *self, PyObject *unused)
+{
+    (void)unused;
+    shmetrics_gauge_series_t *s = series_of(self);
+    return s ? gauge_status(shmetrics_gauge_set_to_current_time(s)) : NULL;
+}
+
+static PyObject *gauge_get(smpy_metric *self, PyObject *unused)
+{
+    (void)unused;
+    shmetrics_gauge_series_t *s = series_of(self);
+    return s ? PyFloat_FromDouble(shmetrics_gauge_local(s)) : NULL;
+}
+
+PyMethodDef smpy_gauge_methods[] = {
+    {"inc", (PyCFunction)(void (*)(void))gauge_inc, METH_FASTCALL | METH_KEYWORDS,
+     "inc(amount=1)\nAdd to this process's value."},
+    {"dec", (PyCFunction)(void (*)(void))gauge_dec, METH_FASTCALL | METH_KEYWORDS,
+     "dec(amount=1)\nSubtract from this process's value."},
+    {"set", (PyCFunction)(void (*)(void))gauge_set, METH_FASTCALL | METH_KEYWORDS,
+     "set(value)\nSet this process's value."},
+    {"set_to_current_time", (PyCFunction)gauge_set_now, METH_NOARGS,
+     "set_to_current_time()\nSet this process's value to the Unix time in seconds."},
+    {"get", (PyCFunction)gauge_get, METH_NOARGS, "get()\nThis process's value (0 if it never wrote it)."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ------------------------------------------------ histograms, summaries */
+
+static const char *const observe_kw[] = {"amount", "exemplar"};
+
+static int observed(const char *func, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_t max,
+                    double *d)
+{
+    PyObject *a[2] = {NULL, NULL};
+    if (SMPY_LIKELY(!kwnames && nargs == 1))
+        a[0] = args[0];
+    else if (smpy_parse_args(func, args, nargs, kwnames, observe_kw, max, a) < 0)
+        return -1;
+    if (!a[0]) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required argument 'amount'", func);
+        return -1;
+    }
+    if (SMPY_LIKELY(PyFloat_CheckExact(a[0]))) {
+        *d = PyFloat_AS_DOUBLE(a[0]);
+        return 0;
+    }
+    return smpy_double(a[0], d);
+}
+
+static PyObject *histogram_observe(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    shmetrics_histogram_series_t *s = series_of(self);
+    double d;
+    if (SMPY_UNLIKELY(!s) || observed("observe", args, nargs, kwnames, 2, &d) < 0)
+        return NULL;
+    shmetrics_histogram_observe(s, d);
+    Py_RETURN_NONE;
+}
+
+static PyObject *summary_observe(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    shmetrics_summary_series_t *s = series_of(self);
+    double d;
+    if (SMPY_UNLIKELY(!s) || observed("observe", args, nargs, kwnames, 1, &d) < 0)
+        return NULL;
+    shmetrics_summary_observe(s, d);
+    Py_RETURN_NONE;
+}
+
+PyMethodDef smpy_histogram_methods[] = {
+    {"observe", (PyCFunction)(void (*)(void))histogram_observe, METH_FASTCALL | METH_KEYWORDS,
+     "observe(amount, exemplar=None)\nRecord one observation (exemplar is accepted and ignored)."},
+    {NULL, NULL, 0, NULL},
+};
+
+PyMethodDef smpy_summary_methods[] = {
+    {"observe", (PyCFunction)(void (*)(void))summary_observe, METH_FASTCALL | METH_KEYWORDS,
+     "observe(amount)\nRecord one observation."},
+    {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,121 @@
+/*
+ * python/ext/server.c - owns the Server type: the library's HTTP collector
+ * (libmicrohttpd threads, no Python code per request) serving an arena
+ * from inside a Python process, and stopping it.
+ */
+#include "smpy.h"
+
+typedef struct {
+    PyObject_HEAD
+    smpy_arena *arena; /* strong; counted in arena->users while running */
+    shmetrics_server_t *srv;
+    unsigned port;
+} smpy_server;
+
+PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"listen", "threads", NULL};
+    const char *listen = NULL;
+    unsigned int threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|zI:serve", kw, &listen, &threads))
+        return NULL;
+    if (smpy_arena_check(a) < 0)
+        return NULL;
+    smpy_server *s = PyObject_New(smpy_server, &smpy_server_type);
+    if (!s)
+        return NULL;
+    s->arena = NULL;
+    s->srv = NULL;
+    shmetrics_server_options_t o = {.listen = listen, .threads = threads};
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = shmetrics_server_start(a->reg, &o, &s->srv);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        Py_DECREF(s);
+        return smpy_raise(rc, SMPY_CTX_ARENA);
+    }
+    Py_INCREF(a);
+    s->arena = a;
+    a->users++;
+    s->port = shmetrics_server_port(s->srv);
+    return (PyObject *)s;
+}
+
+static void server_stop_now(smpy_server *s)
+{
+    shmetrics_server_t *srv = s->srv;
+    if (!srv)
+        return;
+    s->srv = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    shmetrics_server_stop(srv);
+    Py_END_ALLOW_THREADS
+    s->arena->users--;
+}
+
+static PyObject *server_stop(smpy_server *s, PyObject *unused)
+{
+    (void)unused;
+    server_stop_now(s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *server_enter(smpy_server *s, PyObject *unused)
+{
+    (void)unused;
+    Py_INCREF(s);
+    return (PyObject *)s;
+}
+
+static PyObject *server_exit(smpy_server *s, PyObject *args)
+{
+    (void)args;
+    server_stop_now(s);
+    Py_RETURN_FALSE;
+}
+
+static void server_dealloc(smpy_server *s)
+{
+    if (s->arena) {
+        server_stop_now(s);
+        Py_CLEAR(s->arena);
+    }
+    PyObject_Free(s);
+}
+
+static PyObject *get_port(smpy_server *s, void *c)
+{
+    (void)c;
+    return PyLong_FromUnsignedLong(s->port);
+}
+
+static PyObject *get_running(smpy_server *s, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(s->srv != NULL);
+}
+
+static PyMethodDef server_methods[] = {
+    {"stop", (PyCFunction)server_stop, METH_NOARGS, "stop()\nStop serving (requests in flight finish)."},
+    {"__enter__", (PyCFunction)server_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)server_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef server_getset[] = {
+    {"port", (getter)get_port, NULL, "The TCP port it listens on.", NULL},
+    {"running", (getter)get_running, NULL, "False once stopped.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject smpy_server_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "shmetrics._shmetrics.Server",
+    .tp_doc = "A running HTTP collector: GET /metrics (text 0.0.4, OpenMetrics, JSON) and /healthz.",
+    .tp_basicsize = sizeof(smpy_server),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)server_dealloc,
+    .tp_methods = server_methods,
+    .tp_getset = server_getset,
+};

@@ -1,0 +1,130 @@
+/*
+ * python/ext/smpy.h - the shared declarations of the _shmetrics extension
+ * module: the arena and metric object layouts, the four metric kinds, and
+ * the helpers that turn library errors into Python exceptions.
+ */
+#ifndef SMPY_H
+#define SMPY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <shmetrics.h>
+
+/* An open arena: one shmetrics registry of this process. */
+typedef struct {
+    PyObject_HEAD
+    shmetrics_registry_t *reg; /* NULL once closed */
+    int owned;                 /* 0 for the process's default registry */
+    int readonly;
+    Py_ssize_t users;          /* servers and calls running without the GIL */
+    PyObject *path;            /* str, as given */
+} smpy_arena;
+
+enum smpy_kind { SMPY_COUNTER, SMPY_GAUGE, SMPY_HISTOGRAM, SMPY_SUMMARY, SMPY_NKINDS };
+
+/*
+ * A metric or one of its series.  A parent (made by the Python layer's
+ * constructor) has a name and label names; when it has no labels it is
+ * also its own series.  A child (made by labels()) points at its parent
+ * and holds the series handle the hot methods update.
+ */
+typedef struct smpy_metric {
+    PyObject_HEAD
+    smpy_arena *arena;          /* strong; the registry the handles come from */
+    struct smpy_metric *parent; /* strong; NULL for a parent */
+    void *family;               /* shmetrics_<kind>_t *, NULL until registered */
+    void *series;               /* shmetrics_<kind>_series_t *, NULL for a labelled parent */
+    PyObject *name;             /* parents: the full name (str) */
+    PyObject *labelnames;       /* parents: tuple of str */
+    PyObject *labelvalues;      /* children: tuple of str */
+    Py_ssize_t nlabels;
+    /* Parents: the children made so far, by series handle, so that
+     * labels() returns the same object for the same label set. */
+    Py_ssize_t nchildren, cap;
+    void **keys;
+    PyObject **children;
+} smpy_metric;
+
+extern PyTypeObject smpy_arena_type;
+extern PyTypeObject smpy_server_type;
+extern PyTypeObject smpy_metric_types[SMPY_NKINDS];
+
+/* Error contexts: what an -EEXIST or -ENOENT from the library means. */
+enum smpy_ctx {
+    SMPY_CTX_ARENA,  /* opening, closing: OSError with the errno */
+    SMPY_CTX_SPEC,   /* registering: a conflicting spec is a ValueError */
+    SMPY_CTX_REMOVE, /* removing a label set: a missing one is a KeyError */
+};
+
+/* Raise the exception for library code `rc` (< 0) with the library's
+ * message; returns NULL. */
+PyObject *smpy_raise(int rc, enum smpy_ctx ctx);
+
+/* A ValueError unless the arena is open; 0 if it is. */
+int smpy_arena_check(smpy_arena *a);
+
+/* The metric's type word ("counter", ...) and the full name of a parent
+ * or child (borrowed). */
+const char *smpy_kind_name(enum smpy_kind k);
+PyObject *smpy_metric_name(smpy_metric *m);
+
+/* Convert a number the way prometheus_client does with float(x): floats and
+ * ints directly, anything else through float().  -1 with an exception. */
+static inline int smpy_double(PyObject *o, double *out)
+{
+    if (PyFloat_CheckExact(o)) {
+        *out = PyFloat_AS_DOUBLE(o);
+        return 0;
+    }
+    if (PyLong_CheckExact(o)) {
+        *out = PyLong_AsDouble(o);
+        return *out == -1.0 && PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *f = PyNumber_Float(o);
+    if (!f)
+        return -1;
+    *out = PyFloat_AS_DOUBLE(f);
+    Py_DECREF(f);
+    return 0;
+}
+
+/* Parse up to `max` arguments given by position or by the keyword names in
+ * `names` into out[] (entries not given are left as they are).  For the
+ * hot methods: no allocation, no dictionary.  -1 with a TypeError. */
+int smpy_parse_args(const char *func, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                    const char *const *names, Py_ssize_t max, PyObject **out);
+
+/* The hot methods of each kind (python/ext/hot.c) and the metric methods
+ * they share (python/ext/metric.c). */
+extern PyMethodDef smpy_counter_methods[];
+extern PyMethodDef smpy_gauge_methods[];
+extern PyMethodDef smpy_histogram_methods[];
+extern PyMethodDef smpy_summary_methods[];
+int smpy_metric_types_ready(PyObject *module);
+
+/* The "missing label values" error of a labelled parent; NULL. */
+PyObject *smpy_not_observable(smpy_metric *m);
+
+/* A metric object's kind, and the library's label look-up for that kind
+ * (python/ext/metric.c). */
+enum smpy_kind smpy_kind_of(smpy_metric *m);
+int smpy_labelv(enum smpy_kind k, void *family, size_t n, const char *const *values, void **out);
+
+/* Label sets (python/ext/labels.c): labels(), remove(), clear(), and
+ * dropping a parent's children. */
+PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *smpy_metric_clear_series(smpy_metric *self, PyObject *unused);
+void smpy_children_drop(smpy_metric *m);
+
+/* Snapshot reading (python/ext/collect.c). */
+PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs);
+PyObject *smpy_expose(smpy_arena *a, PyObject *args, PyObject *kwargs);
+
+/* The HTTP server (python/ext/server.c) and the default registry
+ * (python/ext/arena.c). */
+PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs);
+PyObject *smpy_default_arena(PyObject *module, PyObject *cls);
+
+#endif

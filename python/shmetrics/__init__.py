@@ -1,0 +1,52 @@
+"""shmetrics for Python: prometheus_client's metric classes over a
+lock-free shared-memory arena.
+
+    from shmetrics import Counter
+    requests = Counter("http_requests_total", "Requests served.", ["method", "code"])
+    requests.labels("GET", "200").inc()
+
+Metrics made without registry= live in the default registry, the arena
+named by the environment variable SHMETRICS_ARENA; every process that
+opens the same arena (Python or C) updates the same series, and a
+collector (`shmetrics serve`, generate_latest(), start_http_server())
+reads them all.  See docs/python.md.
+"""
+
+from . import _shmetrics
+from .context_managers import ExceptionCounter, InprogressTracker, Timer
+from .metrics import Counter, Gauge, Histogram, Summary
+from .registry import (
+    CONTENT_TYPE_LATEST,
+    Metric,
+    Registry,
+    Sample,
+    default_registry,
+    generate_latest,
+    start_http_server,
+)
+
+__version__ = _shmetrics.VERSION
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "Counter",
+    "ExceptionCounter",
+    "Gauge",
+    "Histogram",
+    "InprogressTracker",
+    "Metric",
+    "Registry",
+    "Sample",
+    "Summary",
+    "Timer",
+    "default_registry",
+    "generate_latest",
+    "start_http_server",
+]
+
+
+def __getattr__(name):
+    # REGISTRY attaches to SHMETRICS_ARENA when first used, not at import.
+    if name == "REGISTRY":
+        return default_registry()
+    raise AttributeError(f"module 'shmetrics' has no attribute {name!r}")

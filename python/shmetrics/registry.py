@@ -1,0 +1,168 @@
+"""Registries (arenas), the default registry, and reading metrics back.
+
+A Registry is this process's handle on one shmetrics arena, a file under
+/dev/shm shared by every process that opens it.  collect() returns Metric
+objects shaped like prometheus_client's (name, documentation, type, unit,
+samples of Sample(name, labels, value, timestamp, exemplar)).
+"""
+
+import threading
+from typing import Dict, NamedTuple, Optional
+
+from . import _shmetrics
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "Metric",
+    "Registry",
+    "Sample",
+    "default_registry",
+    "generate_latest",
+    "start_http_server",
+]
+
+CONTENT_TYPE_LATEST = _shmetrics.content_type("prometheus")
+
+
+class Sample(NamedTuple):
+    """One sample, as prometheus_client's Sample."""
+
+    name: str
+    labels: Dict[str, str]
+    value: float
+    timestamp: Optional[float] = None
+    exemplar: Optional[object] = None
+
+
+class Metric:
+    """One metric family read from an arena, as prometheus_client's Metric.
+
+    Counter families are named without _total and their samples with it,
+    as prometheus_client does.  Gauges also carry multiprocess_mode.
+    """
+
+    def __init__(self, name, documentation, typ, unit="", multiprocess_mode=None):
+        self.name = name
+        self.documentation = documentation
+        self.type = typ
+        self.unit = unit
+        self.multiprocess_mode = multiprocess_mode
+        self.samples = []
+
+    def add_sample(self, name, labels, value, timestamp=None, exemplar=None):
+        self.samples.append(Sample(name, labels, value, timestamp, exemplar))
+
+    def as_dict(self):
+        """The family as plain data (for JSON, logs, tests)."""
+        return {
+            "name": self.name,
+            "documentation": self.documentation,
+            "type": self.type,
+            "unit": self.unit,
+            "multiprocess_mode": self.multiprocess_mode,
+            "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in self.samples],
+        }
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Metric)
+            and self.name == other.name
+            and self.documentation == other.documentation
+            and self.type == other.type
+            and self.unit == other.unit
+            and self.samples == other.samples
+        )
+
+    def __repr__(self):
+        return (
+            f"Metric({self.name!r}, {self.documentation!r}, {self.type!r}, {self.unit!r}, "
+            f"samples={self.samples!r})"
+        )
+
+
+class Registry(_shmetrics.Arena):
+    """Registry(path, create=None, readonly=False, exclusive=False, *, families=0,
+    series=0, processes=0, shards=0, cells=0, mode=0)
+
+    Open the arena at `path`, creating it if it is missing (create=None
+    creates unless readonly=True); a name without '/' lives under /dev/shm.
+    A read-only registry is a collector's: it reads, it cannot register.  Capacities of 0 take the library's defaults when
+    creating and accept any existing arena when attaching.  Errors are
+    OSError subclasses carrying the errno (FileNotFoundError,
+    FileExistsError, PermissionError, ...) or ValueError for bad options.
+    """
+
+    def collect(self, at_ns=None):
+        """Every metric family of the arena, merged over processes and CPUs,
+        as a list of Metric objects in registration order."""
+        out = []
+        for name, help_text, typ, mode, samples in self._collect(at_ns):
+            m = Metric(name, help_text, typ, multiprocess_mode=mode)
+            m.samples = [Sample(n, labels, value) for n, labels, value in samples]
+            out.append(m)
+        return out
+
+    def get_sample_value(self, name, labels=None):
+        """The value of one sample (e.g. 'requests_total' with its labels),
+        or None when there is no such sample; as prometheus_client's."""
+        labels = labels or {}
+        for metric in self.collect():
+            for s in metric.samples:
+                if s.name == name and s.labels == labels:
+                    return s.value
+        return None
+
+    def __reduce__(self):
+        # Pickled (e.g. as an argument of a spawned process): the other
+        # process opens the same arena by path.
+        return _reopen, (self.path, self.readonly, self.is_default)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, value, traceback):
+        if not self.is_default:
+            self.close()
+        return False
+
+    def __repr__(self):
+        state = "closed" if self.closed else "open"
+        return f"<shmetrics.Registry {self.path!r} {state}>"
+
+
+_default = None
+_default_lock = threading.Lock()
+
+
+def _reopen(path, readonly, is_default):
+    return default_registry() if is_default else Registry(path, readonly=readonly)
+
+
+def default_registry():
+    """The process's default registry: the arena named by SHMETRICS_ARENA
+    (created if missing), attached on first use.  OSError when the variable
+    is unset or the arena cannot be opened; set SHMETRICS_ARENA before the
+    first metric is made."""
+    global _default
+    reg = _default
+    if reg is None:
+        with _default_lock:
+            if _default is None:
+                _default = _shmetrics.default_arena(Registry)
+            reg = _default
+    return reg
+
+
+def generate_latest(registry=None):
+    """The Prometheus text exposition (0.0.4) of a registry, bytes, encoded
+    by the C library."""
+    return (registry if registry is not None else default_registry()).expose("prometheus")
+
+
+def start_http_server(port, addr="0.0.0.0", registry=None, threads=0):
+    """Serve a registry over HTTP from C threads (GET /metrics, /healthz),
+    as prometheus_client's start_http_server; returns the running Server
+    (.port, .stop()).  Port 0 picks a free port."""
+    reg = registry if registry is not None else default_registry()
+    host = f"[{addr}]" if ":" in addr else addr
+    return reg.serve(f"{host}:{int(port)}", threads)

@@ -1,0 +1,30 @@
+"""TAP-style checks shared by the Python test scripts: one line per check
+("ok N - what" or "not ok N - what detail"), then a count, and the exit
+status the script should return."""
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("ok %d - %s" % (self.passed + self.failed, what), flush=True)
+        else:
+            self.failed += 1
+            print("not ok %d - %s %s" % (self.passed + self.failed, what, detail), flush=True)
+
+    def summary(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
+_default = Checks()
+check = _default.check
+summary = _default.summary
+
+
+def failed():
+    """How many checks of this script failed so far."""
+    return _default.failed
