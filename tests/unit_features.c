@@ -368,3 +368,83 @@ Test(sets, inference_set_names)
     cr_assert_eq(shmetrics_inference_register(reg, NULL, &bare), 0);
     cr_assert_eq(shmetrics_counter_get(reg, "engine_prompt_tokens", &c), 0);
 }
+
+/* The handle of member m of a set, looked up by its full name. */
+static void *get_by_name(const shmetrics_set_member_t *m, const char *full)
+{
+    void *h = NULL;
+    int rc;
+    switch (m->type) {
+    case SHMETRICS_GAUGE:
+        rc = shmetrics_gauge_get(reg, full, (shmetrics_gauge_t **)&h);
+        break;
+    case SHMETRICS_HISTOGRAM:
+        rc = shmetrics_histogram_get(reg, full, (shmetrics_histogram_t **)&h);
+        break;
+    case SHMETRICS_SUMMARY:
+        rc = shmetrics_summary_get(reg, full, (shmetrics_summary_t **)&h);
+        break;
+    default:
+        rc = shmetrics_counter_get(reg, full, (shmetrics_counter_t **)&h);
+        break;
+    }
+    cr_assert_eq(rc, 0, "%s: %s", full, shmetrics_errmsg());
+    return h;
+}
+
+Test(sets, member_tables_describe_every_handle_in_registration_order)
+{
+    shmetrics_vllm_t v;
+    shmetrics_inference_t x;
+    cr_assert_eq(shmetrics_vllm_register(reg, NULL, &v), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_inference_register(reg, "llm", &x), 0, "%s", shmetrics_errmsg());
+    size_t nv, ni;
+    const shmetrics_set_member_t *vm = shmetrics_vllm_members(&nv), *im = shmetrics_inference_members(&ni);
+    cr_assert_eq(nv, 26);
+    cr_assert_eq(ni, 16);
+    cr_assert_str_eq(vm[0].field, "num_requests_running");
+    cr_assert_str_eq(vm[11].name, "vllm:request_success");
+    cr_assert_eq(vm[11].nlabels, 3);
+    cr_assert_str_eq(vm[11].label_names[2], "finished_reason");
+    cr_assert_null(vm[20].buckets, "%s: the token list", vm[20].name);
+    cr_assert_str_eq(im[2].field, "engine_requests");
+    cr_assert_str_eq(im[2].subsystem, "engine");
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(reg, &snap), 0);
+    cr_assert_eq(snap->nfamilies, nv + ni);
+    char full[256];
+    for (size_t i = 0; i < nv; i++) {
+        void *h = *(void **)((char *)&v + vm[i].offset);
+        cr_assert_eq(get_by_name(&vm[i], vm[i].name), h, "%s", vm[i].field);
+        cr_assert_str_eq(snap->families[i].name, vm[i].name);
+        cr_assert_eq(snap->families[i].type, vm[i].type);
+        cr_assert_str_eq(snap->families[i].help, vm[i].help);
+    }
+    for (size_t i = 0; i < ni; i++) {
+        snprintf(full, sizeof full, "llm_%s_%s", im[i].subsystem, im[i].name);
+        void *h = *(void **)((char *)&x + im[i].offset);
+        cr_assert_eq(get_by_name(&im[i], full), h, "%s", im[i].field);
+        cr_assert_str_eq(snap->families[nv + i].name, full);
+    }
+    shmetrics_snapshot_free(snap);
+}
+
+Test(sets, overrides_announced_but_missing_are_refused)
+{
+    shmetrics_vllm_options_t o = {.noverrides = 2};
+    shmetrics_vllm_t v;
+    cr_assert_eq(shmetrics_vllm_register(reg, &o, &v), -EINVAL);
+    assert_msg("2 bucket overrides announced, none given");
+    const double bad[] = {1, 0.5};
+    shmetrics_bucket_override_t ov = {"vllm:request_params_n", bad, 2};
+    o.overrides = &ov;
+    o.noverrides = 1;
+    cr_assert_eq(shmetrics_vllm_register(reg, &o, &v), -EINVAL);
+    assert_msg("histogram vllm:request_params_n: bucket bounds must be strictly increasing (0.5 after 1)");
+    shmetrics_inference_t x;
+    cr_assert_eq(shmetrics_inference_register(reg, "9lives", &x), -EINVAL);
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(reg, &snap), 0);
+    cr_assert_eq(snap->nfamilies, 0, "a refused set registers nothing");
+    shmetrics_snapshot_free(snap);
+}

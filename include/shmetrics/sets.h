@@ -12,6 +12,25 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
+/*
+ * One family of a ready-made set, as the set registers it.  Bindings and
+ * tools wrap a set's handles with these instead of restating the specs:
+ * the handle of member m lives at (char *)&set + m.offset.
+ */
+typedef struct shmetrics_set_member {
+    const char *field;      /* its member of the set's struct: "prompt_tokens" */
+    const char *subsystem;  /* NULL for none */
+    const char *name;       /* without namespace and subsystem; counters without _total */
+    const char *help;
+    shmetrics_type_t type;
+    const char *const *label_names;
+    size_t nlabels;
+    shmetrics_gauge_mode_t gauge_mode; /* gauges */
+    const double *buckets;  /* histograms; NULL: the 1-2-5 token list up to max_model_len */
+    size_t nbuckets;
+    size_t offset;          /* offsetof the handle in the set's struct */
+} shmetrics_set_member_t;
+
 /* A bucket list that replaces a histogram's default in a set, by family
  * name (as vLLM's --custom-histogram-buckets does). */
 typedef struct shmetrics_bucket_override {
@@ -68,8 +87,14 @@ typedef struct shmetrics_vllm {
 } shmetrics_vllm_t;
 
 /* Register (or find, in any process) the vLLM set.  An override naming no
- * histogram of the set is -EINVAL.  Setup. */
+ * histogram of the set is -EINVAL (nothing is registered then); an
+ * override's bucket list is checked as a spec's.  Setup. */
 int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_options_t *opts, shmetrics_vllm_t *out);
+
+/* The members of the vLLM set in registration order (which is the
+ * exposition's); *n gets their number.  Full names are the member names
+ * ("vllm:prompt_tokens").  Static data; any caller. */
+const shmetrics_set_member_t *shmetrics_vllm_members(size_t *n);
 
 /* vLLM's 1-2-5 bucket list up to max_value (1, 2, 5, 10, 20, 50, ...):
  * fills out[0..*n-1], at most `cap`.  -EINVAL if max_value < 1. */
@@ -111,6 +136,10 @@ typedef struct shmetrics_inference {
 /* Register the inference set under `namespace_name` (a metric-name prefix,
  * e.g. "llm"; NULL or "" for none).  Setup. */
 int shmetrics_inference_register(shmetrics_registry_t *reg, const char *namespace_name, shmetrics_inference_t *out);
+
+/* The members of the inference set in registration order; a full name is
+ * namespace_subsystem_name.  Static data; any caller. */
+const shmetrics_set_member_t *shmetrics_inference_members(size_t *n);
 
 #pragma GCC visibility pop
 
