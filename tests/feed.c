@@ -13,10 +13,19 @@
  * With SECONDS > 0, each process then adds 1 to feed_loop_total and
  * observes 0.1 into feed_latency_seconds as fast as it can until the time
  * is up, and prints how many loops it made.
+ *
+ * usage: feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN
+ *
+ * Each process registers vLLM's set (shmetrics_vllm_register) and serves
+ * REQUESTS requests of model "m", engine "0": per request prompt_tokens
+ * += 100, generation_tokens += 20, request_success{finished_reason="stop"}
+ * += 1, one observation of 0.05 in time_to_first_token_seconds and of 100
+ * in request_prompt_tokens; then it sets num_requests_running to 7.
  */
 #include <shmetrics.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,17 +93,49 @@ static int worker(const char *arena, int p, long series, double seconds)
     return shmetrics_shutdown(reg, 0) < 0;
 }
 
+static int vllm_worker(const char *arena, long requests, unsigned long max_model_len)
+{
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE};
+    shmetrics_registry_t *reg;
+    shmetrics_vllm_options_t vo = {.max_model_len = max_model_len};
+    shmetrics_vllm_t v;
+    if (shmetrics_open(&o, &reg) < 0 || shmetrics_vllm_register(reg, &vo, &v) < 0)
+        return fail("vllm register");
+    shmetrics_counter_series_t *prompt, *gen, *ok;
+    shmetrics_histogram_series_t *ttft, *plen;
+    shmetrics_gauge_series_t *running;
+    if (shmetrics_counter_labels(v.prompt_tokens, &prompt, "m", "0", NULL) < 0 ||
+        shmetrics_counter_labels(v.generation_tokens, &gen, "m", "0", NULL) < 0 ||
+        shmetrics_counter_labels(v.request_success, &ok, "m", "0", "stop", NULL) < 0 ||
+        shmetrics_histogram_labels(v.time_to_first_token_seconds, &ttft, "m", "0", NULL) < 0 ||
+        shmetrics_histogram_labels(v.request_prompt_tokens, &plen, "m", "0", NULL) < 0 ||
+        shmetrics_gauge_labels(v.num_requests_running, &running, "m", "0", NULL) < 0)
+        return fail("vllm labels");
+    for (long i = 0; i < requests; i++) {
+        shmetrics_counter_add(prompt, 100);
+        shmetrics_counter_add(gen, 20);
+        shmetrics_counter_add(ok, 1);
+        shmetrics_histogram_observe(ttft, 0.05);
+        shmetrics_histogram_observe(plen, 100);
+    }
+    shmetrics_gauge_set(running, 7);
+    return shmetrics_shutdown(reg, 0) < 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: feed ARENA PROCS SERIES [SECONDS]\n");
+        fprintf(stderr, "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n");
         return 2;
     }
     int procs = atoi(argv[2]);
-    long series = atol(argv[3]);
+    int vllm = strcmp(argv[3], "vllm") == 0;
+    long series = vllm ? 0 : atol(argv[3]);
     double seconds = argc > 4 ? atof(argv[4]) : 0;
-    if (procs < 1 || procs > 1024 || series < 0) {
-        fprintf(stderr, "feed: bad PROCS or SERIES\n");
+    long requests = vllm && argc > 4 ? atol(argv[4]) : 0;
+    unsigned long max_model_len = vllm && argc > 5 ? strtoul(argv[5], NULL, 10) : 0;
+    if (procs < 1 || procs > 1024 || series < 0 || (vllm && (argc != 6 || requests < 0))) {
+        fprintf(stderr, "feed: bad PROCS, SERIES or vllm arguments\n");
         return 2;
     }
     for (int p = 0; p < procs; p++) {
@@ -104,7 +145,7 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0)
-            _exit(worker(argv[1], p, series, seconds));
+            _exit(vllm ? vllm_worker(argv[1], requests, max_model_len) : worker(argv[1], p, series, seconds));
     }
     int bad = 0;
     for (int p = 0; p < procs; p++) {

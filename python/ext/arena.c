@@ -321,6 +321,11 @@ static PyMethodDef arena_methods[] = {
     {"expose", (PyCFunction)(void (*)(void))smpy_expose, METH_VARARGS | METH_KEYWORDS,
      "expose(format='prometheus')\nThe exposition of every metric, bytes, encoded by the library:\n"
      "'prometheus' (text 0.0.4), 'openmetrics' or 'json'."},
+    {"_register_vllm", (PyCFunction)(void (*)(void))smpy_register_vllm, METH_VARARGS | METH_KEYWORDS,
+     "_register_vllm(classes, max_model_len, buckets_override=None)\nRegister vLLM's set; [(field, metric, help), ...]\n"
+     "with each metric an instance of classes = (Counter, Gauge, Histogram, Summary)."},
+    {"_register_inference", (PyCFunction)(void (*)(void))smpy_register_inference, METH_VARARGS | METH_KEYWORDS,
+     "_register_inference(classes, namespace=None)\nRegister the inference set; as _register_vllm."},
     {"serve", (PyCFunction)(void (*)(void))smpy_serve, METH_VARARGS | METH_KEYWORDS,
      "serve(listen='127.0.0.1:9400', threads=0)\nServe the arena over HTTP from C threads; returns a Server."},
     {NULL, NULL, 0, NULL},

@@ -89,8 +89,7 @@ static void metric_dealloc(smpy_metric *m)
 
 /* ------------------------------------------------------------ register */
 
-/* A sequence of numbers as a PyMem array of doubles; *n gets its length. */
-static int doubles_of(PyObject *seq, const char *what, double **out, size_t *n)
+int smpy_doubles(PyObject *seq, const char *what, double **out, size_t *n)
 {
     PyObject *fast = PySequence_Fast(seq, what);
     if (!fast)
@@ -114,8 +113,7 @@ static int doubles_of(PyObject *seq, const char *what, double **out, size_t *n)
     return 0;
 }
 
-/* UTF-8 of a str without NUL characters (the library takes C strings). */
-static const char *utf8_of(PyObject *s, const char *what)
+const char *smpy_utf8(PyObject *s, const char *what)
 {
     if (!PyUnicode_Check(s)) {
         PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", what, Py_TYPE(s)->tp_name);
@@ -158,6 +156,20 @@ int smpy_labelv(enum smpy_kind k, void *family, size_t n, const char *const *val
     }
 }
 
+void smpy_metric_bind(smpy_metric *self, smpy_arena *arena, void *family, void *series, PyObject *name,
+                      PyObject *labelnames)
+{
+    Py_INCREF(arena);
+    Py_XSETREF(self->arena, arena);
+    self->family = family;
+    self->series = series;
+    self->nlabels = PyTuple_GET_SIZE(labelnames);
+    Py_INCREF(name);
+    Py_XSETREF(self->name, name);
+    Py_INCREF(labelnames);
+    Py_XSETREF(self->labelnames, labelnames);
+}
+
 static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kwargs)
 {
     static char *kw[] = {"arena", "name", "documentation", "labelnames", "mode", "buckets", "quantiles",
@@ -192,15 +204,15 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
         goto out;
     }
     for (Py_ssize_t i = 0; i < n; i++)
-        if (!(lbl[i] = utf8_of(PyTuple_GET_ITEM(names, i), "a label name")))
+        if (!(lbl[i] = smpy_utf8(PyTuple_GET_ITEM(names, i), "a label name")))
             goto out;
-    if (!(spec.name = utf8_of(name, "the metric name")))
+    if (!(spec.name = smpy_utf8(name, "the metric name")))
         goto out;
-    if (doc != Py_None && !(spec.help = utf8_of(doc, "the documentation")))
+    if (doc != Py_None && !(spec.help = smpy_utf8(doc, "the documentation")))
         goto out;
-    if (buckets != Py_None && doubles_of(buckets, "buckets must be a sequence of numbers", &b, &nb) < 0)
+    if (buckets != Py_None && smpy_doubles(buckets, "buckets must be a sequence of numbers", &b, &nb) < 0)
         goto out;
-    if (quantiles != Py_None && doubles_of(quantiles, "quantiles must be a sequence of numbers", &q, &nq) < 0)
+    if (quantiles != Py_None && smpy_doubles(quantiles, "quantiles must be a sequence of numbers", &q, &nq) < 0)
         goto out;
     spec.label_names = lbl;
     spec.nlabels = (size_t)n;
@@ -220,15 +232,7 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
         smpy_raise(rc, SMPY_CTX_SPEC);
         goto out;
     }
-    Py_INCREF(arena);
-    self->arena = (smpy_arena *)arena;
-    self->family = family;
-    self->series = series;
-    self->nlabels = n;
-    Py_INCREF(name);
-    Py_XSETREF(self->name, name);
-    Py_INCREF(names);
-    Py_XSETREF(self->labelnames, names);
+    smpy_metric_bind(self, (smpy_arena *)arena, family, series, name, names);
     ret = Py_None;
     Py_INCREF(ret);
 out:

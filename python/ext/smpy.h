@@ -111,6 +111,22 @@ PyObject *smpy_not_observable(smpy_metric *m);
 enum smpy_kind smpy_kind_of(smpy_metric *m);
 int smpy_labelv(enum smpy_kind k, void *family, size_t n, const char *const *values, void **out);
 
+/* Make `self` (a new, unregistered metric object) the parent of `family`:
+ * `series` is the family's only series when labelnames is (), else NULL. */
+void smpy_metric_bind(smpy_metric *self, smpy_arena *arena, void *family, void *series, PyObject *name,
+                      PyObject *labelnames);
+
+/* Argument conversion shared by registrations: a sequence of numbers as a
+ * PyMem array of doubles (*n gets its length), and the UTF-8 of a str
+ * without NUL characters (the library takes C strings).  -1 / NULL with an
+ * exception naming `what`. */
+int smpy_doubles(PyObject *seq, const char *what, double **out, size_t *n);
+const char *smpy_utf8(PyObject *s, const char *what);
+
+/* The ready-made sets (python/ext/sets.c): Arena methods. */
+PyObject *smpy_register_vllm(smpy_arena *a, PyObject *args, PyObject *kwargs);
+PyObject *smpy_register_inference(smpy_arena *a, PyObject *args, PyObject *kwargs);
+
 /* Label sets (python/ext/labels.c): labels(), remove(), clear(), and
  * dropping a parent's children. */
 PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);

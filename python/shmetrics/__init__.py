@@ -9,10 +9,11 @@ Metrics made without registry= live in the default registry, the arena
 named by the environment variable SHMETRICS_ARENA; every process that
 opens the same arena (Python or C) updates the same series, and a
 collector (`shmetrics serve`, generate_latest(), start_http_server())
-reads them all.  See docs/python.md.
+reads them all.  shmetrics.sets has vLLM's metrics ready-made.  See
+docs/python.md.
 """
 
-from . import _shmetrics
+from . import _shmetrics, sets
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics import Counter, Gauge, Histogram, Summary
 from .registry import (

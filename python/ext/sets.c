@@ -1,0 +1,222 @@
+/*
+ * python/ext/sets.c - owns the ready-made metric sets of the extension
+ * module: registering vLLM's set and the inference set through the C
+ * library, and wrapping each handle the library fills in as an object of
+ * the Python metric classes.  The specs are the library's tables
+ * (shmetrics_vllm_members, shmetrics_inference_members): nothing about a
+ * family is restated here.
+ */
+#include "smpy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The full name of a member: namespace_subsystem_name, empty parts left
+ * out (the rule of shmetrics_spec_t). */
+static PyObject *full_name(const shmetrics_set_member_t *m, const char *ns)
+{
+    const char *parts[] = {ns, m->subsystem, m->name};
+    char buf[768];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < 3; i++)
+        if (parts[i] && parts[i][0])
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "_" : "", parts[i]);
+    return PyUnicode_FromString(buf);
+}
+
+static PyObject *label_tuple(const shmetrics_set_member_t *m)
+{
+    PyObject *t = PyTuple_New((Py_ssize_t)m->nlabels);
+    for (size_t i = 0; t && i < m->nlabels; i++) {
+        PyObject *s = PyUnicode_FromString(m->label_names[i]);
+        if (!s) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, s);
+    }
+    return t;
+}
+
+/* The class for each kind, checked: classes is (Counter, Gauge, Histogram,
+ * Summary), each a subclass of the kind's base. */
+static int check_classes(PyObject *classes, PyTypeObject *out[SMPY_NKINDS])
+{
+    if (!PyTuple_Check(classes) || PyTuple_GET_SIZE(classes) != SMPY_NKINDS) {
+        PyErr_SetString(PyExc_TypeError, "classes must be a tuple (Counter, Gauge, Histogram, Summary)");
+        return -1;
+    }
+    for (int k = 0; k < SMPY_NKINDS; k++) {
+        PyObject *c = PyTuple_GET_ITEM(classes, k);
+        if (!PyType_Check(c) || !PyType_IsSubtype((PyTypeObject *)c, &smpy_metric_types[k])) {
+            PyErr_Format(PyExc_TypeError, "classes[%d] must be a subclass of %s", k, smpy_metric_types[k].tp_name);
+            return -1;
+        }
+        out[k] = (PyTypeObject *)c;
+    }
+    return 0;
+}
+
+/* [(field, metric, help), ...] for the members of a registered set whose
+ * handles are in `set`. */
+static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NKINDS], const shmetrics_set_member_t *m,
+                              size_t n, const char *ns, const void *set)
+{
+    PyObject *list = PyList_New(0), *empty = PyTuple_New(0);
+    if (!list || !empty)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        enum smpy_kind k = (enum smpy_kind)(m[i].type - SHMETRICS_COUNTER);
+        void *family = *(void *const *)((const char *)set + m[i].offset);
+        void *series = NULL;
+        if (m[i].nlabels == 0) {
+            int rc = smpy_labelv(k, family, 0, NULL, &series);
+            if (rc < 0) {
+                smpy_raise(rc, SMPY_CTX_SPEC);
+                goto fail;
+            }
+        }
+        PyObject *name = full_name(&m[i], ns), *labels = label_tuple(&m[i]);
+        PyObject *obj = name && labels ? cls[k]->tp_new(cls[k], empty, NULL) : NULL;
+        PyObject *item = NULL;
+        if (obj) {
+            smpy_metric_bind((smpy_metric *)obj, a, family, series, name, labels);
+            item = Py_BuildValue("(sOs)", m[i].field, obj, m[i].help);
+        }
+        Py_XDECREF(obj);
+        Py_XDECREF(name);
+        Py_XDECREF(labels);
+        if (!item || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            goto fail;
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(empty);
+    return list;
+fail:
+    Py_XDECREF(list);
+    Py_XDECREF(empty);
+    return NULL;
+}
+
+/* overrides: a mapping {family name: bucket bounds} as the library's
+ * array; every string and array is PyMem memory released by free_overrides. */
+static int overrides_of(PyObject *map, shmetrics_bucket_override_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (map == Py_None)
+        return 0;
+    PyObject *items = PyMapping_Items(map);
+    if (!items) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError) || PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "buckets_override must be a mapping of family names to bucket lists");
+        }
+        return -1;
+    }
+    Py_ssize_t len = PyList_GET_SIZE(items);
+    shmetrics_bucket_override_t *o = PyMem_Calloc((size_t)(len ? len : 1), sizeof *o);
+    if (!o) {
+        Py_DECREF(items);
+        PyErr_NoMemory();
+        return -1;
+    }
+    *out = o;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *kv = PyList_GET_ITEM(items, i);
+        const char *name = smpy_utf8(PyTuple_GET_ITEM(kv, 0), "a buckets_override key");
+        char *copy = name ? PyMem_Malloc(strlen(name) + 1) : NULL;
+        if (name && !copy)
+            PyErr_NoMemory();
+        if (!copy) {
+            Py_DECREF(items);
+            return -1;
+        }
+        strcpy(copy, name);
+        o[i].name = copy;
+        *n = (size_t)i + 1;
+        double *b;
+        if (smpy_doubles(PyTuple_GET_ITEM(kv, 1), "a buckets_override value must be a sequence of numbers", &b,
+                         &o[i].nbuckets) < 0) {
+            Py_DECREF(items);
+            return -1;
+        }
+        o[i].buckets = b;
+    }
+    Py_DECREF(items);
+    return 0;
+}
+
+static void free_overrides(shmetrics_bucket_override_t *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        PyMem_Free((void *)o[i].name);
+        PyMem_Free((void *)o[i].buckets);
+    }
+    PyMem_Free(o);
+}
+
+PyObject *smpy_register_vllm(smpy_arena *a, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"classes", "max_model_len", "buckets_override", NULL};
+    PyObject *classes, *len_obj, *map = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:_register_vllm", kw, &classes, &len_obj, &map))
+        return NULL;
+    PyTypeObject *cls[SMPY_NKINDS];
+    if (check_classes(classes, cls) < 0)
+        return NULL;
+    int whole = PyLong_Check(len_obj) && !PyBool_Check(len_obj);
+    unsigned long long max_len = whole ? PyLong_AsUnsignedLongLong(len_obj) : 0;
+    if (!whole || PyErr_Occurred() || max_len < 1) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "max_model_len must be a whole number from 1 to 2**64-1");
+        return NULL;
+    }
+    shmetrics_bucket_override_t *ov;
+    size_t nov;
+    PyObject *ret = NULL;
+    if (overrides_of(map, &ov, &nov) < 0)
+        goto out;
+    /* Converting the arguments may have run Python code that closed it. */
+    if (smpy_arena_check(a) < 0)
+        goto out;
+    shmetrics_vllm_options_t opts = {.max_model_len = max_len, .overrides = ov, .noverrides = nov};
+    shmetrics_vllm_t v;
+    int rc = shmetrics_vllm_register(a->reg, &opts, &v);
+    if (rc < 0) {
+        smpy_raise(rc, SMPY_CTX_SPEC);
+        goto out;
+    }
+    size_t n;
+    const shmetrics_set_member_t *m = shmetrics_vllm_members(&n);
+    ret = wrap_members(a, cls, m, n, NULL, &v);
+out:
+    free_overrides(ov, nov);
+    return ret;
+}
+
+PyObject *smpy_register_inference(smpy_arena *a, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"classes", "namespace", NULL};
+    PyObject *classes, *ns_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:_register_inference", kw, &classes, &ns_obj))
+        return NULL;
+    PyTypeObject *cls[SMPY_NKINDS];
+    if (check_classes(classes, cls) < 0)
+        return NULL;
+    const char *ns = ns_obj == Py_None ? NULL : smpy_utf8(ns_obj, "the namespace");
+    if (ns_obj != Py_None && !ns)
+        return NULL;
+    if (smpy_arena_check(a) < 0)
+        return NULL;
+    shmetrics_inference_t x;
+    int rc = shmetrics_inference_register(a->reg, ns, &x);
+    if (rc < 0)
+        return smpy_raise(rc, SMPY_CTX_SPEC);
+    size_t n;
+    const shmetrics_set_member_t *m = shmetrics_inference_members(&n);
+    return wrap_members(a, cls, m, n, ns, &x);
+}
