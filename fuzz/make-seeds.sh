@@ -100,6 +100,10 @@ req gzip 'GET /metrics?format=json HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip,
 req head 'HEAD /healthz HTTP/1.0\r\n\r\n'
 req post 'POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'
 req chunked 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
+req expect_post 'POST / HTTP/1.1\r\nExpect: 100-continue\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'
+req expect_get 'GET /healthz HTTP/1.1\r\nExpect: 100-continue\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'
+# Found by fuzz_http: a 100 Continue was sent before a 405.
+req expect_misspelt_te 'POST / HTTP/1.1\r\nExpect: 100-continue\r\nHost: x\r\nTransfer-En/GET \001"ecoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
 req bad_format 'GET /metrics?format=xml HTTP/1.1\r\nHost: x\r\n\r\n'
 req pipelined 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics?format=openmetrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
 req bad_version 'GET /metrics HTTP/9.9\r\n\r\n'

@@ -94,23 +94,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload;
     struct smx_server_state *st = cls;
     static int seen;
-    /* The first call only announces the request; answering once it has
-     * been read whole (a body, if any, is read and dropped) lets MHD keep
-     * the connection alive. */
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0 || strcmp(url, "/") == 0;
+    /* The first call announces the request.  A refusal is answered there
+     * and then: no "100 Continue" invites a body that would be refused
+     * (MHD closes the connection if one follows).  A GET or HEAD is
+     * answered once it has been read whole (a body, if any, is read and
+     * dropped), which lets MHD keep the connection alive. */
     if (*req == NULL) {
         *req = &seen;
+        if (!known)
+            return send_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+        if (!get)
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD\n");
         return MHD_YES;
     }
     if (*upload_size) {
         *upload_size = 0;
         return MHD_YES;
     }
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0 || strcmp(url, "/") == 0;
-    if (!known)
-        return send_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
-    if (!get)
-        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD\n");
     if (strcmp(url, "/healthz") == 0)
         return send_text(c, MHD_HTTP_OK, "ok\n");
     if (strcmp(url, "/") == 0)

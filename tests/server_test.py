@@ -169,6 +169,17 @@ def test_routes_and_formats():
             st, h, body = srv.get("/metrics", method=m)
             check(st == 405 and h.get("allow") == "GET, HEAD", "%s: 405 with Allow" % m)
 
+        # Expect: 100-continue: a refused request is answered at once, with
+        # no interim 100 inviting a body; a GET gets its 100 and its 200.
+        out = srv.raw(b"POST /metrics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 405") and b" 100 " not in out, "POST with Expect: 405, no 100", out[:40])
+        out = srv.raw(b"PUT /elsewhere HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 404") and b" 100 " not in out, "unknown path with Expect: 404, no 100",
+              out[:40])
+        out = srv.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                      b"Connection: close\r\n\r\nhello")
+        check(out.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") and out.endswith(b"\r\n\r\nok\n"),
+              "GET with Expect and a body: 100, then 200 (the body dropped)", out[:60])
         out = srv.raw(b"GET /metrics\r\n\r\n")
         check(out.startswith(b"HTTP/1.1 400"), "request line without a version: 400", out[:40])
         out = srv.raw(b"GET /metrics HTTP/1.1\r\nBad Header Line\r\n\r\n")
