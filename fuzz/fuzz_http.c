@@ -118,7 +118,25 @@ static int dial(void)
     }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    if (rc < 0 && errno == EINTR) {
+        /* libFuzzer's timer interrupted it; the connection goes on
+         * being made: wait for it and read its outcome. */
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t len = sizeof err;
+        int ready;
+        while ((ready = poll(&p, 1, HANG_MS)) < 0 && errno == EINTR)
+            ;
+        if (ready == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+            rc = 0;
+        } else if (ready == 0) {
+            errno = ETIMEDOUT;
+        } else if (err) {
+            errno = err;
+        }
+    }
+    if (rc < 0) {
         perror("connect to the collector");
         abort();
     }

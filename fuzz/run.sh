@@ -5,6 +5,9 @@
 #
 #   run.sh [--seconds N] [--keep DIR] [--only TARGET] BUILD_DIR CORPUS_ROOT
 #
+# TARGET is arena, spec, http or negotiate (fuzz_ before it is accepted);
+# another name is an error (exit 2).
+#
 # --seconds defaults to $FUZZ_SECONDS, else 60.
 # BUILD_DIR holds the fuzz_* executables; CORPUS_ROOT/<target>/ the seeds,
 # which are only read.  New inputs go to DIR/<target>/ with --keep (kept
@@ -39,6 +42,15 @@ trap 'rm -rf "$tmp"' EXIT
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+
+only="${only#fuzz_}"
+case "$only" in
+"" | arena | spec | http | negotiate) ;;
+*)
+    echo "run.sh: --only $only: no such target (arena, spec, http, negotiate)" >&2
+    exit 2
+    ;;
+esac
 
 passed=0
 failed=0

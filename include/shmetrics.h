@@ -307,6 +307,10 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *s);
  * +Inf, equal to the count).  `cap` must be at least nbuckets + 1, else
  * -EINVAL.  Collector. */
 uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s);
+/* A histogram's finite upper bounds, as registered (+Inf not included):
+ * *bounds points into the handle, valid until shmetrics_shutdown.  -EINVAL
+ * for a NULL argument.  Any caller. */
+int shmetrics_histogram_bounds(const shmetrics_histogram_t *h, const double **bounds, size_t *n);
 double shmetrics_histogram_sum(const shmetrics_histogram_series_t *s);
 int shmetrics_histogram_buckets(const shmetrics_histogram_series_t *s, uint64_t *out, size_t cap);
 /* A summary series: all-time count and sum, and the `q` quantile of the

@@ -114,3 +114,12 @@ int shmetrics_histogram_buckets(const shmetrics_histogram_series_t *s, uint64_t 
     read_series(s, out, &sum);
     return 0;
 }
+
+int shmetrics_histogram_bounds(const shmetrics_histogram_t *h, const double **bounds, size_t *n)
+{
+    if (!h || !bounds || !n)
+        return smx_fail(-EINVAL, "no histogram or output given");
+    *bounds = h->m.bounds;
+    *n = h->m.nbuckets;
+    return 0;
+}

@@ -6,6 +6,9 @@
  */
 #include <math.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "common.h"
 
 static shmetrics_registry_t *reg;
@@ -87,6 +90,37 @@ Test(histogram, same_buckets_same_metric_others_refused)
     shmetrics_spec_t cs = {.name = "lat"};
     cr_assert_eq(shmetrics_counter_register(reg, &cs, &c), -EEXIST);
     assert_msg("lat is already registered as a histogram, not a counter");
+}
+
+Test(histogram, bounds_as_registered_here_and_by_another_process)
+{
+    const double binf[] = {0.1, 0.5, 1, INFINITY};
+    shmetrics_histogram_t *h;
+    cr_assert_eq(hist("span_seconds", binf, 4, &h), 0);
+    const double *b;
+    size_t n;
+    cr_assert_eq(shmetrics_histogram_bounds(h, &b, &n), 0);
+    cr_assert(n == 3 && b[0] == 0.1 && b[1] == 0.5 && b[2] == 1.0, "n %zu", n);
+    char path[256];
+    snprintf(path, sizeof path, "/dev/shm/shmetrics-test-dist-%d", (int)getpid()); /* setup's arena */
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        /* Another process finds the family by name: the bounds come from
+         * the arena's record. */
+        shmetrics_options_t o = {.path = path};
+        shmetrics_registry_t *other;
+        shmetrics_histogram_t *g;
+        int ok = shmetrics_open(&o, &other) == 0 && shmetrics_histogram_get(other, "span_seconds", &g) == 0 &&
+                 shmetrics_histogram_bounds(g, &b, &n) == 0 && n == 3 && b[0] == 0.1 && b[2] == 1.0;
+        _exit(ok ? 0 : 1);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other process read other bounds");
+    cr_assert_eq(shmetrics_histogram_bounds(NULL, &b, &n), -EINVAL);
+    assert_msg("no histogram or output given");
+    cr_assert_eq(shmetrics_histogram_bounds(h, NULL, &n), -EINVAL);
 }
 
 Test(histogram, default_and_helper_buckets)

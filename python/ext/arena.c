@@ -322,7 +322,7 @@ static PyMethodDef arena_methods[] = {
      "expose(format='prometheus')\nThe exposition of every metric, bytes, encoded by the library:\n"
      "'prometheus' (text 0.0.4), 'openmetrics' or 'json'."},
     {"_register_vllm", (PyCFunction)(void (*)(void))smpy_register_vllm, METH_VARARGS | METH_KEYWORDS,
-     "_register_vllm(classes, max_model_len, buckets_override=None)\nRegister vLLM's set; [(field, metric, help), ...]\n"
+     "_register_vllm(classes, max_model_len, buckets_override=None)\nRegister vLLM's set; [(field, metric, help, mode|bounds|None), ...]\n"
      "with each metric an instance of classes = (Counter, Gauge, Histogram, Summary)."},
     {"_register_inference", (PyCFunction)(void (*)(void))smpy_register_inference, METH_VARARGS | METH_KEYWORDS,
      "_register_inference(classes, namespace=None)\nRegister the inference set; as _register_vllm."},

@@ -58,7 +58,33 @@ static int check_classes(PyObject *classes, PyTypeObject *out[SMPY_NKINDS])
     return 0;
 }
 
-/* [(field, metric, help), ...] for the members of a registered set whose
+/* What the Python classes keep beside the handle: a gauge's mode (an int
+ * of shmetrics_gauge_mode_t), a histogram's bounds as registered (a tuple
+ * of floats, +Inf not included), else None. */
+static PyObject *extra_of(const shmetrics_set_member_t *m, void *family)
+{
+    if (m->type == SHMETRICS_GAUGE)
+        return PyLong_FromLong((long)m->gauge_mode);
+    if (m->type != SHMETRICS_HISTOGRAM)
+        Py_RETURN_NONE;
+    const double *b;
+    size_t n;
+    int rc = shmetrics_histogram_bounds(family, &b, &n);
+    if (rc < 0)
+        return smpy_raise(rc, SMPY_CTX_SPEC);
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    for (size_t i = 0; t && i < n; i++) {
+        PyObject *f = PyFloat_FromDouble(b[i]);
+        if (!f) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, f);
+    }
+    return t;
+}
+
+/* [(field, metric, help, extra), ...] (extra: see extra_of) for the members of a registered set whose
  * handles are in `set`. */
 static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NKINDS], const shmetrics_set_member_t *m,
                               size_t n, const char *ns, const void *set)
@@ -79,11 +105,12 @@ static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NKINDS], con
         }
         PyObject *name = full_name(&m[i], ns), *labels = label_tuple(&m[i]);
         PyObject *obj = name && labels ? cls[k]->tp_new(cls[k], empty, NULL) : NULL;
-        PyObject *item = NULL;
-        if (obj) {
+        PyObject *item = NULL, *extra = obj ? extra_of(&m[i], family) : NULL;
+        if (extra) {
             smpy_metric_bind((smpy_metric *)obj, a, family, series, name, labels);
-            item = Py_BuildValue("(sOs)", m[i].field, obj, m[i].help);
+            item = Py_BuildValue("(sOsO)", m[i].field, obj, m[i].help, extra);
         }
+        Py_XDECREF(extra);
         Py_XDECREF(obj);
         Py_XDECREF(name);
         Py_XDECREF(labels);

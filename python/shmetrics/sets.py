@@ -15,12 +15,14 @@ member of the C struct (prompt_tokens for vllm:prompt_tokens), and an
 ordinary Counter, Gauge or Histogram of this package.
 """
 
-from .metrics import Counter, Gauge, Histogram, Summary
+from . import _shmetrics
+from .metrics import INF, Counter, Gauge, Histogram, Summary
 from .registry import default_registry
 
 __all__ = ["MetricSet", "register_inference", "register_vllm"]
 
 _CLASSES = (Counter, Gauge, Histogram, Summary)
+_MODE_NAMES = {value: name for name, value in _shmetrics.MODES.items()}
 
 
 class MetricSet:
@@ -30,9 +32,15 @@ class MetricSet:
 
     def __init__(self, members):
         fields = []
-        for field, metric, documentation in members:
+        for field, metric, documentation, extra in members:
+            # The attributes the constructors set, from what the C library
+            # registered: a gauge's mode, a histogram's bounds.
             metric._documentation = documentation
             metric._unit = ""
+            if isinstance(metric, Gauge):
+                metric._multiprocess_mode = _MODE_NAMES[extra]
+            elif isinstance(metric, Histogram):
+                metric._upper_bounds = list(extra) + [INF]
             setattr(self, field, metric)
             fields.append(field)
         self.fields = tuple(fields)

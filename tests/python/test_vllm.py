@@ -133,6 +133,11 @@ def test_register_vllm_gives_every_family_of_the_c_set(registry):
     assert v.prompt_tokens._labelnames == ("model_name", "engine")
     assert v.request_success._labelnames == ("model_name", "engine", "finished_reason")
     assert v.prompt_tokens.describe()[0].documentation == "Number of prefill tokens processed."
+    # The attributes the constructors set, from what the library registered.
+    assert v.num_requests_waiting._multiprocess_mode == "mostrecent"
+    assert v.request_prompt_tokens._upper_bounds == TOKENS_1000 + [float("inf")]
+    assert v.request_params_n._upper_bounds == [1, 2, 5, 10, 20, float("inf")]
+    assert v.time_to_first_token_seconds._upper_bounds[:2] == [0.001, 0.005]
     families = registry.collect()
     assert [m.name for m in families] == ["vllm:" + f for f in v.fields]
     assert {m.type for m in families[:3]} == {"gauge"}
@@ -246,6 +251,7 @@ def test_vllm_set_errors_name_the_problem(registry):
 def test_vllm_set_overrides_and_a_closed_registry(registry, arena_path):
     v = register_vllm(registry, buckets_override={"vllm:time_to_first_token_seconds": [0.1, 1, 10, float("inf")]})
     v.time_to_first_token_seconds.labels("m", "0").observe(0.5)
+    assert v.time_to_first_token_seconds._upper_bounds == [0.1, 1, 10, float("inf")]
     assert bounds(registry, "vllm:time_to_first_token_seconds", {"model_name": "m"}) == [0.1, 1, 10]
     assert registry.get_sample_value("vllm:time_to_first_token_seconds_bucket",
                                      {"model_name": "m", "engine": "0", "le": "1.0"}) == 1
@@ -263,6 +269,9 @@ def test_register_inference_names_and_errors(registry):
     assert x.engine_requests._name == "llm_engine_requests"
     assert x.engine_requests._labelnames == ("model_name", "status")
     assert x.gpu_memory_used_bytes._labelnames == ("device",)
+    assert x.engine_requests_running._multiprocess_mode == "livesum"
+    assert x.cache_usage_ratio._multiprocess_mode == "mostrecent"
+    assert len(x.engine_e2e_latency_seconds._upper_bounds) == 22
     x.engine_requests.labels(model_name="m", status="ok").inc(3)
     register_inference("llm", registry).engine_requests.labels("m", "ok").inc()
     x.gpu_memory_used_bytes.labels("0").set(2**30)
