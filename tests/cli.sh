@@ -36,33 +36,7 @@ trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ helpers
 
-n=0
-passed=0
-failed=0
-
-ok() {
-    n=$((n + 1))
-    passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-
-# not_ok DESC EXPECTED ACTUAL
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    printf '%s\n' "$2" | sed 's/^/#   expected: /'
-    printf '%s\n' "$3" | sed 's/^/#   actual:   /'
-}
-
-# Run a command; keep its stdout, stderr (trailing newlines stripped) and
-# exit status in OUT, ERR and RC, and its exact stdout in $tmp/out.
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    RC=$?
-    OUT=$(cat "$tmp/out")
-    ERR=$(cat "$tmp/err")
-}
+. "$here/tap.sh"
 
 cli() {
     run "$CLI" "$@"
@@ -1222,5 +1196,4 @@ done
 
 # ------------------------------------------------------------------ summary
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_summary

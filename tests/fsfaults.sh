@@ -36,29 +36,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-n=0
-passed=0
-failed=0
-check() { # check DESC CONDITION-STATUS [DETAIL]
-    n=$((n + 1))
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "ok $n - $1"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $1"
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-    fi
-}
+. "$here/tap.sh"
+
 skip() {
     echo "# skipped: $1"
-}
-
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    RC=$?
-    OUT=$(cat "$tmp/out")
-    ERR=$(cat "$tmp/err")
 }
 
 # expect_fail DESC WORDS...: the last run exited 1 and its stderr holds
@@ -241,5 +222,4 @@ if [ -n "$port" ]; then
 fi
 rm -f "$a"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_summary
