@@ -39,6 +39,19 @@ static inline shmetrics_registry_t *test_open(const char *path, unsigned flags)
     return reg;
 }
 
+/* In a forked worker: open (creating) the arena at `path`, or print why
+ * not and _exit(10). */
+static inline shmetrics_registry_t *test_worker_open(const char *path)
+{
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
+    shmetrics_registry_t *r;
+    if (shmetrics_open(&o, &r) < 0) {
+        fprintf(stderr, "worker open %s: %s\n", path, shmetrics_errmsg());
+        _exit(10);
+    }
+    return r;
+}
+
 /* Wait for `n` children; assert each exited 0. */
 static inline void test_wait_all(const pid_t *pids, int n)
 {

@@ -19,15 +19,6 @@
 #define ROUNDS 20000
 #endif
 
-static shmetrics_registry_t *worker_open(const char *path)
-{
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
-    shmetrics_registry_t *r;
-    if (shmetrics_open(&o, &r) < 0)
-        _exit(10);
-    return r;
-}
-
 /* ---------------------------------------------- exact across processes */
 
 static const double values[] = {0.001, 0.3, 1, 2, 7, 50, 3, 1000};
@@ -57,7 +48,7 @@ Test(distributions, histogram_exact_across_processes_and_threads, .timeout = 300
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
         if ((pids[p] = fork()) == 0) {
-            shmetrics_registry_t *r = worker_open(path);
+            shmetrics_registry_t *r = test_worker_open(path);
             const char *lbl[] = {"kind"};
             shmetrics_spec_t spec = {.name = "obs", .help = "h", .label_names = lbl, .nlabels = 1,
                                      .buckets = bounds, .nbuckets = 4};
@@ -124,7 +115,7 @@ Test(distributions, count_equals_inf_bucket_while_writing, .timeout = 300)
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
         if ((pids[p] = fork()) == 0) {
-            shmetrics_registry_t *w = worker_open(path);
+            shmetrics_registry_t *w = test_worker_open(path);
             shmetrics_histogram_t *wh;
             shmetrics_histogram_series_t *s;
             if (shmetrics_histogram_register(w, &spec, &wh) < 0 || shmetrics_histogram_labels(wh, &s, NULL) < 0)
@@ -235,7 +226,7 @@ static void accuracy(enum dist d, const char *name)
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
         if ((pids[p] = fork()) == 0) {
-            shmetrics_registry_t *w = worker_open(path);
+            shmetrics_registry_t *w = test_worker_open(path);
             shmetrics_summary_t *m;
             shmetrics_summary_series_t *s;
             double *v = malloc(sizeof *v * PER_PROC);

@@ -18,17 +18,6 @@
 #define PROCS 4
 #define THREADS 4
 
-static shmetrics_registry_t *worker_open(const char *path)
-{
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
-    shmetrics_registry_t *r;
-    if (shmetrics_open(&o, &r) < 0) {
-        fprintf(stderr, "worker open: %s\n", shmetrics_errmsg());
-        _exit(10);
-    }
-    return r;
-}
-
 /* ---------------------------------------------- one hot labelled counter */
 
 struct hot_arg {
@@ -64,7 +53,7 @@ Test(threads, hot_counter_exact_across_processes_and_threads, .timeout = 300)
     for (int p = 0; p < PROCS; p++) {
         if ((pids[p] = fork()) == 0) {
             test_gate_wait(&gate);
-            shmetrics_registry_t *r = worker_open(path);
+            shmetrics_registry_t *r = test_worker_open(path);
             const char *lbl[] = {"phase", "model"};
             shmetrics_spec_t spec = {.name = "tokens_total", .help = "Tokens", .label_names = lbl, .nlabels = 2};
             shmetrics_counter_t *c;
@@ -153,7 +142,7 @@ Test(threads, label_sets_registered_concurrently, .timeout = 300)
         pid_t pids[PROCS];
         for (int p = 0; p < PROCS; p++) {
             if ((pids[p] = fork()) == 0) {
-                shmetrics_registry_t *r = worker_open(path);
+                shmetrics_registry_t *r = test_worker_open(path);
                 test_gate_wait(&gate);
                 const char *lbl[] = {"set"};
                 shmetrics_spec_t spec = {.name = "sets_total", .help = "h", .label_names = lbl, .nlabels = 1};
@@ -217,7 +206,7 @@ Test(procs, gauge_modes_across_processes, .timeout = 60)
     /* One process after the other, so that "most recent" is the third. */
     for (int p = 0; p < 3; p++) {
         if ((pids[p] = fork()) == 0) {
-            shmetrics_registry_t *r = worker_open(path);
+            shmetrics_registry_t *r = test_worker_open(path);
             for (int m = 0; m < 5; m++) {
                 const char *lbl[] = {"model"};
                 shmetrics_spec_t spec = {.name = names[m], .help = "h", .label_names = lbl, .nlabels = 1,
@@ -301,7 +290,7 @@ Test(procs, sigkill_mid_registration_never_blocks, .timeout = 240)
     for (int round = 0; round < 40; round++) {
         pid_t pid = fork();
         if (pid == 0) {
-            shmetrics_registry_t *w = worker_open(path);
+            shmetrics_registry_t *w = test_worker_open(path);
             for (unsigned i = 0;; i++) {
                 char fam[32], val[32];
                 snprintf(fam, sizeof fam, "fam%u_total", i % 7);

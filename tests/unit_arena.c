@@ -241,12 +241,7 @@ Test(arena, creation_race, .timeout = 60)
             if (pids[i] == 0) {
                 close(gens[0]);
                 test_gate_wait(&gate);
-                shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE};
-                shmetrics_registry_t *r;
-                if (shmetrics_open(&o, &r) < 0) {
-                    fprintf(stderr, "open: %s\n", shmetrics_errmsg());
-                    _exit(1);
-                }
+                shmetrics_registry_t *r = test_worker_open(path);
                 shmetrics_arena_info_t in;
                 shmetrics_arena_info(r, &in);
                 shmetrics_spec_t spec = {.name = "opened_total", .help = "opens"};
