@@ -65,6 +65,16 @@ def run_python(code, env=None, timeout=60):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, timeout=timeout)
 
 
+def run_processes(procs, timeout=120):
+    """Start multiprocessing Process objects, wait for each, and assert
+    each exited 0."""
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout)
+        assert p.exitcode == 0, f"{p.name} exited {p.exitcode}"
+
+
 def samples(registry, name):
     """{frozenset(labels.items()): value} of every sample called `name`."""
     out = {}

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import shmetrics
-from conftest import samples
+from conftest import run_processes, samples
 
 PROCS = 4
 INCS = 100_000
@@ -85,11 +85,7 @@ def test_four_processes_count_exactly(registry, method):
         procs = [ctx.Process(target=pickled_registry_worker, args=(registry, i)) for i in range(PROCS)]
     else:
         procs = [ctx.Process(target=spawned_worker, args=(registry.path, i)) for i in range(PROCS)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    run_processes(procs)
     check_totals(registry)
 
 

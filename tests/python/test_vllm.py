@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 import shmetrics
+from conftest import run_processes
 from shmetrics.sets import MetricSet, register_inference, register_vllm
 
 parser = pytest.importorskip("prometheus_client.parser")
@@ -66,11 +67,7 @@ def engine(path, index):
 def test_vllm_style_metrics_from_four_processes(registry):
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=engine, args=(registry.path, i)) for i in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    run_processes(procs)
     m = vllm_metrics(registry)
     m["running"].labels(MODEL).set(3)  # this (live) process
     model = {"model_name": MODEL}
@@ -196,11 +193,7 @@ def test_python_and_c_engines_update_the_vllm_set_exactly(registry, feed):
                                  text=True)
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=vllm_engine, args=(registry.path, requests)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    run_processes(procs)
     assert c_engines.wait(120) == 0, c_engines.stderr.read()
     n = 6 * requests
     one = {"model_name": "m", "engine": "0"}
