@@ -86,6 +86,15 @@ typedef enum shmetrics_gauge_mode {
     SHMETRICS_MODE_LIVEMOSTRECENT = 9,
 } shmetrics_gauge_mode_t;
 
+/* The words for types ("counter", "gauge", "histogram", "summary") and
+ * gauge modes ("all", "sum", ..., "livemostrecent": prometheus_client's
+ * multiprocess_mode names); NULL for a value that is none.  A mode's word
+ * back to the mode: -EINVAL, with a message naming it, for another word.
+ * Any caller. */
+const char *shmetrics_type_name(shmetrics_type_t type);
+const char *shmetrics_gauge_mode_name(shmetrics_gauge_mode_t mode);
+int shmetrics_gauge_mode_parse(const char *name, shmetrics_gauge_mode_t *out);
+
 /* ------------------------------------------------------------------ errors */
 
 /* The message of the last failed call in this thread ("no error" if none).
@@ -199,6 +208,12 @@ typedef struct shmetrics_spec {
  * clients use. */
 #define SHMETRICS_DEFAULT_NBUCKETS 14
 extern const double SHMETRICS_DEFAULT_BUCKETS[SHMETRICS_DEFAULT_NBUCKETS];
+
+/* The full name a spec of `type` registers under, checked as registration
+ * checks it: namespace_subsystem_name with empty parts left out, and a
+ * counter without its _total.  -EINVAL for a bad name (the message names
+ * it) or a buffer of fewer than its length + 1 bytes.  Any caller. */
+int shmetrics_full_name(const shmetrics_spec_t *spec, shmetrics_type_t type, char *buf, size_t cap);
 
 /* Fill out[0..count-1] with start, start+width, ... (width > 0), or with
  * start, start*factor, ... (start > 0, factor > 1).  -EINVAL for a bad

@@ -12,7 +12,7 @@
 #include "names.h"
 #include "registry.h"
 
-const char *smx_type_name(uint32_t type)
+const char *shmetrics_type_name(shmetrics_type_t type)
 {
     switch (type) {
     case SHMETRICS_COUNTER:
@@ -24,7 +24,13 @@ const char *smx_type_name(uint32_t type)
     case SHMETRICS_SUMMARY:
         return "summary";
     }
-    return "unknown";
+    return NULL;
+}
+
+const char *smx_type_name(uint32_t type)
+{
+    const char *n = shmetrics_type_name((shmetrics_type_t)type);
+    return n ? n : "unknown";
 }
 
 const char *const *smx_type_suffixes(uint32_t type, size_t *n)
@@ -47,26 +53,78 @@ const char *const *smx_type_suffixes(uint32_t type, size_t *n)
     return NULL;
 }
 
-const char *smx_mode_name(uint32_t mode)
+static const char *const mode_names[] = {"all",     "sum",     "min",     "max",     "mostrecent",
+                                         "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
+
+const char *shmetrics_gauge_mode_name(shmetrics_gauge_mode_t mode)
 {
-    static const char *const names[] = {"all",     "sum",     "min",     "max",     "mostrecent",
-                                        "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
-    return mode < sizeof names / sizeof names[0] ? names[mode] : "unknown";
+    return (unsigned)mode < sizeof mode_names / sizeof mode_names[0] ? mode_names[mode] : NULL;
 }
 
-static int name_append(struct smx_spec *o, const char *part)
+int shmetrics_gauge_mode_parse(const char *name, shmetrics_gauge_mode_t *out)
+{
+    for (size_t i = 0; name && out && i < sizeof mode_names / sizeof mode_names[0]; i++)
+        if (strcmp(name, mode_names[i]) == 0) {
+            *out = (shmetrics_gauge_mode_t)i;
+            return 0;
+        }
+    return smx_fail(-EINVAL, "unknown gauge mode '%s': use all, sum, min, max, mostrecent or their live variants",
+                    name ? name : "(null)");
+}
+
+const char *smx_mode_name(uint32_t mode)
+{
+    const char *n = shmetrics_gauge_mode_name((shmetrics_gauge_mode_t)mode);
+    return n ? n : "unknown";
+}
+
+static int name_append(char *name, size_t *name_len, const char *part)
 {
     if (!part || !*part)
         return 0;
     size_t len = strlen(part);
-    size_t need = len + (o->name_len ? 1 : 0);
-    if (o->name_len + need > SHM_MAX_NAME)
+    size_t need = len + (*name_len ? 1 : 0);
+    if (*name_len + need > SHM_MAX_NAME)
         return smx_fail(-EINVAL, "metric name is longer than %u bytes", SHM_MAX_NAME);
-    if (o->name_len)
-        o->name[o->name_len++] = '_';
-    memcpy(o->name + o->name_len, part, len);
-    o->name_len += len;
-    o->name[o->name_len] = 0;
+    if (*name_len)
+        name[(*name_len)++] = '_';
+    memcpy(name + *name_len, part, len);
+    *name_len += len;
+    name[*name_len] = 0;
+    return 0;
+}
+
+/* The name a spec registers under, checked, into name[SHM_MAX_NAME + 1]. */
+static int spec_name(const shmetrics_spec_t *spec, uint32_t type, char *name, size_t *len)
+{
+    *len = 0;
+    name[0] = 0;
+    if (!spec)
+        return smx_fail(-EINVAL, "no metric spec given");
+    if (!spec->name || !*spec->name)
+        return smx_fail(-EINVAL, "metric name is empty");
+    int rc;
+    if ((rc = name_append(name, len, spec->namespace_name)) < 0 ||
+        (rc = name_append(name, len, spec->subsystem)) < 0 || (rc = name_append(name, len, spec->name)) < 0)
+        return rc;
+    if (!smx_metric_name_ok(name, *len))
+        return smx_fail(-EINVAL, "invalid metric name \"%s\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*", name);
+    /* prometheus_client's rule: a counter's _total belongs to its samples. */
+    if (type == SHMETRICS_COUNTER && *len > 6 && memcmp(name + *len - 6, "_total", 6) == 0)
+        name[*len -= 6] = 0;
+    return 0;
+}
+
+int shmetrics_full_name(const shmetrics_spec_t *spec, shmetrics_type_t type, char *buf, size_t cap)
+{
+    char name[SHM_MAX_NAME + 1];
+    size_t len;
+    int rc = spec_name(spec, type, name, &len);
+    if (rc < 0)
+        return rc;
+    if (!buf || cap <= len)
+        return smx_fail(-EINVAL, "the name %s needs %zu bytes, %zu given", name, len + 1, buf ? cap : 0);
+    memcpy(buf, name, len + 1);
     return 0;
 }
 
@@ -136,19 +194,9 @@ static int parse_summary(const shmetrics_spec_t *spec, struct smx_spec *o)
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *o)
 {
     memset(o, 0, sizeof *o);
-    if (!spec)
-        return smx_fail(-EINVAL, "no metric spec given");
-    if (!spec->name || !*spec->name)
-        return smx_fail(-EINVAL, "metric name is empty");
-    int rc;
-    if ((rc = name_append(o, spec->namespace_name)) < 0 || (rc = name_append(o, spec->subsystem)) < 0 ||
-        (rc = name_append(o, spec->name)) < 0)
+    int rc = spec_name(spec, type, o->name, &o->name_len);
+    if (rc < 0)
         return rc;
-    if (!smx_metric_name_ok(o->name, o->name_len))
-        return smx_fail(-EINVAL, "invalid metric name \"%s\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*", o->name);
-    /* prometheus_client's rule: a counter's _total belongs to its samples. */
-    if (type == SHMETRICS_COUNTER && o->name_len > 6 && memcmp(o->name + o->name_len - 6, "_total", 6) == 0)
-        o->name[o->name_len -= 6] = 0;
 
     o->help = spec->help ? spec->help : "";
     o->help_len = strlen(o->help);

@@ -431,3 +431,56 @@ Test(registry, exposed_names_must_not_clash)
     shmetrics_spec_t ok = {.name = "lat_buckets", .help = "h"};
     cr_assert_eq(shmetrics_gauge_register(reg, &ok, &g), 0);
 }
+
+Test(registry, type_and_mode_words_round_trip)
+{
+    cr_assert_str_eq(shmetrics_type_name(SHMETRICS_COUNTER), "counter");
+    cr_assert_str_eq(shmetrics_type_name(SHMETRICS_GAUGE), "gauge");
+    cr_assert_str_eq(shmetrics_type_name(SHMETRICS_HISTOGRAM), "histogram");
+    cr_assert_str_eq(shmetrics_type_name(SHMETRICS_SUMMARY), "summary");
+    cr_assert_null(shmetrics_type_name((shmetrics_type_t)0));
+    cr_assert_null(shmetrics_type_name((shmetrics_type_t)5));
+    static const char *const words[] = {"all",     "sum",     "min",     "max",     "mostrecent",
+                                        "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
+    for (int m = 0; m < 10; m++) {
+        shmetrics_gauge_mode_t back = SHMETRICS_MODE_ALL;
+        cr_assert_str_eq(shmetrics_gauge_mode_name((shmetrics_gauge_mode_t)m), words[m]);
+        cr_assert_eq(shmetrics_gauge_mode_parse(words[m], &back), 0);
+        cr_assert_eq((int)back, m);
+    }
+    cr_assert_null(shmetrics_gauge_mode_name((shmetrics_gauge_mode_t)10));
+    cr_assert_null(shmetrics_gauge_mode_name((shmetrics_gauge_mode_t)-1));
+    shmetrics_gauge_mode_t out = SHMETRICS_MODE_SUM;
+    cr_assert_eq(shmetrics_gauge_mode_parse("recent", &out), -EINVAL);
+    assert_msg("unknown gauge mode 'recent': use all, sum, min, max, mostrecent or their live variants");
+    cr_assert_eq(out, SHMETRICS_MODE_SUM, "left as it was");
+    cr_assert_eq(shmetrics_gauge_mode_parse(NULL, &out), -EINVAL);
+    assert_msg("unknown gauge mode '(null)'");
+    cr_assert_eq(shmetrics_gauge_mode_parse("sum", NULL), -EINVAL);
+}
+
+Test(registry, full_name_is_the_registered_name)
+{
+    char buf[256];
+    shmetrics_spec_t s = {.name = "requests_total", .namespace_name = "app", .subsystem = "web"};
+    cr_assert_eq(shmetrics_full_name(&s, SHMETRICS_COUNTER, buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "app_web_requests");
+    cr_assert_eq(shmetrics_full_name(&s, SHMETRICS_GAUGE, buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "app_web_requests_total");
+    shmetrics_spec_t bare = {.name = "up", .namespace_name = "", .subsystem = "engine"};
+    cr_assert_eq(shmetrics_full_name(&bare, SHMETRICS_GAUGE, buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "engine_up");
+    shmetrics_counter_t *c;
+    cr_assert_eq(shmetrics_counter_register(reg, &s, &c), 0);
+    shmetrics_counter_t *found;
+    cr_assert_eq(shmetrics_counter_get(reg, "app_web_requests", &found), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(found, c);
+    cr_assert_eq(shmetrics_full_name(&bare, SHMETRICS_GAUGE, buf, 9), -EINVAL);
+    assert_msg("the name engine_up needs 10 bytes, 9 given");
+    cr_assert_eq(shmetrics_full_name(&bare, SHMETRICS_GAUGE, buf, 10), 0);
+    shmetrics_spec_t bad = {.name = "up", .namespace_name = "9x"};
+    cr_assert_eq(shmetrics_full_name(&bad, SHMETRICS_GAUGE, buf, sizeof buf), -EINVAL);
+    assert_msg("invalid metric name \"9x_up\"");
+    cr_assert_eq(shmetrics_full_name(NULL, SHMETRICS_GAUGE, buf, sizeof buf), -EINVAL);
+    assert_msg("no metric spec given");
+}

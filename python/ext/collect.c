@@ -8,27 +8,6 @@
 
 #include <stdlib.h>
 
-static const char *type_word(shmetrics_type_t t)
-{
-    switch (t) {
-    case SHMETRICS_GAUGE:
-        return "gauge";
-    case SHMETRICS_HISTOGRAM:
-        return "histogram";
-    case SHMETRICS_SUMMARY:
-        return "summary";
-    default:
-        return "counter";
-    }
-}
-
-static const char *mode_word(shmetrics_gauge_mode_t m)
-{
-    static const char *const words[] = {"all",     "sum",     "min",     "max",     "mostrecent",
-                                        "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
-    return (unsigned)m < sizeof words / sizeof words[0] ? words[m] : "all";
-}
-
 /* Take a snapshot with the GIL released; the arena cannot be closed
  * meanwhile (close() refuses while `users` is nonzero). */
 static int snapshot(smpy_arena *a, PyObject *at, shmetrics_snapshot_t **snap)
@@ -84,11 +63,13 @@ static PyObject *family_tuple(const shmetrics_family_t *f)
         }
         PyList_SET_ITEM(samples, (Py_ssize_t)i, t);
     }
-    PyObject *mode = f->type == SHMETRICS_GAUGE ? PyUnicode_FromString(mode_word(f->gauge_mode)) : Py_None;
+    /* A snapshot holds only types and modes the reader validated. */
+    const char *mode_word = shmetrics_gauge_mode_name(f->gauge_mode), *type_word = shmetrics_type_name(f->type);
+    PyObject *mode = f->type == SHMETRICS_GAUGE ? PyUnicode_FromString(mode_word ? mode_word : "all") : Py_None;
     if (mode == Py_None)
         Py_INCREF(mode);
-    return Py_BuildValue("(ssNNN)", f->name, f->help ? f->help : "", PyUnicode_FromString(type_word(f->type)), mode,
-                         samples);
+    return Py_BuildValue("(ssNNN)", f->name, f->help ? f->help : "",
+                         PyUnicode_FromString(type_word ? type_word : "counter"), mode, samples);
 }
 
 PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs)

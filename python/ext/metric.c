@@ -9,11 +9,9 @@
 
 #include <string.h>
 
-static const char *const kind_names[SMPY_NKINDS] = {"counter", "gauge", "histogram", "summary"};
-
 const char *smpy_kind_name(enum smpy_kind k)
 {
-    return kind_names[k];
+    return shmetrics_type_name((shmetrics_type_t)(k + SHMETRICS_COUNTER));
 }
 
 enum smpy_kind smpy_kind_of(smpy_metric *m)

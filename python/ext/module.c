@@ -92,27 +92,13 @@ static struct PyModuleDef module_def = {
 /* Gauge modes by the names prometheus_client gives them. */
 static int add_modes(PyObject *m)
 {
-    static const struct {
-        const char *name;
-        shmetrics_gauge_mode_t mode;
-    } modes[] = {
-        {"all", SHMETRICS_MODE_ALL},
-        {"liveall", SHMETRICS_MODE_LIVEALL},
-        {"sum", SHMETRICS_MODE_SUM},
-        {"livesum", SHMETRICS_MODE_LIVESUM},
-        {"min", SHMETRICS_MODE_MIN},
-        {"livemin", SHMETRICS_MODE_LIVEMIN},
-        {"max", SHMETRICS_MODE_MAX},
-        {"livemax", SHMETRICS_MODE_LIVEMAX},
-        {"mostrecent", SHMETRICS_MODE_MOSTRECENT},
-        {"livemostrecent", SHMETRICS_MODE_LIVEMOSTRECENT},
-    };
     PyObject *d = PyDict_New();
     if (!d)
         return -1;
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        PyObject *v = PyLong_FromLong((long)modes[i].mode);
-        if (!v || PyDict_SetItemString(d, modes[i].name, v) < 0) {
+    const char *name;
+    for (int mode = 0; (name = shmetrics_gauge_mode_name((shmetrics_gauge_mode_t)mode)); mode++) {
+        PyObject *v = PyLong_FromLong(mode);
+        if (!v || PyDict_SetItemString(d, name, v) < 0) {
             Py_XDECREF(v);
             Py_DECREF(d);
             return -1;

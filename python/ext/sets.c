@@ -8,21 +8,15 @@
  */
 #include "smpy.h"
 
-#include <stdio.h>
 #include <string.h>
 
-/* The full name of a member: namespace_subsystem_name, empty parts left
- * out (the rule of shmetrics_spec_t). */
+/* The full name of a member under `ns`, as the library registered it. */
 static PyObject *full_name(const shmetrics_set_member_t *m, const char *ns)
 {
-    const char *parts[] = {ns, m->subsystem, m->name};
-    char buf[768];
-    size_t len = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < 3; i++)
-        if (parts[i] && parts[i][0])
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "_" : "", parts[i]);
-    return PyUnicode_FromString(buf);
+    shmetrics_spec_t spec = {.name = m->name, .namespace_name = ns, .subsystem = m->subsystem};
+    char buf[256];
+    int rc = shmetrics_full_name(&spec, m->type, buf, sizeof buf);
+    return rc < 0 ? smpy_raise(rc, SMPY_CTX_SPEC) : PyUnicode_FromString(buf);
 }
 
 static PyObject *label_tuple(const shmetrics_set_member_t *m)

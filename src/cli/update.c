@@ -159,18 +159,6 @@ static int run_inc(int argc, char **argv)
     return st;
 }
 
-static bool parse_mode(const char *s, shmetrics_gauge_mode_t *m)
-{
-    static const char *const names[] = {"all",     "sum",     "min",     "max",     "mostrecent",
-                                        "liveall", "livesum", "livemin", "livemax", "livemostrecent"};
-    for (int i = 0; i < 10; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *m = (shmetrics_gauge_mode_t)i;
-            return true;
-        }
-    return false;
-}
-
 static int run_set(int argc, char **argv)
 {
     struct update_args a;
@@ -185,7 +173,7 @@ static int run_set(int argc, char **argv)
         st = cli_usage_error(&verb_set, "no VALUE given");
     else if (!parse_double(a.value, &value))
         st = cli_usage_error(&verb_set, "the value must be a number, not '%s'", a.value);
-    else if (a.mode && !parse_mode(a.mode, &mode))
+    else if (a.mode && shmetrics_gauge_mode_parse(a.mode, &mode) < 0)
         st = cli_usage_error(&verb_set, "unknown mode '%s' (all, sum, min, max, mostrecent, or live before any)",
                              a.mode);
     shmetrics_registry_t *reg = NULL;
