@@ -9,14 +9,13 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+from push_common import free_port, stop_proc
 from tap import check, failed, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
@@ -25,14 +24,6 @@ PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 ARENA = "/dev/shm/shmetrics-e2e-%d" % os.getpid()
 
 
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def query(port, expr):
@@ -47,16 +38,6 @@ def query(port, expr):
 def scalar(port, expr):
     res = query(port, expr)
     return float(res[0]["value"][1]) if len(res) == 1 else None
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main():
@@ -107,8 +88,8 @@ def main():
         check(scalar(pport, "sum(shmetrics_arena_processes)") == 0.0,
               "collector's own metrics: the 4 workers gave their slots back")
     finally:
-        stop(prom)
-        stop(serve)
+        stop_proc(prom)
+        stop_proc(serve)
         try:
             os.unlink(ARENA)
         except FileNotFoundError:

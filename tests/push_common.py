@@ -1,6 +1,7 @@
-"""What the push tests share: TAP-style checks, npm packages installed
-into the build directory, free ports on 127.0.0.1, the shmetrics command
-started in the background and stopped by PID, and bounded waits.
+"""What the push tests share, and the Prometheus end-to-end test with them:
+TAP-style checks, npm packages installed into the build directory, free
+ports on 127.0.0.1, the shmetrics command started in the background and
+stopped by PID, and bounded waits.
 
 Run by Debian's python3.  Needs SHMETRICS_CLI (the shmetrics binary) and
 SHMETRICS_NPM_DIR (a directory under the build directory) in the
