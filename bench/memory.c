@@ -1,6 +1,6 @@
 /*
- * bench/memory.c - arena bytes per series for each metric type at the
- * default shard count (online CPUs rounded up to a power of two).
+ * bench/memory.c - arena bytes per series for each metric type, written by
+ * one thread (no stripes).
  *
  * usage: memory
  *
@@ -11,13 +11,14 @@
  *   - its directory entry: a 64-byte record and 8 bytes of index (two
  *     4-byte buckets per series of capacity, docs/arena-format.md);
  *   - its label values in the heap (heap_used);
- *   - its cells in every per-CPU unit (cpu_cells_used x 8 x shards);
+ *   - its block in the cell pool (cells_used x 8), stripes included;
  *   - for gauges, its cell in every process unit (proc_cells_used x 8 x
  *     the process capacity, 256 by default).
  * This is address space reserved in the file.  The extra member
  * "resident_bytes_per_series" is what the file's blocks grew by once one
  * thread updated each series (for summaries, 200 values spread over three
- * decades): the units are sparse, so untouched cells cost no memory.
+ * decades): pool blocks are allocated when handed out, process units as
+ * their processes write.
  *
  * Baseline: the bytes of a counter series measured the same way (the ratio
  * says how many counters a series of each type weighs).  Uses the public
@@ -51,7 +52,7 @@ static void die(const char *what)
 static double used_bytes(const shmetrics_arena_info_t *in)
 {
     return (double)in->series_used * RECORD_BYTES + (double)in->heap_used +
-           (double)in->shards * (double)in->cpu_cells_used * 8 +
+           (double)in->cells_used * 8 +
            (double)in->processes_cap * (double)in->proc_cells_used * 8;
 }
 

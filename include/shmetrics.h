@@ -113,19 +113,28 @@ typedef struct shmetrics_options {
     const char *path;
     unsigned flags;           /* SHMETRICS_OPEN_* */
     /* Capacities.  0 means the default at creation (1024 families, 16384
-     * series, 256 processes, online CPUs rounded up to a power of two for
-     * shards) and "any" when attaching; a nonzero value that differs from
-     * an existing arena's gives -EINVAL ("capacity mismatch"). */
+     * series, 256 processes, 1024 gauge series, 32 MiB of cells, and the
+     * system's CPUs rounded up to a power of two for shards: about 51 MiB
+     * at most in all) and "any" when attaching; a nonzero value that
+     * differs from an existing arena's gives -EINVAL ("capacity
+     * mismatch"). */
     uint32_t families;
     uint32_t series;
     uint32_t processes;
-    uint32_t shards;          /* a power of two */
+    /* The most stripes a counter or histogram series may gain (a power of
+     * two, at most 4096): a series starts as one block and gains stripes,
+     * for the CPUs its writers run on, only when writers collide on it.
+     * Summaries gain 2 at most. */
+    uint32_t shards;
     unsigned file_mode;       /* at creation; 0 means 0600 */
-    /* 8-byte cells in each per-CPU unit, shared by counters (2 a series),
-     * histograms (buckets + 3) and summaries (20,498 with 5 age buckets).
-     * 0 means 16 per series plus room for 32 summary series.  Untouched
-     * cells cost address space, not memory. */
+    /* 8-byte cells in the pool that counters, histograms and summaries
+     * take their blocks and stripes from: a block is 1 + its cells rounded
+     * up to a cache line (a counter 8 cells, a histogram of 21 buckets 32,
+     * a summary with 5 age buckets 20,504).  0 means 4 Mi cells (32 MiB). */
     uint64_t cells;
+    /* Gauge series (each takes a cache line in every process's unit); 0
+     * means 1024. */
+    uint32_t gauges;
 } shmetrics_options_t;
 
 /* Create or attach to an arena.  Eight processes that create the same
@@ -547,13 +556,20 @@ typedef struct shmetrics_arena_info {
     uint32_t families_cap, families_used;
     uint32_t series_cap, series_used;
     uint32_t processes_cap;
-    uint32_t shards;
+    uint32_t shards;    /* stripes a series may gain at most */
     uint64_t heap_bytes, heap_used;
-    uint64_t cpu_cells_cap, cpu_cells_used;   /* 8-byte words per CPU unit */
+    uint64_t cells_cap, cells_used;           /* 8-byte words of the cell pool */
     uint64_t proc_cells_cap, proc_cells_used; /* 8-byte words per process unit */
+    uint32_t gauges_cap, gauges_used;         /* gauge series (a line each per unit) */
     uint64_t refused;   /* registrations and slot claims refused: arena full */
     uint64_t abandoned; /* records or cells lost to races or dead processes */
     uint64_t reclaimed; /* process slots given back (exits, deaths) */
+    uint64_t fs_refused;      /* allocations the filesystem refused: it was full */
+    uint64_t striped;         /* stripe sets series gained (writers collided) */
+    uint64_t stripes_refused; /* stripe sets not granted: pool or filesystem full */
+    /* What the filesystem holds for the arena now; it never exceeds
+     * file_bytes, which is the most the arena can ever take. */
+    uint64_t allocated_bytes;
 } shmetrics_arena_info_t;
 
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);

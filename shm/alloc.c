@@ -5,9 +5,19 @@
  * request (and counts it) instead of handing out memory it does not have.
  * Nothing is ever given back to these allocators: a record that loses a
  * publication race is kept as a spare by its process (shm/directory.c).
+ *
+ * It also owns making memory real before it is handed out: the arena file
+ * is sparse, and a page first touched through a mapping when its
+ * filesystem is full kills the toucher with SIGBUS.  So every pool
+ * allocation, and every stretch of a process unit, is allocated with
+ * fallocate(2) first; a full filesystem is then an -ENOSPC to the caller,
+ * counted in the header (fs_refused), never a signal.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "arena_priv.h"
 #include "../src/error.h"
@@ -77,5 +87,89 @@ int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t 
         cur = seen;
     }
     *word = cur;
+    return 0;
+}
+
+int shm_fallocate(int fd, const char *path, uint64_t off, uint64_t len, const char *what)
+{
+    if (len == 0)
+        return 0;
+    int rc;
+    do
+        rc = fallocate(fd, 0, (off_t)off, (off_t)len);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        return 0;
+    int e = errno;
+    if (e == EOPNOTSUPP)
+        return 0; /* a filesystem without fallocate: pages come on first touch */
+    if (e == ENOSPC || e == EDQUOT) {
+        struct statvfs vfs;
+        unsigned long long avail = fstatvfs(fd, &vfs) == 0 ? (unsigned long long)vfs.f_bavail * vfs.f_frsize : 0;
+        return smx_fail(-ENOSPC, "the filesystem holding %s is full: %s needs %llu bytes, %llu are free", path, what,
+                        (unsigned long long)len, avail);
+    }
+    return smx_fail(-e, "cannot allocate %llu bytes of %s for %s: %s", (unsigned long long)len, path, what,
+                    strerror(e));
+}
+
+static int make_real(struct shm_arena *a, uint64_t off, uint64_t len, const char *what)
+{
+    int rc = shm_fallocate(a->fd, a->path, off, len, what);
+    if (rc == -ENOSPC)
+        shmetrics_add_relaxed(&a->sh->fs_refused, 1);
+    return rc;
+}
+
+int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64_t *word)
+{
+    uint64_t need = (words + SHM_LINE_WORDS - 1) / SHM_LINE_WORDS * SHM_LINE_WORDS;
+    uint64_t cap = a->h.pool_bytes / 8;
+    uint64_t cur = shmetrics_load_relaxed(&a->sh->pool_used);
+    for (;;) {
+        if (cur > cap || need > cap - cur) {
+            count_refused(a);
+            return smx_fail(-ENOSPC, "arena full: the cell pool (%llu bytes) has no room for %llu more for %s "
+                            "(create the arena with more --cells)", (unsigned long long)a->h.pool_bytes,
+                            (unsigned long long)need * 8, what);
+        }
+        uint64_t seen = shmetrics_cas_seq_cst(&a->sh->pool_used, cur, cur + need);
+        if (seen == cur)
+            break;
+        cur = seen;
+    }
+    int rc = make_real(a, a->h.off_pool + cur * 8, need * 8, what);
+    if (rc < 0) {
+        shm_count_abandoned(a);
+        return rc;
+    }
+    *word = cur;
+    return 0;
+}
+
+int shm_unit_ready(struct shm_arena *a, uint32_t slot, uint64_t words)
+{
+    uint64_t cap = a->h.proc_unit_bytes / 8;
+    if (words > cap)
+        words = cap;
+    uint64_t *ready = slot < a->h.processes_cap ? &shm_procs(a)[slot].unit_ready : &a->sh->retired_ready;
+    uint64_t have = shmetrics_load_acquire(ready);
+    if (have >= words)
+        return 0;
+    /* Whole pages: the next call for a cell on the same page costs nothing. */
+    uint64_t page_words = SHM_PAGE / 8;
+    words = (words + page_words - 1) / page_words * page_words;
+    if (words > cap)
+        words = cap;
+    int rc = make_real(a, a->h.off_proc_units + (uint64_t)slot * a->h.proc_unit_bytes + have * 8,
+                       (words - have) * 8, "a process's gauge cells");
+    if (rc < 0)
+        return rc;
+    while (have < words) {
+        uint64_t seen = shmetrics_cas_seq_cst(ready, have, words);
+        if (seen == have)
+            break;
+        have = seen;
+    }
     return 0;
 }

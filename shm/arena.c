@@ -34,12 +34,13 @@
 #include "arena_priv.h"
 #include "../src/error.h"
 
+/* The defaults make an arena of about 51 MiB at most, whatever the CPU
+ * count: it fits a container's 64 MB /dev/shm. */
 #define DEFAULT_FAMILIES 1024u
 #define DEFAULT_SERIES 16384u
 #define DEFAULT_PROCESSES 256u
-#define CPU_WORDS_PER_SERIES 16u  /* room for a histogram of about a dozen buckets */
-#define PROC_WORDS_PER_SERIES 2u  /* one gauge cell per series */
-#define DEFAULT_SUMMARY_ROOM 32u  /* summary series (default window) that fit besides */
+#define DEFAULT_POOL_CELLS (UINT64_C(32) << 17) /* 32 MiB of cells */
+#define DEFAULT_GAUGES 1024u                   /* gauge series: lines in a process unit */
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -54,13 +55,13 @@ static uint32_t pow2_at_least(uint64_t v)
     return (uint32_t)p;
 }
 
-uint32_t shm_default_shards(void)
+uint32_t shm_default_stripes(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = sysconf(_SC_NPROCESSORS_CONF);
     if (n < 1)
         n = 1;
-    if (n > SHM_MAX_SHARDS)
-        n = SHM_MAX_SHARDS;
+    if (n > SHM_MAX_STRIPES)
+        n = SHM_MAX_STRIPES;
     return pow2_at_least((uint64_t)n);
 }
 
@@ -80,15 +81,14 @@ static void caps_defaults(struct shm_caps *c)
         c->series = DEFAULT_SERIES;
     if (!c->processes)
         c->processes = DEFAULT_PROCESSES;
-    if (!c->shards)
-        c->shards = shm_default_shards();
+    if (!c->stripes)
+        c->stripes = shm_default_stripes();
     if (!c->heap_bytes)
         c->heap_bytes = align_up((uint64_t)c->families * 256 + (uint64_t)c->series * 64, SHM_PAGE);
-    if (!c->cpu_cells)
-        c->cpu_cells = (uint64_t)c->series * CPU_WORDS_PER_SERIES +
-                       (uint64_t)DEFAULT_SUMMARY_ROOM * SHM_SUMMARY_CELLS(5u);
+    if (!c->pool_cells)
+        c->pool_cells = DEFAULT_POOL_CELLS;
     if (!c->proc_cells)
-        c->proc_cells = (uint64_t)c->series * PROC_WORDS_PER_SERIES;
+        c->proc_cells = (uint64_t)DEFAULT_GAUGES * SHM_GAUGE_CELLS;
 }
 
 static int caps_check(const struct shm_caps *c)
@@ -100,15 +100,16 @@ static int caps_check(const struct shm_caps *c)
     if (c->processes > SHM_MAX_PROCESSES)
         return smx_fail(-EINVAL, "processes capacity %u is over the limit %u", c->processes,
                         SHM_MAX_PROCESSES);
-    if (c->shards > SHM_MAX_SHARDS || (c->shards & (c->shards - 1)))
-        return smx_fail(-EINVAL, "shard count %u must be a power of two no larger than %u", c->shards,
-                        SHM_MAX_SHARDS);
+    if (c->stripes > SHM_MAX_STRIPES || (c->stripes & (c->stripes - 1)))
+        return smx_fail(-EINVAL, "shard count %u must be a power of two no larger than %u (the stripes a series may gain)", c->stripes,
+                        SHM_MAX_STRIPES);
     if (c->heap_bytes > SHM_MAX_HEAP)
         return smx_fail(-EINVAL, "heap of %llu bytes is over the limit %llu",
                         (unsigned long long)c->heap_bytes, (unsigned long long)SHM_MAX_HEAP);
-    if (c->cpu_cells > SHM_MAX_UNIT / 8 || c->proc_cells > SHM_MAX_UNIT / 8)
-        return smx_fail(-EINVAL, "a unit of cells may not exceed %llu bytes",
-                        (unsigned long long)SHM_MAX_UNIT);
+    if (c->proc_cells > SHM_MAX_UNIT / 8)
+        return smx_fail(-EINVAL, "a process unit may not exceed %llu bytes", (unsigned long long)SHM_MAX_UNIT);
+    if (c->pool_cells > SHM_MAX_POOL / 8)
+        return smx_fail(-EINVAL, "the cell pool may not exceed %llu bytes", (unsigned long long)SHM_MAX_POOL);
     return 0;
 }
 
@@ -123,11 +124,11 @@ static void layout_compute(struct shm_header *h, const struct shm_caps *c)
     h->families_cap = c->families;
     h->series_cap = c->series;
     h->processes_cap = c->processes;
-    h->shards = c->shards;
+    h->stripes_max = c->stripes;
     h->family_buckets = pow2_at_least((uint64_t)c->families * 2);
     h->series_buckets = pow2_at_least((uint64_t)c->series * 2);
     h->heap_bytes = c->heap_bytes;
-    h->cpu_unit_bytes = align_up(c->cpu_cells * 8, SHM_PAGE);
+    h->pool_bytes = align_up(c->pool_cells * 8, SHM_PAGE);
     h->proc_unit_bytes = align_up(c->proc_cells * 8, SHM_PAGE);
 
     h->off_procs = off;
@@ -142,8 +143,8 @@ static void layout_compute(struct shm_header *h, const struct shm_caps *c)
     off = align_up(off + (uint64_t)c->series * sizeof(struct shm_series), SHM_LINE);
     h->off_heap = off;
     off = align_up(off + c->heap_bytes, SHM_PAGE);
-    h->off_cpu_units = off;
-    off += (uint64_t)c->shards * h->cpu_unit_bytes;
+    h->off_pool = off;
+    off += h->pool_bytes;
     h->off_proc_units = off;
     off += ((uint64_t)c->processes + 1) * h->proc_unit_bytes; /* + the retired unit */
     h->file_bytes = off;
@@ -154,9 +155,9 @@ static void caps_from_header(const struct shm_header *h, struct shm_caps *c)
     c->families = h->families_cap;
     c->series = h->series_cap;
     c->processes = h->processes_cap;
-    c->shards = h->shards;
+    c->stripes = h->stripes_max;
     c->heap_bytes = h->heap_bytes;
-    c->cpu_cells = h->cpu_unit_bytes / 8;
+    c->pool_cells = h->pool_bytes / 8;
     c->proc_cells = h->proc_unit_bytes / 8;
 }
 
@@ -165,17 +166,21 @@ static int header_validate(const struct shm_header *h, uint64_t st_size)
 {
     if (h->magic != SHM_MAGIC)
         return smx_fail(-EBADMSG, "not a shmetrics arena (bad magic)");
-    if (h->version != SHM_VERSION)
-        return smx_fail(-EPROTO, "arena layout version %u, this library reads version %u",
+    if (h->version < SHM_VERSION)
+        return smx_fail(-EPROTO, "arena layout version %u was made by an older shmetrics; this library reads "
+                        "version %u: remove the arena (shmetrics reset --unlink) and create it again",
                         h->version, SHM_VERSION);
+    if (h->version != SHM_VERSION)
+        return smx_fail(-EPROTO, "arena layout version %u was made by a newer shmetrics; this library reads "
+                        "version %u", h->version, SHM_VERSION);
     if (h->header_bytes != sizeof(struct shm_header))
         return smx_fail(-EBADMSG, "header size %u, expected %zu", h->header_bytes,
                         sizeof(struct shm_header));
-    if (h->cpu_unit_bytes % SHM_PAGE || h->proc_unit_bytes % SHM_PAGE)
-        return smx_fail(-EBADMSG, "unit sizes are not page multiples");
+    if (h->pool_bytes % SHM_PAGE || h->proc_unit_bytes % SHM_PAGE)
+        return smx_fail(-EBADMSG, "pool or unit sizes are not page multiples");
     struct shm_caps c;
     caps_from_header(h, &c);
-    if (c.families == 0 || c.series == 0 || c.processes == 0 || c.shards == 0)
+    if (c.families == 0 || c.series == 0 || c.processes == 0 || c.stripes == 0)
         return smx_fail(-EBADMSG, "a capacity in the header is zero");
     int rc = caps_check(&c);
     if (rc < 0)
@@ -187,7 +192,7 @@ static int header_validate(const struct shm_header *h, uint64_t st_size)
         h->off_procs != want.off_procs || h->off_family_index != want.off_family_index ||
         h->off_families != want.off_families || h->off_series_index != want.off_series_index ||
         h->off_series != want.off_series || h->off_heap != want.off_heap ||
-        h->off_cpu_units != want.off_cpu_units || h->off_proc_units != want.off_proc_units ||
+        h->off_pool != want.off_pool || h->off_proc_units != want.off_proc_units ||
         h->file_bytes != want.file_bytes)
         return smx_fail(-EBADMSG, "header offsets do not match its capacities");
     if (st_size < h->file_bytes)
@@ -209,9 +214,10 @@ static int caps_match(const struct shm_caps *have, const struct shm_caps *want)
     CAP_CHECK(families, "families")
     CAP_CHECK(series, "series")
     CAP_CHECK(processes, "processes")
-    CAP_CHECK(shards, "shards")
+    CAP_CHECK(stripes, "shards")
     CAP_CHECK(heap_bytes, "heap_bytes")
-    CAP_CHECK(cpu_cells, "cells")
+    CAP_CHECK(pool_cells, "cells")
+    CAP_CHECK(proc_cells, "gauge cells")
 #undef CAP_CHECK
     return 0;
 }
@@ -272,12 +278,11 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)h.file_bytes) < 0)
         rc = smx_fail(-errno, "cannot size a new arena of %llu bytes: %s",
                       (unsigned long long)h.file_bytes, strerror(errno));
-    /* Reserve memory for everything but the (sparse) units, so the
-     * directories never fault for lack of space in the filesystem. */
-    int frc = rc ? 0 : posix_fallocate(fd, 0, (off_t)h.off_cpu_units);
-    if (!rc && frc)
-        rc = smx_fail(-frc, "cannot reserve %llu bytes for a new arena: %s",
-                      (unsigned long long)h.off_cpu_units, strerror(frc));
+    /* Allocate the header, the tables and the heap now, so the directories
+     * never fault for lack of space in the filesystem; the pool and the
+     * units are allocated as they are handed out (shm/alloc.c). */
+    if (!rc)
+        rc = shm_fallocate(fd, path, 0, h.off_pool, "a new arena's tables");
     if (!rc)
         rc = map_file(a, fd, h.file_bytes, false);
     if (rc < 0)
@@ -388,8 +393,8 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
     struct shm_caps w = {0};
     if (want)
         w = *want;
-    /* Units are whole pages: ask for what will be there. */
-    w.cpu_cells = align_up(w.cpu_cells, SHM_PAGE / 8);
+    /* The pool and the units are whole pages: ask for what will be there. */
+    w.pool_cells = align_up(w.pool_cells, SHM_PAGE / 8);
     w.proc_cells = align_up(w.proc_cells, SHM_PAGE / 8);
     want = &w;
     if (!path || !*path)
@@ -482,11 +487,6 @@ int shm_arena_fault(const struct shm_arena *a, const char *what)
                     strerror(errno));
 }
 
-bool shm_arena_created(const struct shm_arena *a)
-{
-    return a->created;
-}
-
 bool shm_arena_readonly(const struct shm_arena *a)
 {
     return a->rdonly;
@@ -508,12 +508,17 @@ void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u)
     u->families_used = shm_families_used(a);
     u->series_used = shm_series_used(a);
     uint64_t heap = shmetrics_load_relaxed(&a->sh->heap_used);
-    uint64_t cpu = shmetrics_load_relaxed(&a->sh->cpu_cells_used);
+    uint64_t pool = shmetrics_load_relaxed(&a->sh->pool_used);
     uint64_t proc = shmetrics_load_relaxed(&a->sh->proc_cells_used);
     u->heap_used = heap < a->h.heap_bytes ? heap : a->h.heap_bytes;
-    u->cpu_cells_used = cpu < u->caps.cpu_cells ? cpu : u->caps.cpu_cells;
+    u->pool_used = pool < u->caps.pool_cells ? pool : u->caps.pool_cells;
     u->proc_cells_used = proc < u->caps.proc_cells ? proc : u->caps.proc_cells;
     u->refused = shmetrics_load_relaxed(&a->sh->refused);
     u->abandoned = shmetrics_load_relaxed(&a->sh->abandoned);
     u->reclaimed = shmetrics_load_relaxed(&a->sh->reclaimed);
+    u->fs_refused = shmetrics_load_relaxed(&a->sh->fs_refused);
+    u->striped = shmetrics_load_relaxed(&a->sh->striped);
+    u->stripes_refused = shmetrics_load_relaxed(&a->sh->stripes_refused);
+    struct stat st;
+    u->allocated_bytes = fstat(a->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512u : 0;
 }

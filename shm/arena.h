@@ -23,9 +23,9 @@ struct shm_caps {
     uint32_t families;
     uint32_t series;
     uint32_t processes;
-    uint32_t shards;
+    uint32_t stripes;    /* stripes a series may gain at most, a power of two */
     uint64_t heap_bytes;
-    uint64_t cpu_cells;  /* 8-byte words in one per-CPU unit */
+    uint64_t pool_cells; /* 8-byte words in the cell pool */
     uint64_t proc_cells; /* 8-byte words in one per-process unit */
 };
 
@@ -36,7 +36,6 @@ struct shm_caps {
 int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
                    struct shm_arena **out);
 void shm_arena_close(struct shm_arena *a);
-bool shm_arena_created(const struct shm_arena *a);
 /* 1 when the path now names another arena (unlinked and re-created: its
  * generation differs), else 0. */
 int shm_arena_replaced(const struct shm_arena *a);
@@ -47,8 +46,9 @@ bool shm_arena_readonly(const struct shm_arena *a);
 int shm_arena_fault(const struct shm_arena *a, const char *what);
 const char *shm_arena_path(const struct shm_arena *a);
 
-/* The default shard count: online CPUs rounded up to a power of two. */
-uint32_t shm_default_shards(void);
+/* The default stripe limit: the CPUs the system has (online or not)
+ * rounded up to a power of two. */
+uint32_t shm_default_stripes(void);
 
 /* What `shmetrics stat` shows. */
 struct shm_usage {
@@ -60,11 +60,15 @@ struct shm_usage {
     uint32_t families_used;
     uint32_t series_used;
     uint64_t heap_used;
-    uint64_t cpu_cells_used;
-    uint64_t proc_cells_used;
+    uint64_t pool_used;        /* words */
+    uint64_t proc_cells_used;  /* words in each process unit */
     uint64_t refused;
     uint64_t abandoned;
     uint64_t reclaimed;
+    uint64_t fs_refused;
+    uint64_t striped;
+    uint64_t stripes_refused;
+    uint64_t allocated_bytes;  /* what the filesystem holds for the file now */
 };
 void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u);
 
@@ -167,12 +171,38 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
 
 /* ---- cells ---- */
 
-/* Word `cell` of per-CPU unit 0, and the distance between units. */
-uint64_t *shm_cpu_cell(const struct shm_arena *a, uint64_t cell);
-size_t shm_cpu_stride(const struct shm_arena *a);
-uint32_t shm_shards(const struct shm_arena *a);
-/* Word `cell` of process slot `slot`'s unit. */
+/* The pool's first word: a series' base block is at pool + its cell. */
+uint64_t *shm_pool(const struct shm_arena *a);
+/* Word `cell` of process slot `slot`'s unit (slot processes_cap: the
+ * retired unit). */
 uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell);
+/* Make the first `words` words of process unit `slot` (processes_cap: the
+ * retired unit) real (fallocate) and raise its ready word; -ENOSPC with a
+ * message when the filesystem is full.  Writers only. */
+int shm_unit_ready(struct shm_arena *a, uint32_t slot, uint64_t words);
+/* Words of slot `slot`'s unit that are allocated: a reader reads no cell
+ * beyond them (they read as never written). */
+uint64_t shm_unit_ready_words(const struct shm_arena *a, uint32_t slot);
+/* Words handed out in every process unit so far. */
+uint64_t shm_proc_cells_used(const struct shm_arena *a);
+
+/* ---- stripes (shm/stripes.c) ---- */
+
+/* lg of the most stripes a series of `type` may gain (0: none). */
+uint32_t shm_stripes_max_lg(const struct shm_arena *a, uint32_t type);
+/* A writer lost a compare-and-swap on a cell of series `series` (base
+ * block at pool word `base_word`) while its directory word was `seen`:
+ * add a stripe set, or mark the directory NOGROW at the limit.  Returns 0
+ * (also when someone else moved the word first), or the error that kept
+ * the set from being made (the series is then NOGROW).  Writers only. */
+int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
+                     uint64_t seen);
+/* Call fn on the cells (word 1) of every block of a pool series: its base
+ * block, then each stripe of each set, newest first.  -EBADMSG (with the
+ * message) for a damaged directory or set, after the blocks before it. */
+typedef void (*shm_block_fn)(uint64_t *cells, void *arg);
+int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam,
+                      shm_block_fn fn, void *arg);
 
 /* ---- processes ---- */
 

@@ -54,5 +54,11 @@ int shm_heap_alloc(struct shm_arena *a, const void *data, size_t len, uint32_t *
 int shm_record_alloc(struct shm_arena *a, uint32_t *used, uint32_t cap, const char *what, uint32_t *idx);
 int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t n, uint64_t *word);
 void shm_count_abandoned(struct shm_arena *a);
+/* fallocate `len` bytes at `off` of the file (`path` names it in messages):
+ * -ENOSPC with a message naming the filesystem when it is full. */
+int shm_fallocate(int fd, const char *path, uint64_t off, uint64_t len, const char *what);
+/* `words` words of the pool, whole lines, allocated in the filesystem. */
+int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64_t *word);
+
 
 #endif

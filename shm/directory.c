@@ -347,14 +347,25 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Where a series' cells live: its word index in a process unit (gauges)
+ * or in the pool, and how many words it takes there. */
+static uint64_t cells_words(const struct shm_family_view *fam)
+{
+    return fam->type == SHM_TYPE_GAUGE ? SHM_GAUGE_CELLS : SHM_BLOCK_WORDS(fam->ncells);
+}
+
+static bool cells_ok(const struct shm_arena *a, const struct shm_family_view *fam, uint64_t c)
+{
+    uint64_t cap = (fam->type == SHM_TYPE_GAUGE ? a->h.proc_unit_bytes : a->h.pool_bytes) / 8;
+    uint64_t n = cells_words(fam);
+    return c != 0 && (c - 1) % SHM_LINE_WORDS == 0 && c - 1 <= cap && n <= cap - (c - 1);
+}
+
 /* Step 4 for a series: make sure it has cells and is marked ready. */
 static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam, bool creator,
                            uint64_t *cell)
 {
     struct shm_series *s = &shm_series_recs(a)[idx];
-    bool proc = fam->type == SHM_TYPE_GAUGE;
-    uint64_t *used = proc ? &a->sh->proc_cells_used : &a->sh->cpu_cells_used;
-    uint64_t cap = (proc ? a->h.proc_unit_bytes : a->h.cpu_unit_bytes) / 8;
     uint64_t c = shmetrics_load_acquire(&s->cells);
     if (c == 0 && !creator) {
         uint64_t deadline = mono_ns() + SERIES_HELP_WAIT_NS;
@@ -363,7 +374,9 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
     }
     if (c == 0) {
         uint64_t word;
-        int rc = shm_cells_alloc(a, used, cap, fam->ncells, &word);
+        int rc = fam->type == SHM_TYPE_GAUGE
+                     ? shm_cells_alloc(a, &a->sh->proc_cells_used, a->h.proc_unit_bytes / 8, SHM_GAUGE_CELLS, &word)
+                     : shm_pool_alloc(a, cells_words(fam), "a new series", &word);
         if (rc < 0)
             return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam->name_len, fam->name);
         c = shmetrics_cas_seq_cst(&s->cells, (uint64_t)0, word + 1);
@@ -372,7 +385,7 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
         else
             c = word + 1;
     }
-    if (c - 1 > cap || fam->ncells > cap - (c - 1))
+    if (!cells_ok(a, fam, c))
         return smx_fail(-EBADMSG, "series record %u: cells out of range", idx);
     if (shmetrics_load_acquire(&s->ready) != SHM_REC_READY)
         shmetrics_store_release(&s->ready, SHM_REC_READY);
@@ -466,11 +479,9 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
     v->cell = c.cells - 1;
     if (!fam)
         return 0;
-    bool proc = fam->type == SHM_TYPE_GAUGE;
-    uint64_t cap = (proc ? a->h.proc_unit_bytes : a->h.cpu_unit_bytes) / 8;
     if (fam->idx != c.family)
         return smx_fail(-EINVAL, "series record %u belongs to family %u, not %u", idx, c.family, fam->idx);
-    if (c.cells == 0 || c.cells - 1 > cap || fam->ncells > cap - (c.cells - 1))
+    if (!cells_ok(a, fam, c.cells))
         return smx_fail(-EBADMSG, "series record %u: cells out of range", idx);
     if (!smx_value_list_ok(v->key, v->key_len, fam->nlabels))
         return smx_fail(-EBADMSG, "series record %u: bad label values", idx);
@@ -478,6 +489,14 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
 }
 
 /* ---------------------------------------------------------------- removal */
+
+static void zero_block(uint64_t *cells, void *arg)
+{
+    const uint32_t *ncells = arg;
+    for (uint32_t w = 0; w < *ncells; w++)
+        if (shmetrics_load_relaxed(&cells[w]))
+            shmetrics_store_relaxed(&cells[w], (uint64_t)0);
+}
 
 void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam)
 {
@@ -489,16 +508,13 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
             struct shm_proc_view pv;
             if (p < a->h.processes_cap && shm_proc_view(a, p, &pv) < 0)
                 continue;
-            shmetrics_store_relaxed(shm_proc_cell(a, p, v->cell), (uint64_t)0);
+            if (v->cell + SHM_GAUGE_CELLS <= shm_unit_ready_words(a, p))
+                shmetrics_store_relaxed(shm_proc_cell(a, p, v->cell), (uint64_t)0);
         }
         return;
     }
-    for (uint32_t s = 0; s < a->h.shards; s++) {
-        uint64_t *c = (uint64_t *)((char *)shm_cpu_cell(a, v->cell) + (size_t)s * a->h.cpu_unit_bytes);
-        for (uint32_t w = 0; w < fam->ncells; w++)
-            if (shmetrics_load_relaxed(&c[w]))
-                shmetrics_store_relaxed(&c[w], (uint64_t)0);
-    }
+    uint32_t n = fam->ncells;
+    shm_series_blocks(a, v, fam, zero_block, &n);
 }
 
 int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t flags,

@@ -24,7 +24,7 @@
 
 /* "SHMETRIC" read as a little-endian 64-bit integer. */
 #define SHM_MAGIC UINT64_C(0x43495254454d4853)
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 
 #define SHM_PAGE 4096u
 #define SHM_LINE 64u
@@ -80,11 +80,11 @@ struct shm_header {
     uint32_t families_cap;     /*  32 family records */
     uint32_t series_cap;       /*  36 series records */
     uint32_t processes_cap;    /*  40 process slots */
-    uint32_t shards;           /*  44 per-CPU units, a power of two */
+    uint32_t stripes_max;      /*  44 stripes a series may gain, a power of two */
     uint32_t family_buckets;   /*  48 family index buckets, power of two */
     uint32_t series_buckets;   /*  52 series index buckets, power of two */
     uint64_t heap_bytes;       /*  56 string and bucket heap, at most 2 GiB */
-    uint64_t cpu_unit_bytes;   /*  64 one per-CPU unit, multiple of SHM_PAGE */
+    uint64_t pool_bytes;       /*  64 the cell pool, multiple of SHM_PAGE */
     uint64_t proc_unit_bytes;  /*  72 one per-process unit, multiple of SHM_PAGE */
     uint64_t off_procs;        /*  80 process table */
     uint64_t off_family_index; /*  88 uint32_t[family_buckets] */
@@ -92,7 +92,7 @@ struct shm_header {
     uint64_t off_series_index; /* 104 uint32_t[series_buckets] */
     uint64_t off_series;       /* 112 struct shm_series[series_cap] */
     uint64_t off_heap;         /* 120 heap_bytes */
-    uint64_t off_cpu_units;    /* 128 shards * cpu_unit_bytes */
+    uint64_t off_pool;         /* 128 pool_bytes */
     uint64_t off_proc_units;   /* 136 (processes_cap + 1) * proc_unit_bytes: a
                                 * unit per slot, then the retired unit */
     uint64_t created_ns;       /* 144 CLOCK_REALTIME at creation */
@@ -104,7 +104,8 @@ struct shm_header {
     uint32_t families_used;    /* 256 records handed out */
     uint32_t series_used;      /* 260 records handed out */
     uint64_t heap_used;        /* 264 bytes handed out, multiple of 8 */
-    uint64_t cpu_cells_used;   /* 272 8-byte words handed out in every CPU unit */
+    uint64_t pool_used;        /* 272 8-byte words of the pool handed out, a
+                                * multiple of SHM_LINE_WORDS */
     uint64_t proc_cells_used;  /* 280 8-byte words handed out in every process unit */
     uint64_t refused;          /* 288 registrations and slot claims refused: arena full */
     uint64_t abandoned;        /* 296 records or cells lost to a race or a helper */
@@ -114,7 +115,11 @@ struct shm_header {
     uint64_t reclaimed;        /* 312 process slots reclaimed */
     uint64_t removals;         /* 320 series removed so far: lookup caches
                                 * re-check their series when it moves */
-    uint8_t reserved1[184];    /* 328 zero */
+    uint64_t fs_refused;       /* 328 allocations the filesystem refused (ENOSPC) */
+    uint64_t striped;          /* 336 stripe sets added to series */
+    uint64_t stripes_refused;  /* 344 stripe sets not granted: pool or filesystem full */
+    uint64_t retired_ready;    /* 352 words of the retired unit allocated (fallocate) */
+    uint8_t reserved1[152];    /* 360 zero */
 
     uint8_t reserved2[SHM_PAGE - 512]; /* 512 zero */
 };
@@ -128,11 +133,11 @@ _Static_assert(offsetof(struct shm_header, generation) == 24, "generation");
 _Static_assert(offsetof(struct shm_header, families_cap) == 32, "families_cap");
 _Static_assert(offsetof(struct shm_header, series_cap) == 36, "series_cap");
 _Static_assert(offsetof(struct shm_header, processes_cap) == 40, "processes_cap");
-_Static_assert(offsetof(struct shm_header, shards) == 44, "shards");
+_Static_assert(offsetof(struct shm_header, stripes_max) == 44, "stripes_max");
 _Static_assert(offsetof(struct shm_header, family_buckets) == 48, "family_buckets");
 _Static_assert(offsetof(struct shm_header, series_buckets) == 52, "series_buckets");
 _Static_assert(offsetof(struct shm_header, heap_bytes) == 56, "heap_bytes");
-_Static_assert(offsetof(struct shm_header, cpu_unit_bytes) == 64, "cpu_unit_bytes");
+_Static_assert(offsetof(struct shm_header, pool_bytes) == 64, "pool_bytes");
 _Static_assert(offsetof(struct shm_header, proc_unit_bytes) == 72, "proc_unit_bytes");
 _Static_assert(offsetof(struct shm_header, off_procs) == 80, "off_procs");
 _Static_assert(offsetof(struct shm_header, off_family_index) == 88, "off_family_index");
@@ -140,7 +145,7 @@ _Static_assert(offsetof(struct shm_header, off_families) == 96, "off_families");
 _Static_assert(offsetof(struct shm_header, off_series_index) == 104, "off_series_index");
 _Static_assert(offsetof(struct shm_header, off_series) == 112, "off_series");
 _Static_assert(offsetof(struct shm_header, off_heap) == 120, "off_heap");
-_Static_assert(offsetof(struct shm_header, off_cpu_units) == 128, "off_cpu_units");
+_Static_assert(offsetof(struct shm_header, off_pool) == 128, "off_pool");
 _Static_assert(offsetof(struct shm_header, off_proc_units) == 136, "off_proc_units");
 _Static_assert(offsetof(struct shm_header, created_ns) == 144, "created_ns");
 _Static_assert(offsetof(struct shm_header, creator_pid) == 152, "creator_pid");
@@ -148,14 +153,18 @@ _Static_assert(offsetof(struct shm_header, reserved0) == 160, "reserved0");
 _Static_assert(offsetof(struct shm_header, families_used) == 256, "families_used");
 _Static_assert(offsetof(struct shm_header, series_used) == 260, "series_used");
 _Static_assert(offsetof(struct shm_header, heap_used) == 264, "heap_used");
-_Static_assert(offsetof(struct shm_header, cpu_cells_used) == 272, "cpu_cells_used");
+_Static_assert(offsetof(struct shm_header, pool_used) == 272, "pool_used");
 _Static_assert(offsetof(struct shm_header, proc_cells_used) == 280, "proc_cells_used");
 _Static_assert(offsetof(struct shm_header, refused) == 288, "refused");
 _Static_assert(offsetof(struct shm_header, abandoned) == 296, "abandoned");
 _Static_assert(offsetof(struct shm_header, reclaim_lock) == 304, "reclaim_lock");
 _Static_assert(offsetof(struct shm_header, reclaimed) == 312, "reclaimed");
 _Static_assert(offsetof(struct shm_header, removals) == 320, "removals");
-_Static_assert(offsetof(struct shm_header, reserved1) == 328, "reserved1");
+_Static_assert(offsetof(struct shm_header, fs_refused) == 328, "fs_refused");
+_Static_assert(offsetof(struct shm_header, striped) == 336, "striped");
+_Static_assert(offsetof(struct shm_header, stripes_refused) == 344, "stripes_refused");
+_Static_assert(offsetof(struct shm_header, retired_ready) == 352, "retired_ready");
+_Static_assert(offsetof(struct shm_header, reserved1) == 360, "reserved1");
 _Static_assert(offsetof(struct shm_header, reserved2) == 512, "reserved2");
 
 /* One process slot: 64 bytes. */
@@ -165,7 +174,9 @@ struct shm_proc {
     uint64_t start_time; /*  8 /proc/PID/stat field 22, clock ticks after boot */
     uint64_t attach_ns;  /* 16 CLOCK_REALTIME when the slot was claimed */
     uint64_t detach_ns;  /* 24 CLOCK_REALTIME at detach, 0 while active */
-    uint8_t reserved[32]; /* 32 zero */
+    uint64_t unit_ready; /* 32 words at the start of the slot's unit that are
+                          * allocated (fallocate): readers look no further */
+    uint8_t reserved[24]; /* 40 zero */
 };
 _Static_assert(sizeof(struct shm_proc) == 64, "proc slot");
 _Static_assert(offsetof(struct shm_proc, state) == 0, "proc.state");
@@ -173,7 +184,8 @@ _Static_assert(offsetof(struct shm_proc, pid) == 4, "proc.pid");
 _Static_assert(offsetof(struct shm_proc, start_time) == 8, "proc.start_time");
 _Static_assert(offsetof(struct shm_proc, attach_ns) == 16, "proc.attach_ns");
 _Static_assert(offsetof(struct shm_proc, detach_ns) == 24, "proc.detach_ns");
-_Static_assert(offsetof(struct shm_proc, reserved) == 32, "proc.reserved");
+_Static_assert(offsetof(struct shm_proc, unit_ready) == 32, "proc.unit_ready");
+_Static_assert(offsetof(struct shm_proc, reserved) == 40, "proc.reserved");
 
 /*
  * One metric family: 128 bytes.  Strings live in the heap; a heap
@@ -237,7 +249,9 @@ struct shm_series {
     uint64_t hash;        /*  8 shm_hash of (family, key) */
     uint32_t key_off;     /* 16 label values, a string list */
     uint32_t key_len;     /* 20 bytes, NULs included */
-    uint64_t cells;       /* 24 0 = none yet, else 1 + first word index in a unit */
+    uint64_t cells;       /* 24 0 = none yet, else 1 + the word index of its
+                           * base block in the pool (gauges: of its cell in
+                           * every process unit), a multiple of SHM_LINE_WORDS */
     uint32_t flags;       /* 32 SHM_SERIES_* */
     uint8_t reserved[28]; /* 36 zero */
 };
@@ -255,21 +269,67 @@ _Static_assert(offsetof(struct shm_series, flags) == 32, "series.flags");
 _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 
 /*
- * Cells, in 8-byte words, at the same word index in every unit:
- *   counter, per CPU unit:    [0] uint64 integer part  [1] double fractional part
- *   gauge, per process unit:  [0] double value bits    [1] uint64 write stamp
- *                             (0 = never written by this process; else the
- *                             CLOCK_REALTIME ns of the write, or 1 when the
- *                             family's mode does not need time)
+ * Cells.  Counters, histograms and summaries live in the cell pool, one
+ * region bump-allocated in whole lines (SHM_LINE_WORDS words); gauges live
+ * in the per-process units.  Every pool allocation is made real
+ * (fallocate) before anyone is given its address, so a write never faults
+ * a page in, and a reader only reads what was allocated.
+ *
+ * A pool series has a base block of SHM_BLOCK_WORDS(ncells) words:
+ *   [0]            the stripe directory (below)
+ *   [1 .. ncells]  the type's cells, laid out as described further down
+ * and the base block is all it has until two writers collide on it: a
+ * compare-and-swap that fails on a cell of the block is contention, and
+ * the loser adds a stripe set (as Java's LongAdder does with its cells).
+ * A stripe set is a header line and then 2^lg stripes, each laid out like
+ * a base block (word 0 unused, zero), each SHM_BLOCK_WORDS(ncells) words:
+ *   header [0] SHM_STRIPES_MAGIC  [1] the series record index
+ *          [2] the directory word before this set was added (0: none)
+ *          [3] lg  [4..7] zero
+ * A writer picks stripe (cpu * SHM_STRIPE_HASH) >> (32 - lg) of the newest
+ * set, so threads on different CPUs spread over the stripes.  A collision
+ * on a stripe adds a set twice as large, up to stripes_max (summaries: 2);
+ * older sets stay where they are and keep their counts.  The value of a
+ * series is the sum over its base block and every stripe of every set.
+ *
+ * The directory word: 0 = no stripes; else
+ *   bits 0-5   lg of the newest set's stripe count (0: none, with NOGROW)
+ *   bit 7      SHM_DIR_NOGROW: no more sets (at the limit, or the pool or
+ *              the filesystem refused one); writers stop trying
+ *   bits 8-63  the pool word index of the newest set's header
+ * It only moves forward, by compare-and-swap, after the set is complete.
+ *
+ * Gauge, per process unit, one line per series (so that threads of one
+ * process writing different gauges never share a line):
+ *   [0] double value bits   [1] uint64 write stamp (0 = never written by
+ *   this process; else the CLOCK_REALTIME ns of the write, or 1 when the
+ *   family's mode does not need time)   [2..7] zero
  * The unit after the last slot's is the retired unit: for gauges in modes
  * sum, min, max and mostrecent it holds the merge of the last values of
  * processes whose slot was reclaimed (same word layout, stamp 0 = none).
+ * A unit's pages are allocated from its start by its owner (unit_ready in
+ * its slot; retired_ready in the header for the retired unit).
+ *
+ * Counter cells: [0] uint64 whole part  [1] double fractional part.
  */
+#define SHM_COUNTER_WHOLE 0u
+#define SHM_COUNTER_FRACTION 1u
+#define SHM_GAUGE_VALUE 0u
+#define SHM_GAUGE_STAMP 1u
+#define SHM_LINE_WORDS (SHM_LINE / 8u)
+#define SHM_BLOCK_WORDS(ncells) ((((ncells) + 1u) + SHM_LINE_WORDS - 1u) / SHM_LINE_WORDS * SHM_LINE_WORDS)
+#define SHM_STRIPES_MAGIC UINT64_C(0x5345505249525453) /* "STRIPES" */
+#define SHM_STRIPE_HASH 0x9E3779B9u
+#define SHM_DIR_LG_MASK 0x3fu
+#define SHM_DIR_NOGROW 0x80u
+#define SHM_DIR_SHIFT 8u
+#define SHM_MAX_STRIPES_LG 12u
+#define SHM_SUMMARY_STRIPES_LG 1u
 #define SHM_COUNTER_CELLS 2u
-#define SHM_GAUGE_CELLS 2u
+#define SHM_GAUGE_CELLS SHM_LINE_WORDS
 
 /*
- * Histogram, per CPU unit, nbuckets + 3 words:
+ * Histogram cells, nbuckets + 3 words:
  *   [0 .. nbuckets-1] uint64 observations in each finite bucket (not cumulative)
  *   [nbuckets]        uint64 observations above the last bound (+Inf bucket)
  *   [nbuckets+1]      int64  sum of whole-number observations (two's complement)
@@ -279,7 +339,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_HISTOGRAM_CELLS(nbuckets) ((nbuckets) + 3u)
 
 /*
- * Summary, per CPU unit, 3 + age_buckets * SHM_AGE_SLOT_WORDS words:
+ * Summary cells, 3 + age_buckets * SHM_AGE_SLOT_WORDS words:
  *   [0] uint64 count   [1] int64 whole-number sum   [2] double other sum
  *   then age_buckets slots, each:
  *     [0]  uint64 epoch: 1 + floor(t / period) of the observations it holds
@@ -296,6 +356,12 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  * HALF - 1 - k.  Reporting a bucket's midpoint errs by at most 2^-(SUB_BITS+1)
  * relative (0.78%) for magnitudes in [2^EMIN, 2^(EMIN+OCTAVES)).
  */
+#define SHM_SUMMARY_COUNT 0u
+#define SHM_SUMMARY_SUM 1u   /* the whole part; the double part follows */
+#define SHM_SUMMARY_SLOTS 3u /* the first age slot */
+#define SHM_SLOT_EPOCH 0u
+#define SHM_SLOT_RANGE 1u
+#define SHM_SLOT_COUNTS 2u
 #define SHM_SKETCH_SUB_BITS 6u
 #define SHM_SKETCH_EMIN (-32)
 #define SHM_SKETCH_OCTAVES 64u
@@ -316,9 +382,10 @@ _Static_assert(SHM_AGE_SLOT_WORDS == 4099u, "age slot size");
 #define SHM_MAX_LABEL_VALUE 2048u
 #define SHM_MAX_BUCKETS 512u
 #define SHM_MAX_PROCESSES 65536u
-#define SHM_MAX_SHARDS 4096u
+#define SHM_MAX_STRIPES (1u << SHM_MAX_STRIPES_LG)
 #define SHM_MAX_RECORDS (1u << 24)
 #define SHM_MAX_HEAP (UINT64_C(1) << 31)
 #define SHM_MAX_UNIT (UINT64_C(1) << 31)
+#define SHM_MAX_POOL (UINT64_C(1) << 40)
 
 #endif /* SHM_LAYOUT_H */

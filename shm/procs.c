@@ -131,23 +131,21 @@ uint32_t shm_processes_cap(const struct shm_arena *a)
     return a->h.processes_cap;
 }
 
-uint64_t *shm_cpu_cell(const struct shm_arena *a, uint64_t cell)
-{
-    return (uint64_t *)(a->base + a->h.off_cpu_units) + cell;
-}
-
-size_t shm_cpu_stride(const struct shm_arena *a)
-{
-    return (size_t)a->h.cpu_unit_bytes;
-}
-
-uint32_t shm_shards(const struct shm_arena *a)
-{
-    return a->h.shards;
-}
-
 /* `slot` may be processes_cap: the retired unit. */
 uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell)
 {
     return (uint64_t *)(a->base + a->h.off_proc_units + (uint64_t)slot * a->h.proc_unit_bytes) + cell;
+}
+
+uint64_t shm_unit_ready_words(const struct shm_arena *a, uint32_t slot)
+{
+    const uint64_t *ready = slot < a->h.processes_cap ? &shm_procs(a)[slot].unit_ready : &a->sh->retired_ready;
+    uint64_t w = shmetrics_load_acquire(ready);
+    return w < a->h.proc_unit_bytes / 8 ? w : a->h.proc_unit_bytes / 8;
+}
+
+uint64_t shm_proc_cells_used(const struct shm_arena *a)
+{
+    uint64_t used = shmetrics_load_relaxed(&a->sh->proc_cells_used);
+    return used < a->h.proc_unit_bytes / 8 ? used : a->h.proc_unit_bytes / 8;
 }

@@ -159,23 +159,26 @@ static bool fold_slot(struct shm_arena *a, uint32_t slot, bool keep_all)
 {
     bool kept = false;
     uint32_t ns = shm_series_used(a);
+    uint64_t ready = shm_unit_ready_words(a, slot);
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         struct shm_family_view f;
         if (shm_series_with_family(a, i, &v, &f) < 0 || f.type != SHM_TYPE_GAUGE)
             continue;
+        if (v.cell + SHM_GAUGE_CELLS > ready)
+            continue; /* never written by this slot's process */
         uint64_t *cell = shm_proc_cell(a, slot, v.cell);
-        uint64_t stamp = shmetrics_load_acquire(&cell[1]);
+        uint64_t stamp = shmetrics_load_acquire(&cell[SHM_GAUGE_STAMP]);
         if (stamp == 0)
             continue;
         if (f.mode == SHM_MODE_ALL && keep_all) {
             kept = true;
             continue;
         }
-        if (shmetrics_cas_seq_cst(&cell[1], stamp, (uint64_t)0) != stamp)
+        if (shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], stamp, (uint64_t)0) != stamp)
             continue;
-        double value = bits_double(shmetrics_load_relaxed(&cell[0]));
-        shmetrics_store_relaxed(&cell[0], (uint64_t)0);
+        double value = bits_double(shmetrics_load_relaxed(&cell[SHM_GAUGE_VALUE]));
+        shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], (uint64_t)0);
         if (f.mode != SHM_MODE_ALL && f.mode < SHM_MODE_LIVE)
             fold(shm_proc_cell(a, a->h.processes_cap, v.cell), f.mode, value, stamp);
     }
@@ -187,9 +190,9 @@ static bool fold_slot(struct shm_arena *a, uint32_t slot, bool keep_all)
 static void clear_unit(struct shm_arena *a, uint32_t slot)
 {
     uint64_t used = shmetrics_load_relaxed(&a->sh->proc_cells_used);
-    uint64_t cap = a->h.proc_unit_bytes / 8;
+    uint64_t ready = shm_unit_ready_words(a, slot);
     uint64_t *w = shm_proc_cell(a, slot, 0);
-    for (uint64_t i = 0; i < used && i < cap; i++)
+    for (uint64_t i = 0; i < used && i < ready; i++)
         if (shmetrics_load_relaxed(&w[i]))
             shmetrics_store_relaxed(&w[i], (uint64_t)0);
 }
@@ -210,6 +213,13 @@ int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool
         now.start_time != seen->start_time || now.detach_ns != seen->detach_ns) {
         unlock_reclaim(a);
         return -EAGAIN;
+    }
+    /* The retired unit takes the folded values: its cells must be real
+     * first, or the values would be lost (or the write would fault). */
+    rc = shm_unit_ready(a, a->h.processes_cap, shm_unit_ready_words(a, slot));
+    if (rc < 0) {
+        unlock_reclaim(a);
+        return rc;
     }
     bool kept = fold_slot(a, slot, keep_all);
     if (kept) {

@@ -50,16 +50,22 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
     out->series_cap = u.caps.series;
     out->series_used = u.series_used;
     out->processes_cap = u.caps.processes;
-    out->shards = u.caps.shards;
+    out->shards = u.caps.stripes;
     out->heap_bytes = u.caps.heap_bytes;
     out->heap_used = u.heap_used;
-    out->cpu_cells_cap = u.caps.cpu_cells;
-    out->cpu_cells_used = u.cpu_cells_used;
+    out->cells_cap = u.caps.pool_cells;
+    out->cells_used = u.pool_used;
     out->proc_cells_cap = u.caps.proc_cells;
     out->proc_cells_used = u.proc_cells_used;
+    out->gauges_cap = (uint32_t)(u.caps.proc_cells / SHM_GAUGE_CELLS);
+    out->gauges_used = (uint32_t)(u.proc_cells_used / SHM_GAUGE_CELLS);
     out->refused = u.refused;
     out->abandoned = u.abandoned;
     out->reclaimed = u.reclaimed;
+    out->fs_refused = u.fs_refused;
+    out->striped = u.striped;
+    out->stripes_refused = u.stripes_refused;
+    out->allocated_bytes = u.allocated_bytes;
     return 0;
 }
 

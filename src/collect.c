@@ -138,17 +138,25 @@ static double cell_double(const uint64_t *cell)
     return d;
 }
 
-static double counter_value(const struct shm_arena *a, uint64_t cell)
+struct counter_acc {
+    uint64_t whole;
+    double frac;
+};
+
+static void add_counter_block(uint64_t *c, void *arg)
 {
-    uint64_t whole = 0;
-    double frac = 0;
-    size_t stride = shm_cpu_stride(a) / 8;
-    const uint64_t *c = shm_cpu_cell(a, cell);
-    for (uint32_t i = 0; i < shm_shards(a); i++, c += stride) {
-        whole += shmetrics_load_relaxed(&c[0]);
-        frac += cell_double(&c[1]);
-    }
-    return (double)whole + frac;
+    struct counter_acc *acc = arg;
+    acc->whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
+    acc->frac += cell_double(&c[SHM_COUNTER_FRACTION]);
+}
+
+int smx_counter_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
+                     double *value)
+{
+    struct counter_acc acc = {0, 0};
+    int rc = shm_series_blocks(a, v, f, add_counter_block, &acc);
+    *value = (double)acc.whole + acc.frac;
+    return rc;
 }
 
 /* Labels of one sample: the series' own (for the overflow series, key
@@ -240,7 +248,8 @@ static bool hidden_by_better(const struct walk *w, uint32_t i, uint64_t cell, bo
         const struct proc *q = &w->procs[w->by_pid[k]];
         if (q == p || !better(q, p) || (live_only && !q->live))
             continue;
-        if (shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[1]) != 0)
+        if (cell + SHM_GAUGE_CELLS <= shm_unit_ready_words(w->reg->arena, q->slot) &&
+            shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[SHM_GAUGE_STAMP]) != 0)
             return true;
     }
     return false;
@@ -285,11 +294,16 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
         bool retired = i == w->nprocs;
         if (retired ? live_only || mode == SHM_MODE_ALL : live_only && !w->procs[i].live)
             continue;
-        const uint64_t *c = shm_proc_cell(a, retired ? shm_processes_cap(a) : w->procs[i].slot, cell);
-        uint64_t stamp = shmetrics_load_acquire(&c[1]);
+        uint32_t slot = retired ? shm_processes_cap(a) : w->procs[i].slot;
+        /* Beyond the unit's allocated words, this process never wrote: the
+         * pages there may not exist, and reading would allocate them. */
+        if (cell + SHM_GAUGE_CELLS > shm_unit_ready_words(a, slot))
+            continue;
+        const uint64_t *c = shm_proc_cell(a, slot, cell);
+        uint64_t stamp = shmetrics_load_acquire(&c[SHM_GAUGE_STAMP]);
         if (stamp == 0)
             continue;
-        double v = cell_double(&c[0]);
+        double v = cell_double(&c[SHM_GAUGE_VALUE]);
         if (mode == SHM_MODE_ALL) {
             /* One sample per pid: a pid in two slots (a process that
              * attached twice, or a reused pid) shows the best slot that
@@ -330,16 +344,16 @@ static const char **bound_labels(struct walk *w, struct fam *f)
     return f->bounds = l;
 }
 
-static int histogram_samples(struct walk *w, struct fam *f, uint64_t cell, const char *key,
+static int histogram_samples(struct walk *w, struct fam *f, const struct shm_series_view *sv, const char *key,
                              shmetrics_sample_t *out, size_t *n)
 {
-    const struct shm_arena *a = w->reg->arena;
     uint64_t cum[SHM_MAX_BUCKETS + 1];
     double sum;
-    smx_histogram_read((const char *)shm_cpu_cell(a, cell), shm_cpu_stride(a), shm_shards(a), f->v.nbuckets, cum,
-                       &sum);
+    int rc = smx_histogram_read(w->reg->arena, sv, &f->v, cum, &sum);
+    if (rc < 0)
+        return rc;
     const char **le = bound_labels(w, f);
-    int rc = le ? 0 : -ENOMEM;
+    rc = le ? 0 : -ENOMEM;
     for (uint32_t b = 0; rc == 0 && b <= f->v.nbuckets; b++)
         rc = add_sample(w, f, key, "_bucket", "le", le[b], (double)cum[b], out, n);
     if (rc == 0)
@@ -349,17 +363,18 @@ static int histogram_samples(struct walk *w, struct fam *f, uint64_t cell, const
     return rc;
 }
 
-static int summary_samples(struct walk *w, struct fam *f, uint64_t cell, const char *key,
+static int summary_samples(struct walk *w, struct fam *f, const struct shm_series_view *sv, const char *key,
                            shmetrics_sample_t *out, size_t *n)
 {
-    const struct shm_arena *a = w->reg->arena;
-    struct smx_window win = {(const char *)shm_cpu_cell(a, cell), shm_cpu_stride(a), shm_shards(a),
-                             f->v.age_buckets, (uint64_t)f->v.max_age_ms * 1000000u / f->v.age_buckets};
+    struct smx_window win = {w->reg->arena, *sv, f->v, (uint64_t)f->v.max_age_ms * 1000000u / f->v.age_buckets};
     double qv[SHM_MAX_QUANTILES];
     uint64_t count;
     double sum;
     int rc = smx_summary_quantiles(&win, w->now_ns, f->v.quantiles, f->v.nquantiles, qv);
-    smx_summary_totals(&win, &count, &sum);
+    if (rc == 0)
+        rc = smx_summary_totals(&win, &count, &sum);
+    if (rc < 0)
+        return rc;
     const char **ql = bound_labels(w, f);
     if (rc == 0 && !ql)
         rc = -ENOMEM;
@@ -587,14 +602,23 @@ static int build(struct walk *w)
                 rc = gauge_samples(w, f, s->cell, key, samples, &n);
                 break;
             case SHM_TYPE_HISTOGRAM:
-                rc = histogram_samples(w, f, s->cell, key, samples, &n);
+                rc = histogram_samples(w, f, s, key, samples, &n);
                 break;
             case SHM_TYPE_SUMMARY:
-                rc = summary_samples(w, f, s->cell, key, samples, &n);
+                rc = summary_samples(w, f, s, key, samples, &n);
                 break;
-            default:
-                rc = add_sample(w, f, key, "_total", NULL, NULL, counter_value(a, s->cell), samples, &n);
+            default: {
+                double value;
+                rc = smx_counter_read(a, s, &f->v, &value);
+                if (rc == 0)
+                    rc = add_sample(w, f, key, "_total", NULL, NULL, value, samples, &n);
                 break;
+            }
+            }
+            if (rc == -EBADMSG) {
+                /* A damaged stripe set: the series is skipped, the rest read. */
+                damage(snap, shmetrics_errmsg());
+                rc = 0;
             }
         }
         o->samples = samples;

@@ -61,40 +61,52 @@ static double word_double(const uint64_t *w)
     return d;
 }
 
-/* Bucket counts are summed over shards first and made cumulative after,
- * so the +Inf bucket (the last cumulative value) is the total count. */
-void smx_histogram_read(const char *cell0, size_t stride, uint32_t shards, uint32_t nbuckets, uint64_t *cumulative,
-                        double *sum)
+struct hist_acc {
+    uint64_t *cumulative;
+    uint32_t nbuckets;
+    uint64_t whole; /* each block's word wraps; so does the sum */
+    double frac;
+};
+
+static void add_block(uint64_t *c, void *arg)
 {
-    uint64_t whole = 0; /* each shard's word wraps; so does the sum */
-    double frac = 0;
-    memset(cumulative, 0, sizeof *cumulative * (nbuckets + 1));
-    for (uint32_t s = 0; s < shards; s++) {
-        const uint64_t *c = (const uint64_t *)(cell0 + (size_t)s * stride);
-        for (uint32_t b = 0; b <= nbuckets; b++)
-            cumulative[b] += shmetrics_load_relaxed(&c[b]);
-        whole += shmetrics_load_relaxed(&c[nbuckets + 1]);
-        frac += word_double(&c[nbuckets + 2]);
-    }
-    for (uint32_t b = 1; b <= nbuckets; b++)
+    struct hist_acc *h = arg;
+    for (uint32_t b = 0; b <= h->nbuckets; b++)
+        h->cumulative[b] += shmetrics_load_relaxed(&c[b]);
+    h->whole += shmetrics_load_relaxed(&c[h->nbuckets + 1]);
+    h->frac += word_double(&c[h->nbuckets + 2]);
+}
+
+/* Bucket counts are summed over the blocks first and made cumulative
+ * after, so the +Inf bucket (the last cumulative value) is the total
+ * count. */
+int smx_histogram_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
+                       uint64_t *cumulative, double *sum)
+{
+    struct hist_acc h = {cumulative, f->nbuckets, 0, 0};
+    memset(cumulative, 0, sizeof *cumulative * (f->nbuckets + 1));
+    int rc = shm_series_blocks(a, v, f, add_block, &h);
+    for (uint32_t b = 1; b <= f->nbuckets; b++)
         cumulative[b] += cumulative[b - 1];
-    *sum = (double)(int64_t)whole + frac;
+    *sum = (double)(int64_t)h.whole + h.frac;
+    return rc;
 }
 
 static void read_series(const shmetrics_histogram_series_t *s, uint64_t *cum, double *sum)
 {
-    smx_histogram_read(s->cell0, s->stride, s->shard_mask + 1, s->nbuckets, cum, sum);
+    const struct shm_arena *a;
+    struct shm_series_view v;
+    struct shm_family_view f;
+    smx_cells_views(&s->cells, &a, &v, &f);
+    smx_histogram_read(a, &v, &f, cum, sum);
 }
 
 uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s)
 {
-    uint64_t n = 0;
-    for (uint32_t i = 0; i <= s->shard_mask; i++) {
-        const uint64_t *c = (const uint64_t *)(s->cell0 + (size_t)i * s->stride);
-        for (uint32_t b = 0; b <= s->nbuckets; b++)
-            n += shmetrics_load_relaxed(&c[b]);
-    }
-    return n;
+    uint64_t cum[SHM_MAX_BUCKETS + 1];
+    double sum;
+    read_series(s, cum, &sum);
+    return cum[s->nbuckets];
 }
 
 double shmetrics_histogram_sum(const shmetrics_histogram_series_t *s)

@@ -91,8 +91,9 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
         .families = opts->families,
         .series = opts->series,
         .processes = opts->processes,
-        .shards = opts->shards,
-        .cpu_cells = opts->cells,
+        .stripes = opts->shards,
+        .pool_cells = opts->cells,
+        .proc_cells = (uint64_t)opts->gauges * SHM_GAUGE_CELLS,
     };
     shmetrics_registry_t *reg = calloc(1, sizeof *reg);
     if (!reg) {

@@ -154,21 +154,28 @@ const char *smx_mode_name(uint32_t mode);
 /* The suffixes a family of `type` adds to its name in its samples. */
 const char *const *smx_type_suffixes(uint32_t type, size_t *n);
 
-/* src/histogram.c, src/summary.c: merged reads of one series' cells (unit
- * 0 at `cell0`, units `stride` bytes apart). */
-void smx_histogram_read(const char *cell0, size_t stride, uint32_t shards, uint32_t nbuckets, uint64_t *cumulative,
-                        double *sum);
+/* src/collect.c, src/histogram.c, src/summary.c: merged reads of one pool
+ * series, over its base block and every stripe (shm_series_blocks).  Each
+ * returns 0, or -EBADMSG (with the message) when a stripe set is damaged:
+ * the value then covers the blocks before it only. */
+int smx_counter_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
+                     double *value);
+int smx_histogram_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
+                       uint64_t *cumulative, double *sum);
 struct smx_window {
-    const char *cell0;
-    size_t stride;
-    uint32_t shards;
-    uint32_t age_buckets;
+    const struct shm_arena *a;
+    struct shm_series_view v;
+    struct shm_family_view f; /* type, ncells, age_buckets at least */
     uint64_t period_ns;
 };
-void smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum);
+int smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum);
 /* Quantiles q[0..n-1] over the window ending at now_ns; NaN when empty.
  * Returns -ENOMEM if the merge buffer cannot be had. */
 int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const double *q, uint32_t n, double *out);
+/* The arena and the views (with the fields the readers above use) behind
+ * a resolved handle's cells: a handle reads its own series. */
+void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **a, struct shm_series_view *v,
+                     struct shm_family_view *f);
 uint64_t smx_coarse_now(void);
 /* The 1-based nearest rank of quantile q among n observations. */
 uint64_t smx_nearest_rank(double q, uint64_t n);

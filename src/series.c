@@ -41,13 +41,12 @@ static int handle_init(struct smx_series *s, uint64_t cell)
 {
     const struct smx_metric *m = s->metric;
     shmetrics_registry_t *reg = m->reg;
-    char *cell0 = (char *)shm_cpu_cell(reg->arena, cell);
-    size_t stride = shm_cpu_stride(reg->arena);
-    uint32_t mask = shm_shards(reg->arena) - 1;
+    uint64_t *pool = shm_pool(reg->arena);
+    struct shmetrics_cells_ cells = {pool + cell, pool, SHM_BLOCK_WORDS(m->ncells)};
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
-        s->h.gauge.off = (size_t)cell * 8;
+        s->h.gauge.off = (size_t)cell * sizeof(uint64_t);
         s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT || m->mode == SHMETRICS_MODE_LIVEMOSTRECENT;
         s->h.gauge.reg = reg;
         s->h.gauge.min_interval_ns = (uint64_t)m->min_interval_us * 1000u;
@@ -57,18 +56,30 @@ static int handle_init(struct smx_series *s, uint64_t cell)
                                    &s->h.gauge.drops);
         break;
     case SHMETRICS_HISTOGRAM:
-        s->h.histogram = (struct shmetrics_histogram_series){cell0, stride, mask, m->nbuckets, m->bounds};
+        s->h.histogram = (struct shmetrics_histogram_series){cells, m->nbuckets, m->bounds};
         break;
     case SHMETRICS_SUMMARY:
-        s->h.summary = (struct shmetrics_summary_series){cell0, stride, mask, m->age_buckets,
+        s->h.summary = (struct shmetrics_summary_series){cells, m->age_buckets,
                                                          (uint64_t)m->max_age_ms * 1000000u / m->age_buckets,
                                                          SHM_AGE_SLOT_WORDS};
         break;
     default:
-        s->h.counter = (struct shmetrics_counter_series){cell0, stride, mask};
+        s->h.counter = (struct shmetrics_counter_series){cells};
         break;
     }
     return 0;
+}
+
+/* A gauge's cell in this process's unit must be real before the first
+ * write: claim the slot if there is none yet, then allocate the unit up to
+ * the cell. */
+static int gauge_ready(struct smx_series *s)
+{
+    shmetrics_registry_t *reg = s->metric->reg;
+    int rc = shmetrics_gauge_cell_(&s->h.gauge)
+                 ? shm_unit_ready(reg->arena, reg->proc_slot, s->h.gauge.off / sizeof(uint64_t) + SHM_GAUGE_CELLS)
+                 : -ENOSPC; /* no slot, or its unit could not be allocated: the message says which */
+    return rc < 0 ? smx_fail_prefix(rc, "%s", s->metric->name) : 0;
 }
 
 /* As in prometheus_client, a gauge series this process has resolved reads
@@ -79,7 +90,8 @@ static int gauge_touch(struct shmetrics_gauge_series *g)
     if (!cell)
         return -ENOSPC;
     /* A rate-limited gauge's stamp is its last accepted set: 1 is none. */
-    shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0,
+                          g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -119,7 +131,7 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
     s->key_len = k->len;
     memcpy(s->key, k->key, k->len);
     if ((rc = handle_init(s, cell)) < 0 ||
-        (m->type == SHMETRICS_GAUGE && (rc = gauge_touch(&s->h.gauge)) < 0)) {
+        (m->type == SHMETRICS_GAUGE && ((rc = gauge_ready(s)) < 0 || (rc = gauge_touch(&s->h.gauge)) < 0))) {
         free(s);
         return rc;
     }
@@ -382,8 +394,54 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
 {
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
-    shmetrics_add_double_(shmetrics_counter_cell_(s) + 1, amount);
+    uint64_t seen;
+    shmetrics_add_double_(shmetrics_cells_(&s->cells, &seen) + SHM_COUNTER_FRACTION, amount);
     return 0;
+}
+
+_Thread_local int32_t shmetrics_cpu_hook_ = -1;
+
+void shmetrics_cpu_simulate(int32_t cpu)
+{
+    shmetrics_cpu_hook_ = cpu < 0 ? -1 : cpu;
+}
+
+/* The series behind a handle's cells: every handle the library hands out
+ * is the union in a struct smx_series, each type's cells first. */
+_Static_assert(offsetof(struct shmetrics_counter_series, cells) == 0, "counter cells first");
+_Static_assert(offsetof(struct shmetrics_histogram_series, cells) == 0, "histogram cells first");
+_Static_assert(offsetof(struct shmetrics_summary_series, cells) == 0, "summary cells first");
+
+static const struct smx_series *series_of(const struct shmetrics_cells_ *c)
+{
+    return caa_container_of((const void *)c, const struct smx_series, h);
+}
+
+uint64_t *shmetrics_cells_collided_(struct shmetrics_cells_ *c, uint64_t seen)
+{
+    const struct smx_series *s = series_of(c);
+    const struct smx_metric *m = s->metric;
+    shm_stripes_grow(m->reg->arena, s->idx, (uint64_t)(c->base - c->pool), m->ncells, m->type, seen);
+    return shmetrics_cells_(c, &seen);
+}
+
+void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **a, struct shm_series_view *v,
+                     struct shm_family_view *f)
+{
+    const struct smx_series *s = series_of(c);
+    const struct smx_metric *m = s->metric;
+    *a = m->reg->arena;
+    memset(v, 0, sizeof *v);
+    memset(f, 0, sizeof *f);
+    v->idx = s->idx;
+    v->family = m->idx;
+    v->cell = (uint64_t)(c->base - c->pool);
+    f->idx = m->idx;
+    f->type = m->type;
+    f->ncells = m->ncells;
+    f->nbuckets = m->nbuckets;
+    f->age_buckets = m->age_buckets;
+    f->max_age_ms = m->max_age_ms;
 }
 
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
@@ -393,10 +451,15 @@ char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
     char *u = reg->proc_unit;
     if (!u) {
         uint32_t slot;
-        if (shm_proc_claim(reg->arena, &slot) == 0) {
+        if (!reg->have_slot && shm_proc_claim(reg->arena, &slot) == 0) {
             reg->proc_slot = slot;
             reg->have_slot = true;
-            u = (char *)shm_proc_cell(reg->arena, slot, 0);
+        }
+        /* The cells every series registered so far may take in this unit
+         * are made real before any write can reach them. */
+        if (reg->have_slot &&
+            shm_unit_ready(reg->arena, reg->proc_slot, shm_proc_cells_used(reg->arena)) == 0) {
+            u = (char *)shm_proc_cell(reg->arena, reg->proc_slot, 0);
             shmetrics_store_release(&reg->proc_unit, u);
         }
     }
@@ -411,13 +474,13 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (!cell)
         return -ENOSPC;
-    shmetrics_add_double_(&cell[0], delta);
+    shmetrics_add_double_(&cell[SHM_GAUGE_VALUE], delta);
     /* A rate-limited gauge's stamp is its last accepted set: inc and dec
      * leave it alone (they are not limited). */
     if (!g->min_interval_ns)
-        shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+        shmetrics_store_release(&cell[SHM_GAUGE_STAMP], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     else
-        shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, (uint64_t)1);
+        shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0, (uint64_t)1);
     return 0;
 }
 
@@ -430,36 +493,32 @@ int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uin
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     if (!g->min_interval_ns) {
-        shmetrics_store_relaxed(&cell[0], bits);
-        shmetrics_store_release(&cell[1], g->stamped ? now : (uint64_t)1);
+        shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], bits);
+        shmetrics_store_release(&cell[SHM_GAUGE_STAMP], g->stamped ? now : (uint64_t)1);
         return 0;
     }
     /* The stamp is the time of the last accepted set (1: none yet).  Only
      * the thread that moves it forward by CAS may write the value. */
-    uint64_t last = shmetrics_load_acquire(&cell[1]);
+    uint64_t last = shmetrics_load_acquire(&cell[SHM_GAUGE_STAMP]);
     if ((last > 1 && now - last < g->min_interval_ns && now >= last) ||
-        shmetrics_cas_seq_cst(&cell[1], last, now) != last) {
+        shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], last, now) != last) {
         if (g->drops)
             shmetrics_counter_add(g->drops, 1);
         return 1;
     }
-    shmetrics_store_relaxed(&cell[0], bits);
+    shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], bits);
     return 0;
 }
 
 double shmetrics_counter_sum(const shmetrics_counter_series_t *s)
 {
-    uint64_t whole = 0;
-    double frac = 0;
-    for (uint32_t i = 0; i <= s->shard_mask; i++) {
-        const uint64_t *c = (const uint64_t *)(s->cell0 + (size_t)i * s->stride);
-        whole += shmetrics_load_relaxed(&c[0]);
-        uint64_t bits = shmetrics_load_relaxed(&c[1]);
-        double d;
-        memcpy(&d, &bits, sizeof d);
-        frac += d;
-    }
-    return (double)whole + frac;
+    const struct shm_arena *a;
+    struct shm_series_view v;
+    struct shm_family_view f;
+    smx_cells_views(&s->cells, &a, &v, &f);
+    double d = 0;
+    smx_counter_read(a, &v, &f, &d);
+    return d;
 }
 
 double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
@@ -467,7 +526,7 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
     char *u = shmetrics_load_acquire((char **)g->unit);
     if (!u)
         return 0;
-    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off));
+    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off) + SHM_GAUGE_VALUE);
     double d;
     memcpy(&d, &bits, sizeof d);
     return d;

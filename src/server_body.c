@@ -125,13 +125,9 @@ static void self_add(struct self *s, const char *name, const char *help, shmetri
 
 static uint64_t arena_bytes_used(const shmetrics_arena_info_t *in)
 {
-    /* Everything before the records' free room, plus what is handed out. */
-    uint64_t fixed = in->file_bytes - (uint64_t)in->shards * in->cpu_cells_cap * 8 -
-                     (uint64_t)in->processes_cap * in->proc_cells_cap * 8 - in->heap_bytes -
-                     (uint64_t)(in->families_cap - in->families_used) * 128 -
-                     (uint64_t)(in->series_cap - in->series_used) * 64;
-    return fixed + in->heap_used + (uint64_t)in->shards * in->cpu_cells_used * 8 +
-           (uint64_t)in->processes_cap * in->proc_cells_used * 8;
+    /* Every byte handed out is allocated first (fallocate): what the
+     * filesystem holds is what is in use. */
+    return in->allocated_bytes;
 }
 
 /* Damage goes to the log when its count changes, at most once every

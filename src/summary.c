@@ -106,19 +106,27 @@ static double word_double(const uint64_t *w)
     return d;
 }
 
-void smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum)
+struct totals {
+    uint64_t n;
+    uint64_t whole; /* each block's word wraps; so does the sum */
+    double frac;
+};
+
+static void add_totals(uint64_t *c, void *arg)
 {
-    uint64_t n = 0;
-    uint64_t whole = 0; /* each shard's word wraps; so does the sum */
-    double frac = 0;
-    for (uint32_t s = 0; s < w->shards; s++) {
-        const uint64_t *c = (const uint64_t *)(w->cell0 + (size_t)s * w->stride);
-        n += shmetrics_load_relaxed(&c[0]);
-        whole += shmetrics_load_relaxed(&c[1]);
-        frac += word_double(&c[2]);
-    }
-    *count = n;
-    *sum = (double)(int64_t)whole + frac;
+    struct totals *t = arg;
+    t->n += shmetrics_load_relaxed(&c[SHM_SUMMARY_COUNT]);
+    t->whole += shmetrics_load_relaxed(&c[SHM_SUMMARY_SUM]);
+    t->frac += word_double(&c[SHM_SUMMARY_SUM + 1]);
+}
+
+int smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum)
+{
+    struct totals t = {0, 0, 0};
+    int rc = shm_series_blocks(w->a, &w->v, &w->f, add_totals, &t);
+    *count = t.n;
+    *sum = (double)(int64_t)t.whole + t.frac;
+    return rc;
 }
 
 uint64_t smx_nearest_rank(double q, uint64_t n)
@@ -140,43 +148,60 @@ static double bucket_value(uint32_t idx)
     return neg ? -v : v;
 }
 
+struct merge {
+    const struct smx_window *w;
+    uint64_t now_epoch, oldest;
+    uint64_t *merged;
+    uint32_t lo, hi;
+    uint64_t total;
+    bool nomem;
+};
+
+static void merge_block(uint64_t *c, void *arg)
+{
+    struct merge *m = arg;
+    for (uint32_t a = 0; a < m->w->f.age_buckets; a++) {
+        const uint64_t *slot = c + SHM_SUMMARY_SLOTS + (size_t)a * SHM_AGE_SLOT_WORDS;
+        uint64_t epoch = shmetrics_load_acquire(&slot[SHM_SLOT_EPOCH]);
+        if (epoch < m->oldest || epoch > m->now_epoch) /* BUSY is above any epoch */
+            continue;
+        uint64_t range = shmetrics_load_relaxed(&slot[SHM_SLOT_RANGE]);
+        uint32_t rlo = (uint32_t)(range >> 32), rhi = (uint32_t)range;
+        if (rhi > SHM_SKETCH_BUCKETS)
+            rhi = SHM_SKETCH_BUCKETS;
+        if (rlo >= rhi)
+            continue;
+        if (!m->merged && !(m->merged = calloc(SHM_SKETCH_BUCKETS, sizeof *m->merged))) {
+            m->nomem = true;
+            return;
+        }
+        const uint32_t *counts = (const uint32_t *)&slot[SHM_SLOT_COUNTS];
+        for (uint32_t i = rlo; i < rhi; i++) {
+            uint32_t v = shmetrics_load_relaxed(&counts[i]);
+            m->merged[i] += v;
+            m->total += v;
+        }
+        m->lo = rlo < m->lo ? rlo : m->lo;
+        m->hi = rhi > m->hi ? rhi : m->hi;
+    }
+}
+
 int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const double *q, uint32_t n, double *out)
 {
-    uint64_t now_epoch = now_ns / w->period_ns + 1;
-    uint64_t oldest = now_epoch >= w->age_buckets ? now_epoch - w->age_buckets + 1 : 1;
-    uint64_t *merged = NULL;
-    uint32_t lo = SHM_SKETCH_BUCKETS, hi = 0;
-    uint64_t total = 0;
-    for (uint32_t s = 0; s < w->shards; s++) {
-        const uint64_t *c = (const uint64_t *)(w->cell0 + (size_t)s * w->stride);
-        for (uint32_t a = 0; a < w->age_buckets; a++) {
-            const uint64_t *slot = c + 3 + (size_t)a * SHM_AGE_SLOT_WORDS;
-            uint64_t epoch = shmetrics_load_acquire(&slot[0]);
-            if (epoch < oldest || epoch > now_epoch) /* BUSY is above any epoch */
-                continue;
-            uint64_t range = shmetrics_load_relaxed(&slot[1]);
-            uint32_t rlo = (uint32_t)(range >> 32), rhi = (uint32_t)range;
-            if (rhi > SHM_SKETCH_BUCKETS)
-                rhi = SHM_SKETCH_BUCKETS;
-            if (rlo >= rhi)
-                continue;
-            if (!merged && !(merged = calloc(SHM_SKETCH_BUCKETS, sizeof *merged)))
-                return -ENOMEM;
-            const uint32_t *counts = (const uint32_t *)&slot[2];
-            for (uint32_t i = rlo; i < rhi; i++) {
-                uint32_t v = shmetrics_load_relaxed(&counts[i]);
-                merged[i] += v;
-                total += v;
-            }
-            lo = rlo < lo ? rlo : lo;
-            hi = rhi > hi ? rhi : hi;
-        }
+    struct merge m = {w, now_ns / w->period_ns + 1, 0, NULL, SHM_SKETCH_BUCKETS, 0, 0, false};
+    m.oldest = m.now_epoch >= w->f.age_buckets ? m.now_epoch - w->f.age_buckets + 1 : 1;
+    int rc = shm_series_blocks(w->a, &w->v, &w->f, merge_block, &m);
+    if (m.nomem) {
+        free(m.merged);
+        return -ENOMEM;
     }
+    uint64_t *merged = m.merged, total = m.total;
+    uint32_t lo = m.lo, hi = m.hi;
     for (uint32_t j = 0; j < n; j++)
         out[j] = NAN;
     if (total == 0) {
         free(merged);
-        return 0;
+        return rc;
     }
     /* Nearest rank: the ceil(q * total)-th smallest observation (the first
      * for q = 0), for each q; the q are increasing, so one walk serves all. */
@@ -190,12 +215,15 @@ int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const dou
     while (j < n)
         out[j++] = bucket_value(hi - 1);
     free(merged);
-    return 0;
+    return rc;
 }
 
 static struct smx_window window_of(const shmetrics_summary_series_t *s)
 {
-    return (struct smx_window){s->cell0, s->stride, s->shard_mask + 1, s->age_buckets, s->period_ns};
+    struct smx_window w;
+    smx_cells_views(&s->cells, &w.a, &w.v, &w.f);
+    w.period_ns = s->period_ns;
+    return w;
 }
 
 uint64_t shmetrics_summary_count(const shmetrics_summary_series_t *s)

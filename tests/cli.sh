@@ -185,7 +185,10 @@ cli create --arena "$A" --families 8 --series 32 --processes 4 --shards 2
 check_rc "create: exit 0" 0
 size=$(stat -c %s "$A" 2>/dev/null)
 check_eq "create: reports the capacities and size" \
-    "created $A: families=8 series=32 processes=4 shards=2 bytes=$size" "$OUT"
+    "created $A: families=8 series=32 processes=4 shards=2 bytes=$size" "$(printf '%s\n' "$OUT" | sed -n 1p)"
+check_eq "create: says what the arena costs at most, and now" \
+    "memory: at most 32.3 MiB (the file's size), $(($(stat -c %b "$A") * 512 / 1024)).0 KiB allocated now" \
+    "$(printf '%s\n' "$OUT" | sed -n '2,$p')"
 check_eq "create: nothing on stderr" "" "$ERR"
 check_eq "create: file mode 0600 by default" 600 "$(stat -c %a "$A")"
 
@@ -214,14 +217,18 @@ rm -f "$A"
 (umask 077 && "$CLI" create --arena "$A" --file-mode 0644 >/dev/null 2>&1)
 check_eq "create --file-mode 0644 under umask 077: file mode" 644 "$(stat -c %a "$A" 2>/dev/null)"
 
-cpus=$(getconf _NPROCESSORS_ONLN)
+cpus=$(getconf _NPROCESSORS_CONF)
 shards=1
 while [ "$shards" -lt "$cpus" ]; do shards=$((shards * 2)); done
 cli create --arena "$prefix-defaults"
 check_rc "create with a bare name: exit 0" 0
 size=$(stat -c %s "$base-defaults" 2>/dev/null)
 check_eq "create with a bare name: lives under /dev/shm, default capacities" \
-    "created $base-defaults: families=1024 series=16384 processes=256 shards=$shards bytes=$size" "$OUT"
+    "created $base-defaults: families=1024 series=16384 processes=256 shards=$shards bytes=$size" \
+    "$(printf '%s\n' "$OUT" | sed -n 1p)"
+check_eq "create with default capacities: at most 50.6 MiB, whatever the CPU count" 53047296 "$size"
+check_true "create with default capacities: the cost line" matches "$(printf '%s\n' "$OUT" | sed -n 2p)" \
+    "memory: at most 50.6 MiB (the file's size), [0-9.]* MiB allocated now\$"
 rm -f "$base-defaults"
 
 A=$base-bad
@@ -1045,10 +1052,16 @@ check_true "stat of a new arena: creation time $created_at within $t0 .. $t1" ti
 check_eq "stat of a new arena: usage lines" "families   0 / 8
 series     0 / 32
 processes  0 / 4 (0 attached, 0 dead, 0 exited)
-shards     2" "$(lines 5 8)"
-check_eq "stat of a new arena: no refusals, nothing abandoned or reclaimed, no process table" "refused    0
+shards     2 (stripes a series may gain)" "$(lines 5 8)"
+check_eq "stat of a new arena: pool, gauges, stripes" "cells      0 / 4194304 words in the pool
+gauges     0 / 1024 (a line per process each)
+striped    0 stripe sets (0 refused)" "$(lines 10 12)"
+check_true "stat of a new arena: memory now and at most" matches "$(lines 13)" \
+    'memory     [0-9.]* KiB allocated, at most 32.3 MiB$'
+check_eq "stat of a new arena: no refusals, nothing abandoned or reclaimed, no process table" \
+    "refused    0 (0 by a full filesystem)
 abandoned  0
-reclaimed  0" "$(lines 12 '$')"
+reclaimed  0" "$(lines 14 '$')"
 
 t0=$(utc_now)
 cli_pid set --arena "$A" --help "Load." load 0.5
@@ -1065,16 +1078,21 @@ check_rc "stat after updates: exit 0" 0
 check_eq "stat after updates: usage lines" "families   3 / 8
 series     4 / 32
 processes  1 / 4 (0 attached, 0 dead, 1 exited)
-shards     2" "$(lines 5 8)"
-check_eq "stat after updates: refused, abandoned, and the mostrecent set's slot reclaimed at its exit" "refused    0
+shards     2 (stripes a series may gain)" "$(lines 5 8)"
+check_eq "stat after updates: a block of 8 cells for each counter series, a line for each gauge" \
+    "cells      16 / 4194304 words in the pool
+gauges     2 / 1024 (a line per process each)
+striped    0 stripe sets (0 refused)" "$(lines 10 12)"
+check_eq "stat after updates: refused, abandoned, and the mostrecent set's slot reclaimed at its exit" \
+    "refused    0 (0 by a full filesystem)
 abandoned  0
-reclaimed  1" "$(lines 12 14)"
+reclaimed  1" "$(lines 14 16)"
 check_eq "stat after updates: blank line, then the process table header" "
-  SLOT        PID STATE     ATTACHED" "$(lines 15 16)"
-check_eq "stat after updates: one row (the mode-all set keeps its slot), nothing after" 17 "$(($(wc -l <"$tmp/out")))"
+  SLOT        PID STATE     ATTACHED" "$(lines 17 18)"
+check_eq "stat after updates: one row (the mode-all set keeps its slot), nothing after" 19 "$(($(wc -l <"$tmp/out")))"
 slot=0
 for pid in "$p2"; do
-    row=$(lines $((17 + slot)))
+    row=$(lines $((19 + slot)))
     want=$(printf '%6u %10u %-9s ' "$slot" "$pid" exited)
     check_eq "stat after updates: slot $slot is pid $pid, exited" "$want" "$(printf '%s\n' "$row" | cut -c 1-28)"
     attached=$(printf '%s\n' "$row" | cut -c 29-)
@@ -1092,7 +1110,8 @@ cli dump --arena "$A"
 check_eq "the exited process's mode-all sample gave way to the new one" "g{pid=\"$PID\"} 2" \
     "$(grep '^g{' "$tmp/out")"
 cli stat --arena "$A"
-check_eq "stat of a one-slot arena: nothing refused" "refused    0" "$(grep '^refused' "$tmp/out")"
+check_eq "stat of a one-slot arena: nothing refused" "refused    0 (0 by a full filesystem)" \
+    "$(grep '^refused' "$tmp/out")"
 check_eq "stat of a one-slot arena: one slot reclaimed" "reclaimed  1" "$(grep '^reclaimed' "$tmp/out")"
 
 cli stat --arena "$base-missing"
@@ -1162,7 +1181,7 @@ check_failure "a live mode is a mode of its own" "g_livesum is already registere
 
 cli_env "$prefix-env" create --families 4 --series 8 --processes 2 --shards 1
 check_rc "SHMETRICS_ARENA bare name: create exit 0" 0
-check_eq "SHMETRICS_ARENA bare name: created under /dev/shm" "created $base-env: families=4 series=8 processes=2 shards=1 bytes=$(stat -c %s "$base-env" 2>/dev/null)" "$OUT"
+check_eq "SHMETRICS_ARENA bare name: created under /dev/shm" "created $base-env: families=4 series=8 processes=2 shards=1 bytes=$(stat -c %s "$base-env" 2>/dev/null)" "$(printf '%s\n' "$OUT" | sed -n 1p)"
 cli_env "$prefix-env" inc --help "From the environment." env_total 2
 check_rc "SHMETRICS_ARENA: inc exit 0" 0
 cli_env "$prefix-env" set --help "Also." env_gauge 7

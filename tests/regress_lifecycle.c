@@ -484,7 +484,7 @@ Test(lifecycle, remove_and_clear_series, .timeout = 60)
     cr_assert_eq(again, a);
     shmetrics_arena_info(r, &after);
     cr_assert_eq(after.series_used, before.series_used, "no new record");
-    cr_assert_eq(after.cpu_cells_used, before.cpu_cells_used, "no new cells: they were reused");
+    cr_assert_eq(after.cells_used, before.cells_used, "no new cells: they were reused");
 
     /* This process's cached handle brings a removed series back too. */
     cr_assert_eq(shmetrics_counter_remove(c, "/b", NULL), 0);

@@ -14,8 +14,9 @@
  *   series         series records (with FAMILY: that family's series only)
  *   heap           the heap (with FAMILY: its name, help, label names,
  *                  buckets, quantiles and its series' label values)
- *   cells          every CPU and process unit (with FAMILY: its series'
- *                  words in every unit)
+ *   cells          the cell pool and every process unit (with FAMILY: its
+ *                  series' base blocks, stripe directory included, or, for
+ *                  a gauge, its series' lines in every process unit)
  *   all            the whole file
  * It writes runs of 1 to 16 random bytes (sometimes 0, 2, 3 or 0xff words)
  * at random places of the region until SECONDS pass, then, for a region of
@@ -137,17 +138,18 @@ static int plan(const char *base, const struct shm_header *h, const char *region
         }
     } else if (strcmp(region, "cells") == 0) {
         if (fam < 0) {
-            add(h->off_cpu_units, file - h->off_cpu_units, file);
+            add(h->off_pool, file - h->off_pool, file);
         } else {
             const struct shm_family *f = &fr[fam];
             bool gauge = f->type == SHM_TYPE_GAUGE;
-            uint64_t units = gauge ? (uint64_t)h->processes_cap + 1 : h->shards;
-            uint64_t base_off = gauge ? h->off_proc_units : h->off_cpu_units;
-            uint64_t unit = gauge ? h->proc_unit_bytes : h->cpu_unit_bytes;
+            uint64_t units = gauge ? (uint64_t)h->processes_cap + 1 : 1;
+            uint64_t base_off = gauge ? h->off_proc_units : h->off_pool;
+            uint64_t unit = gauge ? h->proc_unit_bytes : 0;
+            uint64_t words = gauge ? SHM_GAUGE_CELLS : SHM_BLOCK_WORDS(f->ncells);
             for (uint32_t i = 0; i < ns; i++)
                 if (sr[i].family == (uint32_t)fam && sr[i].cells)
                     for (uint64_t u = 0; u < units; u++)
-                        add(base_off + u * unit + (sr[i].cells - 1) * 8, (uint64_t)f->ncells * 8, file);
+                        add(base_off + u * unit + (sr[i].cells - 1) * 8, words * 8, file);
         }
     } else if (strcmp(region, "all") == 0) {
         add(0, file, file);

@@ -43,11 +43,19 @@ extern "C" {
 
 struct shmetrics_registry;
 
-/* A counter series: one cell at the same offset in every per-CPU unit. */
+/* The cells of a counter, histogram or summary series, in the arena's cell
+ * pool: its base block, and the stripe sets it gains when writers collide
+ * on it (shm/layout.h).  An update takes the base block while the series
+ * has no stripes, else this CPU's stripe of its newest set. */
+struct shmetrics_cells_ {
+    uint64_t *base;  /* the base block: [0] the stripe directory, then the cells */
+    uint64_t *pool;  /* the pool's first word, where stripe sets are found */
+    uint32_t block;  /* words from one stripe to the next */
+};
+
+/* A counter series. */
 struct shmetrics_counter_series {
-    char *cell0;         /* the series' first word in CPU unit 0 */
-    size_t stride;       /* bytes from one CPU unit to the next */
-    uint32_t shard_mask; /* units - 1 */
+    struct shmetrics_cells_ cells;
 };
 
 /* A gauge series: one cell in the calling process's unit. */
@@ -79,20 +87,16 @@ struct shmetrics_sampler {
     uint32_t every;
 };
 
-/* A histogram series: nbuckets + 3 cells in every per-CPU unit. */
+/* A histogram series: nbuckets + 3 cells in each block. */
 struct shmetrics_histogram_series {
-    char *cell0;
-    size_t stride;
-    uint32_t shard_mask;
+    struct shmetrics_cells_ cells;
     uint32_t nbuckets;     /* finite upper bounds */
     const double *bounds;  /* this process's copy, strictly increasing */
 };
 
-/* A summary series: count, sum and age_buckets sketches per CPU unit. */
+/* A summary series: count, sum and age_buckets sketches in each block. */
 struct shmetrics_summary_series {
-    char *cell0;
-    size_t stride;
-    uint32_t shard_mask;
+    struct shmetrics_cells_ cells;
     uint32_t age_buckets;
     uint64_t period_ns;    /* max_age / age_buckets */
     size_t slot_words;     /* words from one age slot to the next */
@@ -105,8 +109,42 @@ struct shmetrics_summary_series {
 #define SHMETRICS_SKETCH_OCTAVES 64
 #define SHMETRICS_SKETCH_HALF (SHMETRICS_SKETCH_OCTAVES << SHMETRICS_SKETCH_SUB_BITS)
 
+/* The stripe directory word, part of the arena format (checked against
+ * shm/layout.h when the library is built). */
+#define SHMETRICS_DIR_LG_MASK_ 0x3fu
+#define SHMETRICS_DIR_SHIFT_ 8
+#define SHMETRICS_LINE_WORDS_ 8u
+#define SHMETRICS_STRIPE_HASH_ 0x9E3779B9u
+
+/* Cell word indexes of each type within a block, part of the arena format. */
+#define SHMETRICS_COUNTER_WHOLE_ 0      /* uint64 */
+#define SHMETRICS_COUNTER_FRACTION_ 1   /* double */
+#define SHMETRICS_GAUGE_VALUE_ 0        /* double */
+#define SHMETRICS_GAUGE_STAMP_ 1        /* uint64 */
+#define SHMETRICS_SUMMARY_COUNT_ 0      /* uint64 */
+#define SHMETRICS_SUMMARY_SUM_ 1        /* int64 whole part, then a double */
+#define SHMETRICS_SUMMARY_SLOTS_ 3      /* the first age slot */
+#define SHMETRICS_SLOT_EPOCH_ 0
+#define SHMETRICS_SLOT_RANGE_ 1
+#define SHMETRICS_SLOT_COUNTS_ 2
+
+/* Tests and benchmarks: the CPU number this thread uses, set with
+ * shmetrics_cpu_simulate (-1: the real one).  Honoured by the inline paths
+ * of a file compiled with SHMETRICS_CPU_HOOK defined, and by the library's
+ * own out-of-line paths; other code pays nothing for it. */
+#ifdef __cplusplus
+extern thread_local int32_t shmetrics_cpu_hook_;
+#else
+extern _Thread_local int32_t shmetrics_cpu_hook_;
+#endif
+/* Make the calling thread write as if it ran on CPU `cpu` (any number;
+ * -1 goes back to the real CPU).  For tests and benchmarks that simulate a
+ * host with more CPUs than the machine has.  Any thread; no error. */
+void shmetrics_cpu_simulate(int32_t cpu);
+
 /* Out-of-line helpers of the inline functions below (not for direct use). */
 uint32_t shmetrics_cpu_slow_(void);
+uint64_t *shmetrics_cells_collided_(struct shmetrics_cells_ *c, uint64_t seen);
 int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amount);
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g);
 int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta);
@@ -126,6 +164,10 @@ void shmetrics_summary_touch_(uint64_t *range, uint32_t idx);
  * because every update is atomic. */
 static inline uint32_t shmetrics_cpu_(void)
 {
+#ifdef SHMETRICS_CPU_HOOK
+    if (__builtin_expect(shmetrics_cpu_hook_ >= 0, 0))
+        return (uint32_t)shmetrics_cpu_hook_;
+#endif
 #ifdef SHMETRICS_HAVE_RSEQ
     if (__builtin_expect(__rseq_size != 0, 1)) {
         const volatile struct rseq *rs =
@@ -138,28 +180,51 @@ static inline uint32_t shmetrics_cpu_(void)
     return shmetrics_cpu_slow_();
 }
 
-static inline uint64_t *shmetrics_counter_cell_(const struct shmetrics_counter_series *s)
+/* The cells this thread updates: the base block's while the series has no
+ * stripes (no CPU number needed), else its stripe of the newest set.  The
+ * directory word seen is left in *seen for shmetrics_cells_collided_. */
+static inline uint64_t *shmetrics_cells_(const struct shmetrics_cells_ *c, uint64_t *seen)
 {
-    return (uint64_t *)(s->cell0 + (size_t)(shmetrics_cpu_() & s->shard_mask) * s->stride);
+    uint64_t d = shmetrics_load_relaxed(&c->base[0]);
+    *seen = d;
+    uint32_t lg = (uint32_t)d & SHMETRICS_DIR_LG_MASK_;
+    if (__builtin_expect(lg == 0, 1))
+        return c->base + 1;
+    uint32_t i = (shmetrics_cpu_() * SHMETRICS_STRIPE_HASH_) >> (32 - lg);
+    return c->pool + (d >> SHMETRICS_DIR_SHIFT_) + SHMETRICS_LINE_WORDS_ + (size_t)i * c->block + 1;
 }
 
-/* Add a whole number to a counter: one relaxed fetch-add on this CPU's
- * shard.  Cannot fail. */
+/* Add n to cell `word` of the series: a compare-and-swap, which fails only
+ * when another writer changed the word in between; then the series gains
+ * stripes (out of line) and the add is made there. */
+static inline void shmetrics_cells_add_(struct shmetrics_cells_ *c, uint32_t word, uint64_t n)
+{
+    uint64_t seen;
+    uint64_t *cells = shmetrics_cells_(c, &seen);
+    uint64_t old = shmetrics_load_relaxed(&cells[word]);
+    if (__builtin_expect(shmetrics_cas_seq_cst(&cells[word], old, old + n) == old, 1))
+        return;
+    shmetrics_add_relaxed(&shmetrics_cells_collided_(c, seen)[word], n);
+}
+
+/* Add a whole number to a counter: one compare-and-swap on the series'
+ * cell (its stripe for this CPU once writers have collided on it).  Cannot
+ * fail. */
 static inline void shmetrics_counter_add(struct shmetrics_counter_series *s, uint64_t n)
 {
-    shmetrics_add_relaxed(shmetrics_counter_cell_(s), n);
+    shmetrics_cells_add_(&s->cells, SHMETRICS_COUNTER_WHOLE_, n);
 }
 
 /* Add `amount` (>= 0, finite) to a counter.  Whole amounts below 2^64 take
- * the fetch-add above and are exact; others take a compare-and-swap loop on
- * a double cell beside it.  Returns 0, or -EINVAL (value unchanged) for a
+ * the path above and are exact; others take a compare-and-swap loop on a
+ * double cell beside it.  Returns 0, or -EINVAL (value unchanged) for a
  * negative, NaN or infinite amount. */
 static inline int shmetrics_counter_inc(struct shmetrics_counter_series *s, double amount)
 {
     if (__builtin_expect(amount >= 0.0 && amount < 18446744073709551616.0, 1)) {
         uint64_t n = (uint64_t)amount;
         if (__builtin_expect((double)n == amount, 1)) {
-            shmetrics_add_relaxed(shmetrics_counter_cell_(s), n);
+            shmetrics_counter_add(s, n);
             return 0;
         }
     }
@@ -190,9 +255,9 @@ static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v
         return -ENOSPC;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    shmetrics_store_relaxed(&cell[0], bits);
+    shmetrics_store_relaxed(&cell[SHMETRICS_GAUGE_VALUE_], bits);
     /* Release: a reader that sees this stamp sees this value or a later one. */
-    shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_store_release(&cell[SHMETRICS_GAUGE_STAMP_], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -279,15 +344,22 @@ static inline uint32_t shmetrics_bucket_index_(const double *b, uint32_t n, doub
     return lo;
 }
 
-/* Record one observation: one relaxed add on its bucket and one on the sum
- * (a CAS loop when `v` is not a whole number), on this CPU's shard.  Every
+/* Record one observation: a compare-and-swap on its bucket (see
+ * shmetrics_cells_add_) and a relaxed add on the sum (a CAS loop when `v`
+ * is not a whole number), in the series' base block or this CPU's stripe.  Every
  * double is accepted, as Prometheus clients do: NaN counts in +Inf and makes
  * the sum NaN; +Inf counts in +Inf, -Inf in the first bucket, and each
  * makes the sum infinite. */
 static inline void shmetrics_histogram_observe(struct shmetrics_histogram_series *h, double v)
 {
-    uint64_t *c = (uint64_t *)(h->cell0 + (size_t)(shmetrics_cpu_() & h->shard_mask) * h->stride);
-    shmetrics_add_relaxed(&c[shmetrics_bucket_index_(h->bounds, h->nbuckets, v)], (uint64_t)1);
+    uint64_t seen;
+    uint64_t *c = shmetrics_cells_(&h->cells, &seen);
+    uint32_t b = shmetrics_bucket_index_(h->bounds, h->nbuckets, v);
+    uint64_t old = shmetrics_load_relaxed(&c[b]);
+    if (__builtin_expect(shmetrics_cas_seq_cst(&c[b], old, old + 1) != old, 0)) {
+        c = shmetrics_cells_collided_(&h->cells, seen);
+        shmetrics_add_relaxed(&c[b], (uint64_t)1);
+    }
     shmetrics_sum_add_(&c[h->nbuckets + 1], v);
 }
 
@@ -326,28 +398,34 @@ static inline uint32_t shmetrics_sketch_index_(double v)
 }
 
 /* Record one observation made at `now_ns` (CLOCK_MONOTONIC): the all-time
- * count and sum, and the sketch of the current age slot, on this CPU's
- * shard.  The first observation of a slot in a new period clears it (out
+ * count (a compare-and-swap, see shmetrics_cells_add_) and sum, and the
+ * sketch of the current age slot, in the series' base block or this CPU's
+ * stripe.  The first observation of a slot in a new period clears it (out
  * of line, once per period).  NaN counts in _count and makes _sum NaN but
  * does not rank; infinities rank at the ends of the sketch's range. */
 static inline void shmetrics_summary_observe_at(struct shmetrics_summary_series *s, double v, uint64_t now_ns)
 {
-    uint64_t *c = (uint64_t *)(s->cell0 + (size_t)(shmetrics_cpu_() & s->shard_mask) * s->stride);
-    shmetrics_add_relaxed(&c[0], (uint64_t)1);
-    shmetrics_sum_add_(&c[1], v);
+    uint64_t dir;
+    uint64_t *c = shmetrics_cells_(&s->cells, &dir);
+    uint64_t old = shmetrics_load_relaxed(&c[SHMETRICS_SUMMARY_COUNT_]);
+    if (__builtin_expect(shmetrics_cas_seq_cst(&c[SHMETRICS_SUMMARY_COUNT_], old, old + 1) != old, 0)) {
+        c = shmetrics_cells_collided_(&s->cells, dir);
+        shmetrics_add_relaxed(&c[SHMETRICS_SUMMARY_COUNT_], (uint64_t)1);
+    }
+    shmetrics_sum_add_(&c[SHMETRICS_SUMMARY_SUM_], v);
     if (v != v)
         return;
     uint64_t epoch = now_ns / s->period_ns + 1;
-    uint64_t *slot = c + 3 + (size_t)(epoch % s->age_buckets) * s->slot_words;
+    uint64_t *slot = c + SHMETRICS_SUMMARY_SLOTS_ + (size_t)(epoch % s->age_buckets) * s->slot_words;
     /* Acquire: the touched range read next is the one published with it. */
-    uint64_t seen = shmetrics_load_acquire(&slot[0]);
+    uint64_t seen = shmetrics_load_acquire(&slot[SHMETRICS_SLOT_EPOCH_]);
     if (__builtin_expect(seen != epoch, 0) && !shmetrics_summary_rotate_(slot, seen, epoch))
         return;
     uint32_t idx = shmetrics_sketch_index_(v);
-    uint64_t range = shmetrics_load_relaxed(&slot[1]);
+    uint64_t range = shmetrics_load_relaxed(&slot[SHMETRICS_SLOT_RANGE_]);
     if (__builtin_expect((uint32_t)range == 0 || idx < (uint32_t)(range >> 32) || idx >= (uint32_t)range, 0))
-        shmetrics_summary_touch_(&slot[1], idx);
-    shmetrics_add_relaxed((uint32_t *)&slot[2] + idx, (uint32_t)1);
+        shmetrics_summary_touch_(&slot[SHMETRICS_SLOT_RANGE_], idx);
+    shmetrics_add_relaxed((uint32_t *)&slot[SHMETRICS_SLOT_COUNTS_] + idx, (uint32_t)1);
 }
 
 /* The same at the current time (CLOCK_MONOTONIC_COARSE, a few ns). */

@@ -64,14 +64,15 @@ static int u64_arg(PyObject *o, void *out)
 static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
 {
     static char *kw[] = {"path", "create", "readonly", "exclusive", "families", "series", "processes",
-                         "shards", "cells", "mode", NULL};
+                         "shards", "cells", "mode", "gauges", NULL};
     PyObject *path, *bytes = NULL, *create_arg = Py_None;
     int create, readonly = 0, exclusive = 0;
-    unsigned int families = 0, series = 0, processes = 0, shards = 0, mode = 0;
+    unsigned int families = 0, series = 0, processes = 0, shards = 0, mode = 0, gauges = 0;
     unsigned long long cells = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&:Registry", kw, &path, &create_arg,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&O&:Registry", kw, &path, &create_arg,
                                      &readonly, &exclusive, u32_arg, &families, u32_arg, &series, u32_arg,
-                                     &processes, u32_arg, &shards, u64_arg, &cells, u32_arg, &mode))
+                                     &processes, u32_arg, &shards, u64_arg, &cells, u32_arg, &mode, u32_arg,
+                                     &gauges))
         return -1;
     /* create=None: create a missing arena unless opening read-only. */
     if ((create = create_arg == Py_None ? !readonly : PyObject_IsTrue(create_arg)) < 0)
@@ -97,6 +98,7 @@ static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
         .shards = shards,
         .file_mode = mode,
         .cells = cells,
+        .gauges = gauges,
     };
     shmetrics_registry_t *reg = NULL;
     int rc;
@@ -231,13 +233,19 @@ static PyObject *arena_info(smpy_arena *self, PyObject *unused)
     SET_ITEM(d, "shards", PyLong_FromUnsignedLong(in.shards));
     SET_ITEM(d, "heap_bytes", PyLong_FromUnsignedLongLong(in.heap_bytes));
     SET_ITEM(d, "heap_used", PyLong_FromUnsignedLongLong(in.heap_used));
-    SET_ITEM(d, "cpu_cells_cap", PyLong_FromUnsignedLongLong(in.cpu_cells_cap));
-    SET_ITEM(d, "cpu_cells_used", PyLong_FromUnsignedLongLong(in.cpu_cells_used));
+    SET_ITEM(d, "cells_cap", PyLong_FromUnsignedLongLong(in.cells_cap));
+    SET_ITEM(d, "cells_used", PyLong_FromUnsignedLongLong(in.cells_used));
+    SET_ITEM(d, "gauges_cap", PyLong_FromUnsignedLong(in.gauges_cap));
+    SET_ITEM(d, "gauges_used", PyLong_FromUnsignedLong(in.gauges_used));
     SET_ITEM(d, "proc_cells_cap", PyLong_FromUnsignedLongLong(in.proc_cells_cap));
     SET_ITEM(d, "proc_cells_used", PyLong_FromUnsignedLongLong(in.proc_cells_used));
     SET_ITEM(d, "refused", PyLong_FromUnsignedLongLong(in.refused));
     SET_ITEM(d, "abandoned", PyLong_FromUnsignedLongLong(in.abandoned));
     SET_ITEM(d, "reclaimed", PyLong_FromUnsignedLongLong(in.reclaimed));
+    SET_ITEM(d, "fs_refused", PyLong_FromUnsignedLongLong(in.fs_refused));
+    SET_ITEM(d, "striped", PyLong_FromUnsignedLongLong(in.striped));
+    SET_ITEM(d, "stripes_refused", PyLong_FromUnsignedLongLong(in.stripes_refused));
+    SET_ITEM(d, "allocated_bytes", PyLong_FromUnsignedLongLong(in.allocated_bytes));
     return d;
 }
 
@@ -369,7 +377,7 @@ PyTypeObject smpy_arena_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "shmetrics._shmetrics.Arena",
     .tp_doc = "Arena(path, create=None, readonly=False, exclusive=False, *, families=0, series=0,\n"
-              "      processes=0, shards=0, cells=0, mode=0)\n"
+              "      processes=0, shards=0, cells=0, mode=0, gauges=0)\n"
               "One process's handle on a shmetrics arena (a name without '/' is under /dev/shm);\n"
               "create=None creates a missing arena unless readonly is true.",
     .tp_basicsize = sizeof(smpy_arena),

@@ -82,7 +82,7 @@ class Metric:
 
 class Registry(_shmetrics.Arena):
     """Registry(path, create=None, readonly=False, exclusive=False, *, families=0,
-    series=0, processes=0, shards=0, cells=0, mode=0)
+    series=0, processes=0, shards=0, cells=0, mode=0, gauges=0)
 
     Open the arena at `path`, creating it if it is missing (create=None
     creates unless readonly=True); a name without '/' lives under /dev/shm.

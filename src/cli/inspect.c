@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "cli.h"
@@ -18,7 +19,7 @@ struct inspect_args {
     bool unlink;               /* reset */
 };
 
-#define OPT_CAPS 1   /* --families --series --processes --shards --file-mode */
+#define OPT_CAPS 1   /* --families --series --processes --shards --cells --gauges --file-mode */
 #define OPT_FORMAT 2 /* --format */
 #define OPT_UNLINK 4 /* --unlink */
 
@@ -60,6 +61,8 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
                 cap = &a->o.processes, max = 65536;
             else if (strcmp(arg, "--shards") == 0)
                 cap = &a->o.shards, max = 4096;
+            else if (strcmp(arg, "--gauges") == 0)
+                cap = &a->o.gauges;
             else if (strcmp(arg, "--cells") == 0) {
                 uint32_t cells;
                 if (!cli_parse_u32(val, 1, 1u << 28, &cells))
@@ -85,6 +88,41 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
         return cli_usage_error(v, "no arena: give --arena PATH or set SHMETRICS_ARENA");
     a->o.path = a->arena;
     return 0;
+}
+
+/* Bytes for people: 51.2 MiB. */
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%llu bytes", (unsigned long long)b);
+    else
+        snprintf(buf, len, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+/* What the arena costs: at most its file's size (every byte is allocated
+ * before it is used, never more), and what its filesystem holds now; a
+ * warning when the filesystem could not take the most. */
+static void print_cost(const shmetrics_arena_info_t *in)
+{
+    char most[32], now[32], fr[32];
+    printf("memory: at most %s (the file's size), %s allocated now\n", human(in->file_bytes, most, sizeof most),
+           human(in->allocated_bytes, now, sizeof now));
+    struct statvfs vfs;
+    if (statvfs(in->path, &vfs) == 0) {
+        uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+        if (in->file_bytes - in->allocated_bytes > free_bytes)
+            fprintf(stderr, "shmetrics: warning: the filesystem of %s has %s free, less than the arena may still "
+                    "take: registrations will fail with 'filesystem full' once it is full (no process is harmed)\n",
+                    in->path, human(free_bytes, fr, sizeof fr));
+    }
 }
 
 static int run_create(int argc, char **argv)
@@ -115,6 +153,7 @@ static int run_create(int argc, char **argv)
     shmetrics_arena_info(reg, &in);
     printf("created %s: families=%u series=%u processes=%u shards=%u bytes=%llu\n", in.path, in.families_cap,
            in.series_cap, in.processes_cap, in.shards, (unsigned long long)in.file_bytes);
+    print_cost(&in);
     shmetrics_shutdown(reg, 0);
     return EXIT_OK;
 }
@@ -195,13 +234,18 @@ static int run_stat(int argc, char **argv)
     printf("series     %u / %u\n", in.series_used, in.series_cap);
     printf("processes  %zu / %u (%zu attached, %zu dead, %zu exited)\n", np, in.processes_cap, live, dead,
            np - live - dead);
-    printf("shards     %u\n", in.shards);
+    printf("shards     %u (stripes a series may gain)\n", in.shards);
     printf("heap       %llu / %llu bytes\n", (unsigned long long)in.heap_used, (unsigned long long)in.heap_bytes);
-    printf("cpu cells  %llu / %llu words per shard\n", (unsigned long long)in.cpu_cells_used,
-           (unsigned long long)in.cpu_cells_cap);
-    printf("proc cells %llu / %llu words per process\n", (unsigned long long)in.proc_cells_used,
-           (unsigned long long)in.proc_cells_cap);
-    printf("refused    %llu\n", (unsigned long long)in.refused);
+    printf("cells      %llu / %llu words in the pool\n", (unsigned long long)in.cells_used,
+           (unsigned long long)in.cells_cap);
+    printf("gauges     %u / %u (a line per process each)\n", in.gauges_used, in.gauges_cap);
+    printf("striped    %llu stripe sets (%llu refused)\n", (unsigned long long)in.striped,
+           (unsigned long long)in.stripes_refused);
+    char most[32], now[32];
+    printf("memory     %s allocated, at most %s\n", human(in.allocated_bytes, now, sizeof now),
+           human(in.file_bytes, most, sizeof most));
+    printf("refused    %llu (%llu by a full filesystem)\n", (unsigned long long)in.refused,
+           (unsigned long long)in.fs_refused);
     printf("abandoned  %llu\n", (unsigned long long)in.abandoned);
     printf("reclaimed  %llu\n", (unsigned long long)in.reclaimed);
     if (got) {
@@ -253,15 +297,24 @@ const struct verb verb_reset = {
 const struct verb verb_create = {
     "create", "create an arena with given capacities",
     "usage: shmetrics create [--arena PATH] [--families N] [--series N] [--processes N]\n"
-    "                        [--shards N] [--cells N] [--file-mode OCTAL]\n"
+    "                        [--shards N] [--cells N] [--gauges N] [--file-mode OCTAL]\n"
     "\n"
-    "Creates the arena file (mode 0600 unless --file-mode).  An existing arena is\n"
-    "left alone and reported; it is an error if it has other capacities than the\n"
-    "ones given.  Defaults: 1024 families, 16384 series, 256 processes, shards =\n"
-    "online CPUs rounded up to a power of two, and per CPU 16 cells (8 bytes each)\n"
-    "per series plus room for 32 summary series.  A counter series takes 2 cells,\n"
-    "a histogram series its bucket count + 3, a summary series 20498 (5 age\n"
-    "buckets); cells never written cost address space, not memory.\n",
+    "Creates the arena file (mode 0600 unless --file-mode) and says what it costs:\n"
+    "at most the file's size, whatever the number of CPUs, and what is allocated\n"
+    "now; it warns when the filesystem has less room than that.  An existing arena\n"
+    "is left alone and reported; it is an error if it has other capacities than\n"
+    "the ones given.  Defaults (about 51 MiB at most): 1024 families, 16384\n"
+    "series, 256 processes, 4194304 cells (8 bytes each) in the pool that\n"
+    "counters, histograms and summaries share, 1024 gauge series, and shards =\n"
+    "the system's CPUs rounded up to a power of two.\n"
+    "\n"
+    "A series takes one block of the pool: 1 + its cells, rounded up to 8 (a\n"
+    "counter 8 cells, a histogram of 21 buckets 32, a summary with 5 age buckets\n"
+    "20504).  Only when writers on different CPUs collide on a series does it gain\n"
+    "stripes (2, then 4, ... up to --shards; summaries 2), so memory follows what\n"
+    "is written, not the CPU count.  A gauge series takes 64 bytes in the unit of\n"
+    "each process that writes it.  Pages are allocated before use: a full\n"
+    "filesystem is an error for the writer, never a crash.\n",
     run_create,
 };
 

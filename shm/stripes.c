@@ -1,0 +1,126 @@
+/*
+ * shm/stripes.c - owns the stripes of pool series: adding a stripe set when
+ * writers collide on a series, and walking a series' cell blocks (its base
+ * block, then every stripe of every set) for readers and for zeroing.
+ *
+ * The protocol, and its invariants.
+ *
+ * A series starts with its base block only; writers update its cells with
+ * compare-and-swap (the inline paths of shmetrics/hot.h).  A CAS fails only
+ * when another writer changed the word in between: contention.  The loser
+ * calls shm_stripes_grow with the directory word it saw, which
+ *
+ *   1. gives up if the word moved (someone else grew it) or says NOGROW;
+ *   2. at the type's limit, sets NOGROW (one CAS) and stops;
+ *   3. allocates a stripe set twice the size of the newest one (2 stripes
+ *      the first time) from the pool, made real with fallocate, and fills
+ *      its header while no one else can see it: the series' record index,
+ *      the directory word it replaces, lg; the magic last, with release;
+ *   4. publishes it by a CAS of the directory word from what it saw to the
+ *      new set.  The CAS is sequentially consistent, so a reader that
+ *      loads the new word with acquire sees the complete header.  A loser
+ *      of that CAS leaves its set unreferenced (counted as abandoned).
+ *
+ * So (a) a directory word only moves forward, to a complete set; (b) sets
+ * are never freed, moved or reused, so a writer that still holds an older
+ * word adds to a set that readers still sum; (c) every count lands in
+ * exactly one cell, so the sum over all blocks is exact, and a reader that
+ * sums the blocks twice sees each cell no smaller than before: counters
+ * never go back.  A writer killed anywhere in 3 or 4 loses pool words, never
+ * a count, and never leaves a published set half made.
+ *
+ * If the pool or the filesystem refuses the set, the directory gets NOGROW
+ * and the series keeps the blocks it has: slower under contention, exact,
+ * and no writer asks again.
+ */
+#include <errno.h>
+
+#include "arena_priv.h"
+#include "../src/error.h"
+
+/* Sets of one series: lg strictly grows from set to set, from 1 to 12. */
+#define MAX_SETS SHM_MAX_STRIPES_LG
+
+uint32_t shm_stripes_max_lg(const struct shm_arena *a, uint32_t type)
+{
+    uint32_t lg = 0;
+    while ((1u << lg) < a->h.stripes_max)
+        lg++;
+    if (type == SHM_TYPE_SUMMARY && lg > SHM_SUMMARY_STRIPES_LG)
+        lg = SHM_SUMMARY_STRIPES_LG;
+    return type == SHM_TYPE_GAUGE ? 0 : lg;
+}
+
+uint64_t *shm_pool(const struct shm_arena *a)
+{
+    return (uint64_t *)(a->base + a->h.off_pool);
+}
+
+int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
+                     uint64_t seen)
+{
+    uint64_t *dir = shm_pool(a) + base_word;
+    uint64_t d = shmetrics_load_acquire(dir);
+    if (d != seen || (d & SHM_DIR_NOGROW))
+        return 0;
+    uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK) + 1;
+    if (lg > shm_stripes_max_lg(a, type)) {
+        shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_NOGROW);
+        return 0;
+    }
+    uint64_t words = SHM_LINE_WORDS + ((uint64_t)1 << lg) * SHM_BLOCK_WORDS(ncells);
+    uint64_t w;
+    int rc = shm_pool_alloc(a, words, "a series' stripes", &w);
+    if (rc < 0) {
+        shmetrics_add_relaxed(&a->sh->stripes_refused, (uint64_t)1);
+        shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_NOGROW);
+        return rc;
+    }
+    uint64_t *hdr = shm_pool(a) + w;
+    shmetrics_store_relaxed(&hdr[1], (uint64_t)series);
+    shmetrics_store_relaxed(&hdr[2], d);
+    shmetrics_store_relaxed(&hdr[3], (uint64_t)lg);
+    shmetrics_store_release(&hdr[0], SHM_STRIPES_MAGIC);
+    uint64_t nd = (w << SHM_DIR_SHIFT) | lg;
+    if (shmetrics_cas_seq_cst(dir, d, nd) != d) {
+        shm_count_abandoned(a);
+        return 0;
+    }
+    shmetrics_add_relaxed(&a->sh->striped, (uint64_t)1);
+    return 0;
+}
+
+int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam,
+                      shm_block_fn fn, void *arg)
+{
+    if (fam->type == SHM_TYPE_GAUGE)
+        return smx_fail(-EINVAL, "series record %u: a gauge has no pool blocks", v->idx);
+    uint64_t *pool = shm_pool(a);
+    uint64_t *base = pool + v->cell;
+    fn(base + 1, arg);
+    uint64_t used = shmetrics_load_acquire(&a->sh->pool_used);
+    if (used > a->h.pool_bytes / 8)
+        used = a->h.pool_bytes / 8;
+    uint64_t block = SHM_BLOCK_WORDS(fam->ncells);
+    uint32_t max_lg = shm_stripes_max_lg(a, fam->type);
+    uint32_t above = max_lg + 1;
+    uint64_t d = shmetrics_load_acquire(&base[0]);
+    for (uint32_t sets = 0; d & SHM_DIR_LG_MASK; sets++) {
+        uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK);
+        uint64_t w = d >> SHM_DIR_SHIFT;
+        uint64_t words = SHM_LINE_WORDS + ((uint64_t)1 << (lg < 32 ? lg : 31)) * block;
+        if (sets >= MAX_SETS || lg >= above || w % SHM_LINE_WORDS || w > used || words > used - w)
+            return smx_fail(-EBADMSG, "series record %u: bad stripe directory 0x%llx", v->idx,
+                            (unsigned long long)d);
+        uint64_t *hdr = pool + w;
+        if (shmetrics_load_acquire(&hdr[0]) != SHM_STRIPES_MAGIC || shmetrics_load_relaxed(&hdr[1]) != v->idx ||
+            shmetrics_load_relaxed(&hdr[3]) != lg)
+            return smx_fail(-EBADMSG, "series record %u: bad stripe set at pool word %llu", v->idx,
+                            (unsigned long long)w);
+        for (uint64_t i = 0; i < ((uint64_t)1 << lg); i++)
+            fn(hdr + SHM_LINE_WORDS + i * block + 1, arg);
+        above = lg;
+        d = shmetrics_load_relaxed(&hdr[2]);
+    }
+    return 0;
+}
