@@ -554,8 +554,11 @@ typedef struct shmetrics_arena_info {
     uint64_t refused;   /* registrations and slot claims refused: arena full */
     uint64_t abandoned; /* records or cells lost to races or dead processes */
     uint64_t reclaimed; /* process slots given back (exits, deaths) */
+    uint64_t bytes_used; /* bytes of the file in use: all of it but the free records, heap and cells */
 } shmetrics_arena_info_t;
 
+/* Capacities and usage, as `shmetrics stat` shows them and the collector's
+ * shmetrics_arena_bytes_used reports bytes_used.  Collector. */
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);
 
 /* 1 when the registry's path now names another arena than the one it has
