@@ -362,6 +362,14 @@ typedef struct shmetrics_snapshot {
     const shmetrics_family_t *families; /* in registration order */
     uint64_t damaged;              /* records skipped because they failed validation */
     size_t nseries;                /* series read */
+    /* The processes holding a slot, as the walk of the process table found
+     * them (each counted once, as shmetrics_processes would report it):
+     * attached and still running; attached but gone without detaching (a
+     * dead process, reclaimed by the next writer to attach); gone and kept
+     * for their `all`-mode values.  Set by shmetrics_collect and
+     * shmetrics_collect_at; 0 in a snapshot put together by hand.  A
+     * collector reads them instead of walking the table again. */
+    size_t procs_attached, procs_dead, procs_exited;
 } shmetrics_snapshot_t;
 
 /* Read every metric of the arena, merging shards and processes.  The
