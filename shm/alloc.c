@@ -5,6 +5,7 @@
  * request (and counts it) instead of handing out memory it does not have.
  * Nothing is ever given back to these allocators: a record that loses a
  * publication race is kept as a spare by its process (shm/directory.c).
+ * Also what the allocators have handed out, in bytes of the file.
  */
 #include <errno.h>
 #include <string.h>
@@ -78,4 +79,16 @@ int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t 
     }
     *word = cur;
     return 0;
+}
+
+uint64_t shm_usage_bytes_used(const struct shm_usage *u)
+{
+    const struct shm_caps *c = &u->caps;
+    const uint64_t word = sizeof(uint64_t);
+    uint64_t free_bytes = (uint64_t)(c->families - u->families_used) * sizeof(struct shm_family) +
+                          (uint64_t)(c->series - u->series_used) * sizeof(struct shm_series) +
+                          (c->heap_bytes - u->heap_used) +
+                          (uint64_t)c->shards * (c->cpu_cells - u->cpu_cells_used) * word +
+                          (uint64_t)c->processes * (c->proc_cells - u->proc_cells_used) * word;
+    return u->file_bytes - free_bytes;
 }

@@ -60,6 +60,7 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
     out->refused = u.refused;
     out->abandoned = u.abandoned;
     out->reclaimed = u.reclaimed;
+    out->bytes_used = shm_usage_bytes_used(&u);
     return 0;
 }
 
