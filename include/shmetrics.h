@@ -371,6 +371,14 @@ typedef struct shmetrics_snapshot {
     const shmetrics_family_t *families; /* in registration order */
     uint64_t damaged;              /* records skipped because they failed validation */
     size_t nseries;                /* series read */
+    /* The processes holding a slot, as the walk of the process table found
+     * them (each counted once, as shmetrics_processes would report it):
+     * attached and still running; attached but gone without detaching (a
+     * dead process, reclaimed by the next writer to attach); gone and kept
+     * for their `all`-mode values.  Set by shmetrics_collect and
+     * shmetrics_collect_at; 0 in a snapshot put together by hand.  A
+     * collector reads them instead of walking the table again. */
+    size_t procs_attached, procs_dead, procs_exited;
 } shmetrics_snapshot_t;
 
 /* Read every metric of the arena, merging shards and processes.  The
@@ -570,8 +578,11 @@ typedef struct shmetrics_arena_info {
     /* What the filesystem holds for the arena now; it never exceeds
      * file_bytes, which is the most the arena can ever take. */
     uint64_t allocated_bytes;
+    uint64_t bytes_used; /* bytes of the file in use: all of it but the free records, heap, pool and gauge cells */
 } shmetrics_arena_info_t;
 
+/* Capacities and usage, as `shmetrics stat` shows them and the collector's
+ * shmetrics_arena_bytes_used reports bytes_used.  Collector. */
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);
 
 /* 1 when the registry's path now names another arena than the one it has

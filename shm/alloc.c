@@ -12,6 +12,8 @@
  * allocation, and every stretch of a process unit, is allocated with
  * fallocate(2) first; a full filesystem is then an -ENOSPC to the caller,
  * counted in the header (fs_refused), never a signal.
+ *
+ * And what the allocators have handed out, in bytes of the file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -172,4 +174,16 @@ int shm_unit_ready(struct shm_arena *a, uint32_t slot, uint64_t words)
         have = seen;
     }
     return 0;
+}
+
+uint64_t shm_usage_bytes_used(const struct shm_usage *u)
+{
+    const struct shm_caps *c = &u->caps;
+    const uint64_t word = sizeof(uint64_t);
+    uint64_t free_bytes = (uint64_t)(c->families - u->families_used) * sizeof(struct shm_family) +
+                          (uint64_t)(c->series - u->series_used) * sizeof(struct shm_series) +
+                          (c->heap_bytes - u->heap_used) +
+                          (c->pool_cells - u->pool_used) * word +
+                          (uint64_t)c->processes * (c->proc_cells - u->proc_cells_used) * word;
+    return u->file_bytes - free_bytes;
 }

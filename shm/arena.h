@@ -71,6 +71,9 @@ struct shm_usage {
     uint64_t allocated_bytes;  /* what the filesystem holds for the file now */
 };
 void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u);
+/* The bytes of the file in use (shm/alloc.c): everything but the free part
+ * of each region (record tables, heap, cell units). */
+uint64_t shm_usage_bytes_used(const struct shm_usage *u);
 
 /* ---- families ---- */
 

@@ -1,7 +1,9 @@
 /*
  * src/collect.c - owns the read side: walking the arena's directories,
  * merging each series' per-CPU shards and per-process cells into samples,
- * and handing the result out as a private snapshot.
+ * and handing the result out as a private snapshot, with the count of
+ * processes attached, dead and exited that the walk of the process table
+ * found (so that a collector need not walk it again).
  *
  * The walk takes no lock and writes nothing.  Records that are not yet
  * published are skipped; records that fail validation are skipped and
@@ -503,6 +505,13 @@ static int walk_procs(struct walk *w)
         w->procs[w->nprocs].slot = i;
         w->procs[w->nprocs].live = shm_proc_alive(&pv);
         w->procs[w->nprocs].active = pv.state == SHM_PROC_ACTIVE;
+        /* As shmetrics_processes tells them apart: exited, else alive. */
+        if (pv.state == SHM_PROC_EXITED)
+            w->snap->pub.procs_exited++;
+        else if (w->procs[w->nprocs].live)
+            w->snap->pub.procs_attached++;
+        else
+            w->snap->pub.procs_dead++;
         w->procs[w->nprocs].pidnum = pv.pid;
         w->procs[w->nprocs].attach_ns = pv.attach_ns;
         if (!(w->procs[w->nprocs].pid = pool_strndup(w->snap, pid, (size_t)n)))

@@ -1,8 +1,9 @@
 /*
  * src/push.c - owns the pusher: options, its thread and schedule, retries
- * with exponential backoff, logging, re-attaching to a re-created arena,
- * and the pusher's own metrics sent along with the arena's.  The backends
- * (src/push_*.c) only encode and send one snapshot.
+ * with exponential backoff, logging, and its counts, which go along with
+ * the arena's metrics as the pusher's own.  Reading the arena (re-attaching
+ * to a re-created one) and appending those metrics are src/reader.c's.
+ * The backends (src/push_*.c) only encode and send one snapshot.
  *
  * Threading: one thread per started pusher sleeps on a condition variable
  * (CLOCK_MONOTONIC) until the next push is due or it is stopped.  A push
@@ -173,11 +174,9 @@ static void pusher_free(struct shmetrics_pusher *p)
 {
     if (p->state && p->be)
         p->be->close(p);
-    if (p->own_reg)
-        shmetrics_shutdown(p->reg, 0);
+    smx_reader_fini(&p->rd);
     free(p->target);
     free(p->prefix);
-    free(p->path);
     free_labels(p->resource, p->o.nresource);
     free_labels(p->labels, p->o.nlabels);
     for (size_t i = 0; p->headers && i < p->o.nheaders; i++)
@@ -203,11 +202,11 @@ int shmetrics_pusher_create(shmetrics_registry_t *reg, const shmetrics_push_opti
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->wake, &ca);
     pthread_condattr_destroy(&ca);
-    p->reg = reg;
     int rc = copy_options(p, opts);
-    shmetrics_arena_info_t in;
-    if (rc == 0 && (rc = shmetrics_arena_info(reg, &in)) == 0 && !(p->path = strdup(in.path)))
-        rc = smx_fail(-ENOMEM, "out of memory");
+    /* One push at a time (under `lock`): a replaced registry is shut down
+     * at once. */
+    if (rc == 0)
+        rc = smx_reader_init(&p->rd, reg, false);
     if (rc == 0) {
         p->be = backends[p->o.backend];
         rc = p->be->open(p);
@@ -220,69 +219,7 @@ int shmetrics_pusher_create(shmetrics_registry_t *reg, const shmetrics_push_opti
     return 0;
 }
 
-/* ------------------------------------------------------- self metrics */
-
-#define SELF_FAMILIES 8
-
-struct self {
-    shmetrics_family_t fam[SELF_FAMILIES];
-    shmetrics_sample_t smp[SELF_FAMILIES];
-    shmetrics_label_t label;
-    size_t n;
-};
-
-static void self_add(struct self *s, const char *name, const char *help, shmetrics_type_t type, double value)
-{
-    shmetrics_sample_t *smp = &s->smp[s->n];
-    *smp = (shmetrics_sample_t){type == SHMETRICS_COUNTER ? "_total" : "", 1, &s->label, value};
-    s->fam[s->n++] = (shmetrics_family_t){name, help, type, SHMETRICS_MODE_ALL, 1, smp};
-}
-
-/* The pusher's counts before this push (this attempt included). */
-static void self_metrics(struct shmetrics_pusher *p, struct self *s)
-{
-    const shmetrics_push_stats_t *st = &p->stats;
-    s->n = 0;
-    s->label = (shmetrics_label_t){"backend", backend_names[p->o.backend]};
-    self_add(s, "shmetrics_push_attempts", "Pushes tried, this one included.", SHMETRICS_COUNTER,
-             (double)st->attempts);
-    self_add(s, "shmetrics_push_failures", "Pushes that failed: target down, refused, timed out or rejected.",
-             SHMETRICS_COUNTER, (double)st->failures);
-    self_add(s, "shmetrics_push_consecutive_failures", "Failed pushes since the last one that got through.",
-             SHMETRICS_GAUGE, (double)st->consecutive_failures);
-    self_add(s, "shmetrics_push_samples", "Lines, data points or series sent by pushes that got through.",
-             SHMETRICS_COUNTER, (double)st->samples);
-    self_add(s, "shmetrics_push_bytes", "Bytes sent by pushes that got through.", SHMETRICS_COUNTER,
-             (double)st->bytes);
-    self_add(s, "shmetrics_push_last_success_timestamp_seconds", "When the last push got through (Unix time).",
-             SHMETRICS_GAUGE, (double)st->last_success_ns / 1e9);
-    self_add(s, "shmetrics_push_last_duration_seconds", "Time the previous push took to read, encode and send.",
-             SHMETRICS_GAUGE, (double)st->last_duration_ns / 1e9);
-    self_add(s, "shmetrics_push_reattached", "Times the arena was unlinked and re-created, and read again.",
-             SHMETRICS_COUNTER, (double)st->reattached);
-}
-
 /* ------------------------------------------------------------ a push */
-
-/* The registry to read: the current one, or a fresh one if the path now
- * names a re-created arena. */
-static shmetrics_registry_t *current_registry(struct shmetrics_pusher *p)
-{
-    if (!shmetrics_arena_replaced(p->reg))
-        return p->reg;
-    shmetrics_options_t o = {.path = p->path, .flags = SHMETRICS_OPEN_READONLY};
-    shmetrics_registry_t *fresh;
-    if (shmetrics_open(&o, &fresh) < 0)
-        return p->reg; /* unlinked, not re-created yet: the old mapping still reads */
-    if (p->own_reg)
-        shmetrics_shutdown(p->reg, 0);
-    p->reg = fresh;
-    p->own_reg = true;
-    p->stats.reattached++;
-    if (p->be->forget)
-        p->be->forget(p);
-    return fresh;
-}
 
 static int push_locked(struct shmetrics_pusher *p)
 {
@@ -291,7 +228,13 @@ static int push_locked(struct shmetrics_pusher *p)
     struct smx_push_ctx c = {0};
     int rc = 0;
     if (p->o.backend != SHMETRICS_PUSH_NULL) {
-        shmetrics_registry_t *reg = current_registry(p);
+        bool fresh;
+        shmetrics_registry_t *reg = smx_reader_registry(&p->rd, &fresh);
+        if (fresh) {
+            p->stats.reattached = smx_reader_reattached(&p->rd);
+            if (p->be->forget)
+                p->be->forget(p);
+        }
         shmetrics_snapshot_t *snap;
         rc = shmetrics_collect(reg, &snap);
         if (rc < 0)
@@ -300,21 +243,20 @@ static int push_locked(struct shmetrics_pusher *p)
         if (rc == 0 && (rc = shmetrics_arena_info(reg, &in)) < 0)
             shmetrics_snapshot_free(snap);
         if (rc == 0) {
-            struct self s;
-            self_metrics(p, &s);
-            size_t nself = p->o.flags & SHMETRICS_PUSH_NO_SELF ? 0 : s.n;
-            shmetrics_family_t *all = malloc(sizeof *all * (snap->nfamilies + nself + 1));
-            if (!all) {
-                rc = smx_fail(-ENOMEM, "out of memory");
-            } else {
-                memcpy(all, snap->families, sizeof *all * snap->nfamilies);
-                memcpy(all + snap->nfamilies, s.fam, sizeof *all * nself);
-                shmetrics_snapshot_t merged = {snap->nfamilies + nself, all, snap->damaged, snap->nseries};
+            /* The arena's families, then the pusher's own (its counts
+             * before this push, this attempt included). */
+            shmetrics_label_t backend = {"backend", backend_names[p->o.backend]};
+            struct smx_self_in self = {.who = SMX_SELF_PUSH, .label = &backend, .snap = snap, .push = &p->stats};
+            shmetrics_snapshot_t merged = *snap;
+            if (!(p->o.flags & SHMETRICS_PUSH_NO_SELF))
+                rc = smx_self_append(&self, &merged);
+            if (rc == 0) {
                 c.snap = &merged;
                 c.now_ns = real_ns();
                 c.start_ns = in.created_ns && in.created_ns < c.now_ns ? in.created_ns : c.now_ns;
                 rc = p->be->push(p, &c);
-                free(all);
+                if (!(p->o.flags & SHMETRICS_PUSH_NO_SELF))
+                    smx_self_free(&merged);
             }
             shmetrics_snapshot_free(snap);
         }

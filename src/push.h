@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reader.h"
 #include "shmetrics.h"
 
 struct smx_backend;
@@ -33,9 +34,7 @@ struct shmetrics_pusher {
     const struct smx_backend *be;
     void *state; /* the backend's */
 
-    shmetrics_registry_t *reg; /* the caller's, or one opened here after a re-attach */
-    bool own_reg;
-    char *path;
+    struct smx_reader rd; /* the caller's registry, or one opened here after a re-attach */
 
     pthread_mutex_t lock; /* one push at a time; the stats */
     shmetrics_push_stats_t stats;

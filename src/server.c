@@ -186,11 +186,12 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     shmetrics_server_t *srv = calloc(1, sizeof *srv);
     if (!srv)
         return smx_fail(-ENOMEM, "out of memory");
-    srv->st.reg = reg;
-    shmetrics_arena_info_t in;
-    shmetrics_arena_info(reg, &in);
-    srv->st.path = in.path; /* lives as long as `reg`, which outlives us */
-    pthread_mutex_init(&srv->st.lock, NULL);
+    /* Scrapes on other threads may still read a registry replaced by a
+     * re-attach: it stays mapped until the server stops. */
+    if ((rc = smx_reader_init(&srv->st.rd, reg, true)) < 0) {
+        free(srv);
+        return rc;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -204,6 +205,7 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
                                    MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
+        smx_reader_fini(&srv->st.rd);
         free(srv);
         return smx_fail(e ? -e : -EADDRINUSE, "cannot listen on %s: %s", listen, strerror(e ? e : EADDRINUSE));
     }
@@ -225,10 +227,6 @@ void shmetrics_server_stop(shmetrics_server_t *srv)
     MHD_stop_daemon(srv->daemon);
     /* The registry we were given stays the caller's; those opened on a
      * re-attach are ours. */
-    for (unsigned i = 1; i < srv->st.nold; i++)
-        shmetrics_shutdown(srv->st.old[i], 0);
-    if (srv->st.nold)
-        shmetrics_shutdown(srv->st.reg, 0);
-    pthread_mutex_destroy(&srv->st.lock);
+    smx_reader_fini(&srv->st.rd);
     free(srv);
 }

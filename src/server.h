@@ -4,30 +4,20 @@
 #ifndef SMX_SERVER_H
 #define SMX_SERVER_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reader.h"
 #include "shmetrics.h"
 
 struct smx_server_state {
-    shmetrics_registry_t *reg;   /* atomic: replaced when the arena is */
-    bool own_reg;                /* reg was opened here (after a re-attach) */
-    const char *path;            /* the arena path, for re-attaching */
-    pthread_mutex_t lock;        /* re-attaching */
-    shmetrics_registry_t *old[64]; /* replaced registries, closed at stop */
-    unsigned nold;
+    struct smx_reader rd;        /* the arena, re-attached when re-created */
     uint64_t scrapes;            /* atomic */
     uint64_t last_scrape_ns;     /* atomic */
-    uint64_t reattached;         /* atomic */
     uint64_t logged_damaged;     /* atomic: damaged records when last logged */
     uint64_t damage_logged_ns;   /* atomic: CLOCK_MONOTONIC of that log line */
 };
-
-/* The registry to scrape: the current one, or a new one if the arena was
- * unlinked and re-created since. */
-shmetrics_registry_t *smx_current_registry(struct smx_server_state *st);
 
 /* The format for a request: ?format= if given (else -EINVAL for an unknown
  * one), else OpenMetrics when Accept prefers it, else Prometheus text. */
