@@ -201,7 +201,8 @@ Test(collector, serve_self_families_appended_once_in_table_order)
     shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
     shmetrics_snapshot_t *snap;
     cr_assert_eq(shmetrics_collect(r, &snap), 0);
-    shmetrics_arena_info_t in = {.file_bytes = 4096, .refused = 3, .bytes_used = 1234};
+    shmetrics_arena_info_t in = {.file_bytes = 4096, .refused = 3, .bytes_used = 1234, .fs_refused = 4,
+                                 .allocated_bytes = 2048, .striped = 5};
     struct smx_self_in self = {.who = SMX_SELF_SERVE, .snap = snap, .arena = &in, .scrapes = 7,
                                .last_scrape_ns = 1500000000, .reattached = 2};
     shmetrics_snapshot_t m;
@@ -210,15 +211,16 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         "shmetrics_collector_scrapes", "shmetrics_collector_reattached",
         "shmetrics_collector_last_scrape_duration_seconds", "shmetrics_arena_families", "shmetrics_arena_series",
         "shmetrics_arena_bytes_used", "shmetrics_arena_bytes_capacity", "shmetrics_arena_registrations_refused",
+        "shmetrics_arena_filesystem_full", "shmetrics_arena_bytes_allocated", "shmetrics_arena_stripes",
         "shmetrics_arena_damaged_records", "shmetrics_arena_processes"};
-    static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 0};
-    static const shmetrics_type_t types[] = {SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,
-                                             SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
-                                             SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_GAUGE,
-                                             SHMETRICS_GAUGE};
-    assert_families(snap, &m, names, 10);
+    static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 0};
+    static const shmetrics_type_t types[] = {
+        SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE, SHMETRICS_GAUGE,
+        SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,
+        SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE};
+    assert_families(snap, &m, names, 13);
     cr_assert_eq(snap->nfamilies, 1);
-    for (size_t i = 0; i < 9; i++) {
+    for (size_t i = 0; i < 12; i++) {
         const shmetrics_family_t *f = &m.families[1 + i];
         cr_assert_eq(f->type, types[i], "%s", f->name);
         cr_assert_eq(f->nsamples, 1, "%s", f->name);
@@ -226,7 +228,7 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_str_eq(f->samples[0].suffix, types[i] == SHMETRICS_COUNTER ? "_total" : "", "%s", f->name);
         cr_assert_eq(f->samples[0].value, values[i], "%s: %g", f->name, f->samples[0].value);
     }
-    const shmetrics_family_t *p = &m.families[10];
+    const shmetrics_family_t *p = &m.families[13];
     cr_assert_eq(p->type, SHMETRICS_GAUGE);
     cr_assert_eq(p->nsamples, 3);
     static const char *const states[] = {"attached", "dead", "exited"};
@@ -295,7 +297,7 @@ Test(collector, arena_bytes_used_leaves_out_the_free_room)
         uint64_t free_room = (uint64_t)(i->families_cap - i->families_used) * sizeof(struct shm_family) +
                              (uint64_t)(i->series_cap - i->series_used) * sizeof(struct shm_series) +
                              (i->heap_bytes - i->heap_used) +
-                             (uint64_t)i->shards * (i->cpu_cells_cap - i->cpu_cells_used) * 8 +
+                             (i->cells_cap - i->cells_used) * 8 +
                              (uint64_t)i->processes_cap * (i->proc_cells_cap - i->proc_cells_used) * 8;
         cr_assert_eq(i->bytes_used, i->file_bytes - free_room);
         cr_assert_lt(i->bytes_used, i->file_bytes);
