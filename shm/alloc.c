@@ -142,7 +142,10 @@ int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64
     }
     int rc = make_real(a, a->h.off_pool + cur * 8, need * 8, what);
     if (rc < 0) {
-        shm_count_abandoned(a);
+        /* Give the words back if no one allocated after them, so that a
+         * full filesystem does not drain the pool one refusal at a time. */
+        if (shmetrics_cas_seq_cst(&a->sh->pool_used, cur + need, cur) != cur + need)
+            shm_count_abandoned(a);
         return rc;
     }
     *word = cur;

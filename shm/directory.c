@@ -12,18 +12,21 @@
  * that reaches an empty bucket has proved the key absent at that moment.
  *
  *   1. Look the key up.  Found: go to 4.
- *   2. Allocate heap bytes for the key's strings and a record (a spare kept
- *      from an earlier lost race, or a fresh one from the bump allocator),
- *      and fill the record completely while it is private: `ready` is 0, the
- *      record is in no bucket, and readers skip it.
+ *   2. Allocate a series' cells first (so that a full pool or filesystem
+ *      refuses the registration before anything else is taken), then heap
+ *      bytes for the key's strings and a record (a spare kept from an
+ *      earlier lost race, or a fresh one from the bump allocator), and fill
+ *      the record completely while it is private: `ready` is 0, the record
+ *      is in no bucket, and readers skip it.
  *   3. Probe again and compare-and-swap the first empty bucket from 0 to our
  *      record.  The CAS is sequentially consistent, so everything written in
  *      step 2 is visible to whoever reads the bucket.  If a bucket on the way
  *      turns out to hold the same key (another process won), keep our
  *      record as this process's spare and use the winner's.
- *   4. Complete the record: a family needs nothing more; a series needs its
- *      cells, allocated and installed by a CAS on its `cells` word from 0.
- *      Then store `ready` = READY with release order.
+ *   4. Complete the record: a family needs nothing more; a series whose
+ *      `cells` word is still 0 (a record published by an older writer, or
+ *      revived) gets cells allocated and installed by a CAS from 0.  Then
+ *      store `ready` = READY with release order.
  *
  * Step 4 also brings back a removed series (state REMOVED, its cells
  * zeroed by the remover): registering its key again finds the record and
@@ -361,6 +364,13 @@ static bool cells_ok(const struct shm_arena *a, const struct shm_family_view *fa
     return c != 0 && (c - 1) % SHM_LINE_WORDS == 0 && c - 1 <= cap && n <= cap - (c - 1);
 }
 
+static int cells_alloc(struct shm_arena *a, const struct shm_family_view *fam, uint64_t *word)
+{
+    return fam->type == SHM_TYPE_GAUGE
+               ? shm_cells_alloc(a, &a->sh->proc_cells_used, a->h.proc_unit_bytes / 8, SHM_GAUGE_CELLS, word)
+               : shm_pool_alloc(a, cells_words(fam), "a new series", word);
+}
+
 /* Step 4 for a series: make sure it has cells and is marked ready. */
 static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam, bool creator,
                            uint64_t *cell)
@@ -374,9 +384,7 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
     }
     if (c == 0) {
         uint64_t word;
-        int rc = fam->type == SHM_TYPE_GAUGE
-                     ? shm_cells_alloc(a, &a->sh->proc_cells_used, a->h.proc_unit_bytes / 8, SHM_GAUGE_CELLS, &word)
-                     : shm_pool_alloc(a, cells_words(fam), "a new series", &word);
+        int rc = cells_alloc(a, fam, &word);
         if (rc < 0)
             return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam->name_len, fam->name);
         c = shmetrics_cas_seq_cst(&s->cells, (uint64_t)0, word + 1);
@@ -416,9 +424,16 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
     struct shm_family *frec = &shm_families(a)[family];
     if (!(flags & SHM_SERIES_OVERFLOW) && fam.max_series && shmetrics_load_relaxed(&frec->nseries) >= fam.max_series)
         return -EDQUOT;
-    if ((rc = shm_heap_alloc(a, key, key_len, &key_off)) < 0 ||
-        (rc = record_take(a, &a->spare_series, &a->sh->series_used, a->h.series_cap, "series", &rec)) < 0)
+    /* Cells first: when they cannot be had (a full pool or filesystem),
+     * nothing else is taken, however often the caller tries. */
+    uint64_t word;
+    if ((rc = cells_alloc(a, &fam, &word)) < 0)
         return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam.name_len, fam.name);
+    if ((rc = shm_heap_alloc(a, key, key_len, &key_off)) < 0 ||
+        (rc = record_take(a, &a->spare_series, &a->sh->series_used, a->h.series_cap, "series", &rec)) < 0) {
+        shm_count_abandoned(a); /* the cells */
+        return smx_fail_prefix(rc, "registering a series of %.*s", (int)fam.name_len, fam.name);
+    }
 
     struct shm_series *s = &shm_series_recs(a)[rec];
     s->family = family;
@@ -426,11 +441,13 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
     s->key_off = key_off;
     s->key_len = (uint32_t)key_len;
     s->flags = flags;
-    s->cells = 0;
+    s->cells = word + 1;
 
     rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, rec, &found);
-    if (rc != 0)
+    if (rc != 0) {
         spare_put(a, &a->spare_series, rec);
+        shm_count_abandoned(a); /* the cells: the record goes back without them */
+    }
     if (rc < 0)
         return smx_fail(rc, "arena full: the series index has no free bucket");
     if (rc == 0 && !(flags & SHM_SERIES_OVERFLOW))

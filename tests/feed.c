@@ -21,7 +21,21 @@
  * += 100, generation_tokens += 20, request_success{finished_reason="stop"}
  * += 1, one observation of 0.05 in time_to_first_token_seconds and of 100
  * in request_prompt_tokens; then it sets num_requests_running to 7.
+ *
+ * usage: feed ARENA PROCS grow SECONDS
+ *
+ * Each process adds 1 to feed_work_total{proc="P"} in a loop for SECONDS,
+ * and every 100 loops registers a new series feed_grown_total{proc="P",
+ * idx="I"} and adds 1 to it.  A registration that fails (a full
+ * filesystem, a full arena) is counted, its first message kept, and the
+ * loop goes on: a worker must survive it.  At the end each process prints
+ * "P WORK GROWN FAILED FIRST_ERROR" on one line.
+ *
+ * With SHMETRICS_SIM_CPUS=N in the environment, every process writes as if
+ * it moved over N CPUs (shmetrics_cpu_simulate), changing CPU for every
+ * series it writes (and every 100 loops).
  */
+#define SHMETRICS_CPU_HOOK
 #include <shmetrics.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +43,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static unsigned long sim_cpus;
+
+/* Move to simulated CPU number k (mod N), when simulating. */
+static void sim_move(unsigned long k)
+{
+    if (sim_cpus)
+        shmetrics_cpu_simulate((int32_t)(k % sim_cpus));
+}
 
 static int fail(const char *what)
 {
@@ -68,6 +91,7 @@ static int worker(const char *arena, int p, long series, double seconds)
     for (long i = 0; i < series; i++) {
         shmetrics_counter_series_t *cser;
         snprintf(idx, sizeof idx, "%ld", i);
+        sim_move((unsigned long)p * 7919u + (unsigned long)i * 131u);
         if (shmetrics_counter_labels(c, &cser, proc, idx, NULL) < 0)
             return fail("labels");
         shmetrics_counter_add(cser, (uint64_t)i + 1);
@@ -112,6 +136,7 @@ static int vllm_worker(const char *arena, long requests, unsigned long max_model
         shmetrics_gauge_labels(v.num_requests_running, &running, "m", "0", NULL) < 0)
         return fail("vllm labels");
     for (long i = 0; i < requests; i++) {
+        sim_move((unsigned long)getpid() * 7919u + (unsigned long)i);
         shmetrics_counter_add(prompt, 100);
         shmetrics_counter_add(gen, 20);
         shmetrics_counter_add(ok, 1);
@@ -122,15 +147,57 @@ static int vllm_worker(const char *arena, long requests, unsigned long max_model
     return shmetrics_shutdown(reg, 0) < 0;
 }
 
+static int grow_worker(const char *arena, int p, double seconds)
+{
+    shmetrics_options_t o = {.path = arena};
+    shmetrics_registry_t *reg;
+    const char *lbl[] = {"proc", "idx"};
+    shmetrics_spec_t ws = {.name = "feed_work_total", .help = "Loops of the grow feed.", .label_names = lbl,
+                           .nlabels = 1};
+    shmetrics_spec_t gs = {.name = "feed_grown_total", .help = "Series the grow feed added.", .label_names = lbl,
+                           .nlabels = 2, .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+    shmetrics_counter_t *work, *grown;
+    shmetrics_counter_series_t *w;
+    char proc[24], idx[24], first[256] = "-";
+    snprintf(proc, sizeof proc, "%d", p);
+    if (shmetrics_open(&o, &reg) < 0 || shmetrics_counter_register(reg, &ws, &work) < 0 ||
+        shmetrics_counter_register(reg, &gs, &grown) < 0 || shmetrics_counter_labels(work, &w, proc, NULL) < 0)
+        return fail("grow register");
+    unsigned long loops = 0, ngrown = 0, failed = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        shmetrics_counter_add(w, 1);
+        if (++loops % 100 == 0) {
+            shmetrics_counter_series_t *g;
+            sim_move((unsigned long)p * 7919u + loops / 100);
+            snprintf(idx, sizeof idx, "%lu", ngrown + failed);
+            if (shmetrics_counter_labels(grown, &g, proc, idx, NULL) == 0) {
+                shmetrics_counter_add(g, 1);
+                ngrown++;
+            } else if (failed++ == 0) {
+                snprintf(first, sizeof first, "%s", shmetrics_errmsg());
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+    printf("%d %lu %lu %lu %s\n", p, loops, ngrown, failed, first);
+    fflush(stdout);
+    return shmetrics_shutdown(reg, 0) < 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *sim = getenv("SHMETRICS_SIM_CPUS");
+    sim_cpus = sim ? strtoul(sim, NULL, 10) : 0;
     if (argc < 4) {
-        fprintf(stderr, "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n");
+        fprintf(stderr, "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n"
+                        "       feed ARENA PROCS grow SECONDS\n");
         return 2;
     }
     int procs = atoi(argv[2]);
-    int vllm = strcmp(argv[3], "vllm") == 0;
-    long series = vllm ? 0 : atol(argv[3]);
+    int vllm = strcmp(argv[3], "vllm") == 0, grow = strcmp(argv[3], "grow") == 0;
+    long series = vllm || grow ? 0 : atol(argv[3]);
     double seconds = argc > 4 ? atof(argv[4]) : 0;
     long requests = vllm && argc > 4 ? atol(argv[4]) : 0;
     unsigned long max_model_len = vllm && argc > 5 ? strtoul(argv[5], NULL, 10) : 0;
@@ -145,7 +212,9 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0)
-            _exit(vllm ? vllm_worker(argv[1], requests, max_model_len) : worker(argv[1], p, series, seconds));
+            _exit(vllm   ? vllm_worker(argv[1], requests, max_model_len)
+                  : grow ? grow_worker(argv[1], p, seconds)
+                         : worker(argv[1], p, series, seconds));
     }
     int bad = 0;
     for (int p = 0; p < procs; p++) {

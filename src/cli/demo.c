@@ -4,8 +4,15 @@
  * public API, as a user's worker would) that serve Poisson arrivals with
  * log-normal prompt lengths, times to first token and inter-token
  * latencies into vLLM's metrics, while the parent prints one line a second.
+ * At the end the parent checks that the arena holds exactly what the
+ * workers counted (each tells it through a pipe as it exits).
+ *
+ * --cpus N simulates a host of N CPUs: a worker moves to a random one of
+ * them at every step (shmetrics_cpu_simulate), as a scheduler moves
+ * threads, so the arena is used as it would be on such a host.
  */
 #define _GNU_SOURCE
+#define SHMETRICS_CPU_HOOK /* --cpus: the inline paths honour the simulated CPU */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -58,6 +65,11 @@ static double lognormal(struct rng *r, double median, double sigma)
     return median * exp(sigma * z);
 }
 
+/* What a worker counted, sent to the parent as it exits. */
+struct counted {
+    uint64_t requests, prompt, generation;
+};
+
 struct request {
     double arrived, started, first_token, next_token, last_token;
     unsigned prompt, max_tokens, to_generate, generated;
@@ -108,8 +120,9 @@ static int resolve(shmetrics_vllm_t *v, int engine, struct series *s)
     return rc;
 }
 
-static void finish(struct series *s, const struct request *q, double now, struct rng *r)
+static void finish(struct series *s, const struct request *q, double now, struct rng *r, struct counted *c)
 {
+    c->requests++;
     double prefill = q->first_token - q->started, decode = now - q->first_token;
     shmetrics_histogram_observe(s->e2e, now - q->arrived);
     shmetrics_histogram_observe(s->queue, q->started - q->arrived);
@@ -126,7 +139,7 @@ static void finish(struct series *s, const struct request *q, double now, struct
                           1);
 }
 
-static int worker(const char *arena, int engine, double rate)
+static int worker(const char *arena, int engine, double rate, uint32_t cpus, int report)
 {
     signal(SIGTERM, on_signal);
     signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
@@ -142,11 +155,14 @@ static int worker(const char *arena, int engine, double rate)
     static struct request queue[MAX_QUEUE];
     struct request running[MAX_RUNNING];
     unsigned nq = 0, nr = 0;
+    struct counted c = {0, 0, 0};
     double t = now_s(), next_arrival = t + -log(uniform(&r)) / rate;
     static const unsigned max_tokens[] = {128, 256, 512, 1024};
     while (!stop) {
         struct timespec tick = {0, (long)TICK_NS};
         nanosleep(&tick, NULL);
+        if (cpus)
+            shmetrics_cpu_simulate((int32_t)(uniform(&r) * cpus));
         t = now_s();
         while (next_arrival <= t) {
             if (nq < MAX_QUEUE) {
@@ -170,6 +186,7 @@ static int worker(const char *arena, int engine, double rate)
             q.next_token = q.first_token;
             running[nr++] = q;
             shmetrics_counter_add(s.prompt, q.prompt);
+            c.prompt += q.prompt;
             shmetrics_counter_add(s.queries, q.prompt);
             shmetrics_counter_add(s.hits, (uint64_t)(q.prompt * 0.4));
             tokens_this_step += q.prompt;
@@ -186,10 +203,11 @@ static int worker(const char *arena, int engine, double rate)
                 q->generated++;
                 tokens_this_step++;
                 shmetrics_counter_add(s.generation, 1);
+                c.generation++;
                 q->next_token += lognormal(&r, 0.025, 0.3);
             }
             if (q->generated >= q->to_generate) {
-                finish(&s, q, t, &r);
+                finish(&s, q, t, &r, &c);
                 running[i] = running[--nr];
                 continue;
             }
@@ -203,13 +221,13 @@ static int worker(const char *arena, int engine, double rate)
         shmetrics_gauge_set(s.kv, kv_tokens / (MAX_RUNNING * 1000.0));
     }
     shmetrics_shutdown(reg, 0);
-    return 0;
+    return write(report, &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1;
 }
 
 /* ------------------------------------------------------------ the parent */
 
 struct totals {
-    double requests;
+    double requests, prompt, generation;
     double ttft[64]; /* cumulative bucket counts, summed over engines */
     double running, waiting;
 };
@@ -220,6 +238,8 @@ static void read_totals(const shmetrics_snapshot_t *snap, struct totals *t, cons
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         bool req = strcmp(f->name, "vllm:request_success") == 0;
+        bool prompt = strcmp(f->name, "vllm:prompt_tokens") == 0;
+        bool generation = strcmp(f->name, "vllm:generation_tokens") == 0;
         bool ttft = strcmp(f->name, "vllm:time_to_first_token_seconds") == 0;
         bool run = strcmp(f->name, "vllm:num_requests_running") == 0;
         bool wait = strcmp(f->name, "vllm:num_requests_waiting") == 0;
@@ -228,6 +248,10 @@ static void read_totals(const shmetrics_snapshot_t *snap, struct totals *t, cons
             const shmetrics_sample_t *s = &f->samples[j];
             if (req)
                 t->requests += s->value;
+            if (prompt)
+                t->prompt += s->value;
+            if (generation)
+                t->generation += s->value;
             if (run)
                 t->running += s->value;
             if (wait)
@@ -264,7 +288,7 @@ static double quantile(double q, const double *cum, const double *bounds, size_t
 
 static int run_demo(int argc, char **argv)
 {
-    uint32_t workers = 4, duration = 0;
+    uint32_t workers = 4, duration = 0, cpus = 0;
     const char *listen = "127.0.0.1:9400", *arena_arg = NULL;
     double rate = 8;
     for (int i = 1; i < argc; i++) {
@@ -280,6 +304,9 @@ static int run_demo(int argc, char **argv)
             if (!cli_parse_u32(val, 1, MAX_WORKERS, &workers))
                 return cli_usage_error(&verb_demo, "--workers takes a whole number from 1 to %d, not '%s'",
                                        MAX_WORKERS, val);
+        } else if (strcmp(arg, "--cpus") == 0) {
+            if (!cli_parse_u32(val, 1, 4096, &cpus))
+                return cli_usage_error(&verb_demo, "--cpus takes a whole number from 1 to 4096, not '%s'", val);
         } else if (strcmp(arg, "--duration") == 0) {
             if (!cli_parse_u32(val, 1, 86400, &duration))
                 return cli_usage_error(&verb_demo, "--duration takes whole seconds from 1 to 86400, not '%s'", val);
@@ -302,8 +329,13 @@ static int run_demo(int argc, char **argv)
         snprintf(arena, sizeof arena, "%s%s", strchr(arena_arg, '/') ? "" : "/dev/shm/", arena_arg);
     else
         snprintf(arena, sizeof arena, "/dev/shm/shmetrics-demo-%d", (int)getpid());
-    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .families = 64,
-                             .series = 4096, .processes = 2 * MAX_WORKERS};
+    /* Default capacities (at most about 51 MiB, whatever the CPU count);
+     * with --cpus, series may gain stripes for up to that many CPUs. */
+    uint32_t shards = 0;
+    while (cpus && (1u << shards) < cpus)
+        shards++;
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
+                             .shards = cpus ? 1u << shards : 0};
     shmetrics_registry_t *reg;
     shmetrics_vllm_t v;
     int rc = shmetrics_open(&o, &reg);
@@ -319,11 +351,24 @@ static int run_demo(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     pid_t pids[MAX_WORKERS];
+    int report[2];
+    if (pipe(report) < 0) {
+        int st = cli_fail("starting the demo", -errno);
+        shmetrics_server_stop(srv);
+        shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
+        return st;
+    }
     for (uint32_t w = 0; w < workers; w++)
-        if ((pids[w] = fork()) == 0)
-            _exit(worker(arena, (int)w, rate));
+        if ((pids[w] = fork()) == 0) {
+            close(report[0]);
+            _exit(worker(arena, (int)w, rate, cpus, report[1]));
+        }
+    close(report[1]);
 
     const char *colon = strrchr(listen, ':');
+    if (cpus)
+        printf("shmetrics demo: simulating a host of %u CPUs: each worker moves to a random one at every step.\n",
+               cpus);
     printf("shmetrics demo: %u simulated inference workers (separate processes, %.0f requests/s each) write\n"
            "vLLM's metrics into the arena %s; this process serves them:\n\n"
            "    curl http://%.*s:%u/metrics\n\n"
@@ -367,6 +412,30 @@ static int run_demo(int argc, char **argv)
         if (waitpid(pids[w], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
             bad = 1;
     }
+    /* Every worker has exited: the arena must hold exactly what they
+     * counted. */
+    struct counted sum = {0, 0, 0}, c;
+    uint32_t reports = 0;
+    while (read(report[0], &c, sizeof c) == (ssize_t)sizeof c) {
+        sum.requests += c.requests;
+        sum.prompt += c.prompt;
+        sum.generation += c.generation;
+        reports++;
+    }
+    close(report[0]);
+    if (shmetrics_collect(reg, &snap) == 0) {
+        read_totals(snap, &cur, &bounds, &nb);
+        shmetrics_snapshot_free(snap);
+        bool exact = reports == workers && cur.requests == (double)sum.requests &&
+                     cur.prompt == (double)sum.prompt && cur.generation == (double)sum.generation;
+        printf("\nshmetrics demo: %s: the workers counted %llu requests, %llu prompt tokens and %llu generation "
+               "tokens; the arena holds %.0f, %.0f and %.0f (%u of %u workers reported)\n",
+               exact ? "exact" : "MISMATCH", (unsigned long long)sum.requests, (unsigned long long)sum.prompt,
+               (unsigned long long)sum.generation, cur.requests, cur.prompt, cur.generation, reports, workers);
+        bad |= !exact;
+    } else {
+        bad = 1;
+    }
     shmetrics_server_stop(srv);
     shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
     printf("\nshmetrics demo: stopped; %s removed.\n", arena);
@@ -376,7 +445,7 @@ static int run_demo(int argc, char **argv)
 const struct verb verb_demo = {
     "demo", "run simulated inference workers and a collector (vLLM metrics)",
     "usage: shmetrics demo [--workers N] [--duration SECONDS] [--listen HOST:PORT] [--rate R]\n"
-    "                      [--arena PATH]\n"
+    "                      [--arena PATH] [--cpus N]\n"
     "\n"
     "Creates an arena, serves it over HTTP, and starts N worker processes that\n"
     "simulate an inference engine each: Poisson arrivals, log-normal prompt and\n"
@@ -384,14 +453,18 @@ const struct verb verb_demo = {
     "vLLM's metrics (vllm:*).  Every second it prints finished requests/s, p50\n"
     "and p99 time to first token, running and waiting requests and the series\n"
     "count.  Runs until Ctrl-C (or SIGTERM) or --duration, then stops the workers\n"
-    "and removes the arena.\n"
+    "and removes the arena, after checking that the arena holds exactly the\n"
+    "requests and tokens the workers counted (\"exact\", or \"MISMATCH\" and exit 1).\n"
     "\n"
     "  --workers N         worker processes (default 4, at most 64)\n"
     "  --duration SECONDS  stop after this long (default: run until Ctrl-C)\n"
     "  --listen HOST:PORT  where to serve /metrics (default 127.0.0.1:9400)\n"
     "  --rate R            requests per second per worker (default 8)\n"
     "  --arena PATH        the arena to create (it must not exist; default\n"
-    "                      /dev/shm/shmetrics-demo-PID)\n"
+    "                      /dev/shm/shmetrics-demo-PID), with default capacities\n"
+    "  --cpus N            simulate a host of N CPUs (1 to 4096): each worker moves\n"
+    "                      to a random one at every step, and series may gain\n"
+    "                      stripes for up to N CPUs\n"
     "  --help              this message\n",
     run_demo,
 };
