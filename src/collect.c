@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/clock.h"
 #include "../shm/guard.h"
 #include "../shm/layout.h"
 #include "buf.h"
@@ -607,7 +608,7 @@ static int build(struct walk *w)
 
 int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out)
 {
-    return shmetrics_collect_at(reg, smx_coarse_now(), out);
+    return shmetrics_collect_at(reg, smx_coarse_ns(), out);
 }
 
 int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out)

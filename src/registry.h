@@ -169,7 +169,6 @@ void smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum
 /* Quantiles q[0..n-1] over the window ending at now_ns; NaN when empty.
  * Returns -ENOMEM if the merge buffer cannot be had. */
 int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const double *q, uint32_t n, double *out);
-uint64_t smx_coarse_now(void);
 /* The 1-based nearest rank of quantile q among n observations. */
 uint64_t smx_nearest_rank(double q, uint64_t n);
 

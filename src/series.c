@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/clock.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
 #include "error.h"
@@ -350,9 +351,7 @@ uint32_t shmetrics_cpu_slow_(void)
 
 uint64_t shmetrics_now_ns_(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return smx_real_ns();
 }
 
 int shmetrics_bad_value_(const char *op, double v)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/clock.h"
 #include "../shm/layout.h"
 #include "error.h"
 #include "registry.h"
@@ -30,26 +31,14 @@ _Static_assert(SHMETRICS_SKETCH_EMIN == SHM_SKETCH_EMIN, "sketch geometry");
 _Static_assert(SHMETRICS_SKETCH_OCTAVES == SHM_SKETCH_OCTAVES, "sketch geometry");
 _Static_assert(SHMETRICS_SKETCH_HALF == SHM_SKETCH_HALF, "sketch geometry");
 
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t shmetrics_mono_ns_(void)
 {
-    return clock_ns(CLOCK_MONOTONIC);
+    return smx_mono_ns();
 }
 
 uint64_t shmetrics_coarse_ns_(void)
 {
-    return clock_ns(CLOCK_MONOTONIC_COARSE);
-}
-
-uint64_t smx_coarse_now(void)
-{
-    return clock_ns(CLOCK_MONOTONIC_COARSE);
+    return smx_coarse_ns();
 }
 
 int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch)
@@ -221,6 +210,6 @@ int shmetrics_summary_quantile(const shmetrics_summary_series_t *s, double q, ui
     if (!s || !out || !(q >= 0 && q <= 1))
         return smx_fail(-EINVAL, "a quantile must be within [0, 1], not %g", q);
     struct smx_window w = window_of(s);
-    int rc = smx_summary_quantiles(&w, now_ns ? now_ns : smx_coarse_now(), &q, 1, out);
+    int rc = smx_summary_quantiles(&w, now_ns ? now_ns : smx_coarse_ns(), &q, 1, out);
     return rc < 0 ? smx_fail(rc, "out of memory merging a summary") : 0;
 }
