@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/check.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
 #include "error.h"
@@ -26,7 +27,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&all_lock);
+    SMX_CHECK_ZERO(pthread_mutex_lock(&all_lock));
     urcu_bp_before_fork();
 }
 
@@ -141,6 +142,39 @@ static void metric_free(struct smx_metric *m)
     free(m);
 }
 
+static void metric_free_any(void *m)
+{
+    metric_free(m);
+}
+
+void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *))
+{
+    struct cds_lfht_iter iter;
+    struct cds_lfht_node *node;
+    char *dead = NULL;
+    urcu_bp_read_lock();
+    /* Node by node: cds_lfht_for_each_entry turns the NULL that ends the
+     * walk into an entry pointer, which clang's UBSan reports. */
+    for (cds_lfht_first(ht, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL; cds_lfht_next(ht, &iter)) {
+        char *obj = (char *)node - node_off;
+        /* The one thread walking the table at close deletes each node
+         * once: a second deleter cannot exist. */
+        SMX_CHECK_ZERO(cds_lfht_del(ht, node));
+        memcpy(obj + next_off, &dead, sizeof dead);
+        dead = obj;
+    }
+    urcu_bp_read_unlock();
+    urcu_bp_synchronize_rcu();
+    while (dead) {
+        char *obj = dead;
+        memcpy(&dead, obj + next_off, sizeof dead);
+        free_obj(obj);
+    }
+    /* Every node was deleted above: destroy fails only on a table that
+     * still has nodes. */
+    SMX_CHECK_ZERO(cds_lfht_destroy(ht, NULL));
+}
+
 static double *doubles_dup(const double *d, uint32_t n)
 {
     double *p = malloc(sizeof *p * (n ? n : 1));
@@ -170,26 +204,9 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
         shm_proc_detach(reg->arena, reg->proc_slot);
 
     smx_series_cache_free(reg);
-    struct cds_lfht_iter iter;
-    struct cds_lfht_node *node;
-    struct smx_metric *m, *dead = NULL;
-    urcu_bp_read_lock();
-    /* Node by node: cds_lfht_for_each_entry turns the NULL that ends the
-     * walk into an entry pointer, which clang's UBSan reports. */
-    for (cds_lfht_first(reg->metrics, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
-         cds_lfht_next(reg->metrics, &iter)) {
-        m = caa_container_of(node, struct smx_metric, node);
-        cds_lfht_del(reg->metrics, node);
-        m->free_next = dead;
-        dead = m;
-    }
-    urcu_bp_read_unlock();
-    urcu_bp_synchronize_rcu();
-    while ((m = dead)) {
-        dead = m->free_next;
-        metric_free(m);
-    }
-    cds_lfht_destroy(reg->metrics, NULL);
+    smx_lfht_drain(reg->metrics, offsetof(struct smx_metric, node), offsetof(struct smx_metric, free_next),
+                   metric_free_any);
+    reg->metrics = NULL;
     shm_arena_close(reg->arena);
     pthread_mutex_destroy(&reg->lock);
     free(reg);
@@ -340,9 +357,11 @@ static uint32_t cells_of(uint32_t type, const struct smx_spec *s)
         return SHM_HISTOGRAM_CELLS(s->nbuckets);
     case SHMETRICS_SUMMARY:
         return SHM_SUMMARY_CELLS(s->age_buckets);
-    default:
+    case SHMETRICS_COUNTER:
         return SHM_COUNTER_CELLS;
     }
+    /* The type comes from the typed entry points, never from input. */
+    SMX_UNREACHABLE();
 }
 
 /* The type of the family named name[0..len), 0 if there is none. */

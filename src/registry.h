@@ -120,6 +120,12 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 /* src/series.c */
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
 void smx_series_cache_free(shmetrics_registry_t *reg);
+/* Empty and destroy a process-local cds_lfht at close, once no other
+ * thread uses it: every node deleted, a grace period
+ * (urcu_bp_synchronize_rcu), then free_obj() on each object.  node_off is
+ * the offset of the cds_lfht_node in the object, next_off that of a pointer
+ * field the walk may use to chain the deleted objects. */
+void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *));
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
 /* Add 1 to the registry's own counter `family`{metric=`metric`} (a
  * collector-visible count of an event in this process); failures are

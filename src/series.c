@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/check.h"
 #include "../base/clock.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
@@ -65,9 +66,12 @@ static int handle_init(struct smx_series *s, uint64_t cell)
                                                          (uint64_t)m->max_age_ms * 1000000u / m->age_buckets,
                                                          SHM_AGE_SLOT_WORDS};
         break;
-    default:
+    case SHMETRICS_COUNTER:
         s->h.counter = (struct shmetrics_counter_series){cell0, stride, mask};
         break;
+    default:
+        /* A metric object is built from a validated family view. */
+        SMX_UNREACHABLE();
     }
     return 0;
 }
@@ -251,25 +255,8 @@ int smx_series_clear(struct smx_metric *m)
 
 void smx_series_cache_free(shmetrics_registry_t *reg)
 {
-    struct cds_lfht_iter iter;
-    struct cds_lfht_node *node;
-    struct smx_series *s, *dead = NULL;
-    urcu_bp_read_lock();
-    /* Node by node, as in shmetrics_shutdown (clang's UBSan). */
-    for (cds_lfht_first(reg->series, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
-         cds_lfht_next(reg->series, &iter)) {
-        s = caa_container_of(node, struct smx_series, node);
-        cds_lfht_del(reg->series, node);
-        s->free_next = dead;
-        dead = s;
-    }
-    urcu_bp_read_unlock();
-    urcu_bp_synchronize_rcu();
-    while ((s = dead)) {
-        dead = s->free_next;
-        free(s);
-    }
-    cds_lfht_destroy(reg->series, NULL);
+    smx_lfht_drain(reg->series, offsetof(struct smx_series, node), offsetof(struct smx_series, free_next), free);
+    reg->series = NULL;
 }
 
 /* Collect the NULL-ended variadic values. */
@@ -388,7 +375,7 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
 {
     shmetrics_registry_t *reg = g->reg;
-    pthread_mutex_lock(&reg->lock);
+    SMX_CHECK_ZERO(pthread_mutex_lock(&reg->lock));
     char *u = reg->proc_unit;
     if (!u) {
         uint32_t slot;
