@@ -103,6 +103,10 @@ const char *shmetrics_errmsg(void);
 
 /* ------------------------------------------------------------------ arenas */
 
+/* Capacity limits of an arena (shmetrics_options_t). */
+#define SHMETRICS_MAX_PROCESSES 65536u
+#define SHMETRICS_MAX_SHARDS 4096u
+
 /* Open flags. */
 #define SHMETRICS_OPEN_CREATE 0x1u  /* create the arena if it is missing */
 #define SHMETRICS_OPEN_READONLY 0x2u /* collector: O_RDONLY and PROT_READ */
@@ -199,6 +203,15 @@ typedef struct shmetrics_spec {
      * SHMETRICS_MAX_SERIES_UNLIMITED turns the limit off. */
     uint32_t max_series;
 } shmetrics_spec_t;
+
+/* The limits above, by name (bytes for names, help and values). */
+#define SHMETRICS_MAX_NAME 255u
+#define SHMETRICS_MAX_HELP 4096u
+#define SHMETRICS_MAX_LABELS 16u
+#define SHMETRICS_MAX_LABEL_VALUE 2048u
+#define SHMETRICS_MAX_BUCKETS 512u
+#define SHMETRICS_MAX_QUANTILES 16u
+#define SHMETRICS_MAX_AGE_BUCKETS 16u
 
 #define SHMETRICS_GAUGE_MIN_INTERVAL 0.1
 #define SHMETRICS_MAX_SERIES_DEFAULT 2000u

@@ -143,11 +143,11 @@ static double counter_value(const struct shm_arena *a, uint64_t cell)
 {
     uint64_t whole = 0;
     double frac = 0;
-    size_t stride = shm_cpu_stride(a) / 8;
+    size_t stride = shm_cpu_stride(a) / SHM_CELL_BYTES;
     const uint64_t *c = shm_cpu_cell(a, cell);
     for (uint32_t i = 0; i < shm_shards(a); i++, c += stride) {
-        whole += shmetrics_load_relaxed(&c[0]);
-        frac += cell_double(&c[1]);
+        whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
+        frac += cell_double(&c[SHM_COUNTER_FRAC]);
     }
     return (double)whole + frac;
 }
@@ -241,7 +241,7 @@ static bool hidden_by_better(const struct walk *w, uint32_t i, uint64_t cell, bo
         const struct proc *q = &w->procs[w->by_pid[k]];
         if (q == p || !better(q, p) || (live_only && !q->live))
             continue;
-        if (shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[1]) != 0)
+        if (shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[SHM_GAUGE_STAMP]) != 0)
             return true;
     }
     return false;
@@ -287,10 +287,10 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
         if (retired ? live_only || mode == SHM_MODE_ALL : live_only && !w->procs[i].live)
             continue;
         const uint64_t *c = shm_proc_cell(a, retired ? shm_processes_cap(a) : w->procs[i].slot, cell);
-        uint64_t stamp = shmetrics_load_acquire(&c[1]);
+        uint64_t stamp = shmetrics_load_acquire(&c[SHM_GAUGE_STAMP]);
         if (stamp == 0)
             continue;
-        double v = cell_double(&c[0]);
+        double v = cell_double(&c[SHM_GAUGE_VALUE]);
         if (mode == SHM_MODE_ALL) {
             /* One sample per pid: a pid in two slots (a process that
              * attached twice, or a reused pid) shows the best slot that

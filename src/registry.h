@@ -26,6 +26,7 @@
 #include <urcu/rculfhash.h>
 
 #include "../shm/arena.h"
+#include "../shm/layout.h"
 #include "buf.h"
 #include "shmetrics.h"
 
@@ -138,17 +139,17 @@ int smx_series_clear(struct smx_metric *m);
 
 /* src/spec.c */
 struct smx_spec {
-    char name[256];
+    char name[SHM_MAX_NAME + 1];
     size_t name_len;
     const char *help;
     size_t help_len;
-    char labels[16 * 256];
+    char labels[SHM_MAX_LABELS * (SHM_MAX_NAME + 1)];
     size_t labels_len;
     uint32_t nlabels;
     uint32_t mode;
-    double buckets[512];
+    double buckets[SHM_MAX_BUCKETS];
     uint32_t nbuckets;
-    double quantiles[16];
+    double quantiles[SHM_MAX_QUANTILES];
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;

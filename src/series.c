@@ -49,7 +49,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
-        s->h.gauge.off = (size_t)cell * 8;
+        s->h.gauge.off = (size_t)cell * SHM_CELL_BYTES;
         s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT || m->mode == SHMETRICS_MODE_LIVEMOSTRECENT;
         s->h.gauge.reg = reg;
         s->h.gauge.min_interval_ns = (uint64_t)m->min_interval_us * 1000u;
@@ -84,7 +84,8 @@ static int gauge_touch(struct shmetrics_gauge_series *g)
     if (!cell)
         return -ENOSPC;
     /* A rate-limited gauge's stamp is its last accepted set: 1 is none. */
-    shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0,
+                          g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -368,7 +369,7 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
 {
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
-    shmetrics_add_double_(shmetrics_counter_cell_(s) + 1, amount);
+    shmetrics_add_double_(shmetrics_counter_cell_(s) + SHM_COUNTER_FRAC, amount);
     return 0;
 }
 
@@ -397,13 +398,13 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (!cell)
         return -ENOSPC;
-    shmetrics_add_double_(&cell[0], delta);
+    shmetrics_add_double_(&cell[SHM_GAUGE_VALUE], delta);
     /* A rate-limited gauge's stamp is its last accepted set: inc and dec
      * leave it alone (they are not limited). */
     if (!g->min_interval_ns)
-        shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+        shmetrics_store_release(&cell[SHM_GAUGE_STAMP], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     else
-        shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, (uint64_t)1);
+        shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0, (uint64_t)1);
     return 0;
 }
 
@@ -416,20 +417,20 @@ int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uin
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     if (!g->min_interval_ns) {
-        shmetrics_store_relaxed(&cell[0], bits);
-        shmetrics_store_release(&cell[1], g->stamped ? now : (uint64_t)1);
+        shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], bits);
+        shmetrics_store_release(&cell[SHM_GAUGE_STAMP], g->stamped ? now : (uint64_t)1);
         return 0;
     }
     /* The stamp is the time of the last accepted set (1: none yet).  Only
      * the thread that moves it forward by CAS may write the value. */
-    uint64_t last = shmetrics_load_acquire(&cell[1]);
+    uint64_t last = shmetrics_load_acquire(&cell[SHM_GAUGE_STAMP]);
     if ((last > 1 && now - last < g->min_interval_ns && now >= last) ||
-        shmetrics_cas_seq_cst(&cell[1], last, now) != last) {
+        shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], last, now) != last) {
         if (g->drops)
             shmetrics_counter_add(g->drops, 1);
         return 1;
     }
-    shmetrics_store_relaxed(&cell[0], bits);
+    shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], bits);
     return 0;
 }
 
@@ -439,8 +440,8 @@ double shmetrics_counter_sum(const shmetrics_counter_series_t *s)
     double frac = 0;
     for (uint32_t i = 0; i <= s->shard_mask; i++) {
         const uint64_t *c = (const uint64_t *)(s->cell0 + (size_t)i * s->stride);
-        whole += shmetrics_load_relaxed(&c[0]);
-        uint64_t bits = shmetrics_load_relaxed(&c[1]);
+        whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
+        uint64_t bits = shmetrics_load_relaxed(&c[SHM_COUNTER_FRAC]);
         double d;
         memcpy(&d, &bits, sizeof d);
         frac += d;
@@ -453,7 +454,7 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
     char *u = shmetrics_load_acquire((char **)g->unit);
     if (!u)
         return 0;
-    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off));
+    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off) + SHM_GAUGE_VALUE);
     double d;
     memcpy(&d, &bits, sizeof d);
     return d;
