@@ -119,6 +119,9 @@ int shmetrics_histogram_bounds(const shmetrics_histogram_t *h, const double **bo
 {
     if (!h || !bounds || !n)
         return smx_fail(-EINVAL, "no histogram or output given");
+    int rc = smx_metric_check(&h->m, SHMETRICS_HISTOGRAM, __func__);
+    if (rc < 0)
+        return rc;
     *bounds = h->m.bounds;
     *n = h->m.nbuckets;
     return 0;

@@ -54,6 +54,29 @@ static void atfork_install(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+int smx_registry_check(const shmetrics_registry_t *reg, const char *fn)
+{
+    if (!reg)
+        return smx_fail(-EINVAL, "%s: no registry given", fn);
+    if (reg->magic != SMX_REGISTRY_MAGIC)
+        return smx_fail(-EINVAL, "%s: not a shmetrics registry (bad magic 0x%08x), or one already shut down", fn,
+                        reg->magic);
+    return 0;
+}
+
+int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn)
+{
+    if (!m)
+        return smx_fail(-EINVAL, "%s: no metric given", fn);
+    if (m->magic != SMX_METRIC_MAGIC)
+        return smx_fail(-EINVAL, "%s: not a shmetrics metric (bad magic 0x%08x), or one of a registry shut down",
+                        fn, m->magic);
+    if (type && m->type != type)
+        return smx_fail(-EINVAL, "%s: %s is a %s, not a %s", fn, m->name, smx_type_name(m->type),
+                        smx_type_name(type));
+    return 0;
+}
+
 static unsigned long cache_size(uint32_t cap)
 {
     unsigned long n = 64;
@@ -121,6 +144,7 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
     }
     pthread_mutex_init(&reg->lock, NULL);
     reg->removals = shm_removals_word(reg->arena);
+    reg->magic = SMX_REGISTRY_MAGIC;
     /* Give back the slots of processes that died without detaching. */
     if (!shm_arena_readonly(reg->arena))
         shm_proc_reclaim_dead(reg->arena);
@@ -135,6 +159,7 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
 
 static void metric_free(struct smx_metric *m)
 {
+    m->magic = 0;
     free(m->name);
     free(m->labels);
     free(m->bounds);
@@ -185,8 +210,9 @@ static double *doubles_dup(const double *d, uint32_t n)
 
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
 {
-    if (!reg)
-        return smx_fail(-EINVAL, "no registry given");
+    int rc = smx_registry_check(reg, __func__);
+    if (rc < 0)
+        return rc;
     if (flags & ~SHMETRICS_SHUTDOWN_UNLINK)
         return smx_fail(-EINVAL, "unknown shutdown flags 0x%x", flags);
     pthread_mutex_lock(&all_lock);
@@ -197,7 +223,6 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
         }
     pthread_mutex_unlock(&all_lock);
 
-    int rc = 0;
     if ((flags & SHMETRICS_SHUTDOWN_UNLINK) && unlink(shm_arena_path(reg->arena)) < 0 && errno != ENOENT)
         rc = smx_fail(-errno, "cannot unlink %s: %s", shm_arena_path(reg->arena), strerror(errno));
     if (reg->have_slot)
@@ -209,6 +234,7 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
     reg->metrics = NULL;
     shm_arena_close(reg->arena);
     pthread_mutex_destroy(&reg->lock);
+    reg->magic = 0;
     free(reg);
     return rc;
 }
@@ -279,6 +305,7 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
         return smx_fail(-ENOMEM, "out of memory");
     }
     memcpy(m->labels, v->labels, v->labels_len);
+    m->magic = SMX_METRIC_MAGIC;
     m->reg = reg;
     m->hash = hash;
     m->idx = v->idx;
@@ -416,8 +443,11 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
+    int rc = smx_registry_check(reg, "shmetrics_*_register");
+    if (rc < 0)
+        return rc;
     struct smx_spec s;
-    int rc = smx_spec_parse(spec, type, &s);
+    rc = smx_spec_parse(spec, type, &s);
     if (rc < 0)
         return rc;
     if (shm_arena_readonly(reg->arena))
@@ -464,6 +494,8 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 {
     if (!reg || !name || !out)
         return smx_fail(-EINVAL, "no registry, name or out pointer given");
+    if (smx_registry_check(reg, "shmetrics_*_get") < 0)
+        return -EINVAL;
     size_t len = strlen(name);
     uint64_t hash = shm_hash_family(name, len);
     struct smx_metric *m = cache_find(reg, name, hash);

@@ -46,7 +46,19 @@ void __tsan_release(void *addr);
 #define SMX_FOUND(node) ((void)(node))
 #endif
 
+/*
+ * Handle magic words: set when an object is made, cleared when it is freed,
+ * and checked on entry of the public functions that take it (not by the
+ * inline hot paths, which take series handles).  A zeroed, foreign or freed
+ * handle is then -EINVAL with a message instead of a crash or a wrong
+ * number (a freed one as long as its memory was not reused).
+ */
+#define SMX_REGISTRY_MAGIC UINT32_C(0x52584d53) /* "SMXR" */
+#define SMX_METRIC_MAGIC UINT32_C(0x4d584d53)   /* "SMXM" */
+#define SMX_SNAPSHOT_MAGIC UINT32_C(0x53584d53) /* "SMXS" */
+
 struct smx_metric {
+    uint32_t magic;              /* SMX_METRIC_MAGIC while alive */
     struct cds_lfht_node node;   /* in reg->metrics, keyed by full name */
     shmetrics_registry_t *reg;
     uint64_t hash;
@@ -102,6 +114,7 @@ struct smx_series {
 };
 
 struct shmetrics_registry {
+    uint32_t magic;              /* SMX_REGISTRY_MAGIC while open */
     struct shm_arena *arena;
     struct cds_lfht *metrics;
     struct cds_lfht *series;
@@ -114,6 +127,11 @@ struct shmetrics_registry {
 };
 
 /* src/registry.c */
+/* 0 for a live registry; else -EINVAL with the message "`fn`: no registry
+ * given" or "`fn`: not a shmetrics registry (bad magic 0x...)". */
+int smx_registry_check(const shmetrics_registry_t *reg, const char *fn);
+/* The same for a metric handle, which must also be of `type` (0: any). */
+int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn);
 int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
                         struct smx_metric **out);
 int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out);

@@ -275,15 +275,18 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     return 0;
 }
 
+/* The handle of a typed entry point: its magic and its type checked. */
+#define SMX_METRIC_OF(m, TYPE) (smx_metric_check((m) ? &(m)->m : NULL, SHMETRICS_##TYPE, __func__))
+
 /* The two look-up entry points of each metric type, typed for the caller
  * and sharing smx_series_get. */
-#define SMX_LABEL_FUNCTIONS(type)                                                                    \
+#define SMX_LABEL_FUNCTIONS(type, TYPE)                                                              \
     int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,      \
                                   shmetrics_##type##_series_t **out)                                 \
     {                                                                                                \
         struct smx_series *s;                                                                        \
-        int rc = smx_series_get(m ? &m->m : NULL, n, values, &s);                                    \
-        if (rc == 0)                                                                                 \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                             \
             *out = &s->h.type;                                                                       \
         return rc;                                                                                   \
     }                                                                                                \
@@ -291,43 +294,51 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     {                                                                                                \
         const char *values[SHM_MAX_LABELS];                                                          \
         size_t n = 0;                                                                                \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc < 0)                                                                                  \
+            return rc;                                                                               \
         va_list ap;                                                                                  \
         va_start(ap, out);                                                                           \
-        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        rc = collect_args(&m->m, ap, values, &n);                                                    \
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                           \
     }
 
 /* Removal, typed the same way. */
-#define SMX_REMOVE_FUNCTIONS(type)                                                                   \
+#define SMX_REMOVE_FUNCTIONS(type, TYPE)                                                             \
     int shmetrics_##type##_removev(shmetrics_##type##_t *m, size_t n, const char *const *values)     \
     {                                                                                                \
-        return smx_series_remove(m ? &m->m : NULL, n, values);                                       \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
     }                                                                                                \
     int shmetrics_##type##_remove(shmetrics_##type##_t *m, ...)                                      \
     {                                                                                                \
         const char *values[SHM_MAX_LABELS];                                                          \
         size_t n = 0;                                                                                \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc < 0)                                                                                  \
+            return rc;                                                                               \
         va_list ap;                                                                                  \
         va_start(ap, m);                                                                             \
-        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        rc = collect_args(&m->m, ap, values, &n);                                                    \
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
     }                                                                                                \
     int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                            \
     {                                                                                                \
-        return smx_series_clear(m ? &m->m : NULL);                                                   \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        return rc < 0 ? rc : smx_series_clear(&m->m);                                               \
     }
 
-SMX_REMOVE_FUNCTIONS(counter)
-SMX_REMOVE_FUNCTIONS(gauge)
-SMX_REMOVE_FUNCTIONS(histogram)
-SMX_REMOVE_FUNCTIONS(summary)
+SMX_REMOVE_FUNCTIONS(counter, COUNTER)
+SMX_REMOVE_FUNCTIONS(gauge, GAUGE)
+SMX_REMOVE_FUNCTIONS(histogram, HISTOGRAM)
+SMX_REMOVE_FUNCTIONS(summary, SUMMARY)
 
-SMX_LABEL_FUNCTIONS(counter)
-SMX_LABEL_FUNCTIONS(gauge)
-SMX_LABEL_FUNCTIONS(histogram)
-SMX_LABEL_FUNCTIONS(summary)
+SMX_LABEL_FUNCTIONS(counter, COUNTER)
+SMX_LABEL_FUNCTIONS(gauge, GAUGE)
+SMX_LABEL_FUNCTIONS(histogram, HISTOGRAM)
+SMX_LABEL_FUNCTIONS(summary, SUMMARY)
 
 /* ------------------------------------------------- out-of-line hot parts */
 
