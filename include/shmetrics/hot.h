@@ -6,7 +6,11 @@
  * concurrently with any other thread or process.  None of these functions
  * takes a lock, allocates or makes a system call, except the first gauge
  * update of a process (or of a child after fork), which claims the
- * process's slot in the arena.
+ * process's slot in the arena: it takes the registry's mutex and, when no
+ * slot is free, the arena's reclaim lock to fold the slot of a process that
+ * exited or died, and may wait up to 2 s for that lock (shm/reclaim.c).  A
+ * process that cares resolves a gauge series at start-up (resolving one
+ * claims the slot too).  No series handle is checked for validity here.
  *
  * Memory order: counts and sums are relaxed atomic adds (or relaxed CAS
  * loops on doubles) on cells of the arena; a gauge's write stamp is a
@@ -197,7 +201,7 @@ static inline uint64_t *shmetrics_gauge_cell_(struct shmetrics_gauge_series *g)
  * out-of-line path instead: a set within the interval after the last
  * accepted one is dropped and counted.  Returns 0; 1 when a rate-limited
  * gauge dropped the set; -ENOSPC when the process cannot get a slot in the
- * arena. */
+ * arena (the first write of a process may wait, see above). */
 static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v)
 {
     if (__builtin_expect(g->min_interval_ns != 0, 0))
@@ -221,18 +225,23 @@ static inline int shmetrics_gauge_set_at(struct shmetrics_gauge_series *g, doubl
 }
 
 /* Add `delta` (finite) to this process's cell of a gauge: a CAS loop, out
- * of line.  -EINVAL for NaN or an infinity (value unchanged). */
+ * of line (the stamp then stored with release, as by shmetrics_gauge_set).
+ * Returns 0; -EINVAL for NaN or an infinity (value unchanged); -ENOSPC
+ * when the process cannot get a slot in the arena (the first write of a
+ * process may wait, see above). */
 static inline int shmetrics_gauge_inc(struct shmetrics_gauge_series *g, double delta)
 {
     return shmetrics_gauge_add_slow_(g, delta);
 }
 
+/* Subtract `delta`: shmetrics_gauge_inc(g, -delta), with its returns. */
 static inline int shmetrics_gauge_dec(struct shmetrics_gauge_series *g, double delta)
 {
     return shmetrics_gauge_add_slow_(g, -delta);
 }
 
-/* Set a gauge to the current time in seconds since the Unix epoch. */
+/* Set a gauge to the current time in seconds since the Unix epoch (one
+ * clock_gettime).  Returns what shmetrics_gauge_set does. */
 static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_series *g)
 {
     return shmetrics_gauge_set(g, (double)shmetrics_now_ns_() / 1e9);
