@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/clock.h"
 #include "arena_priv.h"
 #include "../src/error.h"
 
@@ -62,13 +63,6 @@ uint32_t shm_default_shards(void)
     if (n > SHM_MAX_SHARDS)
         n = SHM_MAX_SHARDS;
     return pow2_at_least((uint64_t)n);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Fill in defaults for every zero capacity. */
@@ -251,7 +245,7 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
         unsigned r = 0;
         if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-            r = (unsigned)now_ns();
+            r = (unsigned)smx_real_ns();
         snprintf(tmpname, sizeof tmpname, "%s.tmp.%d.%08x", path, (int)getpid(), r);
         fd = open(tmpname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
     }
@@ -263,7 +257,7 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     layout_compute(&h, &c);
     h.version = SHM_VERSION;
     h.header_bytes = sizeof h;
-    h.created_ns = now_ns();
+    h.created_ns = smx_real_ns();
     h.creator_pid = (uint32_t)getpid();
     if (getrandom(&h.generation, sizeof h.generation, 0) != (ssize_t)sizeof h.generation)
         h.generation = h.created_ns ^ ((uint64_t)getpid() << 32);
@@ -314,7 +308,6 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     a->h = h;
     a->h.magic = SHM_MAGIC;
     a->sh = sh;
-    a->created = true;
     return 0;
 fail:
     if (tmpname[0])
@@ -480,11 +473,6 @@ int shm_arena_fault(const struct shm_arena *a, const char *what)
                         "(the pages of a sparse arena are allocated when first touched)", what, a->path);
     return smx_fail(-EFAULT, "%s: the arena could not be read (SIGBUS), and fstat failed: %s", what,
                     strerror(errno));
-}
-
-bool shm_arena_created(const struct shm_arena *a)
-{
-    return a->created;
 }
 
 bool shm_arena_readonly(const struct shm_arena *a)

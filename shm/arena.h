@@ -36,7 +36,6 @@ struct shm_caps {
 int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
                    struct shm_arena **out);
 void shm_arena_close(struct shm_arena *a);
-bool shm_arena_created(const struct shm_arena *a);
 /* 1 when the path now names another arena (unlinked and re-created: its
  * generation differs), else 0. */
 int shm_arena_replaced(const struct shm_arena *a);
@@ -207,7 +206,6 @@ int shm_proc_make_room(struct shm_arena *a);
 void shm_reclaim_after_fork(void);
 /* Is the process of an ACTIVE slot still there (same pid, same start)? */
 bool shm_proc_alive(const struct shm_proc_view *v);
-uint64_t shm_realtime_ns(void);
 /* Field 22 of /proc/PID/stat (pid 0: this process); 0 if unreadable. */
 uint64_t shm_start_time(uint32_t pid);
 /* -EAGAIN for a free or half-claimed slot. */

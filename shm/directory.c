@@ -47,6 +47,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/clock.h"
 #include "../src/names.h"
 #include "arena_priv.h"
 #include "../src/error.h"
@@ -340,13 +341,6 @@ static int series_match(const struct shm_arena *a, uint32_t rec, uint64_t hash, 
     return len == k->len && heap_range_ok(a, off, len) && memcmp(shm_heap(a) + off, k->key, len) == 0;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Step 4 for a series: make sure it has cells and is marked ready. */
 static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam, bool creator,
                            uint64_t *cell)
@@ -357,8 +351,8 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
     uint64_t cap = (proc ? a->h.proc_unit_bytes : a->h.cpu_unit_bytes) / 8;
     uint64_t c = shmetrics_load_acquire(&s->cells);
     if (c == 0 && !creator) {
-        uint64_t deadline = mono_ns() + SERIES_HELP_WAIT_NS;
-        while ((c = shmetrics_load_acquire(&s->cells)) == 0 && mono_ns() < deadline)
+        uint64_t deadline = smx_mono_ns() + SERIES_HELP_WAIT_NS;
+        while ((c = shmetrics_load_acquire(&s->cells)) == 0 && smx_mono_ns() < deadline)
             sched_yield();
     }
     if (c == 0) {

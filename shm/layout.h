@@ -265,8 +265,16 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  * sum, min, max and mostrecent it holds the merge of the last values of
  * processes whose slot was reclaimed (same word layout, stamp 0 = none).
  */
+#define SHM_CELL_BYTES 8u   /* one cell word */
 #define SHM_COUNTER_CELLS 2u
+#define SHM_COUNTER_WHOLE 0u /* word indexes of a counter's cells */
+#define SHM_COUNTER_FRAC 1u
 #define SHM_GAUGE_CELLS 2u
+#define SHM_GAUGE_VALUE 0u   /* word indexes of a gauge's cells */
+#define SHM_GAUGE_STAMP 1u
+/* A sum (of a histogram or summary) is a whole word (int64) followed by a
+ * double word: SHM_SUM_FRAC is the double's index after the whole one. */
+#define SHM_SUM_FRAC 1u
 
 /*
  * Histogram, per CPU unit, nbuckets + 3 words:
@@ -276,6 +284,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *   [nbuckets+2]      double sum of the other observations
  * The count is the sum of all buckets, so it always equals the +Inf bucket.
  */
+#define SHM_HISTOGRAM_SUM(nbuckets) ((nbuckets) + 1u) /* the whole word of the sum */
 #define SHM_HISTOGRAM_CELLS(nbuckets) ((nbuckets) + 3u)
 
 /*
@@ -301,9 +310,15 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_SKETCH_OCTAVES 64u
 #define SHM_SKETCH_HALF (SHM_SKETCH_OCTAVES << SHM_SKETCH_SUB_BITS)
 #define SHM_SKETCH_BUCKETS (2u * SHM_SKETCH_HALF + 1u)
-#define SHM_AGE_SLOT_WORDS (2u + (SHM_SKETCH_BUCKETS + 1u) / 2u)
+#define SHM_AGE_SLOT_WORDS (2u + (SHM_SKETCH_BUCKETS + 1u) / 2u) /* SHM_AGE_COUNTS + counts */
 #define SHM_AGE_BUSY (UINT64_C(1) << 63)
-#define SHM_SUMMARY_CELLS(age_buckets) (3u + (age_buckets) * SHM_AGE_SLOT_WORDS)
+#define SHM_SUMMARY_COUNT 0u   /* word indexes of a summary's cells */
+#define SHM_SUMMARY_SUM 1u     /* the whole word of the sum */
+#define SHM_SUMMARY_SLOTS 3u   /* the first age slot */
+#define SHM_AGE_EPOCH 0u       /* word indexes inside an age slot */
+#define SHM_AGE_RANGE 1u
+#define SHM_AGE_COUNTS 2u      /* the uint32 counts start here */
+#define SHM_SUMMARY_CELLS(age_buckets) (SHM_SUMMARY_SLOTS + (age_buckets) * SHM_AGE_SLOT_WORDS)
 #define SHM_MAX_QUANTILES 16u
 #define SHM_MAX_AGE_BUCKETS 16u
 _Static_assert(SHM_SKETCH_BUCKETS == 8193u, "sketch size");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/clock.h"
 #include "../shm/guard.h"
 #include "../shm/layout.h"
 #include "buf.h"
@@ -38,6 +39,7 @@ struct chunk {
 
 struct snapshot {
     shmetrics_snapshot_t pub;
+    uint32_t magic;         /* SMX_SNAPSHOT_MAGIC until freed */
     struct chunk *chunks;
     char first_damage[160]; /* why the first damaged record was skipped */
 };
@@ -88,6 +90,13 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
     if (!snap)
         return;
     struct snapshot *s = (struct snapshot *)snap;
+    if (s->magic != SMX_SNAPSHOT_MAGIC) {
+        /* Not freed: it is not ours (or was freed already). */
+        smx_fail(-EINVAL, "%s: not a shmetrics snapshot (bad magic 0x%08x), or one already freed", __func__,
+                 s->magic);
+        return;
+    }
+    s->magic = 0;
     while (s->chunks) {
         struct chunk *c = s->chunks;
         s->chunks = c->next;
@@ -144,11 +153,11 @@ static double counter_value(const struct shm_arena *a, uint64_t cell)
 {
     uint64_t whole = 0;
     double frac = 0;
-    size_t stride = shm_cpu_stride(a) / 8;
+    size_t stride = shm_cpu_stride(a) / SHM_CELL_BYTES;
     const uint64_t *c = shm_cpu_cell(a, cell);
     for (uint32_t i = 0; i < shm_shards(a); i++, c += stride) {
-        whole += shmetrics_load_relaxed(&c[0]);
-        frac += cell_double(&c[1]);
+        whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
+        frac += cell_double(&c[SHM_COUNTER_FRAC]);
     }
     return (double)whole + frac;
 }
@@ -242,7 +251,7 @@ static bool hidden_by_better(const struct walk *w, uint32_t i, uint64_t cell, bo
         const struct proc *q = &w->procs[w->by_pid[k]];
         if (q == p || !better(q, p) || (live_only && !q->live))
             continue;
-        if (shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[1]) != 0)
+        if (shmetrics_load_acquire(&shm_proc_cell(w->reg->arena, q->slot, cell)[SHM_GAUGE_STAMP]) != 0)
             return true;
     }
     return false;
@@ -288,10 +297,10 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
         if (retired ? live_only || mode == SHM_MODE_ALL : live_only && !w->procs[i].live)
             continue;
         const uint64_t *c = shm_proc_cell(a, retired ? shm_processes_cap(a) : w->procs[i].slot, cell);
-        uint64_t stamp = shmetrics_load_acquire(&c[1]);
+        uint64_t stamp = shmetrics_load_acquire(&c[SHM_GAUGE_STAMP]);
         if (stamp == 0)
             continue;
-        double v = cell_double(&c[0]);
+        double v = cell_double(&c[SHM_GAUGE_VALUE]);
         if (mode == SHM_MODE_ALL) {
             /* One sample per pid: a pid in two slots (a process that
              * attached twice, or a reused pid) shows the best slot that
@@ -616,13 +625,15 @@ static int build(struct walk *w)
 
 int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out)
 {
-    return shmetrics_collect_at(reg, smx_coarse_now(), out);
+    return shmetrics_collect_at(reg, smx_coarse_ns(), out);
 }
 
 int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out)
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
+    if (smx_registry_check(reg, __func__) < 0)
+        return -EINVAL;
     struct snapshot *snap = calloc(1, sizeof *snap);
     struct walk *w = calloc(1, sizeof *w);
     if (!snap || !w) {
@@ -630,6 +641,7 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
         free(w);
         return smx_fail(-ENOMEM, "out of memory");
     }
+    snap->magic = SMX_SNAPSHOT_MAGIC;
     *w = (struct walk){.reg = reg, .now_ns = now_ns, .snap = snap};
     /* The arena file may be truncated under us, or a page of it may find no
      * memory in a full filesystem: a SIGBUS while reading it lands here

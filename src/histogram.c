@@ -73,8 +73,8 @@ void smx_histogram_read(const char *cell0, size_t stride, uint32_t shards, uint3
         const uint64_t *c = (const uint64_t *)(cell0 + (size_t)s * stride);
         for (uint32_t b = 0; b <= nbuckets; b++)
             cumulative[b] += shmetrics_load_relaxed(&c[b]);
-        whole += shmetrics_load_relaxed(&c[nbuckets + 1]);
-        frac += word_double(&c[nbuckets + 2]);
+        whole += shmetrics_load_relaxed(&c[SHM_HISTOGRAM_SUM(nbuckets)]);
+        frac += word_double(&c[SHM_HISTOGRAM_SUM(nbuckets) + SHM_SUM_FRAC]);
     }
     for (uint32_t b = 1; b <= nbuckets; b++)
         cumulative[b] += cumulative[b - 1];
@@ -119,6 +119,9 @@ int shmetrics_histogram_bounds(const shmetrics_histogram_t *h, const double **bo
 {
     if (!h || !bounds || !n)
         return smx_fail(-EINVAL, "no histogram or output given");
+    int rc = smx_metric_check(&h->m, SHMETRICS_HISTOGRAM, __func__);
+    if (rc < 0)
+        return rc;
     *bounds = h->m.bounds;
     *n = h->m.nbuckets;
     return 0;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/check.h"
+#include "../base/clock.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
 #include "error.h"
@@ -47,7 +49,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
-        s->h.gauge.off = (size_t)cell * 8;
+        s->h.gauge.off = (size_t)cell * SHM_CELL_BYTES;
         s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT || m->mode == SHMETRICS_MODE_LIVEMOSTRECENT;
         s->h.gauge.reg = reg;
         s->h.gauge.min_interval_ns = (uint64_t)m->min_interval_us * 1000u;
@@ -64,9 +66,12 @@ static int handle_init(struct smx_series *s, uint64_t cell)
                                                          (uint64_t)m->max_age_ms * 1000000u / m->age_buckets,
                                                          SHM_AGE_SLOT_WORDS};
         break;
-    default:
+    case SHMETRICS_COUNTER:
         s->h.counter = (struct shmetrics_counter_series){cell0, stride, mask};
         break;
+    default:
+        /* A metric object is built from a validated family view. */
+        SMX_UNREACHABLE();
     }
     return 0;
 }
@@ -79,7 +84,8 @@ static int gauge_touch(struct shmetrics_gauge_series *g)
     if (!cell)
         return -ENOSPC;
     /* A rate-limited gauge's stamp is its last accepted set: 1 is none. */
-    shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0,
+                          g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -250,25 +256,8 @@ int smx_series_clear(struct smx_metric *m)
 
 void smx_series_cache_free(shmetrics_registry_t *reg)
 {
-    struct cds_lfht_iter iter;
-    struct cds_lfht_node *node;
-    struct smx_series *s, *dead = NULL;
-    urcu_bp_read_lock();
-    /* Node by node, as in shmetrics_shutdown (clang's UBSan). */
-    for (cds_lfht_first(reg->series, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
-         cds_lfht_next(reg->series, &iter)) {
-        s = caa_container_of(node, struct smx_series, node);
-        cds_lfht_del(reg->series, node);
-        s->free_next = dead;
-        dead = s;
-    }
-    urcu_bp_read_unlock();
-    urcu_bp_synchronize_rcu();
-    while ((s = dead)) {
-        dead = s->free_next;
-        free(s);
-    }
-    cds_lfht_destroy(reg->series, NULL);
+    smx_lfht_drain(reg->series, offsetof(struct smx_series, node), offsetof(struct smx_series, free_next), free);
+    reg->series = NULL;
 }
 
 /* Collect the NULL-ended variadic values. */
@@ -286,15 +275,18 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     return 0;
 }
 
+/* The handle of a typed entry point: its magic and its type checked. */
+#define SMX_METRIC_OF(m, TYPE) (smx_metric_check((m) ? &(m)->m : NULL, SHMETRICS_##TYPE, __func__))
+
 /* The two look-up entry points of each metric type, typed for the caller
  * and sharing smx_series_get. */
-#define SMX_LABEL_FUNCTIONS(type)                                                                    \
+#define SMX_LABEL_FUNCTIONS(type, TYPE)                                                              \
     int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,      \
                                   shmetrics_##type##_series_t **out)                                 \
     {                                                                                                \
         struct smx_series *s;                                                                        \
-        int rc = smx_series_get(m ? &m->m : NULL, n, values, &s);                                    \
-        if (rc == 0)                                                                                 \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                             \
             *out = &s->h.type;                                                                       \
         return rc;                                                                                   \
     }                                                                                                \
@@ -302,43 +294,51 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     {                                                                                                \
         const char *values[SHM_MAX_LABELS];                                                          \
         size_t n = 0;                                                                                \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc < 0)                                                                                  \
+            return rc;                                                                               \
         va_list ap;                                                                                  \
         va_start(ap, out);                                                                           \
-        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        rc = collect_args(&m->m, ap, values, &n);                                                    \
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                           \
     }
 
 /* Removal, typed the same way. */
-#define SMX_REMOVE_FUNCTIONS(type)                                                                   \
+#define SMX_REMOVE_FUNCTIONS(type, TYPE)                                                             \
     int shmetrics_##type##_removev(shmetrics_##type##_t *m, size_t n, const char *const *values)     \
     {                                                                                                \
-        return smx_series_remove(m ? &m->m : NULL, n, values);                                       \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
     }                                                                                                \
     int shmetrics_##type##_remove(shmetrics_##type##_t *m, ...)                                      \
     {                                                                                                \
         const char *values[SHM_MAX_LABELS];                                                          \
         size_t n = 0;                                                                                \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc < 0)                                                                                  \
+            return rc;                                                                               \
         va_list ap;                                                                                  \
         va_start(ap, m);                                                                             \
-        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        rc = collect_args(&m->m, ap, values, &n);                                                    \
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
     }                                                                                                \
     int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                            \
     {                                                                                                \
-        return smx_series_clear(m ? &m->m : NULL);                                                   \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        return rc < 0 ? rc : smx_series_clear(&m->m);                                               \
     }
 
-SMX_REMOVE_FUNCTIONS(counter)
-SMX_REMOVE_FUNCTIONS(gauge)
-SMX_REMOVE_FUNCTIONS(histogram)
-SMX_REMOVE_FUNCTIONS(summary)
+SMX_REMOVE_FUNCTIONS(counter, COUNTER)
+SMX_REMOVE_FUNCTIONS(gauge, GAUGE)
+SMX_REMOVE_FUNCTIONS(histogram, HISTOGRAM)
+SMX_REMOVE_FUNCTIONS(summary, SUMMARY)
 
-SMX_LABEL_FUNCTIONS(counter)
-SMX_LABEL_FUNCTIONS(gauge)
-SMX_LABEL_FUNCTIONS(histogram)
-SMX_LABEL_FUNCTIONS(summary)
+SMX_LABEL_FUNCTIONS(counter, COUNTER)
+SMX_LABEL_FUNCTIONS(gauge, GAUGE)
+SMX_LABEL_FUNCTIONS(histogram, HISTOGRAM)
+SMX_LABEL_FUNCTIONS(summary, SUMMARY)
 
 /* ------------------------------------------------- out-of-line hot parts */
 
@@ -350,9 +350,7 @@ uint32_t shmetrics_cpu_slow_(void)
 
 uint64_t shmetrics_now_ns_(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return smx_real_ns();
 }
 
 int shmetrics_bad_value_(const char *op, double v)
@@ -382,14 +380,14 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
 {
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
-    shmetrics_add_double_(shmetrics_counter_cell_(s) + 1, amount);
+    shmetrics_add_double_(shmetrics_counter_cell_(s) + SHM_COUNTER_FRAC, amount);
     return 0;
 }
 
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
 {
     shmetrics_registry_t *reg = g->reg;
-    pthread_mutex_lock(&reg->lock);
+    SMX_CHECK_ZERO(pthread_mutex_lock(&reg->lock));
     char *u = reg->proc_unit;
     if (!u) {
         uint32_t slot;
@@ -411,13 +409,13 @@ int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta)
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (!cell)
         return -ENOSPC;
-    shmetrics_add_double_(&cell[0], delta);
+    shmetrics_add_double_(&cell[SHM_GAUGE_VALUE], delta);
     /* A rate-limited gauge's stamp is its last accepted set: inc and dec
      * leave it alone (they are not limited). */
     if (!g->min_interval_ns)
-        shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+        shmetrics_store_release(&cell[SHM_GAUGE_STAMP], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     else
-        shmetrics_cas_seq_cst(&cell[1], (uint64_t)0, (uint64_t)1);
+        shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0, (uint64_t)1);
     return 0;
 }
 
@@ -430,20 +428,20 @@ int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uin
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     if (!g->min_interval_ns) {
-        shmetrics_store_relaxed(&cell[0], bits);
-        shmetrics_store_release(&cell[1], g->stamped ? now : (uint64_t)1);
+        shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], bits);
+        shmetrics_store_release(&cell[SHM_GAUGE_STAMP], g->stamped ? now : (uint64_t)1);
         return 0;
     }
     /* The stamp is the time of the last accepted set (1: none yet).  Only
      * the thread that moves it forward by CAS may write the value. */
-    uint64_t last = shmetrics_load_acquire(&cell[1]);
+    uint64_t last = shmetrics_load_acquire(&cell[SHM_GAUGE_STAMP]);
     if ((last > 1 && now - last < g->min_interval_ns && now >= last) ||
-        shmetrics_cas_seq_cst(&cell[1], last, now) != last) {
+        shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], last, now) != last) {
         if (g->drops)
             shmetrics_counter_add(g->drops, 1);
         return 1;
     }
-    shmetrics_store_relaxed(&cell[0], bits);
+    shmetrics_store_relaxed(&cell[SHM_GAUGE_VALUE], bits);
     return 0;
 }
 
@@ -453,8 +451,8 @@ double shmetrics_counter_sum(const shmetrics_counter_series_t *s)
     double frac = 0;
     for (uint32_t i = 0; i <= s->shard_mask; i++) {
         const uint64_t *c = (const uint64_t *)(s->cell0 + (size_t)i * s->stride);
-        whole += shmetrics_load_relaxed(&c[0]);
-        uint64_t bits = shmetrics_load_relaxed(&c[1]);
+        whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
+        uint64_t bits = shmetrics_load_relaxed(&c[SHM_COUNTER_FRAC]);
         double d;
         memcpy(&d, &bits, sizeof d);
         frac += d;
@@ -467,7 +465,7 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
     char *u = shmetrics_load_acquire((char **)g->unit);
     if (!u)
         return 0;
-    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off));
+    uint64_t bits = shmetrics_load_relaxed((uint64_t *)(u + g->off) + SHM_GAUGE_VALUE);
     double d;
     memcpy(&d, &bits, sizeof d);
     return d;

@@ -6,7 +6,11 @@
  * concurrently with any other thread or process.  None of these functions
  * takes a lock, allocates or makes a system call, except the first gauge
  * update of a process (or of a child after fork), which claims the
- * process's slot in the arena.
+ * process's slot in the arena: it takes the registry's mutex and, when no
+ * slot is free, the arena's reclaim lock to fold the slot of a process that
+ * exited or died, and may wait up to 2 s for that lock (shm/reclaim.c).  A
+ * process that cares resolves a gauge series at start-up (resolving one
+ * claims the slot too).  No series handle is checked for validity here.
  *
  * Memory order: counts and sums are relaxed atomic adds (or relaxed CAS
  * loops on doubles) on cells of the arena; a gauge's write stamp is a
@@ -98,6 +102,23 @@ struct shmetrics_summary_series {
     size_t slot_words;     /* words from one age slot to the next */
 };
 
+/* The word layout of a series' cells, part of the arena format (each is
+ * checked against shm/layout.h when the library is built): a cell is one
+ * 8-byte word; the indexes below are words from the series' first cell. */
+#define SHMETRICS_CELL_BYTES 8
+#define SHMETRICS_COUNTER_WHOLE 0 /* uint64 integer part */
+#define SHMETRICS_COUNTER_FRAC 1  /* double fractional part */
+#define SHMETRICS_GAUGE_VALUE 0   /* double value bits */
+#define SHMETRICS_GAUGE_STAMP 1   /* uint64 write stamp */
+#define SHMETRICS_SUM_FRAC 1      /* a sum's double word, after its int64 whole word */
+#define SHMETRICS_HISTOGRAM_SUM(nbuckets) ((nbuckets) + 1) /* after the buckets and +Inf */
+#define SHMETRICS_SUMMARY_COUNT 0
+#define SHMETRICS_SUMMARY_SUM 1
+#define SHMETRICS_SUMMARY_SLOTS 3 /* the first age slot */
+#define SHMETRICS_AGE_EPOCH 0     /* inside an age slot */
+#define SHMETRICS_AGE_RANGE 1
+#define SHMETRICS_AGE_COUNTS 2    /* the uint32 sketch counts */
+
 /* The sketch geometry of summaries, part of the arena format (checked
  * against shm/layout.h when the library is built). */
 #define SHMETRICS_SKETCH_SUB_BITS 6
@@ -180,7 +201,7 @@ static inline uint64_t *shmetrics_gauge_cell_(struct shmetrics_gauge_series *g)
  * out-of-line path instead: a set within the interval after the last
  * accepted one is dropped and counted.  Returns 0; 1 when a rate-limited
  * gauge dropped the set; -ENOSPC when the process cannot get a slot in the
- * arena. */
+ * arena (the first write of a process may wait, see above). */
 static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v)
 {
     if (__builtin_expect(g->min_interval_ns != 0, 0))
@@ -190,9 +211,9 @@ static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v
         return -ENOSPC;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    shmetrics_store_relaxed(&cell[0], bits);
+    shmetrics_store_relaxed(&cell[SHMETRICS_GAUGE_VALUE], bits);
     /* Release: a reader that sees this stamp sees this value or a later one. */
-    shmetrics_store_release(&cell[1], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_store_release(&cell[SHMETRICS_GAUGE_STAMP], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -204,18 +225,23 @@ static inline int shmetrics_gauge_set_at(struct shmetrics_gauge_series *g, doubl
 }
 
 /* Add `delta` (finite) to this process's cell of a gauge: a CAS loop, out
- * of line.  -EINVAL for NaN or an infinity (value unchanged). */
+ * of line (the stamp then stored with release, as by shmetrics_gauge_set).
+ * Returns 0; -EINVAL for NaN or an infinity (value unchanged); -ENOSPC
+ * when the process cannot get a slot in the arena (the first write of a
+ * process may wait, see above). */
 static inline int shmetrics_gauge_inc(struct shmetrics_gauge_series *g, double delta)
 {
     return shmetrics_gauge_add_slow_(g, delta);
 }
 
+/* Subtract `delta`: shmetrics_gauge_inc(g, -delta), with its returns. */
 static inline int shmetrics_gauge_dec(struct shmetrics_gauge_series *g, double delta)
 {
     return shmetrics_gauge_add_slow_(g, -delta);
 }
 
-/* Set a gauge to the current time in seconds since the Unix epoch. */
+/* Set a gauge to the current time in seconds since the Unix epoch (one
+ * clock_gettime).  Returns what shmetrics_gauge_set does. */
 static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_series *g)
 {
     return shmetrics_gauge_set(g, (double)shmetrics_now_ns_() / 1e9);
@@ -256,7 +282,7 @@ static inline void shmetrics_sum_add_(uint64_t *whole, double v)
             return;
         }
     }
-    shmetrics_add_double_(whole + 1, v);
+    shmetrics_add_double_(whole + SHMETRICS_SUM_FRAC, v);
 }
 
 /* The bucket of `v`: the first bound >= v, or nbuckets (+Inf) when there
@@ -288,7 +314,7 @@ static inline void shmetrics_histogram_observe(struct shmetrics_histogram_series
 {
     uint64_t *c = (uint64_t *)(h->cell0 + (size_t)(shmetrics_cpu_() & h->shard_mask) * h->stride);
     shmetrics_add_relaxed(&c[shmetrics_bucket_index_(h->bounds, h->nbuckets, v)], (uint64_t)1);
-    shmetrics_sum_add_(&c[h->nbuckets + 1], v);
+    shmetrics_sum_add_(&c[SHMETRICS_HISTOGRAM_SUM(h->nbuckets)], v);
 }
 
 /* A CLOCK_MONOTONIC timestamp in ns, for the *_observe_since helpers. */
@@ -333,21 +359,21 @@ static inline uint32_t shmetrics_sketch_index_(double v)
 static inline void shmetrics_summary_observe_at(struct shmetrics_summary_series *s, double v, uint64_t now_ns)
 {
     uint64_t *c = (uint64_t *)(s->cell0 + (size_t)(shmetrics_cpu_() & s->shard_mask) * s->stride);
-    shmetrics_add_relaxed(&c[0], (uint64_t)1);
-    shmetrics_sum_add_(&c[1], v);
+    shmetrics_add_relaxed(&c[SHMETRICS_SUMMARY_COUNT], (uint64_t)1);
+    shmetrics_sum_add_(&c[SHMETRICS_SUMMARY_SUM], v);
     if (v != v)
         return;
     uint64_t epoch = now_ns / s->period_ns + 1;
-    uint64_t *slot = c + 3 + (size_t)(epoch % s->age_buckets) * s->slot_words;
+    uint64_t *slot = c + SHMETRICS_SUMMARY_SLOTS + (size_t)(epoch % s->age_buckets) * s->slot_words;
     /* Acquire: the touched range read next is the one published with it. */
-    uint64_t seen = shmetrics_load_acquire(&slot[0]);
+    uint64_t seen = shmetrics_load_acquire(&slot[SHMETRICS_AGE_EPOCH]);
     if (__builtin_expect(seen != epoch, 0) && !shmetrics_summary_rotate_(slot, seen, epoch))
         return;
     uint32_t idx = shmetrics_sketch_index_(v);
-    uint64_t range = shmetrics_load_relaxed(&slot[1]);
+    uint64_t range = shmetrics_load_relaxed(&slot[SHMETRICS_AGE_RANGE]);
     if (__builtin_expect((uint32_t)range == 0 || idx < (uint32_t)(range >> 32) || idx >= (uint32_t)range, 0))
-        shmetrics_summary_touch_(&slot[1], idx);
-    shmetrics_add_relaxed((uint32_t *)&slot[2] + idx, (uint32_t)1);
+        shmetrics_summary_touch_(&slot[SHMETRICS_AGE_RANGE], idx);
+    shmetrics_add_relaxed((uint32_t *)&slot[SHMETRICS_AGE_COUNTS] + idx, (uint32_t)1);
 }
 
 /* The same at the current time (CLOCK_MONOTONIC_COARSE, a few ns). */

@@ -57,9 +57,9 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
             else if (strcmp(arg, "--series") == 0)
                 cap = &a->o.series;
             else if (strcmp(arg, "--processes") == 0)
-                cap = &a->o.processes, max = 65536;
+                cap = &a->o.processes, max = SHMETRICS_MAX_PROCESSES;
             else if (strcmp(arg, "--shards") == 0)
-                cap = &a->o.shards, max = 4096;
+                cap = &a->o.shards, max = SHMETRICS_MAX_SHARDS;
             else if (strcmp(arg, "--cells") == 0) {
                 uint32_t cells;
                 if (!cli_parse_u32(val, 1, 1u << 28, &cells))
