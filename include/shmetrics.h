@@ -24,8 +24,20 @@
  * Callers.  "worker" functions may be called by any thread of a process that
  * opened the arena read-write; "collector" functions by any thread of any
  * process that opened it; "setup" functions are not for the hot path (they
- * may allocate and take a process-local lock).  Functions marked hot are in
- * shmetrics/hot.h: no lock, no allocation, no system call.
+ * may allocate and take a process-local lock); "any caller" functions touch
+ * no arena.  Functions marked hot are in shmetrics/hot.h: no lock, no
+ * allocation, no system call.
+ *
+ * Handles.  The registry, metric and snapshot objects carry a magic word,
+ * checked on entry of the functions that take them: a handle that is not
+ * one (zeroed, of another kind, of another metric type, or already shut
+ * down or freed while its memory was not reused) is -EINVAL with a message
+ * naming the function, "not a shmetrics registry (bad magic 0x...)".  The
+ * series handles of the hot paths are not checked (they must stay fast).
+ *
+ * Memory order.  Functions that read the arena load its cells relaxed (a
+ * gauge's write stamp and a summary slot's epoch with acquire); functions
+ * that write it say so.  No function orders the caller's other memory.
  */
 #ifndef SHMETRICS_H
 #define SHMETRICS_H
@@ -98,10 +110,14 @@ int shmetrics_gauge_mode_parse(const char *name, shmetrics_gauge_mode_t *out);
 /* ------------------------------------------------------------------ errors */
 
 /* The message of the last failed call in this thread ("no error" if none).
- * Valid until this thread's next failing call.  Any caller. */
+ * Valid until this thread's next failing call.  Cannot fail.  Any caller. */
 const char *shmetrics_errmsg(void);
 
 /* ------------------------------------------------------------------ arenas */
+
+/* Capacity limits of an arena (shmetrics_options_t). */
+#define SHMETRICS_MAX_PROCESSES 65536u
+#define SHMETRICS_MAX_SHARDS 4096u
 
 /* Open flags. */
 #define SHMETRICS_OPEN_CREATE 0x1u  /* create the arena if it is missing */
@@ -138,7 +154,12 @@ typedef struct shmetrics_options {
 } shmetrics_options_t;
 
 /* Create or attach to an arena.  Eight processes that create the same
- * missing arena at once all end up on one complete arena.  Setup. */
+ * missing arena at once all end up on one complete arena.  -EINVAL for a
+ * NULL argument, an empty path, unknown flags, a bad mode or capacity, or a
+ * capacity mismatch; -ENOENT (no arena, no CREATE), -EEXIST (EXCL),
+ * -EACCES, -EBADMSG, -EPROTO, -ENOMEM, or another -errno of the file system.  A
+ * read-write open gives back the slots of processes that died (it may wait
+ * up to 2 s for the arena's reclaim lock).  Setup. */
 int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out);
 
 /* The registry named by the environment variable SHMETRICS_ARENA (a path,
@@ -150,7 +171,9 @@ shmetrics_registry_t *shmetrics_default(void);
 /* Shutdown flags. */
 #define SHMETRICS_SHUTDOWN_UNLINK 0x1u /* remove the arena file too */
 
-/* Detach: the process's gauge values in modes sum, min, max and mostrecent
+/* Detach (-EINVAL for a handle that is not an open registry or unknown
+ * flags; an unlink that fails is -errno, the detach is done anyway): the
+ * process's gauge values in modes sum, min, max and mostrecent
  * are folded into the arena's retired cells and its slot is freed (a slot
  * holding mode-all values stays, marked exited, until a new process needs
  * it); every handle obtained from `reg` becomes invalid, and the mapping is
@@ -209,6 +232,15 @@ typedef struct shmetrics_spec {
     uint32_t max_series;
 } shmetrics_spec_t;
 
+/* The limits above, by name (bytes for names, help and values). */
+#define SHMETRICS_MAX_NAME 255u
+#define SHMETRICS_MAX_HELP 4096u
+#define SHMETRICS_MAX_LABELS 16u
+#define SHMETRICS_MAX_LABEL_VALUE 2048u
+#define SHMETRICS_MAX_BUCKETS 512u
+#define SHMETRICS_MAX_QUANTILES 16u
+#define SHMETRICS_MAX_AGE_BUCKETS 16u
+
 #define SHMETRICS_GAUGE_MIN_INTERVAL 0.1
 #define SHMETRICS_MAX_SERIES_DEFAULT 2000u
 #define SHMETRICS_MAX_SERIES_UNLIMITED UINT32_MAX
@@ -226,7 +258,8 @@ int shmetrics_full_name(const shmetrics_spec_t *spec, shmetrics_type_t type, cha
 
 /* Fill out[0..count-1] with start, start+width, ... (width > 0), or with
  * start, start*factor, ... (start > 0, factor > 1).  -EINVAL for a bad
- * argument, a count of 0 or above 512, or a bound that is not finite. */
+ * argument, a count of 0 or above 512, or a bound that is not finite.  Any
+ * caller. */
 int shmetrics_buckets_linear(double start, double width, size_t count, double *out);
 int shmetrics_buckets_exponential(double start, double factor, size_t count, double *out);
 
@@ -235,7 +268,11 @@ int shmetrics_buckets_exponential(double start, double factor, size_t count, dou
  * name, in this process or any other.  The same type, label names (in
  * order) and gauge mode give the same metric; anything else is -EEXIST,
  * with a message naming the difference.  The first registration's help text
- * is kept.  Handles live until shmetrics_shutdown.  Setup.
+ * is kept.  Handles live until shmetrics_shutdown.  -EINVAL for a bad spec
+ * or registry handle, -EROFS on a read-only registry, -ENOSPC when the
+ * arena has no room for the family, -EBADMSG for a damaged record, -ENOMEM.
+ * A new family is published in the arena (its record's ready word stored
+ * with release after its fields).  Setup.
  */
 int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
                                shmetrics_counter_t **out);
@@ -249,7 +286,9 @@ int shmetrics_summary_register(shmetrics_registry_t *reg, const shmetrics_spec_t
                                shmetrics_summary_t **out);
 
 /* Look a metric up by full name: -ENOENT if there is none, -EINVAL if it is
- * of another type.  Finds metrics registered by other processes.  Setup. */
+ * of another type (or for a bad registry handle), -EBADMSG for a damaged
+ * record, -ENOMEM.  Finds metrics registered by other processes (read with
+ * acquire).  Setup; works on a read-only registry. */
 int shmetrics_counter_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_counter_t **out);
 int shmetrics_gauge_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_gauge_t **out);
 int shmetrics_histogram_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_histogram_t **out);
@@ -261,9 +300,14 @@ int shmetrics_summary_get(shmetrics_registry_t *reg, const char *full_name, shme
  *     shmetrics_counter_labels(requests, &s, "GET", "200", NULL);
  * A metric without labels has one series: shmetrics_counter_labels(m, &s,
  * NULL).  The wrong number of values, or a value that is not UTF-8 or is
- * longer than 2048 bytes, is -EINVAL.  Repeated look-ups are served by a
- * per-process lock-free hash table (liburcu's cds_lfht): no lock, no
- * allocation, no system call once the series is known.  Worker.
+ * longer than 2048 bytes, is -EINVAL, as is a handle that is not a metric of
+ * the function's type.  A new series is -EROFS on a read-only registry,
+ * -ENOSPC when the arena is full, -ENOMEM; a new gauge series claims the
+ * process's slot (see shmetrics_gauge_set: it may wait up to 2 s).  Over
+ * the metric's max_series the label set gets the overflow series (0, not
+ * an error).  Repeated look-ups are served by a per-process lock-free hash
+ * table (liburcu's cds_lfht): no lock, no allocation, no system call once
+ * the series is known.  Worker (a known series: collector too).
  */
 int shmetrics_counter_labels(shmetrics_counter_t *m, shmetrics_counter_series_t **out, ...)
     __attribute__((sentinel));
@@ -290,7 +334,10 @@ int shmetrics_summary_labelv(shmetrics_summary_t *m, size_t n, const char *const
  * it again (shmetrics_*_labels, by any process) brings the series back at
  * 0, in the same cells, so a handle another process still holds stays
  * valid (its writes after the removal count again once the series is
- * back).  -ENOENT if the label set is not a live series.  Worker.
+ * back).  -ENOENT if the label set is not a live series, -EINVAL for bad
+ * values or a handle that is not a metric of the type, -EROFS on a
+ * read-only registry.  The record's state is stored with release and the
+ * arena's removal count bumped after it.  Worker.
  */
 int shmetrics_counter_remove(shmetrics_counter_t *m, ...) __attribute__((sentinel));
 int shmetrics_gauge_remove(shmetrics_gauge_t *m, ...) __attribute__((sentinel));
@@ -311,36 +358,40 @@ int shmetrics_summary_clear(shmetrics_summary_t *m);
  * reports is an estimate: exact when each thread's count is a multiple of
  * N, otherwise behind by less than N per thread, until the thread calls
  * shmetrics_sampler_flush or exits.  The sampler lives as long as the
- * series (until shutdown) and may be shared by threads.  -EINVAL for a rate
- * outside (0, 1].  Setup.
+ * series (until shutdown) and may be shared by threads.  -EINVAL for a NULL
+ * argument or a rate outside (0, 1].  Setup.
  */
 typedef struct shmetrics_sampler shmetrics_sampler_t;
 int shmetrics_sampler_init(shmetrics_sampler_t *s, shmetrics_counter_series_t *series, double rate);
-/* Add this thread's pending counts of every sampler to their counters. */
+/* Add this thread's pending counts of every sampler to their counters
+ * (relaxed adds).  Cannot fail.  Worker: any thread, for its own counts. */
 void shmetrics_sampler_flush(void);
 
 /* ------------------------------------------------------------------ reading */
 
 /* The exact value of a counter series: the sum of its cells in every
- * per-CPU unit (one load per shard).  Collector. */
+ * per-CPU unit (one relaxed load per shard).  Cannot fail.  Collector. */
 double shmetrics_counter_sum(const shmetrics_counter_series_t *s);
-/* This process's own cell of a gauge (0 if it never wrote it).  Worker. */
+/* This process's own cell of a gauge (0 if it never wrote it; a relaxed
+ * load).  Cannot fail.  Worker. */
 double shmetrics_gauge_local(shmetrics_gauge_series_t *s);
 /* A histogram series merged over every shard: its observation count, sum,
  * and the cumulative count of each bucket (out[0..nbuckets], the last one
  * +Inf, equal to the count).  `cap` must be at least nbuckets + 1, else
- * -EINVAL.  Collector. */
+ * -EINVAL (also for a NULL argument).  Relaxed loads of every shard; count
+ * and sum cannot fail.  Collector. */
 uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s);
 /* A histogram's finite upper bounds, as registered (+Inf not included):
  * *bounds points into the handle, valid until shmetrics_shutdown.  -EINVAL
- * for a NULL argument.  Any caller. */
+ * for a NULL argument or a handle that is not a histogram.  Any caller. */
 int shmetrics_histogram_bounds(const shmetrics_histogram_t *h, const double **bounds, size_t *n);
 double shmetrics_histogram_sum(const shmetrics_histogram_series_t *s);
 int shmetrics_histogram_buckets(const shmetrics_histogram_series_t *s, uint64_t *out, size_t cap);
 /* A summary series: all-time count and sum, and the `q` quantile of the
  * observations in the window that ends at `now_ns` (CLOCK_MONOTONIC; 0 for
- * now), NaN if the window is empty.  -EINVAL for q outside [0, 1].
- * Collector. */
+ * now), NaN if the window is empty.  -EINVAL for q outside [0, 1] or a NULL
+ * argument, -ENOMEM.  Slot epochs are read with acquire, counts relaxed;
+ * count and sum cannot fail.  Collector. */
 uint64_t shmetrics_summary_count(const shmetrics_summary_series_t *s);
 double shmetrics_summary_sum(const shmetrics_summary_series_t *s);
 int shmetrics_summary_quantile(const shmetrics_summary_series_t *s, double q, uint64_t now_ns, double *out);
@@ -382,12 +433,18 @@ typedef struct shmetrics_snapshot {
 } shmetrics_snapshot_t;
 
 /* Read every metric of the arena, merging shards and processes.  The
- * snapshot is private memory, consistent per cell (not across cells).
- * Collector. */
+ * snapshot is private memory, consistent per cell (not across cells);
+ * records that fail validation are skipped and counted in `damaged`.
+ * -EINVAL for a NULL argument or a handle that is not a registry, -ENOMEM,
+ * -EFAULT when the file shrank or its pages could not be read (SIGBUS,
+ * caught).  Records are read with acquire, cells relaxed.  Collector. */
 int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out);
 /* The same, with summary windows ending at `now_ns` (CLOCK_MONOTONIC), for
  * tests and replays.  Collector. */
 int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out);
+/* Free a snapshot from shmetrics_collect (NULL: nothing).  One that is not
+ * (bad magic, or freed already) is left alone, with a message for
+ * shmetrics_errmsg.  Any caller, once per snapshot. */
 void shmetrics_snapshot_free(shmetrics_snapshot_t *snap);
 
 /* Exposition formats. */
@@ -398,18 +455,23 @@ typedef enum shmetrics_format {
 } shmetrics_format_t;
 
 /* Encode a snapshot into a malloc'd NUL-ended buffer the caller frees
- * (*len, if not NULL, gets its length without the NUL).  Any caller. */
+ * (*len, if not NULL, gets its length without the NUL).  -EINVAL for a
+ * NULL argument or an unknown format, -ENOMEM.  The snapshot may be one the
+ * caller built (its magic is not checked); it is only read.  Any caller. */
 int shmetrics_format(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, char **out, size_t *len);
-/* The same as shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, ...). */
+/* The same as shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, ...),
+ * with the same errors.  Any caller. */
 int shmetrics_format_prometheus(const shmetrics_snapshot_t *snap, char **out, size_t *len);
 /* The HTTP Content-Type of a format, e.g. "text/plain; version=0.0.4;
- * charset=utf-8"; NULL for an unknown format. */
+ * charset=utf-8"; NULL for an unknown format.  Any caller. */
 const char *shmetrics_format_content_type(shmetrics_format_t fmt);
-/* "prometheus", "openmetrics" or "json" to a format; -EINVAL otherwise. */
+/* "prometheus", "openmetrics" or "json" to a format; -EINVAL otherwise
+ * (*out unchanged).  Any caller. */
 int shmetrics_format_parse(const char *name, shmetrics_format_t *out);
 
-/* Set every cell of every metric to zero.  Updates that run concurrently may
- * survive or not.  Worker (needs a read-write registry). */
+/* Set every cell of every metric to zero (relaxed stores).  Updates that run
+ * concurrently may survive or not.  -EINVAL for a handle that is not a
+ * registry, -EROFS on a read-only one.  Worker. */
 int shmetrics_reset(shmetrics_registry_t *reg);
 
 /* ------------------------------------------------------------------ server */
@@ -437,13 +499,17 @@ typedef struct shmetrics_server_options {
  * Another path is 404, another method 405, a malformed request 400, one
  * whose headers exceed 16 KiB 431 (or the connection is closed).  The
  * collector's own metrics (shmetrics_collector_*, shmetrics_arena_*) follow
- * the arena's.  The registry may be read-only.  Setup.
+ * the arena's.  The registry may be read-only and must outlive the server.
+ * -EINVAL for a bad option or listen address, -EADDRINUSE, -EACCES, -ENOMEM
+ * and the like (the message names the address).  Setup.
  */
 int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts,
                            shmetrics_server_t **out);
-/* The port the server listens on. */
+/* The port the server listens on (0 for NULL).  Cannot fail.  Any caller. */
 unsigned shmetrics_server_port(const shmetrics_server_t *srv);
-/* Stop serving (in-flight requests finish) and free the server. */
+/* Stop serving (in-flight requests finish) and free the server (NULL:
+ * nothing).  Cannot fail.  Setup: one thread, once per server, not from a
+ * request. */
 void shmetrics_server_stop(shmetrics_server_t *srv);
 
 /* -------------------------------------------------------------------- push */
@@ -522,7 +588,7 @@ typedef struct shmetrics_push_stats {
 typedef struct shmetrics_pusher shmetrics_pusher_t;
 
 /* "null", "statsd", "otlp", "remote-write" to a backend; -EINVAL otherwise.
- * And back (NULL for an unknown one). */
+ * And back (NULL for an unknown one).  Any caller. */
 int shmetrics_push_backend_parse(const char *name, shmetrics_push_backend_t *out);
 const char *shmetrics_push_backend_name(shmetrics_push_backend_t backend);
 
@@ -543,14 +609,20 @@ int shmetrics_pusher_start(shmetrics_registry_t *reg, const shmetrics_push_optio
                            shmetrics_pusher_t **out);
 /* Push now, in the calling thread (safe while the thread runs: pushes take
  * turns).  0, or -errno with a message: -ECONNREFUSED, -ETIMEDOUT,
- * -EHOSTUNREACH, -EPROTO (an HTTP error status) and the like.  Setup. */
+ * -EHOSTUNREACH, -EPROTO (an HTTP error status) and the like; -EINVAL for
+ * NULL.  Reads the arena as shmetrics_collect does.  Setup. */
 int shmetrics_pusher_push(shmetrics_pusher_t *p);
+/* A copy of the pusher's counts (taken under its lock: consistent with
+ * each other, and it waits for a push in progress); NULL arguments:
+ * nothing.  Cannot fail.  Any thread. */
 void shmetrics_pusher_stats(shmetrics_pusher_t *p, shmetrics_push_stats_t *out);
 /* Stop the thread if there is one (a request in flight is abandoned; with
- * SHMETRICS_PUSH_FINAL one last push is made, within timeout_ms), free. */
+ * SHMETRICS_PUSH_FINAL one last push is made, within timeout_ms), free
+ * (NULL: nothing).  Cannot fail.  Setup: once per pusher. */
 void shmetrics_pusher_stop(shmetrics_pusher_t *p);
 /* One push with a pusher of its own: create, push, stop.  StatsD counters
- * are then sent whole (as deltas since zero). */
+ * are then sent whole (as deltas since zero).  The errors of
+ * shmetrics_pusher_create and shmetrics_pusher_push.  Setup. */
 int shmetrics_push(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts);
 
 /* ------------------------------------------------------------------ status */
@@ -581,15 +653,19 @@ typedef struct shmetrics_arena_info {
     uint64_t bytes_used; /* bytes of the file in use: all of it but the free records, heap, pool and gauge cells */
 } shmetrics_arena_info_t;
 
-/* Capacities and usage, as `shmetrics stat` shows them and the collector's
- * shmetrics_arena_bytes_used reports bytes_used.  Collector. */
+/* The arena's header: capacities, use and counters (bytes_used is what the
+ * collector's shmetrics_arena_bytes_used reports) (the words read
+ * relaxed, each on its own).  *out's path points into the registry, valid
+ * until shutdown.  -EINVAL for a NULL argument or a handle that is not a
+ * registry, -EFAULT when the file can no longer be read.  Collector. */
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);
 
 /* 1 when the registry's path now names another arena than the one it has
  * mapped (the file was unlinked and re-created: the header's generation
  * differs), else 0.  A collector then opens the path again; shmetrics_serve
  * does so before its next scrape.  One stat(2), plus a read of the new
- * header when the file changed.  Collector. */
+ * header when the file changed.  0 for NULL; -EINVAL for a handle that is
+ * not a registry.  Collector. */
 int shmetrics_arena_replaced(shmetrics_registry_t *reg);
 
 typedef struct shmetrics_process {
@@ -604,7 +680,9 @@ typedef struct shmetrics_process {
 } shmetrics_process_t;
 
 /* Fill up to `cap` entries with the processes that hold a slot; *n gets how
- * many there are.  Collector. */
+ * many there are.  Slot states are read with acquire.  -EINVAL for a NULL
+ * argument or a handle that is not a registry, -EFAULT when the file can
+ * no longer be read.  Collector. */
 int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, size_t cap, size_t *n);
 
 #pragma GCC visibility pop

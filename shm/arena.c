@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/clock.h"
 #include "arena_priv.h"
 #include "../src/error.h"
 
@@ -63,13 +64,6 @@ uint32_t shm_default_stripes(void)
     if (n > SHM_MAX_STRIPES)
         n = SHM_MAX_STRIPES;
     return pow2_at_least((uint64_t)n);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Fill in defaults for every zero capacity. */
@@ -257,7 +251,7 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
         unsigned r = 0;
         if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-            r = (unsigned)now_ns();
+            r = (unsigned)smx_real_ns();
         snprintf(tmpname, sizeof tmpname, "%s.tmp.%d.%08x", path, (int)getpid(), r);
         fd = open(tmpname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
     }
@@ -269,7 +263,7 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     layout_compute(&h, &c);
     h.version = SHM_VERSION;
     h.header_bytes = sizeof h;
-    h.created_ns = now_ns();
+    h.created_ns = smx_real_ns();
     h.creator_pid = (uint32_t)getpid();
     if (getrandom(&h.generation, sizeof h.generation, 0) != (ssize_t)sizeof h.generation)
         h.generation = h.created_ns ^ ((uint64_t)getpid() << 32);
@@ -319,7 +313,6 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
     a->h = h;
     a->h.magic = SHM_MAGIC;
     a->sh = sh;
-    a->created = true;
     return 0;
 fail:
     if (tmpname[0])

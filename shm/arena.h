@@ -237,7 +237,6 @@ int shm_proc_make_room(struct shm_arena *a);
 void shm_reclaim_after_fork(void);
 /* Is the process of an ACTIVE slot still there (same pid, same start)? */
 bool shm_proc_alive(const struct shm_proc_view *v);
-uint64_t shm_realtime_ns(void);
 /* Field 22 of /proc/PID/stat (pid 0: this process); 0 if unreadable. */
 uint64_t shm_start_time(uint32_t pid);
 /* -EAGAIN for a free or half-claimed slot. */

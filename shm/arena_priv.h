@@ -16,7 +16,6 @@ struct shm_arena {
     size_t size;
     int fd;
     bool rdonly;
-    bool created;
     char *path;
     struct shm_header h;    /* validated private copy: offsets come from here */
     struct shm_header *sh;  /* the shared header: allocation words only */

@@ -50,6 +50,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/clock.h"
 #include "../src/names.h"
 #include "arena_priv.h"
 #include "../src/error.h"
@@ -343,13 +344,6 @@ static int series_match(const struct shm_arena *a, uint32_t rec, uint64_t hash, 
     return len == k->len && heap_range_ok(a, off, len) && memcmp(shm_heap(a) + off, k->key, len) == 0;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Where a series' cells live: its word index in a process unit (gauges)
  * or in the pool, and how many words it takes there. */
 static uint64_t cells_words(const struct shm_family_view *fam)
@@ -378,8 +372,8 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
     struct shm_series *s = &shm_series_recs(a)[idx];
     uint64_t c = shmetrics_load_acquire(&s->cells);
     if (c == 0 && !creator) {
-        uint64_t deadline = mono_ns() + SERIES_HELP_WAIT_NS;
-        while ((c = shmetrics_load_acquire(&s->cells)) == 0 && mono_ns() < deadline)
+        uint64_t deadline = smx_mono_ns() + SERIES_HELP_WAIT_NS;
+        while ((c = shmetrics_load_acquire(&s->cells)) == 0 && smx_mono_ns() < deadline)
             sched_yield();
     }
     if (c == 0) {

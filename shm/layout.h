@@ -312,11 +312,8 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *
  * Counter cells: [0] uint64 whole part  [1] double fractional part.
  */
-#define SHM_COUNTER_WHOLE 0u
-#define SHM_COUNTER_FRACTION 1u
-#define SHM_GAUGE_VALUE 0u
-#define SHM_GAUGE_STAMP 1u
-#define SHM_LINE_WORDS (SHM_LINE / 8u)
+#define SHM_CELL_BYTES 8u   /* one cell word */
+#define SHM_LINE_WORDS (SHM_LINE / SHM_CELL_BYTES)
 #define SHM_BLOCK_WORDS(ncells) ((((ncells) + 1u) + SHM_LINE_WORDS - 1u) / SHM_LINE_WORDS * SHM_LINE_WORDS)
 #define SHM_STRIPES_MAGIC UINT64_C(0x5345505249525453) /* "STRIPES" */
 #define SHM_STRIPE_HASH 0x9E3779B9u
@@ -326,7 +323,14 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_MAX_STRIPES_LG 12u
 #define SHM_SUMMARY_STRIPES_LG 1u
 #define SHM_COUNTER_CELLS 2u
+#define SHM_COUNTER_WHOLE 0u /* word indexes of a counter's cells */
+#define SHM_COUNTER_FRAC 1u
 #define SHM_GAUGE_CELLS SHM_LINE_WORDS
+#define SHM_GAUGE_VALUE 0u   /* word indexes of a gauge's cells */
+#define SHM_GAUGE_STAMP 1u
+/* A sum (of a histogram or summary) is a whole word (int64) followed by a
+ * double word: SHM_SUM_FRAC is the double's index after the whole one. */
+#define SHM_SUM_FRAC 1u
 
 /*
  * Histogram cells, nbuckets + 3 words:
@@ -336,6 +340,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *   [nbuckets+2]      double sum of the other observations
  * The count is the sum of all buckets, so it always equals the +Inf bucket.
  */
+#define SHM_HISTOGRAM_SUM(nbuckets) ((nbuckets) + 1u) /* the whole word of the sum */
 #define SHM_HISTOGRAM_CELLS(nbuckets) ((nbuckets) + 3u)
 
 /*
@@ -347,7 +352,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *          used; bit 63 set while a writer clears the slot for a new epoch
  *     [1]  uint64 touched range: (lowest index << 32) | (highest index + 1),
  *          0 when no count is set; readers and the clearing writer look only
- *          inside it, so untouched pages of a sparse file stay unallocated
+ *          inside it
  *     [2..] uint32 counts[SHM_SKETCH_BUCKETS], then padding to a word
  * The sketch is log-linear: a magnitude m with binary exponent e (2^e <= m <
  * 2^(e+1)) and top SHM_SKETCH_SUB_BITS mantissa bits s falls in bucket
@@ -356,20 +361,20 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  * HALF - 1 - k.  Reporting a bucket's midpoint errs by at most 2^-(SUB_BITS+1)
  * relative (0.78%) for magnitudes in [2^EMIN, 2^(EMIN+OCTAVES)).
  */
-#define SHM_SUMMARY_COUNT 0u
-#define SHM_SUMMARY_SUM 1u   /* the whole part; the double part follows */
-#define SHM_SUMMARY_SLOTS 3u /* the first age slot */
-#define SHM_SLOT_EPOCH 0u
-#define SHM_SLOT_RANGE 1u
-#define SHM_SLOT_COUNTS 2u
 #define SHM_SKETCH_SUB_BITS 6u
 #define SHM_SKETCH_EMIN (-32)
 #define SHM_SKETCH_OCTAVES 64u
 #define SHM_SKETCH_HALF (SHM_SKETCH_OCTAVES << SHM_SKETCH_SUB_BITS)
 #define SHM_SKETCH_BUCKETS (2u * SHM_SKETCH_HALF + 1u)
-#define SHM_AGE_SLOT_WORDS (2u + (SHM_SKETCH_BUCKETS + 1u) / 2u)
+#define SHM_AGE_SLOT_WORDS (2u + (SHM_SKETCH_BUCKETS + 1u) / 2u) /* SHM_AGE_COUNTS + counts */
 #define SHM_AGE_BUSY (UINT64_C(1) << 63)
-#define SHM_SUMMARY_CELLS(age_buckets) (3u + (age_buckets) * SHM_AGE_SLOT_WORDS)
+#define SHM_SUMMARY_COUNT 0u   /* word indexes of a summary's cells */
+#define SHM_SUMMARY_SUM 1u     /* the whole word of the sum */
+#define SHM_SUMMARY_SLOTS 3u   /* the first age slot */
+#define SHM_AGE_EPOCH 0u       /* word indexes inside an age slot */
+#define SHM_AGE_RANGE 1u
+#define SHM_AGE_COUNTS 2u      /* the uint32 counts start here */
+#define SHM_SUMMARY_CELLS(age_buckets) (SHM_SUMMARY_SLOTS + (age_buckets) * SHM_AGE_SLOT_WORDS)
 #define SHM_MAX_QUANTILES 16u
 #define SHM_MAX_AGE_BUCKETS 16u
 _Static_assert(SHM_SKETCH_BUCKETS == 8193u, "sketch size");

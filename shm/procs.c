@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/clock.h"
 #include "arena_priv.h"
 #include "../src/error.h"
 
@@ -47,13 +48,6 @@ uint64_t shm_start_time(uint32_t pid)
     return v;
 }
 
-uint64_t shm_realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 bool shm_proc_alive(const struct shm_proc_view *v)
 {
     if (v->state != SHM_PROC_ACTIVE || v->pid == 0)
@@ -75,7 +69,7 @@ static int claim_free(struct shm_arena *a, uint32_t *slot)
             continue;
         shmetrics_store_relaxed(&t[i].pid, (uint32_t)getpid());
         shmetrics_store_relaxed(&t[i].start_time, shm_start_time(0));
-        shmetrics_store_relaxed(&t[i].attach_ns, shm_realtime_ns());
+        shmetrics_store_relaxed(&t[i].attach_ns, smx_real_ns());
         shmetrics_store_relaxed(&t[i].detach_ns, (uint64_t)0);
         shmetrics_store_release(&t[i].state, SHM_PROC_ACTIVE);
         *slot = i;

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/clock.h"
 #include "../src/error.h"
 #include "arena_priv.h"
 
@@ -66,13 +67,6 @@ static bool holder_alive(uint64_t word)
     return st == 0 || (uint32_t)(word >> 32) == 0 || (uint32_t)st == (uint32_t)(word >> 32);
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Take the arena's reclaim lock, or give up after RECLAIM_WAIT_NS with
  * -EBUSY: a holder that is alive but never lets go (stopped, or a word
  * another process wrote) must not stall every detach and attach. */
@@ -80,14 +74,14 @@ static int lock_reclaim(struct shm_arena *a)
 {
     pthread_mutex_lock(&local_lock);
     uint64_t me = lock_word_of_self();
-    uint64_t deadline = mono_ns() + RECLAIM_WAIT_NS;
+    uint64_t deadline = smx_mono_ns() + RECLAIM_WAIT_NS;
     for (unsigned tries = 0;; tries++) {
         uint64_t holder = shmetrics_cas_seq_cst(&a->sh->reclaim_lock, (uint64_t)0, me);
         if (holder == 0)
             return 0;
         if (!holder_alive(holder) && shmetrics_cas_seq_cst(&a->sh->reclaim_lock, holder, me) == holder)
             return 0;
-        if (mono_ns() > deadline) {
+        if (smx_mono_ns() > deadline) {
             pthread_mutex_unlock(&local_lock);
             return smx_fail(-EBUSY, "the reclaim lock of the arena is held by process %u for more than %llu ms: "
                             "slots are not reclaimed now", (uint32_t)holder,
@@ -224,7 +218,7 @@ int shm_proc_reclaim(struct shm_arena *a, const struct shm_proc_view *seen, bool
     bool kept = fold_slot(a, slot, keep_all);
     if (kept) {
         if (now.state == SHM_PROC_ACTIVE) {
-            shmetrics_store_relaxed(&p->detach_ns, shm_realtime_ns());
+            shmetrics_store_relaxed(&p->detach_ns, smx_real_ns());
             shmetrics_store_release(&p->state, SHM_PROC_EXITED);
         }
     } else {

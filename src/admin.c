@@ -13,8 +13,9 @@
 
 int shmetrics_reset(shmetrics_registry_t *reg)
 {
-    if (!reg)
-        return smx_fail(-EINVAL, "no registry given");
+    int rc = smx_registry_check(reg, __func__);
+    if (rc < 0)
+        return rc;
     struct shm_arena *a = reg->arena;
     if (shm_arena_readonly(a))
         return smx_fail(-EROFS, "cannot reset: the arena is open read-only");
@@ -32,6 +33,9 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
+    int rc = smx_registry_check(reg, __func__);
+    if (rc < 0)
+        return rc;
     struct shm_usage u;
     sigjmp_buf jb;
     if (sigsetjmp(jb, 1))
@@ -74,6 +78,9 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
 {
     if (!reg || !n || (cap && !out))
         return smx_fail(-EINVAL, "no registry, output array or count given");
+    int rc = smx_registry_check(reg, __func__);
+    if (rc < 0)
+        return rc;
     volatile size_t k = 0;
     sigjmp_buf jb;
     if (sigsetjmp(jb, 1))
@@ -101,5 +108,8 @@ int shmetrics_processes(shmetrics_registry_t *reg, shmetrics_process_t *out, siz
 
 int shmetrics_arena_replaced(shmetrics_registry_t *reg)
 {
-    return reg ? shm_arena_replaced(reg->arena) : 0;
+    if (!reg)
+        return 0;
+    int rc = smx_registry_check(reg, __func__);
+    return rc < 0 ? rc : shm_arena_replaced(reg->arena);
 }

@@ -138,6 +138,27 @@ void smx_buf_escaped(struct smx_buf *b, const char *s, bool quote)
     smx_buf_put(b, run, (size_t)(s - run));
 }
 
+void smx_buf_json_string(struct smx_buf *b, const char *s)
+{
+    smx_buf_putc(b, '"');
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        smx_buf_put(b, run, (size_t)(s - run));
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+        smx_buf_puts(b, esc);
+        run = s + 1;
+    }
+    smx_buf_put(b, run, (size_t)(s - run));
+    smx_buf_putc(b, '"');
+}
+
 void smx_buf_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
 {
     smx_buf_puts(b, name);

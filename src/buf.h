@@ -23,6 +23,11 @@ void smx_buf_double(struct smx_buf *b, double v);
 /* Backslash and newline escaped, and the double quote too if `quote`: HELP
  * text (0.0.4 leaves its quotes alone) and label values. */
 void smx_buf_escaped(struct smx_buf *b, const char *s, bool quote);
+/* A JSON string (RFC 8259): `s` in double quotes, with the quote, the
+ * backslash and control characters (as \u00XX) escaped; other bytes pass
+ * through (the caller's strings are UTF-8).  The JSON format and OTLP/JSON
+ * push share it. */
+void smx_buf_json_string(struct smx_buf *b, const char *s);
 /* One sample line of the text formats: name{labels} value. */
 struct shmetrics_sample;
 void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);

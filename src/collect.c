@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/clock.h"
 #include "../shm/guard.h"
 #include "../shm/layout.h"
 #include "buf.h"
@@ -38,6 +39,7 @@ struct chunk {
 
 struct snapshot {
     shmetrics_snapshot_t pub;
+    uint32_t magic;         /* SMX_SNAPSHOT_MAGIC until freed */
     struct chunk *chunks;
     char first_damage[160]; /* why the first damaged record was skipped */
 };
@@ -88,6 +90,13 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
     if (!snap)
         return;
     struct snapshot *s = (struct snapshot *)snap;
+    if (s->magic != SMX_SNAPSHOT_MAGIC) {
+        /* Not freed: it is not ours (or was freed already). */
+        smx_fail(-EINVAL, "%s: not a shmetrics snapshot (bad magic 0x%08x), or one already freed", __func__,
+                 s->magic);
+        return;
+    }
+    s->magic = 0;
     while (s->chunks) {
         struct chunk *c = s->chunks;
         s->chunks = c->next;
@@ -149,7 +158,7 @@ static void add_counter_block(uint64_t *c, void *arg)
 {
     struct counter_acc *acc = arg;
     acc->whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
-    acc->frac += cell_double(&c[SHM_COUNTER_FRACTION]);
+    acc->frac += cell_double(&c[SHM_COUNTER_FRAC]);
 }
 
 int smx_counter_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
@@ -640,13 +649,15 @@ static int build(struct walk *w)
 
 int shmetrics_collect(shmetrics_registry_t *reg, shmetrics_snapshot_t **out)
 {
-    return shmetrics_collect_at(reg, smx_coarse_now(), out);
+    return shmetrics_collect_at(reg, smx_coarse_ns(), out);
 }
 
 int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_snapshot_t **out)
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
+    if (smx_registry_check(reg, __func__) < 0)
+        return -EINVAL;
     struct snapshot *snap = calloc(1, sizeof *snap);
     struct walk *w = calloc(1, sizeof *w);
     if (!snap || !w) {
@@ -654,6 +665,7 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
         free(w);
         return smx_fail(-ENOMEM, "out of memory");
     }
+    snap->magic = SMX_SNAPSHOT_MAGIC;
     *w = (struct walk){.reg = reg, .now_ns = now_ns, .snap = snap};
     /* The arena file may be truncated under us, or a page of it may find no
      * memory in a full filesystem: a SIGBUS while reading it lands here

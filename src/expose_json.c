@@ -15,31 +15,9 @@
  * the OpenMetrics format leaves out.
  */
 #include <math.h>
-#include <stdio.h>
 
 #include "buf.h"
 #include "shmetrics.h"
-
-static void put_string(struct smx_buf *b, const char *s)
-{
-    smx_buf_putc(b, '"');
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        smx_buf_put(b, run, (size_t)(s - run));
-        char esc[8];
-        if (c == '"' || c == '\\')
-            snprintf(esc, sizeof esc, "\\%c", c);
-        else
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-        smx_buf_puts(b, esc);
-        run = s + 1;
-    }
-    smx_buf_put(b, run, (size_t)(s - run));
-    smx_buf_putc(b, '"');
-}
 
 static void put_value(struct smx_buf *b, double v)
 {
@@ -61,9 +39,9 @@ static void put_sample(struct smx_buf *b, const char *family, const shmetrics_sa
     for (size_t i = 0; i < s->nlabels; i++) {
         if (i)
             smx_buf_putc(b, ',');
-        put_string(b, s->labels[i].name);
+        smx_buf_json_string(b, s->labels[i].name);
         smx_buf_putc(b, ':');
-        put_string(b, s->labels[i].value);
+        smx_buf_json_string(b, s->labels[i].value);
     }
     smx_buf_puts(b, "},\"value\":");
     put_value(b, s->value);
@@ -76,11 +54,11 @@ void smx_encode_json(struct smx_buf *b, const shmetrics_snapshot_t *snap)
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         smx_buf_puts(b, i ? ",\n{\"name\":" : "\n{\"name\":");
-        put_string(b, f->name);
+        smx_buf_json_string(b, f->name);
         smx_buf_puts(b, ",\"type\":\"");
         smx_buf_puts(b, smx_type_name(f->type));
         smx_buf_puts(b, "\",\"help\":");
-        put_string(b, f->help);
+        smx_buf_json_string(b, f->help);
         smx_buf_puts(b, ",\"samples\":[");
         for (size_t j = 0; j < f->nsamples; j++) {
             if (j)

@@ -73,8 +73,8 @@ static void add_block(uint64_t *c, void *arg)
     struct hist_acc *h = arg;
     for (uint32_t b = 0; b <= h->nbuckets; b++)
         h->cumulative[b] += shmetrics_load_relaxed(&c[b]);
-    h->whole += shmetrics_load_relaxed(&c[h->nbuckets + 1]);
-    h->frac += word_double(&c[h->nbuckets + 2]);
+    h->whole += shmetrics_load_relaxed(&c[SHM_HISTOGRAM_SUM(h->nbuckets)]);
+    h->frac += word_double(&c[SHM_HISTOGRAM_SUM(h->nbuckets) + SHM_SUM_FRAC]);
 }
 
 /* Bucket counts are summed over the blocks first and made cumulative
@@ -131,6 +131,9 @@ int shmetrics_histogram_bounds(const shmetrics_histogram_t *h, const double **bo
 {
     if (!h || !bounds || !n)
         return smx_fail(-EINVAL, "no histogram or output given");
+    int rc = smx_metric_check(&h->m, SHMETRICS_HISTOGRAM, __func__);
+    if (rc < 0)
+        return rc;
     *bounds = h->m.bounds;
     *n = h->m.nbuckets;
     return 0;

@@ -120,25 +120,6 @@ static int group(const struct smx_push_ctx *c, const struct otlp *st, struct smx
 
 /* ---------------------------------------------------------------- JSON */
 
-static void json_str(struct smx_buf *b, const char *s)
-{
-    smx_buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            smx_buf_putc(b, '\\');
-            smx_buf_putc(b, (char)ch);
-        } else if (ch < 0x20) {
-            char esc[8];
-            snprintf(esc, sizeof esc, "\\u%04x", ch);
-            smx_buf_puts(b, esc);
-        } else {
-            smx_buf_putc(b, (char)ch);
-        }
-    }
-    smx_buf_putc(b, '"');
-}
-
 /* A double as the protobuf JSON mapping writes it: a number, or the strings
  * "NaN", "Infinity", "-Infinity". */
 static void json_double(struct smx_buf *b, double v)
@@ -167,9 +148,9 @@ static void json_attrs(struct smx_buf *b, const shmetrics_label_t *l, size_t n)
     smx_buf_puts(b, ",\"attributes\":[");
     for (size_t i = 0; i < n; i++) {
         smx_buf_puts(b, i ? ",{\"key\":" : "{\"key\":");
-        json_str(b, l[i].name);
+        smx_buf_json_string(b, l[i].name);
         smx_buf_puts(b, ",\"value\":{\"stringValue\":");
-        json_str(b, l[i].value);
+        smx_buf_json_string(b, l[i].value);
         smx_buf_puts(b, "}}");
     }
     smx_buf_putc(b, ']');
@@ -230,9 +211,9 @@ static void json_encode(struct smx_buf *b, const struct smx_otlp_doc *d)
         const struct smx_otlp_metric *m = &d->metrics[i];
         const shmetrics_family_t *f = m->fam;
         smx_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-        json_str(b, f->name);
+        smx_buf_json_string(b, f->name);
         smx_buf_puts(b, ",\"description\":");
-        json_str(b, f->help ? f->help : "");
+        smx_buf_json_string(b, f->help ? f->help : "");
         static const char *const kinds[] = {"", "sum", "gauge", "histogram", "summary"};
         smx_buf_puts(b, ",\"");
         smx_buf_puts(b, kinds[f->type]);

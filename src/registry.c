@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../base/check.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
 #include "error.h"
@@ -26,7 +27,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&all_lock);
+    SMX_CHECK_ZERO(pthread_mutex_lock(&all_lock));
     urcu_bp_before_fork();
 }
 
@@ -51,6 +52,29 @@ static void fork_child(void)
 static void atfork_install(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+int smx_registry_check(const shmetrics_registry_t *reg, const char *fn)
+{
+    if (!reg)
+        return smx_fail(-EINVAL, "%s: no registry given", fn);
+    if (reg->magic != SMX_REGISTRY_MAGIC)
+        return smx_fail(-EINVAL, "%s: not a shmetrics registry (bad magic 0x%08x), or one already shut down", fn,
+                        reg->magic);
+    return 0;
+}
+
+int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn)
+{
+    if (!m)
+        return smx_fail(-EINVAL, "%s: no metric given", fn);
+    if (m->magic != SMX_METRIC_MAGIC)
+        return smx_fail(-EINVAL, "%s: not a shmetrics metric (bad magic 0x%08x), or one of a registry shut down",
+                        fn, m->magic);
+    if (type && m->type != type)
+        return smx_fail(-EINVAL, "%s: %s is a %s, not a %s", fn, m->name, smx_type_name(m->type),
+                        smx_type_name(type));
+    return 0;
 }
 
 static unsigned long cache_size(uint32_t cap)
@@ -121,6 +145,7 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
     }
     pthread_mutex_init(&reg->lock, NULL);
     reg->removals = shm_removals_word(reg->arena);
+    reg->magic = SMX_REGISTRY_MAGIC;
     /* Give back the slots of processes that died without detaching. */
     if (!shm_arena_readonly(reg->arena))
         shm_proc_reclaim_dead(reg->arena);
@@ -135,11 +160,45 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
 
 static void metric_free(struct smx_metric *m)
 {
+    m->magic = 0;
     free(m->name);
     free(m->labels);
     free(m->bounds);
     free(m->quantiles);
     free(m);
+}
+
+static void metric_free_any(void *m)
+{
+    metric_free(m);
+}
+
+void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *))
+{
+    struct cds_lfht_iter iter;
+    struct cds_lfht_node *node;
+    char *dead = NULL;
+    urcu_bp_read_lock();
+    /* Node by node: cds_lfht_for_each_entry turns the NULL that ends the
+     * walk into an entry pointer, which clang's UBSan reports. */
+    for (cds_lfht_first(ht, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL; cds_lfht_next(ht, &iter)) {
+        char *obj = (char *)node - node_off;
+        /* The one thread walking the table at close deletes each node
+         * once: a second deleter cannot exist. */
+        SMX_CHECK_ZERO(cds_lfht_del(ht, node));
+        memcpy(obj + next_off, &dead, sizeof dead);
+        dead = obj;
+    }
+    urcu_bp_read_unlock();
+    urcu_bp_synchronize_rcu();
+    while (dead) {
+        char *obj = dead;
+        memcpy(&dead, obj + next_off, sizeof dead);
+        free_obj(obj);
+    }
+    /* Every node was deleted above: destroy fails only on a table that
+     * still has nodes. */
+    SMX_CHECK_ZERO(cds_lfht_destroy(ht, NULL));
 }
 
 static double *doubles_dup(const double *d, uint32_t n)
@@ -152,8 +211,9 @@ static double *doubles_dup(const double *d, uint32_t n)
 
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
 {
-    if (!reg)
-        return smx_fail(-EINVAL, "no registry given");
+    int rc = smx_registry_check(reg, __func__);
+    if (rc < 0)
+        return rc;
     if (flags & ~SHMETRICS_SHUTDOWN_UNLINK)
         return smx_fail(-EINVAL, "unknown shutdown flags 0x%x", flags);
     pthread_mutex_lock(&all_lock);
@@ -164,35 +224,18 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
         }
     pthread_mutex_unlock(&all_lock);
 
-    int rc = 0;
     if ((flags & SHMETRICS_SHUTDOWN_UNLINK) && unlink(shm_arena_path(reg->arena)) < 0 && errno != ENOENT)
         rc = smx_fail(-errno, "cannot unlink %s: %s", shm_arena_path(reg->arena), strerror(errno));
     if (reg->have_slot)
         shm_proc_detach(reg->arena, reg->proc_slot);
 
     smx_series_cache_free(reg);
-    struct cds_lfht_iter iter;
-    struct cds_lfht_node *node;
-    struct smx_metric *m, *dead = NULL;
-    urcu_bp_read_lock();
-    /* Node by node: cds_lfht_for_each_entry turns the NULL that ends the
-     * walk into an entry pointer, which clang's UBSan reports. */
-    for (cds_lfht_first(reg->metrics, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
-         cds_lfht_next(reg->metrics, &iter)) {
-        m = caa_container_of(node, struct smx_metric, node);
-        cds_lfht_del(reg->metrics, node);
-        m->free_next = dead;
-        dead = m;
-    }
-    urcu_bp_read_unlock();
-    urcu_bp_synchronize_rcu();
-    while ((m = dead)) {
-        dead = m->free_next;
-        metric_free(m);
-    }
-    cds_lfht_destroy(reg->metrics, NULL);
+    smx_lfht_drain(reg->metrics, offsetof(struct smx_metric, node), offsetof(struct smx_metric, free_next),
+                   metric_free_any);
+    reg->metrics = NULL;
     shm_arena_close(reg->arena);
     pthread_mutex_destroy(&reg->lock);
+    reg->magic = 0;
     free(reg);
     return rc;
 }
@@ -263,6 +306,7 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
         return smx_fail(-ENOMEM, "out of memory");
     }
     memcpy(m->labels, v->labels, v->labels_len);
+    m->magic = SMX_METRIC_MAGIC;
     m->reg = reg;
     m->hash = hash;
     m->idx = v->idx;
@@ -341,9 +385,11 @@ static uint32_t cells_of(uint32_t type, const struct smx_spec *s)
         return SHM_HISTOGRAM_CELLS(s->nbuckets);
     case SHMETRICS_SUMMARY:
         return SHM_SUMMARY_CELLS(s->age_buckets);
-    default:
+    case SHMETRICS_COUNTER:
         return SHM_COUNTER_CELLS;
     }
+    /* The type comes from the typed entry points, never from input. */
+    SMX_UNREACHABLE();
 }
 
 /* The type of the family named name[0..len), 0 if there is none. */
@@ -398,8 +444,11 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
+    int rc = smx_registry_check(reg, "shmetrics_*_register");
+    if (rc < 0)
+        return rc;
     struct smx_spec s;
-    int rc = smx_spec_parse(spec, type, &s);
+    rc = smx_spec_parse(spec, type, &s);
     if (rc < 0)
         return rc;
     if (shm_arena_readonly(reg->arena))
@@ -446,6 +495,8 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 {
     if (!reg || !name || !out)
         return smx_fail(-EINVAL, "no registry, name or out pointer given");
+    if (smx_registry_check(reg, "shmetrics_*_get") < 0)
+        return -EINVAL;
     size_t len = strlen(name);
     uint64_t hash = shm_hash_family(name, len);
     struct smx_metric *m = cache_find(reg, name, hash);

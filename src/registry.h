@@ -26,6 +26,7 @@
 #include <urcu/rculfhash.h>
 
 #include "../shm/arena.h"
+#include "../shm/layout.h"
 #include "buf.h"
 #include "shmetrics.h"
 
@@ -45,7 +46,19 @@ void __tsan_release(void *addr);
 #define SMX_FOUND(node) ((void)(node))
 #endif
 
+/*
+ * Handle magic words: set when an object is made, cleared when it is freed,
+ * and checked on entry of the public functions that take it (not by the
+ * inline hot paths, which take series handles).  A zeroed, foreign or freed
+ * handle is then -EINVAL with a message instead of a crash or a wrong
+ * number (a freed one as long as its memory was not reused).
+ */
+#define SMX_REGISTRY_MAGIC UINT32_C(0x52584d53) /* "SMXR" */
+#define SMX_METRIC_MAGIC UINT32_C(0x4d584d53)   /* "SMXM" */
+#define SMX_SNAPSHOT_MAGIC UINT32_C(0x53584d53) /* "SMXS" */
+
 struct smx_metric {
+    uint32_t magic;              /* SMX_METRIC_MAGIC while alive */
     struct cds_lfht_node node;   /* in reg->metrics, keyed by full name */
     shmetrics_registry_t *reg;
     uint64_t hash;
@@ -101,6 +114,7 @@ struct smx_series {
 };
 
 struct shmetrics_registry {
+    uint32_t magic;              /* SMX_REGISTRY_MAGIC while open */
     struct shm_arena *arena;
     struct cds_lfht *metrics;
     struct cds_lfht *series;
@@ -113,6 +127,11 @@ struct shmetrics_registry {
 };
 
 /* src/registry.c */
+/* 0 for a live registry; else -EINVAL with the message "`fn`: no registry
+ * given" or "`fn`: not a shmetrics registry (bad magic 0x...)". */
+int smx_registry_check(const shmetrics_registry_t *reg, const char *fn);
+/* The same for a metric handle, which must also be of `type` (0: any). */
+int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn);
 int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
                         struct smx_metric **out);
 int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out);
@@ -120,6 +139,12 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 /* src/series.c */
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
 void smx_series_cache_free(shmetrics_registry_t *reg);
+/* Empty and destroy a process-local cds_lfht at close, once no other
+ * thread uses it: every node deleted, a grace period
+ * (urcu_bp_synchronize_rcu), then free_obj() on each object.  node_off is
+ * the offset of the cds_lfht_node in the object, next_off that of a pointer
+ * field the walk may use to chain the deleted objects. */
+void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *));
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
 /* Add 1 to the registry's own counter `family`{metric=`metric`} (a
  * collector-visible count of an event in this process); failures are
@@ -132,17 +157,17 @@ int smx_series_clear(struct smx_metric *m);
 
 /* src/spec.c */
 struct smx_spec {
-    char name[256];
+    char name[SHM_MAX_NAME + 1];
     size_t name_len;
     const char *help;
     size_t help_len;
-    char labels[16 * 256];
+    char labels[SHM_MAX_LABELS * (SHM_MAX_NAME + 1)];
     size_t labels_len;
     uint32_t nlabels;
     uint32_t mode;
-    double buckets[512];
+    double buckets[SHM_MAX_BUCKETS];
     uint32_t nbuckets;
-    double quantiles[16];
+    double quantiles[SHM_MAX_QUANTILES];
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/check.h"
+#include "../base/clock.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
 #include "error.h"
@@ -46,7 +48,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
-        s->h.gauge.off = (size_t)cell * sizeof(uint64_t);
+        s->h.gauge.off = (size_t)cell * SHM_CELL_BYTES;
         s->h.gauge.stamped = m->mode == SHMETRICS_MODE_MOSTRECENT || m->mode == SHMETRICS_MODE_LIVEMOSTRECENT;
         s->h.gauge.reg = reg;
         s->h.gauge.min_interval_ns = (uint64_t)m->min_interval_us * 1000u;
@@ -63,9 +65,12 @@ static int handle_init(struct smx_series *s, uint64_t cell)
                                                          (uint64_t)m->max_age_ms * 1000000u / m->age_buckets,
                                                          SHM_AGE_SLOT_WORDS};
         break;
-    default:
+    case SHMETRICS_COUNTER:
         s->h.counter = (struct shmetrics_counter_series){cells};
         break;
+    default:
+        /* A metric object is built from a validated family view. */
+        SMX_UNREACHABLE();
     }
     return 0;
 }
@@ -262,25 +267,8 @@ int smx_series_clear(struct smx_metric *m)
 
 void smx_series_cache_free(shmetrics_registry_t *reg)
 {
-    struct cds_lfht_iter iter;
-    struct cds_lfht_node *node;
-    struct smx_series *s, *dead = NULL;
-    urcu_bp_read_lock();
-    /* Node by node, as in shmetrics_shutdown (clang's UBSan). */
-    for (cds_lfht_first(reg->series, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
-         cds_lfht_next(reg->series, &iter)) {
-        s = caa_container_of(node, struct smx_series, node);
-        cds_lfht_del(reg->series, node);
-        s->free_next = dead;
-        dead = s;
-    }
-    urcu_bp_read_unlock();
-    urcu_bp_synchronize_rcu();
-    while ((s = dead)) {
-        dead = s->free_next;
-        free(s);
-    }
-    cds_lfht_destroy(reg->series, NULL);
+    smx_lfht_drain(reg->series, offsetof(struct smx_series, node), offsetof(struct smx_series, free_next), free);
+    reg->series = NULL;
 }
 
 /* Collect the NULL-ended variadic values. */
@@ -298,15 +286,18 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     return 0;
 }
 
+/* The handle of a typed entry point: its magic and its type checked. */
+#define SMX_METRIC_OF(m, TYPE) (smx_metric_check((m) ? &(m)->m : NULL, SHMETRICS_##TYPE, __func__))
+
 /* The two look-up entry points of each metric type, typed for the caller
  * and sharing smx_series_get. */
-#define SMX_LABEL_FUNCTIONS(type)                                                                    \
+#define SMX_LABEL_FUNCTIONS(type, TYPE)                                                              \
     int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,      \
                                   shmetrics_##type##_series_t **out)                                 \
     {                                                                                                \
         struct smx_series *s;                                                                        \
-        int rc = smx_series_get(m ? &m->m : NULL, n, values, &s);                                    \
-        if (rc == 0)                                                                                 \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                             \
             *out = &s->h.type;                                                                       \
         return rc;                                                                                   \
     }                                                                                                \
@@ -314,43 +305,51 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     {                                                                                                \
         const char *values[SHM_MAX_LABELS];                                                          \
         size_t n = 0;                                                                                \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc < 0)                                                                                  \
+            return rc;                                                                               \
         va_list ap;                                                                                  \
         va_start(ap, out);                                                                           \
-        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        rc = collect_args(&m->m, ap, values, &n);                                                    \
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                           \
     }
 
 /* Removal, typed the same way. */
-#define SMX_REMOVE_FUNCTIONS(type)                                                                   \
+#define SMX_REMOVE_FUNCTIONS(type, TYPE)                                                             \
     int shmetrics_##type##_removev(shmetrics_##type##_t *m, size_t n, const char *const *values)     \
     {                                                                                                \
-        return smx_series_remove(m ? &m->m : NULL, n, values);                                       \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
     }                                                                                                \
     int shmetrics_##type##_remove(shmetrics_##type##_t *m, ...)                                      \
     {                                                                                                \
         const char *values[SHM_MAX_LABELS];                                                          \
         size_t n = 0;                                                                                \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        if (rc < 0)                                                                                  \
+            return rc;                                                                               \
         va_list ap;                                                                                  \
         va_start(ap, m);                                                                             \
-        int rc = m ? collect_args(&m->m, ap, values, &n) : smx_fail(-EINVAL, "no metric given");     \
+        rc = collect_args(&m->m, ap, values, &n);                                                    \
         va_end(ap);                                                                                  \
         return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
     }                                                                                                \
     int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                            \
     {                                                                                                \
-        return smx_series_clear(m ? &m->m : NULL);                                                   \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
+        return rc < 0 ? rc : smx_series_clear(&m->m);                                               \
     }
 
-SMX_REMOVE_FUNCTIONS(counter)
-SMX_REMOVE_FUNCTIONS(gauge)
-SMX_REMOVE_FUNCTIONS(histogram)
-SMX_REMOVE_FUNCTIONS(summary)
+SMX_REMOVE_FUNCTIONS(counter, COUNTER)
+SMX_REMOVE_FUNCTIONS(gauge, GAUGE)
+SMX_REMOVE_FUNCTIONS(histogram, HISTOGRAM)
+SMX_REMOVE_FUNCTIONS(summary, SUMMARY)
 
-SMX_LABEL_FUNCTIONS(counter)
-SMX_LABEL_FUNCTIONS(gauge)
-SMX_LABEL_FUNCTIONS(histogram)
-SMX_LABEL_FUNCTIONS(summary)
+SMX_LABEL_FUNCTIONS(counter, COUNTER)
+SMX_LABEL_FUNCTIONS(gauge, GAUGE)
+SMX_LABEL_FUNCTIONS(histogram, HISTOGRAM)
+SMX_LABEL_FUNCTIONS(summary, SUMMARY)
 
 /* ------------------------------------------------- out-of-line hot parts */
 
@@ -362,9 +361,7 @@ uint32_t shmetrics_cpu_slow_(void)
 
 uint64_t shmetrics_now_ns_(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return smx_real_ns();
 }
 
 int shmetrics_bad_value_(const char *op, double v)
@@ -395,7 +392,7 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
     uint64_t seen;
-    shmetrics_add_double_(shmetrics_cells_(&s->cells, &seen) + SHM_COUNTER_FRACTION, amount);
+    shmetrics_add_double_(shmetrics_cells_(&s->cells, &seen) + SHM_COUNTER_FRAC, amount);
     return 0;
 }
 
@@ -447,7 +444,7 @@ void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
 {
     shmetrics_registry_t *reg = g->reg;
-    pthread_mutex_lock(&reg->lock);
+    SMX_CHECK_ZERO(pthread_mutex_lock(&reg->lock));
     char *u = reg->proc_unit;
     if (!u) {
         uint32_t slot;

@@ -21,35 +21,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/clock.h"
 #include "../shm/layout.h"
 #include "error.h"
 #include "registry.h"
 
-_Static_assert(SHMETRICS_SKETCH_SUB_BITS == SHM_SKETCH_SUB_BITS, "sketch geometry");
-_Static_assert(SHMETRICS_SKETCH_EMIN == SHM_SKETCH_EMIN, "sketch geometry");
-_Static_assert(SHMETRICS_SKETCH_OCTAVES == SHM_SKETCH_OCTAVES, "sketch geometry");
-_Static_assert(SHMETRICS_SKETCH_HALF == SHM_SKETCH_HALF, "sketch geometry");
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t shmetrics_mono_ns_(void)
 {
-    return clock_ns(CLOCK_MONOTONIC);
+    return smx_mono_ns();
 }
 
 uint64_t shmetrics_coarse_ns_(void)
 {
-    return clock_ns(CLOCK_MONOTONIC_COARSE);
-}
-
-uint64_t smx_coarse_now(void)
-{
-    return clock_ns(CLOCK_MONOTONIC_COARSE);
+    return smx_coarse_ns();
 }
 
 int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch)
@@ -59,20 +43,20 @@ int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch)
             return 1;
         if ((seen & SHM_AGE_BUSY) || seen > epoch)
             return 0;
-        uint64_t old = shmetrics_cas_seq_cst(&slot[0], seen, epoch | SHM_AGE_BUSY);
+        uint64_t old = shmetrics_cas_seq_cst(&slot[SHM_AGE_EPOCH], seen, epoch | SHM_AGE_BUSY);
         if (old == seen)
             break;
         seen = old;
     }
-    uint64_t range = shmetrics_load_relaxed(&slot[1]);
+    uint64_t range = shmetrics_load_relaxed(&slot[SHM_AGE_RANGE]);
     uint32_t lo = (uint32_t)(range >> 32), hi = (uint32_t)range;
-    uint32_t *counts = (uint32_t *)&slot[2];
+    uint32_t *counts = (uint32_t *)&slot[SHM_AGE_COUNTS];
     if (hi > SHM_SKETCH_BUCKETS)
         hi = SHM_SKETCH_BUCKETS;
     for (uint32_t i = lo; i < hi; i++)
         shmetrics_store_relaxed(&counts[i], 0u);
-    shmetrics_store_relaxed(&slot[1], (uint64_t)0);
-    shmetrics_store_release(&slot[0], epoch);
+    shmetrics_store_relaxed(&slot[SHM_AGE_RANGE], (uint64_t)0);
+    shmetrics_store_release(&slot[SHM_AGE_EPOCH], epoch);
     return 1;
 }
 
@@ -117,7 +101,7 @@ static void add_totals(uint64_t *c, void *arg)
     struct totals *t = arg;
     t->n += shmetrics_load_relaxed(&c[SHM_SUMMARY_COUNT]);
     t->whole += shmetrics_load_relaxed(&c[SHM_SUMMARY_SUM]);
-    t->frac += word_double(&c[SHM_SUMMARY_SUM + 1]);
+    t->frac += word_double(&c[SHM_SUMMARY_SUM + SHM_SUM_FRAC]);
 }
 
 int smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum)
@@ -162,10 +146,10 @@ static void merge_block(uint64_t *c, void *arg)
     struct merge *m = arg;
     for (uint32_t a = 0; a < m->w->f.age_buckets; a++) {
         const uint64_t *slot = c + SHM_SUMMARY_SLOTS + (size_t)a * SHM_AGE_SLOT_WORDS;
-        uint64_t epoch = shmetrics_load_acquire(&slot[SHM_SLOT_EPOCH]);
+        uint64_t epoch = shmetrics_load_acquire(&slot[SHM_AGE_EPOCH]);
         if (epoch < m->oldest || epoch > m->now_epoch) /* BUSY is above any epoch */
             continue;
-        uint64_t range = shmetrics_load_relaxed(&slot[SHM_SLOT_RANGE]);
+        uint64_t range = shmetrics_load_relaxed(&slot[SHM_AGE_RANGE]);
         uint32_t rlo = (uint32_t)(range >> 32), rhi = (uint32_t)range;
         if (rhi > SHM_SKETCH_BUCKETS)
             rhi = SHM_SKETCH_BUCKETS;
@@ -175,7 +159,7 @@ static void merge_block(uint64_t *c, void *arg)
             m->nomem = true;
             return;
         }
-        const uint32_t *counts = (const uint32_t *)&slot[SHM_SLOT_COUNTS];
+        const uint32_t *counts = (const uint32_t *)&slot[SHM_AGE_COUNTS];
         for (uint32_t i = rlo; i < rhi; i++) {
             uint32_t v = shmetrics_load_relaxed(&counts[i]);
             m->merged[i] += v;
@@ -249,6 +233,6 @@ int shmetrics_summary_quantile(const shmetrics_summary_series_t *s, double q, ui
     if (!s || !out || !(q >= 0 && q <= 1))
         return smx_fail(-EINVAL, "a quantile must be within [0, 1], not %g", q);
     struct smx_window w = window_of(s);
-    int rc = smx_summary_quantiles(&w, now_ns ? now_ns : smx_coarse_now(), &q, 1, out);
+    int rc = smx_summary_quantiles(&w, now_ns ? now_ns : smx_coarse_ns(), &q, 1, out);
     return rc < 0 ? smx_fail(rc, "out of memory merging a summary") : 0;
 }

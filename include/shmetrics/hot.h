@@ -6,7 +6,11 @@
  * concurrently with any other thread or process.  None of these functions
  * takes a lock, allocates or makes a system call, except the first gauge
  * update of a process (or of a child after fork), which claims the
- * process's slot in the arena.
+ * process's slot in the arena: it takes the registry's mutex and, when no
+ * slot is free, the arena's reclaim lock to fold the slot of a process that
+ * exited or died, and may wait up to 2 s for that lock (shm/reclaim.c).  A
+ * process that cares resolves a gauge series at start-up (resolving one
+ * claims the slot too).  No series handle is checked for validity here.
  *
  * Memory order: counts and sums are relaxed atomic adds (or relaxed CAS
  * loops on doubles) on cells of the arena; a gauge's write stamp is a
@@ -102,6 +106,23 @@ struct shmetrics_summary_series {
     size_t slot_words;     /* words from one age slot to the next */
 };
 
+/* The word layout of a series' cells, part of the arena format (each is
+ * checked against shm/layout.h when the library is built): a cell is one
+ * 8-byte word; the indexes below are words from the series' first cell. */
+#define SHMETRICS_CELL_BYTES 8
+#define SHMETRICS_COUNTER_WHOLE 0 /* uint64 integer part */
+#define SHMETRICS_COUNTER_FRAC 1  /* double fractional part */
+#define SHMETRICS_GAUGE_VALUE 0   /* double value bits */
+#define SHMETRICS_GAUGE_STAMP 1   /* uint64 write stamp */
+#define SHMETRICS_SUM_FRAC 1      /* a sum's double word, after its int64 whole word */
+#define SHMETRICS_HISTOGRAM_SUM(nbuckets) ((nbuckets) + 1) /* after the buckets and +Inf */
+#define SHMETRICS_SUMMARY_COUNT 0
+#define SHMETRICS_SUMMARY_SUM 1
+#define SHMETRICS_SUMMARY_SLOTS 3 /* the first age slot */
+#define SHMETRICS_AGE_EPOCH 0     /* inside an age slot */
+#define SHMETRICS_AGE_RANGE 1
+#define SHMETRICS_AGE_COUNTS 2    /* the uint32 sketch counts */
+
 /* The sketch geometry of summaries, part of the arena format (checked
  * against shm/layout.h when the library is built). */
 #define SHMETRICS_SKETCH_SUB_BITS 6
@@ -109,24 +130,14 @@ struct shmetrics_summary_series {
 #define SHMETRICS_SKETCH_OCTAVES 64
 #define SHMETRICS_SKETCH_HALF (SHMETRICS_SKETCH_OCTAVES << SHMETRICS_SKETCH_SUB_BITS)
 
-/* The stripe directory word, part of the arena format (checked against
- * shm/layout.h when the library is built). */
-#define SHMETRICS_DIR_LG_MASK_ 0x3fu
-#define SHMETRICS_DIR_SHIFT_ 8
-#define SHMETRICS_LINE_WORDS_ 8u
-#define SHMETRICS_STRIPE_HASH_ 0x9E3779B9u
+/* The stripe directory word and where a stripe set's stripes start, part
+ * of the arena format (checked against shm/layout.h when the library is
+ * built). */
+#define SHMETRICS_DIR_LG_MASK 0x3fu
+#define SHMETRICS_DIR_SHIFT 8
+#define SHMETRICS_LINE_WORDS 8u
+#define SHMETRICS_STRIPE_HASH 0x9E3779B9u
 
-/* Cell word indexes of each type within a block, part of the arena format. */
-#define SHMETRICS_COUNTER_WHOLE_ 0      /* uint64 */
-#define SHMETRICS_COUNTER_FRACTION_ 1   /* double */
-#define SHMETRICS_GAUGE_VALUE_ 0        /* double */
-#define SHMETRICS_GAUGE_STAMP_ 1        /* uint64 */
-#define SHMETRICS_SUMMARY_COUNT_ 0      /* uint64 */
-#define SHMETRICS_SUMMARY_SUM_ 1        /* int64 whole part, then a double */
-#define SHMETRICS_SUMMARY_SLOTS_ 3      /* the first age slot */
-#define SHMETRICS_SLOT_EPOCH_ 0
-#define SHMETRICS_SLOT_RANGE_ 1
-#define SHMETRICS_SLOT_COUNTS_ 2
 
 /* Tests and benchmarks: the CPU number this thread uses, set with
  * shmetrics_cpu_simulate (-1: the real one).  Honoured by the inline paths
@@ -187,11 +198,11 @@ static inline uint64_t *shmetrics_cells_(const struct shmetrics_cells_ *c, uint6
 {
     uint64_t d = shmetrics_load_relaxed(&c->base[0]);
     *seen = d;
-    uint32_t lg = (uint32_t)d & SHMETRICS_DIR_LG_MASK_;
+    uint32_t lg = (uint32_t)d & SHMETRICS_DIR_LG_MASK;
     if (__builtin_expect(lg == 0, 1))
         return c->base + 1;
-    uint32_t i = (shmetrics_cpu_() * SHMETRICS_STRIPE_HASH_) >> (32 - lg);
-    return c->pool + (d >> SHMETRICS_DIR_SHIFT_) + SHMETRICS_LINE_WORDS_ + (size_t)i * c->block + 1;
+    uint32_t i = (shmetrics_cpu_() * SHMETRICS_STRIPE_HASH) >> (32 - lg);
+    return c->pool + (d >> SHMETRICS_DIR_SHIFT) + SHMETRICS_LINE_WORDS + (size_t)i * c->block + 1;
 }
 
 /* Add n to cell `word` of the series: a compare-and-swap, which fails only
@@ -212,7 +223,7 @@ static inline void shmetrics_cells_add_(struct shmetrics_cells_ *c, uint32_t wor
  * fail. */
 static inline void shmetrics_counter_add(struct shmetrics_counter_series *s, uint64_t n)
 {
-    shmetrics_cells_add_(&s->cells, SHMETRICS_COUNTER_WHOLE_, n);
+    shmetrics_cells_add_(&s->cells, SHMETRICS_COUNTER_WHOLE, n);
 }
 
 /* Add `amount` (>= 0, finite) to a counter.  Whole amounts below 2^64 take
@@ -245,7 +256,7 @@ static inline uint64_t *shmetrics_gauge_cell_(struct shmetrics_gauge_series *g)
  * out-of-line path instead: a set within the interval after the last
  * accepted one is dropped and counted.  Returns 0; 1 when a rate-limited
  * gauge dropped the set; -ENOSPC when the process cannot get a slot in the
- * arena. */
+ * arena (the first write of a process may wait, see above). */
 static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v)
 {
     if (__builtin_expect(g->min_interval_ns != 0, 0))
@@ -255,9 +266,9 @@ static inline int shmetrics_gauge_set(struct shmetrics_gauge_series *g, double v
         return -ENOSPC;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    shmetrics_store_relaxed(&cell[SHMETRICS_GAUGE_VALUE_], bits);
+    shmetrics_store_relaxed(&cell[SHMETRICS_GAUGE_VALUE], bits);
     /* Release: a reader that sees this stamp sees this value or a later one. */
-    shmetrics_store_release(&cell[SHMETRICS_GAUGE_STAMP_], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
+    shmetrics_store_release(&cell[SHMETRICS_GAUGE_STAMP], g->stamped ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
@@ -269,18 +280,23 @@ static inline int shmetrics_gauge_set_at(struct shmetrics_gauge_series *g, doubl
 }
 
 /* Add `delta` (finite) to this process's cell of a gauge: a CAS loop, out
- * of line.  -EINVAL for NaN or an infinity (value unchanged). */
+ * of line (the stamp then stored with release, as by shmetrics_gauge_set).
+ * Returns 0; -EINVAL for NaN or an infinity (value unchanged); -ENOSPC
+ * when the process cannot get a slot in the arena (the first write of a
+ * process may wait, see above). */
 static inline int shmetrics_gauge_inc(struct shmetrics_gauge_series *g, double delta)
 {
     return shmetrics_gauge_add_slow_(g, delta);
 }
 
+/* Subtract `delta`: shmetrics_gauge_inc(g, -delta), with its returns. */
 static inline int shmetrics_gauge_dec(struct shmetrics_gauge_series *g, double delta)
 {
     return shmetrics_gauge_add_slow_(g, -delta);
 }
 
-/* Set a gauge to the current time in seconds since the Unix epoch. */
+/* Set a gauge to the current time in seconds since the Unix epoch (one
+ * clock_gettime).  Returns what shmetrics_gauge_set does. */
 static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_series *g)
 {
     return shmetrics_gauge_set(g, (double)shmetrics_now_ns_() / 1e9);
@@ -321,7 +337,7 @@ static inline void shmetrics_sum_add_(uint64_t *whole, double v)
             return;
         }
     }
-    shmetrics_add_double_(whole + 1, v);
+    shmetrics_add_double_(whole + SHMETRICS_SUM_FRAC, v);
 }
 
 /* The bucket of `v`: the first bound >= v, or nbuckets (+Inf) when there
@@ -360,7 +376,7 @@ static inline void shmetrics_histogram_observe(struct shmetrics_histogram_series
         c = shmetrics_cells_collided_(&h->cells, seen);
         shmetrics_add_relaxed(&c[b], (uint64_t)1);
     }
-    shmetrics_sum_add_(&c[h->nbuckets + 1], v);
+    shmetrics_sum_add_(&c[SHMETRICS_HISTOGRAM_SUM(h->nbuckets)], v);
 }
 
 /* A CLOCK_MONOTONIC timestamp in ns, for the *_observe_since helpers. */
@@ -407,25 +423,25 @@ static inline void shmetrics_summary_observe_at(struct shmetrics_summary_series 
 {
     uint64_t dir;
     uint64_t *c = shmetrics_cells_(&s->cells, &dir);
-    uint64_t old = shmetrics_load_relaxed(&c[SHMETRICS_SUMMARY_COUNT_]);
-    if (__builtin_expect(shmetrics_cas_seq_cst(&c[SHMETRICS_SUMMARY_COUNT_], old, old + 1) != old, 0)) {
+    uint64_t old = shmetrics_load_relaxed(&c[SHMETRICS_SUMMARY_COUNT]);
+    if (__builtin_expect(shmetrics_cas_seq_cst(&c[SHMETRICS_SUMMARY_COUNT], old, old + 1) != old, 0)) {
         c = shmetrics_cells_collided_(&s->cells, dir);
-        shmetrics_add_relaxed(&c[SHMETRICS_SUMMARY_COUNT_], (uint64_t)1);
+        shmetrics_add_relaxed(&c[SHMETRICS_SUMMARY_COUNT], (uint64_t)1);
     }
-    shmetrics_sum_add_(&c[SHMETRICS_SUMMARY_SUM_], v);
+    shmetrics_sum_add_(&c[SHMETRICS_SUMMARY_SUM], v);
     if (v != v)
         return;
     uint64_t epoch = now_ns / s->period_ns + 1;
-    uint64_t *slot = c + SHMETRICS_SUMMARY_SLOTS_ + (size_t)(epoch % s->age_buckets) * s->slot_words;
+    uint64_t *slot = c + SHMETRICS_SUMMARY_SLOTS + (size_t)(epoch % s->age_buckets) * s->slot_words;
     /* Acquire: the touched range read next is the one published with it. */
-    uint64_t seen = shmetrics_load_acquire(&slot[SHMETRICS_SLOT_EPOCH_]);
+    uint64_t seen = shmetrics_load_acquire(&slot[SHMETRICS_AGE_EPOCH]);
     if (__builtin_expect(seen != epoch, 0) && !shmetrics_summary_rotate_(slot, seen, epoch))
         return;
     uint32_t idx = shmetrics_sketch_index_(v);
-    uint64_t range = shmetrics_load_relaxed(&slot[SHMETRICS_SLOT_RANGE_]);
+    uint64_t range = shmetrics_load_relaxed(&slot[SHMETRICS_AGE_RANGE]);
     if (__builtin_expect((uint32_t)range == 0 || idx < (uint32_t)(range >> 32) || idx >= (uint32_t)range, 0))
-        shmetrics_summary_touch_(&slot[SHMETRICS_SLOT_RANGE_], idx);
-    shmetrics_add_relaxed((uint32_t *)&slot[SHMETRICS_SLOT_COUNTS_] + idx, (uint32_t)1);
+        shmetrics_summary_touch_(&slot[SHMETRICS_AGE_RANGE], idx);
+    shmetrics_add_relaxed((uint32_t *)&slot[SHMETRICS_AGE_COUNTS] + idx, (uint32_t)1);
 }
 
 /* The same at the current time (CLOCK_MONOTONIC_COARSE, a few ns). */

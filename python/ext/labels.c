@@ -84,9 +84,9 @@ static int children_add(smpy_metric *m, void *key, PyObject *child)
 /* -------------------------------------------------------------- labels */
 
 struct values {
-    const char *p[16];
-    PyObject *str[16];  /* the str of each value */
-    int own[16];        /* str[i] is a str() result to release */
+    const char *p[SHMETRICS_MAX_LABELS];
+    PyObject *str[SHMETRICS_MAX_LABELS]; /* the str of each value */
+    int own[SHMETRICS_MAX_LABELS];       /* str[i] is a str() result to release */
     Py_ssize_t n;
 };
 
@@ -98,12 +98,12 @@ static void values_release(struct values *v)
 }
 
 /* The label values as UTF-8, each converted with str() as prometheus_client
- * does.  Values beyond the 16 a metric can have are not converted: the
+ * does.  Values beyond the SHMETRICS_MAX_LABELS a metric can have are not converted: the
  * library reports the count mismatch. */
 static int values_add(struct values *v, smpy_metric *m, PyObject *o)
 {
     Py_ssize_t i = v->n;
-    if (i >= 16)
+    if (i >= SHMETRICS_MAX_LABELS)
         return 0;
     PyObject *s = o;
     v->own[i] = 0;

@@ -14,7 +14,7 @@
 static PyObject *full_name(const shmetrics_set_member_t *m, const char *ns)
 {
     shmetrics_spec_t spec = {.name = m->name, .namespace_name = ns, .subsystem = m->subsystem};
-    char buf[256];
+    char buf[SHMETRICS_MAX_NAME + 1];
     int rc = shmetrics_full_name(&spec, m->type, buf, sizeof buf);
     return rc < 0 ? smpy_raise(rc, SMPY_CTX_SPEC) : PyUnicode_FromString(buf);
 }

@@ -30,7 +30,7 @@ int cli_fail(const char *what, int rc);
 /* Flush stdout; on a write error (full disk, closed pipe) print it and
  * return EXIT_FAIL, else return `status`. */
 int cli_finish_output(int status);
-/* Is argv[i] "--help" or "-h" asking for usage (see cli_update.c for the
+/* Is argv[i] "--help" or "-h" asking for usage (see update.c for the
  * one verb family where --help may also take a value)? */
 bool cli_is_help(const char *arg);
 /* Parse a whole number in [min, max]; false if it is not one. */

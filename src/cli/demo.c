@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../base/clock.h"
 #include "cli.h"
 
 #define MAX_WORKERS 64
@@ -40,9 +41,7 @@ static void on_signal(int sig)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return smx_ns_to_s(smx_mono_ns());
 }
 
 /* ------------------------------------------------------------ a worker */

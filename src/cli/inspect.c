@@ -58,9 +58,9 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
             else if (strcmp(arg, "--series") == 0)
                 cap = &a->o.series;
             else if (strcmp(arg, "--processes") == 0)
-                cap = &a->o.processes, max = 65536;
+                cap = &a->o.processes, max = SHMETRICS_MAX_PROCESSES;
             else if (strcmp(arg, "--shards") == 0)
-                cap = &a->o.shards, max = 4096;
+                cap = &a->o.shards, max = SHMETRICS_MAX_SHARDS;
             else if (strcmp(arg, "--gauges") == 0)
                 cap = &a->o.gauges;
             else if (strcmp(arg, "--cells") == 0) {
