@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 #define DEFAULT_FAMILIES 1024u
 #define DEFAULT_SERIES 16384u

@@ -5,7 +5,7 @@
  * record indexes, decoded views and cell pointers from here.
  *
  * Every function returns 0 or a negative errno code and, on error, sets the
- * thread's error message (src/error.h).
+ * thread's error message (base/error.h).
  */
 #ifndef SHM_ARENA_H
 #define SHM_ARENA_H

@@ -49,7 +49,7 @@
 
 #include "../src/names.h"
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 #include "hash.h"
 
 #define NO_INSERT UINT32_MAX

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 /* Field 22 of /proc/PID/stat (0: this process); 0 when it cannot be read. */
 uint64_t shm_start_time(uint32_t pid)

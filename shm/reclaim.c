@@ -40,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/error.h"
+#include "base/error.h"
 #include "arena_priv.h"
 
 /* How long a reclaimer waits for the lock: folding one slot takes

@@ -20,7 +20,7 @@
 #include "../shm/guard.h"
 #include "../shm/layout.h"
 #include "buf.h"
-#include "error.h"
+#include "base/error.h"
 #include "names.h"
 #include "registry.h"
 

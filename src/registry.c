@@ -13,7 +13,7 @@
 
 #include "../shm/hash.h"
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 
 #define DEFAULT_DIR "/dev/shm/"

@@ -16,7 +16,7 @@
 
 #include "../shm/hash.h"
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "names.h"
 #include "registry.h"
 

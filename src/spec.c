@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "names.h"
 #include "registry.h"
 

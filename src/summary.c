@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 
 _Static_assert(SHMETRICS_SKETCH_SUB_BITS == SHM_SKETCH_SUB_BITS, "sketch geometry");
