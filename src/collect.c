@@ -19,9 +19,9 @@
 
 #include "../shm/guard.h"
 #include "../shm/layout.h"
-#include "buf.h"
+#include "../shm/names.h"
 #include "base/error.h"
-#include "names.h"
+#include "buf.h"
 #include "registry.h"
 
 /* ------------------------------------------------------------------ pool */

@@ -16,8 +16,8 @@
 
 #include "../shm/hash.h"
 #include "../shm/layout.h"
+#include "../shm/names.h"
 #include "base/error.h"
-#include "names.h"
 #include "registry.h"
 
 #define KEY_STACK 512

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "../shm/layout.h"
+#include "../shm/names.h"
 #include "base/error.h"
-#include "names.h"
 #include "registry.h"
 
 const char *shmetrics_type_name(shmetrics_type_t type)
