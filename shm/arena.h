@@ -186,7 +186,8 @@ struct shm_proc_view {
 };
 
 /* Claim a slot for the calling process: a free one, else one reclaimed
- * from a dead process, else from the exited process that left first. */
+ * from a dead process, else from the exited process that left first
+ * (shm/reclaim.c, as is detaching). */
 int shm_proc_claim(struct shm_arena *a, uint32_t *slot);
 /* The caller's clean exit: fold its gauge cells and free its slot (or keep
  * it EXITED while it holds `all`-mode values). */
