@@ -149,6 +149,30 @@ static double *doubles_dup(const double *d, uint32_t n)
     return p;
 }
 
+/* The series cache (src/series.c fills it): empty it and free its nodes. */
+static void series_cache_free(shmetrics_registry_t *reg)
+{
+    struct cds_lfht_iter iter;
+    struct cds_lfht_node *node;
+    struct smx_series *s, *dead = NULL;
+    urcu_bp_read_lock();
+    /* Node by node, as for the metrics below (clang's UBSan). */
+    for (cds_lfht_first(reg->series, &iter); (node = cds_lfht_iter_get_node(&iter)) != NULL;
+         cds_lfht_next(reg->series, &iter)) {
+        s = caa_container_of(node, struct smx_series, node);
+        cds_lfht_del(reg->series, node);
+        s->free_next = dead;
+        dead = s;
+    }
+    urcu_bp_read_unlock();
+    urcu_bp_synchronize_rcu();
+    while ((s = dead)) {
+        dead = s->free_next;
+        free(s);
+    }
+    cds_lfht_destroy(reg->series, NULL);
+}
+
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
 {
     if (!reg)
@@ -169,7 +193,7 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
     if (reg->have_slot)
         shm_proc_detach(reg->arena, reg->proc_slot);
 
-    smx_series_cache_free(reg);
+    series_cache_free(reg);
     struct cds_lfht_iter iter;
     struct cds_lfht_node *node;
     struct smx_metric *m, *dead = NULL;
