@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 static void count_refused(struct shm_arena *a)
 {

@@ -54,4 +54,8 @@ int shm_record_alloc(struct shm_arena *a, uint32_t *used, uint32_t cap, const ch
 int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t n, uint64_t *word);
 void shm_count_abandoned(struct shm_arena *a);
 
+/* Claim a FREE slot for the calling process, -ENOSPC when none is free
+ * (shm/procs.c); shm_proc_claim (shm/reclaim.c) makes room first. */
+int shm_proc_claim_free(struct shm_arena *a, uint32_t *slot);
+
 #endif
