@@ -22,7 +22,7 @@
 #include <sys/statvfs.h>
 
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 static void count_refused(struct shm_arena *a)
 {

@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../base/clock.h"
+#include "base/clock.h"
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 /* The defaults make an arena of about 51 MiB at most, whatever the CPU
  * count: it fits a container's 64 MB /dev/shm. */
@@ -498,8 +498,12 @@ void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u)
     u->generation = a->h.generation;
     u->created_ns = a->h.created_ns;
     u->creator_pid = a->h.creator_pid;
-    u->families_used = shm_families_used(a);
-    u->series_used = shm_series_used(a);
+    /* From the header's allocation words, clamped like every other read of
+     * them (shm_families_used and shm_series_used in shm/directory.c). */
+    uint32_t fams = shmetrics_load_acquire(&a->sh->families_used);
+    uint32_t series = shmetrics_load_acquire(&a->sh->series_used);
+    u->families_used = fams < a->h.families_cap ? fams : a->h.families_cap;
+    u->series_used = series < a->h.series_cap ? series : a->h.series_cap;
     uint64_t heap = shmetrics_load_relaxed(&a->sh->heap_used);
     uint64_t pool = shmetrics_load_relaxed(&a->sh->pool_used);
     uint64_t proc = shmetrics_load_relaxed(&a->sh->proc_cells_used);

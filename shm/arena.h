@@ -5,7 +5,7 @@
  * record indexes, decoded views and cell pointers from here.
  *
  * Every function returns 0 or a negative errno code and, on error, sets the
- * thread's error message (src/error.h).
+ * thread's error message (base/error.h).
  */
 #ifndef SHM_ARENA_H
 #define SHM_ARENA_H
@@ -219,7 +219,8 @@ struct shm_proc_view {
 };
 
 /* Claim a slot for the calling process: a free one, else one reclaimed
- * from a dead process, else from the exited process that left first. */
+ * from a dead process, else from the exited process that left first
+ * (shm/reclaim.c, as is detaching). */
 int shm_proc_claim(struct shm_arena *a, uint32_t *slot);
 /* The caller's clean exit: fold its gauge cells and free its slot (or keep
  * it EXITED while it holds `all`-mode values). */

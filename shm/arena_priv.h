@@ -60,4 +60,8 @@ int shm_fallocate(int fd, const char *path, uint64_t off, uint64_t len, const ch
 int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64_t *word);
 
 
+/* Claim a FREE slot for the calling process, -ENOSPC when none is free
+ * (shm/procs.c); shm_proc_claim (shm/reclaim.c) makes room first. */
+int shm_proc_claim_free(struct shm_arena *a, uint32_t *slot);
+
 #endif

@@ -50,11 +50,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "../base/clock.h"
-#include "../src/names.h"
+#include "base/clock.h"
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 #include "hash.h"
+#include "names.h"
 
 #define NO_INSERT UINT32_MAX
 #define SERIES_HELP_WAIT_NS 20000000ull

@@ -6,8 +6,9 @@
  * then fills pid, start time and attach time and publishes the slot with a
  * release store of ACTIVE.  Readers use only ACTIVE and EXITED slots.  The
  * start time (field 22 of /proc/PID/stat) tells a process from a later one
- * that reuses its pid.  Detaching, and reclaiming the slots of processes
- * that died, is shm/reclaim.c's business.
+ * that reuses its pid.  Detaching, reclaiming the slots of processes that
+ * died, and making room when no slot is free (shm_proc_claim), is
+ * shm/reclaim.c's business: nothing here calls it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../base/clock.h"
+#include "base/clock.h"
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 /* Field 22 of /proc/PID/stat (0: this process); 0 when it cannot be read. */
 uint64_t shm_start_time(uint32_t pid)
@@ -59,7 +60,7 @@ bool shm_proc_alive(const struct shm_proc_view *v)
     return st == 0 || v->start_time == 0 || st == v->start_time;
 }
 
-static int claim_free(struct shm_arena *a, uint32_t *slot)
+int shm_proc_claim_free(struct shm_arena *a, uint32_t *slot)
 {
     struct shm_proc *t = shm_procs(a);
     for (uint32_t i = 0; i < a->h.processes_cap; i++) {
@@ -76,29 +77,6 @@ static int claim_free(struct shm_arena *a, uint32_t *slot)
         return 0;
     }
     return -ENOSPC;
-}
-
-int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
-{
-    if (a->rdonly)
-        return smx_fail(-EROFS, "the arena is open read-only");
-    /* A free slot; else make one from a dead or exited process. */
-    for (int attempt = 0; attempt < 4; attempt++) {
-        if (claim_free(a, slot) == 0)
-            return 0;
-        if (attempt == 3 || shm_proc_make_room(a) < 0)
-            break;
-    }
-    shmetrics_add_relaxed(&a->sh->refused, 1);
-    return smx_fail(-ENOSPC, "arena full: all %u process slots are taken by live processes", a->h.processes_cap);
-}
-
-void shm_proc_detach(struct shm_arena *a, uint32_t slot)
-{
-    struct shm_proc_view self;
-    if (a->rdonly || shm_proc_view(a, slot, &self) < 0 || self.pid != (uint32_t)getpid())
-        return;
-    shm_proc_reclaim(a, &self, true);
 }
 
 int shm_proc_view(const struct shm_arena *a, uint32_t slot, struct shm_proc_view *v)

@@ -1,7 +1,9 @@
 /*
  * shm/reclaim.c - owns giving process slots back: folding a departed
  * process's gauge cells into the retired unit, and freeing its slot, so
- * that an arena serves any number of short-lived processes.
+ * that an arena serves any number of short-lived processes; and the two
+ * ends of a process's tenure that use it, claiming a slot (a free one, from
+ * shm/procs.c, else one given back here) and detaching.
  *
  * Who and when.  A process frees its own slot at shutdown.  A process that
  * attaches read-write reclaims the slots of processes that died without
@@ -40,8 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../base/clock.h"
-#include "../src/error.h"
+#include "base/clock.h"
+#include "base/error.h"
 #include "arena_priv.h"
 
 /* How long a reclaimer waits for the lock: folding one slot takes
@@ -275,4 +277,27 @@ int shm_proc_make_room(struct shm_arena *a)
         return -ENOSPC;
     int rc = shm_proc_reclaim(a, &v, false);
     return rc == -EAGAIN ? 0 : rc; /* someone else changed it: look again */
+}
+
+int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
+{
+    if (a->rdonly)
+        return smx_fail(-EROFS, "the arena is open read-only");
+    /* A free slot; else make one from a dead or exited process. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (shm_proc_claim_free(a, slot) == 0)
+            return 0;
+        if (attempt == 3 || shm_proc_make_room(a) < 0)
+            break;
+    }
+    shmetrics_add_relaxed(&a->sh->refused, 1);
+    return smx_fail(-ENOSPC, "arena full: all %u process slots are taken by live processes", a->h.processes_cap);
+}
+
+void shm_proc_detach(struct shm_arena *a, uint32_t slot)
+{
+    struct shm_proc_view self;
+    if (a->rdonly || shm_proc_view(a, slot, &self) < 0 || self.pid != (uint32_t)getpid())
+        return;
+    shm_proc_reclaim(a, &self, true);
 }

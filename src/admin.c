@@ -8,7 +8,7 @@
 
 #include "../shm/guard.h"
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 
 int shmetrics_reset(shmetrics_registry_t *reg)

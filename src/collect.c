@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../base/clock.h"
+#include "base/clock.h"
 #include "../shm/guard.h"
 #include "../shm/layout.h"
+#include "../shm/names.h"
+#include "base/error.h"
 #include "buf.h"
-#include "error.h"
-#include "names.h"
 #include "registry.h"
 
 /* ------------------------------------------------------------------ pool */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "error.h"
+#include "base/error.h"
 #include "shmetrics.h"
 
 static const struct {

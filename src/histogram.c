@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 
 const double SHMETRICS_DEFAULT_BUCKETS[SHMETRICS_DEFAULT_NBUCKETS] = {

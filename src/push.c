@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "push.h"
 
 static const char *const backend_names[] = {"null", "statsd", "otlp", "remote-write"};

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "error.h"
+#include "base/error.h"
 #include "push.h"
 
 struct otlp {

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "push.h"
 #include "remote_write.pb-c.h"
 

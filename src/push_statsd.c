@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "error.h"
+#include "base/error.h"
 #include "push.h"
 
 /* What was last sent of each delta series, by identity. */

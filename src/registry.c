@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/check.h"
+#include "base/check.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 
 #define DEFAULT_DIR "/dev/shm/"
@@ -209,6 +209,13 @@ static double *doubles_dup(const double *d, uint32_t n)
     return p;
 }
 
+/* The series cache (src/series.c fills it): empty it and free its nodes. */
+static void series_cache_free(shmetrics_registry_t *reg)
+{
+    smx_lfht_drain(reg->series, offsetof(struct smx_series, node), offsetof(struct smx_series, free_next), free);
+    reg->series = NULL;
+}
+
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
 {
     int rc = smx_registry_check(reg, __func__);
@@ -229,7 +236,7 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
     if (reg->have_slot)
         shm_proc_detach(reg->arena, reg->proc_slot);
 
-    smx_series_cache_free(reg);
+    series_cache_free(reg);
     smx_lfht_drain(reg->metrics, offsetof(struct smx_metric, node), offsetof(struct smx_metric, free_next),
                    metric_free_any);
     reg->metrics = NULL;

@@ -123,6 +123,10 @@ struct shmetrics_registry {
     char *proc_unit;             /* this process's gauge unit, NULL until claimed */
     uint32_t proc_slot;
     bool have_slot;
+    /* The library's own counters, labelled `metric`, registered in the arena
+     * by src/series.c when first needed (atomic; NULL until then). */
+    struct smx_metric *self_overflow;     /* shmetrics_cardinality_overflow */
+    struct smx_metric *self_sets_dropped; /* shmetrics_gauge_sets_dropped */
     struct shmetrics_registry *next; /* all open registries, for fork */
 };
 
@@ -138,7 +142,6 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 
 /* src/series.c */
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
-void smx_series_cache_free(shmetrics_registry_t *reg);
 /* Empty and destroy a process-local cds_lfht at close, once no other
  * thread uses it: every node deleted, a grace period
  * (urcu_bp_synchronize_rcu), then free_obj() on each object.  node_off is
@@ -146,13 +149,6 @@ void smx_series_cache_free(shmetrics_registry_t *reg);
  * field the walk may use to chain the deleted objects. */
 void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *));
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
-/* Add 1 to the registry's own counter `family`{metric=`metric`} (a
- * collector-visible count of an event in this process); failures are
- * ignored: the count is best effort. */
-void smx_self_count(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric);
-/* The series of that counter, to count on a hot path. */
-int smx_self_series(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric,
-                    shmetrics_counter_series_t **out);
 int smx_series_clear(struct smx_metric *m);
 
 /* src/spec.c */

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <pthread.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "shmetrics.h"
 
 _Thread_local struct shmetrics_sampler_slot_ shmetrics_sampler_tls_[SHMETRICS_SAMPLER_SLOTS];

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "../base/check.h"
-#include "../base/clock.h"
+#include "base/check.h"
+#include "base/clock.h"
 #include "../shm/hash.h"
 #include "../shm/layout.h"
-#include "error.h"
-#include "names.h"
+#include "../shm/names.h"
+#include "base/error.h"
 #include "registry.h"
 
 #define KEY_STACK 512
@@ -38,6 +38,25 @@ static int series_match(struct cds_lfht_node *node, const void *key)
     return s->metric == k->metric && s->key_len == k->len && memcmp(s->key, k->key, k->len) == 0;
 }
 
+/* The series {metric=`metric`} of one of the registry's own counters
+ * (`*family`: reg->self_*), registering the family in the arena the first
+ * time it is needed. */
+static int self_series(shmetrics_registry_t *reg, struct smx_metric **family, const char *name, const char *help,
+                       const char *metric, shmetrics_counter_series_t **out)
+{
+    struct smx_metric *f = shmetrics_load_acquire(family);
+    if (!f) {
+        static const char *const lbl[] = {"metric"};
+        shmetrics_spec_t spec = {.name = name, .help = help, .label_names = lbl, .nlabels = 1,
+                                 .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+        int rc = smx_metric_register(reg, &spec, SHMETRICS_COUNTER, &f);
+        if (rc < 0)
+            return rc;
+        shmetrics_store_release(family, f);
+    }
+    return shmetrics_counter_labelv((shmetrics_counter_t *)f, 1, &metric, out);
+}
+
 /* Fill the handle of a new series from its cells. */
 static int handle_init(struct smx_series *s, uint64_t cell)
 {
@@ -53,9 +72,9 @@ static int handle_init(struct smx_series *s, uint64_t cell)
         s->h.gauge.reg = reg;
         s->h.gauge.min_interval_ns = (uint64_t)m->min_interval_us * 1000u;
         if (s->h.gauge.min_interval_ns)
-            return smx_self_series(reg, "shmetrics_gauge_sets_dropped",
-                                   "Sets of rate-limited gauges dropped because they came too soon.", m->name,
-                                   &s->h.gauge.drops);
+            return self_series(reg, &reg->self_sets_dropped, "shmetrics_gauge_sets_dropped",
+                               "Sets of rate-limited gauges dropped because they came too soon.", m->name,
+                               &s->h.gauge.drops);
         break;
     case SHMETRICS_HISTOGRAM:
         s->h.histogram = (struct shmetrics_histogram_series){cells, m->nbuckets, m->bounds};
@@ -119,10 +138,16 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
         memset(empty, 0, sizeof empty);
         flags = SHM_SERIES_OVERFLOW;
         rc = shm_series_register(reg->arena, m->idx, empty, m->nlabels, flags, &idx, &cell);
-        if (rc == 0)
-            smx_self_count(reg, "shmetrics_cardinality_overflow",
-                           "Label sets folded into their metric's overflow series (per process, per label set).",
-                           m->name);
+        /* Count the fold, best effort; but not a fold of that count itself
+         * (the count's record may say it is over its limit, as a damaged
+         * arena may): that would count again, and so on until the stack ran
+         * out. */
+        shmetrics_counter_series_t *over;
+        if (rc == 0 && m != shmetrics_load_acquire(&reg->self_overflow) &&
+            self_series(reg, &reg->self_overflow, "shmetrics_cardinality_overflow",
+                        "Label sets folded into their metric's overflow series (per process, per label set).",
+                        m->name, &over) == 0)
+            shmetrics_counter_add(over, 1);
     }
     if (rc < 0)
         return rc;
@@ -263,12 +288,6 @@ int smx_series_clear(struct smx_metric *m)
             shm_series_remove(a, i, &f);
     }
     return 0;
-}
-
-void smx_series_cache_free(shmetrics_registry_t *reg)
-{
-    smx_lfht_drain(reg->series, offsetof(struct smx_series, node), offsetof(struct smx_series, free_next), free);
-    reg->series = NULL;
 }
 
 /* Collect the NULL-ended variadic values. */
@@ -527,30 +546,4 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *g)
     double d;
     memcpy(&d, &bits, sizeof d);
     return d;
-}
-
-int smx_self_series(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric,
-                    shmetrics_counter_series_t **out)
-{
-    static const char *const lbl[] = {"metric"};
-    shmetrics_spec_t spec = {.name = family, .help = help, .label_names = lbl, .nlabels = 1,
-                             .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
-    struct smx_metric *c;
-    int rc = smx_metric_register(reg, &spec, SHMETRICS_COUNTER, &c);
-    return rc < 0 ? rc : shmetrics_counter_labelv((shmetrics_counter_t *)c, 1, &metric, out);
-}
-
-void smx_self_count(shmetrics_registry_t *reg, const char *family, const char *help, const char *metric)
-{
-    /* Counting can itself overflow (a self family whose record says it is
-     * over its limit, as a damaged arena may): that count is not counted
-     * again, or this would recurse until the stack ran out. */
-    static _Thread_local bool counting;
-    if (counting)
-        return;
-    counting = true;
-    shmetrics_counter_series_t *s;
-    if (smx_self_series(reg, family, help, metric, &s) == 0)
-        shmetrics_counter_add(s, 1);
-    counting = false;
 }

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "server.h"
 
 struct shmetrics_server {

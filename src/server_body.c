@@ -13,7 +13,7 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 #include "server.h"
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 #include "shmetrics.h"
 

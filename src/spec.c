@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "../shm/layout.h"
-#include "error.h"
-#include "names.h"
+#include "../shm/names.h"
+#include "base/error.h"
 #include "registry.h"
 
 /* The public names of the arena format (shmetrics.h, shmetrics/hot.h) are

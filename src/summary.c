@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../base/clock.h"
+#include "base/clock.h"
 #include "../shm/layout.h"
-#include "error.h"
+#include "base/error.h"
 #include "registry.h"
 
 uint64_t shmetrics_mono_ns_(void)

@@ -7,7 +7,7 @@
  */
 #include <signal.h>
 
-#include "../base/check.h"
+#include "base/check.h"
 #include "common.h"
 
 /* Larger than any handle object, so a cast reads only zeros. */

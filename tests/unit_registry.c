@@ -484,3 +484,88 @@ Test(registry, full_name_is_the_registered_name)
     cr_assert_eq(shmetrics_full_name(NULL, SHMETRICS_GAUGE, buf, sizeof buf), -EINVAL);
     assert_msg("no metric spec given");
 }
+
+/* ------------------------------------------------------------ own counters */
+
+/* The library's own counters (src/series.c: the overflow count and the
+ * rate-limited gauges' drop count) are ordinary families of the arena.  A
+ * read-write open registers none of them: each appears the first time it
+ * is needed, with its name and help, labelled `metric`, and only once. */
+Test(self_families, registered_when_first_needed_with_their_name_and_help)
+{
+    const char *p = test_arena_path("self");
+    shmetrics_registry_t *r = test_open(p, SHMETRICS_OPEN_CREATE);
+    shmetrics_arena_info_t in;
+    cr_assert_eq(shmetrics_arena_info(r, &in), 0);
+    cr_assert_eq(in.families_used, 0, "a read-write open registers no family");
+
+    const char *lbl[] = {"user"};
+    shmetrics_spec_t cs = {.name = "req", .help = "h", .label_names = lbl, .nlabels = 1, .max_series = 1};
+    shmetrics_gauge_t *g;
+    shmetrics_counter_t *c;
+    shmetrics_counter_series_t *cx, *cy, *cz;
+    shmetrics_gauge_series_t *gs;
+    cr_assert_eq(shmetrics_counter_register(r, &cs, &c), 0);
+    cr_assert_eq(shmetrics_counter_labels(c, &cx, "x", NULL), 0);
+    cr_assert_eq(shmetrics_arena_info(r, &in), 0);
+    cr_assert_eq(in.families_used, 1, "no fold yet: no overflow count");
+    cr_assert_eq(shmetrics_counter_labels(c, &cy, "y", NULL), 0, "folded, and counted");
+    cr_assert_eq(shmetrics_counter_labels(c, &cz, "z", NULL), 0, "folded, and counted by the same family");
+    cr_assert_eq(shmetrics_arena_info(r, &in), 0);
+    cr_assert_eq(in.families_used, 2);
+
+    shmetrics_spec_t gsp = {.name = "load", .help = "h", .min_interval_seconds = SHMETRICS_GAUGE_MIN_INTERVAL};
+    cr_assert_eq(shmetrics_gauge_register(r, &gsp, &g), 0);
+    cr_assert_eq(shmetrics_arena_info(r, &in), 0);
+    cr_assert_eq(in.families_used, 3, "registering a rate-limited gauge does not need its drop count");
+    cr_assert_eq(shmetrics_gauge_labels(g, &gs, NULL), 0);
+    cr_assert_eq(shmetrics_arena_info(r, &in), 0);
+    cr_assert_eq(in.families_used, 4, "resolving its series does");
+
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(r, &snap), 0);
+    const shmetrics_family_t *over = test_family(snap, "shmetrics_cardinality_overflow");
+    const shmetrics_family_t *drop = test_family(snap, "shmetrics_gauge_sets_dropped");
+    cr_assert(over && drop);
+    cr_assert_eq(over->type, SHMETRICS_COUNTER);
+    cr_assert_str_eq(over->help, "Label sets folded into their metric's overflow series (per process, per label set).");
+    cr_assert_eq(drop->type, SHMETRICS_COUNTER);
+    cr_assert_str_eq(drop->help, "Sets of rate-limited gauges dropped because they came too soon.");
+    const char *mreq[] = {"metric=req"}, *mload[] = {"metric=load"};
+    cr_assert_eq(test_sample(snap, "shmetrics_cardinality_overflow", 1, mreq), 2.0);
+    cr_assert_eq(test_sample(snap, "shmetrics_gauge_sets_dropped", 1, mload), 0.0);
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+/* A reader registers nothing: not at open, and not when a look-up of a
+ * writer's family would need the library's own counters. */
+Test(self_families, a_read_only_open_registers_none)
+{
+    const char *p = test_arena_path("selfro");
+    shmetrics_registry_t *w = test_open(p, SHMETRICS_OPEN_CREATE);
+    shmetrics_registry_t *ro = test_open(p, SHMETRICS_OPEN_READONLY);
+    shmetrics_arena_info_t in;
+    cr_assert_eq(shmetrics_arena_info(ro, &in), 0);
+    cr_assert_eq(in.families_used, 0, "a fresh arena opened read-only has no family");
+
+    const char *lbl[] = {"user"};
+    shmetrics_spec_t cs = {.name = "req", .help = "h", .label_names = lbl, .nlabels = 1, .max_series = 1};
+    shmetrics_spec_t gsp = {.name = "load", .help = "h", .min_interval_seconds = SHMETRICS_GAUGE_MIN_INTERVAL};
+    shmetrics_counter_t *c;
+    shmetrics_gauge_t *g;
+    shmetrics_counter_series_t *cs1;
+    shmetrics_gauge_series_t *gs;
+    cr_assert_eq(shmetrics_counter_register(w, &cs, &c), 0);
+    cr_assert_eq(shmetrics_counter_labels(c, &cs1, "x", NULL), 0);
+    cr_assert_eq(shmetrics_gauge_register(w, &gsp, &g), 0);
+
+    cr_assert_eq(shmetrics_counter_get(ro, "req", &c), 0);
+    cr_assert_eq(shmetrics_counter_labels(c, &cs1, "y", NULL), -EROFS, "over the limit, and read-only");
+    cr_assert_eq(shmetrics_gauge_get(ro, "load", &g), 0);
+    cr_assert_eq(shmetrics_gauge_labels(g, &gs, NULL), -EROFS);
+    cr_assert_eq(shmetrics_arena_info(ro, &in), 0);
+    cr_assert_eq(in.families_used, 2, "the writer's two families, and nothing of the reader's");
+    shmetrics_shutdown(ro, 0);
+    shmetrics_shutdown(w, SHMETRICS_SHUTDOWN_UNLINK);
+}

@@ -1,12 +1,12 @@
 /*
- * src/error.c - owns the per-thread error message behind shmetrics_errmsg().
+ * base/error.c - owns the per-thread error message behind shmetrics_errmsg().
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "shmetrics.h"
 
 #define SMX_ERRMSG_MAX 512

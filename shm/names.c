@@ -1,10 +1,12 @@
 /*
- * src/names.c - owns the character rules for metric names, label names,
- * label values and help text.
+ * shm/names.c - owns the character rules for metric names, label names,
+ * label values and help text: what the arena validation requires of the
+ * strings it reads, and what the spec checks (src/spec.c) require of a
+ * writer's, so that nothing registered can fail a reader's validation.
  */
 #include <string.h>
 
-#include "../shm/layout.h"
+#include "layout.h"
 #include "names.h"
 
 static bool name_char(unsigned char c, bool first, bool colon)

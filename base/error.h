@@ -1,8 +1,12 @@
 /*
- * src/error.h - the thread's last error message.
+ * base/error.h - the thread's last error message.
  *
  * Every failing call returns a negative errno code and leaves a message here
  * that names the problem; shmetrics_errmsg() hands it to the caller.
+ *
+ * base/ is the bottom layer: it includes nothing of the project but the
+ * public headers (include/).  The layers, and what each may include, are
+ * listed under "Layers" in docs/design.md; tests/layers.sh checks them.
  */
 #ifndef SMX_ERROR_H
 #define SMX_ERROR_H

@@ -1,6 +1,7 @@
 /*
- * src/names.h - the naming rules of the Prometheus data model, shared by the
- * spec checks (writers) and the arena validation (readers).
+ * shm/names.h - the naming rules of the Prometheus data model, shared by the
+ * arena validation (readers, shm/directory.c) and the spec checks above it
+ * (writers, src/spec.c).  The length limits are the arena format's.
  */
 #ifndef SMX_NAMES_H
 #define SMX_NAMES_H
