@@ -36,7 +36,7 @@
 #include <errno.h>
 
 #include "arena_priv.h"
-#include "../src/error.h"
+#include "base/error.h"
 
 /* Sets of one series: lg strictly grows from set to set, from 1 to 12. */
 #define MAX_SETS SHM_MAX_STRIPES_LG
