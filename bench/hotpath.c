@@ -13,8 +13,15 @@
  * (vLLM's 21 latency buckets), summary observe, each with all threads on one
  * series and with a series per thread; label look-up + add (2 labels, 1,000
  * label sets, all cached).  Prints one JSON object per case and thread count
- * (see harness.h).  Uses the public API only.
+ * (see harness.h).
+ *
+ * Simulated hosts: counter add, histogram observe and summary observe on
+ * one series by threads that write as if they ran on 2, 64, 256 or 1,024
+ * CPUs (shmetrics_cpu_simulate, SHMETRICS_CPU_HOOK), each moving to another
+ * random CPU every 4,096 calls; a fresh series for each CPU count, so its
+ * stripes grow from none during the case.  Uses the public API only.
  */
+#define SHMETRICS_CPU_HOOK
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +50,8 @@ struct hot {
     shmetrics_summary_series_t *s;
     double obs[64];
     unsigned next; /* the next label set, kept across calls of the loop */
+    uint32_t sim_cpus; /* simulated CPUs, 0: the real one */
+    uint64_t rng;
     char vals[LABEL_SETS][8];
 };
 
@@ -52,14 +61,24 @@ static void die(const char *what)
     exit(1);
 }
 
-/* arg: NULL for one series shared by all threads, else a series per thread. */
+/* The simulated host of the sim cases: its CPU count (0: none). */
+static uint32_t sim_cpus;
+static int sim_marker;
+
+/* arg: NULL for one series shared by all threads, &sim_marker for the one
+ * series of the current simulated host, else a series per thread. */
 static void *hot_setup(void *arg, int thread)
 {
     struct hot *h = aligned_alloc(64, (sizeof(struct hot) + 63) / 64 * 64);
     if (h == NULL)
         exit(1);
     char name[16];
-    snprintf(name, sizeof name, arg ? "t%d" : "shared", thread);
+    if (arg == &sim_marker)
+        snprintf(name, sizeof name, "sim%u", sim_cpus);
+    else
+        snprintf(name, sizeof name, arg ? "t%d" : "shared", thread);
+    h->sim_cpus = arg == &sim_marker ? sim_cpus : 0;
+    h->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(thread + 1);
     if (shmetrics_counter_labels(counter, &h->c, name, NULL) < 0 ||
         shmetrics_gauge_labels(gauge, &h->g, name, NULL) < 0 ||
         shmetrics_histogram_labels(histogram, &h->h, name, NULL) < 0 ||
@@ -121,6 +140,43 @@ static void histogram_observe_loop(void *p, uint64_t ops)
         shmetrics_histogram_observe(s, h->obs[i & 63]);
 }
 
+/* The next simulated CPU of this thread. */
+static void sim_move(struct hot *h)
+{
+    h->rng ^= h->rng << 13;
+    h->rng ^= h->rng >> 7;
+    h->rng ^= h->rng << 17;
+    shmetrics_cpu_simulate((int32_t)(h->rng % h->sim_cpus));
+}
+
+/* Run `loop` in stretches of 4,096 calls, each on another simulated CPU. */
+static void sim_run(struct hot *h, uint64_t ops, bench_loop_fn loop)
+{
+    while (ops) {
+        uint64_t n = ops < 4096 ? ops : 4096;
+        sim_move(h);
+        loop(h, n);
+        ops -= n;
+    }
+}
+
+static void summary_observe_loop(void *p, uint64_t ops);
+
+static void counter_add_sim_loop(void *p, uint64_t ops)
+{
+    sim_run(p, ops, counter_add_loop);
+}
+
+static void histogram_observe_sim_loop(void *p, uint64_t ops)
+{
+    sim_run(p, ops, histogram_observe_loop);
+}
+
+static void summary_observe_sim_loop(void *p, uint64_t ops)
+{
+    sim_run(p, ops, summary_observe_loop);
+}
+
 static void summary_observe_loop(void *p, uint64_t ops)
 {
     struct hot *h = p;
@@ -160,6 +216,21 @@ static const struct hot_case cases[] = {
     {"labels_lookup_inc", labels_inc_loop, 0},
 };
 
+/* The simulated hosts: counter add at each CPU count, histogram and
+ * summary observe at 256. */
+static const struct sim_case {
+    const char *name;
+    bench_loop_fn loop;
+    uint32_t cpus;
+} sim_cases[] = {
+    {"counter_add_one_series_sim2", counter_add_sim_loop, 2},
+    {"counter_add_one_series_sim64", counter_add_sim_loop, 64},
+    {"counter_add_one_series_sim256", counter_add_sim_loop, 256},
+    {"counter_add_one_series_sim1024", counter_add_sim_loop, 1024},
+    {"histogram_observe_one_series_sim256", histogram_observe_sim_loop, 256},
+    {"summary_observe_one_series_sim256", summary_observe_sim_loop, 256},
+};
+
 static void register_all(shmetrics_registry_t *reg)
 {
     const char *series_lbl[] = {"series"};
@@ -186,7 +257,8 @@ int main(int argc, char **argv)
 
     char path[128];
     snprintf(path, sizeof path, "/dev/shm/shmetrics-bench-hot-%d", (int)getpid());
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL};
+    /* Stripes for up to 1,024 CPUs, the largest simulated host. */
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .shards = 1024};
     shmetrics_registry_t *reg;
     if (shmetrics_open(&o, &reg) < 0)
         die("open");
@@ -214,6 +286,14 @@ int main(int argc, char **argv)
                 snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d", cc, bc);
                 bench_emit(name, threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", extra);
             }
+        }
+        for (size_t c = 0; c < sizeof sim_cases / sizeof sim_cases[0]; c++) {
+            sim_cpus = sim_cases[c].cpus;
+            base = bench_private_atomic(threads, &bc);
+            double ns = bench_threads(threads, hot_setup, sim_cases[c].loop, free, &sim_marker, &cc);
+            snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d, \"cpus\": %u", cc, bc,
+                     sim_cpus);
+            bench_emit(sim_cases[c].name, threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", extra);
         }
     }
     shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
