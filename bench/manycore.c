@@ -41,7 +41,7 @@ static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.
 
 static long ncounters = 100000, nhistograms = 1000;
 
-static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what)
 {
     fprintf(stderr, "manycore: %s: %s\n", what, shmetrics_errmsg());
     exit(1);
@@ -177,7 +177,7 @@ static struct scrape_result scrape(const char *path)
         for (int k = 0; k < 6; k++) {
             double t0 = bench_thread_cpu_ns();
             shmetrics_snapshot_t *snap;
-            char *text;
+            char *text = NULL;
             size_t len;
             if (shmetrics_collect(reg, &snap) < 0 || shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, &text, &len) < 0)
                 die("scrape");
