@@ -211,8 +211,11 @@ static int caps_match(const struct shm_caps *have, const struct shm_caps *want)
     CAP_CHECK(stripes, "shards")
     CAP_CHECK(heap_bytes, "heap_bytes")
     CAP_CHECK(pool_cells, "cells")
-    CAP_CHECK(proc_cells, "gauge cells")
 #undef CAP_CHECK
+    if (want->proc_cells && want->proc_cells != have->proc_cells)
+        return smx_fail(-EINVAL, "capacity mismatch: the arena has gauges=%llu, %llu was asked for (a page of "
+                        "gauges at a time: %u)", (unsigned long long)(have->proc_cells / SHM_GAUGE_CELLS),
+                        (unsigned long long)(want->proc_cells / SHM_GAUGE_CELLS), SHM_PAGE / SHM_LINE);
     return 0;
 }
 

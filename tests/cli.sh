@@ -209,6 +209,9 @@ check_eq "create again, other --families: arena untouched" "$size" "$(stat -c %s
 cli create --arena "$A" --shards 4
 check_failure "create again, other --shards" "capacity mismatch"
 
+cli create --arena "$A" --gauges 2000
+check_failure "create again, other --gauges" "capacity mismatch: the arena has gauges=1024, 2048 was asked for"
+
 A=$base-mode
 cli create --arena "$A" --file-mode 0640 --families 4 --series 8 --processes 2 --shards 1
 check_rc "create --file-mode 0640: exit 0" 0

@@ -416,6 +416,28 @@ def test_registry_as_context_manager_and_info(arena_path):
     os.unlink(arena_path)
 
 
+def test_pool_gauges_and_cost_in_info(arena_path):
+    with shmetrics.Registry(arena_path, families=16, series=32, processes=8, gauges=16, cells=4096,
+                            shards=64) as reg:
+        before = reg.info()
+        # Gauge lines come a page (64) at a time.
+        assert (before["gauges_cap"], before["cells_cap"], before["shards"]) == (64, 4096, 64)
+        assert before["cells_used"] == 0 and before["gauges_used"] == 0
+        assert 0 < before["allocated_bytes"] <= before["file_bytes"]
+        c = shmetrics.Counter("c", "C.", registry=reg)
+        c.inc()
+        g = shmetrics.Gauge("g", "G.", registry=reg)
+        g.set(1)
+        after = reg.info()
+        # A counter series is one line of the pool; a gauge one line per process.
+        assert after["cells_used"] == 8 and after["gauges_used"] == 1
+        assert after["allocated_bytes"] > before["allocated_bytes"]
+        assert (after["striped"], after["stripes_refused"], after["fs_refused"]) == (0, 0, 0)
+    with pytest.raises(ValueError, match=r"capacity mismatch: the arena has gauges=64, 128 was asked for \(a page"):
+        shmetrics.Registry(arena_path, gauges=100)
+    os.unlink(arena_path)
+
+
 def test_a_pathlike_and_a_bare_name(arena_path):
     import pathlib
 
