@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../src/server.h"
+#include "../src/serve/server.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -4,7 +4,11 @@
 #
 #   base/                 base/, include/
 #   shm/                  shm/, base/, include/
-#   src/ (not src/cli/)   src/, shm/, base/, include/, and generated headers
+#   src/write/            src/write/, shm/, base/, include/
+#   src/read/             src/read/, src/write/, shm/, base/, include/
+#   src/expose/           src/expose/, base/, include/ (encoders see snapshots only)
+#   src/push/             src/push/, src/read/, base/, include/, and generated headers
+#   src/serve/            src/serve/, src/read/, base/, include/
 #   src/cli/, python/ext/ themselves and include/ (the public API)
 #   examples/             include/
 #
@@ -30,6 +34,11 @@ layer_of() {
     base/*) echo base ;;
     shm/*) echo shm ;;
     src/cli/*) echo cli ;;
+    src/write/*) echo write ;;
+    src/read/*) echo read ;;
+    src/expose/*) echo expose ;;
+    src/push/*) echo push ;;
+    src/serve/*) echo serve ;;
     src/*) echo src ;;
     python/ext/*) echo pyext ;;
     examples/*) echo examples ;;
@@ -39,7 +48,13 @@ layer_of() {
 
 allowed() { # layer-of-includer layer-of-included
     case "$1:$2" in
-    *:include | base:base | shm:shm | shm:base | src:src | src:shm | src:base | cli:cli | pyext:pyext) return 0 ;;
+    *:include | base:base | shm:shm | shm:base | cli:cli | pyext:pyext) return 0 ;;
+    write:write | write:shm | write:base) return 0 ;;
+    read:read | read:write | read:shm | read:base) return 0 ;;
+    expose:expose | expose:base) return 0 ;;
+    push:push | push:read | push:base) return 0 ;;
+    serve:serve | serve:read | serve:base) return 0 ;;
+    src:src | src:shm | src:base) return 0 ;;
     *) return 1 ;;
     esac
 }
@@ -61,7 +76,7 @@ normalize() {
 
 bad=0
 checked=0
-files=$(ls base/*.[ch] shm/*.[ch] src/*.[ch] src/cli/*.[ch] python/ext/*.[ch] examples/*.[ch] 2>/dev/null)
+files=$(ls base/*.[ch] shm/*.[ch] src/*.[ch] src/*/*.[ch] python/ext/*.[ch] examples/*.[ch] 2>/dev/null)
 tab=$(printf '\t')
 for f in $files; do
     me=$(layer_of "$f")
@@ -86,8 +101,8 @@ for f in $files; do
         fi
         if [ -z "$found" ]; then
             # A system header (<...>), or one generated into the build
-            # directory (src/ only: the protobuf messages).
-            if [ "$kind" = '"' ] && [ "$me" != src ]; then
+            # directory (src/push/ only: the protobuf messages).
+            if [ "$kind" = '"' ] && [ "$me" != push ] && [ "$me" != src ]; then
                 echo "$f:$line: #include \"$name\": not found under $dir/, the source root or include/"
                 bad=$((bad + 1))
             fi

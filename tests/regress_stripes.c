@@ -13,7 +13,8 @@
 #include <sys/mman.h>
 
 #include "../shm/layout.h"
-#include "../src/registry.h"
+#include "../src/read/reader.h"
+#include "../src/write/registry.h"
 #include "common.h"
 
 #define WRITERS 4

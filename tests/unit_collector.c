@@ -10,7 +10,7 @@
 #include <signal.h>
 
 #include "../shm/layout.h"
-#include "../src/reader.h"
+#include "../src/read/reader.h"
 #include "common.h"
 
 /* A writer's slot: register the gauge (mode all, so that a clean exit keeps

@@ -1,0 +1,71 @@
+/*
+ * src/expose/expose_json.c - owns the JSON format: an array of the families in
+ * snapshot order, one a line,
+ *
+ *   {"name":"http_requests","type":"counter","help":"...","samples":[
+ *     {"name":"http_requests_total","labels":{"code":"200"},"value":3}, ...]}
+ *
+ * where a sample's name is the family's name plus the sample's suffix.
+ * Strings are escaped as RFC 8259 asks (quote, backslash, and control
+ * characters as \u00XX); they are UTF-8 already and other bytes pass
+ * through.  Finite values are JSON numbers as smx_buf_double spells them
+ * (an integer, or a decimal or exponent form such as 0.25 or 1e+20, all
+ * valid JSON); NaN, +Inf and -Inf, which JSON has no numbers for, are the
+ * strings "NaN", "+Inf" and "-Inf".  Every sample is shown, including those
+ * the OpenMetrics format leaves out.
+ */
+#include <math.h>
+
+#include "base/buf.h"
+#include "shmetrics.h"
+
+static void put_value(struct smx_buf *b, double v)
+{
+    if (isnan(v))
+        smx_buf_puts(b, "\"NaN\"");
+    else if (isinf(v))
+        smx_buf_puts(b, v > 0 ? "\"+Inf\"" : "\"-Inf\"");
+    else
+        smx_buf_double(b, v);
+}
+
+static void put_sample(struct smx_buf *b, const char *family, const shmetrics_sample_t *s)
+{
+    smx_buf_puts(b, "{\"name\":\"");
+    /* Metric names are [a-zA-Z_:][a-zA-Z0-9_:]*: nothing to escape. */
+    smx_buf_puts(b, family);
+    smx_buf_puts(b, s->suffix);
+    smx_buf_puts(b, "\",\"labels\":{");
+    for (size_t i = 0; i < s->nlabels; i++) {
+        if (i)
+            smx_buf_putc(b, ',');
+        smx_buf_json_string(b, s->labels[i].name);
+        smx_buf_putc(b, ':');
+        smx_buf_json_string(b, s->labels[i].value);
+    }
+    smx_buf_puts(b, "},\"value\":");
+    put_value(b, s->value);
+    smx_buf_putc(b, '}');
+}
+
+void smx_encode_json(struct smx_buf *b, const shmetrics_snapshot_t *snap)
+{
+    smx_buf_putc(b, '[');
+    for (size_t i = 0; i < snap->nfamilies; i++) {
+        const shmetrics_family_t *f = &snap->families[i];
+        smx_buf_puts(b, i ? ",\n{\"name\":" : "\n{\"name\":");
+        smx_buf_json_string(b, f->name);
+        smx_buf_puts(b, ",\"type\":\"");
+        smx_buf_puts(b, smx_type_name(f->type));
+        smx_buf_puts(b, "\",\"help\":");
+        smx_buf_json_string(b, f->help);
+        smx_buf_puts(b, ",\"samples\":[");
+        for (size_t j = 0; j < f->nsamples; j++) {
+            if (j)
+                smx_buf_putc(b, ',');
+            put_sample(b, f->name, &f->samples[j]);
+        }
+        smx_buf_puts(b, "]}");
+    }
+    smx_buf_puts(b, snap->nfamilies ? "\n]\n" : "]\n");
+}

@@ -1,0 +1,229 @@
+/*
+ * src/read/reader.c - owns what every collector of the arena does, serve's and
+ * push's alike: the read-only registry of an arena path, re-attaching when
+ * the arena was unlinked and re-created (keeping replaced registries mapped
+ * while other threads may still read them), and the collector's own
+ * metrics, one table like the metric sets' (src/sets.c), appended to a
+ * snapshot.  How many processes are attached, dead or exited comes with
+ * the snapshot (src/collect.c): no second walk of the process table.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "reader.h"
+
+/* ------------------------------------------------------------ reading */
+
+int smx_reader_init(struct smx_reader *r, shmetrics_registry_t *reg, bool shared)
+{
+    memset(r, 0, sizeof *r);
+    shmetrics_arena_info_t in;
+    int rc = shmetrics_arena_info(reg, &in);
+    if (rc < 0)
+        return rc;
+    if (!(r->path = strdup(in.path)))
+        return smx_fail(-ENOMEM, "out of memory");
+    r->reg = r->given = reg;
+    r->shared = shared;
+    pthread_mutex_init(&r->lock, NULL);
+    return 0;
+}
+
+shmetrics_registry_t *smx_reader_registry(struct smx_reader *r, bool *fresh)
+{
+    if (fresh)
+        *fresh = false;
+    shmetrics_registry_t *reg = __atomic_load_n(&r->reg, __ATOMIC_ACQUIRE);
+    if (!shmetrics_arena_replaced(reg))
+        return reg;
+    pthread_mutex_lock(&r->lock);
+    reg = r->reg;
+    shmetrics_registry_t *next;
+    shmetrics_options_t o = {.path = r->path, .flags = SHMETRICS_OPEN_READONLY};
+    /* Another thread may have re-attached meanwhile; an open that fails
+     * (unlinked, not re-created yet) leaves the old mapping to read. */
+    if ((!r->shared || r->nold < SMX_READER_OLD) && shmetrics_arena_replaced(reg) && shmetrics_open(&o, &next) == 0) {
+        if (r->shared)
+            r->old[r->nold++] = reg;
+        else if (reg != r->given)
+            shmetrics_shutdown(reg, 0);
+        __atomic_store_n(&r->reg, next, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&r->reattached, 1, __ATOMIC_RELAXED);
+        reg = next;
+        if (fresh)
+            *fresh = true;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return reg;
+}
+
+uint64_t smx_reader_reattached(struct smx_reader *r)
+{
+    return __atomic_load_n(&r->reattached, __ATOMIC_RELAXED);
+}
+
+void smx_reader_fini(struct smx_reader *r)
+{
+    for (unsigned i = 0; i < r->nold; i++)
+        if (r->old[i] != r->given)
+            shmetrics_shutdown(r->old[i], 0);
+    if (r->reg && r->reg != r->given)
+        shmetrics_shutdown(r->reg, 0);
+    if (r->path)
+        pthread_mutex_destroy(&r->lock);
+    free(r->path);
+    memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------- self metrics */
+
+/* How a row's value is obtained: sample i of the row. */
+typedef double (*self_value_fn)(const struct smx_self_in *in, size_t i);
+
+#define VALUE(fn, expr) \
+    static double fn(const struct smx_self_in *in, size_t i) \
+    { \
+        (void)i; \
+        return (double)(expr); \
+    }
+
+VALUE(scrapes, in->scrapes)
+VALUE(reattached, in->reattached)
+VALUE(last_scrape_seconds, in->last_scrape_ns / 1e9)
+VALUE(families, in->snap->nfamilies)
+VALUE(series, in->snap->nseries)
+VALUE(bytes_used, in->arena->bytes_used)
+VALUE(bytes_capacity, in->arena->file_bytes)
+VALUE(refused, in->arena->refused)
+VALUE(fs_refused, in->arena->fs_refused)
+VALUE(bytes_allocated, in->arena->allocated_bytes)
+VALUE(striped, in->arena->striped)
+VALUE(damaged, in->snap->damaged)
+VALUE(push_attempts, in->push->attempts)
+VALUE(push_failures, in->push->failures)
+VALUE(push_consecutive_failures, in->push->consecutive_failures)
+VALUE(push_samples, in->push->samples)
+VALUE(push_bytes, in->push->bytes)
+VALUE(push_last_success, in->push->last_success_ns / 1e9)
+VALUE(push_last_duration, in->push->last_duration_ns / 1e9)
+VALUE(push_reattached, in->push->reattached)
+
+static const char *const process_states[] = {"attached", "dead", "exited"};
+
+static double processes(const struct smx_self_in *in, size_t i)
+{
+    const size_t n[] = {in->snap->procs_attached, in->snap->procs_dead, in->snap->procs_exited};
+    return (double)n[i];
+}
+
+struct self_member {
+    enum smx_self_who who;
+    const char *name; /* counters: without _total */
+    const char *help;
+    shmetrics_type_t type;
+    self_value_fn value;
+    const char *label;               /* with more than one sample: the label telling them apart */
+    const char *const *label_values; /* one per sample */
+    size_t nsamples;
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define S(name, help, type, value) {SMX_SELF_SERVE, name, help, type, value, NULL, NULL, 1}
+#define P(name, help, type, value) {SMX_SELF_PUSH, name, help, type, value, NULL, NULL, 1}
+
+/* In the order the families follow the arena's. */
+static const struct self_member self_members[] = {
+    S("shmetrics_collector_scrapes", "Scrapes served by this collector.", SHMETRICS_COUNTER, scrapes),
+    S("shmetrics_collector_reattached", "Times the arena was unlinked and re-created, and re-attached.",
+      SHMETRICS_COUNTER, reattached),
+    S("shmetrics_collector_last_scrape_duration_seconds",
+      "Time the previous scrape took to read the arena and encode it.", SHMETRICS_GAUGE, last_scrape_seconds),
+    S("shmetrics_arena_families", "Metric families in the arena.", SHMETRICS_GAUGE, families),
+    S("shmetrics_arena_series", "Series read from the arena.", SHMETRICS_GAUGE, series),
+    S("shmetrics_arena_bytes_used", "Arena bytes in use: tables, records, heap and cells handed out.",
+      SHMETRICS_GAUGE, bytes_used),
+    S("shmetrics_arena_bytes_capacity", "Size of the arena file.", SHMETRICS_GAUGE, bytes_capacity),
+    S("shmetrics_arena_registrations_refused", "Registrations refused because a region of the arena was full.",
+      SHMETRICS_COUNTER, refused),
+    S("shmetrics_arena_filesystem_full",
+      "Allocations the arena's filesystem refused because it was full: the writer got an error, no process a signal.",
+      SHMETRICS_COUNTER, fs_refused),
+    S("shmetrics_arena_bytes_allocated", "Bytes the filesystem holds for the arena now; never more than the file's size.",
+      SHMETRICS_GAUGE, bytes_allocated),
+    S("shmetrics_arena_stripes", "Stripe sets series gained because writers on different CPUs collided on them.",
+      SHMETRICS_COUNTER, striped),
+    S("shmetrics_arena_damaged_records", "Records skipped in the last scrape because they failed validation.",
+      SHMETRICS_GAUGE, damaged),
+    {SMX_SELF_SERVE, "shmetrics_arena_processes",
+     "Processes holding a slot in the arena: attached, dead without detaching (reclaimed by the next writer to "
+     "attach), exited (kept for mode all).",
+     SHMETRICS_GAUGE, processes, "state", process_states, N(process_states)},
+    P("shmetrics_push_attempts", "Pushes tried, this one included.", SHMETRICS_COUNTER, push_attempts),
+    P("shmetrics_push_failures", "Pushes that failed: target down, refused, timed out or rejected.",
+      SHMETRICS_COUNTER, push_failures),
+    P("shmetrics_push_consecutive_failures", "Failed pushes since the last one that got through.", SHMETRICS_GAUGE,
+      push_consecutive_failures),
+    P("shmetrics_push_samples", "Lines, data points or series sent by pushes that got through.", SHMETRICS_COUNTER,
+      push_samples),
+    P("shmetrics_push_bytes", "Bytes sent by pushes that got through.", SHMETRICS_COUNTER, push_bytes),
+    P("shmetrics_push_last_success_timestamp_seconds", "When the last push got through (Unix time).",
+      SHMETRICS_GAUGE, push_last_success),
+    P("shmetrics_push_last_duration_seconds", "Time the previous push took to read, encode and send.",
+      SHMETRICS_GAUGE, push_last_duration),
+    P("shmetrics_push_reattached", "Times the arena was unlinked and re-created, and read again.", SHMETRICS_COUNTER,
+      push_reattached),
+};
+
+int smx_self_append(const struct smx_self_in *in, shmetrics_snapshot_t *out)
+{
+    const shmetrics_snapshot_t *snap = in->snap;
+    size_t nfam = 0, nsmp = 0;
+    for (size_t m = 0; m < N(self_members); m++)
+        if (self_members[m].who == in->who) {
+            nfam++;
+            nsmp += self_members[m].nsamples;
+        }
+    /* One block: the families, then the samples, then two labels a sample
+     * (in->label, then the row's). */
+    size_t nall = snap->nfamilies + nfam;
+    char *block = malloc(sizeof(shmetrics_family_t) * nall + sizeof(shmetrics_sample_t) * nsmp +
+                         sizeof(shmetrics_label_t) * 2 * nsmp);
+    if (!block)
+        return smx_fail(-ENOMEM, "out of memory");
+    shmetrics_family_t *fam = (shmetrics_family_t *)block;
+    shmetrics_sample_t *smp = (shmetrics_sample_t *)(fam + nall);
+    shmetrics_label_t *lab = (shmetrics_label_t *)(smp + nsmp);
+    if (snap->nfamilies)
+        memcpy(fam, snap->families, sizeof *fam * snap->nfamilies);
+    size_t f = snap->nfamilies;
+    for (size_t m = 0; m < N(self_members); m++) {
+        const struct self_member *sm = &self_members[m];
+        if (sm->who != in->who)
+            continue;
+        fam[f++] = (shmetrics_family_t){sm->name, sm->help, sm->type, SHMETRICS_MODE_ALL, sm->nsamples, smp};
+        for (size_t i = 0; i < sm->nsamples; i++) {
+            size_t nl = 0;
+            if (in->label)
+                lab[nl++] = *in->label;
+            if (sm->label)
+                lab[nl++] = (shmetrics_label_t){sm->label, sm->label_values[i]};
+            *smp++ = (shmetrics_sample_t){sm->type == SHMETRICS_COUNTER ? "_total" : "", nl, nl ? lab : NULL,
+                                          sm->value(in, i)};
+            lab += 2;
+        }
+    }
+    *out = *snap;
+    out->nfamilies = nall;
+    out->families = fam;
+    return 0;
+}
+
+void smx_self_free(shmetrics_snapshot_t *out)
+{
+    free((void *)out->families);
+    out->families = NULL;
+    out->nfamilies = 0;
+}

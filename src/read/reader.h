@@ -1,0 +1,79 @@
+/*
+ * src/read/reader.h - the collector side that serve (src/server*.c) and push
+ * (src/push.c) share, implemented in src/reader.c: the read-only registry
+ * of an arena path, re-attached when the arena is unlinked and re-created,
+ * and the collector's own metrics appended to a snapshot.
+ */
+#ifndef SMX_READER_H
+#define SMX_READER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmetrics.h"
+
+/* At most this many re-attaches for a shared reader (the replaced
+ * registries stay mapped until smx_reader_fini). */
+#define SMX_READER_OLD 64
+
+struct smx_reader {
+    shmetrics_registry_t *reg;   /* atomic: the current registry */
+    shmetrics_registry_t *given; /* the caller's: never shut down here */
+    char *path;                  /* the arena path, for re-attaching */
+    bool shared;                 /* other threads may still read a replaced registry */
+    pthread_mutex_t lock;        /* re-attaching */
+    shmetrics_registry_t *old[SMX_READER_OLD]; /* shared: the replaced ones */
+    unsigned nold;
+    uint64_t reattached; /* atomic */
+};
+
+/* Read `reg` (the caller's, which outlives the reader) and whatever its
+ * path names later.  `shared`: registries handed out may be read by other
+ * threads while a re-attach happens, so the replaced ones stay mapped until
+ * smx_reader_fini (and re-attaching stops after SMX_READER_OLD of them);
+ * else the caller reads one at a time (under a lock of its own) and a
+ * replaced registry is shut down at once.  0 or -errno with a message. */
+int smx_reader_init(struct smx_reader *r, shmetrics_registry_t *reg, bool shared);
+/* The registry to read: the current one, or a new one if the path now names
+ * a re-created arena (while the path names none, the old mapping still
+ * reads).  *fresh, if given, tells whether this call re-attached.  Any
+ * thread of a shared reader. */
+shmetrics_registry_t *smx_reader_registry(struct smx_reader *r, bool *fresh);
+/* How many times the reader re-attached. */
+uint64_t smx_reader_reattached(struct smx_reader *r);
+/* Shut down the registries opened here. */
+void smx_reader_fini(struct smx_reader *r);
+
+/* ------------------------------------------------------- self metrics */
+
+/* Which collector's families to append: each row of the table in
+ * src/reader.c belongs to one. */
+enum smx_self_who { SMX_SELF_SERVE, SMX_SELF_PUSH };
+
+/* What the collector's own families are computed from. */
+struct smx_self_in {
+    enum smx_self_who who;
+    const shmetrics_label_t *label;      /* put on every sample (push: its backend), or NULL */
+    const shmetrics_snapshot_t *snap;    /* the arena's, as collected */
+    const shmetrics_arena_info_t *arena; /* serve: its usage */
+    uint64_t scrapes;                    /* serve: scrapes served, this one included */
+    uint64_t last_scrape_ns;             /* serve: what the previous scrape took */
+    uint64_t reattached;                 /* serve: smx_reader_reattached */
+    const shmetrics_push_stats_t *push;  /* push: its counts before this push */
+};
+
+/* The families of in->snap, then the collector's own (the rows of in->who,
+ * in table order), in *out; its other fields are in->snap's.  The arena's
+ * families are in->snap's (not copied): in->snap must outlive *out.  Its
+ * arrays are one block that smx_self_free frees.  0 or -ENOMEM with a
+ * message. */
+int smx_self_append(const struct smx_self_in *in, shmetrics_snapshot_t *out);
+void smx_self_free(shmetrics_snapshot_t *out);
+
+/* Why the first damaged record of a snapshot was skipped ("" if none
+ * was): for the collector's log and `shmetrics dump` (src/read/collect.c). */
+const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * src/serve/server.h - what the HTTP server's two files share.
+ */
+#ifndef SMX_SERVER_H
+#define SMX_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/read/reader.h"
+#include "shmetrics.h"
+
+struct smx_server_state {
+    struct smx_reader rd;        /* the arena, re-attached when re-created */
+    uint64_t scrapes;            /* atomic */
+    uint64_t last_scrape_ns;     /* atomic */
+    uint64_t logged_damaged;     /* atomic: damaged records when last logged */
+    uint64_t damage_logged_ns;   /* atomic: CLOCK_MONOTONIC of that log line */
+};
+
+/* The format for a request: ?format= if given (else -EINVAL for an unknown
+ * one), else OpenMetrics when Accept prefers it, else Prometheus text. */
+int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt);
+bool smx_accepts_gzip(const char *accept_encoding);
+int smx_gzip(const char *in, size_t len, char **out, size_t *out_len);
+/* Collect, add the collector's own metrics, encode. */
+int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body, size_t *len);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * src/write/registry.h - the per-process objects behind the public handles: the
+ * registry, its metrics and its resolved series, and the two lock-free
+ * lookup caches (liburcu cds_lfht) that map names and label sets to them.
+ */
+#ifndef SMX_REGISTRY_H
+#define SMX_REGISTRY_H
+
+/* liburcu's inline read-side fast path, except in sanitizer builds: there
+ * the calls go to the (uninstrumented) library, because urcu-bp 0.13 lays
+ * out its reader records below the alignment it declares for them, which
+ * UBSan reports on every read-side critical section. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SMX_SANITIZED 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SMX_SANITIZED 1
+#endif
+#endif
+#ifndef SMX_SANITIZED
+#define _LGPL_SOURCE
+#endif
+#include <pthread.h>
+#include <stdbool.h>
+#include <urcu-bp.h>
+#include <urcu/rculfhash.h>
+
+#include "shm/arena.h"
+#include "shm/layout.h"
+#include "base/buf.h"
+#include "shmetrics.h"
+
+/*
+ * liburcu-cds publishes a node with rcu_assign_pointer and readers find it
+ * through rcu_dereference, inside the library, where ThreadSanitizer cannot
+ * see them.  These annotations tell it the same ordering: release before a
+ * node is added, acquire before its fields are read.  Nothing otherwise.
+ */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define SMX_PUBLISHED(node) __tsan_release((void *)(node))
+#define SMX_FOUND(node) __tsan_acquire((void *)(node))
+#else
+#define SMX_PUBLISHED(node) ((void)(node))
+#define SMX_FOUND(node) ((void)(node))
+#endif
+
+/*
+ * Handle magic words: set when an object is made, cleared when it is freed,
+ * and checked on entry of the public functions that take it (not by the
+ * inline hot paths, which take series handles).  A zeroed, foreign or freed
+ * handle is then -EINVAL with a message instead of a crash or a wrong
+ * number (a freed one as long as its memory was not reused).
+ */
+#define SMX_REGISTRY_MAGIC UINT32_C(0x52584d53) /* "SMXR" */
+#define SMX_METRIC_MAGIC UINT32_C(0x4d584d53)   /* "SMXM" */
+#define SMX_SNAPSHOT_MAGIC UINT32_C(0x53584d53) /* "SMXS" */
+
+struct smx_metric {
+    uint32_t magic;              /* SMX_METRIC_MAGIC while alive */
+    struct cds_lfht_node node;   /* in reg->metrics, keyed by full name */
+    shmetrics_registry_t *reg;
+    uint64_t hash;
+    uint32_t idx;                /* family record */
+    uint32_t type;               /* shmetrics_type_t */
+    uint32_t mode;               /* shmetrics_gauge_mode_t */
+    uint32_t nlabels;
+    uint32_t ncells;
+    char *name;                  /* full name */
+    size_t name_len;
+    char *labels;                /* label names as a string list */
+    size_t labels_len;
+    double *bounds;              /* histograms: finite upper bounds */
+    uint32_t nbuckets;
+    double *quantiles;           /* summaries */
+    uint32_t nquantiles;
+    uint32_t max_age_ms;
+    uint32_t age_buckets;
+    uint32_t min_interval_us;
+    uint32_t max_series;
+    struct smx_metric *free_next; /* at shutdown */
+};
+
+struct shmetrics_counter {
+    struct smx_metric m;
+};
+struct shmetrics_gauge {
+    struct smx_metric m;
+};
+struct shmetrics_histogram {
+    struct smx_metric m;
+};
+struct shmetrics_summary {
+    struct smx_metric m;
+};
+
+struct smx_series {
+    struct cds_lfht_node node;   /* in reg->series, keyed by (metric, key) */
+    struct smx_metric *metric;
+    uint64_t hash;
+    uint32_t idx;                /* series record */
+    uint32_t flags;              /* SHM_SERIES_OVERFLOW: the key maps to the overflow series */
+    uint64_t removals_seen;      /* atomic: the arena's removal count when last checked */
+    union {
+        struct shmetrics_counter_series counter;
+        struct shmetrics_gauge_series gauge;
+        struct shmetrics_histogram_series histogram;
+        struct shmetrics_summary_series summary;
+    } h;
+    struct smx_series *free_next; /* at shutdown */
+    size_t key_len;
+    char key[];                  /* label values as a string list */
+};
+
+struct shmetrics_registry {
+    uint32_t magic;              /* SMX_REGISTRY_MAGIC while open */
+    struct shm_arena *arena;
+    struct cds_lfht *metrics;
+    struct cds_lfht *series;
+    pthread_mutex_t lock;        /* claiming the process slot; registering */
+    const uint64_t *removals;    /* the arena's removal count */
+    char *proc_unit;             /* this process's gauge unit, NULL until claimed */
+    uint32_t proc_slot;
+    bool have_slot;
+    /* The library's own counters, labelled `metric`, registered in the arena
+     * by src/series.c when first needed (atomic; NULL until then). */
+    struct smx_metric *self_overflow;     /* shmetrics_cardinality_overflow */
+    struct smx_metric *self_sets_dropped; /* shmetrics_gauge_sets_dropped */
+    struct shmetrics_registry *next; /* all open registries, for fork */
+};
+
+/* src/registry.c */
+/* 0 for a live registry; else -EINVAL with the message "`fn`: no registry
+ * given" or "`fn`: not a shmetrics registry (bad magic 0x...)". */
+int smx_registry_check(const shmetrics_registry_t *reg, const char *fn);
+/* The same for a metric handle, which must also be of `type` (0: any). */
+int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn);
+int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
+                        struct smx_metric **out);
+int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out);
+
+/* src/series.c */
+int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
+/* Empty and destroy a process-local cds_lfht at close, once no other
+ * thread uses it: every node deleted, a grace period
+ * (urcu_bp_synchronize_rcu), then free_obj() on each object.  node_off is
+ * the offset of the cds_lfht_node in the object, next_off that of a pointer
+ * field the walk may use to chain the deleted objects. */
+void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *));
+int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
+int smx_series_clear(struct smx_metric *m);
+
+/* src/spec.c */
+struct smx_spec {
+    char name[SHM_MAX_NAME + 1];
+    size_t name_len;
+    const char *help;
+    size_t help_len;
+    char labels[SHM_MAX_LABELS * (SHM_MAX_NAME + 1)];
+    size_t labels_len;
+    uint32_t nlabels;
+    uint32_t mode;
+    double buckets[SHM_MAX_BUCKETS];
+    uint32_t nbuckets;
+    double quantiles[SHM_MAX_QUANTILES];
+    uint32_t nquantiles;
+    uint32_t max_age_ms;
+    uint32_t age_buckets;
+    uint32_t min_interval_us;
+    uint32_t max_series;
+};
+int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
+const char *smx_mode_name(uint32_t mode);
+/* The suffixes a family of `type` adds to its name in its samples. */
+const char *const *smx_type_suffixes(uint32_t type, size_t *n);
+
+/* src/collect.c, src/histogram.c, src/summary.c: merged reads of one pool
+ * series, over its base block and every stripe (shm_series_blocks).  Each
+ * returns 0, or -EBADMSG (with the message) when a stripe set is damaged:
+ * the value then covers the blocks before it only. */
+int smx_counter_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
+                     double *value);
+int smx_histogram_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
+                       uint64_t *cumulative, double *sum);
+struct smx_window {
+    const struct shm_arena *a;
+    struct shm_series_view v;
+    struct shm_family_view f; /* type, ncells, age_buckets at least */
+    uint64_t period_ns;
+};
+int smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum);
+/* Quantiles q[0..n-1] over the window ending at now_ns; NaN when empty.
+ * Returns -ENOMEM if the merge buffer cannot be had. */
+int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const double *q, uint32_t n, double *out);
+/* The arena and the views (with the fields the readers above use) behind
+ * a resolved handle's cells: a handle reads its own series. */
+void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **a, struct shm_series_view *v,
+                     struct shm_family_view *f);
+uint64_t smx_coarse_now(void);
+/* The 1-based nearest rank of quantile q among n observations. */
+uint64_t smx_nearest_rank(double q, uint64_t n);
+
+/* Reader checks of its private copies (src/collect_check.c): n finite,
+ * strictly increasing numbers (within [0, 1] for quantiles); a family's
+ * label names are distinct and none is the label its type adds; no two
+ * families expose one name (claim in record order: false for a family
+ * whose names an earlier one took). */
+bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval);
+bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode);
+struct smx_exposed;
+struct smx_exposed *smx_exposed_new(uint32_t nfamilies);
+bool smx_exposed_claim(struct smx_exposed *e, uint32_t family, const char *name, uint32_t type);
+void smx_exposed_free(struct smx_exposed *e);
+
+#endif
