@@ -34,7 +34,7 @@ void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_
 /* "counter", "gauge", "histogram", "summary". */
 const char *smx_type_name(uint32_t type);
 
-/* The encoders (src/expose_*.c), dispatched by src/expose.c.  Each
+/* The encoders (src/expose_*.c), dispatched by src/expose/expose.c.  Each
  * appends one whole exposition of `snap` to `b`. */
 struct shmetrics_snapshot;
 void smx_encode_prometheus(struct smx_buf *b, const struct shmetrics_snapshot *snap);

@@ -7,7 +7,7 @@
  * library sees decoded, validated views (shm/arena.h).  The word layout
  * inside a series' cells is defined here too, and used by the code of each
  * metric type (the inline writers in shmetrics/hot.h, the readers in
- * src/histogram.c, src/summary.c and src/collect.c) through the constants
+ * src/write/histogram.c, src/write/summary.c and src/read/collect.c) through the constants
  * below.
  *
  * Rules: fixed-width types only, offsets instead of pointers (every process

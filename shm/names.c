@@ -1,7 +1,7 @@
 /*
  * shm/names.c - owns the character rules for metric names, label names,
  * label values and help text: what the arena validation requires of the
- * strings it reads, and what the spec checks (src/spec.c) require of a
+ * strings it reads, and what the spec checks (src/write/spec.c) require of a
  * writer's, so that nothing registered can fail a reader's validation.
  */
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * shm/names.h - the naming rules of the Prometheus data model, shared by the
  * arena validation (readers, shm/directory.c) and the spec checks above it
- * (writers, src/spec.c).  The length limits are the arena format's.
+ * (writers, src/write/spec.c).  The length limits are the arena format's.
  */
 #ifndef SMX_NAMES_H
 #define SMX_NAMES_H

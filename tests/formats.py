@@ -178,7 +178,7 @@ class Model:
     def expected(self, fmt):
         """[(family name, type, help, [(sample name, labels, value)])] as
         `fmt` shows them: everything, or for openmetrics without the values
-        the format forbids (see src/expose_openmetrics.c)."""
+        the format forbids (see src/expose/expose_openmetrics.c)."""
         om = fmt == "openmetrics"
         out = []
         for name, f in self.families.items():

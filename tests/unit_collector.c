@@ -1,6 +1,6 @@
 /*
  * tests/unit_collector.c - the collector side that serve and push share
- * (src/reader.c), through its interface: the process counts a snapshot
+ * (src/read/reader.c), through its interface: the process counts a snapshot
  * carries against shmetrics_processes for live, SIGKILLed and exited
  * processes; the reader re-attaching after the arena is unlinked and
  * re-created; the collector's own families appended once each, in table

@@ -487,7 +487,7 @@ Test(registry, full_name_is_the_registered_name)
 
 /* ------------------------------------------------------------ own counters */
 
-/* The library's own counters (src/series.c: the overflow count and the
+/* The library's own counters (src/write/series.c: the overflow count and the
  * rate-limited gauges' drop count) are ordinary families of the arena.  A
  * read-write open registers none of them: each appears the first time it
  * is needed, with its name and help, labelled `metric`, and only once. */

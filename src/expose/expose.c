@@ -1,8 +1,8 @@
 /*
  * src/expose/expose.c - owns the choice between exposition formats: the public
  * shmetrics_format entry point, format names and HTTP content types.  The
- * encoders themselves are src/expose_text.c, src/expose_openmetrics.c and
- * src/expose_json.c.
+ * encoders themselves are src/expose/expose_text.c, src/expose/expose_openmetrics.c and
+ * src/expose/expose_json.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -2,7 +2,7 @@
  * src/expose/expose_text.c - owns the Prometheus text exposition format 0.0.4:
  * its HELP and TYPE lines (a counter family named like its _total
  * samples).  Sample lines and escaping are shared with OpenMetrics
- * (src/buf.c); src/expose.c dispatches between the formats.
+ * (base/buf.c); src/expose/expose.c dispatches between the formats.
  */
 #include "base/buf.h"
 #include "shmetrics.h"

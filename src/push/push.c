@@ -2,7 +2,7 @@
  * src/push/push.c - owns the pusher: options, its thread and schedule, retries
  * with exponential backoff, logging, and its counts, which go along with
  * the arena's metrics as the pusher's own.  Reading the arena (re-attaching
- * to a re-created one) and appending those metrics are src/reader.c's.
+ * to a re-created one) and appending those metrics are src/read/reader.c's.
  * The backends (src/push_*.c) only encode and send one snapshot.
  *
  * Threading: one thread per started pusher sleeps on a condition variable

@@ -62,8 +62,8 @@ struct smx_backend {
 
 extern const struct smx_backend smx_backend_null, smx_backend_statsd, smx_backend_otlp, smx_backend_remote_write;
 
-/* OTLP protobuf encoding (src/push_otlp_pb.c) of the points that
- * src/push_otlp.c groups. */
+/* OTLP protobuf encoding (src/push/push_otlp_pb.c) of the points that
+ * src/push/push_otlp.c groups. */
 struct smx_otlp_point {
     size_t nattrs;
     const shmetrics_label_t *attrs; /* the series' labels (le and quantile left out) */

@@ -1,6 +1,6 @@
 /*
  * src/push/push_null.c - owns the null push backend: metrics switched off.  A
- * push with it reads nothing and sends nothing (src/push.c does not even
+ * push with it reads nothing and sends nothing (src/push/push.c does not even
  * collect the arena for it); the pusher's loop still runs and counts its
  * attempts, so a program switches backends without changing its code.
  */

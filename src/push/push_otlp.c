@@ -2,7 +2,7 @@
  * src/push/push_otlp.c - owns the OTLP push backend: grouping a snapshot's
  * samples into OpenTelemetry metrics and data points, the OTLP/JSON
  * encoding, and sending either encoding over HTTP (the protobuf one is in
- * src/push_otlp_pb.c).
+ * src/push/push_otlp_pb.c).
  *
  * Mapping (docs/push-otlp.md), all cumulative since the arena's creation:
  *   counter    Sum, monotonic, asDouble; named without _total

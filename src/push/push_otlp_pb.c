@@ -1,6 +1,6 @@
 /*
  * src/push/push_otlp_pb.c - owns the OTLP protobuf encoding: the points that
- * src/push_otlp.c grouped, as an ExportMetricsServiceRequest (the subset
+ * src/push/push_otlp.c grouped, as an ExportMetricsServiceRequest (the subset
  * in proto/otlp_metrics.proto, compiled by protoc-c at build time).
  */
 #include <errno.h>

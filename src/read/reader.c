@@ -3,9 +3,9 @@
  * push's alike: the read-only registry of an arena path, re-attaching when
  * the arena was unlinked and re-created (keeping replaced registries mapped
  * while other threads may still read them), and the collector's own
- * metrics, one table like the metric sets' (src/sets.c), appended to a
+ * metrics, one table like the metric sets' (src/write/sets.c), appended to a
  * snapshot.  How many processes are attached, dead or exited comes with
- * the snapshot (src/collect.c): no second walk of the process table.
+ * the snapshot (src/read/collect.c): no second walk of the process table.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * src/read/reader.h - the collector side that serve (src/server*.c) and push
- * (src/push.c) share, implemented in src/reader.c: the read-only registry
+ * (src/push/push.c) share, implemented in src/read/reader.c: the read-only registry
  * of an arena path, re-attached when the arena is unlinked and re-created,
  * and the collector's own metrics appended to a snapshot.
  */
@@ -49,7 +49,7 @@ void smx_reader_fini(struct smx_reader *r);
 /* ------------------------------------------------------- self metrics */
 
 /* Which collector's families to append: each row of the table in
- * src/reader.c belongs to one. */
+ * src/read/reader.c belongs to one. */
 enum smx_self_who { SMX_SELF_SERVE, SMX_SELF_PUSH };
 
 /* What the collector's own families are computed from. */

@@ -1,7 +1,7 @@
 /*
  * src/serve/server_body.c - owns what a scrape returns: content negotiation
  * (Accept, Accept-Encoding, ?format=), the scrape itself (the arena read
- * and the collector's own metrics appended through src/reader.c, a log
+ * and the collector's own metrics appended through src/read/reader.c, a log
  * line when the count of damaged records changes), and gzip.
  */
 #include <errno.h>

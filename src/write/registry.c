@@ -209,7 +209,7 @@ static double *doubles_dup(const double *d, uint32_t n)
     return p;
 }
 
-/* The series cache (src/series.c fills it): empty it and free its nodes. */
+/* The series cache (src/write/series.c fills it): empty it and free its nodes. */
 static void series_cache_free(shmetrics_registry_t *reg)
 {
     smx_lfht_drain(reg->series, offsetof(struct smx_series, node), offsetof(struct smx_series, free_next), free);

@@ -124,13 +124,13 @@ struct shmetrics_registry {
     uint32_t proc_slot;
     bool have_slot;
     /* The library's own counters, labelled `metric`, registered in the arena
-     * by src/series.c when first needed (atomic; NULL until then). */
+     * by src/write/series.c when first needed (atomic; NULL until then). */
     struct smx_metric *self_overflow;     /* shmetrics_cardinality_overflow */
     struct smx_metric *self_sets_dropped; /* shmetrics_gauge_sets_dropped */
     struct shmetrics_registry *next; /* all open registries, for fork */
 };
 
-/* src/registry.c */
+/* src/write/registry.c */
 /* 0 for a live registry; else -EINVAL with the message "`fn`: no registry
  * given" or "`fn`: not a shmetrics registry (bad magic 0x...)". */
 int smx_registry_check(const shmetrics_registry_t *reg, const char *fn);
@@ -140,7 +140,7 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
                         struct smx_metric **out);
 int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out);
 
-/* src/series.c */
+/* src/write/series.c */
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
 /* Empty and destroy a process-local cds_lfht at close, once no other
  * thread uses it: every node deleted, a grace period
@@ -151,7 +151,7 @@ void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void 
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
 int smx_series_clear(struct smx_metric *m);
 
-/* src/spec.c */
+/* src/write/spec.c */
 struct smx_spec {
     char name[SHM_MAX_NAME + 1];
     size_t name_len;
@@ -175,7 +175,7 @@ const char *smx_mode_name(uint32_t mode);
 /* The suffixes a family of `type` adds to its name in its samples. */
 const char *const *smx_type_suffixes(uint32_t type, size_t *n);
 
-/* src/collect.c, src/histogram.c, src/summary.c: merged reads of one pool
+/* src/read/collect.c, src/write/histogram.c, src/write/summary.c: merged reads of one pool
  * series, over its base block and every stripe (shm_series_blocks).  Each
  * returns 0, or -EBADMSG (with the message) when a stripe set is damaged:
  * the value then covers the blocks before it only. */
@@ -201,7 +201,7 @@ uint64_t smx_coarse_now(void);
 /* The 1-based nearest rank of quantile q among n observations. */
 uint64_t smx_nearest_rank(double q, uint64_t n);
 
-/* Reader checks of its private copies (src/collect_check.c): n finite,
+/* Reader checks of its private copies (src/read/collect_check.c): n finite,
  * strictly increasing numbers (within [0, 1] for quantiles); a family's
  * label names are distinct and none is the label its type adds; no two
  * families expose one name (claim in record order: false for a family
