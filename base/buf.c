@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base/buf.c - owns the growable buffer of the encoders and what the text
  * formats share: number spelling, escaping, sample lines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base/buf.h - a growable byte buffer for the encoders.
  */

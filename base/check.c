@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base/check.c - owns the failure path of the always-on assertions
  * (base/check.h): one line on stderr, then abort().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base/check.h - owns the always-on assertion tier for conditions that
  * cannot happen (an invariant of the code, not of its input): a failure

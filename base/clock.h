@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base/clock.h - owns reading the clocks as nanoseconds: one conversion
  * from struct timespec instead of a copy in every file that needs a time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * base/error.c - owns the per-thread error message behind shmetrics_errmsg().
  */

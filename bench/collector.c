@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/collector.c - what a scrape costs: shmetrics_collect (merge of
  * every shard) + shmetrics_format (Prometheus text 0.0.4) + freeing both,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/harness.c - the measuring harness shared by the benchmark programs:
  * pinned worker threads driven by barriers, calibration, medians, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/harness.h - the measuring harness shared by the benchmark programs
  * (C and C++): pinned worker threads, calibrated repetitions, medians, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/hotpath.c - nanoseconds per hot-path call of shmetrics through a
  * resolved handle, next to the physical limit measured in the same run: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/manycore.c - what a many-core host costs the arena and the
  * collector, simulated on this machine: arenas whose series may gain

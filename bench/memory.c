@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/memory.c - arena bytes per series for each metric type, written by
  * one thread (no stripes).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/peer_python.py - the prometheus_client peer: what a Python server
 in multiprocess mode (PROMETHEUS_MULTIPROC_DIR, one mmap'd file per
 process) pays for an update and for a scrape.  Run by bench/run.py with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/plot.py - the plots of docs/benchmarks.md, drawn by gnuplot from the
 suite's results (build/bench.jsonl).
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench/push_cost.c - what a pusher costs the workers: nanoseconds per
  * shmetrics_counter_add on a worker thread pinned to CPU 0, with no pusher,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """bench/python_calls.py - nanoseconds per Python call of shmetrics next to
 prometheus_client in multiprocess mode (PROMETHEUS_MULTIPROC_DIR in a
 temporary directory), measured in the same run on the same machine.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/report.py - the suite's results (build/bench.jsonl) as the Markdown
 tables of docs/benchmarks.md: hot path by thread count, scrapes, memory,
 and the targets (checked as bench/run.py checks them).

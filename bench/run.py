@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/run.py - the benchmark suite's driver (make bench): runs the
 benchmark programs one after another, prints a table as results arrive,
 writes every result as one JSON object per line, and checks the targets of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * examples/quickstart.c - the README example: open an arena, register a
  * labelled counter, resolve a series, increment it, print the exposition.

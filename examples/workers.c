@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * examples/workers.c - a small multi-process job: N worker processes (forked)
  * serve simulated requests, each updating labelled counters and a gauge in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_arena.c - owns fuzzing the read side on arbitrary arena bytes:
  * attach read-only, validate, collect, and encode in all three formats.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_http.c - owns fuzzing the HTTP request path end to end: the
  * input is sent as raw bytes to a collector that shmetrics_server_start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_negotiate.c - owns fuzzing content negotiation directly:
  * smx_negotiate (the ?format= argument and Accept) and smx_accepts_gzip

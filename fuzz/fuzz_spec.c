@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_spec.c - owns fuzzing the write side's validation through the
  * public API: metric specs (names, namespace and subsystem, help, label

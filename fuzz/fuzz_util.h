@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_util.h - what the fuzz targets share: splitting an input into
  * NUL-separated fields, and the oracles that judge the library's output

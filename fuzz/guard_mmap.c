@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz/guard_mmap.c - owns the guard regions around every shared file
  * mapping the fuzzed library makes, so that a read outside the arena is a

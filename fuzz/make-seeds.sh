@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz/make-seeds.sh - writes the seed corpus under tests/fuzz-corpus/:
 # small real arenas made by the shmetrics command, metric specs, HTTP
 # requests and negotiation headers.  The seeds are committed; run this

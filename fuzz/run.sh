@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz/run.sh - runs every libFuzzer target for a bounded time on its seed
 # corpus and reports what each did.  Used by `make fuzz` (60 s each by
 # default) and by the smoke run of `make test` (a few seconds each).

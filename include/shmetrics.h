@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shmetrics.h - the public interface of shmetrics, a lock-free shared-memory
  * metrics engine.  This header is the contract.

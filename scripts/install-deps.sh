@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages shmetrics needs to build, test, demo and
 # benchmark (g++, prometheus-cpp-dev, gnuplot-nox and its
 # fonts are for make bench only).

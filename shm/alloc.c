@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/alloc.c - owns the arena's bump allocators: records, heap bytes and
  * cell words.  Each is one word in the shared header advanced by

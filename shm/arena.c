@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/arena.c - owns the arena file: computing its layout from capacities,
  * creating it without ever exposing a half-initialised header, attaching to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/arena.h - the internal interface of the arena: create or attach a
  * file, allocate and publish records and cells, and read them back through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/arena_priv.h - the arena handle, shared by the files of shm/ only.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/directory.c - owns the family and series directories: how processes
  * that register the same name or label set at the same moment converge on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/guard.c - owns reading an arena that may shrink under the reader.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/guard.h - guarded sections for readers of an arena that may be
  * truncated under them (shm/guard.c).

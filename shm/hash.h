@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/hash.h - the hash that places names and label sets in the arena's
  * index, and in each process's lookup caches.

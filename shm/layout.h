@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/layout.h - the byte layout of a shmetrics arena, and nothing else.
  *

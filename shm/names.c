@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/names.c - owns the character rules for metric names, label names,
  * label values and help text: what the arena validation requires of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/names.h - the naming rules of the Prometheus data model, shared by the
  * arena validation (readers, shm/directory.c) and the spec checks above it

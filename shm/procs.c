@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/procs.c - owns the process table: the slot a process takes before it
  * writes its first gauge cell, and the per-process units behind the slots.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/reclaim.c - owns giving process slots back: folding a departed
  * process's gauge cells into the retired unit, and freeing its slot, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shm/stripes.c - owns the stripes of pool series: adding a stripe set when
  * writers collide on a series, and walking a series' cell blocks (its base

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/cli.sh - tests the shmetrics command from the outside, the way a
 # user runs it: arguments in, exact stdout, stderr and exit status out.
 #

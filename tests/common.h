@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/common.h - helpers shared by the test programs: unique arena paths,
  * forking workers and collecting their exit status, reading one sample.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`shmetrics demo` from the outside: it serves vLLM's metrics from worker
 processes, prints one line a second, stops on --duration and on SIGINT, and
 removes its arena.  Run by Debian's python3 with SHMETRICS_CLI set."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/feed.c - a worker fleet for the collector tests: PROCS processes
  * that each write SERIES labelled counter series (and one histogram and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """tests/formats.py - the three exposition formats of `shmetrics dump`,
 read back by independent parsers.
 

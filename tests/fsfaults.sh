@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/fsfaults.sh - owns the filesystem faults, from the outside: a full
 # filesystem at creation and after it, permission denied, an arena on a
 # read-only filesystem, and a file truncated before and after a collector

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/hostile_arena.c - owns the hostile-writer tests: a process
  * (tests/scribble) overwrites one region of an arena with random bytes

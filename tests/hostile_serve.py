@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/hostile_serve.py - owns the hostile writer against `shmetrics serve`:
 for each region of an arena, tests/scribble overwrites it with random bytes
 for a second while HTTP scrapes run back to back.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/layers.sh - owns the check of the layering (docs/design.md,
 # "Layers"): each directory includes only from those below it.
 #

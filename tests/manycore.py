@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Many-core hosts in a container's /dev/shm, from the outside: hosts of 256
 CPUs simulated on this machine (shmetrics demo --cpus, feed with
 SHMETRICS_SIM_CPUS), in a 64 MB tmpfs this test mounts (as root; skipped with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // tests/otlp_decode.js - reads one captured OTLP metrics request with the
 // OpenTelemetry project's own generated protobufjs root (from the npm
 // package @opentelemetry/otlp-transformer) and prints it as JSON.

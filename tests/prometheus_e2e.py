@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: worker processes write an arena, `shmetrics serve` exposes
 it, a real Prometheus server (Debian's package) scrapes it every second on
 127.0.0.1, and its HTTP query API must return what the workers wrote.

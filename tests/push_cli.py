@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`shmetrics push` from the outside: --help, every usage error (exit 2)
 and every failure (exit 1) by its message, the null backend (metrics
 switched off: pushes that do nothing), SHMETRICS_ARENA, and a clean stop

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the push tests share, and the Prometheus end-to-end test with them:
 TAP-style checks, npm packages installed into the build directory, free
 ports on 127.0.0.1, the shmetrics command started in the background and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """shmetrics push --backend otlp, decoded with the OpenTelemetry project's
 own code: the generated protobufjs root of the npm package
 @opentelemetry/otlp-transformer 0.52.1 (installed into the build

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """shmetrics push --backend remote-write against a real Prometheus (Debian's
 package) started with --web.enable-remote-write-receiver on 127.0.0.1, and
 read back through its HTTP query API: every sample of the arena, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """shmetrics push --backend statsd against the real StatsD daemon (npm
 package statsd, installed into the build directory), on 127.0.0.1.
 

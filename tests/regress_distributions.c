@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/regress_distributions.c - histograms and summaries written by many
  * processes and threads: exact bucket counts and sums, _count equal to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/regress_lifecycle.c - processes that come and go: live and
  * non-live gauge modes over live, exited and SIGKILLed processes, slot

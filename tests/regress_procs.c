@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/regress_procs.c - many processes and threads on one arena: exact
  * counts under contention, concurrent registration, gauge merge modes

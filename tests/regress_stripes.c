@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/regress_stripes.c - the cell pool and its stripes under writers
  * that collide, on simulated hosts of up to 1,024 CPUs (SHMETRICS_CPU_HOOK):

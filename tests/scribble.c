@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/scribble.c - owns the hostile writer: a process that maps an arena
  * read-write and overwrites bytes of one region with random ones for a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The collector over HTTP, from the outside: routes, methods, formats,
 negotiation, gzip, bad requests, the collector's own metrics, 100
 concurrent scrapers for 10 s while workers write, a scrape of 100,000

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // tests/statsd_capture.js - a backend for the StatsD daemon (npm package
 // statsd) that appends what each flush hands to its backends, as one JSON
 // line {"counters": {...}, "gauges": {...}}, to the file named by the

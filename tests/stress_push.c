@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/stress_push.c - a pusher's threads, written to be run under
  * ThreadSanitizer: 4 writer threads add to a counter while a pusher thread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/stress_threads.c - the threaded paths of one process, written to be
  * run under ThreadSanitizer: hot counter and gauge updates, concurrent

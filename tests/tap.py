@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """TAP-style checks shared by the Python test scripts: one line per check
 ("ok N - what" or "not ok N - what detail"), then a count, and the exit
 status the script should return."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/tap.sh - the TAP lines of the shell tests, sourced by them: numbered
 # "ok N - ..." / "not ok N - ..." lines with what was expected, a helper
 # that runs a command and keeps its output, and the closing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_arena.c - creating, attaching and validating arenas, and every
  * error an arena file can give.

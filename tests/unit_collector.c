@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_collector.c - the collector side that serve and push share
  * (src/read/reader.c), through its interface: the process counts a snapshot

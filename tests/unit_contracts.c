@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_contracts.c - the contracts of the public handles: a zeroed,
  * foreign or wrong-type handle given to a public function is -EINVAL with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_distributions.c - histograms and summaries in one process:
  * bucket lists and their errors, where each observation lands, NaN and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_features.c - the parts of the Python registry beyond the four
  * types: sampled counters, rate-limited gauges, cardinality limits, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_push.c - the push API from a program's side: every option
  * error by code and message, the exact StatsD datagrams (deltas between

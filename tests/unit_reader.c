@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_reader.c - the reader's checks that span records, on arena
  * files patched the way a damaged or hostile writer could leave them: two

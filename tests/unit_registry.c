@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit_registry.c - specs, registration, look-ups, label sets, the
  * counter and gauge operations and their errors, reset, the default

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shmetrics/atomic.h - the one atomics vocabulary of shmetrics.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shmetrics/hot.h - the hot paths: static inline updates through a resolved
  * series handle.  Included by shmetrics.h; not meant to be included alone.

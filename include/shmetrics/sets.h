@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shmetrics/sets.h - ready-made metric sets: vLLM's Prometheus metrics (V1
  * engine) under vLLM's own names, and the native inference set of the

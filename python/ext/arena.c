@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/arena.c - owns the Arena type: opening an arena (or taking
  * the process's default registry), closing it, and the status calls

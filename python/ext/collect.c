@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/collect.c - owns reading an arena from Python: a snapshot
  * turned into Python tuples (the Python layer wraps them into Metric

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/hot.c - owns the hot methods of the metric objects: inc, dec,
  * set, set_to_current_time and observe.  Each is a METH_FASTCALL C function

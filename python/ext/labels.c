@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/labels.c - owns the label sets of a metric object: resolving
  * label values (by position or by name, converted with str()) to child

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/metric.c - owns the metric objects of the extension module:
  * their four types (one per kind, the bases of the Python classes), their

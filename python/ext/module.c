@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/module.c - owns the _shmetrics extension module itself: its
  * initialisation and constants, the translation of library errors into

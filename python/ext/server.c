@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/server.c - owns the Server type: the library's HTTP collector
  * (libmicrohttpd threads, no Python code per request) serving an arena

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/sets.c - owns the ready-made metric sets of the extension
  * module: registering vLLM's set and the inference set through the C

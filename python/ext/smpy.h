@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * python/ext/smpy.h - the shared declarations of the _shmetrics extension
  * module: the arena and metric object layouts, the four metric kinds, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """shmetrics for Python: prometheus_client's metric classes over a
 lock-free shared-memory arena.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The helpers behind time(), count_exceptions() and track_inprogress().
 
 Each works as a context manager and as a decorator (of plain and async

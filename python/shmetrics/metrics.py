@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Counter, Gauge, Histogram and Summary: prometheus_client's constructors
 and helpers over the C metric objects of _shmetrics.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Registries (arenas), the default registry, and reading metrics back.
 
 A Registry is this process's handle on one shmetrics arena, a file under

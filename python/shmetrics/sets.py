@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ready-made metric sets: vLLM's Prometheus metrics and the inference set.
 
 The families are the C library's (shmetrics_vllm_register and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/cli.h - what the verbs of the shmetrics command share: the
  * argument scanner, exit codes, and opening the arena named by --arena or

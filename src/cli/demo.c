@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/demo.c - owns `shmetrics demo`, the main job of `make demo`: a
  * collector and N simulated inference workers (real processes using the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/inspect.c - owns the verbs that manage and read an arena as a
  * whole: create, dump and stat.

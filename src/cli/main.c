@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/main.c - owns the shmetrics command's entry point: the verb
  * table, top-level --help and --version, and the helpers every verb uses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/push.c - owns `shmetrics push`: open the arena read-only and push
  * it to StatsD, an OTLP receiver, a remote-write endpoint or nowhere (null),

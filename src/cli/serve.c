@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/serve.c - owns `shmetrics serve`: open the arena read-only, run
  * the HTTP collector until SIGTERM or SIGINT, stop cleanly.

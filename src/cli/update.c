@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/cli/update.c - owns the verbs that write one series from the shell:
  * inc (counters) and set (gauges).  The first use registers the family

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/expose/expose.c - owns the choice between exposition formats: the public
  * shmetrics_format entry point, format names and HTTP content types.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/expose/expose_json.c - owns the JSON format: an array of the families in
  * snapshot order, one a line,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/expose/expose_openmetrics.c - owns the OpenMetrics 1.0.0 text format: TYPE
  * and HELP lines named after the family (a counter without _total), the

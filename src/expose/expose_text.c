@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/expose/expose_text.c - owns the Prometheus text exposition format 0.0.4:
  * its HELP and TYPE lines (a counter family named like its _total

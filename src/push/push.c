@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push.c - owns the pusher: options, its thread and schedule, retries
  * with exponential backoff, logging, and its counts, which go along with

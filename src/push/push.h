@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push.h - what the pusher's files share: the pusher itself, the
  * backend interface, what one push hands a backend, and the HTTP client

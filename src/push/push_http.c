@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push_http.c - owns the HTTP client of the push backends: one libcurl
  * easy handle per pusher (its connection kept alive between pushes), a

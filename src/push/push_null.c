@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push_null.c - owns the null push backend: metrics switched off.  A
  * push with it reads nothing and sends nothing (src/push/push.c does not even

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push_otlp.c - owns the OTLP push backend: grouping a snapshot's
  * samples into OpenTelemetry metrics and data points, the OTLP/JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push_otlp_pb.c - owns the OTLP protobuf encoding: the points that
  * src/push/push_otlp.c grouped, as an ExportMetricsServiceRequest (the subset

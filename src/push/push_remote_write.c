@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push_remote_write.c - owns the Prometheus remote-write 1.0 backend:
  * one WriteRequest per push (proto/remote_write.proto, compiled by protoc-c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/push/push_statsd.c - owns the StatsD push backend: the mapping of each
  * metric type to StatsD lines, the counter deltas since the last push that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/read/collect.c - owns the read side: walking the arena's directories,
  * merging each series' per-CPU shards and per-process cells into samples,

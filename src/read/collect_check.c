@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/read/collect_check.c - owns the reader's checks of what it copied out of
  * the arena, beyond each string's own rules: bucket bounds and quantiles,

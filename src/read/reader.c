@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/read/reader.c - owns what every collector of the arena does, serve's and
  * push's alike: the read-only registry of an arena path, re-attaching when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/read/reader.h - the collector side that serve (src/server*.c) and push
  * (src/push/push.c) share, implemented in src/read/reader.c: the read-only registry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/serve/server.c - owns the HTTP server: the libmicrohttpd daemon, its
  * threading model, request routing, and error responses.

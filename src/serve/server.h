@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/serve/server.h - what the HTTP server's two files share.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/serve/server_body.c - owns what a scrape returns: content negotiation
  * (Accept, Accept-Encoding, ?format=), the scrape itself (the arena read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/admin.c - owns the whole-arena operations: reset, and the status
  * that `shmetrics stat` shows (capacities, usage, processes).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/histogram.c - owns what histograms add to counters: bucket lists
  * (the default one and the linear and exponential helpers) and the merged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/registry.c - owns the registry: opening and shutting down an arena
  * for one process, the default registry from SHMETRICS_ARENA, fork

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/registry.h - the per-process objects behind the public handles: the
  * registry, its metrics and its resolved series, and the two lock-free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/sampler.c - owns the slow parts of sampled counters: the per-thread
  * slots of shmetrics_sampler_inc, handing a slot from one sampler to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/series.c - owns series handles: resolving label values to a series
  * through the process's lock-free cache (cds_lfht keyed by metric and

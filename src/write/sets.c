@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/sets.c - owns the ready-made metric sets: vLLM's (names, types,
  * label names and buckets as vLLM 0.10's vllm/v1/metrics/loggers.py

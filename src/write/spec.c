@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/spec.c - owns the checking of a metric spec: the full name
  * (namespace_subsystem_name), the name and label rules, and their encoding

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * src/write/summary.c - owns the summary's sliding window: clearing an age slot
  * for a new period (the writer side, out of line), widening a slot's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fixtures of the Python binding's suite: a fresh arena per test under
 /dev/shm (removed afterwards), the shmetrics command and the feed worker
 (both C programs) from the environment meson test sets, and a way to run

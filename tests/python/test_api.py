@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Python API from the outside: constructors and names as
 prometheus_client builds them, labels by position and by name, every
 update method, time(), count_exceptions(), track_inprogress(), remove and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every error of the Python API: the exception type prometheus_client (or
 Python's own I/O) would raise, carrying the library's message, and values
 left unchanged by refused updates."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`meson install` installs the package: the extension and the Python files
 land together in /usr/bin/python3's platlib (under a temporary DESTDIR
 here), the module needs no libshmetrics.so, and the installed copy imports

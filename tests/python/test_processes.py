@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Many processes, one arena: exact counts from 4 Python processes (forked
 and spawned by multiprocessing), gauge modes merged across processes
 alive and gone, and Python workers next to C workers (the feed program and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vLLM's metrics from Python.
 
 First the ready-made set: shmetrics.sets.register_vllm wraps the C
