@@ -106,8 +106,7 @@ void smx_label_float(char *out, size_t cap, double v)
         /* Go switches to an exponent sooner than Python: 1e+06. */
         snprintf(out, cap, "%c%s%se+0%d", d[0], nd > 1 ? "." : "", d + 1, e);
     } else if (e >= 16 || e < -4) {
-        snprintf(out, cap, "%s%c%s%se%c%02d", sign, d[0], nd > 1 ? "." : "", d + 1, e < 0 ? '-' : '+',
-                 e < 0 ? -e : e);
+        snprintf(out, cap, "%s%c%s%se%c%02d", sign, d[0], nd > 1 ? "." : "", d + 1, e < 0 ? '-' : '+', e < 0 ? -e : e);
     } else if (e >= 0) {
         /* Integer part: digits 0..e (zero-padded), then the rest. */
         char ip[24], fp[24];

@@ -12,7 +12,7 @@
 struct smx_buf {
     char *data;
     size_t len, cap;
-    bool oom;   /* an append failed: the content is incomplete */
+    bool oom; /* an append failed: the content is incomplete */
 };
 
 void smx_buf_put(struct smx_buf *b, const char *s, size_t n);

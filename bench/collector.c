@@ -39,7 +39,7 @@
 #include "harness.h"
 #include "shmetrics.h"
 
-static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.5,   5.0,   10.0,  15.0,  20.0,
+static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
                                          30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 #define NLATENCY (sizeof latency_buckets / sizeof latency_buckets[0])
 #define MAX_ATTEMPTS 15
@@ -62,8 +62,12 @@ static int writer(const char *path, int histograms, long n)
     const char *lbl[] = {"handler", "code"};
     char handler[64];
     if (histograms) {
-        shmetrics_spec_t hs = {.name = "bench_request_seconds", .help = "Request latency.", .label_names = lbl,
-                               .nlabels = 2, .buckets = latency_buckets, .nbuckets = NLATENCY,
+        shmetrics_spec_t hs = {.name = "bench_request_seconds",
+                               .help = "Request latency.",
+                               .label_names = lbl,
+                               .nlabels = 2,
+                               .buckets = latency_buckets,
+                               .nbuckets = NLATENCY,
                                .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
         shmetrics_histogram_t *h;
         if (shmetrics_histogram_register(reg, &hs, &h) < 0)
@@ -76,8 +80,11 @@ static int writer(const char *path, int histograms, long n)
             shmetrics_histogram_observe(s, 0.1 * (double)(i % 200) + 0.05);
         }
     } else {
-        shmetrics_spec_t cs = {.name = "bench_requests_total", .help = "Requests served.", .label_names = lbl,
-                               .nlabels = 2, .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+        shmetrics_spec_t cs = {.name = "bench_requests_total",
+                               .help = "Requests served.",
+                               .label_names = lbl,
+                               .nlabels = 2,
+                               .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
         shmetrics_counter_t *c;
         if (shmetrics_counter_register(reg, &cs, &c) < 0)
             die("register");
@@ -149,8 +156,8 @@ static double snprintf_text(const shmetrics_snapshot_t *snap, size_t *samples)
                 size_t room = cap - len;
                 int k = snprintf(buf + len, room, "%s%s{", fam->name, s->suffix);
                 for (size_t l = 0; l < s->nlabels && k >= 0 && (size_t)k < room; l++)
-                    k += snprintf(buf + len + k, room - (size_t)k, "%s%s=\"%s\"", l ? "," : "",
-                                  s->labels[l].name, s->labels[l].value);
+                    k += snprintf(buf + len + k, room - (size_t)k, "%s%s=\"%s\"", l ? "," : "", s->labels[l].name,
+                                  s->labels[l].value);
                 if (k >= 0 && (size_t)k < room)
                     k += snprintf(buf + len + k, room - (size_t)k, "} %.17g\n", s->value);
                 if (k >= 0 && (size_t)k < room) {

@@ -296,7 +296,7 @@ void bench_emit(const char *name, int threads, int processes, const char *unit, 
 {
     printf("{\"case\": \"%s\", \"threads\": %d, \"processes\": %d, \"%s\": %.3f, \"baseline\": %.3f, "
            "\"baseline_case\": \"%s\", \"ratio\": %.3f%s%s}\n",
-           name, threads, processes, unit, value, baseline, baseline_case,
-           baseline > 0 ? value / baseline : 0.0, extra ? ", " : "", extra ? extra : "");
+           name, threads, processes, unit, value, baseline, baseline_case, baseline > 0 ? value / baseline : 0.0,
+           extra ? ", " : "", extra ? extra : "");
     fflush(stdout);
 }

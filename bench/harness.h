@@ -68,8 +68,8 @@ typedef double (*bench_rep_fn)(void *ctx, double *score);
 double bench_settle(bench_rep_fn run, void *ctx, int max_attempts, int *clean);
 
 /* Median ns per operation of `loop` on `threads` pinned threads. */
-double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, bench_teardown_fn teardown,
-                     void *arg, int *clean);
+double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, bench_teardown_fn teardown, void *arg,
+                     int *clean);
 
 /* The physical limit: a relaxed atomic fetch-add on a cache line private to
  * each thread, and on one line shared by all threads. */

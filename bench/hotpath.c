@@ -39,7 +39,7 @@ static shmetrics_histogram_t *histogram;
 static shmetrics_summary_t *summary;
 
 /* vLLM's request latency buckets (seconds). */
-static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.5,   5.0,   10.0,  15.0,  20.0,
+static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
                                          30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 #define NLATENCY (sizeof latency_buckets / sizeof latency_buckets[0])
 
@@ -50,7 +50,7 @@ struct hot {
     shmetrics_histogram_series_t *h;
     shmetrics_summary_series_t *s;
     double obs[64];
-    unsigned next; /* the next label set, kept across calls of the loop */
+    unsigned next;     /* the next label set, kept across calls of the loop */
     uint32_t sim_cpus; /* simulated CPUs, 0: the real one */
     uint64_t rng;
     char vals[LABEL_SETS][8];
@@ -239,8 +239,12 @@ static void register_all(shmetrics_registry_t *reg)
     shmetrics_spec_t cs = {.name = "bench_total", .help = "h", .label_names = series_lbl, .nlabels = 1};
     shmetrics_spec_t ls = {.name = "bench_labelled_total", .help = "h", .label_names = lbl, .nlabels = 2};
     shmetrics_spec_t gs = {.name = "bench_gauge", .help = "h", .label_names = series_lbl, .nlabels = 1};
-    shmetrics_spec_t hs = {.name = "bench_latency_seconds", .help = "h", .label_names = series_lbl, .nlabels = 1,
-                           .buckets = latency_buckets, .nbuckets = NLATENCY};
+    shmetrics_spec_t hs = {.name = "bench_latency_seconds",
+                           .help = "h",
+                           .label_names = series_lbl,
+                           .nlabels = 1,
+                           .buckets = latency_buckets,
+                           .nbuckets = NLATENCY};
     shmetrics_spec_t ss = {.name = "bench_summary_seconds", .help = "h", .label_names = series_lbl, .nlabels = 1};
     if (shmetrics_counter_register(reg, &cs, &counter) < 0 || shmetrics_counter_register(reg, &ls, &labelled) < 0 ||
         shmetrics_gauge_register(reg, &gs, &gauge) < 0 || shmetrics_histogram_register(reg, &hs, &histogram) < 0 ||
@@ -280,7 +284,9 @@ int main(int argc, char **argv)
             for (int per_thread = 0; per_thread <= cases[c].per_thread_too; per_thread++) {
                 char name[96];
                 snprintf(name, sizeof name, "%s%s", cases[c].name,
-                         !cases[c].per_thread_too ? "" : per_thread ? "_per_thread" : "_one_series");
+                         !cases[c].per_thread_too ? ""
+                         : per_thread             ? "_per_thread"
+                                                  : "_one_series");
                 /* The baseline right before the case: both see the same load. */
                 base = bench_private_atomic(threads, &bc);
                 double ns = bench_threads(threads, hot_setup, cases[c].loop, free, per_thread ? &one : NULL, &cc);

@@ -36,7 +36,7 @@
 #include "harness.h"
 #include "shmetrics.h"
 
-static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.5,   5.0,   10.0,  15.0,  20.0,
+static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
                                          30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 #define NLATENCY (sizeof latency_buckets / sizeof latency_buckets[0])
 
@@ -56,10 +56,17 @@ struct metrics {
 static void register_metrics(shmetrics_registry_t *reg, struct metrics *m)
 {
     const char *lbl[] = {"idx"};
-    shmetrics_spec_t cs = {.name = "many_total", .help = "h", .label_names = lbl, .nlabels = 1,
+    shmetrics_spec_t cs = {.name = "many_total",
+                           .help = "h",
+                           .label_names = lbl,
+                           .nlabels = 1,
                            .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
-    shmetrics_spec_t hs = {.name = "many_latency_seconds", .help = "h", .label_names = lbl, .nlabels = 1,
-                           .buckets = latency_buckets, .nbuckets = NLATENCY,
+    shmetrics_spec_t hs = {.name = "many_latency_seconds",
+                           .help = "h",
+                           .label_names = lbl,
+                           .nlabels = 1,
+                           .buckets = latency_buckets,
+                           .nbuckets = NLATENCY,
                            .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
     if (shmetrics_counter_register(reg, &cs, &m->c) < 0 || shmetrics_histogram_register(reg, &hs, &m->h) < 0)
         die("register");
@@ -89,7 +96,9 @@ static void update(struct metrics *m, long i, int n, uint32_t cpus, uint32_t fir
 
 static shmetrics_registry_t *open_arena(const char *path, unsigned flags, uint32_t shards)
 {
-    shmetrics_options_t o = {.path = path, .flags = flags, .shards = shards,
+    shmetrics_options_t o = {.path = path,
+                             .flags = flags,
+                             .shards = shards,
                              .series = (uint32_t)(ncounters + nhistograms + 64),
                              .cells = (uint64_t)(ncounters * 8 + nhistograms * 32) * 4 + (1u << 20)};
     shmetrics_registry_t *reg;
@@ -180,7 +189,8 @@ static struct scrape_result scrape(const char *path)
             shmetrics_snapshot_t *snap;
             char *text = NULL;
             size_t len;
-            if (shmetrics_collect(reg, &snap) < 0 || shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, &text, &len) < 0)
+            if (shmetrics_collect(reg, &snap) < 0 ||
+                shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, &text, &len) < 0)
                 die("scrape");
             free(text);
             shmetrics_snapshot_free(snap);

@@ -35,7 +35,7 @@
 #include "harness.h"
 #include "shmetrics.h"
 
-static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,  2.0,   2.5,   5.0,   10.0,  15.0,  20.0,
+static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
                                          30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 #define NLATENCY (sizeof latency_buckets / sizeof latency_buckets[0])
 #define RECORD_BYTES 72 /* series record + its share of the series index */
@@ -52,8 +52,7 @@ static void die(const char *what)
 
 static double used_bytes(const shmetrics_arena_info_t *in)
 {
-    return (double)in->series_used * RECORD_BYTES + (double)in->heap_used +
-           (double)in->cells_used * 8 +
+    return (double)in->series_used * RECORD_BYTES + (double)in->heap_used + (double)in->cells_used * 8 +
            (double)in->processes_cap * (double)in->proc_cells_used * 8;
 }
 
@@ -67,7 +66,10 @@ static double file_blocks(const char *path)
 static void fill(shmetrics_registry_t *reg, enum kind kind, int n)
 {
     const char *lbl[] = {"handler", "code"};
-    shmetrics_spec_t spec = {.name = "bench_metric", .help = "h", .label_names = lbl, .nlabels = 2,
+    shmetrics_spec_t spec = {.name = "bench_metric",
+                             .help = "h",
+                             .label_names = lbl,
+                             .nlabels = 2,
                              .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
     shmetrics_counter_t *c = NULL;
     shmetrics_gauge_t *g = NULL;

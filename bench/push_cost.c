@@ -132,7 +132,9 @@ int main(void)
     snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
 
     shmetrics_push_options_t null_o = {.backend = SHMETRICS_PUSH_NULL, .interval_ms = 1};
-    shmetrics_push_options_t statsd_o = {.backend = SHMETRICS_PUSH_STATSD, .target = target, .interval_ms = 1,
+    shmetrics_push_options_t statsd_o = {.backend = SHMETRICS_PUSH_STATSD,
+                                         .target = target,
+                                         .interval_ms = 1,
                                          .max_datagram = 8192};
     struct {
         const char *name;

@@ -18,8 +18,10 @@ int main(int argc, char **argv)
     }
 
     const char *labels[] = {"method", "code"};
-    shmetrics_spec_t spec = {.name = "http_requests_total", .help = "Requests served.",
-                             .label_names = labels, .nlabels = 2};
+    shmetrics_spec_t spec = {.name = "http_requests_total",
+                             .help = "Requests served.",
+                             .label_names = labels,
+                             .nlabels = 2};
     shmetrics_counter_t *requests;
     shmetrics_counter_series_t *ok;
     if (shmetrics_counter_register(reg, &spec, &requests) < 0 ||

@@ -21,12 +21,20 @@ static int work(const char *arena, int id, long nreq)
         return 1;
     }
     const char *labels[] = {"model", "status"};
-    shmetrics_spec_t req = {.name = "requests_total", .namespace_name = "demo",
-                            .help = "Requests finished, by model and status.", .label_names = labels, .nlabels = 2};
-    shmetrics_spec_t tok = {.name = "generated_tokens_total", .namespace_name = "demo",
-                            .help = "Tokens generated.", .label_names = labels, .nlabels = 1};
-    shmetrics_spec_t run = {.name = "requests_running", .namespace_name = "demo",
-                            .help = "Requests in flight, per worker process.", .gauge_mode = SHMETRICS_MODE_ALL};
+    shmetrics_spec_t req = {.name = "requests_total",
+                            .namespace_name = "demo",
+                            .help = "Requests finished, by model and status.",
+                            .label_names = labels,
+                            .nlabels = 2};
+    shmetrics_spec_t tok = {.name = "generated_tokens_total",
+                            .namespace_name = "demo",
+                            .help = "Tokens generated.",
+                            .label_names = labels,
+                            .nlabels = 1};
+    shmetrics_spec_t run = {.name = "requests_running",
+                            .namespace_name = "demo",
+                            .help = "Requests in flight, per worker process.",
+                            .gauge_mode = SHMETRICS_MODE_ALL};
     shmetrics_counter_t *requests, *tokens;
     shmetrics_gauge_t *running;
     shmetrics_counter_series_t *ok, *err, *tok_s;

@@ -28,8 +28,8 @@
 #include "shmetrics.h"
 
 #define HANG_MS 20000 /* a hang */
-#define SILENT_MS 50 /* no answer to an input */
-#define IDLE_MS 20   /* the end of an answer */
+#define SILENT_MS 50  /* no answer to an input */
+#define IDLE_MS 20    /* the end of an answer */
 
 static unsigned port;
 /* Kept for the process's lifetime (and so that leak checking sees them). */
@@ -51,8 +51,10 @@ static void must(int rc, const char *what)
 static void fill(shmetrics_registry_t *w)
 {
     const char *labels[] = {"method", "code"};
-    shmetrics_spec_t c = {.name = "http_requests_total", .help = "Requests.\nSecond \\ line.",
-                          .label_names = labels, .nlabels = 2};
+    shmetrics_spec_t c = {.name = "http_requests_total",
+                          .help = "Requests.\nSecond \\ line.",
+                          .label_names = labels,
+                          .nlabels = 2};
     shmetrics_spec_t g = {.name = "queue_depth", .help = "Depth.", .gauge_mode = SHMETRICS_MODE_ALL};
     shmetrics_spec_t h = {.name = "latency_seconds", .help = "Latency.", .label_names = labels, .nlabels = 1};
     shmetrics_spec_t s = {.name = "tokens", .help = "Tokens."};
@@ -88,8 +90,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char path[64];
     snprintf(path, sizeof path, "/dev/shm/shmetrics-fuzz-http-%d", (int)getpid());
     unlink(path);
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .families = 16,
-                             .series = 64, .processes = 4, .shards = 1};
+    shmetrics_options_t o = {.path = path,
+                             .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
+                             .families = 16,
+                             .series = 64,
+                             .processes = 4,
+                             .shards = 1};
     must(shmetrics_open(&o, &writer), "creating the arena");
     fill(writer);
     shmetrics_options_t ro = {.path = path, .flags = SHMETRICS_OPEN_READONLY};
@@ -117,7 +123,8 @@ static int dial(void)
         perror("socket");
         abort();
     }
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
     if (rc < 0 && errno == EINTR) {

@@ -221,8 +221,7 @@ static void collect_and_encode(shmetrics_registry_t *reg)
 {
     shmetrics_snapshot_t *snap;
     if (shmetrics_collect(reg, &snap) < 0)
-        fz_die("collect failed on an arena only this process wrote", shmetrics_errmsg(),
-               strlen(shmetrics_errmsg()));
+        fz_die("collect failed on an arena only this process wrote", shmetrics_errmsg(), strlen(shmetrics_errmsg()));
     if (snap->damaged)
         fz_die("the library's own writes read back as damaged", "", 0);
     fz_check_snapshot(snap);
@@ -276,8 +275,7 @@ static void run(shmetrics_registry_t *reg, struct fz_fields *x)
     check_accepted(&spec, type);
     void *again = NULL;
     if (reg_typed(reg, type, &spec, &again) != 0 || again != m)
-        fz_die("the same spec registered twice gave another metric", shmetrics_errmsg(),
-               strlen(shmetrics_errmsg()));
+        fz_die("the same spec registered twice gave another metric", shmetrics_errmsg(), strlen(shmetrics_errmsg()));
     if (flags & 64) {
         int other = type % 4 + 1;
         void *m2;
@@ -324,8 +322,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_fields x;
     fz_split(&x, data, size);
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .families = 8,
-                             .series = 64, .processes = 4, .shards = 1, .cells = 1u << 17};
+    shmetrics_options_t o = {.path = path,
+                             .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
+                             .families = 8,
+                             .series = 64,
+                             .processes = 4,
+                             .shards = 1,
+                             .cells = 1u << 17};
     shmetrics_registry_t *reg;
     if (shmetrics_open(&o, &reg) < 0)
         fz_die("cannot create the arena", shmetrics_errmsg(), strlen(shmetrics_errmsg()));

@@ -152,7 +152,10 @@ static inline void fz_check_exposition(const char *out, size_t len)
  * type: the HELP and TYPE lines and sample names Prometheus reads)? */
 static inline bool fz_exposes_same(const shmetrics_family_t *a, const shmetrics_family_t *b)
 {
-    static const char *const sfx[5][4] = {{""}, {"", "_total"}, {""}, {"", "_bucket", "_sum", "_count"},
+    static const char *const sfx[5][4] = {{""},
+                                          {"", "_total"},
+                                          {""},
+                                          {"", "_bucket", "_sum", "_count"},
                                           {"", "_sum", "_count"}};
     static const int nsfx[5] = {1, 2, 1, 4, 3};
     char x[300], y[300];

@@ -121,14 +121,14 @@ const char *shmetrics_errmsg(void);
 #define SHMETRICS_MAX_SHARDS 4096u
 
 /* Open flags. */
-#define SHMETRICS_OPEN_CREATE 0x1u  /* create the arena if it is missing */
+#define SHMETRICS_OPEN_CREATE 0x1u   /* create the arena if it is missing */
 #define SHMETRICS_OPEN_READONLY 0x2u /* collector: O_RDONLY and PROT_READ */
-#define SHMETRICS_OPEN_EXCL 0x4u    /* with CREATE: -EEXIST if it exists */
+#define SHMETRICS_OPEN_EXCL 0x4u     /* with CREATE: -EEXIST if it exists */
 
 typedef struct shmetrics_options {
     /* The arena file.  A name without '/' is put under /dev/shm. */
     const char *path;
-    unsigned flags;           /* SHMETRICS_OPEN_* */
+    unsigned flags; /* SHMETRICS_OPEN_* */
     /* Capacities.  0 means the default at creation (1024 families, 16384
      * series, 256 processes, 1024 gauge series, 32 MiB of cells, and the
      * system's CPUs rounded up to a power of two for shards: about 51 MiB
@@ -143,7 +143,7 @@ typedef struct shmetrics_options {
      * for the CPUs its writers run on, only when writers collide on it.
      * Summaries gain 2 at most. */
     uint32_t shards;
-    unsigned file_mode;       /* at creation; 0 means 0600 */
+    unsigned file_mode; /* at creation; 0 means 0600 */
     /* 8-byte cells in the pool that counters, histograms and summaries
      * take their blocks and stripes from: a block is 1 + its cells rounded
      * up to a cache line (a counter 8 cells, a histogram of 21 buckets 32,
@@ -208,18 +208,18 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
  */
 typedef struct shmetrics_spec {
     const char *name;
-    const char *help;             /* NULL means "" */
-    const char *namespace_name;   /* NULL or "" to skip */
-    const char *subsystem;        /* NULL or "" to skip */
+    const char *help;           /* NULL means "" */
+    const char *namespace_name; /* NULL or "" to skip */
+    const char *subsystem;      /* NULL or "" to skip */
     const char *const *label_names;
     size_t nlabels;
     shmetrics_gauge_mode_t gauge_mode; /* gauges only */
-    const double *buckets;        /* histograms only */
+    const double *buckets;             /* histograms only */
     size_t nbuckets;
-    const double *quantiles;      /* summaries only */
+    const double *quantiles; /* summaries only */
     size_t nquantiles;
-    double max_age_seconds;       /* summaries only */
-    uint32_t age_buckets;         /* summaries only */
+    double max_age_seconds; /* summaries only */
+    uint32_t age_buckets;   /* summaries only */
     /* Gauges: the least time between two accepted sets of one series in one
      * process (a rate-limited gauge); sets inside it are dropped and counted
      * in shmetrics_gauge_sets_dropped_total{metric=...}.  0: no limit;
@@ -275,16 +275,12 @@ int shmetrics_buckets_exponential(double start, double factor, size_t count, dou
  * A new family is published in the arena (its record's ready word stored
  * with release after its fields).  Setup.
  */
-int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
-                               shmetrics_counter_t **out);
-int shmetrics_gauge_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
-                             shmetrics_gauge_t **out);
+int shmetrics_counter_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_counter_t **out);
+int shmetrics_gauge_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_gauge_t **out);
 /* Histograms compare their bucket lists too; summaries their quantiles,
  * max age and age buckets. */
-int shmetrics_histogram_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
-                                 shmetrics_histogram_t **out);
-int shmetrics_summary_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
-                               shmetrics_summary_t **out);
+int shmetrics_histogram_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_histogram_t **out);
+int shmetrics_summary_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_summary_t **out);
 
 /* Look a metric up by full name: -ENOENT if there is none, -EINVAL if it is
  * of another type (or for a bad registry handle), -EBADMSG for a damaged
@@ -310,19 +306,15 @@ int shmetrics_summary_get(shmetrics_registry_t *reg, const char *full_name, shme
  * table (liburcu's cds_lfht): no lock, no allocation, no system call once
  * the series is known.  Worker (a known series: collector too).
  */
-int shmetrics_counter_labels(shmetrics_counter_t *m, shmetrics_counter_series_t **out, ...)
-    __attribute__((sentinel));
-int shmetrics_gauge_labels(shmetrics_gauge_t *m, shmetrics_gauge_series_t **out, ...)
-    __attribute__((sentinel));
+int shmetrics_counter_labels(shmetrics_counter_t *m, shmetrics_counter_series_t **out, ...) __attribute__((sentinel));
+int shmetrics_gauge_labels(shmetrics_gauge_t *m, shmetrics_gauge_series_t **out, ...) __attribute__((sentinel));
 int shmetrics_histogram_labels(shmetrics_histogram_t *m, shmetrics_histogram_series_t **out, ...)
     __attribute__((sentinel));
-int shmetrics_summary_labels(shmetrics_summary_t *m, shmetrics_summary_series_t **out, ...)
-    __attribute__((sentinel));
+int shmetrics_summary_labels(shmetrics_summary_t *m, shmetrics_summary_series_t **out, ...) __attribute__((sentinel));
 /* The same with an array of `n` values (for bindings). */
 int shmetrics_counter_labelv(shmetrics_counter_t *m, size_t n, const char *const *values,
                              shmetrics_counter_series_t **out);
-int shmetrics_gauge_labelv(shmetrics_gauge_t *m, size_t n, const char *const *values,
-                           shmetrics_gauge_series_t **out);
+int shmetrics_gauge_labelv(shmetrics_gauge_t *m, size_t n, const char *const *values, shmetrics_gauge_series_t **out);
 int shmetrics_histogram_labelv(shmetrics_histogram_t *m, size_t n, const char *const *values,
                                shmetrics_histogram_series_t **out);
 int shmetrics_summary_labelv(shmetrics_summary_t *m, size_t n, const char *const *values,
@@ -403,14 +395,14 @@ typedef struct shmetrics_label {
 } shmetrics_label_t;
 
 typedef struct shmetrics_sample {
-    const char *suffix;            /* "", "_total", "_bucket", "_sum", "_count" */
+    const char *suffix; /* "", "_total", "_bucket", "_sum", "_count" */
     size_t nlabels;
     const shmetrics_label_t *labels; /* the series' labels, then pid, le or quantile */
     double value;
 } shmetrics_sample_t;
 
 typedef struct shmetrics_family {
-    const char *name;              /* full name (counters: without _total) */
+    const char *name; /* full name (counters: without _total) */
     const char *help;
     shmetrics_type_t type;
     shmetrics_gauge_mode_t gauge_mode;
@@ -421,8 +413,8 @@ typedef struct shmetrics_family {
 typedef struct shmetrics_snapshot {
     size_t nfamilies;
     const shmetrics_family_t *families; /* in registration order */
-    uint64_t damaged;              /* records skipped because they failed validation */
-    size_t nseries;                /* series read */
+    uint64_t damaged;                   /* records skipped because they failed validation */
+    size_t nseries;                     /* series read */
     /* The processes holding a slot, as the walk of the process table found
      * them (each counted once, as shmetrics_processes would report it):
      * attached and still running; attached but gone without detaching (a
@@ -484,7 +476,7 @@ typedef struct shmetrics_server_options {
      * "127.0.0.1:9400".  Port 0 picks a free port (see
      * shmetrics_server_port). */
     const char *listen;
-    unsigned threads;        /* request threads; 0 means online CPUs */
+    unsigned threads; /* request threads; 0 means online CPUs */
 } shmetrics_server_options_t;
 
 /*
@@ -504,8 +496,7 @@ typedef struct shmetrics_server_options {
  * -EINVAL for a bad option or listen address, -EADDRINUSE, -EACCES, -ENOMEM
  * and the like (the message names the address).  Setup.
  */
-int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts,
-                           shmetrics_server_t **out);
+int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts, shmetrics_server_t **out);
 /* The port the server listens on (0 for NULL).  Cannot fail.  Any caller. */
 unsigned shmetrics_server_port(const shmetrics_server_t *srv);
 /* Stop serving (in-flight requests finish) and free the server (NULL:
@@ -557,13 +548,13 @@ typedef struct shmetrics_push_options {
      * gets /v1/metrics (otlp) or /api/v1/write (remote-write).
      * null: ignored. */
     const char *target;
-    unsigned flags;           /* SHMETRICS_PUSH_* */
-    uint32_t interval_ms;     /* between pushes; 0 means 10000 */
-    uint32_t timeout_ms;      /* one HTTP request, connection included; 0 means 5000 */
-    uint32_t retry_min_ms;    /* first retry after a failure; 0 means 1000 */
-    uint32_t retry_max_ms;    /* the backoff doubles up to this; 0 means 60000 */
-    const char *prefix;       /* statsd: put before every name, with a '.' */
-    uint32_t max_datagram;    /* statsd: bytes per datagram; 0 means 1432 */
+    unsigned flags;                    /* SHMETRICS_PUSH_* */
+    uint32_t interval_ms;              /* between pushes; 0 means 10000 */
+    uint32_t timeout_ms;               /* one HTTP request, connection included; 0 means 5000 */
+    uint32_t retry_min_ms;             /* first retry after a failure; 0 means 1000 */
+    uint32_t retry_max_ms;             /* the backoff doubles up to this; 0 means 60000 */
+    const char *prefix;                /* statsd: put before every name, with a '.' */
+    uint32_t max_datagram;             /* statsd: bytes per datagram; 0 means 1432 */
     const shmetrics_label_t *resource; /* otlp: resource attributes; service.name
                                         * is "shmetrics" unless given */
     size_t nresource;
@@ -571,16 +562,16 @@ typedef struct shmetrics_push_options {
     size_t nlabels;
     const char *const *headers; /* otlp, remote-write: extra "Name: value" headers */
     size_t nheaders;
-    shmetrics_log_fn log;     /* failures and recoveries; NULL writes them to stderr */
+    shmetrics_log_fn log; /* failures and recoveries; NULL writes them to stderr */
     void *log_arg;
 } shmetrics_push_options_t;
 
 typedef struct shmetrics_push_stats {
-    uint64_t attempts;     /* pushes tried */
-    uint64_t failures;     /* pushes that failed */
-    uint64_t samples;      /* lines, data points or series sent by pushes that got through */
-    uint64_t bytes;        /* bytes those pushes sent */
-    uint64_t reattached;   /* times the arena was re-created and read again */
+    uint64_t attempts;   /* pushes tried */
+    uint64_t failures;   /* pushes that failed */
+    uint64_t samples;    /* lines, data points or series sent by pushes that got through */
+    uint64_t bytes;      /* bytes those pushes sent */
+    uint64_t reattached; /* times the arena was re-created and read again */
     uint32_t consecutive_failures;
     uint64_t last_success_ns;  /* CLOCK_REALTIME; 0 if none yet */
     uint64_t last_duration_ns; /* the last push: read, encode, send */
@@ -600,14 +591,12 @@ const char *shmetrics_push_backend_name(shmetrics_push_backend_t backend);
  * target (the message names it), -ENOENT for a host name that does not
  * resolve.  Setup.
  */
-int shmetrics_pusher_create(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts,
-                            shmetrics_pusher_t **out);
+int shmetrics_pusher_create(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts, shmetrics_pusher_t **out);
 /* The same, plus a thread that pushes at once and then every interval,
  * retrying failures after retry_min_ms, doubling up to retry_max_ms.
  * Failures are logged and counted (shmetrics_pusher_stats, and the
  * shmetrics_push_* metrics sent along with the arena's).  Setup. */
-int shmetrics_pusher_start(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts,
-                           shmetrics_pusher_t **out);
+int shmetrics_pusher_start(shmetrics_registry_t *reg, const shmetrics_push_options_t *opts, shmetrics_pusher_t **out);
 /* Push now, in the calling thread (safe while the thread runs: pushes take
  * turns).  0, or -errno with a message: -ECONNREFUSED, -ETIMEDOUT,
  * -EHOSTUNREACH, -EPROTO (an HTTP error status) and the like; -EINVAL for
@@ -637,17 +626,17 @@ typedef struct shmetrics_arena_info {
     uint32_t families_cap, families_used;
     uint32_t series_cap, series_used;
     uint32_t processes_cap;
-    uint32_t shards;    /* stripes a series may gain at most */
+    uint32_t shards; /* stripes a series may gain at most */
     uint64_t heap_bytes, heap_used;
     uint64_t cells_cap, cells_used;           /* 8-byte words of the cell pool */
     uint64_t proc_cells_cap, proc_cells_used; /* 8-byte words per process unit */
     uint32_t gauges_cap, gauges_used;         /* gauge series (a line each per unit) */
-    uint64_t refused;   /* registrations and slot claims refused: arena full */
-    uint64_t abandoned; /* records or cells lost to races or dead processes */
-    uint64_t reclaimed; /* process slots given back (exits, deaths) */
-    uint64_t fs_refused;      /* allocations the filesystem refused: it was full */
-    uint64_t striped;         /* stripe sets series gained (writers collided) */
-    uint64_t stripes_refused; /* stripe sets not granted: pool or filesystem full */
+    uint64_t refused;                         /* registrations and slot claims refused: arena full */
+    uint64_t abandoned;                       /* records or cells lost to races or dead processes */
+    uint64_t reclaimed;                       /* process slots given back (exits, deaths) */
+    uint64_t fs_refused;                      /* allocations the filesystem refused: it was full */
+    uint64_t striped;                         /* stripe sets series gained (writers collided) */
+    uint64_t stripes_refused;                 /* stripe sets not granted: pool or filesystem full */
     /* What the filesystem holds for the arena now; it never exceeds
      * file_bytes, which is the most the arena can ever take. */
     uint64_t allocated_bytes;

@@ -8,13 +8,14 @@ set -eu
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build
 # the fuzz targets (make fuzz, and the smoke run of make test); util-linux
-# (setpriv, mount) serves the filesystem-fault tests.
+# (setpriv, mount) serves the filesystem-fault and many-core tests;
+# clang-format and git serve the style check (scripts/style.sh).
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
 prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-dev
 libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
 g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core
-clang libclang-rt-14-dev util-linux"
+clang libclang-rt-14-dev util-linux clang-format git"
 
 missing=""
 for p in $PKGS; do

@@ -81,8 +81,10 @@ int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t 
     for (;;) {
         if (cur > cap || n > cap - cur) {
             count_refused(a);
-            return smx_fail(-ENOSPC, "arena full: no room for %u more cells in a unit of %llu (create the arena "
-                            "with more cells)", n, (unsigned long long)cap);
+            return smx_fail(-ENOSPC,
+                            "arena full: no room for %u more cells in a unit of %llu (create the arena "
+                            "with more cells)",
+                            n, (unsigned long long)cap);
         }
         uint64_t seen = shmetrics_cas_seq_cst(used, cur, cur + n);
         if (seen == cur)
@@ -132,9 +134,10 @@ int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64
     for (;;) {
         if (cur > cap || need > cap - cur) {
             count_refused(a);
-            return smx_fail(-ENOSPC, "arena full: the cell pool (%llu bytes) has no room for %llu more for %s "
-                            "(create the arena with more --cells)", (unsigned long long)a->h.pool_bytes,
-                            (unsigned long long)need * 8, what);
+            return smx_fail(-ENOSPC,
+                            "arena full: the cell pool (%llu bytes) has no room for %llu more for %s "
+                            "(create the arena with more --cells)",
+                            (unsigned long long)a->h.pool_bytes, (unsigned long long)need * 8, what);
         }
         uint64_t seen = shmetrics_cas_seq_cst(&a->sh->pool_used, cur, cur + need);
         if (seen == cur)
@@ -167,8 +170,8 @@ int shm_unit_ready(struct shm_arena *a, uint32_t slot, uint64_t words)
     words = (words + page_words - 1) / page_words * page_words;
     if (words > cap)
         words = cap;
-    int rc = make_real(a, a->h.off_proc_units + (uint64_t)slot * a->h.proc_unit_bytes + have * 8,
-                       (words - have) * 8, "a process's gauge cells");
+    int rc = make_real(a, a->h.off_proc_units + (uint64_t)slot * a->h.proc_unit_bytes + have * 8, (words - have) * 8,
+                       "a process's gauge cells");
     if (rc < 0)
         return rc;
     while (have < words) {
@@ -186,8 +189,7 @@ uint64_t shm_usage_bytes_used(const struct shm_usage *u)
     const uint64_t word = sizeof(uint64_t);
     uint64_t free_bytes = (uint64_t)(c->families - u->families_used) * sizeof(struct shm_family) +
                           (uint64_t)(c->series - u->series_used) * sizeof(struct shm_series) +
-                          (c->heap_bytes - u->heap_used) +
-                          (c->pool_cells - u->pool_used) * word +
+                          (c->heap_bytes - u->heap_used) + (c->pool_cells - u->pool_used) * word +
                           (uint64_t)c->processes * (c->proc_cells - u->proc_cells_used) * word;
     return u->file_bytes - free_bytes;
 }

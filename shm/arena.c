@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/clock.h"
 #include "arena_priv.h"
+#include "base/clock.h"
 #include "base/error.h"
 
 /* The defaults make an arena of about 51 MiB at most, whatever the CPU
@@ -42,7 +42,7 @@
 #define DEFAULT_SERIES 16384u
 #define DEFAULT_PROCESSES 256u
 #define DEFAULT_POOL_CELLS (UINT64_C(32) << 17) /* 32 MiB of cells */
-#define DEFAULT_GAUGES 1024u                   /* gauge series: lines in a process unit */
+#define DEFAULT_GAUGES 1024u                    /* gauge series: lines in a process unit */
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -93,14 +93,14 @@ static int caps_check(const struct shm_caps *c)
     if (c->series > SHM_MAX_RECORDS)
         return smx_fail(-EINVAL, "series capacity %u is over the limit %u", c->series, SHM_MAX_RECORDS);
     if (c->processes > SHM_MAX_PROCESSES)
-        return smx_fail(-EINVAL, "processes capacity %u is over the limit %u", c->processes,
-                        SHM_MAX_PROCESSES);
+        return smx_fail(-EINVAL, "processes capacity %u is over the limit %u", c->processes, SHM_MAX_PROCESSES);
     if (c->stripes > SHM_MAX_STRIPES || (c->stripes & (c->stripes - 1)))
-        return smx_fail(-EINVAL, "shard count %u must be a power of two no larger than %u (the stripes a series may gain)", c->stripes,
-                        SHM_MAX_STRIPES);
+        return smx_fail(-EINVAL,
+                        "shard count %u must be a power of two no larger than %u (the stripes a series may gain)",
+                        c->stripes, SHM_MAX_STRIPES);
     if (c->heap_bytes > SHM_MAX_HEAP)
-        return smx_fail(-EINVAL, "heap of %llu bytes is over the limit %llu",
-                        (unsigned long long)c->heap_bytes, (unsigned long long)SHM_MAX_HEAP);
+        return smx_fail(-EINVAL, "heap of %llu bytes is over the limit %llu", (unsigned long long)c->heap_bytes,
+                        (unsigned long long)SHM_MAX_HEAP);
     if (c->proc_cells > SHM_MAX_UNIT / 8)
         return smx_fail(-EINVAL, "a process unit may not exceed %llu bytes", (unsigned long long)SHM_MAX_UNIT);
     if (c->pool_cells > SHM_MAX_POOL / 8)
@@ -162,15 +162,17 @@ static int header_validate(const struct shm_header *h, uint64_t st_size)
     if (h->magic != SHM_MAGIC)
         return smx_fail(-EBADMSG, "not a shmetrics arena (bad magic)");
     if (h->version < SHM_VERSION)
-        return smx_fail(-EPROTO, "arena layout version %u was made by an older shmetrics; this library reads "
+        return smx_fail(-EPROTO,
+                        "arena layout version %u was made by an older shmetrics; this library reads "
                         "version %u: remove the arena (shmetrics reset --unlink) and create it again",
                         h->version, SHM_VERSION);
     if (h->version != SHM_VERSION)
-        return smx_fail(-EPROTO, "arena layout version %u was made by a newer shmetrics; this library reads "
-                        "version %u", h->version, SHM_VERSION);
+        return smx_fail(-EPROTO,
+                        "arena layout version %u was made by a newer shmetrics; this library reads "
+                        "version %u",
+                        h->version, SHM_VERSION);
     if (h->header_bytes != sizeof(struct shm_header))
-        return smx_fail(-EBADMSG, "header size %u, expected %zu", h->header_bytes,
-                        sizeof(struct shm_header));
+        return smx_fail(-EBADMSG, "header size %u, expected %zu", h->header_bytes, sizeof(struct shm_header));
     if (h->pool_bytes % SHM_PAGE || h->proc_unit_bytes % SHM_PAGE)
         return smx_fail(-EBADMSG, "pool or unit sizes are not page multiples");
     struct shm_caps c;
@@ -186,26 +188,25 @@ static int header_validate(const struct shm_header *h, uint64_t st_size)
     if (h->family_buckets != want.family_buckets || h->series_buckets != want.series_buckets ||
         h->off_procs != want.off_procs || h->off_family_index != want.off_family_index ||
         h->off_families != want.off_families || h->off_series_index != want.off_series_index ||
-        h->off_series != want.off_series || h->off_heap != want.off_heap ||
-        h->off_pool != want.off_pool || h->off_proc_units != want.off_proc_units ||
-        h->file_bytes != want.file_bytes)
+        h->off_series != want.off_series || h->off_heap != want.off_heap || h->off_pool != want.off_pool ||
+        h->off_proc_units != want.off_proc_units || h->file_bytes != want.file_bytes)
         return smx_fail(-EBADMSG, "header offsets do not match its capacities");
     if (st_size < h->file_bytes)
         return smx_fail(-EBADMSG, "truncated arena: the file has %llu bytes, its header says %llu",
                         (unsigned long long)st_size, (unsigned long long)h->file_bytes);
     if (st_size > h->file_bytes)
-        return smx_fail(-EBADMSG, "arena file has %llu bytes, its header says %llu",
-                        (unsigned long long)st_size, (unsigned long long)h->file_bytes);
+        return smx_fail(-EBADMSG, "arena file has %llu bytes, its header says %llu", (unsigned long long)st_size,
+                        (unsigned long long)h->file_bytes);
     return 0;
 }
 
 /* A requested capacity of 0 accepts whatever the arena has. */
 static int caps_match(const struct shm_caps *have, const struct shm_caps *want)
 {
-#define CAP_CHECK(field, what)                                                                      \
-    if (want->field && want->field != have->field)                                                 \
-        return smx_fail(-EINVAL, "capacity mismatch: the arena has %s=%llu, %llu was asked for",   \
-                        what, (unsigned long long)have->field, (unsigned long long)want->field);
+#define CAP_CHECK(field, what)                                                                         \
+    if (want->field && want->field != have->field)                                                     \
+        return smx_fail(-EINVAL, "capacity mismatch: the arena has %s=%llu, %llu was asked for", what, \
+                        (unsigned long long)have->field, (unsigned long long)want->field);
     CAP_CHECK(families, "families")
     CAP_CHECK(series, "series")
     CAP_CHECK(processes, "processes")
@@ -214,8 +215,10 @@ static int caps_match(const struct shm_caps *have, const struct shm_caps *want)
     CAP_CHECK(pool_cells, "cells")
 #undef CAP_CHECK
     if (want->proc_cells && want->proc_cells != have->proc_cells)
-        return smx_fail(-EINVAL, "capacity mismatch: the arena has gauges=%llu, %llu was asked for (a page of "
-                        "gauges at a time: %u)", (unsigned long long)(have->proc_cells / SHM_GAUGE_CELLS),
+        return smx_fail(-EINVAL,
+                        "capacity mismatch: the arena has gauges=%llu, %llu was asked for (a page of "
+                        "gauges at a time: %u)",
+                        (unsigned long long)(have->proc_cells / SHM_GAUGE_CELLS),
                         (unsigned long long)(want->proc_cells / SHM_GAUGE_CELLS), SHM_PAGE / SHM_LINE);
     return 0;
 }
@@ -274,8 +277,8 @@ static int create_new(struct shm_arena *a, const char *path, const struct shm_ca
 
     rc = 0;
     if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)h.file_bytes) < 0)
-        rc = smx_fail(-errno, "cannot size a new arena of %llu bytes: %s",
-                      (unsigned long long)h.file_bytes, strerror(errno));
+        rc = smx_fail(-errno, "cannot size a new arena of %llu bytes: %s", (unsigned long long)h.file_bytes,
+                      strerror(errno));
     /* Allocate the header, the tables and the heap now, so the directories
      * never fault for lack of space in the filesystem; the pool and the
      * units are allocated as they are handed out (shm/alloc.c). */
@@ -336,8 +339,10 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
         if (e == EACCES || e == EPERM)
             return smx_fail(-e, "permission denied opening %s", path);
         if (e == EROFS)
-            return smx_fail(-e, "cannot open %s for writing: it is on a read-only filesystem (a collector "
-                            "opens it read-only)", path);
+            return smx_fail(-e,
+                            "cannot open %s for writing: it is on a read-only filesystem (a collector "
+                            "opens it read-only)",
+                            path);
         return smx_fail(-e, "cannot open %s: %s", path, strerror(e));
     }
     struct stat st;
@@ -384,8 +389,7 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
     return 0;
 }
 
-int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
-                   struct shm_arena **out)
+int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode, struct shm_arena **out)
 {
     struct shm_caps w = {0};
     if (want)
@@ -475,13 +479,14 @@ int shm_arena_fault(const struct shm_arena *a, const char *what)
 {
     struct stat st;
     if (fstat(a->fd, &st) == 0 && (uint64_t)st.st_size < a->h.file_bytes)
-        return smx_fail(-EFAULT, "%s: the arena file was truncated under the reader (%llu bytes left of %llu)",
-                        what, (unsigned long long)st.st_size, (unsigned long long)a->h.file_bytes);
+        return smx_fail(-EFAULT, "%s: the arena file was truncated under the reader (%llu bytes left of %llu)", what,
+                        (unsigned long long)st.st_size, (unsigned long long)a->h.file_bytes);
     if (fstat(a->fd, &st) == 0)
-        return smx_fail(-ENOSPC, "%s: a page of the arena could not be read: the filesystem holding %s is full "
-                        "(the pages of a sparse arena are allocated when first touched)", what, a->path);
-    return smx_fail(-EFAULT, "%s: the arena could not be read (SIGBUS), and fstat failed: %s", what,
-                    strerror(errno));
+        return smx_fail(-ENOSPC,
+                        "%s: a page of the arena could not be read: the filesystem holding %s is full "
+                        "(the pages of a sparse arena are allocated when first touched)",
+                        what, a->path);
+    return smx_fail(-EFAULT, "%s: the arena could not be read (SIGBUS), and fstat failed: %s", what, strerror(errno));
 }
 
 bool shm_arena_readonly(const struct shm_arena *a)

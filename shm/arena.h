@@ -24,18 +24,17 @@ struct shm_caps {
     uint32_t families;
     uint32_t series;
     uint32_t processes;
-    uint32_t stripes;    /* stripes a series may gain at most, a power of two */
+    uint32_t stripes; /* stripes a series may gain at most, a power of two */
     uint64_t heap_bytes;
     uint64_t pool_cells; /* 8-byte words in the cell pool */
     uint64_t proc_cells; /* 8-byte words in one per-process unit */
 };
 
-#define SHM_OPEN_CREATE 1   /* create the file if it is missing */
-#define SHM_OPEN_RDONLY 2   /* O_RDONLY + PROT_READ: a collector */
-#define SHM_OPEN_EXCL 4     /* fail with -EEXIST if the file exists */
+#define SHM_OPEN_CREATE 1 /* create the file if it is missing */
+#define SHM_OPEN_RDONLY 2 /* O_RDONLY + PROT_READ: a collector */
+#define SHM_OPEN_EXCL 4   /* fail with -EEXIST if the file exists */
 
-int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode,
-                   struct shm_arena **out);
+int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode, struct shm_arena **out);
 void shm_arena_close(struct shm_arena *a);
 /* 1 when the path now names another arena (unlinked and re-created: its
  * generation differs), else 0. */
@@ -53,7 +52,7 @@ uint32_t shm_default_stripes(void);
 
 /* What `shmetrics stat` shows. */
 struct shm_usage {
-    struct shm_caps caps;   /* as created (all fields filled) */
+    struct shm_caps caps; /* as created (all fields filled) */
     uint64_t file_bytes;
     uint64_t generation;
     uint64_t created_ns;
@@ -61,15 +60,15 @@ struct shm_usage {
     uint32_t families_used;
     uint32_t series_used;
     uint64_t heap_used;
-    uint64_t pool_used;        /* words */
-    uint64_t proc_cells_used;  /* words in each process unit */
+    uint64_t pool_used;       /* words */
+    uint64_t proc_cells_used; /* words in each process unit */
     uint64_t refused;
     uint64_t abandoned;
     uint64_t reclaimed;
     uint64_t fs_refused;
     uint64_t striped;
     uint64_t stripes_refused;
-    uint64_t allocated_bytes;  /* what the filesystem holds for the file now */
+    uint64_t allocated_bytes; /* what the filesystem holds for the file now */
 };
 void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u);
 /* The bytes of the file in use (shm/alloc.c): everything but the free part
@@ -79,24 +78,24 @@ uint64_t shm_usage_bytes_used(const struct shm_usage *u);
 /* ---- families ---- */
 
 struct shm_family_spec {
-    uint32_t type;              /* enum shm_type */
-    const char *name;           /* full name */
+    uint32_t type;    /* enum shm_type */
+    const char *name; /* full name */
     size_t name_len;
     const char *help;
     size_t help_len;
-    const char *labels;         /* label names as a string list (each NUL-ended) */
+    const char *labels; /* label names as a string list (each NUL-ended) */
     size_t labels_len;
     uint32_t nlabels;
-    uint32_t mode;              /* gauges */
-    const double *buckets;      /* histograms */
+    uint32_t mode;         /* gauges */
+    const double *buckets; /* histograms */
     uint32_t nbuckets;
-    const double *quantiles;    /* summaries */
+    const double *quantiles; /* summaries */
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;
-    uint32_t min_interval_us;   /* gauges */
-    uint32_t max_series;        /* label sets before the overflow series */
-    uint32_t ncells;            /* words per series per unit */
+    uint32_t min_interval_us; /* gauges */
+    uint32_t max_series;      /* label sets before the overflow series */
+    uint32_t ncells;          /* words per series per unit */
 };
 
 /* A validated, decoded family.  Pointers point into the mapping. */
@@ -124,8 +123,7 @@ struct shm_family_view {
 
 /* Find or publish the family named spec->name.  *created tells which.  The
  * caller compares an existing family's view with its spec. */
-int shm_family_register(struct shm_arena *a, const struct shm_family_spec *spec, uint32_t *idx,
-                        bool *created);
+int shm_family_register(struct shm_arena *a, const struct shm_family_spec *spec, uint32_t *idx, bool *created);
 /* -ENOENT when no family has that name. */
 int shm_family_find(struct shm_arena *a, const char *name, size_t len, uint32_t *idx);
 /* -EAGAIN for a record that is not published yet, -EBADMSG for one that
@@ -138,10 +136,10 @@ uint32_t shm_families_used(const struct shm_arena *a);
 struct shm_series_view {
     uint32_t idx;
     uint32_t family;
-    const char *key;    /* label values as a string list */
+    const char *key; /* label values as a string list */
     uint32_t key_len;
-    uint32_t flags;     /* SHM_SERIES_* */
-    uint64_t cell;      /* first word index in a unit */
+    uint32_t flags; /* SHM_SERIES_* */
+    uint64_t cell;  /* first word index in a unit */
 };
 
 /* Find or publish the series (family, key); on success its cells exist. */

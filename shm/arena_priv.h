@@ -13,14 +13,14 @@
 #include "shmetrics/atomic.h"
 
 struct shm_arena {
-    char *base;             /* the mapping */
+    char *base; /* the mapping */
     size_t size;
     int fd;
     bool rdonly;
     char *path;
-    struct shm_header h;    /* validated private copy: offsets come from here */
-    struct shm_header *sh;  /* the shared header: allocation words only */
-    uint32_t spare_family;  /* a record that lost a publication race, + 1 */
+    struct shm_header h;   /* validated private copy: offsets come from here */
+    struct shm_header *sh; /* the shared header: allocation words only */
+    uint32_t spare_family; /* a record that lost a publication race, + 1 */
     uint32_t spare_series;
 };
 
@@ -59,7 +59,6 @@ void shm_count_abandoned(struct shm_arena *a);
 int shm_fallocate(int fd, const char *path, uint64_t off, uint64_t len, const char *what);
 /* `words` words of the pool, whole lines, allocated in the filesystem. */
 int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64_t *word);
-
 
 /* Claim a FREE slot for the calling process, -ENOSPC when none is free
  * (shm/procs.c); shm_proc_claim (shm/reclaim.c) makes room first. */

@@ -51,8 +51,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/clock.h"
 #include "arena_priv.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "hash.h"
 #include "names.h"
@@ -68,8 +68,8 @@ typedef int (*match_fn)(const struct shm_arena *a, uint32_t rec, uint64_t hash, 
  * empty bucket; -ENOENT when the key is absent and nothing was to be
  * inserted; -ENOSPC when every bucket is taken.
  */
-static int index_probe(const struct shm_arena *a, uint32_t *buckets, uint32_t nbuckets, uint32_t cap,
-                       uint64_t hash, match_fn match, const void *key, uint32_t insert, uint32_t *found)
+static int index_probe(const struct shm_arena *a, uint32_t *buckets, uint32_t nbuckets, uint32_t cap, uint64_t hash,
+                       match_fn match, const void *key, uint32_t insert, uint32_t *found)
 {
     uint32_t mask = nbuckets - 1;
     for (uint32_t i = 0; i < nbuckets; i++) {
@@ -150,8 +150,8 @@ int shm_family_find(struct shm_arena *a, const char *name, size_t len, uint32_t 
 {
     struct family_key k = {name, len};
     uint64_t hash = shm_hash_family(name, len);
-    int rc = index_probe(a, shm_family_index(a), a->h.family_buckets, a->h.families_cap, hash, family_match,
-                         &k, NO_INSERT, idx);
+    int rc = index_probe(a, shm_family_index(a), a->h.family_buckets, a->h.families_cap, hash, family_match, &k,
+                         NO_INSERT, idx);
     if (rc == 1)
         return 0;
     return smx_fail(-ENOENT, "no metric named %.*s", (int)len, name);
@@ -166,8 +166,7 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
     uint32_t *index = shm_family_index(a);
     uint32_t found;
     *created = false;
-    int rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, NO_INSERT,
-                         &found);
+    int rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, NO_INSERT, &found);
     if (rc == 1) {
         family_complete(a, found);
         *idx = found;
@@ -178,8 +177,7 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
     if ((rc = shm_heap_alloc(a, sp->name, sp->name_len, &name_off)) < 0 ||
         (rc = shm_heap_alloc(a, sp->help, sp->help_len, &help_off)) < 0 ||
         (rc = shm_heap_alloc(a, sp->labels, sp->labels_len, &labels_off)) < 0 ||
-        (sp->nbuckets &&
-         (rc = shm_heap_alloc(a, sp->buckets, sp->nbuckets * sizeof(double), &buckets_off)) < 0) ||
+        (sp->nbuckets && (rc = shm_heap_alloc(a, sp->buckets, sp->nbuckets * sizeof(double), &buckets_off)) < 0) ||
         (sp->nquantiles &&
          (rc = shm_heap_alloc(a, sp->quantiles, sp->nquantiles * sizeof(double), &quantiles_off)) < 0) ||
         (rc = record_take(a, &a->spare_family, &a->sh->families_used, a->h.families_cap, "family", &rec)) < 0)
@@ -289,9 +287,9 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return smx_fail(-EBADMSG, "family record %u: bad label names", idx);
     if (c.type == SHM_TYPE_GAUGE ? c.mode > SHM_MODE_LIVEMOSTRECENT : c.mode != 0)
         return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
-    if (c.type == SHM_TYPE_HISTOGRAM ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS ||
-                                           !doubles_ok(a, c.buckets_off, c.nbuckets, false)
-                                     : c.nbuckets != 0)
+    if (c.type == SHM_TYPE_HISTOGRAM
+            ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS || !doubles_ok(a, c.buckets_off, c.nbuckets, false)
+            : c.nbuckets != 0)
         return smx_fail(-EBADMSG, "family record %u: bad bucket list", idx);
     if (c.type == SHM_TYPE_SUMMARY
             ? c.nquantiles > SHM_MAX_QUANTILES || !doubles_ok(a, c.quantiles_off, c.nquantiles, true) ||

@@ -102,25 +102,25 @@ struct shm_header {
     uint8_t reserved0[96];     /* 160 zero */
 
     /* Allocation words (bump allocators, CAS only). */
-    uint32_t families_used;    /* 256 records handed out */
-    uint32_t series_used;      /* 260 records handed out */
-    uint64_t heap_used;        /* 264 bytes handed out, multiple of 8 */
-    uint64_t pool_used;        /* 272 8-byte words of the pool handed out, a
+    uint32_t families_used;   /* 256 records handed out */
+    uint32_t series_used;     /* 260 records handed out */
+    uint64_t heap_used;       /* 264 bytes handed out, multiple of 8 */
+    uint64_t pool_used;       /* 272 8-byte words of the pool handed out, a
                                 * multiple of SHM_LINE_WORDS */
-    uint64_t proc_cells_used;  /* 280 8-byte words handed out in every process unit */
-    uint64_t refused;          /* 288 registrations and slot claims refused: arena full */
-    uint64_t abandoned;        /* 296 records or cells lost to a race or a helper */
-    uint64_t reclaim_lock;     /* 304 0, or the process folding a slot: pid in
+    uint64_t proc_cells_used; /* 280 8-byte words handed out in every process unit */
+    uint64_t refused;         /* 288 registrations and slot claims refused: arena full */
+    uint64_t abandoned;       /* 296 records or cells lost to a race or a helper */
+    uint64_t reclaim_lock;    /* 304 0, or the process folding a slot: pid in
                                 * the low 32 bits, the low 32 bits of its
                                 * start time above */
-    uint64_t reclaimed;        /* 312 process slots reclaimed */
-    uint64_t removals;         /* 320 series removed so far: lookup caches
+    uint64_t reclaimed;       /* 312 process slots reclaimed */
+    uint64_t removals;        /* 320 series removed so far: lookup caches
                                 * re-check their series when it moves */
-    uint64_t fs_refused;       /* 328 allocations the filesystem refused (ENOSPC) */
-    uint64_t striped;          /* 336 stripe sets added to series */
-    uint64_t stripes_refused;  /* 344 stripe sets not granted: pool or filesystem full */
-    uint64_t retired_ready;    /* 352 words of the retired unit allocated (fallocate) */
-    uint8_t reserved1[152];    /* 360 zero */
+    uint64_t fs_refused;      /* 328 allocations the filesystem refused (ENOSPC) */
+    uint64_t striped;         /* 336 stripe sets added to series */
+    uint64_t stripes_refused; /* 344 stripe sets not granted: pool or filesystem full */
+    uint64_t retired_ready;   /* 352 words of the retired unit allocated (fallocate) */
+    uint8_t reserved1[152];   /* 360 zero */
 
     uint8_t reserved2[SHM_PAGE - 512]; /* 512 zero */
 };
@@ -170,12 +170,12 @@ _Static_assert(offsetof(struct shm_header, reserved2) == 512, "reserved2");
 
 /* One process slot: 64 bytes. */
 struct shm_proc {
-    uint32_t state;      /*  0 SHM_PROC_* */
-    uint32_t pid;        /*  4 */
-    uint64_t start_time; /*  8 /proc/PID/stat field 22, clock ticks after boot */
-    uint64_t attach_ns;  /* 16 CLOCK_REALTIME when the slot was claimed */
-    uint64_t detach_ns;  /* 24 CLOCK_REALTIME at detach, 0 while active */
-    uint64_t unit_ready; /* 32 words at the start of the slot's unit that are
+    uint32_t state;       /*  0 SHM_PROC_* */
+    uint32_t pid;         /*  4 */
+    uint64_t start_time;  /*  8 /proc/PID/stat field 22, clock ticks after boot */
+    uint64_t attach_ns;   /* 16 CLOCK_REALTIME when the slot was claimed */
+    uint64_t detach_ns;   /* 24 CLOCK_REALTIME at detach, 0 while active */
+    uint64_t unit_ready;  /* 32 words at the start of the slot's unit that are
                           * allocated (fallocate): readers look no further */
     uint8_t reserved[24]; /* 40 zero */
 };
@@ -194,30 +194,30 @@ _Static_assert(offsetof(struct shm_proc, reserved) == 40, "proc.reserved");
  * followed by one NUL byte.
  */
 struct shm_family {
-    uint32_t ready;        /*   0 SHM_REC_* */
-    uint32_t type;         /*   4 enum shm_type */
-    uint64_t hash;         /*   8 shm_hash of the full name */
-    uint32_t name_off;     /*  16 full name */
-    uint32_t name_len;     /*  20 without NUL */
-    uint32_t help_off;     /*  24 */
-    uint32_t help_len;     /*  28 */
-    uint32_t labels_off;   /*  32 label names, a string list */
-    uint32_t labels_len;   /*  36 bytes, NULs included */
-    uint32_t nlabels;      /*  40 */
-    uint32_t mode;         /*  44 enum shm_gauge_mode (gauges), else 0 */
-    uint32_t buckets_off;  /*  48 double[nbuckets] upper bounds, 8-aligned */
-    uint32_t nbuckets;     /*  52 finite bounds; +Inf is implied */
-    uint32_t ncells;       /*  56 8-byte words per series in one unit */
-    uint32_t pad0;         /*  60 */
-    uint32_t quantiles_off; /* 64 double[nquantiles], 8-aligned (summaries) */
-    uint32_t nquantiles;   /*  68 */
-    uint32_t max_age_ms;   /*  72 summary window */
-    uint32_t age_buckets;  /*  76 summary window slots */
+    uint32_t ready;           /*   0 SHM_REC_* */
+    uint32_t type;            /*   4 enum shm_type */
+    uint64_t hash;            /*   8 shm_hash of the full name */
+    uint32_t name_off;        /*  16 full name */
+    uint32_t name_len;        /*  20 without NUL */
+    uint32_t help_off;        /*  24 */
+    uint32_t help_len;        /*  28 */
+    uint32_t labels_off;      /*  32 label names, a string list */
+    uint32_t labels_len;      /*  36 bytes, NULs included */
+    uint32_t nlabels;         /*  40 */
+    uint32_t mode;            /*  44 enum shm_gauge_mode (gauges), else 0 */
+    uint32_t buckets_off;     /*  48 double[nbuckets] upper bounds, 8-aligned */
+    uint32_t nbuckets;        /*  52 finite bounds; +Inf is implied */
+    uint32_t ncells;          /*  56 8-byte words per series in one unit */
+    uint32_t pad0;            /*  60 */
+    uint32_t quantiles_off;   /* 64 double[nquantiles], 8-aligned (summaries) */
+    uint32_t nquantiles;      /*  68 */
+    uint32_t max_age_ms;      /*  72 summary window */
+    uint32_t age_buckets;     /*  76 summary window slots */
     uint32_t min_interval_us; /* 80 gauges: least time between accepted sets, 0 none */
-    uint32_t max_series;   /*  84 label sets before the overflow series */
-    uint32_t nseries;      /*  88 label sets published (atomic add) */
-    uint32_t pad1;         /*  92 */
-    uint8_t reserved[32];  /*  96 zero */
+    uint32_t max_series;      /*  84 label sets before the overflow series */
+    uint32_t nseries;         /*  88 label sets published (atomic add) */
+    uint32_t pad1;            /*  92 */
+    uint8_t reserved[32];     /*  96 zero */
 };
 _Static_assert(sizeof(struct shm_family) == 128, "family record");
 _Static_assert(offsetof(struct shm_family, ready) == 0, "family.ready");
@@ -313,7 +313,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *
  * Counter cells: [0] uint64 whole part  [1] double fractional part.
  */
-#define SHM_CELL_BYTES 8u   /* one cell word */
+#define SHM_CELL_BYTES 8u /* one cell word */
 #define SHM_LINE_WORDS (SHM_LINE / SHM_CELL_BYTES)
 #define SHM_BLOCK_WORDS(ncells) ((((ncells) + 1u) + SHM_LINE_WORDS - 1u) / SHM_LINE_WORDS * SHM_LINE_WORDS)
 #define SHM_STRIPES_MAGIC UINT64_C(0x5345505249525453) /* "STRIPES" */
@@ -327,7 +327,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_COUNTER_WHOLE 0u /* word indexes of a counter's cells */
 #define SHM_COUNTER_FRAC 1u
 #define SHM_GAUGE_CELLS SHM_LINE_WORDS
-#define SHM_GAUGE_VALUE 0u   /* word indexes of a gauge's cells */
+#define SHM_GAUGE_VALUE 0u /* word indexes of a gauge's cells */
 #define SHM_GAUGE_STAMP 1u
 /* A sum (of a histogram or summary) is a whole word (int64) followed by a
  * double word: SHM_SUM_FRAC is the double's index after the whole one. */
@@ -369,13 +369,13 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_SKETCH_BUCKETS (2u * SHM_SKETCH_HALF + 1u)
 #define SHM_AGE_SLOT_WORDS (2u + (SHM_SKETCH_BUCKETS + 1u) / 2u) /* SHM_AGE_COUNTS + counts */
 #define SHM_AGE_BUSY (UINT64_C(1) << 63)
-#define SHM_SUMMARY_COUNT 0u   /* word indexes of a summary's cells */
-#define SHM_SUMMARY_SUM 1u     /* the whole word of the sum */
-#define SHM_SUMMARY_SLOTS 3u   /* the first age slot */
-#define SHM_AGE_EPOCH 0u       /* word indexes inside an age slot */
+#define SHM_SUMMARY_COUNT 0u /* word indexes of a summary's cells */
+#define SHM_SUMMARY_SUM 1u   /* the whole word of the sum */
+#define SHM_SUMMARY_SLOTS 3u /* the first age slot */
+#define SHM_AGE_EPOCH 0u     /* word indexes inside an age slot */
 #define SHM_AGE_RANGE 1u
-#define SHM_AGE_COUNTS 2u      /* the uint32 counts start here */
-#define SHM_SUMMARY_CELLS(age_buckets) (SHM_SUMMARY_SLOTS + (age_buckets) * SHM_AGE_SLOT_WORDS)
+#define SHM_AGE_COUNTS 2u /* the uint32 counts start here */
+#define SHM_SUMMARY_CELLS(age_buckets) (SHM_SUMMARY_SLOTS + SHM_AGE_SLOT_WORDS * (age_buckets))
 #define SHM_MAX_QUANTILES 16u
 #define SHM_MAX_AGE_BUCKETS 16u
 _Static_assert(SHM_SKETCH_BUCKETS == 8193u, "sketch size");

@@ -71,8 +71,7 @@ bool smx_utf8_ok(const char *s, size_t len)
         }
         p += need;
         /* overlong forms, surrogates, beyond U+10FFFF */
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return false;
     }
     return true;

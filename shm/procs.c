@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/clock.h"
 #include "arena_priv.h"
+#include "base/clock.h"
 #include "base/error.h"
 
 /* Field 22 of /proc/PID/stat (0: this process); 0 when it cannot be read. */
@@ -44,8 +44,7 @@ uint64_t shm_start_time(uint32_t pid)
         return 0;
     unsigned long long v = 0;
     /* After ')': field 3 is the state; field 22 is the 20th after it. */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-               &v) != 1)
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &v) != 1)
         return 0;
     return v;
 }

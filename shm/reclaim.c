@@ -43,9 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena_priv.h"
 #include "base/clock.h"
 #include "base/error.h"
-#include "arena_priv.h"
 
 /* How long a reclaimer waits for the lock: folding one slot takes
  * microseconds to milliseconds. */
@@ -86,9 +86,10 @@ static int lock_reclaim(struct shm_arena *a)
             return 0;
         if (smx_mono_ns() > deadline) {
             pthread_mutex_unlock(&local_lock);
-            return smx_fail(-EBUSY, "the reclaim lock of the arena is held by process %u for more than %llu ms: "
-                            "slots are not reclaimed now", (uint32_t)holder,
-                            (unsigned long long)(RECLAIM_WAIT_NS / 1000000u));
+            return smx_fail(-EBUSY,
+                            "the reclaim lock of the arena is held by process %u for more than %llu ms: "
+                            "slots are not reclaimed now",
+                            (uint32_t)holder, (unsigned long long)(RECLAIM_WAIT_NS / 1000000u));
         }
         if (tries < 100) {
             sched_yield();

@@ -111,8 +111,7 @@ int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v
         uint64_t w = d >> SHM_DIR_SHIFT;
         uint64_t words = SHM_LINE_WORDS + ((uint64_t)1 << (lg < 32 ? lg : 31)) * block;
         if (sets >= MAX_SETS || lg >= above || w % SHM_LINE_WORDS || w > used || words > used - w)
-            return smx_fail(-EBADMSG, "series record %u: bad stripe directory 0x%llx", v->idx,
-                            (unsigned long long)d);
+            return smx_fail(-EBADMSG, "series record %u: bad stripe directory 0x%llx", v->idx, (unsigned long long)d);
         uint64_t *hdr = pool + w;
         if (shmetrics_load_acquire(&hdr[0]) != SHM_STRIPES_MAGIC || shmetrics_load_relaxed(&hdr[1]) != v->idx ||
             shmetrics_load_relaxed(&hdr[3]) != lg)

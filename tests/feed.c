@@ -67,8 +67,11 @@ static int worker(const char *arena, int p, long series, double seconds)
     if (shmetrics_open(&o, &reg) < 0)
         return fail("open");
     const char *lbl[] = {"proc", "idx"};
-    shmetrics_spec_t cs = {.name = "feed_series_total", .help = "Series written by the feed.", .label_names = lbl,
-                           .nlabels = 2, .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+    shmetrics_spec_t cs = {.name = "feed_series_total",
+                           .help = "Series written by the feed.",
+                           .label_names = lbl,
+                           .nlabels = 2,
+                           .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
     shmetrics_spec_t ls = {.name = "feed_loop_total", .help = "Loops of the feed."};
     shmetrics_spec_t gs = {.name = "feed_busy", .help = "Feed processes.", .gauge_mode = SHMETRICS_MODE_SUM};
     shmetrics_spec_t hs = {.name = "feed_latency_seconds", .help = "Feed latency."};
@@ -153,10 +156,15 @@ static int grow_worker(const char *arena, int p, double seconds)
     shmetrics_options_t o = {.path = arena};
     shmetrics_registry_t *reg;
     const char *lbl[] = {"proc", "idx"};
-    shmetrics_spec_t ws = {.name = "feed_work_total", .help = "Loops of the grow feed.", .label_names = lbl,
+    shmetrics_spec_t ws = {.name = "feed_work_total",
+                           .help = "Loops of the grow feed.",
+                           .label_names = lbl,
                            .nlabels = 1};
-    shmetrics_spec_t gs = {.name = "feed_grown_total", .help = "Series the grow feed added.", .label_names = lbl,
-                           .nlabels = 2, .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+    shmetrics_spec_t gs = {.name = "feed_grown_total",
+                           .help = "Series the grow feed added.",
+                           .label_names = lbl,
+                           .nlabels = 2,
+                           .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
     shmetrics_counter_t *work, *grown;
     shmetrics_counter_series_t *w;
     char proc[24], idx[24], first[256] = "-";
@@ -192,8 +200,9 @@ int main(int argc, char **argv)
     const char *sim = getenv("SHMETRICS_SIM_CPUS");
     sim_cpus = sim ? strtoul(sim, NULL, 10) : 0;
     if (argc < 4) {
-        fprintf(stderr, "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n"
-                        "       feed ARENA PROCS grow SECONDS\n");
+        fprintf(stderr,
+                "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n"
+                "       feed ARENA PROCS grow SECONDS\n");
         return 2;
     }
     int procs = atoi(argv[2]);

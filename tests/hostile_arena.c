@@ -79,8 +79,13 @@ static void populate(const char *path)
         test_wait_all(&pid, 1);
         return;
     }
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .families = 16,
-                             .series = 64, .processes = 4, .shards = 2, .cells = 65536};
+    shmetrics_options_t o = {.path = path,
+                             .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
+                             .families = 16,
+                             .series = 64,
+                             .processes = 4,
+                             .shards = 2,
+                             .cells = 65536};
     shmetrics_registry_t *r;
     if (shmetrics_open(&o, &r) < 0)
         _exit(1);
@@ -88,8 +93,8 @@ static void populate(const char *path)
     double bounds[] = {0.1, 1, 10};
     shmetrics_spec_t a = {.name = "a_requests_total", .help = "A.", .label_names = method, .nlabels = 1};
     shmetrics_spec_t b = {.name = "b_depth", .help = "B.", .gauge_mode = SHMETRICS_MODE_SUM};
-    shmetrics_spec_t c = {.name = "c_latency", .help = "C.", .label_names = route, .nlabels = 1,
-                          .buckets = bounds, .nbuckets = 3};
+    shmetrics_spec_t c =
+        {.name = "c_latency", .help = "C.", .label_names = route, .nlabels = 1, .buckets = bounds, .nbuckets = 3};
     shmetrics_spec_t d = {.name = "d_tokens", .help = "D."};
     shmetrics_spec_t e = {.name = "e_jobs_total", .help = "E."};
     shmetrics_spec_t f = {.name = "f_workers", .help = "F.", .gauge_mode = SHMETRICS_MODE_ALL};
@@ -113,8 +118,7 @@ static void populate(const char *path)
     shmetrics_counter_add(as, 7);
     if (shmetrics_gauge_labels(bm, &bs, NULL) || shmetrics_gauge_set(bs, 3.5) ||
         shmetrics_histogram_labels(cm, &cs, "/x", NULL) || shmetrics_summary_labels(dm, &ds, NULL) ||
-        shmetrics_counter_labels(em, &es, NULL) || shmetrics_gauge_labels(fm, &fs, NULL) ||
-        shmetrics_gauge_set(fs, 1))
+        shmetrics_counter_labels(em, &es, NULL) || shmetrics_gauge_labels(fm, &fs, NULL) || shmetrics_gauge_set(fs, 1))
         _exit(4);
     shmetrics_histogram_observe(cs, 0.05);
     shmetrics_histogram_observe(cs, 0.5);
@@ -166,8 +170,7 @@ static void record_baseline(struct check *c, const shmetrics_snapshot_t *snap)
 }
 
 /* Samples of `family` in `snap` carrying `key`, and how many have `value`. */
-static size_t find(const shmetrics_snapshot_t *snap, const char *family, const char *key, double value,
-                   size_t *same)
+static size_t find(const shmetrics_snapshot_t *snap, const char *family, const char *key, double value, size_t *same)
 {
     size_t n = 0;
     *same = 0;

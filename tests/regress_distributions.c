@@ -6,9 +6,9 @@
  * within 1% of the exact ones for three distributions of 1,000,000 values.
  */
 #include <math.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 
 #include "common.h"
 
@@ -51,8 +51,8 @@ Test(distributions, histogram_exact_across_processes_and_threads, .timeout = 300
         if ((pids[p] = fork()) == 0) {
             shmetrics_registry_t *r = test_worker_open(path);
             const char *lbl[] = {"kind"};
-            shmetrics_spec_t spec = {.name = "obs", .help = "h", .label_names = lbl, .nlabels = 1,
-                                     .buckets = bounds, .nbuckets = 4};
+            shmetrics_spec_t spec =
+                {.name = "obs", .help = "h", .label_names = lbl, .nlabels = 1, .buckets = bounds, .nbuckets = 4};
             shmetrics_histogram_t *h;
             struct obs_arg arg;
             test_gate_wait(&gate);

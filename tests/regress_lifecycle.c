@@ -17,8 +17,11 @@
 
 static shmetrics_registry_t *open_rw(const char *path, uint32_t processes)
 {
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .processes = processes,
-                             .families = 32, .series = 256};
+    shmetrics_options_t o = {.path = path,
+                             .flags = SHMETRICS_OPEN_CREATE,
+                             .processes = processes,
+                             .families = 32,
+                             .series = 256};
     shmetrics_registry_t *r;
     if (shmetrics_open(&o, &r) < 0) {
         fprintf(stderr, "open: %s\n", shmetrics_errmsg());
@@ -502,7 +505,10 @@ Test(lifecycle, remove_and_clear_series, .timeout = 60)
     shmetrics_snapshot_free(snap);
     shmetrics_gauge_t *g;
     shmetrics_gauge_series_t *gs;
-    shmetrics_spec_t gspec = {.name = "temp", .help = "h", .label_names = lbl, .nlabels = 1,
+    shmetrics_spec_t gspec = {.name = "temp",
+                              .help = "h",
+                              .label_names = lbl,
+                              .nlabels = 1,
                               .gauge_mode = SHMETRICS_MODE_SUM};
     cr_assert_eq(shmetrics_gauge_register(r, &gspec, &g), 0);
     cr_assert_eq(shmetrics_gauge_labels(g, &gs, "/x", NULL), 0);
@@ -536,7 +542,10 @@ Test(lifecycle, a_freed_slot_carries_nothing_to_its_next_owner, .timeout = 60)
     const char *path = test_arena_path("stale");
     shmetrics_registry_t *r = open_rw(path, 1);
     const char *lbl[] = {"x"};
-    shmetrics_spec_t spec = {.name = "h", .help = "h", .label_names = lbl, .nlabels = 1,
+    shmetrics_spec_t spec = {.name = "h",
+                             .help = "h",
+                             .label_names = lbl,
+                             .nlabels = 1,
                              .gauge_mode = SHMETRICS_MODE_MAX};
     shmetrics_gauge_t *g;
     shmetrics_gauge_series_t *s;

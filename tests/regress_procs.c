@@ -181,8 +181,8 @@ Test(threads, label_sets_registered_concurrently, .timeout = 300)
             char pair[32];
             snprintf(pair, sizeof pair, "set=set%02d", i);
             const char *want[] = {pair};
-            cr_assert_eq(test_sample(snap, "sets", 1, want), (double)(PROCS * THREADS * PER_SET), "round %d %s",
-                         round, pair);
+            cr_assert_eq(test_sample(snap, "sets", 1, want), (double)(PROCS * THREADS * PER_SET), "round %d %s", round,
+                         pair);
         }
         shmetrics_arena_info_t in;
         shmetrics_arena_info(r, &in);
@@ -210,7 +210,10 @@ Test(procs, gauge_modes_across_processes, .timeout = 60)
             shmetrics_registry_t *r = test_worker_open(path);
             for (int m = 0; m < 5; m++) {
                 const char *lbl[] = {"model"};
-                shmetrics_spec_t spec = {.name = names[m], .help = "h", .label_names = lbl, .nlabels = 1,
+                shmetrics_spec_t spec = {.name = names[m],
+                                         .help = "h",
+                                         .label_names = lbl,
+                                         .nlabels = 1,
                                          .gauge_mode = (shmetrics_gauge_mode_t)m};
                 shmetrics_gauge_t *g;
                 shmetrics_gauge_series_t *s;

@@ -24,8 +24,13 @@
 
 static shmetrics_registry_t *create(const char *path, uint32_t shards, uint64_t cells)
 {
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL, .families = 16,
-                             .series = 4096, .processes = 16, .shards = shards, .cells = cells};
+    shmetrics_options_t o = {.path = path,
+                             .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
+                             .families = 16,
+                             .series = 4096,
+                             .processes = 16,
+                             .shards = shards,
+                             .cells = cells};
     shmetrics_registry_t *r = NULL;
     int rc = shmetrics_open(&o, &r);
     cr_assert_eq(rc, 0, "create %s: %s", path, shmetrics_errmsg());
@@ -171,7 +176,8 @@ Test(stripes, never_more_than_the_limit_and_summaries_two)
     cr_assert_leq(in.striped, 5, "%llu stripe sets", (unsigned long long)in.striped);
     uint64_t summary_block = SHM_BLOCK_WORDS(SHM_SUMMARY_CELLS(5));
     uint64_t most = SHM_BLOCK_WORDS(SHM_COUNTER_CELLS) * (1 + 2 + 4) +
-                    SHM_BLOCK_WORDS(SHM_HISTOGRAM_CELLS(4)) * (1 + 2 + 4) + summary_block * (1 + 2) + 5 * SHM_LINE_WORDS;
+                    SHM_BLOCK_WORDS(SHM_HISTOGRAM_CELLS(4)) * (1 + 2 + 4) + summary_block * (1 + 2) +
+                    5 * SHM_LINE_WORDS;
     cr_assert_leq(in.cells_used - before.cells_used, most, "%llu words", (unsigned long long)in.cells_used);
     /* A summary series with its stripes stays under 1 MB at any CPU count. */
     cr_assert_lt(summary_block * 3 * 8 + SHM_LINE, 1u << 20);
@@ -308,10 +314,10 @@ Test(stripes, a_damaged_directory_or_set_is_rejected_not_followed)
         uint64_t word;
         const char *why;
     } cases[] = {
-        {(UINT64_C(1) << 40 << SHM_DIR_SHIFT) | 1, "bad stripe directory"},       /* beyond the pool */
-        {(UINT64_C(0) << SHM_DIR_SHIFT) | 1, "bad stripe set at pool word 0"},    /* a block, not a set */
-        {(UINT64_C(3) << SHM_DIR_SHIFT) | 1, "bad stripe directory"},             /* not on a line */
-        {(UINT64_C(0) << SHM_DIR_SHIFT) | 13, "bad stripe directory"},            /* lg over the limit */
+        {(UINT64_C(1) << 40 << SHM_DIR_SHIFT) | 1, "bad stripe directory"},    /* beyond the pool */
+        {(UINT64_C(0) << SHM_DIR_SHIFT) | 1, "bad stripe set at pool word 0"}, /* a block, not a set */
+        {(UINT64_C(3) << SHM_DIR_SHIFT) | 1, "bad stripe directory"},          /* not on a line */
+        {(UINT64_C(0) << SHM_DIR_SHIFT) | 13, "bad stripe directory"},         /* lg over the limit */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         poke(path, dir, cases[k].word);

@@ -112,7 +112,9 @@ int main(void)
     }
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(a.sin_port));
-    shmetrics_push_options_t po = {.backend = SHMETRICS_PUSH_STATSD, .target = target, .interval_ms = 1,
+    shmetrics_push_options_t po = {.backend = SHMETRICS_PUSH_STATSD,
+                                   .target = target,
+                                   .interval_ms = 1,
                                    .flags = SHMETRICS_PUSH_NO_SELF | SHMETRICS_PUSH_FINAL};
     pthread_t rt, pt, wt[WRITERS];
     pthread_create(&rt, NULL, reader, NULL);
@@ -144,8 +146,7 @@ int main(void)
     else
         failed++, fprintf(stderr, "FAIL: %llu pushes, %llu failed\n", (unsigned long long)st.attempts,
                           (unsigned long long)st.failures);
-    printf("# %llu pushes sent %llu deltas adding up to %llu\n", (unsigned long long)st.attempts + 1, lines,
-           received);
+    printf("# %llu pushes sent %llu deltas adding up to %llu\n", (unsigned long long)st.attempts + 1, lines, received);
     shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -40,8 +40,8 @@ static void patch_u32(const char *path, off_t off, uint32_t v)
 Test(arena, create_then_attach)
 {
     const char *path = test_arena_path("create");
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 10, .series = 100,
-                             .processes = 8, .shards = 4};
+    shmetrics_options_t o =
+        {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 10, .series = 100, .processes = 8, .shards = 4};
     shmetrics_registry_t *a, *b;
     cr_assert_eq(shmetrics_open(&o, &a), 0, "%s", shmetrics_errmsg());
     struct stat st;
@@ -289,8 +289,7 @@ Test(arena, creation_race, .timeout = 60)
 Test(arena, full_families_series_processes)
 {
     const char *path = test_arena_path("full");
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 3, .series = 4,
-                             .processes = 1};
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 3, .series = 4, .processes = 1};
     shmetrics_registry_t *r;
     cr_assert_eq(shmetrics_open(&o, &r), 0);
     shmetrics_counter_t *c[3];

@@ -202,23 +202,34 @@ Test(collector, serve_self_families_appended_once_in_table_order)
     shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
     shmetrics_snapshot_t *snap;
     cr_assert_eq(shmetrics_collect(r, &snap), 0);
-    shmetrics_arena_info_t in = {.file_bytes = 4096, .refused = 3, .bytes_used = 1234, .fs_refused = 4,
-                                 .allocated_bytes = 2048, .striped = 5};
-    struct smx_self_in self = {.who = SMX_SELF_SERVE, .snap = snap, .arena = &in, .scrapes = 7,
-                               .last_scrape_ns = 1500000000, .reattached = 2};
+    shmetrics_arena_info_t in =
+        {.file_bytes = 4096, .refused = 3, .bytes_used = 1234, .fs_refused = 4, .allocated_bytes = 2048, .striped = 5};
+    struct smx_self_in self = {.who = SMX_SELF_SERVE,
+                               .snap = snap,
+                               .arena = &in,
+                               .scrapes = 7,
+                               .last_scrape_ns = 1500000000,
+                               .reattached = 2};
     shmetrics_snapshot_t m;
     cr_assert_eq(smx_self_append(&self, &m), 0);
-    static const char *const names[] = {
-        "shmetrics_collector_scrapes", "shmetrics_collector_reattached",
-        "shmetrics_collector_last_scrape_duration_seconds", "shmetrics_arena_families", "shmetrics_arena_series",
-        "shmetrics_arena_bytes_used", "shmetrics_arena_bytes_capacity", "shmetrics_arena_registrations_refused",
-        "shmetrics_arena_filesystem_full", "shmetrics_arena_bytes_allocated", "shmetrics_arena_stripes",
-        "shmetrics_arena_damaged_records", "shmetrics_arena_processes"};
+    static const char *const names[] = {"shmetrics_collector_scrapes",
+                                        "shmetrics_collector_reattached",
+                                        "shmetrics_collector_last_scrape_duration_seconds",
+                                        "shmetrics_arena_families",
+                                        "shmetrics_arena_series",
+                                        "shmetrics_arena_bytes_used",
+                                        "shmetrics_arena_bytes_capacity",
+                                        "shmetrics_arena_registrations_refused",
+                                        "shmetrics_arena_filesystem_full",
+                                        "shmetrics_arena_bytes_allocated",
+                                        "shmetrics_arena_stripes",
+                                        "shmetrics_arena_damaged_records",
+                                        "shmetrics_arena_processes"};
     static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 0};
-    static const shmetrics_type_t types[] = {
-        SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE, SHMETRICS_GAUGE,
-        SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,
-        SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE};
+    static const shmetrics_type_t types[] = {SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
+                                             SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER,
+                                             SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_GAUGE,
+                                             SHMETRICS_GAUGE};
     assert_families(snap, &m, names, 13);
     cr_assert_eq(snap->nfamilies, 1);
     for (size_t i = 0; i < 12; i++) {
@@ -252,17 +263,26 @@ Test(collector, push_self_families_carry_the_backend_label)
     shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
     shmetrics_snapshot_t *snap;
     cr_assert_eq(shmetrics_collect(r, &snap), 0);
-    shmetrics_push_stats_t st = {.attempts = 9, .failures = 4, .consecutive_failures = 2, .samples = 100,
-                                 .bytes = 2048, .last_success_ns = 1700000000500000000ull,
-                                 .last_duration_ns = 250000000, .reattached = 1};
+    shmetrics_push_stats_t st = {.attempts = 9,
+                                 .failures = 4,
+                                 .consecutive_failures = 2,
+                                 .samples = 100,
+                                 .bytes = 2048,
+                                 .last_success_ns = 1700000000500000000ull,
+                                 .last_duration_ns = 250000000,
+                                 .reattached = 1};
     shmetrics_label_t backend = {"backend", "otlp"};
     struct smx_self_in self = {.who = SMX_SELF_PUSH, .label = &backend, .snap = snap, .push = &st};
     shmetrics_snapshot_t m;
     cr_assert_eq(smx_self_append(&self, &m), 0);
-    static const char *const names[] = {
-        "shmetrics_push_attempts", "shmetrics_push_failures", "shmetrics_push_consecutive_failures",
-        "shmetrics_push_samples", "shmetrics_push_bytes", "shmetrics_push_last_success_timestamp_seconds",
-        "shmetrics_push_last_duration_seconds", "shmetrics_push_reattached"};
+    static const char *const names[] = {"shmetrics_push_attempts",
+                                        "shmetrics_push_failures",
+                                        "shmetrics_push_consecutive_failures",
+                                        "shmetrics_push_samples",
+                                        "shmetrics_push_bytes",
+                                        "shmetrics_push_last_success_timestamp_seconds",
+                                        "shmetrics_push_last_duration_seconds",
+                                        "shmetrics_push_reattached"};
     static const double values[] = {9, 4, 2, 100, 2048, 1700000000.5, 0.25, 1};
     assert_families(snap, &m, names, 8);
     for (size_t i = 0; i < 8; i++) {
@@ -281,8 +301,8 @@ Test(collector, push_self_families_carry_the_backend_label)
 Test(collector, arena_bytes_used_leaves_out_the_free_room)
 {
     const char *path = test_arena_path("bytes");
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 8, .series = 16,
-                             .processes = 2, .shards = 1};
+    shmetrics_options_t o =
+        {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 8, .series = 16, .processes = 2, .shards = 1};
     shmetrics_registry_t *w;
     cr_assert_eq(shmetrics_open(&o, &w), 0, "%s", shmetrics_errmsg());
     shmetrics_arena_info_t a, b;
@@ -297,8 +317,7 @@ Test(collector, arena_bytes_used_leaves_out_the_free_room)
         const shmetrics_arena_info_t *i = k ? &b : &a;
         uint64_t free_room = (uint64_t)(i->families_cap - i->families_used) * sizeof(struct shm_family) +
                              (uint64_t)(i->series_cap - i->series_used) * sizeof(struct shm_series) +
-                             (i->heap_bytes - i->heap_used) +
-                             (i->cells_cap - i->cells_used) * 8 +
+                             (i->heap_bytes - i->heap_used) + (i->cells_cap - i->cells_used) * 8 +
                              (uint64_t)i->processes_cap * (i->proc_cells_cap - i->proc_cells_used) * 8;
         cr_assert_eq(i->bytes_used, i->file_bytes - free_room);
         cr_assert_lt(i->bytes_used, i->file_bytes);

@@ -229,8 +229,8 @@ Test(histogram, prometheus_text_exact)
 {
     const char *lbl[] = {"route"};
     const double b[] = {0.005, 1, 2.5, 1e6};
-    shmetrics_spec_t spec = {.name = "lat_seconds", .help = "Latency.", .label_names = lbl, .nlabels = 1,
-                             .buckets = b, .nbuckets = 4};
+    shmetrics_spec_t spec =
+        {.name = "lat_seconds", .help = "Latency.", .label_names = lbl, .nlabels = 1, .buckets = b, .nbuckets = 4};
     shmetrics_histogram_t *h;
     shmetrics_histogram_series_t *s;
     cr_assert_eq(shmetrics_histogram_register(reg, &spec, &h), 0);
@@ -258,11 +258,10 @@ Test(histogram, prometheus_text_exact)
 
 /* ---------------------------------------------------------------- summary */
 
-static int summ(const char *name, const double *q, size_t nq, double max_age, uint32_t ages,
-                shmetrics_summary_t **out)
+static int summ(const char *name, const double *q, size_t nq, double max_age, uint32_t ages, shmetrics_summary_t **out)
 {
-    shmetrics_spec_t spec = {.name = name, .help = "h", .quantiles = q, .nquantiles = nq,
-                             .max_age_seconds = max_age, .age_buckets = ages};
+    shmetrics_spec_t spec =
+        {.name = name, .help = "h", .quantiles = q, .nquantiles = nq, .max_age_seconds = max_age, .age_buckets = ages};
     return shmetrics_summary_register(reg, &spec, out);
 }
 
@@ -416,8 +415,8 @@ Test(summary, prometheus_text_exact)
 {
     const char *lbl[] = {"model"};
     const double q[] = {0.5, 0.99};
-    shmetrics_spec_t spec = {.name = "ttft_seconds", .help = "TTFT.", .label_names = lbl, .nlabels = 1,
-                             .quantiles = q, .nquantiles = 2};
+    shmetrics_spec_t spec =
+        {.name = "ttft_seconds", .help = "TTFT.", .label_names = lbl, .nlabels = 1, .quantiles = q, .nquantiles = 2};
     shmetrics_summary_t *m;
     shmetrics_summary_series_t *s;
     cr_assert_eq(shmetrics_summary_register(reg, &spec, &m), 0);

@@ -112,7 +112,9 @@ Test(sampled, threads_flush_at_exit_and_slots_are_shared_exactly)
 
 Test(limited, sets_inside_the_interval_are_dropped_and_counted)
 {
-    shmetrics_spec_t spec = {.name = "load", .help = "h", .gauge_mode = SHMETRICS_MODE_MOSTRECENT,
+    shmetrics_spec_t spec = {.name = "load",
+                             .help = "h",
+                             .gauge_mode = SHMETRICS_MODE_MOSTRECENT,
                              .min_interval_seconds = SHMETRICS_GAUGE_MIN_INTERVAL};
     shmetrics_gauge_t *g;
     shmetrics_gauge_series_t *s;
@@ -134,7 +136,9 @@ Test(limited, sets_inside_the_interval_are_dropped_and_counted)
     cr_assert_eq(test_sample(snap, "load", 0, NULL), 6.0);
     shmetrics_snapshot_free(snap);
     /* The real clock: a burst keeps the first value. */
-    shmetrics_spec_t fast = {.name = "burst", .help = "h", .gauge_mode = SHMETRICS_MODE_SUM,
+    shmetrics_spec_t fast = {.name = "burst",
+                             .help = "h",
+                             .gauge_mode = SHMETRICS_MODE_SUM,
                              .min_interval_seconds = 60};
     cr_assert_eq(shmetrics_gauge_register(reg, &fast, &g), 0);
     cr_assert_eq(shmetrics_gauge_labels(g, &s, NULL), 0);
@@ -322,8 +326,10 @@ Test(sets, vllm_names_types_labels_buckets)
     cr_assert_eq(fam(snap, "vllm:request_params_max_tokens")->type, SHMETRICS_HISTOGRAM);
     cr_assert_eq(fam(snap, "vllm:request_decode_time_seconds")->type, SHMETRICS_HISTOGRAM);
     cr_assert_eq(shmetrics_format_prometheus(snap, &text, NULL), 0);
-    cr_assert(strstr(text, "# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{model_name=\"m\",engine=\"0\"} 12\n"),
-              "%s", text);
+    cr_assert(
+        strstr(text,
+               "# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{model_name=\"m\",engine=\"0\"} 12\n"),
+        "%s", text);
     cr_assert(strstr(text, "vllm:request_success_total{model_name=\"m\",engine=\"0\",finished_reason=\"stop\"} 0\n"));
     cr_assert(strstr(text, "vllm:num_requests_running{model_name=\"m\",engine=\"0\"} 3\n"));
     free(text);

@@ -89,19 +89,18 @@ TestSuite(push, .init = setup, .fini = teardown, .timeout = 60);
 
 static shmetrics_push_options_t statsd_opts(void)
 {
-    return (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_STATSD, .target = target,
-                                      .flags = SHMETRICS_PUSH_NO_SELF};
+    return (
+        shmetrics_push_options_t){.backend = SHMETRICS_PUSH_STATSD, .target = target, .flags = SHMETRICS_PUSH_NO_SELF};
 }
 
-#define EXPECT_FAIL(opts, code, text)                                                                      \
-    do {                                                                                                   \
-        shmetrics_pusher_t *p_ = NULL;                                                                     \
-        int rc_ = shmetrics_pusher_create(reg, (opts), &p_);                                               \
-        cr_expect_eq(rc_, (code), "%s: rc %d (%s)", text, rc_, shmetrics_errmsg());                        \
-        cr_expect(strstr(shmetrics_errmsg(), text) != NULL, "message '%s' lacks '%s'", shmetrics_errmsg(), \
-                  text);                                                                                   \
-        if (rc_ == 0)                                                                                      \
-            shmetrics_pusher_stop(p_);                                                                     \
+#define EXPECT_FAIL(opts, code, text)                                                                             \
+    do {                                                                                                          \
+        shmetrics_pusher_t *p_ = NULL;                                                                            \
+        int rc_ = shmetrics_pusher_create(reg, (opts), &p_);                                                      \
+        cr_expect_eq(rc_, (code), "%s: rc %d (%s)", text, rc_, shmetrics_errmsg());                               \
+        cr_expect(strstr(shmetrics_errmsg(), text) != NULL, "message '%s' lacks '%s'", shmetrics_errmsg(), text); \
+        if (rc_ == 0)                                                                                             \
+            shmetrics_pusher_stop(p_);                                                                            \
     } while (0)
 
 Test(push, backend_names)
@@ -148,16 +147,22 @@ Test(push, option_errors)
     o.target = "bad!host:1";
     EXPECT_FAIL(&o, -ENOENT, "cannot resolve 'bad!host'");
     shmetrics_label_t bad_label[] = {{"9x", "v"}}, no_name[] = {{NULL, "v"}};
-    o = (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_REMOTE_WRITE, .target = "http://127.0.0.1:1",
-                                   .labels = bad_label, .nlabels = 1};
+    o = (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_REMOTE_WRITE,
+                                   .target = "http://127.0.0.1:1",
+                                   .labels = bad_label,
+                                   .nlabels = 1};
     EXPECT_FAIL(&o, -EINVAL, "'9x' is not a valid label name");
     o.labels = NULL;
     EXPECT_FAIL(&o, -EINVAL, "1 label given, but no array");
-    o = (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_OTLP, .target = "http://127.0.0.1:1",
-                                   .resource = no_name, .nresource = 1};
+    o = (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_OTLP,
+                                   .target = "http://127.0.0.1:1",
+                                   .resource = no_name,
+                                   .nresource = 1};
     EXPECT_FAIL(&o, -EINVAL, "resource attribute 1 has no name or no value");
     const char *hdr[] = {"X-Ok: 1", "Bad\r\nInjected: 1"};
-    o = (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_OTLP, .target = "http://127.0.0.1:1", .headers = hdr,
+    o = (shmetrics_push_options_t){.backend = SHMETRICS_PUSH_OTLP,
+                                   .target = "http://127.0.0.1:1",
+                                   .headers = hdr,
                                    .nheaders = 2};
     EXPECT_FAIL(&o, -EINVAL, "is not 'Name: value'");
     o.nheaders = 1;
@@ -288,8 +293,7 @@ Test(push, thread_backoff_log_and_last_push)
     } while (st.failures < 4);
     shmetrics_pusher_stop(p); /* returns while retrying */
     pthread_mutex_lock(&log_lock);
-    cr_expect(strstr(log_text, "push failed (1 in a row)") && strstr(log_text, "next try in 0.01 s"), "%s",
-              log_text);
+    cr_expect(strstr(log_text, "push failed (1 in a row)") && strstr(log_text, "next try in 0.01 s"), "%s", log_text);
     cr_expect(strstr(log_text, "push failed (3 in a row)") && strstr(log_text, "next try in 0.04 s"),
               "the delay doubles up to retry_max: %s", log_text);
     pthread_mutex_unlock(&log_lock);

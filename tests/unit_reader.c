@@ -33,15 +33,14 @@ static void patch_string(const char *path, const char *from, const char *to)
 
 static shmetrics_registry_t *small_arena(const char *path)
 {
-    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 8, .series = 16,
-                             .processes = 2, .shards = 1};
+    shmetrics_options_t o =
+        {.path = path, .flags = SHMETRICS_OPEN_CREATE, .families = 8, .series = 16, .processes = 2, .shards = 1};
     shmetrics_registry_t *r;
     cr_assert_eq(shmetrics_open(&o, &r), 0, "%s", shmetrics_errmsg());
     return r;
 }
 
-static void counter(shmetrics_registry_t *r, const char *name, size_t nlabels, const char *const *labels,
-                    uint64_t n)
+static void counter(shmetrics_registry_t *r, const char *name, size_t nlabels, const char *const *labels, uint64_t n)
 {
     shmetrics_spec_t spec = {.name = name, .help = "h", .label_names = labels, .nlabels = nlabels};
     shmetrics_counter_t *c;

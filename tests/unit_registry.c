@@ -296,7 +296,9 @@ Test(registry, reset_zeroes_everything)
 Test(registry, prometheus_text_exact)
 {
     const char *lbl[] = {"path", "code"};
-    shmetrics_spec_t cs = {.name = "http_requests_total", .help = "Requests \\ served\nall", .label_names = lbl,
+    shmetrics_spec_t cs = {.name = "http_requests_total",
+                           .help = "Requests \\ served\nall",
+                           .label_names = lbl,
                            .nlabels = 2};
     shmetrics_counter_t *c;
     shmetrics_counter_series_t *s1, *s2;

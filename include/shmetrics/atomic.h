@@ -46,12 +46,11 @@
 #define shmetrics_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define shmetrics_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define shmetrics_add_relaxed(p, v) ((void)__atomic_fetch_add((p), (v), __ATOMIC_RELAXED))
-#define shmetrics_cas_seq_cst(p, o, n)                                                \
-    __extension__({                                                               \
-        __typeof__(*(p)) shmetrics_cas_old_ = (o);                                \
-        __atomic_compare_exchange_n((p), &shmetrics_cas_old_, (n), 0,             \
-                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);          \
-        shmetrics_cas_old_;                                                       \
+#define shmetrics_cas_seq_cst(p, o, n)                                                                     \
+    __extension__({                                                                                        \
+        __typeof__(*(p)) shmetrics_cas_old_ = (o);                                                         \
+        __atomic_compare_exchange_n((p), &shmetrics_cas_old_, (n), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
+        shmetrics_cas_old_;                                                                                \
     })
 #define shmetrics_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
@@ -61,11 +60,11 @@
 #include <urcu/uatomic.h>
 
 #define shmetrics_load_relaxed(p) uatomic_read(p)
-#define shmetrics_load_acquire(p)                                                     \
-    __extension__({                                                               \
-        __typeof__(*(p)) shmetrics_acq_v_ = uatomic_read(p);                      \
-        cmm_smp_rmb();                                                            \
-        shmetrics_acq_v_;                                                         \
+#define shmetrics_load_acquire(p)                            \
+    __extension__({                                          \
+        __typeof__(*(p)) shmetrics_acq_v_ = uatomic_read(p); \
+        cmm_smp_rmb();                                       \
+        shmetrics_acq_v_;                                    \
     })
 #define shmetrics_store_relaxed(p, v) uatomic_set((p), (v))
 /* Release: earlier loads and stores may not move after the store.  x86 is
@@ -76,10 +75,10 @@
 #else
 #define shmetrics_release_fence_() cmm_smp_mb()
 #endif
-#define shmetrics_store_release(p, v)                                                 \
-    do {                                                                          \
-        shmetrics_release_fence_();                                               \
-        uatomic_set((p), (v));                                                    \
+#define shmetrics_store_release(p, v) \
+    do {                              \
+        shmetrics_release_fence_();   \
+        uatomic_set((p), (v));        \
     } while (0)
 #define shmetrics_add_relaxed(p, v) uatomic_add((p), (v))
 #define shmetrics_cas_seq_cst(p, o, n) uatomic_cmpxchg((p), (o), (n))

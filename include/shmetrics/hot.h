@@ -53,9 +53,9 @@ struct shmetrics_registry;
  * on it (shm/layout.h).  An update takes the base block while the series
  * has no stripes, else this CPU's stripe of its newest set. */
 struct shmetrics_cells_ {
-    uint64_t *base;  /* the base block: [0] the stripe directory, then the cells */
-    uint64_t *pool;  /* the pool's first word, where stripe sets are found */
-    uint32_t block;  /* words from one stripe to the next */
+    uint64_t *base; /* the base block: [0] the stripe directory, then the cells */
+    uint64_t *pool; /* the pool's first word, where stripe sets are found */
+    uint32_t block; /* words from one stripe to the next */
 };
 
 /* A counter series. */
@@ -65,12 +65,12 @@ struct shmetrics_counter_series {
 
 /* A gauge series: one cell in the calling process's unit. */
 struct shmetrics_gauge_series {
-    char *const *unit;   /* the process's unit, NULL until its slot is claimed */
-    size_t off;          /* byte offset of the cell in a unit */
-    int stamped;         /* the family's mode needs a write time */
+    char *const *unit; /* the process's unit, NULL until its slot is claimed */
+    size_t off;        /* byte offset of the cell in a unit */
+    int stamped;       /* the family's mode needs a write time */
     struct shmetrics_registry *reg;
-    uint64_t min_interval_ns;                /* rate-limited gauges, else 0 */
-    struct shmetrics_counter_series *drops;  /* sets dropped by the limit */
+    uint64_t min_interval_ns;               /* rate-limited gauges, else 0 */
+    struct shmetrics_counter_series *drops; /* sets dropped by the limit */
 };
 
 /* The per-thread state of sampled counters (see shmetrics_sampler_inc). */
@@ -95,34 +95,34 @@ struct shmetrics_sampler {
 /* A histogram series: nbuckets + 3 cells in each block. */
 struct shmetrics_histogram_series {
     struct shmetrics_cells_ cells;
-    uint32_t nbuckets;     /* finite upper bounds */
-    const double *bounds;  /* this process's copy, strictly increasing */
+    uint32_t nbuckets;    /* finite upper bounds */
+    const double *bounds; /* this process's copy, strictly increasing */
 };
 
 /* A summary series: count, sum and age_buckets sketches in each block. */
 struct shmetrics_summary_series {
     struct shmetrics_cells_ cells;
     uint32_t age_buckets;
-    uint64_t period_ns;    /* max_age / age_buckets */
-    size_t slot_words;     /* words from one age slot to the next */
+    uint64_t period_ns; /* max_age / age_buckets */
+    size_t slot_words;  /* words from one age slot to the next */
 };
 
 /* The word layout of a series' cells, part of the arena format (each is
  * checked against shm/layout.h when the library is built): a cell is one
  * 8-byte word; the indexes below are words from the series' first cell. */
 #define SHMETRICS_CELL_BYTES 8
-#define SHMETRICS_COUNTER_WHOLE 0 /* uint64 integer part */
-#define SHMETRICS_COUNTER_FRAC 1  /* double fractional part */
-#define SHMETRICS_GAUGE_VALUE 0   /* double value bits */
-#define SHMETRICS_GAUGE_STAMP 1   /* uint64 write stamp */
-#define SHMETRICS_SUM_FRAC 1      /* a sum's double word, after its int64 whole word */
+#define SHMETRICS_COUNTER_WHOLE 0                          /* uint64 integer part */
+#define SHMETRICS_COUNTER_FRAC 1                           /* double fractional part */
+#define SHMETRICS_GAUGE_VALUE 0                            /* double value bits */
+#define SHMETRICS_GAUGE_STAMP 1                            /* uint64 write stamp */
+#define SHMETRICS_SUM_FRAC 1                               /* a sum's double word, after its int64 whole word */
 #define SHMETRICS_HISTOGRAM_SUM(nbuckets) ((nbuckets) + 1) /* after the buckets and +Inf */
 #define SHMETRICS_SUMMARY_COUNT 0
 #define SHMETRICS_SUMMARY_SUM 1
 #define SHMETRICS_SUMMARY_SLOTS 3 /* the first age slot */
 #define SHMETRICS_AGE_EPOCH 0     /* inside an age slot */
 #define SHMETRICS_AGE_RANGE 1
-#define SHMETRICS_AGE_COUNTS 2    /* the uint32 sketch counts */
+#define SHMETRICS_AGE_COUNTS 2 /* the uint32 sketch counts */
 
 /* The sketch geometry of summaries, part of the arena format (checked
  * against shm/layout.h when the library is built). */
@@ -138,7 +138,6 @@ struct shmetrics_summary_series {
 #define SHMETRICS_DIR_SHIFT 8
 #define SHMETRICS_LINE_WORDS 8u
 #define SHMETRICS_STRIPE_HASH 0x9E3779B9u
-
 
 /* Tests and benchmarks: the CPU number this thread uses, set with
  * shmetrics_cpu_simulate (-1: the real one).  Honoured by the inline paths
@@ -315,8 +314,7 @@ static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_ser
  * thread-local slot compare and an add. */
 static inline void shmetrics_sampler_inc(struct shmetrics_sampler *s)
 {
-    struct shmetrics_sampler_slot_ *slot =
-        &shmetrics_sampler_tls_[((uintptr_t)s >> 4) & (SHMETRICS_SAMPLER_SLOTS - 1)];
+    struct shmetrics_sampler_slot_ *slot = &shmetrics_sampler_tls_[((uintptr_t)s >> 4) & (SHMETRICS_SAMPLER_SLOTS - 1)];
     if (__builtin_expect(slot->owner != s, 0))
         shmetrics_sampler_switch_(slot, s);
     if (++slot->count == s->every) {

@@ -19,29 +19,29 @@ extern "C" {
  * the handle of member m lives at (char *)&set + m.offset.
  */
 typedef struct shmetrics_set_member {
-    const char *field;      /* its member of the set's struct: "prompt_tokens" */
-    const char *subsystem;  /* NULL for none */
-    const char *name;       /* without namespace and subsystem; counters without _total */
+    const char *field;     /* its member of the set's struct: "prompt_tokens" */
+    const char *subsystem; /* NULL for none */
+    const char *name;      /* without namespace and subsystem; counters without _total */
     const char *help;
     shmetrics_type_t type;
     const char *const *label_names;
     size_t nlabels;
     shmetrics_gauge_mode_t gauge_mode; /* gauges */
-    const double *buckets;  /* histograms; NULL: the 1-2-5 token list up to max_model_len */
+    const double *buckets;             /* histograms; NULL: the 1-2-5 token list up to max_model_len */
     size_t nbuckets;
-    size_t offset;          /* offsetof the handle in the set's struct */
+    size_t offset; /* offsetof the handle in the set's struct */
 } shmetrics_set_member_t;
 
 /* A bucket list that replaces a histogram's default in a set, by family
  * name (as vLLM's --custom-histogram-buckets does). */
 typedef struct shmetrics_bucket_override {
-    const char *name;        /* e.g. "vllm:time_to_first_token_seconds" */
+    const char *name; /* e.g. "vllm:time_to_first_token_seconds" */
     const double *buckets;
     size_t nbuckets;
 } shmetrics_bucket_override_t;
 
 typedef struct shmetrics_vllm_options {
-    uint64_t max_model_len;  /* top of the 1-2-5 token buckets; 0 means 8192 */
+    uint64_t max_model_len; /* top of the 1-2-5 token buckets; 0 means 8192 */
     const shmetrics_bucket_override_t *overrides;
     size_t noverrides;
 } shmetrics_vllm_options_t;

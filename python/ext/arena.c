@@ -64,16 +64,15 @@ static int u64_arg(PyObject *o, void *out)
 
 static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"path", "create", "readonly", "exclusive", "families", "series", "processes",
-                         "shards", "cells", "mode", "gauges", NULL};
+    static char *kw[] = {"path",      "create", "readonly", "exclusive", "families", "series",
+                         "processes", "shards", "cells",    "mode",      "gauges",   NULL};
     PyObject *path, *bytes = NULL, *create_arg = Py_None;
     int create, readonly = 0, exclusive = 0;
     unsigned int families = 0, series = 0, processes = 0, shards = 0, mode = 0, gauges = 0;
     unsigned long long cells = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&O&:Registry", kw, &path, &create_arg,
-                                     &readonly, &exclusive, u32_arg, &families, u32_arg, &series, u32_arg,
-                                     &processes, u32_arg, &shards, u64_arg, &cells, u32_arg, &mode, u32_arg,
-                                     &gauges))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&O&:Registry", kw, &path, &create_arg, &readonly,
+                                     &exclusive, u32_arg, &families, u32_arg, &series, u32_arg, &processes, u32_arg,
+                                     &shards, u64_arg, &cells, u32_arg, &mode, u32_arg, &gauges))
         return -1;
     /* create=None: create a missing arena unless opening read-only. */
     if ((create = create_arg == Py_None ? !readonly : PyObject_IsTrue(create_arg)) < 0)
@@ -198,15 +197,15 @@ static PyObject *arena_close(smpy_arena *self, PyObject *args, PyObject *kwargs)
     Py_RETURN_NONE;
 }
 
-#define SET_ITEM(d, key, expr)                                                                                  \
-    do {                                                                                                        \
-        PyObject *v_ = (expr);                                                                                  \
-        if (!v_ || PyDict_SetItemString((d), (key), v_) < 0) {                                                  \
-            Py_XDECREF(v_);                                                                                     \
-            Py_DECREF(d);                                                                                       \
-            return NULL;                                                                                        \
-        }                                                                                                       \
-        Py_DECREF(v_);                                                                                          \
+#define SET_ITEM(d, key, expr)                                 \
+    do {                                                       \
+        PyObject *v_ = (expr);                                 \
+        if (!v_ || PyDict_SetItemString((d), (key), v_) < 0) { \
+            Py_XDECREF(v_);                                    \
+            Py_DECREF(d);                                      \
+            return NULL;                                       \
+        }                                                      \
+        Py_DECREF(v_);                                         \
     } while (0)
 
 static PyObject *arena_info(smpy_arena *self, PyObject *unused)
@@ -374,6 +373,8 @@ static PyGetSetDef arena_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+/* PyVarObject_HEAD_INIT has no comma after it: clang-format would join lines. */
+/* clang-format off */
 PyTypeObject smpy_arena_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "shmetrics._shmetrics.Arena",
@@ -389,3 +390,4 @@ PyTypeObject smpy_arena_type = {
     .tp_methods = arena_methods,
     .tp_getset = arena_getset,
 };
+/* clang-format on */

@@ -95,8 +95,7 @@ static PyObject *counter_get(smpy_metric *self, PyObject *unused)
 PyMethodDef smpy_counter_methods[] = {
     {"inc", (PyCFunction)(void (*)(void))counter_inc, METH_FASTCALL | METH_KEYWORDS,
      "inc(amount=1, exemplar=None)\nAdd a non-negative amount (exemplar is accepted and ignored)."},
-    {"get", (PyCFunction)counter_get, METH_NOARGS,
-     "get()\nThe series' value: the sum over every process and CPU."},
+    {"get", (PyCFunction)counter_get, METH_NOARGS, "get()\nThe series' value: the sum over every process and CPU."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -171,14 +171,14 @@ void smpy_metric_bind(smpy_metric *self, smpy_arena *arena, void *family, void *
 
 static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"arena", "name", "documentation", "labelnames", "mode", "buckets", "quantiles",
-                         "max_age_seconds", "age_buckets", NULL};
+    static char *kw[] = {"arena",   "name",      "documentation",   "labelnames",  "mode",
+                         "buckets", "quantiles", "max_age_seconds", "age_buckets", NULL};
     PyObject *arena, *name, *doc, *labelnames, *buckets = Py_None, *quantiles = Py_None;
     int mode = 0;
     double max_age = 0;
     unsigned int age_buckets = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdI:_register", kw, &smpy_arena_type, &arena, &name,
-                                     &doc, &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdI:_register", kw, &smpy_arena_type, &arena, &name, &doc,
+                                     &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets))
         return NULL;
     if (self->family || self->parent) {
         PyErr_SetString(PyExc_ValueError, "this metric is already registered");

@@ -35,8 +35,8 @@ int smpy_parse_args(const char *func, PyObject *const *args, Py_ssize_t nargs, P
                     const char *const *names, Py_ssize_t max, PyObject **out)
 {
     if (nargs > max) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd argument%s (%zd given)", func, max,
-                     max == 1 ? "" : "s", nargs);
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd argument%s (%zd given)", func, max, max == 1 ? "" : "s",
+                     nargs);
         return -1;
     }
     for (Py_ssize_t i = 0; i < nargs; i++)

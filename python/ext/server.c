@@ -110,6 +110,8 @@ static PyGetSetDef server_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+/* PyVarObject_HEAD_INIT has no comma after it: clang-format would join lines. */
+/* clang-format off */
 PyTypeObject smpy_server_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "shmetrics._shmetrics.Server",
@@ -120,3 +122,4 @@ PyTypeObject smpy_server_type = {
     .tp_methods = server_methods,
     .tp_getset = server_getset,
 };
+/* clang-format on */

@@ -81,8 +81,8 @@ static PyObject *extra_of(const shmetrics_set_member_t *m, void *family)
 
 /* [(field, metric, help, extra), ...] (extra: see extra_of) for the members of a registered set whose
  * handles are in `set`. */
-static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NKINDS], const shmetrics_set_member_t *m,
-                              size_t n, const char *ns, const void *set)
+static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NKINDS], const shmetrics_set_member_t *m, size_t n,
+                              const char *ns, const void *set)
 {
     PyObject *list = PyList_New(0), *empty = PyTuple_New(0);
     if (!list || !empty)

@@ -136,7 +136,9 @@ static void finish(struct series *s, const struct request *q, double now, struct
     shmetrics_histogram_observe(s->h_generation, q->generated);
     shmetrics_histogram_observe(s->max_tokens, q->max_tokens);
     shmetrics_histogram_observe(s->n, 1);
-    shmetrics_counter_add(uniform(r) < 0.01 ? s->ok_abort : q->generated >= q->max_tokens ? s->ok_length : s->ok_stop,
+    shmetrics_counter_add(uniform(r) < 0.01               ? s->ok_abort
+                          : q->generated >= q->max_tokens ? s->ok_length
+                                                          : s->ok_stop,
                           1);
 }
 
@@ -303,8 +305,8 @@ static int run_demo(int argc, char **argv)
         const char *val = argv[++i];
         if (strcmp(arg, "--workers") == 0) {
             if (!cli_parse_u32(val, 1, MAX_WORKERS, &workers))
-                return cli_usage_error(&verb_demo, "--workers takes a whole number from 1 to %d, not '%s'",
-                                       MAX_WORKERS, val);
+                return cli_usage_error(&verb_demo, "--workers takes a whole number from 1 to %d, not '%s'", MAX_WORKERS,
+                                       val);
         } else if (strcmp(arg, "--cpus") == 0) {
             if (!cli_parse_u32(val, 1, 4096, &cpus))
                 return cli_usage_error(&verb_demo, "--cpus takes a whole number from 1 to 4096, not '%s'", val);
@@ -335,7 +337,8 @@ static int run_demo(int argc, char **argv)
     uint32_t shards = 0;
     while (cpus && (1u << shards) < cpus)
         shards++;
-    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
+    shmetrics_options_t o = {.path = arena,
+                             .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
                              .shards = cpus ? 1u << shards : 0};
     shmetrics_registry_t *reg;
     shmetrics_vllm_t v;
@@ -427,8 +430,8 @@ static int run_demo(int argc, char **argv)
     if (shmetrics_collect(reg, &snap) == 0) {
         read_totals(snap, &cur, &bounds, &nb);
         shmetrics_snapshot_free(snap);
-        bool exact = reports == workers && cur.requests == (double)sum.requests &&
-                     cur.prompt == (double)sum.prompt && cur.generation == (double)sum.generation;
+        bool exact = reports == workers && cur.requests == (double)sum.requests && cur.prompt == (double)sum.prompt &&
+                     cur.generation == (double)sum.generation;
         printf("\nshmetrics demo: %s: the workers counted %llu requests, %llu prompt tokens and %llu generation "
                "tokens; the arena holds %.0f, %.0f and %.0f (%u of %u workers reported)\n",
                exact ? "exact" : "MISMATCH", (unsigned long long)sum.requests, (unsigned long long)sum.prompt,
@@ -444,7 +447,8 @@ static int run_demo(int argc, char **argv)
 }
 
 const struct verb verb_demo = {
-    "demo", "run simulated inference workers and a collector (vLLM metrics)",
+    "demo",
+    "run simulated inference workers and a collector (vLLM metrics)",
     "usage: shmetrics demo [--workers N] [--duration SECONDS] [--listen HOST:PORT] [--rate R]\n"
     "                      [--arena PATH] [--cpus N]\n"
     "\n"

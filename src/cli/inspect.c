@@ -120,7 +120,8 @@ static void print_cost(const shmetrics_arena_info_t *in)
     if (statvfs(in->path, &vfs) == 0) {
         uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
         if (in->file_bytes - in->allocated_bytes > free_bytes)
-            fprintf(stderr, "shmetrics: warning: the filesystem of %s has %s free, less than the arena may still "
+            fprintf(stderr,
+                    "shmetrics: warning: the filesystem of %s has %s free, less than the arena may still "
                     "take: registrations will fail with 'filesystem full' once it is full (no process is harmed)\n",
                     in->path, human(free_bytes, fr, sizeof fr));
     }
@@ -253,7 +254,9 @@ static int run_stat(int argc, char **argv)
         printf("\n%6s %10s %-9s %s\n", "SLOT", "PID", "STATE", "ATTACHED");
         for (size_t i = 0; i < got && i < np; i++) {
             printf("%6u %10u %-9s ", procs[i].slot, procs[i].pid,
-                   procs[i].exited ? "exited" : procs[i].alive ? "attached" : "dead");
+                   procs[i].exited  ? "exited"
+                   : procs[i].alive ? "attached"
+                                    : "dead");
             print_time("", procs[i].attach_ns);
             printf("\n");
         }
@@ -285,7 +288,8 @@ static int run_reset(int argc, char **argv)
 }
 
 const struct verb verb_reset = {
-    "reset", "set every value of an arena to zero, or remove the arena",
+    "reset",
+    "set every value of an arena to zero, or remove the arena",
     "usage: shmetrics reset [--arena PATH] [--unlink]\n"
     "\n"
     "Sets every counter, gauge, histogram and summary of the arena to zero (the\n"
@@ -296,7 +300,8 @@ const struct verb verb_reset = {
 };
 
 const struct verb verb_create = {
-    "create", "create an arena with given capacities",
+    "create",
+    "create an arena with given capacities",
     "usage: shmetrics create [--arena PATH] [--families N] [--series N] [--processes N]\n"
     "                        [--shards N] [--cells N] [--gauges N] [--file-mode OCTAL]\n"
     "\n"
@@ -320,7 +325,8 @@ const struct verb verb_create = {
 };
 
 const struct verb verb_dump = {
-    "dump", "print every metric (Prometheus text, OpenMetrics or JSON)",
+    "dump",
+    "print every metric (Prometheus text, OpenMetrics or JSON)",
     "usage: shmetrics dump [--arena PATH] [--format FORMAT]\n"
     "\n"
     "Opens the arena read-only, merges shards and processes, and prints every\n"
@@ -337,7 +343,8 @@ const struct verb verb_dump = {
 };
 
 const struct verb verb_stat = {
-    "stat", "print an arena's capacities, usage and processes",
+    "stat",
+    "print an arena's capacities, usage and processes",
     "usage: shmetrics stat [--arena PATH]\n"
     "\n"
     "Opens the arena read-only and prints its capacities, how much of each is in\n"

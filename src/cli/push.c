@@ -35,11 +35,11 @@ static bool parse_duration(const char *s, uint32_t *ms)
     double v = strtod(s, &end);
     if (end == s || errno || !isfinite(v) || v <= 0)
         return false;
-    double scale = strcmp(end, "ms") == 0                    ? 1
-                   : strcmp(end, "s") == 0 || *end == 0      ? 1e3
-                   : strcmp(end, "m") == 0                   ? 60e3
-                   : strcmp(end, "h") == 0                   ? 3600e3
-                                                             : -1;
+    double scale = strcmp(end, "ms") == 0               ? 1
+                   : strcmp(end, "s") == 0 || *end == 0 ? 1e3
+                   : strcmp(end, "m") == 0              ? 60e3
+                   : strcmp(end, "h") == 0              ? 3600e3
+                                                        : -1;
     if (scale < 0 || v * scale > 86400e3 || v * scale < 1)
         return false;
     *ms = (uint32_t)(v * scale + 0.5);
@@ -137,12 +137,12 @@ static int parse(int argc, char **argv, struct push_args *a)
     shmetrics_push_backend_t b;
     if (shmetrics_push_backend_parse(a->backend, &b) < 0)
         return cli_usage_error(v, "%s", shmetrics_errmsg());
-    const char *misplaced = b != SHMETRICS_PUSH_STATSD && a->tags           ? "--tags"
-                            : b != SHMETRICS_PUSH_STATSD && a->prefix       ? "--prefix"
-                            : b != SHMETRICS_PUSH_STATSD && a->max_datagram ? "--max-datagram"
-                            : b != SHMETRICS_PUSH_OTLP && a->encoding       ? "--otlp-encoding"
-                            : b != SHMETRICS_PUSH_OTLP && a->service        ? "--service-name"
-                            : b != SHMETRICS_PUSH_OTLP && a->nresource      ? "--resource"
+    const char *misplaced = b != SHMETRICS_PUSH_STATSD && a->tags            ? "--tags"
+                            : b != SHMETRICS_PUSH_STATSD && a->prefix        ? "--prefix"
+                            : b != SHMETRICS_PUSH_STATSD && a->max_datagram  ? "--max-datagram"
+                            : b != SHMETRICS_PUSH_OTLP && a->encoding        ? "--otlp-encoding"
+                            : b != SHMETRICS_PUSH_OTLP && a->service         ? "--service-name"
+                            : b != SHMETRICS_PUSH_OTLP && a->nresource       ? "--resource"
                             : b != SHMETRICS_PUSH_REMOTE_WRITE && a->nlabels ? "--label"
                             : (b == SHMETRICS_PUSH_STATSD || b == SHMETRICS_PUSH_NULL) && a->nheaders ? "--header"
                                                                                                       : NULL;
@@ -216,8 +216,7 @@ static int run_push(int argc, char **argv)
         args_free(&a);
         return rc < 0 ? EXIT_FAIL : EXIT_OK;
     }
-    printf("pushing %s to %s %s every %g s\n", arena, a.backend, target,
-           (a.interval_ms ? a.interval_ms : 10000) / 1e3);
+    printf("pushing %s to %s %s every %g s\n", arena, a.backend, target, (a.interval_ms ? a.interval_ms : 10000) / 1e3);
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
@@ -235,7 +234,8 @@ static int run_push(int argc, char **argv)
 }
 
 const struct verb verb_push = {
-    "push", "push the arena to StatsD, OpenTelemetry (OTLP) or remote-write",
+    "push",
+    "push the arena to StatsD, OpenTelemetry (OTLP) or remote-write",
     "usage: shmetrics push [--arena PATH] --backend statsd|otlp|remote-write|null\n"
     "                      [--target ADDR] [--interval DURATION] [--once] [OPTIONS]\n"
     "\n"

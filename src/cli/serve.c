@@ -67,7 +67,8 @@ static int run_serve(int argc, char **argv)
 }
 
 const struct verb verb_serve = {
-    "serve", "serve the arena over HTTP for Prometheus to scrape",
+    "serve",
+    "serve the arena over HTTP for Prometheus to scrape",
     "usage: shmetrics serve [--arena PATH] [--listen HOST:PORT] [--threads N]\n"
     "\n"
     "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"

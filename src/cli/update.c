@@ -92,8 +92,10 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
     bool observe = v == &verb_observe;
     if (!observe && (a->buckets || a->quantiles || a->max_age || a->summary))
         return cli_usage_error(v, "%s is for histograms and summaries (shmetrics observe)",
-                               a->buckets ? "--buckets" : a->quantiles ? "--quantiles"
-                                                        : a->max_age ? "--max-age" : "--summary");
+                               a->buckets     ? "--buckets"
+                               : a->quantiles ? "--quantiles"
+                               : a->max_age   ? "--max-age"
+                                              : "--summary");
     if (observe && a->mode)
         return cli_usage_error(v, "--mode is for gauges (shmetrics set)");
     if (observe && a->buckets && a->summary)
@@ -142,8 +144,7 @@ static int run_inc(int argc, char **argv)
     if (!st)
         st = open_rw(cli_arena(a.arena), &reg);
     if (!st) {
-        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names,
-                                 .nlabels = a.nlabels};
+        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names, .nlabels = a.nlabels};
         shmetrics_counter_t *c;
         shmetrics_counter_series_t *s;
         int rc;
@@ -181,8 +182,11 @@ static int run_set(int argc, char **argv)
     if (!st)
         st = open_rw(cli_arena(a.arena), &reg);
     if (!st) {
-        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names,
-                                 .nlabels = a.nlabels, .gauge_mode = mode};
+        shmetrics_spec_t spec = {.name = a.name,
+                                 .help = a.help,
+                                 .label_names = a.label_names,
+                                 .nlabels = a.nlabels,
+                                 .gauge_mode = mode};
         shmetrics_gauge_t *g;
         shmetrics_gauge_series_t *s;
         int rc;
@@ -253,10 +257,15 @@ static int run_observe(int argc, char **argv)
     if (!st)
         st = open_rw(cli_arena(a.arena), &reg);
     if (!st) {
-        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names,
-                                 .nlabels = a.nlabels, .buckets = a.buckets ? bounds : NULL,
-                                 .nbuckets = nbounds, .quantiles = a.quantiles ? quantiles : NULL,
-                                 .nquantiles = nq, .max_age_seconds = max_age};
+        shmetrics_spec_t spec = {.name = a.name,
+                                 .help = a.help,
+                                 .label_names = a.label_names,
+                                 .nlabels = a.nlabels,
+                                 .buckets = a.buckets ? bounds : NULL,
+                                 .nbuckets = nbounds,
+                                 .quantiles = a.quantiles ? quantiles : NULL,
+                                 .nquantiles = nq,
+                                 .max_age_seconds = max_age};
         int rc;
         if (a.summary) {
             shmetrics_summary_t *m;
@@ -285,7 +294,8 @@ static int run_observe(int argc, char **argv)
 }
 
 const struct verb verb_observe = {
-    "observe", "record one observation in a histogram or summary series",
+    "observe",
+    "record one observation in a histogram or summary series",
     "usage: shmetrics observe [--arena PATH] [--help TEXT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--help TEXT] --summary [--quantiles Q1,Q2,...]\n"
     "                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE\n"
@@ -308,7 +318,8 @@ const struct verb verb_observe = {
 };
 
 const struct verb verb_inc = {
-    "inc", "add to a counter series (registering the counter on first use)",
+    "inc",
+    "add to a counter series (registering the counter on first use)",
     "usage: shmetrics inc [--arena PATH] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]\n"
     "\n"
     "Adds AMOUNT (default 1, a finite number >= 0) to the series of counter NAME\n"
@@ -324,7 +335,8 @@ const struct verb verb_inc = {
 };
 
 const struct verb verb_set = {
-    "set", "set a gauge series (registering the gauge on first use)",
+    "set",
+    "set a gauge series (registering the gauge on first use)",
     "usage: shmetrics set [--arena PATH] [--help TEXT] [--mode MODE] NAME [LABEL=VALUE ...] VALUE\n"
     "\n"
     "Sets the series of gauge NAME with the given labels to VALUE (a number; NaN\n"

@@ -25,7 +25,7 @@
 
 static const char *const backend_names[] = {"null", "statsd", "otlp", "remote-write"};
 static const struct smx_backend *const backends[] = {&smx_backend_null, &smx_backend_statsd, &smx_backend_otlp,
-                                                      &smx_backend_remote_write};
+                                                     &smx_backend_remote_write};
 
 int shmetrics_push_backend_parse(const char *name, shmetrics_push_backend_t *out)
 {

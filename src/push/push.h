@@ -12,18 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/read/reader.h"
 #include "shmetrics.h"
+#include "src/read/reader.h"
 
 struct smx_backend;
 
 /* What one push hands its backend. */
 struct smx_push_ctx {
     const shmetrics_snapshot_t *snap; /* the arena's families, then the pusher's own */
-    uint64_t now_ns;   /* CLOCK_REALTIME of the collection */
-    uint64_t start_ns; /* CLOCK_REALTIME the cumulative values count from (the arena's creation) */
-    uint64_t samples;  /* out: lines, data points or series sent */
-    uint64_t bytes;    /* out: bytes sent (datagrams, or request bodies as sent) */
+    uint64_t now_ns;                  /* CLOCK_REALTIME of the collection */
+    uint64_t start_ns;                /* CLOCK_REALTIME the cumulative values count from (the arena's creation) */
+    uint64_t samples;                 /* out: lines, data points or series sent */
+    uint64_t bytes;                   /* out: bytes sent (datagrams, or request bodies as sent) */
 };
 
 struct shmetrics_pusher {

@@ -21,7 +21,7 @@ struct smx_http {
     char *url;
     struct curl_slist *base; /* the caller's headers */
     const int *abort;
-    char answer[256];        /* the start of the last answer's body */
+    char answer[256]; /* the start of the last answer's body */
     size_t answer_len;
 };
 

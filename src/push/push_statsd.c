@@ -193,8 +193,8 @@ static void put_clean(struct smx_buf *b, const char *s, bool keep_dot)
 {
     for (; *s; s++) {
         char c = *s;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                  c == '-' || (keep_dot && c == '.');
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                  (keep_dot && c == '.');
         if (c != '+')
             smx_buf_putc(b, ok ? c : '_');
     }

@@ -14,18 +14,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <setjmp.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
+#include "base/error.h"
 #include "shm/guard.h"
 #include "shm/layout.h"
 #include "shm/names.h"
-#include "base/error.h"
-#include "base/buf.h"
 #include "src/read/reader.h"
 #include "src/write/registry.h"
 
@@ -41,7 +41,7 @@ struct chunk {
 
 struct snapshot {
     shmetrics_snapshot_t pub;
-    uint32_t magic;         /* SMX_SNAPSHOT_MAGIC until freed */
+    uint32_t magic; /* SMX_SNAPSHOT_MAGIC until freed */
     struct chunk *chunks;
     char first_damage[160]; /* why the first damaged record was skipped */
 };
@@ -94,8 +94,7 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
     struct snapshot *s = (struct snapshot *)snap;
     if (s->magic != SMX_SNAPSHOT_MAGIC) {
         /* Not freed: it is not ours (or was freed already). */
-        smx_fail(-EINVAL, "%s: not a shmetrics snapshot (bad magic 0x%08x), or one already freed", __func__,
-                 s->magic);
+        smx_fail(-EINVAL, "%s: not a shmetrics snapshot (bad magic 0x%08x), or one already freed", __func__, s->magic);
         return;
     }
     s->magic = 0;
@@ -115,13 +114,13 @@ struct fam {
     const char **bounds;     /* le or quantile label values, spelled once */
     bool ok;
     uint32_t nseries;
-    uint32_t first;        /* into the series order array */
-    const char **lnames;   /* label names, copied */
+    uint32_t first;      /* into the series order array */
+    const char **lnames; /* label names, copied */
 };
 
 struct proc {
     uint32_t slot;
-    bool live;       /* ACTIVE, and its process is still there */
+    bool live; /* ACTIVE, and its process is still there */
     bool active;
     uint32_t pidnum;
     uint64_t attach_ns;
@@ -294,8 +293,8 @@ static void merge(uint32_t mode, bool *any, double *acc, uint64_t *best, double 
 /* Append the samples of one gauge series, merged by the family's mode:
  * the live modes read live processes only; sum, min, max and mostrecent
  * also the retired unit (processes whose slot was reclaimed). */
-static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key,
-                         shmetrics_sample_t *out, size_t *n)
+static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key, shmetrics_sample_t *out,
+                         size_t *n)
 {
     const struct shm_arena *a = w->reg->arena;
     bool live_only = f->v.mode >= SHM_MODE_LIVE;

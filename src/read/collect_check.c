@@ -25,8 +25,8 @@ bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval)
 
 bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode)
 {
-    const char *added = type == SHM_TYPE_HISTOGRAM ? "le"
-                        : type == SHM_TYPE_SUMMARY ? "quantile"
+    const char *added = type == SHM_TYPE_HISTOGRAM                                                     ? "le"
+                        : type == SHM_TYPE_SUMMARY                                                     ? "quantile"
                         : type == SHM_TYPE_GAUGE && (mode == SHM_MODE_ALL || mode == SHM_MODE_LIVEALL) ? "pid"
                                                                                                        : NULL;
     for (uint32_t i = 0; i < n; i++) {
@@ -64,9 +64,9 @@ static const char *const *variants(uint32_t type, size_t *n)
 }
 
 struct smx_exposed {
-    uint64_t *slots;     /* 0 empty, else ((family + 1) << 8) | variant */
+    uint64_t *slots; /* 0 empty, else ((family + 1) << 8) | variant */
     size_t mask;
-    const char **names;  /* by family index, for the families claimed */
+    const char **names; /* by family index, for the families claimed */
     uint32_t *types;
 };
 

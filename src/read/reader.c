@@ -84,11 +84,11 @@ void smx_reader_fini(struct smx_reader *r)
 /* How a row's value is obtained: sample i of the row. */
 typedef double (*self_value_fn)(const struct smx_self_in *in, size_t i);
 
-#define VALUE(fn, expr) \
+#define VALUE(fn, expr)                                      \
     static double fn(const struct smx_self_in *in, size_t i) \
-    { \
-        (void)i; \
-        return (double)(expr); \
+    {                                                        \
+        (void)i;                                             \
+        return (double)(expr);                               \
     }
 
 VALUE(scrapes, in->scrapes)
@@ -132,8 +132,14 @@ struct self_member {
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define S(name, help, type, value) {SMX_SELF_SERVE, name, help, type, value, NULL, NULL, 1}
-#define P(name, help, type, value) {SMX_SELF_PUSH, name, help, type, value, NULL, NULL, 1}
+#define S(name, help, type, value)                             \
+    {                                                          \
+        SMX_SELF_SERVE, name, help, type, value, NULL, NULL, 1 \
+    }
+#define P(name, help, type, value)                            \
+    {                                                         \
+        SMX_SELF_PUSH, name, help, type, value, NULL, NULL, 1 \
+    }
 
 /* In the order the families follow the arena's. */
 static const struct self_member self_members[] = {
@@ -144,16 +150,17 @@ static const struct self_member self_members[] = {
       "Time the previous scrape took to read the arena and encode it.", SHMETRICS_GAUGE, last_scrape_seconds),
     S("shmetrics_arena_families", "Metric families in the arena.", SHMETRICS_GAUGE, families),
     S("shmetrics_arena_series", "Series read from the arena.", SHMETRICS_GAUGE, series),
-    S("shmetrics_arena_bytes_used", "Arena bytes in use: tables, records, heap and cells handed out.",
-      SHMETRICS_GAUGE, bytes_used),
+    S("shmetrics_arena_bytes_used", "Arena bytes in use: tables, records, heap and cells handed out.", SHMETRICS_GAUGE,
+      bytes_used),
     S("shmetrics_arena_bytes_capacity", "Size of the arena file.", SHMETRICS_GAUGE, bytes_capacity),
     S("shmetrics_arena_registrations_refused", "Registrations refused because a region of the arena was full.",
       SHMETRICS_COUNTER, refused),
     S("shmetrics_arena_filesystem_full",
       "Allocations the arena's filesystem refused because it was full: the writer got an error, no process a signal.",
       SHMETRICS_COUNTER, fs_refused),
-    S("shmetrics_arena_bytes_allocated", "Bytes the filesystem holds for the arena now; never more than the file's size.",
-      SHMETRICS_GAUGE, bytes_allocated),
+    S("shmetrics_arena_bytes_allocated",
+      "Bytes the filesystem holds for the arena now; never more than the file's size.", SHMETRICS_GAUGE,
+      bytes_allocated),
     S("shmetrics_arena_stripes", "Stripe sets series gained because writers on different CPUs collided on them.",
       SHMETRICS_COUNTER, striped),
     S("shmetrics_arena_damaged_records", "Records skipped in the last scrape because they failed validation.",
@@ -163,17 +170,17 @@ static const struct self_member self_members[] = {
      "attach), exited (kept for mode all).",
      SHMETRICS_GAUGE, processes, "state", process_states, N(process_states)},
     P("shmetrics_push_attempts", "Pushes tried, this one included.", SHMETRICS_COUNTER, push_attempts),
-    P("shmetrics_push_failures", "Pushes that failed: target down, refused, timed out or rejected.",
-      SHMETRICS_COUNTER, push_failures),
+    P("shmetrics_push_failures", "Pushes that failed: target down, refused, timed out or rejected.", SHMETRICS_COUNTER,
+      push_failures),
     P("shmetrics_push_consecutive_failures", "Failed pushes since the last one that got through.", SHMETRICS_GAUGE,
       push_consecutive_failures),
     P("shmetrics_push_samples", "Lines, data points or series sent by pushes that got through.", SHMETRICS_COUNTER,
       push_samples),
     P("shmetrics_push_bytes", "Bytes sent by pushes that got through.", SHMETRICS_COUNTER, push_bytes),
-    P("shmetrics_push_last_success_timestamp_seconds", "When the last push got through (Unix time).",
-      SHMETRICS_GAUGE, push_last_success),
-    P("shmetrics_push_last_duration_seconds", "Time the previous push took to read, encode and send.",
-      SHMETRICS_GAUGE, push_last_duration),
+    P("shmetrics_push_last_success_timestamp_seconds", "When the last push got through (Unix time).", SHMETRICS_GAUGE,
+      push_last_success),
+    P("shmetrics_push_last_duration_seconds", "Time the previous push took to read, encode and send.", SHMETRICS_GAUGE,
+      push_last_duration),
     P("shmetrics_push_reattached", "Times the arena was unlinked and re-created, and read again.", SHMETRICS_COUNTER,
       push_reattached),
 };

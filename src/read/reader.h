@@ -20,11 +20,11 @@
 #define SMX_READER_OLD 64
 
 struct smx_reader {
-    shmetrics_registry_t *reg;   /* atomic: the current registry */
-    shmetrics_registry_t *given; /* the caller's: never shut down here */
-    char *path;                  /* the arena path, for re-attaching */
-    bool shared;                 /* other threads may still read a replaced registry */
-    pthread_mutex_t lock;        /* re-attaching */
+    shmetrics_registry_t *reg;                 /* atomic: the current registry */
+    shmetrics_registry_t *given;               /* the caller's: never shut down here */
+    char *path;                                /* the arena path, for re-attaching */
+    bool shared;                               /* other threads may still read a replaced registry */
+    pthread_mutex_t lock;                      /* re-attaching */
     shmetrics_registry_t *old[SMX_READER_OLD]; /* shared: the replaced ones */
     unsigned nold;
     uint64_t reattached; /* atomic */

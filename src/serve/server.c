@@ -168,8 +168,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
-int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts,
-                           shmetrics_server_t **out)
+int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts, shmetrics_server_t **out)
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
@@ -196,14 +195,10 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->st,
-                                   MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
-                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                   MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                   MHD_OPTION_CONNECTION_LIMIT, 1024u,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
-                                   MHD_OPTION_END);
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->st, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                   MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
         smx_reader_fini(&srv->st.rd);

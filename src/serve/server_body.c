@@ -118,8 +118,7 @@ static void log_damage(struct smx_server_state *st, const shmetrics_snapshot_t *
     uint64_t last = __atomic_load_n(&st->damage_logged_ns, __ATOMIC_RELAXED);
     if (snap->damaged == was || (last && now_ns - last < DAMAGE_LOG_NS))
         return;
-    if (!__atomic_compare_exchange_n(&st->damage_logged_ns, &last, now_ns, false, __ATOMIC_RELAXED,
-                                     __ATOMIC_RELAXED))
+    if (!__atomic_compare_exchange_n(&st->damage_logged_ns, &last, now_ns, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return; /* another thread logs now */
     __atomic_store_n(&st->logged_damaged, snap->damaged, __ATOMIC_RELAXED);
     fprintf(stderr, "shmetrics serve: %llu damaged records skipped in this scrape (%llu when last logged)%s%s\n",

@@ -7,10 +7,10 @@
 #include <setjmp.h>
 #include <string.h>
 
-#include "shm/guard.h"
-#include "shm/layout.h"
 #include "base/error.h"
 #include "registry.h"
+#include "shm/guard.h"
+#include "shm/layout.h"
 
 int shmetrics_reset(shmetrics_registry_t *reg)
 {

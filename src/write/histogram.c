@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "shm/layout.h"
 #include "base/error.h"
 #include "registry.h"
+#include "shm/layout.h"
 
 const double SHMETRICS_DEFAULT_BUCKETS[SHMETRICS_DEFAULT_NBUCKETS] = {
     .005, .01, .025, .05, .075, .1, .25, .5, .75, 1, 2.5, 5, 7.5, 10,
@@ -121,8 +121,8 @@ double shmetrics_histogram_sum(const shmetrics_histogram_series_t *s)
 int shmetrics_histogram_buckets(const shmetrics_histogram_series_t *s, uint64_t *out, size_t cap)
 {
     if (!s || !out || cap < (size_t)s->nbuckets + 1)
-        return smx_fail(-EINVAL, "the histogram has %u buckets with +Inf; room for %zu given",
-                        s ? s->nbuckets + 1 : 0, cap);
+        return smx_fail(-EINVAL, "the histogram has %u buckets with +Inf; room for %zu given", s ? s->nbuckets + 1 : 0,
+                        cap);
     double sum;
     read_series(s, out, &sum);
     return 0;

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "base/check.h"
-#include "shm/hash.h"
-#include "shm/layout.h"
 #include "base/error.h"
 #include "registry.h"
+#include "shm/hash.h"
+#include "shm/layout.h"
 
 #define DEFAULT_DIR "/dev/shm/"
 
@@ -70,11 +70,10 @@ int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn)
     if (!m)
         return smx_fail(-EINVAL, "%s: no metric given", fn);
     if (m->magic != SMX_METRIC_MAGIC)
-        return smx_fail(-EINVAL, "%s: not a shmetrics metric (bad magic 0x%08x), or one of a registry shut down",
-                        fn, m->magic);
+        return smx_fail(-EINVAL, "%s: not a shmetrics metric (bad magic 0x%08x), or one of a registry shut down", fn,
+                        m->magic);
     if (type && m->type != type)
-        return smx_fail(-EINVAL, "%s: %s is a %s, not a %s", fn, m->name, smx_type_name(m->type),
-                        smx_type_name(type));
+        return smx_fail(-EINVAL, "%s: %s is a %s, not a %s", fn, m->name, smx_type_name(m->type), smx_type_name(type));
     return 0;
 }
 
@@ -298,8 +297,7 @@ static struct smx_metric *cache_find(shmetrics_registry_t *reg, const char *name
 
 /* Build this process's metric object from a validated family view, and
  * publish it in the name cache (another thread may have won: use its). */
-static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v, uint64_t hash,
-                     struct smx_metric **out)
+static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v, uint64_t hash, struct smx_metric **out)
 {
     struct smx_metric *m = calloc(1, sizeof *m);
     if (m) {
@@ -370,8 +368,7 @@ static int compare(const struct smx_metric *m, uint32_t type, const struct smx_s
     if (m->nbuckets != s->nbuckets || memcmp(m->bounds, s->buckets, sizeof(double) * s->nbuckets) != 0)
         return smx_fail(-EEXIST, "%s is already registered with %u other buckets (first %g, last %g)", m->name,
                         m->nbuckets, m->bounds[0], m->bounds[m->nbuckets - 1]);
-    if (m->nquantiles != s->nquantiles ||
-        memcmp(m->quantiles, s->quantiles, sizeof(double) * s->nquantiles) != 0)
+    if (m->nquantiles != s->nquantiles || memcmp(m->quantiles, s->quantiles, sizeof(double) * s->nquantiles) != 0)
         return smx_fail(-EEXIST, "%s is already registered with %u other quantiles", m->name, m->nquantiles);
     if (m->max_age_ms != s->max_age_ms || m->age_buckets != s->age_buckets)
         return smx_fail(-EEXIST, "%s is already registered with max age %g s in %u age buckets", m->name,
@@ -447,8 +444,7 @@ static int check_clashes(shmetrics_registry_t *reg, uint32_t type, const char *n
     return 0;
 }
 
-int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
-                        struct smx_metric **out)
+int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type, struct smx_metric **out)
 {
     if (!reg || !out)
         return smx_fail(-EINVAL, "no registry or out pointer given");
@@ -527,15 +523,15 @@ int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, s
 
 /* Register and look up, typed for the caller, sharing the two functions
  * above. */
-#define SMX_METRIC_FUNCTIONS(type, TYPE)                                                                  \
-    int shmetrics_##type##_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,              \
-                                    shmetrics_##type##_t **out)                                           \
-    {                                                                                                     \
-        return smx_metric_register(reg, spec, SHMETRICS_##TYPE, (struct smx_metric **)out);               \
-    }                                                                                                     \
-    int shmetrics_##type##_get(shmetrics_registry_t *reg, const char *name, shmetrics_##type##_t **out)   \
-    {                                                                                                     \
-        return smx_metric_get(reg, name, SHMETRICS_##TYPE, (struct smx_metric **)out);                    \
+#define SMX_METRIC_FUNCTIONS(type, TYPE)                                                                \
+    int shmetrics_##type##_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,            \
+                                    shmetrics_##type##_t **out)                                         \
+    {                                                                                                   \
+        return smx_metric_register(reg, spec, SHMETRICS_##TYPE, (struct smx_metric **)out);             \
+    }                                                                                                   \
+    int shmetrics_##type##_get(shmetrics_registry_t *reg, const char *name, shmetrics_##type##_t **out) \
+    {                                                                                                   \
+        return smx_metric_get(reg, name, SHMETRICS_##TYPE, (struct smx_metric **)out);                  \
     }
 
 SMX_METRIC_FUNCTIONS(counter, COUNTER)

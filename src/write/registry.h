@@ -26,9 +26,9 @@
 #include <urcu-bp.h>
 #include <urcu/rculfhash.h>
 
+#include "base/buf.h"
 #include "shm/arena.h"
 #include "shm/layout.h"
-#include "base/buf.h"
 #include "shmetrics.h"
 
 /*
@@ -59,22 +59,22 @@ void __tsan_release(void *addr);
 #define SMX_SNAPSHOT_MAGIC UINT32_C(0x53584d53) /* "SMXS" */
 
 struct smx_metric {
-    uint32_t magic;              /* SMX_METRIC_MAGIC while alive */
-    struct cds_lfht_node node;   /* in reg->metrics, keyed by full name */
+    uint32_t magic;            /* SMX_METRIC_MAGIC while alive */
+    struct cds_lfht_node node; /* in reg->metrics, keyed by full name */
     shmetrics_registry_t *reg;
     uint64_t hash;
-    uint32_t idx;                /* family record */
-    uint32_t type;               /* shmetrics_type_t */
-    uint32_t mode;               /* shmetrics_gauge_mode_t */
+    uint32_t idx;  /* family record */
+    uint32_t type; /* shmetrics_type_t */
+    uint32_t mode; /* shmetrics_gauge_mode_t */
     uint32_t nlabels;
     uint32_t ncells;
-    char *name;                  /* full name */
+    char *name; /* full name */
     size_t name_len;
-    char *labels;                /* label names as a string list */
+    char *labels; /* label names as a string list */
     size_t labels_len;
-    double *bounds;              /* histograms: finite upper bounds */
+    double *bounds; /* histograms: finite upper bounds */
     uint32_t nbuckets;
-    double *quantiles;           /* summaries */
+    double *quantiles; /* summaries */
     uint32_t nquantiles;
     uint32_t max_age_ms;
     uint32_t age_buckets;
@@ -97,12 +97,12 @@ struct shmetrics_summary {
 };
 
 struct smx_series {
-    struct cds_lfht_node node;   /* in reg->series, keyed by (metric, key) */
+    struct cds_lfht_node node; /* in reg->series, keyed by (metric, key) */
     struct smx_metric *metric;
     uint64_t hash;
-    uint32_t idx;                /* series record */
-    uint32_t flags;              /* SHM_SERIES_OVERFLOW: the key maps to the overflow series */
-    uint64_t removals_seen;      /* atomic: the arena's removal count when last checked */
+    uint32_t idx;           /* series record */
+    uint32_t flags;         /* SHM_SERIES_OVERFLOW: the key maps to the overflow series */
+    uint64_t removals_seen; /* atomic: the arena's removal count when last checked */
     union {
         struct shmetrics_counter_series counter;
         struct shmetrics_gauge_series gauge;
@@ -111,24 +111,24 @@ struct smx_series {
     } h;
     struct smx_series *free_next; /* at shutdown */
     size_t key_len;
-    char key[];                  /* label values as a string list */
+    char key[]; /* label values as a string list */
 };
 
 struct shmetrics_registry {
-    uint32_t magic;              /* SMX_REGISTRY_MAGIC while open */
+    uint32_t magic; /* SMX_REGISTRY_MAGIC while open */
     struct shm_arena *arena;
     struct cds_lfht *metrics;
     struct cds_lfht *series;
-    pthread_mutex_t lock;        /* claiming the process slot; registering */
-    const uint64_t *removals;    /* the arena's removal count */
-    char *proc_unit;             /* this process's gauge unit, NULL until claimed */
+    pthread_mutex_t lock;     /* claiming the process slot; registering */
+    const uint64_t *removals; /* the arena's removal count */
+    char *proc_unit;          /* this process's gauge unit, NULL until claimed */
     uint32_t proc_slot;
     bool have_slot;
     /* The library's own counters, labelled `metric`, registered in the arena
      * by src/write/series.c when first needed (atomic; NULL until then). */
     struct smx_metric *self_overflow;     /* shmetrics_cardinality_overflow */
     struct smx_metric *self_sets_dropped; /* shmetrics_gauge_sets_dropped */
-    struct shmetrics_registry *next; /* all open registries, for fork */
+    struct shmetrics_registry *next;      /* all open registries, for fork */
 };
 
 /* src/write/registry.c */

@@ -17,11 +17,11 @@
 
 #include "base/check.h"
 #include "base/clock.h"
+#include "base/error.h"
+#include "registry.h"
 #include "shm/hash.h"
 #include "shm/layout.h"
 #include "shm/names.h"
-#include "base/error.h"
-#include "registry.h"
 
 #define KEY_STACK 512
 
@@ -48,7 +48,10 @@ static int self_series(shmetrics_registry_t *reg, struct smx_metric **family, co
     struct smx_metric *f = shmetrics_load_acquire(family);
     if (!f) {
         static const char *const lbl[] = {"metric"};
-        shmetrics_spec_t spec = {.name = name, .help = help, .label_names = lbl, .nlabels = 1,
+        shmetrics_spec_t spec = {.name = name,
+                                 .help = help,
+                                 .label_names = lbl,
+                                 .nlabels = 1,
                                  .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
         int rc = smx_metric_register(reg, &spec, SHMETRICS_COUNTER, &f);
         if (rc < 0)
@@ -81,9 +84,8 @@ static int handle_init(struct smx_series *s, uint64_t cell)
         s->h.histogram = (struct shmetrics_histogram_series){cells, m->nbuckets, m->bounds};
         break;
     case SHMETRICS_SUMMARY:
-        s->h.summary = (struct shmetrics_summary_series){cells, m->age_buckets,
-                                                         (uint64_t)m->max_age_ms * 1000000u / m->age_buckets,
-                                                         SHM_AGE_SLOT_WORDS};
+        s->h.summary = (struct shmetrics_summary_series){
+            cells, m->age_buckets, (uint64_t)m->max_age_ms * 1000000u / m->age_buckets, SHM_AGE_SLOT_WORDS};
         break;
     case SHMETRICS_COUNTER:
         s->h.counter = (struct shmetrics_counter_series){cells};
@@ -120,8 +122,8 @@ static int gauge_touch(struct shmetrics_gauge_series *g)
     return 0;
 }
 
-static int series_create(struct smx_metric *m, const struct series_key *k, uint64_t hash,
-                         const char *const *values, struct smx_series **out)
+static int series_create(struct smx_metric *m, const struct series_key *k, uint64_t hash, const char *const *values,
+                         struct smx_series **out)
 {
     shmetrics_registry_t *reg = m->reg;
     for (uint32_t i = 0; i < m->nlabels; i++)
@@ -146,8 +148,8 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
         shmetrics_counter_series_t *over;
         if (rc == 0 && m != shmetrics_load_acquire(&reg->self_overflow) &&
             self_series(reg, &reg->self_overflow, "shmetrics_cardinality_overflow",
-                        "Label sets folded into their metric's overflow series (per process, per label set).",
-                        m->name, &over) == 0)
+                        "Label sets folded into their metric's overflow series (per process, per label set).", m->name,
+                        &over) == 0)
             shmetrics_counter_add(over, 1);
     }
     if (rc < 0)
@@ -239,8 +241,8 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
         if (moved && shm_series_removed(m->reg->arena, s->idx) && !shm_arena_readonly(m->reg->arena)) {
             char empty[SHM_MAX_LABELS] = {0};
             bool over = s->flags & SHM_SERIES_OVERFLOW;
-            rc = shm_series_register(m->reg->arena, m->idx, over ? empty : key, over ? m->nlabels : len, s->flags,
-                                     &idx, &cell);
+            rc = shm_series_register(m->reg->arena, m->idx, over ? empty : key, over ? m->nlabels : len, s->flags, &idx,
+                                     &cell);
         }
         /* Written only when it moved: threads sharing this entry keep its
          * cache line read-only. */
@@ -311,54 +313,54 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
 
 /* The two look-up entry points of each metric type, typed for the caller
  * and sharing smx_series_get. */
-#define SMX_LABEL_FUNCTIONS(type, TYPE)                                                              \
-    int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,      \
-                                  shmetrics_##type##_series_t **out)                                 \
-    {                                                                                                \
-        struct smx_series *s;                                                                        \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
-        if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                             \
-            *out = &s->h.type;                                                                       \
-        return rc;                                                                                   \
-    }                                                                                                \
-    int shmetrics_##type##_labels(shmetrics_##type##_t *m, shmetrics_##type##_series_t **out, ...)   \
-    {                                                                                                \
-        const char *values[SHM_MAX_LABELS];                                                          \
-        size_t n = 0;                                                                                \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
-        if (rc < 0)                                                                                  \
-            return rc;                                                                               \
-        va_list ap;                                                                                  \
-        va_start(ap, out);                                                                           \
-        rc = collect_args(&m->m, ap, values, &n);                                                    \
-        va_end(ap);                                                                                  \
-        return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                           \
+#define SMX_LABEL_FUNCTIONS(type, TYPE)                                                            \
+    int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,    \
+                                  shmetrics_##type##_series_t **out)                               \
+    {                                                                                              \
+        struct smx_series *s;                                                                      \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                           \
+        if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                           \
+            *out = &s->h.type;                                                                     \
+        return rc;                                                                                 \
+    }                                                                                              \
+    int shmetrics_##type##_labels(shmetrics_##type##_t *m, shmetrics_##type##_series_t **out, ...) \
+    {                                                                                              \
+        const char *values[SHM_MAX_LABELS];                                                        \
+        size_t n = 0;                                                                              \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                           \
+        if (rc < 0)                                                                                \
+            return rc;                                                                             \
+        va_list ap;                                                                                \
+        va_start(ap, out);                                                                         \
+        rc = collect_args(&m->m, ap, values, &n);                                                  \
+        va_end(ap);                                                                                \
+        return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                         \
     }
 
 /* Removal, typed the same way. */
-#define SMX_REMOVE_FUNCTIONS(type, TYPE)                                                             \
-    int shmetrics_##type##_removev(shmetrics_##type##_t *m, size_t n, const char *const *values)     \
-    {                                                                                                \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
-        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
-    }                                                                                                \
-    int shmetrics_##type##_remove(shmetrics_##type##_t *m, ...)                                      \
-    {                                                                                                \
-        const char *values[SHM_MAX_LABELS];                                                          \
-        size_t n = 0;                                                                                \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
-        if (rc < 0)                                                                                  \
-            return rc;                                                                               \
-        va_list ap;                                                                                  \
-        va_start(ap, m);                                                                             \
-        rc = collect_args(&m->m, ap, values, &n);                                                    \
-        va_end(ap);                                                                                  \
-        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                    \
-    }                                                                                                \
-    int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                            \
-    {                                                                                                \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                             \
-        return rc < 0 ? rc : smx_series_clear(&m->m);                                               \
+#define SMX_REMOVE_FUNCTIONS(type, TYPE)                                                         \
+    int shmetrics_##type##_removev(shmetrics_##type##_t *m, size_t n, const char *const *values) \
+    {                                                                                            \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                         \
+        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                \
+    }                                                                                            \
+    int shmetrics_##type##_remove(shmetrics_##type##_t *m, ...)                                  \
+    {                                                                                            \
+        const char *values[SHM_MAX_LABELS];                                                      \
+        size_t n = 0;                                                                            \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                         \
+        if (rc < 0)                                                                              \
+            return rc;                                                                           \
+        va_list ap;                                                                              \
+        va_start(ap, m);                                                                         \
+        rc = collect_args(&m->m, ap, values, &n);                                                \
+        va_end(ap);                                                                              \
+        return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                \
+    }                                                                                            \
+    int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                        \
+    {                                                                                            \
+        int rc = SMX_METRIC_OF(m, TYPE);                                                         \
+        return rc < 0 ? rc : smx_series_clear(&m->m);                                            \
     }
 
 SMX_REMOVE_FUNCTIONS(counter, COUNTER)
@@ -387,7 +389,9 @@ uint64_t shmetrics_now_ns_(void)
 int shmetrics_bad_value_(const char *op, double v)
 {
     return smx_fail(-EINVAL, "%s: %g is %s; the value is unchanged", op, v,
-                    isnan(v) ? "not a number" : isinf(v) ? "infinite" : "negative");
+                    isnan(v)   ? "not a number"
+                    : isinf(v) ? "infinite"
+                               : "negative");
 }
 
 /* Add `delta` to the double in *cell with a CAS loop. */
@@ -474,8 +478,7 @@ char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
         }
         /* The cells every series registered so far may take in this unit
          * are made real before any write can reach them. */
-        if (reg->have_slot &&
-            shm_unit_ready(reg->arena, reg->proc_slot, shm_proc_cells_used(reg->arena)) == 0) {
+        if (reg->have_slot && shm_unit_ready(reg->arena, reg->proc_slot, shm_proc_cells_used(reg->arena)) == 0) {
             u = (char *)shm_proc_cell(reg->arena, reg->proc_slot, 0);
             shmetrics_store_release(&reg->proc_unit, u);
         }

@@ -17,12 +17,13 @@
 #include "registry.h"
 #include "shmetrics.h"
 
-static const double ttft_buckets[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+static const double ttft_buckets[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
                                       1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
 static const double tpot_buckets[] = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
                                       0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
-static const double request_latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,  15.0,  20.0,
-                                                 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+static const double request_latency_buckets[] = {0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
+                                                 5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
+                                                 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 static const double iteration_buckets[] = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
 static const double n_buckets[] = {1, 2, 5, 10, 20};
 
@@ -50,6 +51,8 @@ int shmetrics_buckets_1_2_5(uint64_t max_value, double *out, size_t cap, size_t 
 static const char *const vllm_labels[] = {"model_name", "engine"};
 static const char *const vllm_success_labels[] = {"model_name", "engine", "finished_reason"};
 
+/* clang-format would read {#f ... as a preprocessor line. */
+/* clang-format off */
 #define VG(f, help) \
     {#f, NULL, "vllm:" #f, help, SHMETRICS_GAUGE, vllm_labels, 2, SHMETRICS_MODE_MOSTRECENT, NULL, 0, \
      offsetof(shmetrics_vllm_t, f)}
@@ -57,6 +60,7 @@ static const char *const vllm_success_labels[] = {"model_name", "engine", "finis
     {#f, NULL, "vllm:" #f, help, SHMETRICS_COUNTER, labels, n, 0, NULL, 0, offsetof(shmetrics_vllm_t, f)}
 #define VH(f, help, b, n) \
     {#f, NULL, "vllm:" #f, help, SHMETRICS_HISTOGRAM, vllm_labels, 2, 0, b, n, offsetof(shmetrics_vllm_t, f)}
+/* clang-format on */
 
 /* In registration order, which is the exposition's. */
 static const shmetrics_set_member_t vllm_members[] = {
@@ -74,14 +78,13 @@ static const shmetrics_set_member_t vllm_members[] = {
     VC(request_success, "Count of successfully processed requests.", vllm_success_labels, 3),
     VH(time_to_first_token_seconds, "Histogram of time to first token in seconds.", ttft_buckets, N(ttft_buckets)),
     VH(inter_token_latency_seconds, "Histogram of inter-token latency in seconds.", tpot_buckets, N(tpot_buckets)),
-    VH(time_per_output_token_seconds, "Histogram of time per output token in seconds.", tpot_buckets,
-       N(tpot_buckets)),
+    VH(time_per_output_token_seconds, "Histogram of time per output token in seconds.", tpot_buckets, N(tpot_buckets)),
     VH(e2e_request_latency_seconds, "Histogram of e2e request latency in seconds.", request_latency_buckets,
        N(request_latency_buckets)),
     VH(request_queue_time_seconds, "Histogram of time spent in WAITING phase for request.", request_latency_buckets,
        N(request_latency_buckets)),
-    VH(request_inference_time_seconds, "Histogram of time spent in RUNNING phase for request.",
-       request_latency_buckets, N(request_latency_buckets)),
+    VH(request_inference_time_seconds, "Histogram of time spent in RUNNING phase for request.", request_latency_buckets,
+       N(request_latency_buckets)),
     VH(request_prefill_time_seconds, "Histogram of time spent in PREFILL phase for request.", request_latency_buckets,
        N(request_latency_buckets)),
     VH(request_decode_time_seconds, "Histogram of time spent in DECODE phase for request.", request_latency_buckets,
@@ -100,8 +103,10 @@ static const char *const model[] = {"model_name"};
 static const char *const status[] = {"model_name", "status"};
 static const char *const device[] = {"device"};
 
+/* clang-format off */
 #define IM(sub, f, help, type, labels, mode, b, n) \
     {#sub "_" #f, #sub, #f, help, type, labels, N(labels), mode, b, n, offsetof(shmetrics_inference_t, sub##_##f)}
+/* clang-format on */
 
 static const shmetrics_set_member_t inference_members[] = {
     IM(engine, requests_running, "Requests being executed.", SHMETRICS_GAUGE, model, SHMETRICS_MODE_LIVESUM, NULL, 0),
@@ -120,8 +125,7 @@ static const shmetrics_set_member_t inference_members[] = {
     IM(cache, queries, "Prefix cache queries, in tokens.", SHMETRICS_COUNTER, model, 0, NULL, 0),
     IM(cache, hits, "Prefix cache hits, in tokens.", SHMETRICS_COUNTER, model, 0, NULL, 0),
     IM(gpu, memory_used_bytes, "GPU memory in use.", SHMETRICS_GAUGE, device, SHMETRICS_MODE_MOSTRECENT, NULL, 0),
-    IM(gpu, utilization_ratio, "GPU utilisation, 0 to 1.", SHMETRICS_GAUGE, device, SHMETRICS_MODE_MOSTRECENT, NULL,
-       0),
+    IM(gpu, utilization_ratio, "GPU utilisation, 0 to 1.", SHMETRICS_GAUGE, device, SHMETRICS_MODE_MOSTRECENT, NULL, 0),
     IM(spec_decode, drafts, "Speculative decoding drafts.", SHMETRICS_COUNTER, model, 0, NULL, 0),
     IM(spec_decode, draft_tokens, "Draft tokens proposed.", SHMETRICS_COUNTER, model, 0, NULL, 0),
     IM(spec_decode, accepted_tokens, "Draft tokens accepted.", SHMETRICS_COUNTER, model, 0, NULL, 0),
@@ -163,9 +167,15 @@ static const shmetrics_bucket_override_t *override_for(const shmetrics_vllm_opti
 /* The spec of member m under `ns`, with the set's buckets. */
 static shmetrics_spec_t member_spec(const shmetrics_set_member_t *m, const char *ns, const struct set_buckets *b)
 {
-    shmetrics_spec_t s = {.name = m->name, .help = m->help, .namespace_name = ns, .subsystem = m->subsystem,
-                          .label_names = m->label_names, .nlabels = m->nlabels, .gauge_mode = m->gauge_mode,
-                          .buckets = m->buckets, .nbuckets = m->nbuckets};
+    shmetrics_spec_t s = {.name = m->name,
+                          .help = m->help,
+                          .namespace_name = ns,
+                          .subsystem = m->subsystem,
+                          .label_names = m->label_names,
+                          .nlabels = m->nlabels,
+                          .gauge_mode = m->gauge_mode,
+                          .buckets = m->buckets,
+                          .nbuckets = m->nbuckets};
     const shmetrics_bucket_override_t *ov = b ? override_for(b->opts, m->name) : NULL;
     if (ov) {
         s.buckets = ov->buckets;

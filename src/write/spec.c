@@ -8,10 +8,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "shm/layout.h"
-#include "shm/names.h"
 #include "base/error.h"
 #include "registry.h"
+#include "shm/layout.h"
+#include "shm/names.h"
 
 /* The public names of the arena format (shmetrics.h, shmetrics/hot.h) are
  * shm/layout.h's values: the public headers cannot include the layout, so
@@ -157,14 +157,14 @@ static int spec_name(const shmetrics_spec_t *spec, uint32_t type, char *name, si
     if (!spec->name || !*spec->name)
         return smx_fail(-EINVAL, "metric name is empty");
     int rc;
-    if ((rc = name_append(name, len, spec->namespace_name)) < 0 ||
-        (rc = name_append(name, len, spec->subsystem)) < 0 || (rc = name_append(name, len, spec->name)) < 0)
+    if ((rc = name_append(name, len, spec->namespace_name)) < 0 || (rc = name_append(name, len, spec->subsystem)) < 0 ||
+        (rc = name_append(name, len, spec->name)) < 0)
         return rc;
     if (!smx_metric_name_ok(name, *len))
         return smx_fail(-EINVAL, "invalid metric name \"%s\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*", name);
     /* prometheus_client's rule: a counter's _total belongs to its samples. */
     if (type == SHMETRICS_COUNTER && *len > 6 && memcmp(name + *len - 6, "_total", 6) == 0)
-        name[*len -= 6] = 0;
+        name[ *len -= 6] = 0;
     return 0;
 }
 
@@ -207,8 +207,8 @@ static int parse_buckets(const shmetrics_spec_t *spec, struct smx_spec *o)
             return smx_fail(-EINVAL, "histogram %s: bucket bound %zu is %g; bounds must be finite", o->name, i + 1,
                             b[i]);
         if (i && !(b[i] > b[i - 1]))
-            return smx_fail(-EINVAL, "histogram %s: bucket bounds must be strictly increasing (%g after %g)",
-                            o->name, b[i], b[i - 1]);
+            return smx_fail(-EINVAL, "histogram %s: bucket bounds must be strictly increasing (%g after %g)", o->name,
+                            b[i], b[i - 1]);
         o->buckets[i] = b[i];
     }
     o->nbuckets = (uint32_t)n;
@@ -227,8 +227,8 @@ static int parse_summary(const shmetrics_spec_t *spec, struct smx_spec *o)
         if (!(q[i] >= 0 && q[i] <= 1))
             return smx_fail(-EINVAL, "summary %s: quantile %g is not within [0, 1]", o->name, q[i]);
         if (i && !(q[i] > q[i - 1]))
-            return smx_fail(-EINVAL, "summary %s: quantiles must be strictly increasing (%g after %g)", o->name,
-                            q[i], q[i - 1]);
+            return smx_fail(-EINVAL, "summary %s: quantiles must be strictly increasing (%g after %g)", o->name, q[i],
+                            q[i - 1]);
         o->quantiles[i] = q[i];
     }
     o->nquantiles = (uint32_t)n;
@@ -263,8 +263,7 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
         return smx_fail(-EINVAL, "unknown gauge mode %u for %s", o->mode, o->name);
 
     if (spec->nlabels > SHM_MAX_LABELS)
-        return smx_fail(-EINVAL, "%s has %zu label names, more than %u", o->name, spec->nlabels,
-                        SHM_MAX_LABELS);
+        return smx_fail(-EINVAL, "%s has %zu label names, more than %u", o->name, spec->nlabels, SHM_MAX_LABELS);
     if (spec->nlabels && !spec->label_names)
         return smx_fail(-EINVAL, "%s: %zu label names announced, none given", o->name, spec->nlabels);
     const char *reserved = reserved_label(type, o->mode);
@@ -278,8 +277,8 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
                             o->name);
         if (len >= 2 && l[0] == '_' && l[1] == '_')
             return smx_fail(-EINVAL,
-                            "label name \"%s\" for %s is reserved: names starting with __ are Prometheus's own",
-                            l, o->name);
+                            "label name \"%s\" for %s is reserved: names starting with __ are Prometheus's own", l,
+                            o->name);
         if (reserved && strcmp(l, reserved) == 0)
             return smx_fail(-EINVAL, "label name \"%s\" is reserved for a %s%s%s", l, smx_type_name(type),
                             type == SHMETRICS_GAUGE ? " in mode " : "",

@@ -23,9 +23,9 @@
 #include <time.h>
 
 #include "base/clock.h"
-#include "shm/layout.h"
 #include "base/error.h"
 #include "registry.h"
+#include "shm/layout.h"
 
 uint64_t shmetrics_mono_ns_(void)
 {
