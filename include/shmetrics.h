@@ -27,7 +27,7 @@
  * process that opened it; "setup" functions are not for the hot path (they
  * may allocate and take a process-local lock); "any caller" functions touch
  * no arena.  Functions marked hot are in shmetrics/hot.h: no lock, no
- * allocation, no system call.
+ * allocation, no system call (but for the rare cases hot.h names).
  *
  * Handles.  The registry, metric and snapshot objects carry a magic word,
  * checked on entry of the functions that take them: a handle that is not
@@ -131,7 +131,7 @@ typedef struct shmetrics_options {
     unsigned flags; /* SHMETRICS_OPEN_* */
     /* Capacities.  0 means the default at creation (1024 families, 16384
      * series, 256 processes, 1024 gauge series, 32 MiB of cells, and the
-     * system's CPUs rounded up to a power of two for shards: about 51 MiB
+     * system's CPUs rounded up to a power of two for shards: 50.6 MiB
      * at most in all) and "any" when attaching; a nonzero value that
      * differs from an existing arena's gives -EINVAL ("capacity
      * mismatch"). */
@@ -362,8 +362,8 @@ void shmetrics_sampler_flush(void);
 
 /* ------------------------------------------------------------------ reading */
 
-/* The exact value of a counter series: the sum of its cells in every
- * per-CPU unit (one relaxed load per shard).  Cannot fail.  Collector. */
+/* The exact value of a counter series: the sum of its cells in its base
+ * block and every stripe (relaxed loads).  Cannot fail.  Collector. */
 double shmetrics_counter_sum(const shmetrics_counter_series_t *s);
 /* This process's own cell of a gauge (0 if it never wrote it; a relaxed
  * load).  Cannot fail.  Worker. */
@@ -371,7 +371,7 @@ double shmetrics_gauge_local(shmetrics_gauge_series_t *s);
 /* A histogram series merged over every shard: its observation count, sum,
  * and the cumulative count of each bucket (out[0..nbuckets], the last one
  * +Inf, equal to the count).  `cap` must be at least nbuckets + 1, else
- * -EINVAL (also for a NULL argument).  Relaxed loads of every shard; count
+ * -EINVAL (also for a NULL argument).  Relaxed loads of every block; count
  * and sum cannot fail.  Collector. */
 uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s);
 /* A histogram's finite upper bounds, as registered (+Inf not included):
@@ -425,7 +425,7 @@ typedef struct shmetrics_snapshot {
     size_t procs_attached, procs_dead, procs_exited;
 } shmetrics_snapshot_t;
 
-/* Read every metric of the arena, merging shards and processes.  The
+/* Read every metric of the arena, merging stripes and processes.  The
  * snapshot is private memory, consistent per cell (not across cells);
  * records that fail validation are skipped and counted in `damaged`.
  * -EINVAL for a NULL argument or a handle that is not a registry, -ENOMEM,

@@ -75,16 +75,18 @@ int shm_record_alloc(struct shm_arena *a, uint32_t *used, uint32_t cap, const ch
     return 0;
 }
 
-int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t n, uint64_t *word)
+int shm_gauge_cells_alloc(struct shm_arena *a, uint64_t *word)
 {
+    uint64_t *used = &a->sh->proc_cells_used;
+    uint64_t cap = a->h.proc_unit_bytes / SHM_CELL_BYTES, n = SHM_GAUGE_CELLS;
     uint64_t cur = shmetrics_load_relaxed(used);
     for (;;) {
         if (cur > cap || n > cap - cur) {
             count_refused(a);
             return smx_fail(-ENOSPC,
-                            "arena full: no room for %u more cells in a unit of %llu (create the arena "
-                            "with more cells)",
-                            n, (unsigned long long)cap);
+                            "arena full: all %llu gauge series are taken (create the arena with more "
+                            "--gauges)",
+                            (unsigned long long)(cap / n));
         }
         uint64_t seen = shmetrics_cas_seq_cst(used, cur, cur + n);
         if (seen == cur)

@@ -164,7 +164,8 @@ static int header_validate(const struct shm_header *h, uint64_t st_size)
     if (h->version < SHM_VERSION)
         return smx_fail(-EPROTO,
                         "arena layout version %u was made by an older shmetrics; this library reads "
-                        "version %u: remove the arena (shmetrics reset --unlink) and create it again",
+                        "version %u: remove the file (rm, or the older release's shmetrics reset --unlink) "
+                        "and create the arena again",
                         h->version, SHM_VERSION);
     if (h->version != SHM_VERSION)
         return smx_fail(-EPROTO,
@@ -482,10 +483,11 @@ int shm_arena_fault(const struct shm_arena *a, const char *what)
         return smx_fail(-EFAULT, "%s: the arena file was truncated under the reader (%llu bytes left of %llu)", what,
                         (unsigned long long)st.st_size, (unsigned long long)a->h.file_bytes);
     if (fstat(a->fd, &st) == 0)
-        return smx_fail(-ENOSPC,
-                        "%s: a page of the arena could not be read: the filesystem holding %s is full "
-                        "(the pages of a sparse arena are allocated when first touched)",
-                        what, a->path);
+        return smx_fail(
+            -ENOSPC,
+            "%s: a page of the arena could not be read: the filesystem holding %s is full "
+            "(a page was touched that was never allocated: a writer outside this library, or a damaged arena)",
+            what, a->path);
     return smx_fail(-EFAULT, "%s: the arena could not be read (SIGBUS), and fstat failed: %s", what, strerror(errno));
 }
 

@@ -175,6 +175,8 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
 
 /* The pool's first word: a series' base block is at pool + its cell. */
 uint64_t *shm_pool(const struct shm_arena *a);
+/* The pool's size in words. */
+uint64_t shm_pool_words(const struct shm_arena *a);
 /* Word `cell` of process slot `slot`'s unit (slot processes_cap: the
  * retired unit). */
 uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell);

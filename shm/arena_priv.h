@@ -52,7 +52,8 @@ static inline const char *shm_heap(const struct shm_arena *a)
 /* Allocators (shm/alloc.c). */
 int shm_heap_alloc(struct shm_arena *a, const void *data, size_t len, uint32_t *off);
 int shm_record_alloc(struct shm_arena *a, uint32_t *used, uint32_t cap, const char *what, uint32_t *idx);
-int shm_cells_alloc(struct shm_arena *a, uint64_t *used, uint64_t cap, uint32_t n, uint64_t *word);
+/* A gauge series' line in every process unit: its word index. */
+int shm_gauge_cells_alloc(struct shm_arena *a, uint64_t *word);
 void shm_count_abandoned(struct shm_arena *a);
 /* fallocate `len` bytes at `off` of the file (`path` names it in messages):
  * -ENOSPC with a message naming the filesystem when it is full. */

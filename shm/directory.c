@@ -25,8 +25,8 @@
  *      turns out to hold the same key (another process won), keep our
  *      record as this process's spare and use the winner's.
  *   4. Complete the record: a family needs nothing more; a series whose
- *      `cells` word is still 0 (a record published by an older writer, or
- *      revived) gets cells allocated and installed by a CAS from 0.  Then
+ *      `cells` word is still 0 (a writer killed between its allocations, or
+ *      a damaged record) gets cells allocated and installed by a CAS from 0.  Then
  *      store `ready` = READY with release order.
  *
  * Step 4 also brings back a removed series (state REMOVED, its cells
@@ -359,9 +359,8 @@ static bool cells_ok(const struct shm_arena *a, const struct shm_family_view *fa
 
 static int cells_alloc(struct shm_arena *a, const struct shm_family_view *fam, uint64_t *word)
 {
-    return fam->type == SHM_TYPE_GAUGE
-               ? shm_cells_alloc(a, &a->sh->proc_cells_used, a->h.proc_unit_bytes / 8, SHM_GAUGE_CELLS, word)
-               : shm_pool_alloc(a, cells_words(fam), "a new series", word);
+    return fam->type == SHM_TYPE_GAUGE ? shm_gauge_cells_alloc(a, word)
+                                       : shm_pool_alloc(a, cells_words(fam), "a new series", word);
 }
 
 /* Step 4 for a series: make sure it has cells and is marked ready. */

@@ -286,6 +286,7 @@ int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
     if (a->rdonly)
         return smx_fail(-EROFS, "the arena is open read-only");
     /* A free slot; else make one from a dead or exited process. */
+    uint64_t fs_refused = shmetrics_load_relaxed(&a->sh->fs_refused);
     for (int attempt = 0; attempt < 4; attempt++) {
         if (shm_proc_claim_free(a, slot) == 0)
             return 0;
@@ -293,6 +294,12 @@ int shm_proc_claim(struct shm_arena *a, uint32_t *slot)
             break;
     }
     shmetrics_add_relaxed(&a->sh->refused, 1);
+    if (shmetrics_load_relaxed(&a->sh->fs_refused) != fs_refused)
+        return smx_fail(-ENOSPC,
+                        "no process slot: the slot of a process that left could not be given back, "
+                        "because the filesystem holding %s is full (its gauge values need room in the "
+                        "retired unit)",
+                        a->path);
     return smx_fail(-ENOSPC, "arena full: all %u process slots are taken by live processes", a->h.processes_cap);
 }
 

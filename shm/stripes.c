@@ -57,6 +57,11 @@ uint64_t *shm_pool(const struct shm_arena *a)
     return (uint64_t *)(a->base + a->h.off_pool);
 }
 
+uint64_t shm_pool_words(const struct shm_arena *a)
+{
+    return a->h.pool_bytes / SHM_CELL_BYTES;
+}
+
 int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
                      uint64_t seen)
 {

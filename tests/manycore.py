@@ -204,7 +204,7 @@ def older_layout_refused(tmp):
         f.write((2).to_bytes(4, "little"))
     r = subprocess.run([CLI, "dump", "--arena", arena], capture_output=True, text=True)
     check(r.returncode == 1 and "arena layout version 2 was made by an older shmetrics" in r.stderr
-          and "shmetrics reset --unlink" in r.stderr, "an arena of layout 2 is refused, saying what to do", r.stderr)
+          and "remove the file (rm, or the older release's shmetrics reset --unlink)" in r.stderr, "an arena of layout 2 is refused, saying what to do", r.stderr)
     r = subprocess.run([CLI, "inc", "--arena", arena, "x_total"], capture_output=True, text=True)
     check(r.returncode == 1 and "made by an older shmetrics" in r.stderr, "by a writer too", r.stderr)
 

@@ -5,16 +5,22 @@
  *
  * Who may call: any thread of a worker process that holds the handle,
  * concurrently with any other thread or process.  None of these functions
- * takes a lock, allocates or makes a system call, except the first gauge
- * update of a process (or of a child after fork), which claims the
- * process's slot in the arena: it takes the registry's mutex and, when no
- * slot is free, the arena's reclaim lock to fold the slot of a process that
- * exited or died, and may wait up to 2 s for that lock (shm/reclaim.c).  A
- * process that cares resolves a gauge series at start-up (resolving one
- * claims the slot too).  No series handle is checked for validity here.
+ * takes a lock, allocates or makes a system call, except in two rare cases:
+ * - the first gauge update of a process (or of a child after fork), which
+ *   claims the process's slot in the arena: it takes the registry's mutex
+ *   and, when no slot is free, the arena's reclaim lock to fold the slot of
+ *   a process that exited or died, and may wait up to 2 s for that lock
+ *   (shm/reclaim.c).  A process that cares resolves a gauge series at
+ *   start-up (resolving one claims the slot too);
+ * - an update that collides with another writer's on the same cell, when
+ *   the series may still gain stripes: it allocates the series' next stripe
+ *   set in the arena's pool (one fallocate; shm/stripes.c).  A series gains
+ *   at most a dozen sets in its life.
+ * No series handle is checked for validity here; a stripe directory read
+ * from the arena is bounds-checked before it is followed.
  *
- * Memory order: counts and sums are relaxed atomic adds (or relaxed CAS
- * loops on doubles) on cells of the arena; a gauge's write stamp is a
+ * Memory order: counts are compare-and-swaps (seq_cst) or relaxed atomic
+ * adds, sums relaxed adds (or CAS loops on doubles), on cells of the arena; a gauge's write stamp is a
  * release store after its value; a summary's age slot is read with acquire
  * and rotated and widened by sequentially consistent CAS.  A reader sees
  * each update whole and eventually; updates are not otherwise ordered with
@@ -56,6 +62,7 @@ struct shmetrics_cells_ {
     uint64_t *base; /* the base block: [0] the stripe directory, then the cells */
     uint64_t *pool; /* the pool's first word, where stripe sets are found */
     uint32_t block; /* words from one stripe to the next */
+    uint64_t limit; /* words in the pool: no stripe set is followed past it */
 };
 
 /* A counter series. */
@@ -138,6 +145,7 @@ struct shmetrics_summary_series {
 #define SHMETRICS_DIR_SHIFT 8
 #define SHMETRICS_LINE_WORDS 8u
 #define SHMETRICS_STRIPE_HASH 0x9E3779B9u
+#define SHMETRICS_MAX_STRIPES_LG 12u
 
 /* Tests and benchmarks: the CPU number this thread uses, set with
  * shmetrics_cpu_simulate (-1: the real one).  Honoured by the inline paths
@@ -201,8 +209,15 @@ static inline uint64_t *shmetrics_cells_(const struct shmetrics_cells_ *c, uint6
     uint32_t lg = (uint32_t)d & SHMETRICS_DIR_LG_MASK;
     if (__builtin_expect(lg == 0, 1))
         return c->base + 1;
+    /* The word comes from shared memory: a set that would not fit in the
+     * pool (a damaged or hostile arena) is not followed. */
+    uint64_t set = d >> SHMETRICS_DIR_SHIFT;
+    if (__builtin_expect(lg > SHMETRICS_MAX_STRIPES_LG || set > c->limit ||
+                             ((uint64_t)c->block << lg) + SHMETRICS_LINE_WORDS > c->limit - set,
+                         0))
+        return c->base + 1;
     uint32_t i = (shmetrics_cpu_() * SHMETRICS_STRIPE_HASH) >> (32 - lg);
-    return c->pool + (d >> SHMETRICS_DIR_SHIFT) + SHMETRICS_LINE_WORDS + (size_t)i * c->block + 1;
+    return c->pool + set + SHMETRICS_LINE_WORDS + (size_t)i * c->block + 1;
 }
 
 /* Add n to cell `word` of the series: a compare-and-swap, which fails only

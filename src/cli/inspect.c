@@ -309,7 +309,7 @@ const struct verb verb_create = {
     "at most the file's size, whatever the number of CPUs, and what is allocated\n"
     "now; it warns when the filesystem has less room than that.  An existing arena\n"
     "is left alone and reported; it is an error if it has other capacities than\n"
-    "the ones given.  Defaults (about 51 MiB at most): 1024 families, 16384\n"
+    "the ones given.  Defaults (50.6 MiB at most): 1024 families, 16384\n"
     "series, 256 processes, 4194304 cells (8 bytes each) in the pool that\n"
     "counters, histograms and summaries share, 1024 gauge series, and shards =\n"
     "the system's CPUs rounded up to a power of two.\n"
@@ -329,7 +329,7 @@ const struct verb verb_dump = {
     "print every metric (Prometheus text, OpenMetrics or JSON)",
     "usage: shmetrics dump [--arena PATH] [--format FORMAT]\n"
     "\n"
-    "Opens the arena read-only, merges shards and processes, and prints every\n"
+    "Opens the arena read-only, merges stripes and processes, and prints every\n"
     "metric in one of these formats:\n"
     "\n"
     "  prometheus    the Prometheus text exposition format 0.0.4 (the default)\n"

@@ -67,7 +67,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     const struct smx_metric *m = s->metric;
     shmetrics_registry_t *reg = m->reg;
     uint64_t *pool = shm_pool(reg->arena);
-    struct shmetrics_cells_ cells = {pool + cell, pool, SHM_BLOCK_WORDS(m->ncells)};
+    struct shmetrics_cells_ cells = {pool + cell, pool, SHM_BLOCK_WORDS(m->ncells), shm_pool_words(reg->arena)};
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
