@@ -3,6 +3,7 @@
  * base/error.c - owns the per-thread error message behind shmetrics_errmsg().
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,4 +47,13 @@ int smx_fail_prefix(int code, const char *fmt, ...)
 const char *shmetrics_errmsg(void)
 {
     return errmsg[0] ? errmsg : "no error";
+}
+
+int smx_check_magic(const void *obj, uint32_t magic, uint32_t want, const char *what, const char *fn)
+{
+    if (!obj)
+        return smx_fail(-EINVAL, "%s: no %s given", fn, what);
+    if (magic != want)
+        return smx_fail(-EINVAL, "%s: not a shmetrics %s (bad magic 0x%08x), or one already freed", fn, what, magic);
+    return 0;
 }

@@ -12,10 +12,17 @@
 #ifndef SMX_ERROR_H
 #define SMX_ERROR_H
 
+#include <stdint.h>
+
 /* Format the message, remember it for this thread, return `code` (< 0). */
 int smx_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), cold));
 
 /* Prefix the current message with more context ("opening X: ..."). */
 int smx_fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), cold));
+
+/* The entry check of a public handle: 0 when `obj` is not NULL and its
+ * magic word is `want`; else -EINVAL with "FN: no WHAT given" or "FN: not a
+ * shmetrics WHAT (bad magic 0x...), or one already freed". */
+int smx_check_magic(const void *obj, uint32_t magic, uint32_t want, const char *what, const char *fn);
 
 #endif

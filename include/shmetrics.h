@@ -497,11 +497,12 @@ typedef struct shmetrics_server_options {
  * and the like (the message names the address).  Setup.
  */
 int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts, shmetrics_server_t **out);
-/* The port the server listens on (0 for NULL).  Cannot fail.  Any caller. */
+/* The port the server listens on; 0, with a message, for NULL or a handle
+ * that is not a running server (its magic word is checked).  Any caller. */
 unsigned shmetrics_server_port(const shmetrics_server_t *srv);
 /* Stop serving (in-flight requests finish) and free the server (NULL:
- * nothing).  Cannot fail.  Setup: one thread, once per server, not from a
- * request. */
+ * nothing; a handle that is not a running server: nothing, with a
+ * message).  Setup: one thread, once per server, not from a request. */
 void shmetrics_server_stop(shmetrics_server_t *srv);
 
 /* -------------------------------------------------------------------- push */
@@ -600,15 +601,17 @@ int shmetrics_pusher_start(shmetrics_registry_t *reg, const shmetrics_push_optio
 /* Push now, in the calling thread (safe while the thread runs: pushes take
  * turns).  0, or -errno with a message: -ECONNREFUSED, -ETIMEDOUT,
  * -EHOSTUNREACH, -EPROTO (an HTTP error status) and the like; -EINVAL for
- * NULL.  Reads the arena as shmetrics_collect does.  Setup. */
+ * NULL or a handle that is not a pusher (its magic word is checked).  Reads
+ * the arena as shmetrics_collect does.  Setup. */
 int shmetrics_pusher_push(shmetrics_pusher_t *p);
 /* A copy of the pusher's counts (taken under its lock: consistent with
- * each other, and it waits for a push in progress); NULL arguments:
- * nothing.  Cannot fail.  Any thread. */
+ * each other, and it waits for a push in progress); NULL arguments or a
+ * handle that is not a pusher: nothing (with a message).  Any thread. */
 void shmetrics_pusher_stats(shmetrics_pusher_t *p, shmetrics_push_stats_t *out);
 /* Stop the thread if there is one (a request in flight is abandoned; with
  * SHMETRICS_PUSH_FINAL one last push is made, within timeout_ms), free
- * (NULL: nothing).  Cannot fail.  Setup: once per pusher. */
+ * (NULL: nothing; a handle that is not a pusher: nothing, with a message).
+ * Setup: once per pusher. */
 void shmetrics_pusher_stop(shmetrics_pusher_t *p);
 /* One push with a pusher of its own: create, push, stop.  StatsD counters
  * are then sent whole (as deltas since zero).  The errors of

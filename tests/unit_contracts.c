@@ -159,3 +159,44 @@ Test(contracts, check_prints_where_and_aborts)
     cr_assert(strstr(out, "unit_contracts.c:"), "no file in \"%s\"", out);
     cr_assert(strstr(out, ": failing_check: cannot happen: value == 42"), "no function or condition in \"%s\"", out);
 }
+
+Test(contracts, zeroed_pusher_and_server_are_refused)
+{
+    memset(zeros, 0, sizeof zeros);
+    shmetrics_pusher_t *p = (shmetrics_pusher_t *)zeros;
+    assert_err(shmetrics_pusher_push(p), "shmetrics_pusher_push: not a shmetrics pusher (bad magic 0x00000000)");
+    shmetrics_push_stats_t st;
+    memset(&st, 0x5a, sizeof st);
+    shmetrics_pusher_stats(p, &st);
+    cr_assert(strstr(shmetrics_errmsg(), "shmetrics_pusher_stats: not a shmetrics pusher"), "%s", shmetrics_errmsg());
+    cr_assert_eq(st.attempts, 0x5a5a5a5a5a5a5a5aull, "the stats were left alone");
+    shmetrics_pusher_stop(p);
+    cr_assert(strstr(shmetrics_errmsg(), "shmetrics_pusher_stop: not a shmetrics pusher"), "%s", shmetrics_errmsg());
+    assert_err(shmetrics_pusher_push(NULL), "shmetrics_pusher_push: no pusher given");
+
+    shmetrics_server_t *s = (shmetrics_server_t *)zeros;
+    cr_assert_eq(shmetrics_server_port(s), 0);
+    cr_assert(strstr(shmetrics_errmsg(), "shmetrics_server_port: not a shmetrics server (bad magic 0x00000000)"), "%s",
+              shmetrics_errmsg());
+    shmetrics_server_stop(s);
+    cr_assert(strstr(shmetrics_errmsg(), "shmetrics_server_stop: not a shmetrics server"), "%s", shmetrics_errmsg());
+    for (size_t i = 0; i < sizeof zeros; i++)
+        cr_assert_eq(zeros[i], 0, "byte %zu of the bad handle was written", i);
+
+    /* Real ones pass the check. */
+    const char *path = test_arena_path("contracts-push");
+    shmetrics_registry_t *reg = test_open(path, SHMETRICS_OPEN_CREATE);
+    shmetrics_push_options_t po = {.backend = SHMETRICS_PUSH_NULL};
+    shmetrics_pusher_t *real;
+    cr_assert_eq(shmetrics_pusher_create(reg, &po, &real), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_pusher_push(real), 0, "%s", shmetrics_errmsg());
+    shmetrics_pusher_stats(real, &st);
+    cr_assert_eq(st.attempts, 1);
+    shmetrics_pusher_stop(real);
+    shmetrics_server_options_t so = {.listen = "127.0.0.1:0"};
+    shmetrics_server_t *srv;
+    cr_assert_eq(shmetrics_server_start(reg, &so, &srv), 0, "%s", shmetrics_errmsg());
+    cr_assert_gt(shmetrics_server_port(srv), 0);
+    shmetrics_server_stop(srv);
+    shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
+}

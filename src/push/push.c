@@ -173,6 +173,7 @@ static int copy_options(struct shmetrics_pusher *p, const shmetrics_push_options
 
 static void pusher_free(struct shmetrics_pusher *p)
 {
+    p->magic = 0;
     if (p->state && p->be)
         p->be->close(p);
     smx_reader_fini(&p->rd);
@@ -216,6 +217,7 @@ int shmetrics_pusher_create(shmetrics_registry_t *reg, const shmetrics_push_opti
         pusher_free(p);
         return rc;
     }
+    p->magic = SMX_PUSHER_MAGIC;
     *out = p;
     return 0;
 }
@@ -281,17 +283,18 @@ static int push_locked(struct shmetrics_pusher *p)
 
 int shmetrics_pusher_push(shmetrics_pusher_t *p)
 {
-    if (!p)
-        return smx_fail(-EINVAL, "no pusher given");
+    int rc = smx_check_magic(p, p ? p->magic : 0, SMX_PUSHER_MAGIC, "pusher", __func__);
+    if (rc < 0)
+        return rc;
     pthread_mutex_lock(&p->lock);
-    int rc = push_locked(p);
+    rc = push_locked(p);
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
 
 void shmetrics_pusher_stats(shmetrics_pusher_t *p, shmetrics_push_stats_t *out)
 {
-    if (!p || !out)
+    if (!out || smx_check_magic(p, p ? p->magic : 0, SMX_PUSHER_MAGIC, "pusher", __func__) < 0)
         return;
     pthread_mutex_lock(&p->lock);
     *out = p->stats;
@@ -369,7 +372,7 @@ int shmetrics_pusher_start(shmetrics_registry_t *reg, const shmetrics_push_optio
 
 void shmetrics_pusher_stop(shmetrics_pusher_t *p)
 {
-    if (!p)
+    if (!p || smx_check_magic(p, p->magic, SMX_PUSHER_MAGIC, "pusher", __func__) < 0)
         return;
     if (p->thread_started) {
         pthread_mutex_lock(&p->wake_lock);

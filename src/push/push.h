@@ -26,7 +26,10 @@ struct smx_push_ctx {
     uint64_t bytes;                   /* out: bytes sent (datagrams, or request bodies as sent) */
 };
 
+#define SMX_PUSHER_MAGIC UINT32_C(0x50584d53) /* "SMXP", until stopped */
+
 struct shmetrics_pusher {
+    uint32_t magic; /* SMX_PUSHER_MAGIC until stopped */
     /* The options, with every string copied. */
     shmetrics_push_options_t o;
     char *target, *prefix;

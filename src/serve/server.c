@@ -25,7 +25,10 @@
 #include "base/error.h"
 #include "server.h"
 
+#define SMX_SERVER_MAGIC UINT32_C(0x56584d53) /* "SMXV", while serving */
+
 struct shmetrics_server {
+    uint32_t magic; /* SMX_SERVER_MAGIC until stopped */
     struct MHD_Daemon *daemon;
     struct smx_server_state st;
     unsigned port;
@@ -207,19 +210,21 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : 0;
+    srv->magic = SMX_SERVER_MAGIC;
     *out = srv;
     return 0;
 }
 
 unsigned shmetrics_server_port(const shmetrics_server_t *srv)
 {
-    return srv ? srv->port : 0;
+    return smx_check_magic(srv, srv ? srv->magic : 0, SMX_SERVER_MAGIC, "server", __func__) == 0 ? srv->port : 0;
 }
 
 void shmetrics_server_stop(shmetrics_server_t *srv)
 {
-    if (!srv)
+    if (!srv || smx_check_magic(srv, srv->magic, SMX_SERVER_MAGIC, "server", __func__) < 0)
         return;
+    srv->magic = 0;
     MHD_stop_daemon(srv->daemon);
     /* The registry we were given stays the caller's; those opened on a
      * re-attach are ours. */

@@ -57,21 +57,14 @@ static void atfork_install(void)
 
 int smx_registry_check(const shmetrics_registry_t *reg, const char *fn)
 {
-    if (!reg)
-        return smx_fail(-EINVAL, "%s: no registry given", fn);
-    if (reg->magic != SMX_REGISTRY_MAGIC)
-        return smx_fail(-EINVAL, "%s: not a shmetrics registry (bad magic 0x%08x), or one already shut down", fn,
-                        reg->magic);
-    return 0;
+    return smx_check_magic(reg, reg ? reg->magic : 0, SMX_REGISTRY_MAGIC, "registry", fn);
 }
 
 int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn)
 {
-    if (!m)
-        return smx_fail(-EINVAL, "%s: no metric given", fn);
-    if (m->magic != SMX_METRIC_MAGIC)
-        return smx_fail(-EINVAL, "%s: not a shmetrics metric (bad magic 0x%08x), or one of a registry shut down", fn,
-                        m->magic);
+    int rc = smx_check_magic(m, m ? m->magic : 0, SMX_METRIC_MAGIC, "metric", fn);
+    if (rc < 0)
+        return rc;
     if (type && m->type != type)
         return smx_fail(-EINVAL, "%s: %s is a %s, not a %s", fn, m->name, smx_type_name(m->type), smx_type_name(type));
     return 0;
