@@ -295,6 +295,8 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *
  * The directory word: 0 = no stripes; else
  *   bits 0-5   lg of the newest set's stripe count (0: none, with NOGROW)
+ *   bit 6      SHM_DIR_GROWING: a writer is making the next set; others
+ *              keep using the current one and do not make one of their own
  *   bit 7      SHM_DIR_NOGROW: no more sets (at the limit, or the pool or
  *              the filesystem refused one); writers stop trying
  *   bits 8-63  the pool word index of the newest set's header
@@ -319,6 +321,7 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_STRIPES_MAGIC UINT64_C(0x5345505249525453) /* "STRIPES" */
 #define SHM_STRIPE_HASH 0x9E3779B9u
 #define SHM_DIR_LG_MASK 0x3fu
+#define SHM_DIR_GROWING 0x40u
 #define SHM_DIR_NOGROW 0x80u
 #define SHM_DIR_SHIFT 8u
 #define SHM_MAX_STRIPES_LG 12u

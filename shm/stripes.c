@@ -11,24 +11,29 @@
  * when another writer changed the word in between: contention.  The loser
  * calls shm_stripes_grow with the directory word it saw, which
  *
- *   1. gives up if the word moved (someone else grew it) or says NOGROW;
+ *   1. gives up if the word moved (someone else grew it), says NOGROW, or
+ *      says GROWING (someone else is growing it now);
  *   2. at the type's limit, sets NOGROW (one CAS) and stops;
- *   3. allocates a stripe set twice the size of the newest one (2 stripes
+ *   3. claims the growth: a CAS of the word from what it saw to the same
+ *      with GROWING.  Of writers that collided at once, one wins; the
+ *      others go on with the blocks there are, so a burst of collisions
+ *      makes one set, not one per writer;
+ *   4. allocates a stripe set twice the size of the newest one (2 stripes
  *      the first time) from the pool, made real with fallocate, and fills
  *      its header while no one else can see it: the series' record index,
  *      the directory word it replaces, lg; the magic last, with release;
- *   4. publishes it by a CAS of the directory word from what it saw to the
- *      new set.  The CAS is sequentially consistent, so a reader that
- *      loads the new word with acquire sees the complete header.  A loser
- *      of that CAS leaves its set unreferenced (counted as abandoned).
+ *   5. publishes it by a release store of the directory word (the claimer
+ *      alone may change a GROWING word): a reader that loads the new word
+ *      with acquire sees the complete header.
  *
  * So (a) a directory word only moves forward, to a complete set; (b) sets
  * are never freed, moved or reused, so a writer that still holds an older
  * word adds to a set that readers still sum; (c) every count lands in
  * exactly one cell, so the sum over all blocks is exact, and a reader that
  * sums the blocks twice sees each cell no smaller than before: counters
- * never go back.  A writer killed anywhere in 3 or 4 loses pool words, never
- * a count, and never leaves a published set half made.
+ * never go back.  A writer killed in 4 or 5 loses pool words, never a count,
+ * and never leaves a published set half made; the series then keeps the
+ * blocks it has (its word stays GROWING: no one grows it again).
  *
  * If the pool or the filesystem refuses the set, the directory gets NOGROW
  * and the series keeps the blocks it has: slower under contention, exact,
@@ -67,19 +72,21 @@ int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, u
 {
     uint64_t *dir = shm_pool(a) + base_word;
     uint64_t d = shmetrics_load_acquire(dir);
-    if (d != seen || (d & SHM_DIR_NOGROW))
+    if (d != seen || (d & (SHM_DIR_NOGROW | SHM_DIR_GROWING)))
         return 0;
     uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK) + 1;
     if (lg > shm_stripes_max_lg(a, type)) {
         shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_NOGROW);
         return 0;
     }
+    if (shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_GROWING) != d)
+        return 0; /* another writer claimed it */
     uint64_t words = SHM_LINE_WORDS + ((uint64_t)1 << lg) * SHM_BLOCK_WORDS(ncells);
     uint64_t w;
     int rc = shm_pool_alloc(a, words, "a series' stripes", &w);
     if (rc < 0) {
         shmetrics_add_relaxed(&a->sh->stripes_refused, (uint64_t)1);
-        shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_NOGROW);
+        shmetrics_store_release(dir, d | SHM_DIR_NOGROW);
         return rc;
     }
     uint64_t *hdr = shm_pool(a) + w;
@@ -87,11 +94,8 @@ int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, u
     shmetrics_store_relaxed(&hdr[2], d);
     shmetrics_store_relaxed(&hdr[3], (uint64_t)lg);
     shmetrics_store_release(&hdr[0], SHM_STRIPES_MAGIC);
-    uint64_t nd = (w << SHM_DIR_SHIFT) | lg;
-    if (shmetrics_cas_seq_cst(dir, d, nd) != d) {
-        shm_count_abandoned(a);
-        return 0;
-    }
+    /* Release: whoever loads the new word with acquire sees the header. */
+    shmetrics_store_release(dir, (w << SHM_DIR_SHIFT) | lg);
     shmetrics_add_relaxed(&a->sh->striped, (uint64_t)1);
     return 0;
 }
