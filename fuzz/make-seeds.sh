@@ -34,7 +34,7 @@ EOF
     rm -f "$a"
 }
 
-small="--families 8 --series 32 --processes 4 --shards 1"
+small="--families 8 --series 32 --processes 4 --shards 1 --gauges 64"
 
 # Counters, gauges in several modes, a histogram, labels with escapes.
 "$cli" create --arena "$a" $small --cells 1024 >/dev/null
@@ -64,11 +64,56 @@ keep_arena empty
 keep_arena tiny
 
 # Two shards and more processes.
-"$cli" create --arena "$a" --families 4 --series 8 --processes 8 --shards 2 --cells 512 >/dev/null
+"$cli" create --arena "$a" --families 4 --series 8 --processes 8 --shards 2 --cells 512 --gauges 64 >/dev/null
 "$cli" inc --arena "$a" jobs_total queue=nightly 3 >/dev/null
 "$cli" set --arena "$a" --mode sum workers 2 >/dev/null
 "$cli" set --arena "$a" --mode sum workers 5 >/dev/null
 keep_arena shards
+
+# Worker mode (header byte 168, bit 0: fuzz_arena then writes too) on
+# three of the arenas above.
+for s in empty mixed summary; do
+    /usr/bin/python3 - "$root/arena/$s" "$root/arena/$s-then-write" <<'EOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+data += bytes(max(0, 169 - len(data)))
+data[168] |= 1
+open(sys.argv[2], "wb").write(bytes(data))
+EOF
+done
+
+# Family records patched the way fuzzing once found crashes (the header's
+# off_families at byte 96; a family record is 128 bytes: name_off at 16,
+# name_len at 20, max_series at 84).
+patch_families() { # patch_families NAME STATEMENTS (f(i): the offset of record i)
+    /usr/bin/python3 - "$a" "$2" <<'EOF'
+import struct, sys
+path, code = sys.argv[1], sys.argv[2]
+data = bytearray(open(path, "rb").read())
+base = struct.unpack_from("<Q", data, 96)[0]
+def f(i):
+    return base + 128 * i
+def get(off):
+    return struct.unpack_from("<I", data, off)[0]
+def put(off, v):
+    struct.pack_into("<I", data, off, v)
+exec(code)
+open(path, "wb").write(bytes(data))
+EOF
+    keep_arena "$1"
+}
+# Two families of one name: the second record names the first's string.
+"$cli" create --arena "$a" $small --cells 512 >/dev/null
+"$cli" inc --arena "$a" x_total 1 >/dev/null
+"$cli" set --arena "$a" y 2 >/dev/null
+patch_families dup-family-names 'put(f(1) + 16, get(f(0) + 16)); put(f(1) + 20, get(f(0) + 20))'
+# A worker (byte 168) whose label set overflows fz_c_total, and whose count
+# of that overflows shmetrics_cardinality_overflow too: both records say
+# one label set at most, and each has one.
+"$cli" create --arena "$a" $small --cells 512 >/dev/null
+"$cli" inc --arena "$a" fz_c_total k=x 1 >/dev/null
+"$cli" inc --arena "$a" shmetrics_cardinality_overflow_total metric=other 1 >/dev/null
+patch_families self-count-recursion 'put(f(0) + 84, 1); put(f(1) + 84, 1); data[168] |= 1'
 
 # Specs: control bytes, namespace, subsystem, name, help, label names
 # (\001-separated), label value sets (\002 between sets), buckets,
