@@ -128,33 +128,35 @@ static int make_real(struct shm_arena *a, uint64_t off, uint64_t len, const char
     return rc;
 }
 
-int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64_t *word)
+int shm_pool_alloc(struct shm_arena *a, uint64_t words, uint64_t align, const char *what, uint64_t *word)
 {
     uint64_t need = (words + SHM_LINE_WORDS - 1) / SHM_LINE_WORDS * SHM_LINE_WORDS;
     uint64_t cap = a->h.pool_bytes / 8;
-    uint64_t cur = shmetrics_load_relaxed(&a->sh->pool_used);
+    uint64_t cur = shmetrics_load_relaxed(&a->sh->pool_used), at;
     for (;;) {
-        if (cur > cap || need > cap - cur) {
+        /* The words skipped to align the start are handed out with it. */
+        at = (cur + align - 1) / align * align;
+        if (cur > cap || at > cap || need > cap - at) {
             count_refused(a);
             return smx_fail(-ENOSPC,
                             "arena full: the cell pool (%llu bytes) has no room for %llu more for %s "
                             "(create the arena with more --cells)",
                             (unsigned long long)a->h.pool_bytes, (unsigned long long)need * 8, what);
         }
-        uint64_t seen = shmetrics_cas_seq_cst(&a->sh->pool_used, cur, cur + need);
+        uint64_t seen = shmetrics_cas_seq_cst(&a->sh->pool_used, cur, at + need);
         if (seen == cur)
             break;
         cur = seen;
     }
-    int rc = make_real(a, a->h.off_pool + cur * 8, need * 8, what);
+    int rc = make_real(a, a->h.off_pool + at * 8, need * 8, what);
     if (rc < 0) {
         /* Give the words back if no one allocated after them, so that a
          * full filesystem does not drain the pool one refusal at a time. */
-        if (shmetrics_cas_seq_cst(&a->sh->pool_used, cur + need, cur) != cur + need)
+        if (shmetrics_cas_seq_cst(&a->sh->pool_used, at + need, cur) != at + need)
             shm_count_abandoned(a);
         return rc;
     }
-    *word = cur;
+    *word = at;
     return 0;
 }
 

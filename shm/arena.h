@@ -194,13 +194,15 @@ uint64_t shm_proc_cells_used(const struct shm_arena *a);
 
 /* lg of the most stripes a series of `type` may gain (0: none). */
 uint32_t shm_stripes_max_lg(const struct shm_arena *a, uint32_t type);
-/* A writer lost a compare-and-swap on a cell of series `series` (base
- * block at pool word `base_word`) while its directory word was `seen`:
- * add a stripe set, or mark the directory NOGROW at the limit.  Returns 0
- * (also when someone else moved the word first), or the error that kept
- * the set from being made (the series is then NOGROW).  Writers only. */
+/* A writer on CPU `cpu` lost a compare-and-swap on the base block of series
+ * `series` (at pool word `base_word`), or found no stripe for its CPU in
+ * the newest set, while the directory word was `seen`: add a set that has
+ * a stripe for that CPU, or mark the directory NOGROW at the limit.
+ * Returns 0 (also when someone else moved the word first), or the error
+ * that kept the set from being made (the series is then NOGROW).  Writers
+ * only. */
 int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
-                     uint64_t seen);
+                     uint64_t seen, uint32_t cpu);
 /* Call fn on the cells (word 1) of every block of a pool series: its base
  * block, then each stripe of each set, newest first.  -EBADMSG (with the
  * message) for a damaged directory or set, after the blocks before it. */

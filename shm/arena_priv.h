@@ -59,7 +59,7 @@ void shm_count_abandoned(struct shm_arena *a);
  * -ENOSPC with a message naming the filesystem when it is full. */
 int shm_fallocate(int fd, const char *path, uint64_t off, uint64_t len, const char *what);
 /* `words` words of the pool, whole lines, allocated in the filesystem. */
-int shm_pool_alloc(struct shm_arena *a, uint64_t words, const char *what, uint64_t *word);
+int shm_pool_alloc(struct shm_arena *a, uint64_t words, uint64_t align, const char *what, uint64_t *word);
 
 /* Claim a FREE slot for the calling process, -ENOSPC when none is free
  * (shm/procs.c); shm_proc_claim (shm/reclaim.c) makes room first. */

@@ -360,7 +360,7 @@ static bool cells_ok(const struct shm_arena *a, const struct shm_family_view *fa
 static int cells_alloc(struct shm_arena *a, const struct shm_family_view *fam, uint64_t *word)
 {
     return fam->type == SHM_TYPE_GAUGE ? shm_gauge_cells_alloc(a, word)
-                                       : shm_pool_alloc(a, cells_words(fam), "a new series", word);
+                                       : shm_pool_alloc(a, cells_words(fam), SHM_LINE_WORDS, "a new series", word);
 }
 
 /* Step 4 for a series: make sure it has cells and is marked ready. */

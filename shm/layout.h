@@ -279,19 +279,22 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  * A pool series has a base block of SHM_BLOCK_WORDS(ncells) words:
  *   [0]            the stripe directory (below)
  *   [1 .. ncells]  the type's cells, laid out as described further down
- * and the base block is all it has until two writers collide on it: a
- * compare-and-swap that fails on a cell of the block is contention, and
- * the loser adds a stripe set (as Java's LongAdder does with its cells).
- * A stripe set is a header line and then 2^lg stripes, each laid out like
- * a base block (word 0 unused, zero), each SHM_BLOCK_WORDS(ncells) words:
+ * and the base block is all it has until two writers collide on it:
+ * a compare-and-swap that fails on a cell of the base block is contention,
+ * and the loser adds a stripe set (as Java's LongAdder adds cells).  A
+ * stripe set is a header of SHM_SET_HEADER_WORDS and then 2^lg stripes of
+ * SHM_STRIPE_WORDS(ncells) each, laid out like a base block (word 0 unused,
+ * zero), both in whole pairs of lines (CPUs prefetch lines in pairs):
  *   header [0] SHM_STRIPES_MAGIC  [1] the series record index
  *          [2] the directory word before this set was added (0: none)
- *          [3] lg  [4..7] zero
- * A writer picks stripe (cpu * SHM_STRIPE_HASH) >> (32 - lg) of the newest
- * set, so threads on different CPUs spread over the stripes.  A collision
- * on a stripe adds a set twice as large, up to stripes_max (summaries: 2);
- * older sets stay where they are and keep their counts.  The value of a
- * series is the sum over its base block and every stripe of every set.
+ *          [3] lg  [4..15] zero
+ * Stripe i belongs to CPU i: a writer adds (fetch-add) to the stripe of its
+ * CPU in the newest set.  A writer whose CPU has no stripe there adds a set
+ * with a stripe for every CPU up to its own (and at least twice the newest
+ * set's), up to stripes_max (summaries: 2); at the limit, CPUs fold onto
+ * the stripes there are (CPU mod the set's size).  Older sets stay where
+ * they are and keep their counts.  The value of a series is the sum over
+ * its base block and every stripe of every set.
  *
  * The directory word: 0 = no stripes; else
  *   bits 0-5   lg of the newest set's stripe count (0: none, with NOGROW)
@@ -318,8 +321,13 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
 #define SHM_CELL_BYTES 8u /* one cell word */
 #define SHM_LINE_WORDS (SHM_LINE / SHM_CELL_BYTES)
 #define SHM_BLOCK_WORDS(ncells) ((((ncells) + 1u) + SHM_LINE_WORDS - 1u) / SHM_LINE_WORDS * SHM_LINE_WORDS)
+/* Stripes, and the header of a set, take whole pairs of lines (128 bytes):
+ * CPUs prefetch lines in aligned pairs, so two stripes that shared a pair
+ * would still bounce between two cores. */
+#define SHM_PAIR_WORDS (2u * SHM_LINE_WORDS)
+#define SHM_STRIPE_WORDS(ncells) ((((ncells) + 1u) + SHM_PAIR_WORDS - 1u) / SHM_PAIR_WORDS * SHM_PAIR_WORDS)
+#define SHM_SET_HEADER_WORDS SHM_PAIR_WORDS
 #define SHM_STRIPES_MAGIC UINT64_C(0x5345505249525453) /* "STRIPES" */
-#define SHM_STRIPE_HASH 0x9E3779B9u
 #define SHM_DIR_LG_MASK 0x3fu
 #define SHM_DIR_GROWING 0x40u
 #define SHM_DIR_NOGROW 0x80u

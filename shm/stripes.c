@@ -8,18 +8,25 @@
  *
  * A series starts with its base block only; writers update its cells with
  * compare-and-swap (the inline paths of shmetrics/hot.h).  A CAS fails only
- * when another writer changed the word in between: contention.  The loser
- * calls shm_stripes_grow with the directory word it saw, which
+ * when another writer changed the word in between: contention.  Once a
+ * series has stripes, a writer adds (fetch-add, no CAS) to the stripe of
+ * its CPU number in the newest set: stripe i belongs to CPU i, as in the
+ * kernel's percpu allocator, so two CPUs never share a stripe's line.  The
+ * loser of a CAS on the base block, and a writer whose CPU has no stripe in
+ * the newest set, call shm_stripes_grow with the directory word they saw
+ * and their CPU number, which
  *
  *   1. gives up if the word moved (someone else grew it), says NOGROW, or
  *      says GROWING (someone else is growing it now);
- *   2. at the type's limit, sets NOGROW (one CAS) and stops;
+ *   2. picks the next set's size: a stripe for every CPU up to the caller's,
+ *      and at least twice the newest set's; at the type's limit it sets
+ *      NOGROW instead (one CAS), and from then on CPUs beyond the newest
+ *      set fold onto its stripes (CPU mod its size);
  *   3. claims the growth: a CAS of the word from what it saw to the same
  *      with GROWING.  Of writers that collided at once, one wins; the
  *      others go on with the blocks there are, so a burst of collisions
  *      makes one set, not one per writer;
- *   4. allocates a stripe set twice the size of the newest one (2 stripes
- *      the first time) from the pool, made real with fallocate, and fills
+ *   4. allocates that set from the pool, made real with fallocate, and fills
  *      its header while no one else can see it: the series' record index,
  *      the directory word it replaces, lg; the magic last, with release;
  *   5. publishes it by a release store of the directory word (the claimer
@@ -68,22 +75,26 @@ uint64_t shm_pool_words(const struct shm_arena *a)
 }
 
 int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
-                     uint64_t seen)
+                     uint64_t seen, uint32_t cpu)
 {
     uint64_t *dir = shm_pool(a) + base_word;
     uint64_t d = shmetrics_load_acquire(dir);
     if (d != seen || (d & (SHM_DIR_NOGROW | SHM_DIR_GROWING)))
         return 0;
-    uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK) + 1;
-    if (lg > shm_stripes_max_lg(a, type)) {
+    /* The next set: a stripe for every CPU up to this one, and at least
+     * twice the stripes of the newest set; no more than the limit. */
+    uint32_t have = (uint32_t)(d & SHM_DIR_LG_MASK), max = shm_stripes_max_lg(a, type), lg = have + 1;
+    while (lg < max && (cpu >> lg) != 0)
+        lg++;
+    if (lg > max) {
         shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_NOGROW);
         return 0;
     }
     if (shmetrics_cas_seq_cst(dir, d, d | SHM_DIR_GROWING) != d)
         return 0; /* another writer claimed it */
-    uint64_t words = SHM_LINE_WORDS + ((uint64_t)1 << lg) * SHM_BLOCK_WORDS(ncells);
+    uint64_t words = SHM_SET_HEADER_WORDS + ((uint64_t)1 << lg) * SHM_STRIPE_WORDS(ncells);
     uint64_t w;
-    int rc = shm_pool_alloc(a, words, "a series' stripes", &w);
+    int rc = shm_pool_alloc(a, words, SHM_PAIR_WORDS, "a series' stripes", &w);
     if (rc < 0) {
         shmetrics_add_relaxed(&a->sh->stripes_refused, (uint64_t)1);
         shmetrics_store_release(dir, d | SHM_DIR_NOGROW);
@@ -111,15 +122,15 @@ int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v
     uint64_t used = shmetrics_load_acquire(&a->sh->pool_used);
     if (used > a->h.pool_bytes / 8)
         used = a->h.pool_bytes / 8;
-    uint64_t block = SHM_BLOCK_WORDS(fam->ncells);
+    uint64_t block = SHM_STRIPE_WORDS(fam->ncells);
     uint32_t max_lg = shm_stripes_max_lg(a, fam->type);
     uint32_t above = max_lg + 1;
     uint64_t d = shmetrics_load_acquire(&base[0]);
     for (uint32_t sets = 0; d & SHM_DIR_LG_MASK; sets++) {
         uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK);
         uint64_t w = d >> SHM_DIR_SHIFT;
-        uint64_t words = SHM_LINE_WORDS + ((uint64_t)1 << (lg < 32 ? lg : 31)) * block;
-        if (sets >= MAX_SETS || lg >= above || w % SHM_LINE_WORDS || w > used || words > used - w)
+        uint64_t words = SHM_SET_HEADER_WORDS + ((uint64_t)1 << (lg < 32 ? lg : 31)) * block;
+        if (sets >= MAX_SETS || lg >= above || w % SHM_PAIR_WORDS || w > used || words > used - w)
             return smx_fail(-EBADMSG, "series record %u: bad stripe directory 0x%llx", v->idx, (unsigned long long)d);
         uint64_t *hdr = pool + w;
         if (shmetrics_load_acquire(&hdr[0]) != SHM_STRIPES_MAGIC || shmetrics_load_relaxed(&hdr[1]) != v->idx ||
@@ -127,7 +138,7 @@ int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v
             return smx_fail(-EBADMSG, "series record %u: bad stripe set at pool word %llu", v->idx,
                             (unsigned long long)w);
         for (uint64_t i = 0; i < ((uint64_t)1 << lg); i++)
-            fn(hdr + SHM_LINE_WORDS + i * block + 1, arg);
+            fn(hdr + SHM_SET_HEADER_WORDS + i * block + 1, arg);
         above = lg;
         d = shmetrics_load_relaxed(&hdr[2]);
     }

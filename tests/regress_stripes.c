@@ -175,12 +175,16 @@ Test(stripes, never_more_than_the_limit_and_summaries_two)
     /* Counter and histogram: sets of 2 then 4 stripes at most; summary: 2. */
     cr_assert_leq(in.striped, 5, "%llu stripe sets", (unsigned long long)in.striped);
     uint64_t summary_block = SHM_BLOCK_WORDS(SHM_SUMMARY_CELLS(5));
-    uint64_t most = SHM_BLOCK_WORDS(SHM_COUNTER_CELLS) * (1 + 2 + 4) +
-                    SHM_BLOCK_WORDS(SHM_HISTOGRAM_CELLS(4)) * (1 + 2 + 4) + summary_block * (1 + 2) +
-                    5 * SHM_LINE_WORDS;
+    uint64_t summary_stripe = SHM_STRIPE_WORDS(SHM_SUMMARY_CELLS(5));
+    /* Base blocks, then at most sets of 2 and 4 stripes (1 and 2 for a
+     * summary), each with its header and up to a line to align it. */
+    uint64_t set = SHM_SET_HEADER_WORDS + SHM_LINE_WORDS;
+    uint64_t most = SHM_BLOCK_WORDS(SHM_COUNTER_CELLS) + SHM_STRIPE_WORDS(SHM_COUNTER_CELLS) * (2 + 4) +
+                    SHM_BLOCK_WORDS(SHM_HISTOGRAM_CELLS(4)) + SHM_STRIPE_WORDS(SHM_HISTOGRAM_CELLS(4)) * (2 + 4) +
+                    summary_block + summary_stripe * 2 + 5 * set;
     cr_assert_leq(in.cells_used - before.cells_used, most, "%llu words", (unsigned long long)in.cells_used);
     /* A summary series with its stripes stays under 1 MB at any CPU count. */
-    cr_assert_lt(summary_block * 3 * 8 + SHM_LINE, 1u << 20);
+    cr_assert_lt((summary_block + summary_stripe * 2 + set) * 8, 1u << 20);
     shmetrics_snapshot_t *snap;
     cr_assert_eq(shmetrics_collect(r, &snap), 0);
     cr_assert_eq(test_sample(snap, "hits", 0, NULL), (double)WRITERS * THREADS * ROUNDS);
@@ -305,11 +309,11 @@ Test(stripes, a_damaged_directory_or_set_is_rejected_not_followed)
     cr_assert_eq(shmetrics_counter_labels(c, &victim, NULL), 0);
     shmetrics_counter_add(victim, 5);
     uint64_t dir = base_block_offset(path, before.cells_used);
-    /* Two more series: the pool then holds 32 words, room for a set of 2. */
+    /* Four more series: the pool then holds 48 words, room for a set of 2. */
     shmetrics_spec_t pad = {.name = "pad_total", .help = "h", .label_names = (const char *[]){"i"}, .nlabels = 1};
     cr_assert_eq(shmetrics_counter_register(r, &pad, &c), 0);
-    cr_assert_eq(shmetrics_counter_labels(c, &s, "1", NULL), 0);
-    cr_assert_eq(shmetrics_counter_labels(c, &s, "2", NULL), 0);
+    for (const char *const *v = (const char *const[]){"1", "2", "3", "4", NULL}; *v; v++)
+        cr_assert_eq(shmetrics_counter_labels(c, &s, *v, NULL), 0);
     shmetrics_registry_t *ro = test_open(path, SHMETRICS_OPEN_READONLY);
     static const struct {
         uint64_t word;

@@ -143,8 +143,8 @@ struct shmetrics_summary_series {
  * built). */
 #define SHMETRICS_DIR_LG_MASK 0x3fu
 #define SHMETRICS_DIR_SHIFT 8
-#define SHMETRICS_LINE_WORDS 8u
-#define SHMETRICS_STRIPE_HASH 0x9E3779B9u
+#define SHMETRICS_SET_HEADER_WORDS 16u
+#define SHMETRICS_DIR_NOGROW 0x80u
 #define SHMETRICS_MAX_STRIPES_LG 12u
 
 /* Tests and benchmarks: the CPU number this thread uses, set with
@@ -163,7 +163,7 @@ void shmetrics_cpu_simulate(int32_t cpu);
 
 /* Out-of-line helpers of the inline functions below (not for direct use). */
 uint32_t shmetrics_cpu_slow_(void);
-uint64_t *shmetrics_cells_collided_(struct shmetrics_cells_ *c, uint64_t seen);
+uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c, uint64_t seen);
 int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amount);
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g);
 int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta);
@@ -199,38 +199,65 @@ static inline uint32_t shmetrics_cpu_(void)
     return shmetrics_cpu_slow_();
 }
 
-/* The cells this thread updates: the base block's while the series has no
- * stripes (no CPU number needed), else its stripe of the newest set.  The
- * directory word seen is left in *seen for shmetrics_cells_collided_. */
-static inline uint64_t *shmetrics_cells_(const struct shmetrics_cells_ *c, uint64_t *seen)
+/* The stripe of this CPU in the newest set of directory word d (lg != 0).
+ * A CPU beyond the set, while the series may still grow, gives NULL: the
+ * caller grows it out of line.  At the limit (NOGROW), CPUs fold onto the
+ * stripes there are.  The word comes from shared memory: a set that would
+ * not fit in the pool (a damaged or hostile arena) is not followed, and the
+ * base block is used instead. */
+static inline uint64_t *shmetrics_stripe_(const struct shmetrics_cells_ *c, uint64_t d)
 {
-    uint64_t d = shmetrics_load_relaxed(&c->base[0]);
-    *seen = d;
     uint32_t lg = (uint32_t)d & SHMETRICS_DIR_LG_MASK;
-    if (__builtin_expect(lg == 0, 1))
-        return c->base + 1;
-    /* The word comes from shared memory: a set that would not fit in the
-     * pool (a damaged or hostile arena) is not followed. */
     uint64_t set = d >> SHMETRICS_DIR_SHIFT;
     if (__builtin_expect(lg > SHMETRICS_MAX_STRIPES_LG || set > c->limit ||
-                             ((uint64_t)c->block << lg) + SHMETRICS_LINE_WORDS > c->limit - set,
+                             ((uint64_t)c->block << lg) + SHMETRICS_SET_HEADER_WORDS > c->limit - set,
                          0))
         return c->base + 1;
-    uint32_t i = (shmetrics_cpu_() * SHMETRICS_STRIPE_HASH) >> (32 - lg);
-    return c->pool + set + SHMETRICS_LINE_WORDS + (size_t)i * c->block + 1;
+    uint32_t cpu = shmetrics_cpu_();
+    if (__builtin_expect(cpu >> lg, 0)) {
+        if (!(d & SHMETRICS_DIR_NOGROW))
+            return NULL;
+        cpu &= (1u << lg) - 1;
+    }
+    return c->pool + set + SHMETRICS_SET_HEADER_WORDS + (size_t)cpu * c->block + 1;
 }
 
-/* Add n to cell `word` of the series: a compare-and-swap, which fails only
- * when another writer changed the word in between; then the series gains
- * stripes (out of line) and the add is made there. */
-static inline void shmetrics_cells_add_(struct shmetrics_cells_ *c, uint32_t word, uint64_t n)
+/* Add n to cell `word` of the cells this thread updates, and return them
+ * (for the rest of the update: a sum, a sketch).  While the series has no
+ * stripes, its base block, by compare-and-swap: a CAS fails only when
+ * another writer changed the word in between, and the series then gains a
+ * stripe set (out of line) where the add is made.  Once it has stripes, a
+ * relaxed fetch-add on this CPU's stripe (a CPU beyond the newest set grows
+ * it, out of line). */
+static inline uint64_t *shmetrics_cells_add_(struct shmetrics_cells_ *c, uint32_t word, uint64_t n)
 {
-    uint64_t seen;
-    uint64_t *cells = shmetrics_cells_(c, &seen);
-    uint64_t old = shmetrics_load_relaxed(&cells[word]);
-    if (__builtin_expect(shmetrics_cas_seq_cst(&cells[word], old, old + n) == old, 1))
-        return;
-    shmetrics_add_relaxed(&shmetrics_cells_collided_(c, seen)[word], n);
+    uint64_t d = shmetrics_load_relaxed(&c->base[0]);
+    uint64_t *cells;
+    if (__builtin_expect((d & SHMETRICS_DIR_LG_MASK) == 0, 1)) {
+        cells = c->base + 1;
+        uint64_t old = shmetrics_load_relaxed(&cells[word]);
+        if (__builtin_expect(d != 0 || shmetrics_cas_seq_cst(&cells[word], old, old + n) != old, 0)) {
+            cells = d ? cells : shmetrics_cells_grow_(c, d);
+            shmetrics_add_relaxed(&cells[word], n);
+        }
+        return cells;
+    }
+    cells = shmetrics_stripe_(c, d);
+    if (__builtin_expect(cells == NULL, 0))
+        cells = shmetrics_cells_grow_(c, d);
+    shmetrics_add_relaxed(&cells[word], n);
+    return cells;
+}
+
+/* The cells an update that adds nothing to a count uses (fractional
+ * amounts): the base block, or this CPU's stripe. */
+static inline uint64_t *shmetrics_cells_(struct shmetrics_cells_ *c)
+{
+    uint64_t d = shmetrics_load_relaxed(&c->base[0]);
+    if (__builtin_expect((d & SHMETRICS_DIR_LG_MASK) == 0, 1))
+        return c->base + 1;
+    uint64_t *cells = shmetrics_stripe_(c, d);
+    return cells ? cells : shmetrics_cells_grow_(c, d);
 }
 
 /* Add a whole number to a counter: one compare-and-swap on the series'
@@ -382,14 +409,7 @@ static inline uint32_t shmetrics_bucket_index_(const double *b, uint32_t n, doub
  * makes the sum infinite. */
 static inline void shmetrics_histogram_observe(struct shmetrics_histogram_series *h, double v)
 {
-    uint64_t seen;
-    uint64_t *c = shmetrics_cells_(&h->cells, &seen);
-    uint32_t b = shmetrics_bucket_index_(h->bounds, h->nbuckets, v);
-    uint64_t old = shmetrics_load_relaxed(&c[b]);
-    if (__builtin_expect(shmetrics_cas_seq_cst(&c[b], old, old + 1) != old, 0)) {
-        c = shmetrics_cells_collided_(&h->cells, seen);
-        shmetrics_add_relaxed(&c[b], (uint64_t)1);
-    }
+    uint64_t *c = shmetrics_cells_add_(&h->cells, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), 1);
     shmetrics_sum_add_(&c[SHMETRICS_HISTOGRAM_SUM(h->nbuckets)], v);
 }
 
@@ -435,13 +455,7 @@ static inline uint32_t shmetrics_sketch_index_(double v)
  * does not rank; infinities rank at the ends of the sketch's range. */
 static inline void shmetrics_summary_observe_at(struct shmetrics_summary_series *s, double v, uint64_t now_ns)
 {
-    uint64_t dir;
-    uint64_t *c = shmetrics_cells_(&s->cells, &dir);
-    uint64_t old = shmetrics_load_relaxed(&c[SHMETRICS_SUMMARY_COUNT]);
-    if (__builtin_expect(shmetrics_cas_seq_cst(&c[SHMETRICS_SUMMARY_COUNT], old, old + 1) != old, 0)) {
-        c = shmetrics_cells_collided_(&s->cells, dir);
-        shmetrics_add_relaxed(&c[SHMETRICS_SUMMARY_COUNT], (uint64_t)1);
-    }
+    uint64_t *c = shmetrics_cells_add_(&s->cells, SHMETRICS_SUMMARY_COUNT, 1);
     shmetrics_sum_add_(&c[SHMETRICS_SUMMARY_SUM], v);
     if (v != v)
         return;

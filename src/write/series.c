@@ -67,7 +67,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     const struct smx_metric *m = s->metric;
     shmetrics_registry_t *reg = m->reg;
     uint64_t *pool = shm_pool(reg->arena);
-    struct shmetrics_cells_ cells = {pool + cell, pool, SHM_BLOCK_WORDS(m->ncells), shm_pool_words(reg->arena)};
+    struct shmetrics_cells_ cells = {pool + cell, pool, SHM_STRIPE_WORDS(m->ncells), shm_pool_words(reg->arena)};
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
@@ -415,8 +415,7 @@ int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amoun
 {
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
-    uint64_t seen;
-    shmetrics_add_double_(shmetrics_cells_(&s->cells, &seen) + SHM_COUNTER_FRAC, amount);
+    shmetrics_add_double_(shmetrics_cells_(&s->cells) + SHM_COUNTER_FRAC, amount);
     return 0;
 }
 
@@ -438,12 +437,18 @@ static const struct smx_series *series_of(const struct shmetrics_cells_ *c)
     return caa_container_of((const void *)c, const struct smx_series, h);
 }
 
-uint64_t *shmetrics_cells_collided_(struct shmetrics_cells_ *c, uint64_t seen)
+uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c, uint64_t seen)
 {
     const struct smx_series *s = series_of(c);
     const struct smx_metric *m = s->metric;
-    shm_stripes_grow(m->reg->arena, s->idx, (uint64_t)(c->base - c->pool), m->ncells, m->type, seen);
-    return shmetrics_cells_(c, &seen);
+    shm_stripes_grow(m->reg->arena, s->idx, (uint64_t)(c->base - c->pool), m->ncells, m->type, seen, shmetrics_cpu_());
+    uint64_t d = shmetrics_load_acquire(&c->base[0]);
+    if ((d & SHMETRICS_DIR_LG_MASK) == 0)
+        return c->base + 1;
+    uint64_t *cells = shmetrics_stripe_(c, d);
+    /* Still beyond the newest set (another writer is growing it, or the
+     * arena refused): this update folds onto the stripes there are. */
+    return cells ? cells : shmetrics_stripe_(c, d | SHMETRICS_DIR_NOGROW);
 }
 
 void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **a, struct shm_series_view *v,
