@@ -249,7 +249,10 @@ static void workload(const char *kind, int histograms, long n)
                              .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL,
                              .families = 16,
                              .series = (uint32_t)n + 64,
-                             .cells = (uint64_t)(n + 64) * (histograms ? NLATENCY + 3 : 2)};
+                             /* A block per series, and room for a set of 2
+                              * stripes on each (writers may collide): 8 + 48
+                              * words a counter, 32 + 80 a histogram. */
+                             .cells = (uint64_t)(n + 64) * (histograms ? 112 : 56)};
     shmetrics_registry_t *reg;
     if (shmetrics_open(&o, &reg) < 0)
         die("create");

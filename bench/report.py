@@ -53,10 +53,21 @@ def scrape_table(recs):
     lines = ["| case | processes | series | samples | ms per scrape | µs per series | baseline (ms) | ratio |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in recs:
-        if "ms" in r:
+        if "ms" in r and "us_per_series" in r:
             lines.append("| `%s` | %d | %d | %s | %.3f | %.3f | %.3f `%s` | %.2f |" % (
                 r["case"], r["processes"], r["series"], r.get("samples", ""), r["ms"], r["us_per_series"],
                 r["baseline"], r["baseline_case"], r["ratio"]))
+    return "\n".join(lines)
+
+
+def manycore_table(recs):
+    lines = ["| case | CPUs | series | ms per scrape | × 2-CPU arena | collector max RSS (MB) | arena bytes per series"
+             " | stripe sets |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in recs:
+        if "collector_max_rss_mb" in r:
+            lines.append("| `%s` | %d | %d | %.1f | %.2f | %.1f | %.0f | %d |" % (
+                r["case"], r["cpus"], r["series"], r["ms"], r["ratio"], r["collector_max_rss_mb"],
+                r["arena_bytes_per_series"], r["stripe_sets"]))
     return "\n".join(lines)
 
 
@@ -89,6 +100,8 @@ def main():
     print(hot_table(recs))
     print("\n### Scrapes\n")
     print(scrape_table(recs))
+    print("\n### Many cores\n")
+    print(manycore_table(recs))
     print("\n### Memory\n")
     print(memory_table(recs))
     print("\n### Targets\n")

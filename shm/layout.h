@@ -303,7 +303,9 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  *   bit 7      SHM_DIR_NOGROW: no more sets (at the limit, or the pool or
  *              the filesystem refused one); writers stop trying
  *   bits 8-63  the pool word index of the newest set's header
- * It only moves forward, by compare-and-swap, after the set is complete.
+ * It only moves forward, to a complete set: by compare-and-swap (to set
+ * GROWING or NOGROW), or by a release store of the one writer that holds
+ * GROWING.
  *
  * Gauge, per process unit, one line per series (so that threads of one
  * process writing different gauges never share a line):

@@ -172,7 +172,8 @@ Test(stripes, never_more_than_the_limit_and_summaries_two)
     shmetrics_arena_info_t before = info_of(r);
     run_writers(path, 1024);
     shmetrics_arena_info_t in = info_of(r);
-    /* Counter and histogram: sets of 2 then 4 stripes at most; summary: 2. */
+    /* Counter and histogram: at most two sets (2 then 4 stripes, or 4 at
+     * once) each; summary: one set of 2. */
     cr_assert_leq(in.striped, 5, "%llu stripe sets", (unsigned long long)in.striped);
     uint64_t summary_block = SHM_BLOCK_WORDS(SHM_SUMMARY_CELLS(5));
     uint64_t summary_stripe = SHM_STRIPE_WORDS(SHM_SUMMARY_CELLS(5));

@@ -12,10 +12,11 @@
  *   a process that exited or died, and may wait up to 2 s for that lock
  *   (shm/reclaim.c).  A process that cares resolves a gauge series at
  *   start-up (resolving one claims the slot too);
- * - an update that collides with another writer's on the same cell, when
- *   the series may still gain stripes: it allocates the series' next stripe
- *   set in the arena's pool (one fallocate; shm/stripes.c).  A series gains
- *   at most a dozen sets in its life.
+ * - an update that collides with another writer's on a series' base block,
+ *   or that runs on a CPU beyond the series' newest stripe set, while the
+ *   series may still gain stripes: it allocates the series' next stripe set
+ *   in the arena's pool (one fallocate; shm/stripes.c).  A series gains at
+ *   most a dozen sets in its life.
  * No series handle is checked for validity here; a stripe directory read
  * from the arena is bounds-checked before it is followed.
  *
@@ -260,9 +261,9 @@ static inline uint64_t *shmetrics_cells_(struct shmetrics_cells_ *c)
     return cells ? cells : shmetrics_cells_grow_(c, d);
 }
 
-/* Add a whole number to a counter: one compare-and-swap on the series'
- * cell (its stripe for this CPU once writers have collided on it).  Cannot
- * fail. */
+/* Add a whole number to a counter: a compare-and-swap on the series' cell
+ * while it has no stripes, then a relaxed fetch-add on this CPU's stripe
+ * (see shmetrics_cells_add_).  Cannot fail. */
 static inline void shmetrics_counter_add(struct shmetrics_counter_series *s, uint64_t n)
 {
     shmetrics_cells_add_(&s->cells, SHMETRICS_COUNTER_WHOLE, n);
@@ -448,7 +449,7 @@ static inline uint32_t shmetrics_sketch_index_(double v)
 }
 
 /* Record one observation made at `now_ns` (CLOCK_MONOTONIC): the all-time
- * count (a compare-and-swap, see shmetrics_cells_add_) and sum, and the
+ * count (see shmetrics_cells_add_) and sum, and the
  * sketch of the current age slot, in the series' base block or this CPU's
  * stripe.  The first observation of a slot in a new period clears it (out
  * of line, once per period).  NaN counts in _count and makes _sum NaN but

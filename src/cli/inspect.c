@@ -317,8 +317,9 @@ const struct verb verb_create = {
     "A series takes one block of the pool: 1 + its cells, rounded up to 8 (a\n"
     "counter 8 cells, a histogram of 21 buckets 32, a summary with 5 age buckets\n"
     "20504).  Only when writers on different CPUs collide on a series does it gain\n"
-    "stripes (2, then 4, ... up to --shards; summaries 2), so memory follows what\n"
-    "is written, not the CPU count.  A gauge series takes 64 bytes in the unit of\n"
+    "stripes: one for each CPU its writers run on (up to --shards; summaries 2),\n"
+    "each 1 + its cells rounded up to 16; so memory follows what is written and\n"
+    "contended, not the CPU count.  A gauge series takes 64 bytes in the unit of\n"
     "each process that writes it.  Pages are allocated before use: a full\n"
     "filesystem is an error for the writer, never a crash.\n",
     run_create,
