@@ -142,14 +142,6 @@ struct walk {
     uint32_t *order;            /* series grouped by family */
 };
 
-static double cell_double(const uint64_t *cell)
-{
-    uint64_t bits = shmetrics_load_relaxed(cell);
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
 struct counter_acc {
     uint64_t whole;
     double frac;
@@ -159,7 +151,7 @@ static void add_counter_block(uint64_t *c, void *arg)
 {
     struct counter_acc *acc = arg;
     acc->whole += shmetrics_load_relaxed(&c[SHM_COUNTER_WHOLE]);
-    acc->frac += cell_double(&c[SHM_COUNTER_FRAC]);
+    acc->frac += smx_load_double(&c[SHM_COUNTER_FRAC]);
 }
 
 int smx_counter_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
@@ -315,7 +307,7 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
         uint64_t stamp = shmetrics_load_acquire(&c[SHM_GAUGE_STAMP]);
         if (stamp == 0)
             continue;
-        double v = cell_double(&c[SHM_GAUGE_VALUE]);
+        double v = smx_load_double(&c[SHM_GAUGE_VALUE]);
         if (mode == SHM_MODE_ALL) {
             /* One sample per pid: a pid in two slots (a process that
              * attached twice, or a reused pid) shows the best slot that

@@ -54,14 +54,6 @@ int shmetrics_buckets_exponential(double start, double factor, size_t count, dou
     return 0;
 }
 
-static double word_double(const uint64_t *w)
-{
-    uint64_t bits = shmetrics_load_relaxed(w);
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
 struct hist_acc {
     uint64_t *cumulative;
     uint32_t nbuckets;
@@ -75,7 +67,7 @@ static void add_block(uint64_t *c, void *arg)
     for (uint32_t b = 0; b <= h->nbuckets; b++)
         h->cumulative[b] += shmetrics_load_relaxed(&c[b]);
     h->whole += shmetrics_load_relaxed(&c[SHM_HISTOGRAM_SUM(h->nbuckets)]);
-    h->frac += word_double(&c[SHM_HISTOGRAM_SUM(h->nbuckets) + SHM_SUM_FRAC]);
+    h->frac += smx_load_double(&c[SHM_HISTOGRAM_SUM(h->nbuckets) + SHM_SUM_FRAC]);
 }
 
 /* Bucket counts are summed over the blocks first and made cumulative

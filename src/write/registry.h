@@ -23,6 +23,7 @@
 #endif
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 #include <urcu-bp.h>
 #include <urcu/rculfhash.h>
 
@@ -175,6 +176,15 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
 const char *smx_mode_name(uint32_t mode);
 /* The suffixes a family of `type` adds to its name in its samples. */
 const char *const *smx_type_suffixes(uint32_t type, size_t *n);
+
+/* The double in a cell word (relaxed: a reader sees each write whole). */
+static inline double smx_load_double(const uint64_t *cell)
+{
+    uint64_t bits = shmetrics_load_relaxed(cell);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
 
 /* src/read/collect.c, src/write/histogram.c, src/write/summary.c: merged reads of one pool
  * series, over its base block and every stripe (shm_series_blocks).  Each

@@ -83,14 +83,6 @@ void shmetrics_summary_touch_(uint64_t *range, uint32_t idx)
     }
 }
 
-static double word_double(const uint64_t *w)
-{
-    uint64_t bits = shmetrics_load_relaxed(w);
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
 struct totals {
     uint64_t n;
     uint64_t whole; /* each block's word wraps; so does the sum */
@@ -102,7 +94,7 @@ static void add_totals(uint64_t *c, void *arg)
     struct totals *t = arg;
     t->n += shmetrics_load_relaxed(&c[SHM_SUMMARY_COUNT]);
     t->whole += shmetrics_load_relaxed(&c[SHM_SUMMARY_SUM]);
-    t->frac += word_double(&c[SHM_SUMMARY_SUM + SHM_SUM_FRAC]);
+    t->frac += smx_load_double(&c[SHM_SUMMARY_SUM + SHM_SUM_FRAC]);
 }
 
 int smx_summary_totals(const struct smx_window *w, uint64_t *count, double *sum)
