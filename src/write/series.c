@@ -334,7 +334,10 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
         va_start(ap, out);                                                                         \
         rc = collect_args(&m->m, ap, values, &n);                                                  \
         va_end(ap);                                                                                \
-        return rc < 0 ? rc : shmetrics_##type##_labelv(m, n, values, out);                         \
+        struct smx_series *s; /* the handle was checked above: not again */                        \
+        if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                           \
+            *out = &s->h.type;                                                                     \
+        return rc;                                                                                 \
     }
 
 /* Removal, typed the same way. */
