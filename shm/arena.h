@@ -175,8 +175,6 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
 
 /* The pool's first word: a series' base block is at pool + its cell. */
 uint64_t *shm_pool(const struct shm_arena *a);
-/* The pool's size in words. */
-uint64_t shm_pool_words(const struct shm_arena *a);
 /* Word `cell` of process slot `slot`'s unit (slot processes_cap: the
  * retired unit). */
 uint64_t *shm_proc_cell(const struct shm_arena *a, uint32_t slot, uint64_t cell);
@@ -203,6 +201,13 @@ uint32_t shm_stripes_max_lg(const struct shm_arena *a, uint32_t type);
  * only. */
 int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
                      uint64_t seen, uint32_t cpu);
+/* The newest stripe set of the series whose base block is at pool word
+ * `base_word`, checked as a reader checks it: *first = the cells' block of
+ * its first stripe (128-byte aligned), *lg, *nogrow; *first = NULL and *lg =
+ * 0 when the series has no set.  -EBADMSG for a damaged directory or set.
+ * Writers (to refresh their copy of the set). */
+int shm_stripes_newest(const struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
+                       uint64_t **first, uint32_t *lg, bool *nogrow);
 /* Call fn on the cells (word 1) of every block of a pool series: its base
  * block, then each stripe of each set, newest first.  -EBADMSG (with the
  * message) for a damaged directory or set, after the blocks before it. */

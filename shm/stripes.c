@@ -69,11 +69,6 @@ uint64_t *shm_pool(const struct shm_arena *a)
     return (uint64_t *)(a->base + a->h.off_pool);
 }
 
-uint64_t shm_pool_words(const struct shm_arena *a)
-{
-    return a->h.pool_bytes / SHM_CELL_BYTES;
-}
-
 int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
                      uint64_t seen, uint32_t cpu)
 {
@@ -111,32 +106,64 @@ int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, u
     return 0;
 }
 
+/* Is the set named by directory word d a well-made set of `series`?  Its
+ * header, when it is. */
+static uint64_t *set_of(const struct shm_arena *a, uint32_t series, uint64_t block, uint32_t max_lg, uint64_t d)
+{
+    uint64_t used = shmetrics_load_acquire(&a->sh->pool_used);
+    if (used > a->h.pool_bytes / 8)
+        used = a->h.pool_bytes / 8;
+    uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK);
+    uint64_t w = d >> SHM_DIR_SHIFT;
+    if (lg == 0 || lg > max_lg || w % SHM_PAIR_WORDS || w > used || SHM_SET_HEADER_WORDS + (block << lg) > used - w) {
+        smx_fail(-EBADMSG, "series record %u: bad stripe directory 0x%llx", series, (unsigned long long)d);
+        return NULL;
+    }
+    uint64_t *hdr = shm_pool(a) + w;
+    if (shmetrics_load_acquire(&hdr[0]) != SHM_STRIPES_MAGIC || shmetrics_load_relaxed(&hdr[1]) != series ||
+        shmetrics_load_relaxed(&hdr[3]) != lg) {
+        smx_fail(-EBADMSG, "series record %u: bad stripe set at pool word %llu", series, (unsigned long long)w);
+        return NULL;
+    }
+    return hdr;
+}
+
+int shm_stripes_newest(const struct shm_arena *a, uint32_t series, uint64_t base_word, uint32_t ncells, uint32_t type,
+                       uint64_t **first, uint32_t *lg, bool *nogrow)
+{
+    uint64_t d = shmetrics_load_acquire(shm_pool(a) + base_word);
+    *first = NULL;
+    *lg = 0;
+    *nogrow = (d & SHM_DIR_NOGROW) != 0;
+    if ((d & SHM_DIR_LG_MASK) == 0)
+        return 0;
+    uint64_t *hdr = set_of(a, series, SHM_STRIPE_WORDS(ncells), shm_stripes_max_lg(a, type), d);
+    if (!hdr)
+        return -EBADMSG;
+    *first = hdr + SHM_SET_HEADER_WORDS;
+    *lg = (uint32_t)(d & SHM_DIR_LG_MASK);
+    return 0;
+}
+
 int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam,
                       shm_block_fn fn, void *arg)
 {
     if (fam->type == SHM_TYPE_GAUGE)
         return smx_fail(-EINVAL, "series record %u: a gauge has no pool blocks", v->idx);
-    uint64_t *pool = shm_pool(a);
-    uint64_t *base = pool + v->cell;
+    uint64_t *base = shm_pool(a) + v->cell;
     fn(base + 1, arg);
-    uint64_t used = shmetrics_load_acquire(&a->sh->pool_used);
-    if (used > a->h.pool_bytes / 8)
-        used = a->h.pool_bytes / 8;
     uint64_t block = SHM_STRIPE_WORDS(fam->ncells);
     uint32_t max_lg = shm_stripes_max_lg(a, fam->type);
     uint32_t above = max_lg + 1;
     uint64_t d = shmetrics_load_acquire(&base[0]);
     for (uint32_t sets = 0; d & SHM_DIR_LG_MASK; sets++) {
+        /* Sets chain with lg falling, so a walk ends. */
         uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK);
-        uint64_t w = d >> SHM_DIR_SHIFT;
-        uint64_t words = SHM_SET_HEADER_WORDS + ((uint64_t)1 << (lg < 32 ? lg : 31)) * block;
-        if (sets >= MAX_SETS || lg >= above || w % SHM_PAIR_WORDS || w > used || words > used - w)
+        if (sets >= MAX_SETS || lg >= above)
             return smx_fail(-EBADMSG, "series record %u: bad stripe directory 0x%llx", v->idx, (unsigned long long)d);
-        uint64_t *hdr = pool + w;
-        if (shmetrics_load_acquire(&hdr[0]) != SHM_STRIPES_MAGIC || shmetrics_load_relaxed(&hdr[1]) != v->idx ||
-            shmetrics_load_relaxed(&hdr[3]) != lg)
-            return smx_fail(-EBADMSG, "series record %u: bad stripe set at pool word %llu", v->idx,
-                            (unsigned long long)w);
+        uint64_t *hdr = set_of(a, v->idx, block, max_lg, d);
+        if (!hdr)
+            return -EBADMSG;
         for (uint64_t i = 0; i < ((uint64_t)1 << lg); i++)
             fn(hdr + SHM_SET_HEADER_WORDS + i * block + 1, arg);
         above = lg;

@@ -61,9 +61,14 @@ struct shmetrics_registry;
  * has no stripes, else this CPU's stripe of its newest set. */
 struct shmetrics_cells_ {
     uint64_t *base; /* the base block: [0] the stripe directory, then the cells */
-    uint64_t *pool; /* the pool's first word, where stripe sets are found */
+    /* This process's copy of the newest stripe set it has seen, checked
+     * when it was taken (relaxed atomic: any thread of the process may
+     * refresh it, out of line): 0 while the series has none; else the
+     * address of the set's first stripe (128-byte aligned) | lg | NOGROW.
+     * A copy may be older than the arena's directory: older sets stay
+     * where they are and are still summed, so an add there still counts. */
+    uintptr_t stripes;
     uint32_t block; /* words from one stripe to the next */
-    uint64_t limit; /* words in the pool: no stripe set is followed past it */
 };
 
 /* A counter series. */
@@ -139,14 +144,13 @@ struct shmetrics_summary_series {
 #define SHMETRICS_SKETCH_OCTAVES 64
 #define SHMETRICS_SKETCH_HALF (SHMETRICS_SKETCH_OCTAVES << SHMETRICS_SKETCH_SUB_BITS)
 
-/* The stripe directory word and where a stripe set's stripes start, part
- * of the arena format (checked against shm/layout.h when the library is
- * built). */
+/* A process's copy of a series' stripe set (struct shmetrics_cells_): the
+ * address of its first stripe, whose low bits hold lg (the set has 2^lg
+ * stripes, part of the arena format: checked against shm/layout.h when the
+ * library is built) and NOGROW (the series gains no more sets). */
 #define SHMETRICS_DIR_LG_MASK 0x3fu
-#define SHMETRICS_DIR_SHIFT 8
-#define SHMETRICS_SET_HEADER_WORDS 16u
-#define SHMETRICS_DIR_NOGROW 0x80u
-#define SHMETRICS_MAX_STRIPES_LG 12u
+#define SHMETRICS_STRIPES_NOGROW 0x40u
+#define SHMETRICS_STRIPES_LOW 0x7fu
 
 /* Tests and benchmarks: the CPU number this thread uses, set with
  * shmetrics_cpu_simulate (-1: the real one).  Honoured by the inline paths
@@ -164,7 +168,7 @@ void shmetrics_cpu_simulate(int32_t cpu);
 
 /* Out-of-line helpers of the inline functions below (not for direct use). */
 uint32_t shmetrics_cpu_slow_(void);
-uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c, uint64_t seen);
+uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c);
 int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amount);
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g);
 int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta);
@@ -206,46 +210,50 @@ static inline uint32_t shmetrics_cpu_(void)
  * stripes there are.  The word comes from shared memory: a set that would
  * not fit in the pool (a damaged or hostile arena) is not followed, and the
  * base block is used instead. */
-static inline uint64_t *shmetrics_stripe_(const struct shmetrics_cells_ *c, uint64_t d)
+/* The stripe of this CPU in the set `sp` (a nonzero shmetrics_cells_
+ * stripes word), or NULL when the set has none for this CPU and may still
+ * grow: the caller goes out of line.  At the limit (NOGROW), CPUs fold onto
+ * the stripes there are; a set of no stripes (NOGROW before any) is the
+ * base block. */
+static inline uint64_t *shmetrics_stripe_(const struct shmetrics_cells_ *c, uintptr_t sp)
 {
-    uint32_t lg = (uint32_t)d & SHMETRICS_DIR_LG_MASK;
-    uint64_t set = d >> SHMETRICS_DIR_SHIFT;
-    if (__builtin_expect(lg > SHMETRICS_MAX_STRIPES_LG || set > c->limit ||
-                             ((uint64_t)c->block << lg) + SHMETRICS_SET_HEADER_WORDS > c->limit - set,
-                         0))
+    uint32_t lg = (uint32_t)sp & SHMETRICS_DIR_LG_MASK;
+    if (__builtin_expect(lg == 0, 0))
         return c->base + 1;
     uint32_t cpu = shmetrics_cpu_();
     if (__builtin_expect(cpu >> lg, 0)) {
-        if (!(d & SHMETRICS_DIR_NOGROW))
+        if (!(sp & SHMETRICS_STRIPES_NOGROW))
             return NULL;
         cpu &= (1u << lg) - 1;
     }
-    return c->pool + set + SHMETRICS_SET_HEADER_WORDS + (size_t)cpu * c->block + 1;
+    return (uint64_t *)(sp & ~(uintptr_t)SHMETRICS_STRIPES_LOW) + (size_t)cpu * c->block + 1;
 }
 
 /* Add n to cell `word` of the cells this thread updates, and return them
  * (for the rest of the update: a sum, a sketch).  While the series has no
- * stripes, its base block, by compare-and-swap: a CAS fails only when
- * another writer changed the word in between, and the series then gains a
- * stripe set (out of line) where the add is made.  Once it has stripes, a
- * relaxed fetch-add on this CPU's stripe (a CPU beyond the newest set grows
- * it, out of line). */
+ * stripes (as far as this process knows), its base block, by
+ * compare-and-swap: a CAS fails only when another writer changed the word
+ * in between, and the series then gains a stripe set (out of line) where
+ * the add is made.  Once it has stripes, a relaxed fetch-add on this CPU's
+ * stripe, whose address comes from the process's copy of the set alone (a
+ * CPU beyond it grows the series or refreshes the copy, out of line). */
 static inline uint64_t *shmetrics_cells_add_(struct shmetrics_cells_ *c, uint32_t word, uint64_t n)
 {
-    uint64_t d = shmetrics_load_relaxed(&c->base[0]);
+    uintptr_t sp = shmetrics_load_relaxed(&c->stripes);
     uint64_t *cells;
-    if (__builtin_expect((d & SHMETRICS_DIR_LG_MASK) == 0, 1)) {
+    if (__builtin_expect(sp == 0, 1)) {
         cells = c->base + 1;
         uint64_t old = shmetrics_load_relaxed(&cells[word]);
-        if (__builtin_expect(d != 0 || shmetrics_cas_seq_cst(&cells[word], old, old + n) != old, 0)) {
-            cells = d ? cells : shmetrics_cells_grow_(c, d);
+        if (__builtin_expect(shmetrics_cas_seq_cst(&cells[word], old, old + n) == old, 1))
+            return cells;
+    } else {
+        cells = shmetrics_stripe_(c, sp);
+        if (__builtin_expect(cells != NULL, 1)) {
             shmetrics_add_relaxed(&cells[word], n);
+            return cells;
         }
-        return cells;
     }
-    cells = shmetrics_stripe_(c, d);
-    if (__builtin_expect(cells == NULL, 0))
-        cells = shmetrics_cells_grow_(c, d);
+    cells = shmetrics_cells_grow_(c);
     shmetrics_add_relaxed(&cells[word], n);
     return cells;
 }
@@ -254,11 +262,11 @@ static inline uint64_t *shmetrics_cells_add_(struct shmetrics_cells_ *c, uint32_
  * amounts): the base block, or this CPU's stripe. */
 static inline uint64_t *shmetrics_cells_(struct shmetrics_cells_ *c)
 {
-    uint64_t d = shmetrics_load_relaxed(&c->base[0]);
-    if (__builtin_expect((d & SHMETRICS_DIR_LG_MASK) == 0, 1))
+    uintptr_t sp = shmetrics_load_relaxed(&c->stripes);
+    if (__builtin_expect(sp == 0, 1))
         return c->base + 1;
-    uint64_t *cells = shmetrics_stripe_(c, d);
-    return cells ? cells : shmetrics_cells_grow_(c, d);
+    uint64_t *cells = shmetrics_stripe_(c, sp);
+    return cells ? cells : shmetrics_cells_grow_(c);
 }
 
 /* Add a whole number to a counter: a compare-and-swap on the series' cell

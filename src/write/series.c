@@ -67,7 +67,7 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     const struct smx_metric *m = s->metric;
     shmetrics_registry_t *reg = m->reg;
     uint64_t *pool = shm_pool(reg->arena);
-    struct shmetrics_cells_ cells = {pool + cell, pool, SHM_STRIPE_WORDS(m->ncells), shm_pool_words(reg->arena)};
+    struct shmetrics_cells_ cells = {pool + cell, 0, SHM_STRIPE_WORDS(m->ncells)};
     switch (m->type) {
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
@@ -440,18 +440,34 @@ static const struct smx_series *series_of(const struct shmetrics_cells_ *c)
     return caa_container_of((const void *)c, const struct smx_series, h);
 }
 
-uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c, uint64_t seen)
+uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c)
 {
     const struct smx_series *s = series_of(c);
     const struct smx_metric *m = s->metric;
-    shm_stripes_grow(m->reg->arena, s->idx, (uint64_t)(c->base - c->pool), m->ncells, m->type, seen, shmetrics_cpu_());
+    struct shm_arena *a = m->reg->arena;
+    uint64_t base_word = (uint64_t)(c->base - shm_pool(a));
+    uint32_t cpu = shmetrics_cpu_();
+    /* A CAS on the base block failed, or this CPU is beyond the process's
+     * copy of the set: grow the series if the arena's newest set has no
+     * stripe for this CPU either (and nobody else is growing it). */
     uint64_t d = shmetrics_load_acquire(&c->base[0]);
-    if ((d & SHMETRICS_DIR_LG_MASK) == 0)
+    uint32_t lg = (uint32_t)(d & SHM_DIR_LG_MASK);
+    if (!(d & (SHM_DIR_NOGROW | SHM_DIR_GROWING)) && (lg == 0 || (cpu >> lg) != 0))
+        shm_stripes_grow(a, s->idx, base_word, m->ncells, m->type, d, cpu);
+    /* Then take a copy of the newest set, checked (a damaged one is not
+     * copied: the base block serves). */
+    uint64_t *first;
+    bool nogrow;
+    uintptr_t sp = 0;
+    if (shm_stripes_newest(a, s->idx, base_word, m->ncells, m->type, &first, &lg, &nogrow) == 0 && (lg || nogrow))
+        sp = (uintptr_t)first | lg | (nogrow ? SHMETRICS_STRIPES_NOGROW : 0u);
+    shmetrics_store_relaxed(&c->stripes, sp);
+    if (sp == 0)
         return c->base + 1;
-    uint64_t *cells = shmetrics_stripe_(c, d);
-    /* Still beyond the newest set (another writer is growing it, or the
-     * arena refused): this update folds onto the stripes there are. */
-    return cells ? cells : shmetrics_stripe_(c, d | SHMETRICS_DIR_NOGROW);
+    uint64_t *cells = shmetrics_stripe_(c, sp);
+    /* Still beyond the newest set (another writer is growing it): this
+     * update folds onto the stripes there are. */
+    return cells ? cells : shmetrics_stripe_(c, sp | SHMETRICS_STRIPES_NOGROW);
 }
 
 void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **a, struct shm_series_view *v,
@@ -464,7 +480,7 @@ void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **
     memset(f, 0, sizeof *f);
     v->idx = s->idx;
     v->family = m->idx;
-    v->cell = (uint64_t)(c->base - c->pool);
+    v->cell = (uint64_t)(c->base - shm_pool(*a));
     f->idx = m->idx;
     f->type = m->type;
     f->ncells = m->ncells;
