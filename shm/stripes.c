@@ -10,11 +10,14 @@
  * compare-and-swap (the inline paths of shmetrics/hot.h).  A CAS fails only
  * when another writer changed the word in between: contention.  Once a
  * series has stripes, a writer adds (fetch-add, no CAS) to the stripe of
- * its CPU number in the newest set: stripe i belongs to CPU i, as in the
- * kernel's percpu allocator, so two CPUs never share a stripe's line.  The
- * loser of a CAS on the base block, and a writer whose CPU has no stripe in
- * the newest set, call shm_stripes_grow with the directory word they saw
- * and their CPU number, which
+ * its CPU number in the newest set its process has seen (a copy kept in the
+ * process's handle, taken with shm_stripes_newest, which checks the set as
+ * a reader does): stripe i belongs to CPU i, as in the kernel's percpu
+ * allocator, so two CPUs never share a stripe's line.  The loser of a CAS
+ * on the base block, and a writer whose CPU has no stripe in its process's
+ * copy, load the directory word and, when the newest set has no stripe for
+ * their CPU either, call shm_stripes_grow with that word and their CPU
+ * number, which
  *
  *   1. gives up if the word moved (someone else grew it), says NOGROW, or
  *      says GROWING (someone else is growing it now);

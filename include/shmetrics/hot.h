@@ -17,8 +17,10 @@
  *   series may still gain stripes: it allocates the series' next stripe set
  *   in the arena's pool (one fallocate; shm/stripes.c).  A series gains at
  *   most a dozen sets in its life.
- * No series handle is checked for validity here; a stripe directory read
- * from the arena is bounds-checked before it is followed.
+ * No series handle is checked for validity here.  Nothing read from the
+ * arena decides where an update lands: a stripe's address comes from the
+ * process's own copy of the series' stripe set, taken out of line after
+ * the set passed a reader's checks.
  *
  * Memory order: counts are compare-and-swaps (seq_cst) or relaxed atomic
  * adds, sums relaxed adds (or CAS loops on doubles), on cells of the arena; a gauge's write stamp is a
