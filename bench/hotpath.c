@@ -19,7 +19,8 @@
  * Simulated hosts: counter add, histogram observe and summary observe on
  * one series by threads that write as if they ran on 2, 64, 256 or 1,024
  * CPUs (shmetrics_cpu_simulate, SHMETRICS_CPU_HOOK), each moving to another
- * random CPU every 4,096 calls; a fresh series for each CPU count, so its
+ * random CPU every 4,096 calls, never to one another thread is on (as a
+ * scheduler never runs two threads on one CPU at once); a fresh series for each CPU count, so its
  * stripes grow from none during the case.  Uses the public API only.
  */
 #define SHMETRICS_CPU_HOOK
@@ -52,6 +53,7 @@ struct hot {
     double obs[64];
     unsigned next;     /* the next label set, kept across calls of the loop */
     uint32_t sim_cpus; /* simulated CPUs, 0: the real one */
+    int thread;
     uint64_t rng;
     char vals[LABEL_SETS][8];
 };
@@ -79,6 +81,7 @@ static void *hot_setup(void *arg, int thread)
     else
         snprintf(name, sizeof name, arg ? "t%d" : "shared", thread);
     h->sim_cpus = arg == &sim_marker ? sim_cpus : 0;
+    h->thread = thread;
     h->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(thread + 1);
     if (shmetrics_counter_labels(counter, &h->c, name, NULL) < 0 ||
         shmetrics_gauge_labels(gauge, &h->g, name, NULL) < 0 ||
@@ -141,13 +144,37 @@ static void histogram_observe_loop(void *p, uint64_t ops)
         shmetrics_histogram_observe(s, h->obs[i & 63]);
 }
 
-/* The next simulated CPU of this thread. */
+/* The simulated CPU each thread is on now, -1 for none: two threads that
+ * run at once are never on one CPU, on a simulated host as on a real one. */
+static int32_t sim_on[BENCH_MAX_THREADS];
+
+/* Move this thread to another random simulated CPU, one no other thread
+ * is on. */
 static void sim_move(struct hot *h)
 {
-    h->rng ^= h->rng << 13;
-    h->rng ^= h->rng >> 7;
-    h->rng ^= h->rng << 17;
-    shmetrics_cpu_simulate((int32_t)(h->rng % h->sim_cpus));
+    for (;;) {
+        h->rng ^= h->rng << 13;
+        h->rng ^= h->rng >> 7;
+        h->rng ^= h->rng << 17;
+        int32_t cpu = (int32_t)(h->rng % h->sim_cpus);
+        int taken = 0;
+        for (int t = 0; t < BENCH_MAX_THREADS; t++)
+            taken |= t != h->thread && __atomic_load_n(&sim_on[t], __ATOMIC_ACQUIRE) == cpu;
+        if (taken)
+            continue;
+        /* Claimed by a sequentially consistent store to our own word, then
+         * checked again: of two threads that pick one CPU at once, at least
+         * one sees the other (and picks again). */
+        __atomic_store_n(&sim_on[h->thread], cpu, __ATOMIC_SEQ_CST);
+        taken = 0;
+        for (int t = 0; t < BENCH_MAX_THREADS; t++)
+            taken |= t != h->thread && __atomic_load_n(&sim_on[t], __ATOMIC_SEQ_CST) == cpu;
+        if (!taken) {
+            shmetrics_cpu_simulate(cpu);
+            return;
+        }
+        __atomic_store_n(&sim_on[h->thread], -1, __ATOMIC_SEQ_CST);
+    }
 }
 
 /* Run `loop` in stretches of 4,096 calls, each on another simulated CPU. */
@@ -296,6 +323,8 @@ int main(int argc, char **argv)
         }
         for (size_t c = 0; c < sizeof sim_cases / sizeof sim_cases[0]; c++) {
             sim_cpus = sim_cases[c].cpus;
+            for (int t = 0; t < BENCH_MAX_THREADS; t++)
+                sim_on[t] = -1;
             base = bench_private_atomic(threads, &bc);
             double ns = bench_threads(threads, hot_setup, sim_cases[c].loop, free, &sim_marker, &cc);
             snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d, \"cpus\": %u", cc, bc,

@@ -98,14 +98,18 @@ def check_targets(suite):
     """(target, figure, met) for every target of docs/benchmarks.md."""
     out = []
 
+    # Counters: <= 1.5x with one thread, <= 1.2x with two threads on one
+    # series (the many-core work's target), on real and simulated CPUs.
     for r in suite.find("counter_inc_integer_one_series"):
         if r["threads"] <= 2:
-            out.append(("counter inc (integer), one series, %d thread(s): <= 1.2x private atomic" % r["threads"],
-                        "%.2f ns = %.2fx" % (r["ns_per_op"], r["ratio"]), r["ratio"] <= 1.2))
+            limit = 1.5 if r["threads"] == 1 else 1.2
+            out.append(("counter inc (integer), one series, %d thread(s): <= %gx private atomic" % (r["threads"], limit),
+                        "%.2f ns = %.2fx" % (r["ns_per_op"], r["ratio"]), r["ratio"] <= limit))
     for r in suite.records:
         if r["case"].startswith(("counter_add_one_series_sim", "histogram_observe_one_series_sim",
                                  "summary_observe_one_series_sim")):
-            limit = 1.2 if r["case"].startswith("counter") else 4 if r["case"].startswith("histogram") else 10
+            limit = (1.5 if r["threads"] == 1 else 1.2) if r["case"].startswith("counter") else \
+                4 if r["case"].startswith("histogram") else 10
             out.append(("%s, %d thread(s): <= %gx private atomic" % (r["case"], r["threads"], limit),
                         "%.2f ns = %.2fx" % (r["ns_per_op"], r["ratio"]), r["ratio"] <= limit))
     for case, what in (("gauge_set_per_thread", "gauge set"), ("gauge_inc_per_thread", "gauge inc")):
