@@ -311,6 +311,18 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
 /* The handle of a typed entry point: its magic and its type checked. */
 #define SMX_METRIC_OF(m, TYPE) (smx_metric_check((m) ? &(m)->m : NULL, SHMETRICS_##TYPE, __func__))
 
+/* The prologue of a variadic entry point: check the handle, then collect
+ * the NULL-ended label values after argument `last` into values[0..n). */
+#define SMX_VALUES_AFTER(last, m, TYPE, values, n, rc)       \
+    do {                                                     \
+        if (((rc) = SMX_METRIC_OF(m, TYPE)) == 0) {          \
+            va_list ap_;                                     \
+            va_start(ap_, last);                             \
+            (rc) = collect_args(&(m)->m, ap_, values, &(n)); \
+            va_end(ap_);                                     \
+        }                                                    \
+    } while (0)
+
 /* The two look-up entry points of each metric type, typed for the caller
  * and sharing smx_series_get. */
 #define SMX_LABEL_FUNCTIONS(type, TYPE)                                                            \
@@ -327,13 +339,8 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     {                                                                                              \
         const char *values[SHM_MAX_LABELS];                                                        \
         size_t n = 0;                                                                              \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                           \
-        if (rc < 0)                                                                                \
-            return rc;                                                                             \
-        va_list ap;                                                                                \
-        va_start(ap, out);                                                                         \
-        rc = collect_args(&m->m, ap, values, &n);                                                  \
-        va_end(ap);                                                                                \
+        int rc;                                                                                    \
+        SMX_VALUES_AFTER(out, m, TYPE, values, n, rc);                                             \
         struct smx_series *s; /* the handle was checked above: not again */                        \
         if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                           \
             *out = &s->h.type;                                                                     \
@@ -351,13 +358,8 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
     {                                                                                            \
         const char *values[SHM_MAX_LABELS];                                                      \
         size_t n = 0;                                                                            \
-        int rc = SMX_METRIC_OF(m, TYPE);                                                         \
-        if (rc < 0)                                                                              \
-            return rc;                                                                           \
-        va_list ap;                                                                              \
-        va_start(ap, m);                                                                         \
-        rc = collect_args(&m->m, ap, values, &n);                                                \
-        va_end(ap);                                                                              \
+        int rc;                                                                                  \
+        SMX_VALUES_AFTER(m, m, TYPE, values, n, rc);                                             \
         return rc < 0 ? rc : smx_series_remove(&m->m, n, values);                                \
     }                                                                                            \
     int shmetrics_##type##_clear(shmetrics_##type##_t *m)                                        \
