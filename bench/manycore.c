@@ -53,6 +53,16 @@ struct metrics {
     shmetrics_histogram_t *h;
 };
 
+/* Wait for a child; a figure of a run whose writer failed is no figure. */
+static void wait_ok(const char *who)
+{
+    int st;
+    if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "manycore: %s failed\n", who);
+        exit(1);
+    }
+}
+
 static void register_metrics(shmetrics_registry_t *reg, struct metrics *m)
 {
     const char *lbl[] = {"idx"};
@@ -124,7 +134,7 @@ static void write_from_two(const char *path, uint32_t cpus)
         }
     }
     for (int p = 0; p < 2; p++)
-        wait(NULL);
+        wait_ok("a writer");
 }
 
 struct walker {
@@ -153,6 +163,11 @@ static void write_from_all(const char *path, uint32_t cpus)
         shmetrics_registry_t *reg = open_arena(path, 0, 0);
         struct metrics m;
         register_metrics(reg, &m);
+        /* Every series first, from one thread: stripes the pool cannot
+         * hold are then refused (the series stay exact, on the blocks they
+         * have), and no registration fails for lack of room. */
+        for (long i = 0; i < ncounters + nhistograms; i++)
+            update(&m, i, 0, 0, 0);
         pthread_barrier_t step;
         pthread_barrier_init(&step, NULL, 2);
         struct walker w[2] = {{&m, cpus, 0, &step}, {&m, cpus, cpus / 2 + 1, &step}};
@@ -164,12 +179,13 @@ static void write_from_all(const char *path, uint32_t cpus)
         shmetrics_shutdown(reg, 0);
         _exit(0);
     }
-    waitpid(pid, NULL, 0);
+    wait_ok("the writer");
 }
 
 struct scrape_result {
     double ms;
     long maxrss_kb;
+    size_t series; /* series the scrape read: all, or the figure is wrong */
 };
 
 /* Scrape in a child (a collector of its own, so that its peak RSS is the
@@ -184,6 +200,7 @@ static struct scrape_result scrape(const char *path)
         close(fd[0]);
         shmetrics_registry_t *reg = open_arena(path, SHMETRICS_OPEN_READONLY, 0);
         double t[6];
+        size_t series = 0;
         for (int k = 0; k < 6; k++) {
             double t0 = bench_thread_cpu_ns();
             shmetrics_snapshot_t *snap;
@@ -193,19 +210,20 @@ static struct scrape_result scrape(const char *path)
                 shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, &text, &len) < 0)
                 die("scrape");
             free(text);
+            series = snap->nseries;
             shmetrics_snapshot_free(snap);
             t[k] = (bench_thread_cpu_ns() - t0) / 1e6;
         }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        struct scrape_result r = {bench_median(t + 1, 5), ru.ru_maxrss};
+        struct scrape_result r = {bench_median(t + 1, 5), ru.ru_maxrss, series};
         if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r)
             _exit(1);
         shmetrics_shutdown(reg, 0);
         _exit(0);
     }
     close(fd[1]);
-    struct scrape_result r = {0, 0};
+    struct scrape_result r = {0, 0, 0};
     if (read(fd[0], &r, sizeof r) != (ssize_t)sizeof r)
         die("scrape child");
     close(fd[0]);
@@ -238,6 +256,10 @@ int main(int argc, char **argv)
             else
                 write_from_two(path, cpus);
             struct scrape_result r = scrape(path);
+            if (r.series != (size_t)(ncounters + nhistograms)) {
+                fprintf(stderr, "manycore: the scrape read %zu series of %ld\n", r.series, ncounters + nhistograms);
+                return 1;
+            }
             if (!worst && c == 0)
                 base = r.ms;
             reg = open_arena(path, SHMETRICS_OPEN_READONLY, 0);
@@ -251,9 +273,11 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "scrape_%s_%u_cpus", worst ? "from_all_cpus" : "from_2_cpus", cpus);
             snprintf(extra, sizeof extra,
                      "\"cpus\": %u, \"series\": %ld, \"collector_max_rss_mb\": %.1f, "
-                     "\"arena_bytes_per_series\": %.1f, \"stripe_sets\": %llu, \"arena_allocated_mb\": %.1f",
+                     "\"arena_bytes_per_series\": %.1f, \"stripe_sets\": %llu, \"stripe_sets_refused\": %llu, "
+                     "\"arena_allocated_mb\": %.1f, \"series_read\": %zu",
                      cpus, ncounters + nhistograms, (double)r.maxrss_kb / 1024, per_series,
-                     (unsigned long long)in.striped, (double)in.allocated_bytes / 1048576);
+                     (unsigned long long)in.striped, (unsigned long long)in.stripes_refused,
+                     (double)in.allocated_bytes / 1048576, r.series);
             bench_emit(name, 1, 1, "ms", r.ms, base, "scrape_from_2_cpus_2_cpus", extra);
             unlink(path);
         }

@@ -45,9 +45,11 @@
  * and never leaves a published set half made; the series then keeps the
  * blocks it has (its word stays GROWING: no one grows it again).
  *
- * If the pool or the filesystem refuses the set, the directory gets NOGROW
- * and the series keeps the blocks it has: slower under contention, exact,
- * and no writer asks again.
+ * If the pool or the filesystem refuses the set, or the set would take the
+ * pool past half its size (the other half stays for registrations: stripes
+ * that follow high CPU numbers are large, and must not starve new series),
+ * the directory gets NOGROW and the series keeps the blocks it has: slower
+ * under contention, exact, and no writer asks again.
  */
 #include <errno.h>
 
@@ -92,7 +94,13 @@ int shm_stripes_grow(struct shm_arena *a, uint32_t series, uint64_t base_word, u
         return 0; /* another writer claimed it */
     uint64_t words = SHM_SET_HEADER_WORDS + ((uint64_t)1 << lg) * SHM_STRIPE_WORDS(ncells);
     uint64_t w;
-    int rc = shm_pool_alloc(a, words, SHM_PAIR_WORDS, "a series' stripes", &w);
+    /* Stripes may take the pool up to half its size, never the room that
+     * registrations need: past it, a series keeps the blocks it has. */
+    uint64_t half = a->h.pool_bytes / SHM_CELL_BYTES / 2;
+    int rc = shmetrics_load_relaxed(&a->sh->pool_used) + words > half
+                 ? smx_fail(-ENOSPC, "stripes may fill half the cell pool (%llu bytes), no more",
+                            (unsigned long long)a->h.pool_bytes)
+                 : shm_pool_alloc(a, words, SHM_PAIR_WORDS, "a series' stripes", &w);
     if (rc < 0) {
         shmetrics_add_relaxed(&a->sh->stripes_refused, (uint64_t)1);
         shmetrics_store_release(dir, d | SHM_DIR_NOGROW);

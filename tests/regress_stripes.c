@@ -348,3 +348,40 @@ Test(stripes, a_damaged_directory_or_set_is_rejected_not_followed)
     shmetrics_shutdown(ro, 0);
     shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
 }
+
+Test(stripes, stripes_never_take_the_room_registrations_need)
+{
+    const char *path = test_arena_path("stripes-half");
+    shmetrics_registry_t *r = create(path, 1024, 1024); /* 1,024 cells: 128 counter lines */
+    shmetrics_spec_t cs = {.name = "half_total", .help = "h", .label_names = (const char *[]){"i"}, .nlabels = 1};
+    shmetrics_counter_t *c;
+    cr_assert_eq(shmetrics_counter_register(r, &cs, &c), 0);
+    shmetrics_counter_series_t *hot = NULL, *s;
+    char v[16];
+    for (int i = 0; i < 65; i++) { /* 520 cells: past half the pool */
+        snprintf(v, sizeof v, "%d", i);
+        cr_assert_eq(shmetrics_counter_labels(c, &s, v, NULL), 0, "%s", shmetrics_errmsg());
+        hot = hot ? hot : s;
+    }
+    uint64_t total = 0;
+    for (int round = 0; round < 20 && info_of(r).stripes_refused == 0; round++) {
+        pthread_t t[2];
+        struct hammer h = {hot, 500000};
+        for (int k = 0; k < 2; k++)
+            pthread_create(&t[k], NULL, hammer, &h);
+        for (int k = 0; k < 2; k++)
+            pthread_join(t[k], NULL);
+        total += 2 * h.n;
+    }
+    shmetrics_arena_info_t in = info_of(r);
+    cr_assert_geq(in.stripes_refused, 1, "a set would have taken the pool past half its size");
+    cr_assert_eq(in.striped, 0);
+    cr_assert_eq(shmetrics_counter_sum(hot), (double)total, "every add counted, in the base block");
+    /* The rest of the pool is still there for new series: all 128 fit. */
+    for (int i = 65; i < 128; i++) {
+        snprintf(v, sizeof v, "%d", i);
+        cr_assert_eq(shmetrics_counter_labels(c, &s, v, NULL), 0, "series %d: %s", i, shmetrics_errmsg());
+    }
+    cr_assert_eq(info_of(r).cells_used, 1024);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
