@@ -103,9 +103,14 @@ static int handle_init(struct smx_series *s, uint64_t cell)
 static int gauge_ready(struct smx_series *s)
 {
     shmetrics_registry_t *reg = s->metric->reg;
-    int rc = shmetrics_gauge_cell_(&s->h.gauge)
-                 ? shm_unit_ready(reg->arena, reg->proc_slot, s->h.gauge.off / sizeof(uint64_t) + SHM_GAUGE_CELLS)
-                 : -ENOSPC; /* no slot, or its unit could not be allocated: the message says which */
+    if (!shmetrics_gauge_cell_(&s->h.gauge)) /* no slot, or its unit could not be allocated */
+        return smx_fail_prefix(-ENOSPC, "%s", s->metric->name);
+    /* The slot another thread may have claimed: read under the lock it
+     * was written under. */
+    SMX_CHECK_ZERO(pthread_mutex_lock(&reg->lock));
+    uint32_t slot = reg->proc_slot;
+    SMX_CHECK_ZERO(pthread_mutex_unlock(&reg->lock));
+    int rc = shm_unit_ready(reg->arena, slot, s->h.gauge.off / sizeof(uint64_t) + SHM_GAUGE_CELLS);
     return rc < 0 ? smx_fail_prefix(rc, "%s", s->metric->name) : 0;
 }
 
