@@ -237,6 +237,24 @@ static void *hammer(void *arg)
     return NULL;
 }
 
+/* Two threads add to one series until they collide and the arena refuses
+ * the stripes that asks for (or 20 rounds of 2 x 500,000 adds); how many
+ * adds were made. */
+static uint64_t hammer_until_refused(shmetrics_registry_t *r, shmetrics_counter_series_t *hot)
+{
+    uint64_t total = 0;
+    for (int round = 0; round < 20 && info_of(r).stripes_refused == 0; round++) {
+        pthread_t t[2];
+        struct hammer h = {hot, 500000};
+        for (int k = 0; k < 2; k++)
+            pthread_create(&t[k], NULL, hammer, &h);
+        for (int k = 0; k < 2; k++)
+            pthread_join(t[k], NULL);
+        total += 2 * h.n;
+    }
+    return total;
+}
+
 Test(stripes, a_full_pool_refuses_stripes_and_loses_no_count)
 {
     const char *path = test_arena_path("stripes-full");
@@ -256,18 +274,7 @@ Test(stripes, a_full_pool_refuses_stripes_and_loses_no_count)
     cr_assert_eq(rc, -ENOSPC);
     cr_assert(strstr(shmetrics_errmsg(), "the cell pool (8192 bytes) has no room"), "%s", shmetrics_errmsg());
     cr_assert_eq(i - 1, 128, "128 series filled the pool");
-    /* Two threads on one series until they collide and the pool refuses
-     * the stripes (or 20 rounds). */
-    uint64_t total = 0;
-    for (int round = 0; round < 20 && info_of(r).stripes_refused == 0; round++) {
-        pthread_t t[2];
-        struct hammer h = {hot, 500000};
-        for (int k = 0; k < 2; k++)
-            pthread_create(&t[k], NULL, hammer, &h);
-        for (int k = 0; k < 2; k++)
-            pthread_join(t[k], NULL);
-        total += 2 * h.n;
-    }
+    uint64_t total = hammer_until_refused(r, hot);
     shmetrics_arena_info_t in = info_of(r);
     cr_assert_geq(in.stripes_refused, 1, "the collision asked for stripes the pool did not have");
     cr_assert_eq(in.striped, 0);
@@ -363,16 +370,7 @@ Test(stripes, stripes_never_take_the_room_registrations_need)
         cr_assert_eq(shmetrics_counter_labels(c, &s, v, NULL), 0, "%s", shmetrics_errmsg());
         hot = hot ? hot : s;
     }
-    uint64_t total = 0;
-    for (int round = 0; round < 20 && info_of(r).stripes_refused == 0; round++) {
-        pthread_t t[2];
-        struct hammer h = {hot, 500000};
-        for (int k = 0; k < 2; k++)
-            pthread_create(&t[k], NULL, hammer, &h);
-        for (int k = 0; k < 2; k++)
-            pthread_join(t[k], NULL);
-        total += 2 * h.n;
-    }
+    uint64_t total = hammer_until_refused(r, hot);
     shmetrics_arena_info_t in = info_of(r);
     cr_assert_geq(in.stripes_refused, 1, "a set would have taken the pool past half its size");
     cr_assert_eq(in.striped, 0);
