@@ -167,6 +167,28 @@ row "dangling symbolic link, dump: exit 1, named" 1 \
 api "dangling symbolic link, read-only: -ENOENT" \
     "-ENOENT no arena at $D: it is a symbolic link to a file that does not exist" "$D" ro
 
+row "symbolic link to an arena, create: exit 0, a warning that writers do not follow it" 0 \
+    "shmetrics: warning: $L is a symbolic link: writers do not follow one (give them the path of the file itself)" \
+    "$CLI" create --arena "$L"
+
+# A loop of links in a directory of the path: not the arena's own link.
+ln -s "$S/loop-b" "$S/loop-a"
+ln -s "$S/loop-a" "$S/loop-b"
+P=$S/loop-a/arena
+row "a loop of links above the arena, inc: exit 1, the system's reason" 1 \
+    "$open_fail cannot open $P to write: Too many levels of symbolic links (Too many levels of symbolic links)" \
+    "$CLI" inc --arena "$P" x_total
+api "a loop of links above the arena, read-only: -ELOOP" \
+    "-ELOOP cannot open $P to read: Too many levels of symbolic links" "$P" ro
+
+# A name longer than a directory entry may be.
+long=$(printf '%0300d' 0)
+P=$S/$long
+row "a file name over 255 bytes, inc: exit 1, named" 1 \
+    "$open_fail cannot open $P to write: File name too long (File name too long)" "$CLI" inc --arena "$P" x_total
+api "a file name over 255 bytes, read-only: -ENAMETOOLONG" \
+    "-ENAMETOOLONG cannot open $P to read: File name too long" "$P" ro
+
 # ------------------------------------------------- not a file at all
 
 P=$S/dir
@@ -355,6 +377,17 @@ nobodys_total 2" "$OUT"
     api_as_nobody "root's 0666 arena, read-write as nobody: -EPERM" "-EPERM $foreign" "$P" rw
     row "root's 0666 arena, inc --allow-foreign-arena as nobody: exit 0" 0 "" \
         as_nobody "$CLI" inc --allow-foreign-arena --arena "$P" x_total
+
+    # A directory on the path that nobody may not search.
+    mkdir "$tmp/closed"
+    chmod 700 "$tmp/closed"
+    "$CLI" create --arena "$tmp/closed/a" $small >/dev/null
+    row "an arena in a directory nobody may not search, dump as nobody: exit 1" 1 \
+        "$open_fail permission denied opening $tmp/closed/a to read (a directory on its path may not be searched) (Permission denied)" \
+        as_nobody "$CLI" dump --arena "$tmp/closed/a"
+    api_as_nobody "the same, read-write: -EACCES" \
+        "-EACCES permission denied opening $tmp/closed/a to write (a directory on its path may not be searched)" \
+        "$tmp/closed/a" create
 
     # Creation refused by the directory's permissions.
     mkdir "$tmp/locked"

@@ -664,3 +664,33 @@ Test(arena, not_a_regular_file)
     rmdir(dir);
     unlink(fifo);
 }
+
+/* The registry of SHMETRICS_ARENA is a writer like any other. */
+Test(arena, default_registry_refuses_a_foreign_arena)
+{
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    const char *path = test_arena_path("default-foreign");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chmod(path, 0606), 0);
+    setenv("SHMETRICS_ARENA", path, 1);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "default registry: refusing to write to %s: its mode 0606 lets every user write to it (it belongs to "
+             "this user, %s), so any user could alter its metrics; " FOREIGN_HINT,
+             path, user_text(geteuid()));
+    cr_assert_null(shmetrics_default());
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    unlink(path);
+}
+
+Test(arena, default_registry_with_the_environment_variable)
+{
+    const char *path = test_arena_path("default-opted");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chmod(path, 0606), 0);
+    setenv("SHMETRICS_ARENA", path, 1);
+    setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", "1", 1);
+    cr_assert_not_null(shmetrics_default(), "%s", shmetrics_errmsg());
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    unlink(path);
+}
