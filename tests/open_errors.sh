@@ -378,11 +378,11 @@ nobodys_total 2" "$OUT"
     row "root's 0666 arena, inc --allow-foreign-arena as nobody: exit 0" 0 "" \
         as_nobody "$CLI" inc --allow-foreign-arena --arena "$P" x_total
 
-    # A directory on the path that nobody may not search.
+    # A directory on the path that the user nobody cannot search.
     mkdir "$tmp/closed"
     chmod 700 "$tmp/closed"
     "$CLI" create --arena "$tmp/closed/a" $small >/dev/null
-    row "an arena in a directory nobody may not search, dump as nobody: exit 1" 1 \
+    row "an arena in a directory the user nobody cannot search, dump as nobody: exit 1" 1 \
         "$open_fail permission denied opening $tmp/closed/a to read (a directory on its path may not be searched) (Permission denied)" \
         as_nobody "$CLI" dump --arena "$tmp/closed/a"
     api_as_nobody "the same, read-write: -EACCES" \
