@@ -366,6 +366,14 @@ def test_options():
         check(r.returncode == code and msg in r.stderr, "serve %s: exit %d naming it" % (" ".join(args), code),
               (r.returncode, r.stderr))
 
+    r = cli("serve", "--help")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")) as f:
+        docs = f.read()
+    check(r.returncode == 0 and all(o in r.stdout for o in ("--max-connections N", "--max-connections-per-address N",
+                                                            "--request-timeout DURATION")),
+          "serve --help documents the limits")
+    check(r.stdout in docs, "docs/cli.md has serve --help as it is")
+
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512))
 
