@@ -508,6 +508,22 @@ typedef struct shmetrics_server_options {
      * shmetrics_server_port). */
     const char *listen;
     unsigned threads; /* request threads; 0 means online CPUs */
+    /* Defences against connection floods (docs/collector.md).  At most
+     * `max_connections` open connections (0 means 1,024, lowered to what
+     * the open-file limit allows: the soft limit is raised to the hard one
+     * when more descriptors are needed), at most
+     * `max_connections_per_address` from one client address (0 means 256),
+     * and a request must arrive whole within `request_timeout_ms` of its
+     * connection opening or of the previous response on it (0 means
+     * 10,000).  Past a limit, the connection that has waited longest for a
+     * request is closed, so a client that sends its request at once is
+     * answered whatever others hold open.  -EINVAL for a limit out of range
+     * (max_connections up to 1,000,000, the per-address limit up to
+     * max_connections, the timeout from 1 ms to 1 hour), -EMFILE when the
+     * open-file limit cannot hold an explicit max_connections. */
+    unsigned max_connections;
+    unsigned max_connections_per_address;
+    unsigned request_timeout_ms;
 } shmetrics_server_options_t;
 
 /*
@@ -521,7 +537,8 @@ typedef struct shmetrics_server_options {
  *   GET /healthz            "ok"
  *   HEAD                    as GET, without the body
  * Another path is 404, another method 405, a malformed request 400, one
- * whose headers exceed 16 KiB 431 (or the connection is closed).  The
+ * whose headers exceed 16 KiB 431 (or the connection is closed); a
+ * connection the flood defences close (see the options) gets no answer.  The
  * collector's own metrics (shmetrics_collector_*, shmetrics_arena_*) follow
  * the arena's.  The registry may be read-only and must outlive the server.
  * -EINVAL for a bad option or listen address, -EADDRINUSE, -EACCES, -ENOMEM
