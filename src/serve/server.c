@@ -23,9 +23,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "server.h"
 
@@ -169,9 +169,7 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     static uint64_t window_ns, in_window, dropped;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t now = smx_mono_ns();
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&lock);
     if (now - window_ns >= 60000000000u) {
