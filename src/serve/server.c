@@ -24,6 +24,7 @@
 
 #include "base/error.h"
 #include "server.h"
+#include "webconfig.h"
 
 #define SMX_SERVER_MAGIC UINT32_C(0x56584d53) /* "SMXV", while serving */
 
@@ -42,6 +43,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    smx_web_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -86,6 +88,7 @@ static enum MHD_Result serve_metrics(struct smx_server_state *st, struct MHD_Con
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
     if (gz)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    smx_web_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -98,6 +101,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload;
     struct smx_server_state *st = cls;
     static int seen;
+    /* The web configuration's client certificate and basic auth checks. */
+    enum MHD_Result refused;
+    if (!smx_web_admit(st->web, c, *req == NULL, &refused))
+        return refused;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0 || strcmp(url, "/") == 0;
     /* The first call announces the request.  A refusal is answered there
@@ -186,25 +193,35 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     int rc = parse_listen(listen, &ss, &sl);
     if (rc < 0)
         return rc;
+    /* TLS, client certificates, basic auth, headers (webconfig.c). */
+    struct smx_web *web = NULL;
+    if (opts && opts->web_config_file && (rc = smx_web_load(opts->web_config_file, &web)) < 0)
+        return rc;
     shmetrics_server_t *srv = calloc(1, sizeof *srv);
-    if (!srv)
+    if (!srv) {
+        smx_web_free(web);
         return smx_fail(-ENOMEM, "out of memory");
+    }
+    srv->st.web = web;
     /* Scrapes on other threads may still read a registry replaced by a
      * re-attach: it stays mapped until the server stops. */
     if ((rc = smx_reader_init(&srv->st.rd, reg, true)) < 0) {
+        smx_web_free(web);
         free(srv);
         return rc;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | smx_web_flags(web);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->st, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
                                    MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_ARRAY,
+                                   smx_web_options(web), MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
         smx_reader_fini(&srv->st.rd);
+        smx_web_free(web);
         free(srv);
         return smx_fail(e ? -e : -EADDRINUSE, "cannot listen on %s: %s", listen, strerror(e ? e : EADDRINUSE));
     }
@@ -220,6 +237,13 @@ unsigned shmetrics_server_port(const shmetrics_server_t *srv)
     return smx_check_magic(srv, srv ? srv->magic : 0, SMX_SERVER_MAGIC, "server", __func__) == 0 ? srv->port : 0;
 }
 
+const char *shmetrics_server_scheme(const shmetrics_server_t *srv)
+{
+    if (smx_check_magic(srv, srv ? srv->magic : 0, SMX_SERVER_MAGIC, "server", __func__) < 0)
+        return NULL;
+    return srv->st.web && srv->st.web->tls ? "https" : "http";
+}
+
 void shmetrics_server_stop(shmetrics_server_t *srv)
 {
     if (!srv || smx_check_magic(srv, srv->magic, SMX_SERVER_MAGIC, "server", __func__) < 0)
@@ -229,5 +253,6 @@ void shmetrics_server_stop(shmetrics_server_t *srv)
     /* The registry we were given stays the caller's; those opened on a
      * re-attach are ours. */
     smx_reader_fini(&srv->st.rd);
+    smx_web_free(srv->st.web);
     free(srv);
 }
