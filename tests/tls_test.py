@@ -6,13 +6,14 @@ by Python's crypt module (libxcrypt).
 
   - promtool check web-config accepts every valid file used here;
   - the right password gets the metrics, a wrong one, none or an unknown
-    user 401 with WWW-Authenticate: Basic and no metrics, /healthz too;
+    user 401 with WWW-Authenticate: Basic and no metrics, /healthz too
+    (an unknown user after as long as a known one);
     the configured headers are on both;
   - a verified password is cached (later requests skip bcrypt), a wrong
     one is never (each pays bcrypt);
   - plain HTTP to the TLS port gets no metrics;
-  - each client_auth_type against no certificate, one the CA signed and a
-    self-signed foreign one;
+  - each client_auth_type against no certificate, one the CA signed for
+    clients, one it signed for servers only, and a self-signed foreign one;
   - min_version TLS13 refuses a TLS 1.2 client, max_version TLS12 a
     TLS 1.3-only one;
   - basic auth without TLS serves http;
@@ -200,6 +201,15 @@ def test_basic_auth_over_tls():
             check(st == 401, "wrong password after the right one: 401")
         check(min(wrong) >= bcrypt_s / 2, "a wrong password is never cached: each pays bcrypt (min %.0f ms)"
               % (min(wrong) * 1000))
+        # An unknown user pays bcrypt too (the first user's hash, cost 10).
+        t0 = time.monotonic()
+        crypt.crypt("x", alice)
+        bcrypt10_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        st, _, _, _ = get(srv.port, auth="mallory:x")
+        unknown = time.monotonic() - t0
+        check(st == 401 and unknown >= bcrypt10_s / 2, "an unknown user pays bcrypt as a known one does "
+              "(%.0f ms, bcrypt %.0f ms)" % (unknown * 1000, bcrypt10_s * 1000))
 
         # Plain HTTP to the TLS port: the handshake fails, no metrics.
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
@@ -222,10 +232,11 @@ def test_basic_auth_over_tls():
 
 def test_client_certificates():
     # (mode, {certificate: metrics served?})
-    cases = (("RequireAndVerifyClientCert", {None: False, "client": True, "foreign": False}),
-             ("VerifyClientCertIfGiven", {None: True, "client": True, "foreign": False}),
-             ("RequireAnyClientCert", {None: False, "client": True, "foreign": True}),
-             ("RequestClientCert", {None: True, "client": True, "foreign": True}))
+    # "server": signed by the CA, but for servers only (extendedKeyUsage).
+    cases = (("RequireAndVerifyClientCert", {None: False, "client": True, "server": False, "foreign": False}),
+             ("VerifyClientCertIfGiven", {None: True, "client": True, "server": False, "foreign": False}),
+             ("RequireAnyClientCert", {None: False, "client": True, "server": True, "foreign": True}),
+             ("RequestClientCert", {None: True, "client": True, "server": True, "foreign": True}))
     for mode, expect in cases:
         name = "mtls-%s.yml" % mode
         write(name, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
