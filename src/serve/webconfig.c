@@ -211,7 +211,7 @@ static int tls_pair(struct parse *p, int key, const yaml_node_t *k, const yaml_n
         p->ca_line = line_of(k);
         return get_string(p, name, v, &p->ca_file);
     case T_AUTH: {
-        int a;
+        int a = SMX_CLIENT_NONE;
         p->auth_line = line_of(k);
         int rc = get_enum(p, name, v, auth_types, 5, &a);
         p->w->client_auth = (enum smx_client_auth)a;
