@@ -440,7 +440,7 @@ static int http_pair(struct parse *p, int key, const yaml_node_t *k, const yaml_
 {
     (void)k;
     if (key == 0) {
-        bool http2; /* accepted; shmetrics answers HTTP/1.1 (TLS clients fall back through ALPN) */
+        bool http2; /* accepted; HTTP/1.1 only (no ALPN protocol is selected) */
         return get_bool(p, "http2", v, &http2);
     }
     return headers_map(p, v);

@@ -57,11 +57,12 @@ struct smx_web {
 int smx_web_load(const char *path, struct smx_web **out);
 void smx_web_free(struct smx_web *w);
 
-/* webauth.c.  The daemon flags (MHD_USE_TLS) and the MHD_OPTION_ARRAY
- * items (key, certificate, client CA, priorities) of `w`; none for NULL. */
+/* The daemon flags (MHD_USE_TLS) and the MHD_OPTION_ARRAY items (key,
+ * certificate, client CA, priorities) of `w`; none for NULL. */
 unsigned smx_web_flags(const struct smx_web *w);
 const struct MHD_OptionItem *smx_web_options(const struct smx_web *w);
-/* Prepare the password cache (webauth.c); -ENOMEM. */
+/* webauth.c.  Prepare the password cache (-ENOMEM, -EIO without random
+ * bytes for its key), and release it. */
 int smx_web_cache_new(struct smx_web *w);
 void smx_web_cache_free(struct smx_web *w);
 
