@@ -14,6 +14,12 @@
 #define SMX_ERRMSG_MAX 512
 
 static _Thread_local char errmsg[SMX_ERRMSG_MAX];
+static _Thread_local uint64_t nfails;
+
+uint64_t smx_fail_count(void)
+{
+    return nfails;
+}
 
 int smx_fail(int code, const char *fmt, ...)
 {
@@ -21,6 +27,7 @@ int smx_fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errmsg, sizeof errmsg, fmt, ap);
     va_end(ap);
+    nfails++;
     return code;
 }
 
@@ -41,6 +48,7 @@ int smx_fail_prefix(int code, const char *fmt, ...)
     size_t m = strnlen(old, room);
     memcpy(errmsg + n + 2, old, m);
     errmsg[n + 2 + m] = 0;
+    nfails++;
     return code;
 }
 

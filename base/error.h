@@ -20,6 +20,11 @@ int smx_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Prefix the current message with more context ("opening X: ..."). */
 int smx_fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), cold));
 
+/* How many messages this thread has set so far.  A caller that compares it
+ * before and after a call learns whether a failing call left a message of
+ * its own, and gives one when it did not (no stale or empty message). */
+uint64_t smx_fail_count(void);
+
 /* The entry check of a public handle: 0 when `obj` is not NULL and its
  * magic word is `want`; else -EINVAL with "FN: no WHAT given" or "FN: not a
  * shmetrics WHAT (bad magic 0x...), or one already freed". */

@@ -124,6 +124,30 @@ const char *shmetrics_errmsg(void);
 #define SHMETRICS_OPEN_CREATE 0x1u   /* create the arena if it is missing */
 #define SHMETRICS_OPEN_READONLY 0x2u /* collector: O_RDONLY and PROT_READ */
 #define SHMETRICS_OPEN_EXCL 0x4u     /* with CREATE: -EEXIST if it exists */
+/* A writer accepts a foreign arena; see "Foreign arenas" below. */
+#define SHMETRICS_OPEN_ALLOW_FOREIGN 0x8u
+
+/*
+ * Foreign arenas.  A read-write open refuses, with -EPERM and a message
+ * naming the path, its owner and its mode, an arena file that another user
+ * owns (st_uid != geteuid()) or that its group or every user may write to
+ * (mode & 022), and with -ELOOP a symbolic link at the path: any local user
+ * can make the file a service will attach to under a shared directory such
+ * as /dev/shm, and then read its metrics, change them or fill the arena.
+ * The checks are made on the opened file (fstat), not on the path.  A
+ * writer opts in with SHMETRICS_OPEN_ALLOW_FOREIGN, or with the
+ * environment variable SHMETRICS_ALLOW_FOREIGN_ARENA=1 (which also covers
+ * shmetrics_default(); ignored by set-user-ID programs): it then accepts
+ * that whoever else may write to the file can alter or fill its metrics,
+ * and, for a file it does not own, that its owner may remove it or change
+ * its mode.  Symbolic links stay refused.  A file of the caller's own
+ * whose group or other write bits are all in `file_mode` is accepted
+ * without opting in: a writer that would create the arena with mode 0660
+ * (for a group of workers of one user) attaches to one it finds with that
+ * mode.  Creating an arena is never refused for its mode: the creator
+ * made the file.  A read-only open (a collector) follows links and reads
+ * any arena the file's mode lets it read; the flag changes nothing there.
+ */
 
 typedef struct shmetrics_options {
     /* The arena file.  A name without '/' is put under /dev/shm. */
@@ -143,7 +167,10 @@ typedef struct shmetrics_options {
      * for the CPUs its writers run on, only when writers collide on it.
      * Summaries gain 2 at most. */
     uint32_t shards;
-    unsigned file_mode; /* at creation; 0 means 0600 */
+    /* The mode of a new arena file; 0 means 0600.  Its group and other
+     * write bits are also the ones a read-write open accepts on an
+     * existing arena of the caller's own ("Foreign arenas" above). */
+    unsigned file_mode;
     /* 8-byte cells in the pool that counters, histograms and summaries
      * take their blocks and stripes from: a block is 1 + its cells rounded
      * up to a cache line (a counter 8 cells, a histogram of 21 buckets 32,
@@ -158,7 +185,11 @@ typedef struct shmetrics_options {
  * missing arena at once all end up on one complete arena.  -EINVAL for a
  * NULL argument, an empty path, unknown flags, a bad mode or capacity, or a
  * capacity mismatch; -ENOENT (no arena, no CREATE), -EEXIST (EXCL),
- * -EACCES, -EBADMSG, -EPROTO, -ENOMEM, or another -errno of the file system.  A
+ * -EACCES, -EPERM (a foreign arena, read-write), -ELOOP (a symbolic link,
+ * read-write), -EISDIR, -EBADMSG (not an arena file, or a damaged or
+ * truncated one), -EPROTO (another layout version), -ENOSPC (no room to
+ * create it), -ENOMEM, or another -errno of the file system; the message
+ * always names the cause.  A
  * read-write open gives back the slots of processes that died (it may wait
  * up to 2 s for the arena's reclaim lock).  Setup. */
 int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out);
@@ -477,6 +508,22 @@ typedef struct shmetrics_server_options {
      * shmetrics_server_port). */
     const char *listen;
     unsigned threads; /* request threads; 0 means online CPUs */
+    /* Defences against connection floods (docs/collector.md).  At most
+     * `max_connections` open connections (0 means 1,024, lowered to what
+     * the open-file limit allows: the soft limit is raised to the hard one
+     * when more descriptors are needed), at most
+     * `max_connections_per_address` from one client address (0 means 256),
+     * and a request must arrive whole within `request_timeout_ms` of its
+     * connection opening or of the previous response on it (0 means
+     * 10,000).  Past a limit, the connection that has waited longest for a
+     * request is closed, so a client that sends its request at once is
+     * answered whatever others hold open.  -EINVAL for a limit out of range
+     * (max_connections up to 1,000,000, the per-address limit up to
+     * max_connections, the timeout from 1 ms to 1 hour), -EMFILE when the
+     * open-file limit cannot hold an explicit max_connections. */
+    unsigned max_connections;
+    unsigned max_connections_per_address;
+    unsigned request_timeout_ms;
     /* The path of a web configuration file in the format of Prometheus'
      * exporter-toolkit (--web.config.file): TLS (tls_server_config),
      * client certificates, basic auth with bcrypt hashes
@@ -498,7 +545,8 @@ typedef struct shmetrics_server_options {
  *   GET /healthz            "ok"
  *   HEAD                    as GET, without the body
  * Another path is 404, another method 405, a malformed request 400, one
- * whose headers exceed 16 KiB 431 (or the connection is closed).  The
+ * whose headers exceed 16 KiB 431 (or the connection is closed); a
+ * connection the flood defences close (see the options) gets no answer.  The
  * collector's own metrics (shmetrics_collector_*, shmetrics_arena_*) follow
  * the arena's.  The registry may be read-only and must outlive the server.
  * -EINVAL for a bad option or listen address, -EADDRINUSE, -EACCES, -ENOMEM

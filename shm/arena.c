@@ -22,7 +22,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,10 +159,10 @@ static void caps_from_header(const struct shm_header *h, struct shm_caps *c)
 }
 
 /* Validate a private copy of a header against the file it came from. */
-static int header_validate(const struct shm_header *h, uint64_t st_size)
+static int header_validate(const struct shm_header *h, uint64_t st_size, const char *path)
 {
     if (h->magic != SHM_MAGIC)
-        return smx_fail(-EBADMSG, "not a shmetrics arena (bad magic)");
+        return smx_fail(-EBADMSG, "%s is not a shmetrics arena (bad magic)", path);
     if (h->version < SHM_VERSION)
         return smx_fail(-EPROTO,
                         "arena layout version %u was made by an older shmetrics; this library reads "
@@ -329,32 +331,135 @@ fail:
     return rc;
 }
 
-static int attach_existing(struct shm_arena *a, const char *path, int flags, const struct shm_caps *want)
+/* "uid 65534 (nobody)", or "uid 1234" for a uid without a name. */
+static const char *uid_text(uid_t uid, char *buf, size_t len)
+{
+    struct passwd pw, *res = NULL;
+    char tmp[1024];
+    if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+        snprintf(buf, len, "uid %u (%s)", (unsigned)uid, res->pw_name);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    return buf;
+}
+
+static const char *gid_text(gid_t gid, char *buf, size_t len)
+{
+    struct group gr, *res = NULL;
+    char tmp[1024];
+    if (getgrgid_r(gid, &gr, tmp, sizeof tmp, &res) == 0 && res)
+        snprintf(buf, len, "gid %u (%s)", (unsigned)gid, res->gr_name);
+    else
+        snprintf(buf, len, "gid %u", (unsigned)gid);
+    return buf;
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISLNK(m)  ? "a symbolic link"
+           : S_ISDIR(m)  ? "a directory"
+                         : "not a regular file";
+}
+
+/* Why open(2) of an existing arena failed (-ENOENT, with no message, when
+ * there is no file: the caller creates it, or says so). */
+static int open_failed(const char *path, int e, bool rdonly)
+{
+    struct stat st;
+    char who[160];
+    const char *how = rdonly ? "to read" : "to write";
+    switch (e) {
+    case ENOENT:
+        return -ENOENT;
+    case ELOOP:
+        if (!rdonly && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            return smx_fail(-ELOOP,
+                            "%s is a symbolic link: a writer does not follow one at the arena's path (in a "
+                            "directory others may write to, such as /dev/shm, a link can point a writer at "
+                            "another file); give the path of the arena file itself",
+                            path);
+        break;
+    case EISDIR:
+        return smx_fail(-EISDIR, "%s is a directory, not an arena file", path);
+    case EACCES:
+    case EPERM:
+        if (stat(path, &st) == 0)
+            return smx_fail(-e, "permission denied opening %s %s: it belongs to %s and has mode %04o", path, how,
+                            uid_text(st.st_uid, who, sizeof who), (unsigned)(st.st_mode & 07777));
+        return smx_fail(-e, "permission denied opening %s %s (a directory on its path may not be searched)", path, how);
+    case EROFS:
+        return smx_fail(-e,
+                        "cannot open %s for writing: it is on a read-only filesystem (a collector "
+                        "opens it read-only)",
+                        path);
+    default:
+        break;
+    }
+    return smx_fail(-e, "cannot open %s %s: %s", path, how, strerror(e));
+}
+
+#define FOREIGN_OPT_IN                                                                          \
+    "to write to it anyway, opt in with the open flag SHMETRICS_OPEN_ALLOW_FOREIGN (shmetrics " \
+    "--allow-foreign-arena, Python allow_foreign=True) or the environment variable "            \
+    "SHMETRICS_ALLOW_FOREIGN_ARENA=1"
+
+/* A writer's trust in the file it opened (shm/arena.h): owned by this
+ * user, and writable by nobody else but as the caller's own `mode` would
+ * make it.  On the opened file's fstat, so the file checked is the file
+ * used. */
+static int owner_check(const char *path, const struct stat *st, int flags, mode_t mode)
+{
+    if (flags & SHM_OPEN_ALLOW_FOREIGN)
+        return 0;
+    char owner[160], me[160], grp[160];
+    uid_t euid = geteuid();
+    unsigned perm = (unsigned)(st->st_mode & 07777);
+    if (st->st_uid != euid)
+        return smx_fail(-EPERM,
+                        "refusing to write to %s: it belongs to %s, not to this user (%s), mode %04o; another "
+                        "user may have made it to read or alter this process's metrics; " FOREIGN_OPT_IN,
+                        path, uid_text(st->st_uid, owner, sizeof owner), uid_text(euid, me, sizeof me), perm);
+    mode_t open_bits = st->st_mode & 022 & ~(mode & 022);
+    if (open_bits & 002)
+        return smx_fail(-EPERM,
+                        "refusing to write to %s: its mode %04o lets every user write to it (it belongs to this "
+                        "user, %s), so any user could alter its metrics; " FOREIGN_OPT_IN,
+                        path, perm, uid_text(euid, me, sizeof me));
+    if (open_bits)
+        return smx_fail(-EPERM,
+                        "refusing to write to %s: its mode %04o lets its group, %s, write to it (it belongs to "
+                        "this user, %s), so the group's users could alter its metrics; " FOREIGN_OPT_IN,
+                        path, perm, gid_text(st->st_gid, grp, sizeof grp), uid_text(euid, me, sizeof me));
+    return 0;
+}
+
+static int attach_existing(struct shm_arena *a, const char *path, int flags, const struct shm_caps *want, mode_t mode)
 {
     bool rdonly = flags & SHM_OPEN_RDONLY;
-    int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT)
-            return -ENOENT; /* the caller creates it, or says so */
-        if (e == EACCES || e == EPERM)
-            return smx_fail(-e, "permission denied opening %s", path);
-        if (e == EROFS)
-            return smx_fail(-e,
-                            "cannot open %s for writing: it is on a read-only filesystem (a collector "
-                            "opens it read-only)",
-                            path);
-        return smx_fail(-e, "cannot open %s: %s", path, strerror(e));
-    }
+    /* No symbolic link for a writer; O_NONBLOCK so that a FIFO at the
+     * path does not block the open (it is refused below). */
+    int fd = open(path, (rdonly ? O_RDONLY : O_RDWR | O_NOFOLLOW) | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return open_failed(path, errno, rdonly);
+    int rc = 0;
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
+    if (fstat(fd, &st) < 0)
+        rc = smx_fail(-errno, "cannot stat %s: %s", path, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        rc = smx_fail(-EISDIR, "%s is a directory, not an arena file", path);
+    else if (!S_ISREG(st.st_mode))
+        rc = smx_fail(-EBADMSG, "%s is %s, not an arena file", path, file_kind(st.st_mode));
+    else if (!rdonly)
+        rc = owner_check(path, &st, flags, mode);
+    if (rc == 0 && fcntl(fd, F_SETFL, 0) < 0)
+        rc = smx_fail(-errno, "cannot clear O_NONBLOCK on %s: %s", path, strerror(errno));
+    if (rc < 0) {
         close(fd);
-        return smx_fail(-e, "cannot stat %s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return smx_fail(-EBADMSG, "%s is not a regular file", path);
+        return rc;
     }
     if ((uint64_t)st.st_size < sizeof(struct shm_header)) {
         /* Only a file that starts like an arena is a truncated one. */
@@ -362,7 +467,7 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
         bool ours = pread(fd, &magic, sizeof magic, 0) == (ssize_t)sizeof magic && magic == SHM_MAGIC;
         close(fd);
         if (!ours)
-            return smx_fail(-EBADMSG, "not a shmetrics arena (bad magic)");
+            return smx_fail(-EBADMSG, "%s is not a shmetrics arena (bad magic)", path);
         return smx_fail(-EBADMSG, "truncated arena: the file has %llu bytes, less than a header",
                         (unsigned long long)st.st_size);
     }
@@ -371,7 +476,7 @@ static int attach_existing(struct shm_arena *a, const char *path, int flags, con
         close(fd);
         return smx_fail(-EIO, "cannot read the header of %s", path);
     }
-    int rc = header_validate(&h, (uint64_t)st.st_size);
+    rc = header_validate(&h, (uint64_t)st.st_size, path);
     if (rc == 0) {
         struct shm_caps have;
         caps_from_header(&h, &have);
@@ -414,6 +519,7 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
     a->fd = -1;
     int rc = -ENOENT;
     bool tried_create = false;
+    uint64_t messages = smx_fail_count();
     /* Attach, or create and attach: a lost creation race leaves a complete
      * arena behind, so one more attach settles it. */
     for (int attempt = 0; attempt < 4; attempt++) {
@@ -423,7 +529,7 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
             free(a);
             return smx_fail(-EEXIST, "%s already exists", path);
         }
-        rc = attach_existing(a, path, flags, want);
+        rc = attach_existing(a, path, flags, want, mode);
         if (rc != -ENOENT || !(flags & SHM_OPEN_CREATE))
             break;
         tried_create = true;
@@ -435,8 +541,18 @@ int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mod
             break;
         }
     }
-    if (rc == -ENOENT && !tried_create)
+    struct stat lst;
+    if (rc == -ENOENT && !tried_create && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+        rc = smx_fail(-ENOENT, "no arena at %s: it is a symbolic link to a file that does not exist", path);
+    else if (rc == -ENOENT && !tried_create)
         rc = smx_fail(-ENOENT, "no arena at %s", path);
+    else if (rc == -EEXIST && smx_fail_count() == messages)
+        rc = smx_fail(-EEXIST,
+                      "%s was created by another process and gone again before it could be opened, 4 times "
+                      "(something removes it as soon as it appears)",
+                      path);
+    else if (rc < 0 && smx_fail_count() == messages)
+        rc = smx_fail(rc, "cannot open the arena %s: %s", path, strerror(-rc));
     if (rc < 0) {
         free(a->path);
         free(a);

@@ -30,10 +30,22 @@ struct shm_caps {
     uint64_t proc_cells; /* 8-byte words in one per-process unit */
 };
 
-#define SHM_OPEN_CREATE 1 /* create the file if it is missing */
-#define SHM_OPEN_RDONLY 2 /* O_RDONLY + PROT_READ: a collector */
-#define SHM_OPEN_EXCL 4   /* fail with -EEXIST if the file exists */
+#define SHM_OPEN_CREATE 1        /* create the file if it is missing */
+#define SHM_OPEN_RDONLY 2        /* O_RDONLY + PROT_READ: a collector */
+#define SHM_OPEN_EXCL 4          /* fail with -EEXIST if the file exists */
+#define SHM_OPEN_ALLOW_FOREIGN 8 /* a writer accepts another user's arena, or a writable one */
 
+/*
+ * Who a writer trusts.  A read-write open does not follow a symbolic link
+ * at `path` (-ELOOP), and refuses with -EPERM a file that another user
+ * owns, or that its group or every user may write to, unless
+ * SHM_OPEN_ALLOW_FOREIGN: another user may have made it to read or change
+ * the writer's metrics.  The write bits of `mode` (the mode a new file is
+ * given) are accepted on a file of the caller's own: a writer that would
+ * create the arena group-writable accepts it group-writable.  The checks
+ * are made on the opened file (fstat), not on the path.  A read-only open
+ * follows links and reads any arena its mode lets it read.
+ */
 int shm_arena_open(const char *path, int flags, const struct shm_caps *want, mode_t mode, struct shm_arena **out);
 void shm_arena_close(struct shm_arena *a);
 /* 1 when the path now names another arena (unlinked and re-created: its

@@ -176,7 +176,7 @@ done
 
 cli inc -h
 check_rc "inc -h: exit 0" 0
-check_eq "inc -h: usage on stdout" "usage: shmetrics inc [--arena PATH] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]" \
+check_eq "inc -h: usage on stdout" "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]" \
     "$(lines 1)"
 
 # ------------------------------------------------------------------ create
@@ -444,10 +444,13 @@ EOF
 cli observe --help
 check_rc "observe --help: exit 0" 0
 check_eq "observe --help: the histogram form" \
-    "usage: shmetrics observe [--arena PATH] [--help TEXT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
-    "$(lines 1)"
+    "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
+                         [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
+    "$(lines 1 2)"
 check_eq "observe --help: the summary form" \
-    "       shmetrics observe [--arena PATH] [--help TEXT] --summary [--quantiles Q1,Q2,...]" "$(lines 2)"
+    "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
+                         --summary [--quantiles Q1,Q2,...] [--max-age SECONDS]
+                         NAME [LABEL=VALUE ...] VALUE" "$(lines 3 5)"
 check_contains "observe --help: names the default buckets" \
     "(default .005,.01,.025,.05,.075,.1,.25,.5,.75,${nl}1,2.5,5,7.5,10; +Inf is always added)" "$OUT"
 check_contains "observe --help: names the default quantiles and window" \

@@ -179,9 +179,10 @@ fi
 mkdir -p "$tmp/dir.arena"
 run "$CLI" inc --arena "$tmp/dir.arena" x_total
 expect_fail "a directory where the arena should be, opened to write: exit 1, EISDIR named" \
-    "cannot open $tmp/dir.arena: Is a directory"
+    "$tmp/dir.arena is a directory, not an arena file (Is a directory)"
 run "$CLI" dump --arena "$tmp/dir.arena"
-expect_fail "the same, opened to read: exit 1, not a regular file" "$tmp/dir.arena is not a regular file"
+expect_fail "the same, opened to read: exit 1, EISDIR named" \
+    "$tmp/dir.arena is a directory, not an arena file (Is a directory)"
 
 # ------------------------------------------------------- a truncated file
 

@@ -4,7 +4,9 @@
  * error an arena file can give.
  */
 #include <fcntl.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -176,6 +178,9 @@ Test(arena, bad_options)
     o.flags = 0x80;
     cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
     cr_assert(strstr(shmetrics_errmsg(), "unknown open flags"), "%s", shmetrics_errmsg());
+    o.flags = SHMETRICS_OPEN_CREATE | 0x10; /* the first flag after SHMETRICS_OPEN_ALLOW_FOREIGN */
+    cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
+    cr_assert_str_eq(shmetrics_errmsg(), "unknown open flags 0x11");
     o.flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_READONLY;
     cr_assert_eq(shmetrics_open(&o, &r), -EINVAL);
     cr_assert(strstr(shmetrics_errmsg(), "read-only open cannot create"), "%s", shmetrics_errmsg());
@@ -423,5 +428,269 @@ Test(arena, a_reclaim_lock_held_by_a_live_process_is_waited_for_a_bounded_time, 
     shmetrics_shutdown(r, 0);
 
     close(fd);
+    unlink(path);
+}
+
+/* ---- foreign arenas (include/shmetrics.h, "Foreign arenas") ---- */
+
+#define FOREIGN_HINT                                                                            \
+    "to write to it anyway, opt in with the open flag SHMETRICS_OPEN_ALLOW_FOREIGN (shmetrics " \
+    "--allow-foreign-arena, Python allow_foreign=True) or the environment variable SHMETRICS_ALLOW_FOREIGN_ARENA=1"
+
+static int open_mode_rc(const char *path, unsigned flags, unsigned file_mode)
+{
+    shmetrics_options_t o = {.path = path, .flags = flags, .file_mode = file_mode};
+    shmetrics_registry_t *reg = NULL;
+    int rc = shmetrics_open(&o, &reg);
+    if (rc == 0)
+        shmetrics_shutdown(reg, 0);
+    return rc;
+}
+
+/* "uid 0 (root)", as the messages name a user. */
+static const char *user_text(uid_t uid)
+{
+    static char buf[2][128];
+    static int k;
+    struct passwd *pw = getpwuid(uid);
+    k ^= 1;
+    if (pw)
+        snprintf(buf[k], sizeof buf[k], "uid %u (%s)", (unsigned)uid, pw->pw_name);
+    else
+        snprintf(buf[k], sizeof buf[k], "uid %u", (unsigned)uid);
+    return buf[k];
+}
+
+static const char *group_text(gid_t gid)
+{
+    static char buf[128];
+    struct group *gr = getgrgid(gid);
+    if (gr)
+        snprintf(buf, sizeof buf, "gid %u (%s)", (unsigned)gid, gr->gr_name);
+    else
+        snprintf(buf, sizeof buf, "gid %u", (unsigned)gid);
+    return buf;
+}
+
+Test(arena, world_writable_arena_refused_to_a_writer)
+{
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    const char *path = test_arena_path("world");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chmod(path, 0666), 0);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "refusing to write to %s: its mode 0666 lets every user write to it (it belongs to this user, %s), so "
+             "any user could alter its metrics; " FOREIGN_HINT,
+             path, user_text(geteuid()));
+    cr_assert_eq(open_rc(path, 0, 0), -EPERM);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), -EPERM);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    /* A file_mode without the other write bit does not cover it. */
+    cr_assert_eq(open_mode_rc(path, SHMETRICS_OPEN_CREATE, 0664), -EPERM);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    /* A collector reads it. */
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_READONLY, 0), 0, "%s", shmetrics_errmsg());
+    /* The flag opts in; and so does a file_mode that would make it so. */
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_ALLOW_FOREIGN, 0), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(open_mode_rc(path, 0, 0666), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(chmod(path, 0600), 0);
+    cr_assert_eq(open_rc(path, 0, 0), 0, "%s", shmetrics_errmsg());
+    unlink(path);
+}
+
+Test(arena, environment_variable_opts_in)
+{
+    const char *path = test_arena_path("env");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chmod(path, 0646), 0);
+    setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", "1", 1);
+    cr_assert_eq(open_rc(path, 0, 0), 0, "%s", shmetrics_errmsg());
+    /* Exactly "1": another value is no opt-in. */
+    const char *others[] = {"yes", "0", "", "11", "true"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", others[i], 1);
+        cr_assert_eq(open_rc(path, 0, 0), -EPERM, "SHMETRICS_ALLOW_FOREIGN_ARENA=%s", others[i]);
+        cr_assert(strstr(shmetrics_errmsg(), "its mode 0646 lets every user write to it"), "%s", shmetrics_errmsg());
+    }
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    cr_assert_eq(open_rc(path, 0, 0), -EPERM);
+    unlink(path);
+}
+
+Test(arena, group_writable_arena_and_file_mode)
+{
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    const char *path = test_arena_path("group");
+    /* The creator itself is not refused the mode it asked for. */
+    shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .file_mode = 0660};
+    shmetrics_registry_t *creator;
+    cr_assert_eq(shmetrics_open(&o, &creator), 0, "%s", shmetrics_errmsg());
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0660);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "refusing to write to %s: its mode 0660 lets its group, %s, write to it (it belongs to this user, %s), "
+             "so the group's users could alter its metrics; " FOREIGN_HINT,
+             path, group_text(st.st_gid), user_text(geteuid()));
+    cr_assert_eq(open_mode_rc(path, SHMETRICS_OPEN_CREATE, 0), -EPERM);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    cr_assert_eq(open_mode_rc(path, 0, 0640), -EPERM);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    /* A writer that would create it 0660 (or more open) accepts it. */
+    cr_assert_eq(open_mode_rc(path, SHMETRICS_OPEN_CREATE, 0660), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(open_mode_rc(path, 0, 0620), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(open_mode_rc(path, 0, 0666), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(open_mode_rc(path, SHMETRICS_OPEN_ALLOW_FOREIGN, 0), 0, "%s", shmetrics_errmsg());
+    shmetrics_shutdown(creator, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+/* Eight processes create one missing arena with mode 0660 at once: the
+ * losers of the race attach to the winner's 0660 file, which their own
+ * file_mode accepts. */
+Test(arena, creation_race_group_mode, .timeout = 60)
+{
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    const char *path = test_arena_path("racegroup");
+    for (int round = 0; round < 10; round++) {
+        unlink(path);
+        struct test_gate gate;
+        test_gate_init(&gate);
+        pid_t pids[8];
+        for (int i = 0; i < 8; i++) {
+            pids[i] = fork();
+            if (pids[i] == 0) {
+                test_gate_wait(&gate);
+                shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE, .file_mode = 0660};
+                shmetrics_registry_t *r;
+                if (shmetrics_open(&o, &r) < 0) {
+                    fprintf(stderr, "worker open %s: %s\n", path, shmetrics_errmsg());
+                    _exit(10);
+                }
+                shmetrics_shutdown(r, 0);
+                _exit(0);
+            }
+        }
+        test_gate_open(&gate);
+        test_wait_all(pids, 8);
+    }
+    unlink(path);
+}
+
+Test(arena, another_users_arena_refused_to_a_writer)
+{
+    if (geteuid() != 0)
+        cr_skip_test("giving a file to another user needs root");
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    const char *path = test_arena_path("owner");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chown(path, 65534, 65534), 0);
+    cr_assert_eq(chmod(path, 0644), 0);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "refusing to write to %s: it belongs to %s, not to this user (%s), mode 0644; another user may have made "
+             "it to read or alter this process's metrics; " FOREIGN_HINT,
+             path, user_text(65534), user_text(0));
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), -EPERM);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    /* 0600, 0666: the owner decides, whatever the mode. */
+    cr_assert_eq(chmod(path, 0600), 0);
+    cr_assert_eq(open_rc(path, 0, 0), -EPERM);
+    cr_assert(strstr(shmetrics_errmsg(), "not to this user (uid 0 (root)), mode 0600;"), "%s", shmetrics_errmsg());
+    cr_assert_eq(open_mode_rc(path, 0, 0666), -EPERM);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_READONLY, 0), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_ALLOW_FOREIGN, 0), 0, "%s", shmetrics_errmsg());
+    setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", "1", 1);
+    cr_assert_eq(open_rc(path, 0, 0), 0, "%s", shmetrics_errmsg());
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    unlink(path);
+}
+
+Test(arena, symbolic_link_refused_to_a_writer)
+{
+    const char *path = test_arena_path("target");
+    char link[300], dangling[300];
+    snprintf(link, sizeof link, "%s.link", path);
+    snprintf(dangling, sizeof dangling, "%s.dangling", path);
+    unlink(link);
+    unlink(dangling);
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(symlink(path, link), 0);
+    cr_assert_eq(symlink("/dev/shm/shmetrics-test-no-such-target", dangling), 0);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s is a symbolic link: a writer does not follow one at the arena's path (in a directory others may "
+             "write to, such as /dev/shm, a link can point a writer at another file); give the path of the arena "
+             "file itself",
+             link);
+    cr_assert_eq(open_rc(link, 0, 0), -ELOOP);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    cr_assert_eq(open_rc(link, SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_ALLOW_FOREIGN, 0), -ELOOP);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    /* A collector follows it. */
+    cr_assert_eq(open_rc(link, SHMETRICS_OPEN_READONLY, 0), 0, "%s", shmetrics_errmsg());
+    /* A dangling link: a writer neither follows it nor creates its target. */
+    cr_assert_eq(open_rc(dangling, SHMETRICS_OPEN_CREATE, 0), -ELOOP);
+    cr_assert(strstr(shmetrics_errmsg(), "is a symbolic link: a writer does not follow one"), "%s", shmetrics_errmsg());
+    cr_assert_eq(access("/dev/shm/shmetrics-test-no-such-target", F_OK), -1);
+    snprintf(want, sizeof want, "no arena at %s: it is a symbolic link to a file that does not exist", dangling);
+    cr_assert_eq(open_rc(dangling, SHMETRICS_OPEN_READONLY, 0), -ENOENT);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    unlink(link);
+    unlink(dangling);
+    unlink(path);
+}
+
+Test(arena, not_a_regular_file)
+{
+    char dir[256], fifo[256], want[512];
+    snprintf(dir, sizeof dir, "%s", test_arena_path("dir"));
+    snprintf(fifo, sizeof fifo, "%s", test_arena_path("fifo"));
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(want, sizeof want, "%s is a directory, not an arena file", dir);
+    cr_assert_eq(open_rc(dir, SHMETRICS_OPEN_CREATE, 0), -EISDIR);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    cr_assert_eq(open_rc(dir, SHMETRICS_OPEN_READONLY, 0), -EISDIR);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    /* A FIFO does not block the open, read-only or not. */
+    snprintf(want, sizeof want, "%s is a FIFO, not an arena file", fifo);
+    cr_assert_eq(open_rc(fifo, SHMETRICS_OPEN_READONLY, 0), -EBADMSG);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    cr_assert_eq(open_rc(fifo, SHMETRICS_OPEN_CREATE, 0), -EBADMSG);
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    rmdir(dir);
+    unlink(fifo);
+}
+
+/* The registry of SHMETRICS_ARENA is a writer like any other. */
+Test(arena, default_registry_refuses_a_foreign_arena)
+{
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    const char *path = test_arena_path("default-foreign");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chmod(path, 0606), 0);
+    setenv("SHMETRICS_ARENA", path, 1);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "default registry: refusing to write to %s: its mode 0606 lets every user write to it (it belongs to "
+             "this user, %s), so any user could alter its metrics; " FOREIGN_HINT,
+             path, user_text(geteuid()));
+    cr_assert_null(shmetrics_default());
+    cr_assert_str_eq(shmetrics_errmsg(), want);
+    unlink(path);
+}
+
+Test(arena, default_registry_with_the_environment_variable)
+{
+    const char *path = test_arena_path("default-opted");
+    cr_assert_eq(open_rc(path, SHMETRICS_OPEN_CREATE, 0), 0);
+    cr_assert_eq(chmod(path, 0606), 0);
+    setenv("SHMETRICS_ARENA", path, 1);
+    setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", "1", 1);
+    cr_assert_not_null(shmetrics_default(), "%s", shmetrics_errmsg());
+    unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
     unlink(path);
 }

@@ -64,15 +64,15 @@ static int u64_arg(PyObject *o, void *out)
 
 static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"path",      "create", "readonly", "exclusive", "families", "series",
-                         "processes", "shards", "cells",    "mode",      "gauges",   NULL};
+    static char *kw[] = {"path",   "create", "readonly", "exclusive", "families",      "series", "processes",
+                         "shards", "cells",  "mode",     "gauges",    "allow_foreign", NULL};
     PyObject *path, *bytes = NULL, *create_arg = Py_None;
-    int create, readonly = 0, exclusive = 0;
+    int create, readonly = 0, exclusive = 0, allow_foreign = 0;
     unsigned int families = 0, series = 0, processes = 0, shards = 0, mode = 0, gauges = 0;
     unsigned long long cells = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&O&:Registry", kw, &path, &create_arg, &readonly,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|Opp$O&O&O&O&O&O&O&p:Registry", kw, &path, &create_arg, &readonly,
                                      &exclusive, u32_arg, &families, u32_arg, &series, u32_arg, &processes, u32_arg,
-                                     &shards, u64_arg, &cells, u32_arg, &mode, u32_arg, &gauges))
+                                     &shards, u64_arg, &cells, u32_arg, &mode, u32_arg, &gauges, &allow_foreign))
         return -1;
     /* create=None: create a missing arena unless opening read-only. */
     if ((create = create_arg == Py_None ? !readonly : PyObject_IsTrue(create_arg)) < 0)
@@ -91,7 +91,7 @@ static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
     shmetrics_options_t o = {
         .path = PyBytes_AS_STRING(bytes),
         .flags = (create ? SHMETRICS_OPEN_CREATE : 0u) | (readonly ? SHMETRICS_OPEN_READONLY : 0u) |
-                 (exclusive ? SHMETRICS_OPEN_EXCL : 0u),
+                 (exclusive ? SHMETRICS_OPEN_EXCL : 0u) | (allow_foreign ? SHMETRICS_OPEN_ALLOW_FOREIGN : 0u),
         .families = families,
         .series = series,
         .processes = processes,
@@ -114,6 +114,7 @@ static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
     self->reg = reg;
     self->owned = 1;
     self->readonly = readonly;
+    self->allow_foreign = allow_foreign;
     Py_XSETREF(self->path, fspath);
     return 0;
 }
@@ -360,6 +361,12 @@ static PyObject *get_readonly(smpy_arena *a, void *c)
     return PyBool_FromLong(a->readonly);
 }
 
+static PyObject *get_allow_foreign(smpy_arena *a, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(a->allow_foreign);
+}
+
 static PyObject *get_is_default(smpy_arena *a, void *c)
 {
     (void)c;
@@ -371,6 +378,7 @@ static PyGetSetDef arena_getset[] = {
     {"path", (getter)get_path, NULL, "The path given when opening.", NULL},
     {"readonly", (getter)get_readonly, NULL, "True when opened read-only.", NULL},
     {"is_default", (getter)get_is_default, NULL, "True for the process's default registry.", NULL},
+    {"allow_foreign", (getter)get_allow_foreign, NULL, "True when opened with allow_foreign=True.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -380,9 +388,11 @@ PyTypeObject smpy_arena_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "shmetrics._shmetrics.Arena",
     .tp_doc = "Arena(path, create=None, readonly=False, exclusive=False, *, families=0, series=0,\n"
-              "      processes=0, shards=0, cells=0, mode=0, gauges=0)\n"
+              "      processes=0, shards=0, cells=0, mode=0, gauges=0, allow_foreign=False)\n"
               "One process's handle on a shmetrics arena (a name without '/' is under /dev/shm);\n"
-              "create=None creates a missing arena unless readonly is true.",
+              "create=None creates a missing arena unless readonly is true.  A writer refuses\n"
+              "an arena another user owns, or that others may write to (PermissionError),\n"
+              "unless allow_foreign=True or SHMETRICS_ALLOW_FOREIGN_ARENA=1.",
     .tp_basicsize = sizeof(smpy_arena),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_new = arena_new,

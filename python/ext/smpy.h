@@ -18,8 +18,9 @@ typedef struct {
     shmetrics_registry_t *reg; /* NULL once closed */
     int owned;                 /* 0 for the process's default registry */
     int readonly;
-    Py_ssize_t users; /* servers and calls running without the GIL */
-    PyObject *path;   /* str, as given */
+    int allow_foreign; /* opened with allow_foreign=True */
+    Py_ssize_t users;  /* servers and calls running without the GIL */
+    PyObject *path;    /* str, as given */
 } smpy_arena;
 
 enum smpy_kind { SMPY_COUNTER, SMPY_GAUGE, SMPY_HISTOGRAM, SMPY_SUMMARY, SMPY_NKINDS };

@@ -83,7 +83,7 @@ class Metric:
 
 class Registry(_shmetrics.Arena):
     """Registry(path, create=None, readonly=False, exclusive=False, *, families=0,
-    series=0, processes=0, shards=0, cells=0, mode=0, gauges=0)
+    series=0, processes=0, shards=0, cells=0, mode=0, gauges=0, allow_foreign=False)
 
     Open the arena at `path`, creating it if it is missing (create=None
     creates unless readonly=True); a name without '/' lives under /dev/shm.
@@ -91,6 +91,14 @@ class Registry(_shmetrics.Arena):
     creating and accept any existing arena when attaching.  Errors are
     OSError subclasses carrying the errno (FileNotFoundError,
     FileExistsError, PermissionError, ...) or ValueError for bad options.
+
+    A writer (readonly=False) refuses, with PermissionError (errno EPERM), an
+    arena file that another user owns or that its group or every user may
+    write to, and with OSError ELOOP a symbolic link at `path`: another
+    user could have made it to read or alter this process's metrics.
+    allow_foreign=True, or SHMETRICS_ALLOW_FOREIGN_ARENA=1 in the
+    environment, accepts such a file (not a link); so does a `mode` whose
+    group/other write bits cover the file's, for a file of this user's own.
     """
 
     def collect(self, at_ns=None):
@@ -116,7 +124,7 @@ class Registry(_shmetrics.Arena):
     def __reduce__(self):
         # Pickled (e.g. as an argument of a spawned process): the other
         # process opens the same arena by path.
-        return _reopen, (self.path, self.readonly, self.is_default)
+        return _reopen, (self.path, self.readonly, self.is_default, self.allow_foreign)
 
     def __enter__(self):
         return self
@@ -135,8 +143,10 @@ _default = None
 _default_lock = threading.Lock()
 
 
-def _reopen(path, readonly, is_default):
-    return default_registry() if is_default else Registry(path, readonly=readonly)
+def _reopen(path, readonly, is_default, allow_foreign=False):
+    if is_default:
+        return default_registry()
+    return Registry(path, readonly=readonly, allow_foreign=allow_foreign)
 
 
 def default_registry():

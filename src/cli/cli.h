@@ -36,6 +36,9 @@ int cli_finish_output(int status);
 bool cli_is_help(const char *arg);
 /* Parse a whole number in [min, max]; false if it is not one. */
 bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* "10s", "500ms", "2m", "1h", or a number of seconds, from 1 ms to a day,
+ * into milliseconds; false if it is not one. */
+bool cli_parse_duration(const char *s, uint32_t *ms);
 /* The arena path: --arena, else SHMETRICS_ARENA, else NULL. */
 const char *cli_arena(const char *given);
 /* For the verbs that run until stopped (serve, push): block SIGTERM and

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -18,11 +20,13 @@ struct inspect_args {
     shmetrics_options_t o;
     shmetrics_format_t format; /* dump */
     bool unlink;               /* reset */
+    bool allow_foreign;        /* reset */
 };
 
-#define OPT_CAPS 1   /* --families --series --processes --shards --cells --gauges --file-mode */
-#define OPT_FORMAT 2 /* --format */
-#define OPT_UNLINK 4 /* --unlink */
+#define OPT_CAPS 1    /* --families --series --processes --shards --cells --gauges --file-mode */
+#define OPT_FORMAT 2  /* --format */
+#define OPT_UNLINK 4  /* --unlink */
+#define OPT_FOREIGN 8 /* --allow-foreign-arena */
 
 static int parse(const struct verb *v, int argc, char **argv, unsigned accept, struct inspect_args *a)
 {
@@ -37,6 +41,10 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
             return cli_usage_error(v, "unexpected argument %s", arg);
         if ((accept & OPT_UNLINK) && strcmp(arg, "--unlink") == 0) {
             a->unlink = true;
+            continue;
+        }
+        if ((accept & OPT_FOREIGN) && strcmp(arg, "--allow-foreign-arena") == 0) {
+            a->allow_foreign = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -127,6 +135,30 @@ static void print_cost(const shmetrics_arena_info_t *in)
     }
 }
 
+/* An arena that writers will refuse unless they opt in (include/shmetrics.h,
+ * "Foreign arenas"): say so when create finds one. */
+static void warn_foreign(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    if (S_ISLNK(st.st_mode)) {
+        fprintf(stderr,
+                "shmetrics: warning: %s is a symbolic link: writers do not follow one (give them the "
+                "path of the file itself)\n",
+                path);
+        return;
+    }
+    const char *why = st.st_uid != geteuid() ? "it belongs to another user"
+                      : (st.st_mode & 022)   ? "users other than its owner may write to it"
+                                             : NULL;
+    if (why)
+        fprintf(stderr,
+                "shmetrics: warning: %s (uid %u, mode %04o): %s; writers refuse it unless they opt in "
+                "(--allow-foreign-arena, SHMETRICS_ALLOW_FOREIGN_ARENA=1)\n",
+                path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), why);
+}
+
 static int run_create(int argc, char **argv)
 {
     struct inspect_args a;
@@ -146,6 +178,7 @@ static int run_create(int argc, char **argv)
         shmetrics_arena_info(reg, &in);
         printf("exists %s: families=%u series=%u processes=%u shards=%u (left alone)\n", in.path, in.families_cap,
                in.series_cap, in.processes_cap, in.shards);
+        warn_foreign(in.path);
         shmetrics_shutdown(reg, 0);
         return EXIT_OK;
     }
@@ -269,11 +302,11 @@ static int run_stat(int argc, char **argv)
 static int run_reset(int argc, char **argv)
 {
     struct inspect_args a;
-    int st = parse(&verb_reset, argc, argv, OPT_UNLINK, &a);
+    int st = parse(&verb_reset, argc, argv, OPT_UNLINK | OPT_FOREIGN, &a);
     if (st)
         return st < 0 ? EXIT_OK : st;
     shmetrics_registry_t *reg;
-    a.o.flags = 0; /* read-write, never create */
+    a.o.flags = a.allow_foreign ? SHMETRICS_OPEN_ALLOW_FOREIGN : 0; /* read-write, never create */
     int rc = shmetrics_open(&a.o, &reg);
     if (rc < 0)
         return cli_fail("opening the arena", rc);
@@ -290,12 +323,19 @@ static int run_reset(int argc, char **argv)
 const struct verb verb_reset = {
     "reset",
     "set every value of an arena to zero, or remove the arena",
-    "usage: shmetrics reset [--arena PATH] [--unlink]\n"
+    "usage: shmetrics reset [--arena PATH] [--allow-foreign-arena] [--unlink]\n"
     "\n"
     "Sets every counter, gauge, histogram and summary of the arena to zero (the\n"
     "metrics and their label sets stay).  With --unlink the file is removed\n"
     "too: processes still attached keep their mapping, and a collector started\n"
-    "with shmetrics serve moves to a new arena created at the same path.\n",
+    "with shmetrics serve moves to a new arena created at the same path.\n"
+    "\n"
+    "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
+    "  --allow-foreign-arena\n"
+    "                    reset an arena another user owns, or that others may\n"
+    "                    write to (refused otherwise: see shmetrics inc --help)\n"
+    "  --unlink          remove the file too\n"
+    "  --help            this message\n",
     run_reset,
 };
 
@@ -308,11 +348,17 @@ const struct verb verb_create = {
     "Creates the arena file (mode 0600 unless --file-mode) and says what it costs:\n"
     "at most the file's size, whatever the number of CPUs, and what is allocated\n"
     "now; it warns when the filesystem has less room than that.  An existing arena\n"
-    "is left alone and reported; it is an error if it has other capacities than\n"
-    "the ones given.  Defaults (50.6 MiB at most): 1024 families, 16384\n"
-    "series, 256 processes, 4194304 cells (8 bytes each) in the pool that\n"
-    "counters, histograms and summaries share, 1024 gauge series, and shards =\n"
-    "the system's CPUs rounded up to a power of two.\n"
+    "is left alone and reported (with a warning when writers will refuse it: it\n"
+    "belongs to another user, or others may write to it); it is an error if it\n"
+    "has other capacities than the ones given.  A --file-mode with group or other\n"
+    "write bits (0660 for workers in one group) makes an arena that the writing\n"
+    "verbs refuse unless they opt in: --allow-foreign-arena, or the environment\n"
+    "variable SHMETRICS_ALLOW_FOREIGN_ARENA=1.\n"
+    "\n"
+    "Defaults (50.6 MiB at most): 1024 families, 16384 series, 256 processes,\n"
+    "4194304 cells (8 bytes each) in the pool that counters, histograms and\n"
+    "summaries share, 1024 gauge series, and shards = the system's CPUs rounded\n"
+    "up to a power of two.\n"
     "\n"
     "A series takes one block of the pool: 1 + its cells, rounded up to 8 (a\n"
     "counter 8 cells, a histogram of 21 buckets 32, a summary with 5 age buckets\n"

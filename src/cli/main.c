@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -59,6 +60,25 @@ int cli_finish_output(int status)
 bool cli_is_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* "10s", "500ms", "2m", "1h", or a number of seconds; > 0 and at most a day. */
+bool cli_parse_duration(const char *s, uint32_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v <= 0)
+        return false;
+    double scale = strcmp(end, "ms") == 0               ? 1
+                   : strcmp(end, "s") == 0 || *end == 0 ? 1e3
+                   : strcmp(end, "m") == 0              ? 60e3
+                   : strcmp(end, "h") == 0              ? 3600e3
+                                                        : -1;
+    if (scale < 0 || v * scale > 86400e3 || v * scale < 1)
+        return false;
+    *ms = (uint32_t)(v * scale + 0.5);
+    return true;
 }
 
 bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)

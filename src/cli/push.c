@@ -27,25 +27,6 @@ struct push_args {
     size_t nheaders;
 };
 
-/* "10s", "500ms", "2m", "1h", or a number of seconds; > 0 and at most a day. */
-static bool parse_duration(const char *s, uint32_t *ms)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !isfinite(v) || v <= 0)
-        return false;
-    double scale = strcmp(end, "ms") == 0               ? 1
-                   : strcmp(end, "s") == 0 || *end == 0 ? 1e3
-                   : strcmp(end, "m") == 0              ? 60e3
-                   : strcmp(end, "h") == 0              ? 3600e3
-                                                        : -1;
-    if (scale < 0 || v * scale > 86400e3 || v * scale < 1)
-        return false;
-    *ms = (uint32_t)(v * scale + 0.5);
-    return true;
-}
-
 /* KEY=VALUE into `out`; false if there is no '=' or no key. */
 static bool parse_pair(struct push_args *a, const char *s, shmetrics_label_t *out)
 {
@@ -97,7 +78,7 @@ static int parse(int argc, char **argv, struct push_args *a)
                         : strcmp(arg, "--retry-max") == 0 ? &a->retry_max_ms
                                                           : NULL;
         if (dur) {
-            if (!parse_duration(val, dur))
+            if (!cli_parse_duration(val, dur))
                 return cli_usage_error(v, "%s takes a duration from 1ms to 24h (10s, 500ms, 2m), not '%s'", arg, val);
         } else if (strcmp(arg, "--arena") == 0) {
             a->arena = val;

@@ -14,7 +14,7 @@
 static int run_serve(int argc, char **argv)
 {
     const char *arena = NULL, *listen = "127.0.0.1:9400", *web_config = NULL;
-    uint32_t threads = 0;
+    uint32_t threads = 0, max_conns = 0, per_address = 0, request_timeout_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (cli_is_help(arg)) {
@@ -38,6 +38,18 @@ static int run_serve(int argc, char **argv)
         else if (strcmp(arg, "--threads") == 0) {
             if (!cli_parse_u32(val, 1, 256, &threads))
                 return cli_usage_error(&verb_serve, "--threads takes a whole number from 1 to 256, not '%s'", val);
+        } else if (strcmp(arg, "--max-connections") == 0) {
+            if (!cli_parse_u32(val, 16, 1000000, &max_conns))
+                return cli_usage_error(&verb_serve,
+                                       "--max-connections takes a whole number from 16 to 1000000, not '%s'", val);
+        } else if (strcmp(arg, "--max-connections-per-address") == 0) {
+            if (!cli_parse_u32(val, 1, 1000000, &per_address))
+                return cli_usage_error(
+                    &verb_serve, "--max-connections-per-address takes a whole number from 1 to 1000000, not '%s'", val);
+        } else if (strcmp(arg, "--request-timeout") == 0) {
+            if (!cli_parse_duration(val, &request_timeout_ms) || request_timeout_ms > 3600000)
+                return cli_usage_error(&verb_serve,
+                                       "--request-timeout takes a duration from 1ms to 1h (10s, 500ms), not '%s'", val);
         } else
             return cli_usage_error(&verb_serve, "unknown option %s", arg);
     }
@@ -52,7 +64,12 @@ static int run_serve(int argc, char **argv)
     int rc = cli_open_collector(arena, &stop, &reg);
     if (rc)
         return rc;
-    shmetrics_server_options_t so = {.listen = listen, .threads = threads, .web_config_file = web_config};
+    shmetrics_server_options_t so = {.listen = listen,
+                                     .threads = threads,
+                                     .max_connections = max_conns,
+                                     .max_connections_per_address = per_address,
+                                     .request_timeout_ms = request_timeout_ms,
+                                     .web_config_file = web_config};
     shmetrics_server_t *srv;
     if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
         shmetrics_shutdown(reg, 0);
@@ -78,6 +95,8 @@ const struct verb verb_serve = {
     "serve",
     "serve the arena over HTTP for Prometheus to scrape",
     "usage: shmetrics serve [--arena PATH] [--listen HOST:PORT] [--threads N]\n"
+    "                       [--max-connections N] [--max-connections-per-address N]\n"
+    "                       [--request-timeout DURATION]\n"
     "                       [--web.config.file FILE]\n"
     "\n"
     "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"
@@ -93,6 +112,16 @@ const struct verb verb_serve = {
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9400; [::1]:PORT\n"
     "                      for IPv6, :PORT for every address, port 0 for any free one)\n"
     "  --threads N         request threads (default: online CPUs)\n"
+    "  --max-connections N connections kept open at most (default 1024, fewer if\n"
+    "                      the open-file limit is lower after raising it to the hard\n"
+    "                      limit); past it, the connection that has waited longest\n"
+    "                      for a request is closed\n"
+    "  --max-connections-per-address N\n"
+    "                      the same, for the connections of one client address\n"
+    "                      (default 256)\n"
+    "  --request-timeout DURATION\n"
+    "                      a request must arrive whole within this of its connection\n"
+    "                      opening, or of the previous response (default 10s; 500ms)\n"
     "  --web.config.file FILE\n"
     "                      TLS, client certificates and basic auth, in the web\n"
     "                      configuration format of Prometheus' exporters\n"

@@ -24,6 +24,7 @@ struct update_args {
     const char *quantiles; /* observe --summary */
     const char *max_age;   /* observe --summary */
     bool summary;          /* observe */
+    bool allow_foreign;    /* --allow-foreign-arena */
     const char *name;
     const char *value;
     const char *label_names[MAX_LABELS];
@@ -65,6 +66,8 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
             *valued = argv[++i];
         } else if (strcmp(arg, "--summary") == 0) {
             a->summary = true;
+        } else if (strcmp(arg, "--allow-foreign-arena") == 0) {
+            a->allow_foreign = true;
         } else if (arg[0] == '-' && arg[1] == '-') {
             return cli_usage_error(v, "unknown option %s", arg);
         } else if (!a->name) {
@@ -120,9 +123,10 @@ static bool parse_double(const char *s, double *out)
     return true;
 }
 
-static int open_rw(const char *arena, shmetrics_registry_t **reg)
+static int open_rw(const struct update_args *a, shmetrics_registry_t **reg)
 {
-    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE};
+    shmetrics_options_t o = {.path = cli_arena(a->arena),
+                             .flags = SHMETRICS_OPEN_CREATE | (a->allow_foreign ? SHMETRICS_OPEN_ALLOW_FOREIGN : 0)};
     int rc = shmetrics_open(&o, reg);
     return rc < 0 ? cli_fail("opening the arena", rc) : 0;
 }
@@ -142,7 +146,7 @@ static int run_inc(int argc, char **argv)
         st = cli_usage_error(&verb_inc, "the amount must be a finite number >= 0, not '%s'", a.value);
     shmetrics_registry_t *reg = NULL;
     if (!st)
-        st = open_rw(cli_arena(a.arena), &reg);
+        st = open_rw(&a, &reg);
     if (!st) {
         shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names, .nlabels = a.nlabels};
         shmetrics_counter_t *c;
@@ -180,7 +184,7 @@ static int run_set(int argc, char **argv)
                              a.mode);
     shmetrics_registry_t *reg = NULL;
     if (!st)
-        st = open_rw(cli_arena(a.arena), &reg);
+        st = open_rw(&a, &reg);
     if (!st) {
         shmetrics_spec_t spec = {.name = a.name,
                                  .help = a.help,
@@ -255,7 +259,7 @@ static int run_observe(int argc, char **argv)
         st = cli_usage_error(&verb_observe, "--max-age takes a number of seconds > 0, not '%s'", a.max_age);
     shmetrics_registry_t *reg = NULL;
     if (!st)
-        st = open_rw(cli_arena(a.arena), &reg);
+        st = open_rw(&a, &reg);
     if (!st) {
         shmetrics_spec_t spec = {.name = a.name,
                                  .help = a.help,
@@ -296,9 +300,11 @@ static int run_observe(int argc, char **argv)
 const struct verb verb_observe = {
     "observe",
     "record one observation in a histogram or summary series",
-    "usage: shmetrics observe [--arena PATH] [--help TEXT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
-    "       shmetrics observe [--arena PATH] [--help TEXT] --summary [--quantiles Q1,Q2,...]\n"
-    "                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE\n"
+    "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
+    "                         [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
+    "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
+    "                         --summary [--quantiles Q1,Q2,...] [--max-age SECONDS]\n"
+    "                         NAME [LABEL=VALUE ...] VALUE\n"
     "\n"
     "Records VALUE (a number; NaN and +Inf/-Inf are accepted) in the series of\n"
     "NAME with the given labels.  The first use registers NAME as a histogram\n"
@@ -313,6 +319,9 @@ const struct verb verb_observe = {
     "  --summary           a summary instead of a histogram\n"
     "  --quantiles LIST    summary quantiles, strictly increasing, within [0, 1]\n"
     "  --max-age SECONDS   summary window\n"
+    "  --allow-foreign-arena\n"
+    "                      write to an arena another user owns, or that others\n"
+    "                      may write to (refused otherwise: see shmetrics inc --help)\n"
     "  --help              this message\n",
     run_observe,
 };
@@ -320,7 +329,7 @@ const struct verb verb_observe = {
 const struct verb verb_inc = {
     "inc",
     "add to a counter series (registering the counter on first use)",
-    "usage: shmetrics inc [--arena PATH] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]\n"
+    "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]\n"
     "\n"
     "Adds AMOUNT (default 1, a finite number >= 0) to the series of counter NAME\n"
     "with the given labels.  The first use registers the counter, with the label\n"
@@ -330,6 +339,14 @@ const struct verb verb_inc = {
     "\n"
     "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
     "  --help TEXT       help text for a new counter (also --help-text TEXT)\n"
+    "  --allow-foreign-arena\n"
+    "                    write to an arena another user owns, or that its group\n"
+    "                    or every user may write to.  Without it (or the\n"
+    "                    environment variable SHMETRICS_ALLOW_FOREIGN_ARENA=1)\n"
+    "                    such an arena is refused (exit 1), as is a symbolic\n"
+    "                    link at PATH: in a shared directory such as /dev/shm\n"
+    "                    any user can make the file first, then read or alter\n"
+    "                    what is written to it, or fill it.\n"
     "  --help            this message\n",
     run_inc,
 };
@@ -337,7 +354,7 @@ const struct verb verb_inc = {
 const struct verb verb_set = {
     "set",
     "set a gauge series (registering the gauge on first use)",
-    "usage: shmetrics set [--arena PATH] [--help TEXT] [--mode MODE] NAME [LABEL=VALUE ...] VALUE\n"
+    "usage: shmetrics set [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--mode MODE] NAME [LABEL=VALUE ...] VALUE\n"
     "\n"
     "Sets the series of gauge NAME with the given labels to VALUE (a number; NaN\n"
     "and +Inf/-Inf are accepted).  The first use registers the gauge; later uses\n"
@@ -350,6 +367,9 @@ const struct verb verb_set = {
     "                    livemax, livemostrecent count live processes only.\n"
     "                    Default here: mostrecent, since each shell command is\n"
     "                    a process of its own.\n"
+    "  --allow-foreign-arena\n"
+    "                    write to an arena another user owns, or that others\n"
+    "                    may write to (refused otherwise: see shmetrics inc --help)\n"
     "  --help            this message\n",
     run_set,
 };

@@ -103,6 +103,9 @@ VALUE(fs_refused, in->arena->fs_refused)
 VALUE(bytes_allocated, in->arena->allocated_bytes)
 VALUE(striped, in->arena->striped)
 VALUE(damaged, in->snap->damaged)
+VALUE(conns_open, in->conns_open)
+VALUE(conns_max, in->conns_max)
+VALUE(resident_bytes, in->resident_bytes)
 VALUE(push_attempts, in->push->attempts)
 VALUE(push_failures, in->push->failures)
 VALUE(push_consecutive_failures, in->push->consecutive_failures)
@@ -118,6 +121,13 @@ static double processes(const struct smx_self_in *in, size_t i)
 {
     const size_t n[] = {in->snap->procs_attached, in->snap->procs_dead, in->snap->procs_exited};
     return (double)n[i];
+}
+
+static const char *const close_reasons[] = {"request_timeout", "address_limit", "connection_limit"};
+
+static double conns_closed(const struct smx_self_in *in, size_t i)
+{
+    return (double)in->conns_closed[i];
 }
 
 struct self_member {
@@ -169,6 +179,15 @@ static const struct self_member self_members[] = {
      "Processes holding a slot in the arena: attached, dead without detaching (reclaimed by the next writer to "
      "attach), exited (kept for mode all).",
      SHMETRICS_GAUGE, processes, "state", process_states, N(process_states)},
+    S("shmetrics_collector_connections", "HTTP connections open now.", SHMETRICS_GAUGE, conns_open),
+    S("shmetrics_collector_connections_max", "The most HTTP connections the collector keeps open.", SHMETRICS_GAUGE,
+      conns_max),
+    {SMX_SELF_SERVE, "shmetrics_collector_connections_closed",
+     "HTTP connections the collector closed to defend itself: no whole request within the request timeout, too many "
+     "from one address, too many in all (the connection that had waited longest for a request goes).",
+     SHMETRICS_COUNTER, conns_closed, "reason", close_reasons, N(close_reasons)},
+    S("shmetrics_collector_resident_memory_bytes", "Resident memory of the collector process.", SHMETRICS_GAUGE,
+      resident_bytes),
     P("shmetrics_push_attempts", "Pushes tried, this one included.", SHMETRICS_COUNTER, push_attempts),
     P("shmetrics_push_failures", "Pushes that failed: target down, refused, timed out or rejected.", SHMETRICS_COUNTER,
       push_failures),

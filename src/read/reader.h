@@ -62,6 +62,10 @@ struct smx_self_in {
     uint64_t scrapes;                    /* serve: scrapes served, this one included */
     uint64_t last_scrape_ns;             /* serve: what the previous scrape took */
     uint64_t reattached;                 /* serve: smx_reader_reattached */
+    uint64_t conns_open;                 /* serve: connections open now */
+    uint64_t conns_max;                  /* serve: the connection limit */
+    uint64_t conns_closed[3];            /* serve: closed by its guard: request timeout, address, limit */
+    uint64_t resident_bytes;             /* serve: the collector's resident memory */
     const shmetrics_push_stats_t *push;  /* push: its counts before this push */
 };
 

@@ -8,18 +8,22 @@
  * thread that accepted the request: collect, encode, compress, respond.
  * The arena is read without locks, so scrapes on different threads do not
  * wait for each other.  Limits: 16 KiB of request memory per connection
- * (longer headers are refused by MHD), 1,024 connections, a 10 s idle
- * timeout.
+ * (longer headers are refused by MHD); the connection limits and the
+ * request timeout are the connection guard's (src/serve/conns.c), which
+ * MHD tells of every connection opened, answered and closed.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -101,10 +105,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload;
     struct smx_server_state *st = cls;
     static int seen;
-    /* The web configuration's client certificate and basic auth checks. */
-    enum MHD_Result refused;
-    if (!smx_web_admit(st->web, c, *req == NULL, &refused))
-        return refused;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0 || strcmp(url, "/") == 0;
     /* The first call announces the request.  A refusal is answered there
@@ -114,6 +114,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
      * dropped), which lets MHD keep the connection alive. */
     if (*req == NULL) {
         *req = &seen;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci && ci->socket_context)
+            smx_conns_busy(&st->conns, ci->socket_context);
+        /* The web configuration's client certificate and basic auth. */
+        enum MHD_Result refused;
+        if (!smx_web_admit(st->web, c, &refused))
+            return refused;
         if (!known)
             return send_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
         if (!get)
@@ -133,11 +140,61 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return serve_metrics(st, c);
 }
 
+/* The connection guard learns of every connection MHD opens and closes
+ * (closed is reported before the socket is closed). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_ConnectionNotificationCode what)
+{
+    struct smx_server_state *st = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!fd)
+            return;
+        *ctx = smx_conns_opened(&st->conns, fd->connect_fd, ad ? ad->client_addr : NULL);
+        if (!*ctx) /* out of memory: this connection is not served */
+            shutdown(fd->connect_fd, SHUT_RDWR);
+    } else if (*ctx) {
+        smx_conns_closed(&st->conns, *ctx);
+        *ctx = NULL;
+    }
+}
+
+/* A request ended (answered, or its connection closed): the connection
+ * waits for its next request. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req, enum MHD_RequestTerminationCode why)
+{
+    (void)req;
+    (void)why;
+    struct smx_server_state *st = cls;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context)
+        smx_conns_idle(&st->conns, ci->socket_context);
+}
+
+/* MHD's messages, at most 10 a minute: a flood must not flood the log. */
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    fputs("shmetrics serve: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    static uint64_t window_ns, in_window, dropped;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    if (now - window_ns >= 60000000000u) {
+        if (dropped)
+            fprintf(stderr, "shmetrics serve: %llu more messages of the HTTP library were not logged\n",
+                    (unsigned long long)dropped);
+        window_ns = now;
+        in_window = dropped = 0;
+    }
+    if (in_window++ < 10) {
+        fputs("shmetrics serve: ", stderr);
+        vfprintf(stderr, fmt, ap);
+    } else {
+        dropped++;
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 /* Parse "HOST:PORT", "[V6]:PORT" or ":PORT" into a socket address. */
@@ -178,6 +235,66 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
+/* The connection limits of `opts`, checked, with the open-file limit
+ * raised to hold them; `*mhd_limit` is MHD's own limit, above the guard's
+ * so that connections the guard has closed but MHD not yet freed never
+ * stop MHD from accepting. */
+struct conn_limits {
+    unsigned max, per_address, mhd_limit, mhd_timeout_s;
+    uint64_t timeout_ns;
+};
+
+static int conn_limits(const shmetrics_server_options_t *opts, unsigned threads, struct conn_limits *l)
+{
+    unsigned max = opts && opts->max_connections ? opts->max_connections : 1024;
+    unsigned per = opts && opts->max_connections_per_address ? opts->max_connections_per_address : 256;
+    unsigned ms = opts && opts->request_timeout_ms ? opts->request_timeout_ms : 10000;
+    bool max_given = opts && opts->max_connections, per_given = opts && opts->max_connections_per_address;
+    if (max > 1000000)
+        return smx_fail(-EINVAL, "max_connections %u is more than 1,000,000", max);
+    if (per_given && per > max)
+        return smx_fail(-EINVAL, "max_connections_per_address %u is more than max_connections %u", per, max);
+    if (ms > 3600000)
+        return smx_fail(-EINVAL, "request_timeout_ms %u is more than an hour", ms);
+    /* Descriptors: the connections, MHD's slack, and a reserve for the
+     * listening socket, each thread's epoll and wake-up descriptors, the
+     * arena and the process's own files. */
+    uint64_t reserve = 64 + 4 * (uint64_t)threads;
+    uint64_t need = (uint64_t)max + max / 8 + 16 * (uint64_t)threads + reserve;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return smx_fail(-errno, "cannot read the open-file limit: %s", strerror(errno));
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        if (max_given)
+            return smx_fail(-EMFILE,
+                            "max_connections %u needs %llu open files, and the limit is %llu (hard limit "
+                            "%llu): raise it (ulimit -n) or lower max_connections",
+                            max, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+                            (unsigned long long)rl.rlim_max);
+        uint64_t room = rl.rlim_cur > reserve + 16 * (uint64_t)threads ? rl.rlim_cur - reserve - 16 * threads : 0;
+        max = (unsigned)(room * 8 / 9);
+        if (max < 16)
+            return smx_fail(-EMFILE, "the open-file limit %llu leaves room for %u connections, fewer than 16",
+                            (unsigned long long)rl.rlim_cur, max);
+    }
+    if (per > max)
+        per = max;
+    l->max = max;
+    l->per_address = per;
+    l->mhd_limit = max + max / 8 + 16 * threads;
+    l->timeout_ns = (uint64_t)ms * 1000000u;
+    /* MHD's idle timeout closes connections stalled while answered; the
+     * guard's request timeout acts first on waiting ones. */
+    l->mhd_timeout_s = ms / 1000 + 1 > 10 ? ms / 1000 + 1 : 10;
+    return 0;
+}
+
 int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts, shmetrics_server_t **out)
 {
     if (!reg || !out)
@@ -192,6 +309,9 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     socklen_t sl;
     int rc = parse_listen(listen, &ss, &sl);
     if (rc < 0)
+        return rc;
+    struct conn_limits lim = {0};
+    if ((rc = conn_limits(opts, threads, &lim)) < 0)
         return rc;
     /* TLS, client certificates, basic auth, headers (webconfig.c). */
     struct smx_web *web = NULL;
@@ -210,16 +330,24 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
         free(srv);
         return rc;
     }
+    if ((rc = smx_conns_init(&srv->st.conns, lim.max, lim.per_address, lim.timeout_ns)) < 0) {
+        smx_reader_fini(&srv->st.rd);
+        smx_web_free(web);
+        free(srv);
+        return rc;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | smx_web_flags(web);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->st, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                   MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_ARRAY,
-                                   smx_web_options(web), MHD_OPTION_END);
+                                   MHD_OPTION_CONNECTION_LIMIT, lim.mhd_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                                   lim.mhd_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                                   MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv->st, MHD_OPTION_NOTIFY_COMPLETED,
+                                   on_completed, &srv->st, MHD_OPTION_ARRAY, smx_web_options(web), MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
+        smx_conns_fini(&srv->st.conns);
         smx_reader_fini(&srv->st.rd);
         smx_web_free(web);
         free(srv);
@@ -249,7 +377,8 @@ void shmetrics_server_stop(shmetrics_server_t *srv)
     if (!srv || smx_check_magic(srv, srv->magic, SMX_SERVER_MAGIC, "server", __func__) < 0)
         return;
     srv->magic = 0;
-    MHD_stop_daemon(srv->daemon);
+    MHD_stop_daemon(srv->daemon); /* every connection is reported closed */
+    smx_conns_fini(&srv->st.conns);
     /* The registry we were given stays the caller's; those opened on a
      * re-attach are ours. */
     smx_reader_fini(&srv->st.rd);

@@ -9,16 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conns.h"
 #include "shmetrics.h"
 #include "src/read/reader.h"
 
 struct smx_server_state {
-    struct smx_reader rd;      /* the arena, re-attached when re-created */
-    uint64_t scrapes;          /* atomic */
-    uint64_t last_scrape_ns;   /* atomic */
-    uint64_t logged_damaged;   /* atomic: damaged records when last logged */
-    uint64_t damage_logged_ns; /* atomic: CLOCK_MONOTONIC of that log line */
-    struct smx_web *web;       /* the web configuration file's, or NULL */
+    struct smx_reader rd;        /* the arena, re-attached when re-created */
+    struct smx_conn_guard conns; /* the connection limits and request timeout */
+    uint64_t scrapes;            /* atomic */
+    uint64_t last_scrape_ns;     /* atomic */
+    uint64_t logged_damaged;     /* atomic: damaged records when last logged */
+    uint64_t damage_logged_ns;   /* atomic: CLOCK_MONOTONIC of that log line */
+    struct smx_web *web;         /* the web configuration file's, or NULL */
 };
 
 /* The format for a request: ?format= if given (else -EINVAL for an unknown

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "base/error.h"
@@ -126,6 +127,21 @@ static void log_damage(struct smx_server_state *st, const shmetrics_snapshot_t *
             smx_snapshot_first_damage(snap));
 }
 
+_Static_assert(sizeof(((struct smx_self_in *)0)->conns_closed) / sizeof(uint64_t) == SMX_CONN_NREASONS,
+               "one count of closed connections per reason");
+
+/* The process's resident memory (the second field of /proc/self/statm,
+ * in pages); 0 if it cannot be read. */
+static uint64_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    unsigned long long size, resident;
+    int n = f ? fscanf(f, "%llu %llu", &size, &resident) : 0;
+    if (f)
+        fclose(f);
+    return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
 int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body, size_t *len)
 {
     struct timespec t0, t1;
@@ -145,7 +161,14 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
         .scrapes = __atomic_add_fetch(&st->scrapes, 1, __ATOMIC_RELAXED),
         .last_scrape_ns = __atomic_load_n(&st->last_scrape_ns, __ATOMIC_RELAXED),
         .reattached = smx_reader_reattached(&st->rd),
+        .resident_bytes = resident_bytes(),
     };
+    struct smx_conn_stats cs;
+    smx_conns_stats(&st->conns, &cs);
+    self.conns_open = cs.open;
+    self.conns_max = cs.max;
+    for (int i = 0; i < SMX_CONN_NREASONS; i++)
+        self.conns_closed[i] = cs.closed[i];
     /* The arena's families, then the collector's own. */
     shmetrics_snapshot_t merged;
     rc = smx_self_append(&self, &merged);

@@ -181,6 +181,9 @@ static bool client_cert_ok(const struct smx_web *w, struct MHD_Connection *c)
     }
 }
 
+/* The configuration of the daemon this thread serves (each of
+ * libmicrohttpd's threads serves one daemon, and answers a connection's
+ * every call on the thread that accepted it). */
 static _Thread_local const struct smx_web *answering;
 
 void smx_web_headers(struct MHD_Response *r)
@@ -204,10 +207,10 @@ static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const c
     return ret;
 }
 
-bool smx_web_admit(const struct smx_web *w, struct MHD_Connection *c, bool first, enum MHD_Result *ret)
+bool smx_web_admit(const struct smx_web *w, struct MHD_Connection *c, enum MHD_Result *ret)
 {
     answering = w;
-    if (!w || !first)
+    if (!w)
         return true;
     if (w->client_auth > SMX_CLIENT_REQUEST && !client_cert_ok(w, c)) {
         *ret = refuse(c, MHD_HTTP_FORBIDDEN, "forbidden: this server requires a valid client certificate\n");

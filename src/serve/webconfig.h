@@ -66,16 +66,18 @@ const struct MHD_OptionItem *smx_web_options(const struct smx_web *w);
 int smx_web_cache_new(struct smx_web *w);
 void smx_web_cache_free(struct smx_web *w);
 
-/* Call at the top of every call of the request handler: `first` is the
- * call that announces a request.  True when the request may be answered;
- * false when it was refused here (403 without the client certificate the
+/* Call at the first call of the request handler for a request (the one
+ * that announces it).  True when the request may be answered; false when
+ * it was refused here (403 without the client certificate the
  * configuration requires, 401 with "WWW-Authenticate: Basic" without the
  * right user and password), *ret then being what the handler returns.
  * NULL `w` admits everything.  It also records `w` for smx_web_headers on
  * this thread. */
-bool smx_web_admit(const struct smx_web *w, struct MHD_Connection *c, bool first, enum MHD_Result *ret);
+bool smx_web_admit(const struct smx_web *w, struct MHD_Connection *c, enum MHD_Result *ret);
 /* Add the configured headers (http_server_config.headers) to a response
- * made for the request smx_web_admit last saw on this thread. */
+ * made on this thread, whose daemon's configuration smx_web_admit
+ * recorded: libmicrohttpd answers a connection on the thread that
+ * accepted it, and each thread serves one daemon. */
 void smx_web_headers(struct MHD_Response *r);
 
 #endif

@@ -78,13 +78,23 @@ static unsigned long cache_size(uint32_t cap)
     return n;
 }
 
+/* SHMETRICS_ALLOW_FOREIGN_ARENA=1: the process's other way to opt in to
+ * foreign arenas (include/shmetrics.h).  secure_getenv: a set-user-ID or
+ * set-group-ID program does not take it from its caller. */
+static bool allow_foreign_env(void)
+{
+    const char *v = secure_getenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
+    return v && strcmp(v, "1") == 0;
+}
+
 int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
 {
     if (!opts || !out)
         return smx_fail(-EINVAL, "shmetrics_open needs options and an out pointer");
     if (!opts->path || !*opts->path)
         return smx_fail(-EINVAL, "no arena path given");
-    if (opts->flags & ~(SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_READONLY | SHMETRICS_OPEN_EXCL))
+    if (opts->flags &
+        ~(SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_READONLY | SHMETRICS_OPEN_EXCL | SHMETRICS_OPEN_ALLOW_FOREIGN))
         return smx_fail(-EINVAL, "unknown open flags 0x%x", opts->flags);
     if (opts->file_mode & ~0777u)
         return smx_fail(-EINVAL, "file mode %o is not a permission mode", opts->file_mode);
@@ -104,6 +114,8 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
         flags |= SHM_OPEN_RDONLY;
     if (opts->flags & SHMETRICS_OPEN_EXCL)
         flags |= SHM_OPEN_EXCL;
+    if ((opts->flags & SHMETRICS_OPEN_ALLOW_FOREIGN) || allow_foreign_env())
+        flags |= SHM_OPEN_ALLOW_FOREIGN;
     struct shm_caps caps = {
         .families = opts->families,
         .series = opts->series,

@@ -4,7 +4,9 @@ Python's own I/O) would raise, carrying the library's message, and values
 left unchanged by refused updates."""
 
 import errno
+import grp
 import os
+import pwd
 import subprocess
 import sys
 
@@ -264,6 +266,117 @@ except PermissionError as e:
     if "ModuleNotFoundError" in r.stderr or "PermissionError: [Errno 13] Permission denied: '/" in r.stderr:
         pytest.skip("the unprivileged user cannot read the build tree")
     assert r.stdout.startswith("EACCES"), r.stdout + r.stderr
+
+
+FOREIGN_HINT = (
+    "to write to it anyway, opt in with the open flag SHMETRICS_OPEN_ALLOW_FOREIGN (shmetrics "
+    "--allow-foreign-arena, Python allow_foreign=True) or the environment variable "
+    "SHMETRICS_ALLOW_FOREIGN_ARENA=1"
+)
+
+
+def test_foreign_arena_refused_unless_opted_in(arena_path, monkeypatch):
+    monkeypatch.delenv("SHMETRICS_ALLOW_FOREIGN_ARENA", raising=False)
+    shmetrics.Registry(arena_path).close()
+    os.chmod(arena_path, 0o666)
+    me = f"uid {os.geteuid()} ({pwd.getpwuid(os.geteuid()).pw_name})"
+    refusal = (
+        f"refusing to write to {arena_path}: its mode 0666 lets every user write to it (it belongs to "
+        f"this user, {me}), so any user could alter its metrics; {FOREIGN_HINT}"
+    )
+    try:
+        with pytest.raises(PermissionError) as e:
+            shmetrics.Registry(arena_path)
+        assert e.value.errno == errno.EPERM and e.value.strerror == refusal
+        with pytest.raises(PermissionError) as e:
+            shmetrics.Registry(arena_path, allow_foreign=False)
+        assert e.value.errno == errno.EPERM and e.value.strerror == refusal
+        # A collector reads it.
+        with shmetrics.Registry(arena_path, readonly=True) as ro:
+            assert ro.collect() == [] and not ro.allow_foreign
+        # The keyword opts in, and a pickled registry keeps it.
+        with shmetrics.Registry(arena_path, allow_foreign=True) as reg:
+            assert reg.allow_foreign
+            shmetrics.Counter("c", "x", registry=reg).inc()
+            fn, args = reg.__reduce__()
+            again = fn(*args)
+            assert again.allow_foreign and again.get_sample_value("c_total") == 1
+            again.close()
+        # So does the environment variable, set to exactly 1.
+        monkeypatch.setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", "1")
+        with shmetrics.Registry(arena_path) as reg:
+            shmetrics.Counter("c", "x", registry=reg).inc()
+            assert reg.get_sample_value("c_total") == 2
+        monkeypatch.setenv("SHMETRICS_ALLOW_FOREIGN_ARENA", "yes")
+        with pytest.raises(PermissionError) as e:
+            shmetrics.Registry(arena_path)
+        assert e.value.errno == errno.EPERM and e.value.strerror == refusal
+    finally:
+        os.unlink(arena_path)
+
+
+def test_group_writable_arena_and_the_mode_that_accepts_it(arena_path, monkeypatch):
+    monkeypatch.delenv("SHMETRICS_ALLOW_FOREIGN_ARENA", raising=False)
+    # The creator made it 0660: it is not refused its own arena.
+    creator = shmetrics.Registry(arena_path, mode=0o660)
+    assert os.stat(arena_path).st_mode & 0o777 == 0o660
+    try:
+        # A writer that would create it 0660 attaches; one that would not
+        # is refused, naming the group.
+        shmetrics.Registry(arena_path, mode=0o660).close()
+        st = os.stat(arena_path)
+        me = f"uid {os.geteuid()} ({pwd.getpwuid(os.geteuid()).pw_name})"
+        group = f"gid {st.st_gid} ({grp.getgrgid(st.st_gid).gr_name})"
+        for kwargs in ({}, {"mode": 0o640}):
+            with pytest.raises(PermissionError) as e:
+                shmetrics.Registry(arena_path, **kwargs)
+            assert e.value.errno == errno.EPERM
+            assert e.value.strerror == (
+                f"refusing to write to {arena_path}: its mode 0660 lets its group, {group}, write to it (it "
+                f"belongs to this user, {me}), so the group's users could alter its metrics; {FOREIGN_HINT}"
+            ), kwargs
+    finally:
+        creator.close(unlink=True)
+
+
+def test_symlink_refused_for_a_writer(arena_path, tmp_path):
+    shmetrics.Registry(arena_path).close()
+    link = str(tmp_path / "link")
+    os.symlink(arena_path, link)
+    try:
+        for kwargs in ({}, {"allow_foreign": True}):
+            with pytest.raises(OSError) as e:
+                shmetrics.Registry(link, **kwargs)
+            assert e.value.errno == errno.ELOOP
+            assert e.value.strerror == (
+                f"{link} is a symbolic link: a writer does not follow one at the arena's path (in a directory "
+                "others may write to, such as /dev/shm, a link can point a writer at another file); give the "
+                "path of the arena file itself"
+            )
+        with shmetrics.Registry(link, readonly=True) as ro:
+            assert ro.collect() == []
+    finally:
+        os.unlink(arena_path)
+
+
+def test_default_registry_refuses_a_foreign_arena(arena_path):
+    shmetrics.Registry(arena_path).close()
+    os.chmod(arena_path, 0o666)
+    code = """
+import errno, shmetrics
+try:
+    shmetrics.default_registry()
+    print("opened")
+except PermissionError as e:
+    print(e.errno == errno.EPERM, e.strerror.split(":")[0] + ":" + e.strerror.split(":")[1])
+"""
+    try:
+        r = run_python(code, env={"SHMETRICS_ARENA": arena_path, "SHMETRICS_ALLOW_FOREIGN_ARENA": ""})
+        assert r.stdout == f"True default registry: refusing to write to {arena_path}\n", r.stdout + r.stderr
+        r = run_python(code, env={"SHMETRICS_ARENA": arena_path, "SHMETRICS_ALLOW_FOREIGN_ARENA": "1"})
+        assert r.stdout == "opened\n", r.stdout + r.stderr
+    finally:
+        os.unlink(arena_path)
 
 
 def test_closed_registry(arena_path):
