@@ -4,8 +4,8 @@
  * exporter-toolkit format): the YAML, through libyaml's document loader
  * (its marks give the line of every message), the keys exporter-toolkit
  * defines and which of them shmetrics honours, the PEM files they name
- * (read, parsed and matched with GnuTLS at start), the bcrypt hashes of
- * basic_auth_users, and the daemon flags and options that follow.
+ * (read, parsed and matched with GnuTLS at start, by webtls.c), the bcrypt
+ * hashes of basic_auth_users.
  *
  * Strict as exporter-toolkit is: an unknown key, a key given twice, a
  * wrong type or value is refused.  Stricter where shmetrics cannot do
@@ -15,8 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +24,13 @@
 #include "base/error.h"
 #include "webconfig.h"
 
-#define FILE_MAX (1u << 20) /* the configuration and each PEM file */
-
 struct parse {
     const char *path;
     yaml_document_t *doc;
     struct smx_web *w;
-    /* Lines of the keys later checks name (0: not given). */
-    size_t tls_line, cert_line, key_line, ca_line, auth_line, min_line, max_line;
-    char *cert_file, *key_file, *ca_file;
-    int min_v, max_v; /* 0..3: TLS10..TLS13 */
-    bool prefer_server;
+    struct smx_web_tls_keys t; /* tls_server_config, checked by webtls.c */
 };
 
-static const char *const versions[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
-static const char *const auth_types[] = {"NoClientCert", "RequestClientCert", "RequireAnyClientCert",
-                                         "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"};
 static const char *const header_names[SMX_WEB_MAX_HEADERS] = {"Content-Security-Policy", "X-Frame-Options",
                                                               "X-Content-Type-Options", "X-XSS-Protection",
                                                               "Strict-Transport-Security"};
@@ -58,7 +47,7 @@ __attribute__((format(printf, 3, 4))) static int bad(const struct parse *p, size
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return smx_fail(-EINVAL, "%s:%zu: %s", p->path, line, msg);
+    return smx_web_bad(p->path, line, "%s", msg);
 }
 
 /* ------------------------------------------------------------ nodes */
@@ -202,29 +191,29 @@ static int tls_pair(struct parse *p, int key, const yaml_node_t *k, const yaml_n
     const char *name = tls_keys[key];
     switch (key) {
     case T_CERT_FILE:
-        p->cert_line = line_of(k);
-        return get_string(p, name, v, &p->cert_file);
+        p->t.cert_line = line_of(k);
+        return get_string(p, name, v, &p->t.cert_file);
     case T_KEY_FILE:
-        p->key_line = line_of(k);
-        return get_string(p, name, v, &p->key_file);
+        p->t.key_line = line_of(k);
+        return get_string(p, name, v, &p->t.key_file);
     case T_CA_FILE:
-        p->ca_line = line_of(k);
-        return get_string(p, name, v, &p->ca_file);
+        p->t.ca_line = line_of(k);
+        return get_string(p, name, v, &p->t.ca_file);
     case T_AUTH: {
         int a = SMX_CLIENT_NONE;
-        p->auth_line = line_of(k);
-        int rc = get_enum(p, name, v, auth_types, 5, &a);
+        p->t.auth_line = line_of(k);
+        int rc = get_enum(p, name, v, smx_web_auth_types, 5, &a);
         p->w->client_auth = (enum smx_client_auth)a;
         return rc;
     }
     case T_MIN:
-        p->min_line = line_of(k);
-        return get_enum(p, name, v, versions, 4, &p->min_v);
+        p->t.min_line = line_of(k);
+        return get_enum(p, name, v, smx_web_versions, 4, &p->t.min_v);
     case T_MAX:
-        p->max_line = line_of(k);
-        return get_enum(p, name, v, versions, 4, &p->max_v);
+        p->t.max_line = line_of(k);
+        return get_enum(p, name, v, smx_web_versions, 4, &p->t.max_v);
     case T_PREFER:
-        return get_bool(p, name, v, &p->prefer_server);
+        return get_bool(p, name, v, &p->t.prefer_server);
     case T_CIPHERS:
     case T_CURVES:
     case T_SANS:
@@ -246,141 +235,6 @@ static int tls_pair(struct parse *p, int key, const yaml_node_t *k, const yaml_n
         return bad(p, line_of(k), "inline %s is not supported by shmetrics: give the PEM in a file with %s_file", name,
                    name);
     }
-}
-
-/* A file the configuration names: relative to the configuration's own
- * directory, as exporter-toolkit resolves it. */
-static int slurp(const char *file, char **out, size_t *len)
-{
-    FILE *f = fopen(file, "re");
-    if (!f)
-        return -errno;
-    char *buf = malloc(FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    size_t n = fread(buf, 1, FILE_MAX + 1, f);
-    int e = ferror(f) ? (errno ? errno : EIO) : 0;
-    fclose(f);
-    if (e || n > FILE_MAX) {
-        free(buf);
-        return e ? -e : -EFBIG;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-static int read_pem(const struct parse *p, size_t line, const char *key, const char *file, char **out)
-{
-    char full[4096];
-    const char *slash = strrchr(p->path, '/');
-    if (file[0] == '/' || !slash)
-        snprintf(full, sizeof full, "%s", file);
-    else
-        snprintf(full, sizeof full, "%.*s/%s", (int)(slash - p->path), p->path, file);
-    size_t len;
-    int rc = slurp(full, out, &len);
-    if (rc == -ENOMEM)
-        return smx_fail(-ENOMEM, "out of memory reading %s", full);
-    if (rc < 0)
-        return bad(p, line, "%s '%s': cannot read %s: %s", key, file, full,
-                   rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
-    if (strlen(*out) != len)
-        return bad(p, line, "%s '%s' holds a NUL byte: not a PEM file", key, file);
-    return 0;
-}
-
-/* Parse the certificate, the key and the CA with GnuTLS now, so that a
- * bad file is named at start rather than by a failed handshake. */
-static int check_pems(struct parse *p)
-{
-    struct smx_web *w = p->w;
-    gnutls_datum_t cert = {(unsigned char *)w->cert_pem, (unsigned)strlen(w->cert_pem)};
-    gnutls_datum_t key = {(unsigned char *)w->key_pem, (unsigned)strlen(w->key_pem)};
-    gnutls_x509_crt_t *list = NULL;
-    unsigned n = 0;
-    int g = gnutls_x509_crt_list_import2(&list, &n, &cert, GNUTLS_X509_FMT_PEM, 0);
-    for (unsigned i = 0; g >= 0 && i < n; i++)
-        gnutls_x509_crt_deinit(list[i]);
-    gnutls_free(list);
-    if (g < 0 || n == 0)
-        return bad(p, p->cert_line, "cert_file '%s' holds no PEM certificate (%s)", p->cert_file,
-                   g < 0 ? gnutls_strerror(g) : "none found");
-    gnutls_x509_privkey_t pk;
-    if (gnutls_x509_privkey_init(&pk) < 0)
-        return smx_fail(-ENOMEM, "out of memory checking %s", p->path);
-    g = gnutls_x509_privkey_import2(pk, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
-    gnutls_x509_privkey_deinit(pk);
-    if (g < 0)
-        return bad(p, p->key_line, "key_file '%s' holds no unencrypted PEM private key (%s)", p->key_file,
-                   gnutls_strerror(g));
-    gnutls_certificate_credentials_t cred;
-    if (gnutls_certificate_allocate_credentials(&cred) < 0)
-        return smx_fail(-ENOMEM, "out of memory checking %s", p->path);
-    int rc = 0;
-    g = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
-    if (g == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-        rc = bad(p, p->key_line, "key_file '%s' is not the key of the certificate in cert_file '%s'", p->key_file,
-                 p->cert_file);
-    else if (g < 0)
-        rc = bad(p, p->key_line, "cert_file '%s' and key_file '%s' cannot serve TLS (%s)", p->cert_file, p->key_file,
-                 gnutls_strerror(g));
-    if (rc == 0 && w->ca_pem) {
-        gnutls_datum_t ca = {(unsigned char *)w->ca_pem, (unsigned)strlen(w->ca_pem)};
-        g = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
-        if (g <= 0)
-            rc = bad(p, p->ca_line, "client_ca_file '%s' holds no PEM certificate (%s)", p->ca_file,
-                     g < 0 ? gnutls_strerror(g) : "none found");
-    }
-    gnutls_certificate_free_credentials(cred);
-    return rc;
-}
-
-static int finish_tls(struct parse *p)
-{
-    struct smx_web *w = p->w;
-    if (!p->cert_file || !*p->cert_file)
-        return bad(p, p->tls_line, "tls_server_config has no cert_file (TLS needs cert_file and key_file)");
-    if (!p->key_file || !*p->key_file)
-        return bad(p, p->tls_line, "tls_server_config has no key_file (TLS needs cert_file and key_file)");
-    bool has_ca = p->ca_file && *p->ca_file;
-    if (has_ca && w->client_auth == SMX_CLIENT_NONE)
-        return bad(p, p->ca_line,
-                   "client_ca_file is given but client_auth_type is NoClientCert (the default): "
-                   "set client_auth_type, e.g. RequireAndVerifyClientCert");
-    if (!has_ca && w->client_auth != SMX_CLIENT_NONE)
-        return bad(p, p->auth_line,
-                   "client_auth_type %s needs client_ca_file (the CA whose certificates are asked for)",
-                   auth_types[w->client_auth]);
-    if (p->min_v > p->max_v)
-        return bad(p, p->max_line ? p->max_line : p->min_line, "min_version %s is above max_version %s",
-                   versions[p->min_v], versions[p->max_v]);
-    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-        return smx_fail(-ENOTSUP, "%s: TLS is configured, but libmicrohttpd here was built without TLS", p->path);
-    int rc;
-    if ((rc = read_pem(p, p->cert_line, "cert_file", p->cert_file, &w->cert_pem)) < 0 ||
-        (rc = read_pem(p, p->key_line, "key_file", p->key_file, &w->key_pem)) < 0 ||
-        (has_ca && (rc = read_pem(p, p->ca_line, "client_ca_file", p->ca_file, &w->ca_pem)) < 0) ||
-        (rc = check_pems(p)) < 0)
-        return rc;
-    /* Versions min..max; the server's order of suites when asked (Go's
-     * default), else the client's (GnuTLS's). */
-    size_t n = (size_t)snprintf(w->priorities, sizeof w->priorities, "NORMAL:-VERS-ALL");
-    for (int v = p->min_v; v <= p->max_v; v++)
-        n += (size_t)snprintf(w->priorities + n, sizeof w->priorities - n, ":+VERS-TLS1.%d", v);
-    if (p->prefer_server)
-        snprintf(w->priorities + n, sizeof w->priorities - n, ":%%SERVER_PRECEDENCE");
-    gnutls_priority_t prio;
-    const char *where = NULL;
-    int g = gnutls_priority_init(&prio, w->priorities, &where);
-    if (g < 0)
-        return bad(p, p->min_line ? p->min_line : p->tls_line, "GnuTLS refuses the priorities %s (%s)", w->priorities,
-                   gnutls_strerror(g));
-    gnutls_priority_deinit(prio);
-    return 0;
 }
 
 /* --------------------------------------------------- http_server_config */
@@ -506,7 +360,7 @@ static int root_pair(struct parse *p, int key, const yaml_node_t *k, const yaml_
 {
     switch (key) {
     case 0:
-        p->tls_line = line_of(k);
+        p->t.tls_line = line_of(k);
         p->w->tls = !is_null(v) &&
                     !(v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.start == v->data.mapping.pairs.top);
         return each_pair(p, v, "tls_server_config", tls_keys, T_N, tls_pair);
@@ -561,28 +415,13 @@ static int parse_text(struct parse *p, const char *buf, size_t len)
     return rc;
 }
 
-static void build_options(struct smx_web *w)
-{
-    size_t n = 0;
-    if (w->tls) {
-        w->opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, w->key_pem};
-        w->opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, w->cert_pem};
-        w->opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, w->priorities};
-        /* A trust list makes libmicrohttpd ask clients for a certificate;
-         * webauth.c checks it on each request. */
-        if (w->ca_pem)
-            w->opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, w->ca_pem};
-    }
-    w->opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-}
-
 int smx_web_load(const char *path, struct smx_web **out)
 {
     if (!path || !*path)
         return smx_fail(-EINVAL, "no web configuration file named");
     char *buf;
     size_t len;
-    int rc = slurp(path, &buf, &len);
+    int rc = smx_web_slurp(path, &buf, &len);
     if (rc == -EFBIG)
         return smx_fail(-EINVAL, "web configuration file %s is larger than 1 MiB", path);
     if (rc < 0)
@@ -592,21 +431,21 @@ int smx_web_load(const char *path, struct smx_web **out)
         free(buf);
         return smx_fail(-ENOMEM, "out of memory reading %s", path);
     }
-    struct parse p = {.path = path, .w = w, .min_v = 2, .max_v = 3, .prefer_server = true};
+    struct parse p = {.path = path, .w = w, .t = {.path = path, .min_v = 2, .max_v = 3, .prefer_server = true}};
     rc = parse_text(&p, buf, len);
     if (rc == 0 && w->tls)
-        rc = finish_tls(&p);
+        rc = smx_web_tls_finish(w, &p.t);
     if (rc == 0 && w->nusers)
         rc = smx_web_cache_new(w);
     free(buf);
-    free(p.cert_file);
-    free(p.key_file);
-    free(p.ca_file);
+    free(p.t.cert_file);
+    free(p.t.key_file);
+    free(p.t.ca_file);
     if (rc < 0) {
         smx_web_free(w);
         return rc;
     }
-    build_options(w);
+    smx_web_tls_options(w);
     *out = w;
     return 0;
 }
@@ -630,15 +469,4 @@ void smx_web_free(struct smx_web *w)
     }
     free(w->users);
     free(w);
-}
-
-unsigned smx_web_flags(const struct smx_web *w)
-{
-    return w && w->tls ? MHD_USE_TLS : 0;
-}
-
-const struct MHD_OptionItem *smx_web_options(const struct smx_web *w)
-{
-    static const struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
-    return w ? w->opts : none;
 }

@@ -48,6 +48,32 @@ struct smx_web {
     struct MHD_OptionItem opts[SMX_WEB_MAX_OPTIONS]; /* MHD_OPTION_ARRAY */
 };
 
+/* What tls_server_config says, and the lines of its keys (0: not given),
+ * for the checks webtls.c makes once the whole file is read. */
+struct smx_web_tls_keys {
+    const char *path; /* the configuration file */
+    size_t tls_line, cert_line, key_line, ca_line, auth_line, min_line, max_line;
+    char *cert_file, *key_file, *ca_file;
+    int min_v, max_v; /* 0..3: TLS10..TLS13 */
+    bool prefer_server;
+};
+
+extern const char *const smx_web_versions[4];   /* TLS10..TLS13 */
+extern const char *const smx_web_auth_types[5]; /* by enum smx_client_auth */
+
+/* -EINVAL with the message "PATH:LINE: what" (webtls.c). */
+int smx_web_bad(const char *path, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Read a whole file of at most 1 MiB, NUL-terminated: 0, or -errno
+ * (-EFBIG when larger). */
+int smx_web_slurp(const char *file, char **out, size_t *len);
+/* The checks of a tls_server_config (webtls.c): cert_file and key_file
+ * given, client_ca_file and client_auth_type together, the versions in
+ * order; the PEM files read into `w` and parsed; the priorities.  -EINVAL
+ * "PATH:LINE: what", -ENOTSUP without TLS in libmicrohttpd, -ENOMEM. */
+int smx_web_tls_finish(struct smx_web *w, const struct smx_web_tls_keys *k);
+/* Fill w->opts for MHD_OPTION_ARRAY (webtls.c). */
+void smx_web_tls_options(struct smx_web *w);
+
 /* Read and check the file at `path` (webconfig.c): YAML through libyaml,
  * unknown keys, wrong types, bad values, unreadable or mismatched PEM
  * files, settings shmetrics cannot honour and bad bcrypt hashes are all
