@@ -2,7 +2,7 @@
 /*
  * src/serve/webauth.c - owns what the web configuration does to each
  * request: the client certificate check (GnuTLS, on the connection's
- * session), basic auth against bcrypt hashes (libcrypt's crypt_r), the
+ * session), basic auth against bcrypt hashes (libxcrypt's crypt_rn), the
  * cache of verified passwords, the refusals (403, 401), and the configured
  * response headers.
  *
