@@ -524,6 +524,14 @@ typedef struct shmetrics_server_options {
     unsigned max_connections;
     unsigned max_connections_per_address;
     unsigned request_timeout_ms;
+    /* The path of a web configuration file in the format of Prometheus'
+     * exporter-toolkit (--web.config.file): TLS (tls_server_config),
+     * client certificates, basic auth with bcrypt hashes
+     * (basic_auth_users), response headers (http_server_config); NULL
+     * serves plain HTTP to anyone.  Read once, at start: a change needs a
+     * restart.  The supported keys, and those refused, are listed in
+     * docs/collector.md, "TLS and authentication". */
+    const char *web_config_file;
 } shmetrics_server_options_t;
 
 /*
@@ -542,12 +550,28 @@ typedef struct shmetrics_server_options {
  * collector's own metrics (shmetrics_collector_*, shmetrics_arena_*) follow
  * the arena's.  The registry may be read-only and must outlive the server.
  * -EINVAL for a bad option or listen address, -EADDRINUSE, -EACCES, -ENOMEM
- * and the like (the message names the address).  Setup.
+ * and the like (the message names the address).
+ *
+ * With web_config_file, every path (/healthz too) first passes its
+ * checks: a client without the certificate client_auth_type requires gets
+ * 403, one without a user and password of basic_auth_users 401 with
+ * "WWW-Authenticate: Basic"; neither gets metrics.  The file is refused
+ * with -EINVAL and a message "FILE:LINE: what" for bad YAML, an unknown or
+ * repeated key, a wrong type or value, a key shmetrics does not support, a
+ * certificate, key or CA file that cannot be read or parsed, a key that
+ * is not the certificate's, a client_auth_type without client_ca_file (or
+ * the reverse), or a hash that is not bcrypt; a file that cannot be read
+ * is its errno (-ENOENT, -EACCES); TLS asked of a libmicrohttpd built
+ * without it is -ENOTSUP.  Setup.
  */
 int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_options_t *opts, shmetrics_server_t **out);
 /* The port the server listens on; 0, with a message, for NULL or a handle
  * that is not a running server (its magic word is checked).  Any caller. */
 unsigned shmetrics_server_port(const shmetrics_server_t *srv);
+/* "https" when the server's web configuration turned TLS on, else "http";
+ * NULL, with a message, for a handle that is not a running server.  Any
+ * caller. */
+const char *shmetrics_server_scheme(const shmetrics_server_t *srv);
 /* Stop serving (in-flight requests finish) and free the server (NULL:
  * nothing; a handle that is not a running server: nothing, with a
  * message).  Setup: one thread, once per server, not from a request. */

@@ -10,8 +10,12 @@ set -eu
 # the fuzz targets (make fuzz, and the smoke run of make test); util-linux
 # (setpriv, mount) serves the filesystem-fault and many-core tests;
 # clang-format and git serve the style check (scripts/style.sh).
+# libyaml-dev, libgnutls28-dev and libcrypt-dev build the collector's web
+# configuration (TLS, basic auth); openssl makes the certificates of its
+# test (tests/tls_test.py).
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
+libyaml-dev libgnutls28-dev libcrypt-dev openssl
 prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-dev
 libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
 g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core

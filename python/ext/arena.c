@@ -336,7 +336,8 @@ static PyMethodDef arena_methods[] = {
     {"_register_inference", (PyCFunction)(void (*)(void))smpy_register_inference, METH_VARARGS | METH_KEYWORDS,
      "_register_inference(classes, namespace=None)\nRegister the inference set; as _register_vllm."},
     {"serve", (PyCFunction)(void (*)(void))smpy_serve, METH_VARARGS | METH_KEYWORDS,
-     "serve(listen='127.0.0.1:9400', threads=0)\nServe the arena over HTTP from C threads; returns a Server."},
+     "serve(listen='127.0.0.1:9400', threads=0, web_config_file=None)\nServe the arena over HTTP from C threads "
+     "(https and basic auth as the web configuration file says); returns a Server."},
     {NULL, NULL, 0, NULL},
 };
 

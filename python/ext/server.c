@@ -2,7 +2,8 @@
 /*
  * python/ext/server.c - owns the Server type: the library's HTTP collector
  * (libmicrohttpd threads, no Python code per request) serving an arena
- * from inside a Python process, and stopping it.
+ * from inside a Python process, with the web configuration file's TLS
+ * and basic auth when one is given, and stopping it.
  */
 #include "smpy.h"
 
@@ -11,14 +12,15 @@ typedef struct {
     smpy_arena *arena; /* strong; counted in arena->users while running */
     shmetrics_server_t *srv;
     unsigned port;
+    int tls; /* 1: serving https (the web configuration file's TLS) */
 } smpy_server;
 
 PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"listen", "threads", NULL};
-    const char *listen = NULL;
+    static char *kw[] = {"listen", "threads", "web_config_file", NULL};
+    const char *listen = NULL, *web_config_file = NULL;
     unsigned int threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|zI:serve", kw, &listen, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|zIz:serve", kw, &listen, &threads, &web_config_file))
         return NULL;
     if (smpy_arena_check(a) < 0)
         return NULL;
@@ -27,7 +29,7 @@ PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs)
         return NULL;
     s->arena = NULL;
     s->srv = NULL;
-    shmetrics_server_options_t o = {.listen = listen, .threads = threads};
+    shmetrics_server_options_t o = {.listen = listen, .threads = threads, .web_config_file = web_config_file};
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = shmetrics_server_start(a->reg, &o, &s->srv);
@@ -40,6 +42,7 @@ PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs)
     s->arena = a;
     a->users++;
     s->port = shmetrics_server_port(s->srv);
+    s->tls = strcmp(shmetrics_server_scheme(s->srv), "https") == 0;
     return (PyObject *)s;
 }
 
@@ -91,6 +94,12 @@ static PyObject *get_port(smpy_server *s, void *c)
     return PyLong_FromUnsignedLong(s->port);
 }
 
+static PyObject *get_scheme(smpy_server *s, void *c)
+{
+    (void)c;
+    return PyUnicode_FromString(s->tls ? "https" : "http");
+}
+
 static PyObject *get_running(smpy_server *s, void *c)
 {
     (void)c;
@@ -107,6 +116,7 @@ static PyMethodDef server_methods[] = {
 static PyGetSetDef server_getset[] = {
     {"port", (getter)get_port, NULL, "The TCP port it listens on.", NULL},
     {"running", (getter)get_running, NULL, "False once stopped.", NULL},
+    {"scheme", (getter)get_scheme, NULL, "'https' with the web configuration's TLS, else 'http'.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -170,10 +170,15 @@ def generate_latest(registry=None):
     return (registry if registry is not None else default_registry()).expose("prometheus")
 
 
-def start_http_server(port, addr="0.0.0.0", registry=None, threads=0):
+def start_http_server(port, addr="0.0.0.0", registry=None, threads=0, web_config_file=None):
     """Serve a registry over HTTP from C threads (GET /metrics, /healthz),
     as prometheus_client's start_http_server; returns the running Server
-    (.port, .stop()).  Port 0 picks a free port."""
+    (.port, .scheme, .stop()).  Port 0 picks a free port.
+
+    web_config_file: a web configuration file in the format of Prometheus'
+    exporters (tls_server_config, basic_auth_users, http_server_config),
+    read at start: https, client certificates and basic auth on every
+    path.  A bad file raises ValueError naming its line."""
     reg = registry if registry is not None else default_registry()
     host = f"[{addr}]" if ":" in addr else addr
-    return reg.serve(f"{host}:{int(port)}", threads)
+    return reg.serve(f"{host}:{int(port)}", threads, web_config_file)

@@ -13,13 +13,18 @@
 
 static int run_serve(int argc, char **argv)
 {
-    const char *arena = NULL, *listen = "127.0.0.1:9400";
+    const char *arena = NULL, *listen = "127.0.0.1:9400", *web_config = NULL;
     uint32_t threads = 0, max_conns = 0, per_address = 0, request_timeout_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (cli_is_help(arg)) {
             fputs(verb_serve.usage, stdout);
             return EXIT_OK;
+        }
+        /* Prometheus' exporters spell it with '=': both forms are taken. */
+        if (strncmp(arg, "--web.config.file=", 18) == 0) {
+            web_config = arg + 18;
+            continue;
         }
         if (i + 1 >= argc)
             return cli_usage_error(&verb_serve, "%s needs a value, or is unknown", arg);
@@ -28,6 +33,8 @@ static int run_serve(int argc, char **argv)
             arena = val;
         else if (strcmp(arg, "--listen") == 0)
             listen = val;
+        else if (strcmp(arg, "--web.config.file") == 0)
+            web_config = val;
         else if (strcmp(arg, "--threads") == 0) {
             if (!cli_parse_u32(val, 1, 256, &threads))
                 return cli_usage_error(&verb_serve, "--threads takes a whole number from 1 to 256, not '%s'", val);
@@ -61,7 +68,8 @@ static int run_serve(int argc, char **argv)
                                      .threads = threads,
                                      .max_connections = max_conns,
                                      .max_connections_per_address = per_address,
-                                     .request_timeout_ms = request_timeout_ms};
+                                     .request_timeout_ms = request_timeout_ms,
+                                     .web_config_file = web_config};
     shmetrics_server_t *srv;
     if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
         shmetrics_shutdown(reg, 0);
@@ -71,7 +79,8 @@ static int run_serve(int argc, char **argv)
     char host[128];
     const char *colon = strrchr(listen, ':');
     snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-    printf("serving http://%s:%u/metrics from %s\n", *host ? host : "0.0.0.0", shmetrics_server_port(srv), arena);
+    printf("serving %s://%s:%u/metrics from %s\n", shmetrics_server_scheme(srv), *host ? host : "0.0.0.0",
+           shmetrics_server_port(srv), arena);
     fflush(stdout);
 
     int sig = 0;
@@ -88,6 +97,7 @@ const struct verb verb_serve = {
     "usage: shmetrics serve [--arena PATH] [--listen HOST:PORT] [--threads N]\n"
     "                       [--max-connections N] [--max-connections-per-address N]\n"
     "                       [--request-timeout DURATION]\n"
+    "                       [--web.config.file FILE]\n"
     "\n"
     "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"
     "  GET /metrics   Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the Accept\n"
@@ -96,7 +106,7 @@ const struct verb verb_serve = {
     "  GET /healthz   ok\n"
     "The collector's own metrics (shmetrics_collector_*, shmetrics_arena_*)\n"
     "follow the arena's.  Prints 'serving http://HOST:PORT/metrics from ARENA'\n"
-    "once it listens.\n"
+    "(https with TLS) once it listens.\n"
     "\n"
     "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9400; [::1]:PORT\n"
@@ -112,6 +122,14 @@ const struct verb verb_serve = {
     "  --request-timeout DURATION\n"
     "                      a request must arrive whole within this of its connection\n"
     "                      opening, or of the previous response (default 10s; 500ms)\n"
+    "  --web.config.file FILE\n"
+    "                      TLS, client certificates and basic auth, in the web\n"
+    "                      configuration format of Prometheus' exporters\n"
+    "                      (tls_server_config: cert_file, key_file, client_auth_type,\n"
+    "                      client_ca_file, min_version, max_version; basic_auth_users:\n"
+    "                      bcrypt hashes; http_server_config: headers); every path\n"
+    "                      then needs them.  Checked at start: a bad file names its\n"
+    "                      line, and the server does not start\n"
     "  --help              this message\n",
     run_serve,
 };

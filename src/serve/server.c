@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "server.h"
+#include "webconfig.h"
 
 #define SMX_SERVER_MAGIC UINT32_C(0x56584d53) /* "SMXV", while serving */
 
@@ -46,6 +47,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    smx_web_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -90,6 +92,7 @@ static enum MHD_Result serve_metrics(struct smx_server_state *st, struct MHD_Con
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
     if (gz)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    smx_web_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -114,6 +117,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         if (ci && ci->socket_context)
             smx_conns_busy(&st->conns, ci->socket_context);
+        /* The web configuration's client certificate and basic auth. */
+        enum MHD_Result refused;
+        if (!smx_web_admit(st->web, c, &refused))
+            return refused;
         if (!known)
             return send_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
         if (!get)
@@ -304,21 +311,30 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     struct conn_limits lim = {0};
     if ((rc = conn_limits(opts, threads, &lim)) < 0)
         return rc;
+    /* TLS, client certificates, basic auth, headers (webconfig.c). */
+    struct smx_web *web = NULL;
+    if (opts && opts->web_config_file && (rc = smx_web_load(opts->web_config_file, &web)) < 0)
+        return rc;
     shmetrics_server_t *srv = calloc(1, sizeof *srv);
-    if (!srv)
+    if (!srv) {
+        smx_web_free(web);
         return smx_fail(-ENOMEM, "out of memory");
+    }
+    srv->st.web = web;
     /* Scrapes on other threads may still read a registry replaced by a
      * re-attach: it stays mapped until the server stops. */
     if ((rc = smx_reader_init(&srv->st.rd, reg, true)) < 0) {
+        smx_web_free(web);
         free(srv);
         return rc;
     }
     if ((rc = smx_conns_init(&srv->st.conns, lim.max, lim.per_address, lim.timeout_ns)) < 0) {
         smx_reader_fini(&srv->st.rd);
+        smx_web_free(web);
         free(srv);
         return rc;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | smx_web_flags(web);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->st, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
@@ -326,11 +342,12 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
                                    MHD_OPTION_CONNECTION_LIMIT, lim.mhd_limit, MHD_OPTION_CONNECTION_TIMEOUT,
                                    lim.mhd_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                                    MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv->st, MHD_OPTION_NOTIFY_COMPLETED,
-                                   on_completed, &srv->st, MHD_OPTION_END);
+                                   on_completed, &srv->st, MHD_OPTION_ARRAY, smx_web_options(web), MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
         smx_conns_fini(&srv->st.conns);
         smx_reader_fini(&srv->st.rd);
+        smx_web_free(web);
         free(srv);
         return smx_fail(e ? -e : -EADDRINUSE, "cannot listen on %s: %s", listen, strerror(e ? e : EADDRINUSE));
     }
@@ -346,6 +363,13 @@ unsigned shmetrics_server_port(const shmetrics_server_t *srv)
     return smx_check_magic(srv, srv ? srv->magic : 0, SMX_SERVER_MAGIC, "server", __func__) == 0 ? srv->port : 0;
 }
 
+const char *shmetrics_server_scheme(const shmetrics_server_t *srv)
+{
+    if (smx_check_magic(srv, srv ? srv->magic : 0, SMX_SERVER_MAGIC, "server", __func__) < 0)
+        return NULL;
+    return srv->st.web && srv->st.web->tls ? "https" : "http";
+}
+
 void shmetrics_server_stop(shmetrics_server_t *srv)
 {
     if (!srv || smx_check_magic(srv, srv->magic, SMX_SERVER_MAGIC, "server", __func__) < 0)
@@ -356,5 +380,6 @@ void shmetrics_server_stop(shmetrics_server_t *srv)
     /* The registry we were given stays the caller's; those opened on a
      * re-attach are ours. */
     smx_reader_fini(&srv->st.rd);
+    smx_web_free(srv->st.web);
     free(srv);
 }
