@@ -336,8 +336,10 @@ static PyMethodDef arena_methods[] = {
     {"_register_inference", (PyCFunction)(void (*)(void))smpy_register_inference, METH_VARARGS | METH_KEYWORDS,
      "_register_inference(classes, namespace=None)\nRegister the inference set; as _register_vllm."},
     {"serve", (PyCFunction)(void (*)(void))smpy_serve, METH_VARARGS | METH_KEYWORDS,
-     "serve(listen='127.0.0.1:9400', threads=0, web_config_file=None)\nServe the arena over HTTP from C threads "
-     "(https and basic auth as the web configuration file says); returns a Server."},
+     "serve(listen='127.0.0.1:9400', threads=0, web_config_file=None, max_connections=0, "
+     "max_connections_per_address=0, request_timeout=0)\nServe the arena over HTTP from C threads "
+     "(https and basic auth as the web configuration file says; the connection limits and request timeout, in "
+     "seconds, of docs/collector.md, 0 meaning the default); returns a Server."},
     {NULL, NULL, 0, NULL},
 };
 

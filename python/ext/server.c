@@ -17,11 +17,22 @@ typedef struct {
 
 PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"listen", "threads", "web_config_file", NULL};
+    static char *kw[] = {
+        "listen",          "threads", "web_config_file", "max_connections", "max_connections_per_address",
+        "request_timeout", NULL};
     const char *listen = NULL, *web_config_file = NULL;
-    unsigned int threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|zIz:serve", kw, &listen, &threads, &web_config_file))
+    unsigned int threads = 0, max_conns = 0, per_address = 0;
+    double timeout = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|zIzIId:serve", kw, &listen, &threads, &web_config_file, &max_conns,
+                                     &per_address, &timeout))
         return NULL;
+    /* Seconds, as Python says durations; 0 means the default (10 s). */
+    if (!(timeout >= 0 && timeout <= 3600) || (timeout > 0 && timeout < 0.001)) {
+        char msg[128]; /* PyErr_Format has no %g */
+        snprintf(msg, sizeof msg, "request_timeout %g is not from 0.001 to 3600 seconds (or 0: the default)", timeout);
+        PyErr_SetString(PyExc_ValueError, msg);
+        return NULL;
+    }
     if (smpy_arena_check(a) < 0)
         return NULL;
     smpy_server *s = PyObject_New(smpy_server, &smpy_server_type);
@@ -29,7 +40,12 @@ PyObject *smpy_serve(smpy_arena *a, PyObject *args, PyObject *kwargs)
         return NULL;
     s->arena = NULL;
     s->srv = NULL;
-    shmetrics_server_options_t o = {.listen = listen, .threads = threads, .web_config_file = web_config_file};
+    shmetrics_server_options_t o = {.listen = listen,
+                                    .threads = threads,
+                                    .web_config_file = web_config_file,
+                                    .max_connections = max_conns,
+                                    .max_connections_per_address = per_address,
+                                    .request_timeout_ms = (unsigned)(timeout * 1000 + 0.5)};
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = shmetrics_server_start(a->reg, &o, &s->srv);

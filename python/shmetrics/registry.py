@@ -170,7 +170,8 @@ def generate_latest(registry=None):
     return (registry if registry is not None else default_registry()).expose("prometheus")
 
 
-def start_http_server(port, addr="0.0.0.0", registry=None, threads=0, web_config_file=None):
+def start_http_server(port, addr="0.0.0.0", registry=None, threads=0, web_config_file=None, max_connections=0,
+                      max_connections_per_address=0, request_timeout=0):
     """Serve a registry over HTTP from C threads (GET /metrics, /healthz),
     as prometheus_client's start_http_server; returns the running Server
     (.port, .scheme, .stop()).  Port 0 picks a free port.
@@ -178,7 +179,12 @@ def start_http_server(port, addr="0.0.0.0", registry=None, threads=0, web_config
     web_config_file: a web configuration file in the format of Prometheus'
     exporters (tls_server_config, basic_auth_users, http_server_config),
     read at start: https, client certificates and basic auth on every
-    path.  A bad file raises ValueError naming its line."""
+    path.  A bad file raises ValueError naming its line.
+
+    max_connections, max_connections_per_address, request_timeout
+    (seconds): the defences against connection floods (docs/collector.md);
+    0 means the default (1024, 256, 10 s)."""
     reg = registry if registry is not None else default_registry()
     host = f"[{addr}]" if ":" in addr else addr
-    return reg.serve(f"{host}:{int(port)}", threads, web_config_file)
+    return reg.serve(f"{host}:{int(port)}", threads, web_config_file, max_connections, max_connections_per_address,
+                     request_timeout)
