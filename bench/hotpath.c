@@ -12,9 +12,10 @@
  * may use), each thread pinned to a distinct CPU: counter add and inc
  * (whole and fractional amounts), gauge set and inc, histogram observe
  * (vLLM's 21 latency buckets), summary observe, each with all threads on one
- * series and with a series per thread; label look-up + add (2 labels, 1,000
- * label sets, all cached).  Prints one JSON object per case and thread count
- * (see harness.h).
+ * series and with a series per thread; a sampled counter's inc at rate
+ * 0.01 (a sampler per thread, on one series or a series each); label
+ * look-up + add (2 labels, 1,000 label sets, all cached).  Prints one JSON
+ * object per case and thread count (see harness.h).
  *
  * Simulated hosts: counter add, histogram observe and summary observe on
  * one series by threads that write as if they ran on 2, 64, 256 or 1,024
@@ -50,6 +51,7 @@ struct hot {
     shmetrics_gauge_series_t *g;
     shmetrics_histogram_series_t *h;
     shmetrics_summary_series_t *s;
+    shmetrics_sampler_t smp; /* on c, rate 0.01 */
     double obs[64];
     unsigned next;     /* the next label set, kept across calls of the loop */
     uint32_t sim_cpus; /* simulated CPUs, 0: the real one */
@@ -88,6 +90,8 @@ static void *hot_setup(void *arg, int thread)
         shmetrics_histogram_labels(histogram, &h->h, name, NULL) < 0 ||
         shmetrics_summary_labels(summary, &h->s, name, NULL) < 0)
         die("labels");
+    if (shmetrics_sampler_init(&h->smp, h->c, 0.01) < 0)
+        die("sampler");
     /* 0 .. 19.9 s in steps of 0.1: fractional values over 12 buckets. */
     for (int i = 0; i < 64; i++)
         h->obs[i] = 0.1 * (double)(i * 37 % 200);
@@ -99,6 +103,14 @@ static void *hot_setup(void *arg, int thread)
             die("labels");
     }
     return h;
+}
+
+/* The sampler lives in the state: its pending counts go out before the
+ * state is freed. */
+static void hot_teardown(void *p)
+{
+    shmetrics_sampler_flush();
+    free(p);
 }
 
 static void counter_add_loop(void *p, uint64_t ops)
@@ -120,6 +132,13 @@ static void counter_inc_fraction_loop(void *p, uint64_t ops)
     shmetrics_counter_series_t *c = ((struct hot *)p)->c;
     for (uint64_t i = 0; i < ops; i++)
         shmetrics_counter_inc(c, 0.5);
+}
+
+static void sampler_inc_loop(void *p, uint64_t ops)
+{
+    shmetrics_sampler_t *smp = &((struct hot *)p)->smp;
+    for (uint64_t i = 0; i < ops; i++)
+        shmetrics_sampler_inc(smp);
 }
 
 static void gauge_set_loop(void *p, uint64_t ops)
@@ -237,6 +256,7 @@ static const struct hot_case cases[] = {
     {"counter_add", counter_add_loop, 1},
     {"counter_inc_integer", counter_inc_integer_loop, 1},
     {"counter_inc_fraction", counter_inc_fraction_loop, 1},
+    {"sampler_inc", sampler_inc_loop, 1},
     {"gauge_set", gauge_set_loop, 1},
     {"gauge_inc", gauge_inc_loop, 1},
     {"histogram_observe", histogram_observe_loop, 1},
@@ -316,7 +336,8 @@ int main(int argc, char **argv)
                                                   : "_one_series");
                 /* The baseline right before the case: both see the same load. */
                 base = bench_private_atomic(threads, &bc);
-                double ns = bench_threads(threads, hot_setup, cases[c].loop, free, per_thread ? &one : NULL, &cc);
+                double ns = bench_threads(threads, hot_setup, cases[c].loop, hot_teardown, per_thread ? &one : NULL,
+                                          &cc);
                 snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d", cc, bc);
                 bench_emit(name, threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", extra);
             }
@@ -326,7 +347,7 @@ int main(int argc, char **argv)
             for (int t = 0; t < BENCH_MAX_THREADS; t++)
                 sim_on[t] = -1;
             base = bench_private_atomic(threads, &bc);
-            double ns = bench_threads(threads, hot_setup, sim_cases[c].loop, free, &sim_marker, &cc);
+            double ns = bench_threads(threads, hot_setup, sim_cases[c].loop, hot_teardown, &sim_marker, &cc);
             snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d, \"cpus\": %u", cc, bc,
                      sim_cpus);
             bench_emit(sim_cases[c].name, threads, 1, "ns_per_op", ns, base, "baseline_private_atomic", extra);

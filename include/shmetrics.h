@@ -209,9 +209,13 @@ shmetrics_registry_t *shmetrics_default(void);
  * are folded into the arena's retired cells and its slot is freed (a slot
  * holding mode-all values stays, marked exited, until a new process needs
  * it); every handle obtained from `reg` becomes invalid, and the mapping is
- * released.  With SHMETRICS_SHUTDOWN_UNLINK the file is removed
- * (processes still attached keep their mapping).  No other thread may use
- * `reg` or its handles during or after the call.  Setup. */
+ * released.  Before that, the calls every thread of the process has
+ * pending on samplers of `reg` are added (shmetrics_sampler_init), under
+ * each thread's own sampler lock; threads counting on samplers of other
+ * registries meanwhile are fine.  With SHMETRICS_SHUTDOWN_UNLINK the file is
+ * removed (processes still attached keep their mapping).  No other thread
+ * may use `reg` or its handles during or after the call, but for samplers
+ * after it (they count nothing).  Setup. */
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
 
 /* -------------------------------------------------------------- registering */
@@ -377,18 +381,51 @@ int shmetrics_histogram_clear(shmetrics_histogram_t *m);
 int shmetrics_summary_clear(shmetrics_summary_t *m);
 
 /*
- * A sampled counter, for paths too hot even for one atomic add: it counts 1
- * in N calls, each as N (N = round(1 / rate)), per thread, so what it
- * reports is an estimate: exact when each thread's count is a multiple of
- * N, otherwise behind by less than N per thread, until the thread calls
- * shmetrics_sampler_flush or exits.  The sampler lives as long as the
- * series (until shutdown) and may be shared by threads.  -EINVAL for a NULL
- * argument or a rate outside (0, 1].  Setup.
+ * A sampled counter, for paths too hot even for one atomic add: each
+ * thread counts its calls in a slot of its own and adds N to the counter on
+ * every N-th (N = round(1 / rate)), so between those adds the counter is
+ * behind by what the thread has pending, less than N per thread and
+ * sampler.  Pending calls reach the counter, exactly:
+ *   - when the thread calls shmetrics_sampler_flush;
+ *   - when the thread exits by pthread_exit or a return from its start
+ *     function (the main thread: by pthread_exit);
+ *   - at shmetrics_shutdown of the sampler's registry: every thread's,
+ *     before the arena is unmapped;
+ *   - when the process exits by exit() (from any thread) or a return from
+ *     main: every thread's that is still alive, running or blocked, by an
+ *     exit handler registered (atexit) at the first use of any sampler, so
+ *     it runs after the handlers registered later and before those
+ *     registered earlier.
+ * So once every thread that counted has exited, or its registry was shut
+ * down, or the process ended by exit or a return from main, the counter
+ * holds every call.  What is not added: a process killed by a signal
+ * (SIGKILL, or any signal whose default action ends it, a crash) or ended
+ * by _exit, _Exit, quick_exit or abort loses what each thread had pending,
+ * at most N-1 calls per thread and sampler; so do calls made after the
+ * exit handler ran (by handlers that run after it, or by threads still
+ * counting while the process exits, where a call that races the handler's
+ * exchange of its slot may also be counted twice: at most N-1 per thread
+ * and sampler).  A child made by fork starts with nothing pending: what the
+ * parent had pending is the parent's to add.
+ *
+ * A sampler is initialised before threads use it, and must stay in place
+ * (not freed, not initialised again) while a thread may hold calls of it:
+ * until every thread that used it called shmetrics_sampler_flush or exited,
+ * or its registry was shut down.  It may be shared by threads.  After the
+ * shutdown of its registry a sampler counts nothing: each call is dropped
+ * on the out-of-line path, which reads the sampler and a word of the
+ * library that outlives registries, never the unmapped arena.
+ * shmetrics_sampler_init: -EINVAL for a NULL argument or a rate outside
+ * (0, 1].  Setup.
  */
 typedef struct shmetrics_sampler shmetrics_sampler_t;
 int shmetrics_sampler_init(shmetrics_sampler_t *s, shmetrics_counter_series_t *series, double rate);
-/* Add this thread's pending counts of every sampler to their counters
- * (relaxed adds).  Cannot fail.  Worker: any thread, for its own counts. */
+/* Add this thread's pending calls of every sampler to their counters
+ * (relaxed adds) and let go of its slots, so a sampler this thread used may
+ * then be freed as far as this thread is concerned.  Cannot fail.  Worker:
+ * any thread, for its own calls; it takes the thread's own lock, which a
+ * shutdown or the exit handler may hold while they add this thread's
+ * calls. */
 void shmetrics_sampler_flush(void);
 
 /* ------------------------------------------------------------------ reading */

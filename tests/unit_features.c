@@ -108,6 +108,61 @@ Test(sampled, threads_flush_at_exit_and_slots_are_shared_exactly)
     cr_assert_eq(shmetrics_counter_sum(b), 2002.0);
 }
 
+/* The arena file of an open registry (a copy). */
+static const char *path_of(shmetrics_registry_t *r, char *buf, size_t cap)
+{
+    shmetrics_arena_info_t info;
+    cr_assert_eq(shmetrics_arena_info(r, &info), 0);
+    snprintf(buf, cap, "%s", info.path);
+    return buf;
+}
+
+Test(sampled, a_flush_lets_go_of_the_sampler)
+{
+    shmetrics_counter_series_t *a = counter("fa_total"), *b = counter("fb_total");
+    shmetrics_sampler_t *smp = malloc(sizeof *smp);
+    cr_assert_eq(shmetrics_sampler_init(smp, a, 0.1), 0);
+    for (int i = 0; i < 13; i++)
+        shmetrics_sampler_inc(smp);
+    shmetrics_sampler_flush();
+    cr_assert_eq(shmetrics_counter_sum(a), 13.0);
+    /* The thread holds nothing of it now: the same memory, initialised for
+     * another series, counts there alone. */
+    cr_assert_eq(shmetrics_sampler_init(smp, b, 0.1), 0);
+    for (int i = 0; i < 17; i++)
+        shmetrics_sampler_inc(smp);
+    shmetrics_sampler_flush();
+    cr_assert_eq(shmetrics_counter_sum(a), 13.0);
+    cr_assert_eq(shmetrics_counter_sum(b), 17.0);
+    free(smp);
+}
+
+Test(sampled, shutdown_adds_what_is_pending_and_later_calls_count_nowhere)
+{
+    char path[256];
+    shmetrics_registry_t *r2 = test_open(test_arena_path("features-sampled-2"), SHMETRICS_OPEN_CREATE);
+    path_of(r2, path, sizeof path);
+    static const shmetrics_spec_t spec = {.name = "gone", .help = "h"};
+    shmetrics_counter_t *m;
+    shmetrics_counter_series_t *s;
+    cr_assert_eq(shmetrics_counter_register(r2, &spec, &m), 0);
+    cr_assert_eq(shmetrics_counter_labels(m, &s, NULL), 0);
+    shmetrics_sampler_t smp;
+    cr_assert_eq(shmetrics_sampler_init(&smp, s, 0.1), 0);
+    for (int i = 0; i < 25; i++)
+        shmetrics_sampler_inc(&smp);
+    cr_assert_eq(shmetrics_counter_sum(s), 20.0, "5 pending");
+    cr_assert_eq(shmetrics_shutdown(r2, 0), 0);
+    for (int i = 0; i < 1000; i++)
+        shmetrics_sampler_inc(&smp); /* the series and its mapping are gone */
+    shmetrics_sampler_flush();
+    shmetrics_registry_t *rd = test_open(path, 0);
+    cr_assert_eq(shmetrics_counter_get(rd, "gone", &m), 0);
+    cr_assert_eq(shmetrics_counter_labels(m, &s, NULL), 0);
+    cr_assert_eq(shmetrics_counter_sum(s), 25.0, "the shutdown added the 5; nothing after it counted");
+    shmetrics_shutdown(rd, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
 /* ---------------------------------------------------------------- limited */
 
 Test(limited, sets_inside_the_interval_are_dropped_and_counted)

@@ -14,6 +14,7 @@
  *   shmetrics_store_release(p,v)  barrier; uatomic_set         store release
  *   shmetrics_add_relaxed(p,v)    uatomic_add                  fetch_add relaxed
  *   shmetrics_cas_seq_cst(p,o,n)  uatomic_cmpxchg              CAS seq_cst, returns old
+ *   shmetrics_xchg_seq_cst(p,v)   uatomic_xchg                 exchange seq_cst, returns old
  *   shmetrics_fence_seq_cst()     cmm_smp_mb                   fence seq_cst
  *
  * cmm_smp_rmb after a load orders it before every later load and store on
@@ -52,6 +53,7 @@
         __atomic_compare_exchange_n((p), &shmetrics_cas_old_, (n), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
         shmetrics_cas_old_;                                                                                \
     })
+#define shmetrics_xchg_seq_cst(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 #define shmetrics_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 #else /* urcu */
@@ -82,6 +84,7 @@
     } while (0)
 #define shmetrics_add_relaxed(p, v) uatomic_add((p), (v))
 #define shmetrics_cas_seq_cst(p, o, n) uatomic_cmpxchg((p), (o), (n))
+#define shmetrics_xchg_seq_cst(p, v) uatomic_xchg((p), (v))
 #define shmetrics_fence_seq_cst() cmm_smp_mb()
 
 #endif

@@ -5,7 +5,7 @@
  *
  * Who may call: any thread of a worker process that holds the handle,
  * concurrently with any other thread or process.  None of these functions
- * takes a lock, allocates or makes a system call, except in two rare cases:
+ * takes a lock, allocates or makes a system call, except in three rare cases:
  * - the first gauge update of a process (or of a child after fork), which
  *   claims the process's slot in the arena: it takes the registry's mutex
  *   and, when no slot is free, the arena's reclaim lock to fold the slot of
@@ -16,7 +16,14 @@
  *   or that runs on a CPU beyond the series' newest stripe set, while the
  *   series may still gain stripes: it allocates the series' next stripe set
  *   in the arena's pool (one fallocate; shm/stripes.c).  A series gains at
- *   most a dozen sets in its life.
+ *   most a dozen sets in its life;
+ * - a sampled counter's call that finds its slot held by another sampler
+ *   (the thread's first call of it, after a flush, or after another sampler
+ *   took the slot): it takes the thread's own sampler lock, which only a
+ *   shutdown or the exit handler's flush of every thread may hold
+ *   meanwhile, and on the thread's first sampled call a process-wide lock
+ *   and pthread_setspecific, to list the thread for those flushes
+ *   (src/write/sampler.c).
  * No series handle is checked for validity here.  Nothing read from the
  * arena decides where an update lands: a stripe's address comes from the
  * process's own copy of the series' stripe set, taken out of line after
@@ -88,11 +95,19 @@ struct shmetrics_gauge_series {
     struct shmetrics_counter_series *drops; /* sets dropped by the limit */
 };
 
-/* The per-thread state of sampled counters (see shmetrics_sampler_inc). */
+/* The per-thread state of sampled counters (see shmetrics_sampler_inc):
+ * a slot holds one sampler's pending count.  The owning thread updates
+ * `count` with relaxed loads and stores (no read-modify-write) and reads
+ * `owner` relaxed; everything else is written under the thread's lock, out
+ * of line (src/write/sampler.c), where a flush of another thread (at
+ * shutdown, at exit) may also take the count, by an atomic exchange, and
+ * release the slot. */
 struct shmetrics_sampler;
 struct shmetrics_sampler_slot_ {
-    const struct shmetrics_sampler *owner;
-    uint32_t count;
+    const struct shmetrics_sampler *owner;   /* atomic; NULL: free */
+    uint32_t count;                          /* atomic: pending calls */
+    struct shmetrics_counter_series *series; /* the owner's series */
+    const uint64_t *life;                    /* the owner's registry's life word */
 };
 #define SHMETRICS_SAMPLER_SLOTS 64
 #ifdef __cplusplus
@@ -101,10 +116,16 @@ extern thread_local struct shmetrics_sampler_slot_ shmetrics_sampler_tls_[SHMETR
 extern _Thread_local struct shmetrics_sampler_slot_ shmetrics_sampler_tls_[SHMETRICS_SAMPLER_SLOTS];
 #endif
 
-/* A sampled counter: 1 in `every` increments reaches the arena, as `every`. */
+/* A sampled counter: 1 in `every` increments reaches the arena, as
+ * `every`.  `life` points to a word that outlives the registry of the
+ * series and holds `alive` while the registry is open (its shutdown
+ * changes it), so a sampler used after the shutdown is known to be dead
+ * without reading the freed series. */
 struct shmetrics_sampler {
     struct shmetrics_counter_series *series;
     uint32_t every;
+    const uint64_t *life;
+    uint64_t alive;
 };
 
 /* A histogram series: nbuckets + 3 cells in each block. */
@@ -181,7 +202,7 @@ int shmetrics_bad_value_(const char *op, double v);
 void shmetrics_add_double_(uint64_t *cell, double v);
 int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch);
 int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uint64_t now_ns);
-void shmetrics_sampler_switch_(struct shmetrics_sampler_slot_ *slot, const struct shmetrics_sampler *s);
+int shmetrics_sampler_switch_(struct shmetrics_sampler_slot_ *slot, const struct shmetrics_sampler *s);
 void shmetrics_summary_touch_(uint64_t *range, uint32_t idx);
 
 /* The CPU this thread runs on, from the rseq area glibc registers for each
@@ -362,17 +383,27 @@ static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_ser
 /* Count one event on a sampled counter: each thread counts its own calls
  * and adds `every` to the counter on every `every`-th, so the counter is
  * exact whenever a thread's count is a multiple of `every` and otherwise
- * behind by less than `every` per thread until shmetrics_sampler_flush (or
- * the thread's exit) adds the rest.  No atomic on the other calls: a
- * thread-local slot compare and an add. */
+ * behind by less than `every` per thread until shmetrics_sampler_flush,
+ * the thread's exit, the registry's shutdown or the process's exit adds
+ * the rest (shmetrics.h says when each happens).  No atomic read-modify-
+ * write on the other calls: a thread-local slot compare, a load and a
+ * store.  A sampler whose registry was shut down counts nothing (each call
+ * then takes the out-of-line path). */
 static inline void shmetrics_sampler_inc(struct shmetrics_sampler *s)
 {
-    struct shmetrics_sampler_slot_ *slot = &shmetrics_sampler_tls_[((uintptr_t)s >> 4) & (SHMETRICS_SAMPLER_SLOTS - 1)];
-    if (__builtin_expect(slot->owner != s, 0))
-        shmetrics_sampler_switch_(slot, s);
-    if (++slot->count == s->every) {
-        slot->count = 0;
-        shmetrics_counter_add(s->series, s->every);
+    struct shmetrics_sampler_slot_ *slot =
+        &shmetrics_sampler_tls_[((uintptr_t)s / sizeof *s) & (SHMETRICS_SAMPLER_SLOTS - 1)];
+    if (__builtin_expect(shmetrics_load_relaxed(&slot->owner) != s, 0) && !shmetrics_sampler_switch_(slot, s))
+        return;
+    uint32_t n = shmetrics_load_relaxed(&slot->count) + 1;
+    if (n >= s->every) {
+        /* n is `every`; `>=` (no dearer than `==`) keeps a sampler
+         * initialised again with a lower rate under a thread's count from
+         * counting past it without ever adding. */
+        shmetrics_store_relaxed(&slot->count, 0u);
+        shmetrics_counter_add(s->series, n);
+    } else {
+        shmetrics_store_relaxed(&slot->count, n);
     }
 }
 

@@ -148,6 +148,13 @@ int shmetrics_open(const shmetrics_options_t *opts, shmetrics_registry_t **out)
         free(reg);
         return smx_fail(-ENOMEM, "out of memory for the lookup caches");
     }
+    if ((rc = smx_samplers_open(reg)) < 0) {
+        cds_lfht_destroy(reg->metrics, NULL);
+        cds_lfht_destroy(reg->series, NULL);
+        shm_arena_close(reg->arena);
+        free(reg);
+        return rc;
+    }
     pthread_mutex_init(&reg->lock, NULL);
     reg->removals = shm_removals_word(reg->arena);
     reg->magic = SMX_REGISTRY_MAGIC;
@@ -228,6 +235,9 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags)
         return rc;
     if (flags & ~SHMETRICS_SHUTDOWN_UNLINK)
         return smx_fail(-EINVAL, "unknown shutdown flags 0x%x", flags);
+    /* Every thread's pending sampled counts of this registry, while the
+     * arena is mapped. */
+    smx_samplers_close(reg);
     pthread_mutex_lock(&all_lock);
     for (shmetrics_registry_t **p = &all_regs; *p; p = &(*p)->next)
         if (*p == reg) {

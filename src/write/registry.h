@@ -130,6 +130,10 @@ struct shmetrics_registry {
     struct smx_metric *self_overflow;     /* shmetrics_cardinality_overflow */
     struct smx_metric *self_sets_dropped; /* shmetrics_gauge_sets_dropped */
     struct shmetrics_registry *next;      /* all open registries, for fork */
+    /* The life word its samplers check (src/write/sampler.c), and the value
+     * it holds while the registry is open. */
+    struct smx_life *life;
+    uint64_t alive;
 };
 
 /* src/write/registry.c */
@@ -142,7 +146,17 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
                         struct smx_metric **out);
 int smx_metric_get(shmetrics_registry_t *reg, const char *name, uint32_t type, struct smx_metric **out);
 
+/* src/write/sampler.c */
+/* Give an opening registry its life word: 0, or -ENOMEM. */
+int smx_samplers_open(shmetrics_registry_t *reg);
+/* At shutdown, before the arena is unmapped: end the registry's life (its
+ * samplers count nothing from now on), and add the pending counts of its
+ * samplers in every thread's slots, freeing those slots. */
+void smx_samplers_close(shmetrics_registry_t *reg);
+
 /* src/write/series.c */
+/* The registry of a counter series handle the library handed out. */
+shmetrics_registry_t *smx_counter_registry(const shmetrics_counter_series_t *s);
 int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out);
 /* Empty and destroy a process-local cds_lfht at close, once no other
  * thread uses it: every node deleted, a grace period

@@ -447,6 +447,11 @@ static const struct smx_series *series_of(const struct shmetrics_cells_ *c)
     return caa_container_of((const void *)c, const struct smx_series, h);
 }
 
+shmetrics_registry_t *smx_counter_registry(const shmetrics_counter_series_t *s)
+{
+    return series_of(&s->cells)->metric->reg;
+}
+
 uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c)
 {
     const struct smx_series *s = series_of(c);
