@@ -209,7 +209,11 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                .arena = &in,
                                .scrapes = 7,
                                .last_scrape_ns = 1500000000,
-                               .reattached = 2};
+                               .reattached = 2,
+                               .conns_open = 9,
+                               .conns_max = 1024,
+                               .conns_closed = {11, 12, 13},
+                               .resident_bytes = 8192};
     shmetrics_snapshot_t m;
     cr_assert_eq(smx_self_append(&self, &m), 0);
     static const char *const names[] = {"shmetrics_collector_scrapes",
@@ -224,13 +228,17 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                         "shmetrics_arena_bytes_allocated",
                                         "shmetrics_arena_stripes",
                                         "shmetrics_arena_damaged_records",
-                                        "shmetrics_arena_processes"};
+                                        "shmetrics_arena_processes",
+                                        "shmetrics_collector_connections",
+                                        "shmetrics_collector_connections_max",
+                                        "shmetrics_collector_connections_closed",
+                                        "shmetrics_collector_resident_memory_bytes"};
     static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 0};
     static const shmetrics_type_t types[] = {SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
                                              SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER,
                                              SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_GAUGE,
                                              SHMETRICS_GAUGE};
-    assert_families(snap, &m, names, 13);
+    assert_families(snap, &m, names, 17);
     cr_assert_eq(snap->nfamilies, 1);
     for (size_t i = 0; i < 12; i++) {
         const shmetrics_family_t *f = &m.families[1 + i];
@@ -250,6 +258,22 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_str_eq(p->samples[i].labels[0].value, states[i]);
         cr_assert_eq(p->samples[i].value, 0.0);
     }
+    /* The connection guard's: open, the limit, closed by reason, memory. */
+    cr_assert_eq(m.families[14].samples[0].value, 9.0);
+    cr_assert_eq(m.families[14].type, SHMETRICS_GAUGE);
+    cr_assert_eq(m.families[15].samples[0].value, 1024.0);
+    const shmetrics_family_t *c = &m.families[16];
+    cr_assert_eq(c->type, SHMETRICS_COUNTER);
+    cr_assert_eq(c->nsamples, 3);
+    static const char *const reasons[] = {"request_timeout", "address_limit", "connection_limit"};
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(c->samples[i].nlabels, 1);
+        cr_assert_str_eq(c->samples[i].labels[0].name, "reason");
+        cr_assert_str_eq(c->samples[i].labels[0].value, reasons[i]);
+        cr_assert_str_eq(c->samples[i].suffix, "_total");
+        cr_assert_eq(c->samples[i].value, 11.0 + (double)i);
+    }
+    cr_assert_eq(m.families[17].samples[0].value, 8192.0);
     cr_assert_str_eq(m.families[1].help, "Scrapes served by this collector.");
     smx_self_free(&m);
     shmetrics_snapshot_free(snap);
