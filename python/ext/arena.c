@@ -122,8 +122,10 @@ static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
 static void arena_dealloc(smpy_arena *self)
 {
     /* Metrics and servers hold references: none is left when this runs. */
-    if (self->reg && self->owned)
-        shmetrics_shutdown(self->reg, 0);
+    if (self->reg && self->owned) {
+        shmetrics_shutdown(self->reg, 0); /* adds every thread's sampled calls */
+        smpy_arena_free_samplers(self);
+    }
     self->reg = NULL;
     Py_CLEAR(self->path);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -193,6 +195,7 @@ static PyObject *arena_close(smpy_arena *self, PyObject *args, PyObject *kwargs)
     shmetrics_registry_t *reg = self->reg;
     self->reg = NULL;
     int rc = shmetrics_shutdown(reg, unlink ? SHMETRICS_SHUTDOWN_UNLINK : 0u);
+    smpy_arena_free_samplers(self); /* the shutdown added their pending calls */
     if (rc < 0)
         return smpy_raise(rc, SMPY_CTX_ARENA);
     Py_RETURN_NONE;

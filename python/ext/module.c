@@ -79,6 +79,9 @@ static PyMethodDef module_methods[] = {
     {"default_arena", smpy_default_arena, METH_O,
      "default_arena(cls)\nThe process's default registry (SHMETRICS_ARENA) as an instance of cls, a subclass\n"
      "of Arena; OSError if the variable is unset or the arena cannot be opened."},
+    {"flush_sampled", smpy_flush_sampled, METH_NOARGS,
+     "flush_sampled()\nAdd this thread's pending sampled calls to their counters (threads' calls are added\n"
+     "anyway when they exit, when the registry closes and at exit)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -151,8 +154,8 @@ PyMODINIT_FUNC PyInit__shmetrics(void)
     if (!m)
         return NULL;
     if (add_type(m, "Arena", &smpy_arena_type) < 0 || add_type(m, "Server", &smpy_server_type) < 0 ||
-        smpy_metric_types_ready(m) < 0 || add_modes(m) < 0 || add_buckets(m) < 0 ||
-        PyModule_AddStringConstant(m, "VERSION", SHMETRICS_VERSION) < 0) {
+        add_type(m, "Sampler", &smpy_sampler_type) < 0 || smpy_metric_types_ready(m) < 0 || add_modes(m) < 0 ||
+        add_buckets(m) < 0 || PyModule_AddStringConstant(m, "VERSION", SHMETRICS_VERSION) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -21,6 +21,10 @@ typedef struct {
     int allow_foreign; /* opened with allow_foreign=True */
     Py_ssize_t users;  /* servers and calls running without the GIL */
     PyObject *path;    /* str, as given */
+    /* The C state of this registry's samplers (python/ext/sampler.c),
+     * freed after its shutdown. */
+    shmetrics_sampler_t **samplers;
+    Py_ssize_t nsamplers, capsamplers;
 } smpy_arena;
 
 enum smpy_kind { SMPY_COUNTER, SMPY_GAUGE, SMPY_HISTOGRAM, SMPY_SUMMARY, SMPY_NKINDS };
@@ -50,6 +54,7 @@ typedef struct smpy_metric {
 
 extern PyTypeObject smpy_arena_type;
 extern PyTypeObject smpy_server_type;
+extern PyTypeObject smpy_sampler_type;
 extern PyTypeObject smpy_metric_types[SMPY_NKINDS];
 
 /* Error contexts: what an -EEXIST or -ENOENT from the library means. */
@@ -107,6 +112,10 @@ int smpy_metric_types_ready(PyObject *module);
 
 /* The "missing label values" error of a labelled parent; NULL. */
 PyObject *smpy_not_observable(smpy_metric *m);
+/* Free the samplers' C state: only after the registry's shutdown. */
+void smpy_arena_free_samplers(smpy_arena *a);
+/* flush_sampled(): shmetrics_sampler_flush for the calling thread. */
+PyObject *smpy_flush_sampled(PyObject *module, PyObject *unused);
 
 /* A metric object's kind, and the library's label look-up for that kind
  * (python/ext/metric.c). */

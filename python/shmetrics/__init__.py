@@ -28,6 +28,8 @@ from .registry import (
 )
 
 __version__ = _shmetrics.VERSION
+Sampler = _shmetrics.Sampler
+flush_sampled = _shmetrics.flush_sampled
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -39,9 +41,11 @@ __all__ = [
     "Metric",
     "Registry",
     "Sample",
+    "Sampler",
     "Summary",
     "Timer",
     "default_registry",
+    "flush_sampled",
     "generate_latest",
     "start_http_server",
 ]

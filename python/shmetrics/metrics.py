@@ -96,6 +96,17 @@ class Counter(_MetricWrapper, _shmetrics.CounterBase):
     ):
         self._setup(name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues)
 
+    def sampled(self, rate):
+        """A sampled counter over this series, for paths too hot even for
+        inc(): each thread counts its calls to the returned Sampler's inc()
+        and adds N = round(1 / rate) to the series on every N-th.  A
+        thread's pending calls (fewer than N) are added when it calls
+        shmetrics.flush_sampled(), when it exits, when the registry closes,
+        and when the process exits normally; a process killed by a signal
+        or ended by os._exit loses them.  ValueError for a rate outside
+        (0, 1] or a labelled metric without labels()."""
+        return _shmetrics.Sampler(self, rate)
+
     def count_exceptions(self, exception=Exception):
         """Count exceptions of the given type(s) raised out of a block or a
         function (context manager and decorator)."""
