@@ -213,7 +213,8 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                .conns_open = 9,
                                .conns_max = 1024,
                                .conns_closed = {11, 12, 13},
-                               .resident_bytes = 8192};
+                               .resident_bytes = 8192,
+                               .auth_checks = {21, 22, 23}};
     shmetrics_snapshot_t m;
     cr_assert_eq(smx_self_append(&self, &m), 0);
     static const char *const names[] = {"shmetrics_collector_scrapes",
@@ -232,13 +233,14 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                         "shmetrics_collector_connections",
                                         "shmetrics_collector_connections_max",
                                         "shmetrics_collector_connections_closed",
+                                        "shmetrics_collector_password_checks",
                                         "shmetrics_collector_resident_memory_bytes"};
     static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 0};
     static const shmetrics_type_t types[] = {SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
                                              SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER,
                                              SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_GAUGE,
                                              SHMETRICS_GAUGE};
-    assert_families(snap, &m, names, 17);
+    assert_families(snap, &m, names, 18);
     cr_assert_eq(snap->nfamilies, 1);
     for (size_t i = 0; i < 12; i++) {
         const shmetrics_family_t *f = &m.families[1 + i];
@@ -273,7 +275,15 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_str_eq(c->samples[i].suffix, "_total");
         cr_assert_eq(c->samples[i].value, 11.0 + (double)i);
     }
-    cr_assert_eq(m.families[17].samples[0].value, 8192.0);
+    const shmetrics_family_t *a = &m.families[17];
+    static const char *const results[] = {"cached", "verified", "refused"};
+    cr_assert_eq(a->nsamples, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_str_eq(a->samples[i].labels[0].name, "result");
+        cr_assert_str_eq(a->samples[i].labels[0].value, results[i]);
+        cr_assert_eq(a->samples[i].value, 21.0 + (double)i);
+    }
+    cr_assert_eq(m.families[18].samples[0].value, 8192.0);
     cr_assert_str_eq(m.families[1].help, "Scrapes served by this collector.");
     smx_self_free(&m);
     shmetrics_snapshot_free(snap);

@@ -130,6 +130,13 @@ static double conns_closed(const struct smx_self_in *in, size_t i)
     return (double)in->conns_closed[i];
 }
 
+static const char *const auth_results[] = {"cached", "verified", "refused"};
+
+static double auth_checks(const struct smx_self_in *in, size_t i)
+{
+    return (double)in->auth_checks[i];
+}
+
 struct self_member {
     enum smx_self_who who;
     const char *name; /* counters: without _total */
@@ -186,6 +193,10 @@ static const struct self_member self_members[] = {
      "HTTP connections the collector closed to defend itself: no whole request within the request timeout, too many "
      "from one address, too many in all (the connection that had waited longest for a request goes).",
      SHMETRICS_COUNTER, conns_closed, "reason", close_reasons, N(close_reasons)},
+    {SMX_SELF_SERVE, "shmetrics_collector_password_checks",
+     "Basic auth passwords checked: admitted from the cache of verified passwords, admitted by bcrypt, refused by "
+     "bcrypt (a wrong password or an unknown user).",
+     SHMETRICS_COUNTER, auth_checks, "result", auth_results, N(auth_results)},
     S("shmetrics_collector_resident_memory_bytes", "Resident memory of the collector process.", SHMETRICS_GAUGE,
       resident_bytes),
     P("shmetrics_push_attempts", "Pushes tried, this one included.", SHMETRICS_COUNTER, push_attempts),

@@ -66,6 +66,7 @@ struct smx_self_in {
     uint64_t conns_max;                  /* serve: the connection limit */
     uint64_t conns_closed[3];            /* serve: closed by its guard: request timeout, address, limit */
     uint64_t resident_bytes;             /* serve: the collector's resident memory */
+    uint64_t auth_checks[3];             /* serve: password checks: cached, verified, refused */
     const shmetrics_push_stats_t *push;  /* push: its counts before this push */
 };
 

@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "server.h"
+#include "webconfig.h"
 
 /* The q of the most specific media range (or coding) in `accept` that
  * matches `type`: an exact match beats "major/ *", which beats "* / *" or
@@ -129,6 +130,8 @@ static void log_damage(struct smx_server_state *st, const shmetrics_snapshot_t *
 
 _Static_assert(sizeof(((struct smx_self_in *)0)->conns_closed) / sizeof(uint64_t) == SMX_CONN_NREASONS,
                "one count of closed connections per reason");
+_Static_assert(sizeof(((struct smx_self_in *)0)->auth_checks) / sizeof(uint64_t) == SMX_AUTH_NRESULTS,
+               "one count of password checks per result");
 
 /* The process's resident memory (the second field of /proc/self/statm,
  * in pages); 0 if it cannot be read. */
@@ -169,6 +172,7 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     self.conns_max = cs.max;
     for (int i = 0; i < SMX_CONN_NREASONS; i++)
         self.conns_closed[i] = cs.closed[i];
+    smx_web_auth_checks(st->web, self.auth_checks);
     /* The arena's families, then the collector's own. */
     shmetrics_snapshot_t merged;
     rc = smx_self_append(&self, &merged);

@@ -37,6 +37,7 @@ struct smx_web_cache {
     pthread_mutex_t lock;
     unsigned next; /* the slot the next verified password takes */
     uint8_t key[MAC_LEN];
+    uint64_t checks[SMX_AUTH_NRESULTS]; /* atomic: password checks by result */
     struct {
         size_t user; /* index + 1; 0: empty */
         uint8_t mac[MAC_LEN];
@@ -124,10 +125,13 @@ static bool password_ok(const struct smx_web *w, const char *user, const char *p
         for (size_t i = 0; i < CACHE_SLOTS; i++)
             hit |= c->slot[i].user == u + 1 && same(c->slot[i].mac, mac, MAC_LEN);
         pthread_mutex_unlock(&c->lock);
-        if (hit)
+        if (hit) {
+            __atomic_add_fetch(&c->checks[SMX_AUTH_CACHED], 1, __ATOMIC_RELAXED);
             return true;
+        }
     }
     bool ok = bcrypt_ok(pass, w->users[u < w->nusers ? u : 0].hash) && u < w->nusers;
+    __atomic_add_fetch(&c->checks[ok ? SMX_AUTH_VERIFIED : SMX_AUTH_REFUSED], 1, __ATOMIC_RELAXED);
     if (ok && have_mac) {
         pthread_mutex_lock(&c->lock);
         unsigned s = c->next++ % CACHE_SLOTS;
@@ -221,4 +225,10 @@ bool smx_web_admit(const struct smx_web *w, struct MHD_Connection *c, enum MHD_R
         return false;
     }
     return true;
+}
+
+void smx_web_auth_checks(const struct smx_web *w, uint64_t out[SMX_AUTH_NRESULTS])
+{
+    for (int i = 0; i < SMX_AUTH_NRESULTS; i++)
+        out[i] = w && w->cache ? __atomic_load_n(&w->cache->checks[i], __ATOMIC_RELAXED) : 0;
 }

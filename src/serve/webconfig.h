@@ -91,6 +91,11 @@ const struct MHD_OptionItem *smx_web_options(const struct smx_web *w);
  * bytes for its key), and release it. */
 int smx_web_cache_new(struct smx_web *w);
 void smx_web_cache_free(struct smx_web *w);
+/* Password checks so far, by result: admitted from the cache, admitted by
+ * bcrypt, refused by bcrypt (a wrong password, an unknown user: each pays
+ * one bcrypt).  Zeros for NULL or no users.  Any thread. */
+enum { SMX_AUTH_CACHED, SMX_AUTH_VERIFIED, SMX_AUTH_REFUSED, SMX_AUTH_NRESULTS };
+void smx_web_auth_checks(const struct smx_web *w, uint64_t out[SMX_AUTH_NRESULTS]);
 
 /* Call at the first call of the request handler for a request (the one
  * that announces it).  True when the request may be answered; false when
