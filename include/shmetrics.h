@@ -543,10 +543,13 @@ typedef struct shmetrics_server_options {
  * Serve the registry's arena over HTTP (libmicrohttpd, a pool of `threads`
  * threads, each with its own epoll loop; a scrape is collected and encoded
  * on the thread that received it):
- *   GET /metrics            Prometheus text 0.0.4, or OpenMetrics 1.0.0 when
- *                           the Accept header prefers it; gzip when
+ *   GET /metrics            Prometheus text 0.0.4, or OpenMetrics 1.0.0 or
+ *                           the protobuf format when the Accept header
+ *                           prefers it (protobuf: only its delimited
+ *                           MetricFamily encoding, named); gzip when
  *                           Accept-Encoding allows it; ?format=prometheus|
- *                           openmetrics|json overrides the negotiation
+ *                           openmetrics|json|protobuf overrides the
+ *                           negotiation
  *   GET /healthz            "ok"
  *   HEAD                    as GET, without the body
  * Another path is 404, another method 405, a malformed request 400, one
