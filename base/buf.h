@@ -41,6 +41,7 @@ struct shmetrics_snapshot;
 void smx_encode_prometheus(struct smx_buf *b, const struct shmetrics_snapshot *snap);
 void smx_encode_openmetrics(struct smx_buf *b, const struct shmetrics_snapshot *snap);
 void smx_encode_json(struct smx_buf *b, const struct shmetrics_snapshot *snap);
+void smx_encode_protobuf(struct smx_buf *b, const struct shmetrics_snapshot *snap);
 
 /* A bucket bound or quantile as a label value, spelled as the Python
  * client spells it (so series keep their identity when a program moves to

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz/fuzz_arena.c - owns fuzzing the read side on arbitrary arena bytes:
- * attach read-only, validate, collect, and encode in all three formats.
+ * attach read-only, validate, collect, and encode in all four formats.
  *
  * The input is the arena file, written to /dev/shm.  Real arenas are mostly
  * zeros at the end, so when the input is shorter than the size its header
@@ -82,11 +82,14 @@ static void read_everything(shmetrics_registry_t *reg, uint64_t now)
         return;
     }
     fz_check_snapshot(snap);
-    for (int fmt = 0; fmt < 3; fmt++) {
+    for (int fmt = 0; fmt <= SHMETRICS_FORMAT_PROTOBUF; fmt++) {
         char *out;
         size_t len;
         if (shmetrics_format(snap, (shmetrics_format_t)fmt, &out, &len) == 0) {
-            fz_check_exposition(out, len);
+            if (fmt == SHMETRICS_FORMAT_PROTOBUF)
+                fz_check_protobuf(out, len);
+            else
+                fz_check_exposition(out, len);
             free(out);
         }
     }

@@ -10,10 +10,12 @@
  * Accept header and the Accept-Encoding header.
  *
  * Must hold: no crash or sanitizer report; the format chosen is one of the
- * three; a ?format= value decides alone (and is refused with a message
+ * four; a ?format= value decides alone (and is refused with a message
  * unless it names a format); without one, plain text unless Accept names
- * OpenMetrics or a wildcard (which wins over a text/plain with q=0); gzip
- * only if Accept-Encoding names gzip or a wildcard.
+ * OpenMetrics or a wildcard (which wins over a text/plain with q=0), or
+ * names the protobuf type with its MetricFamily proto and delimited
+ * encoding (a wildcard never gets binary); gzip only if Accept-Encoding
+ * names gzip or a wildcard.
  */
 #include <errno.h>
 #include <string.h>
@@ -36,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = smx_negotiate(format, accept, &fmt);
     if (format) {
         bool known = strcmp(format, "prometheus") == 0 || strcmp(format, "openmetrics") == 0 ||
-                     strcmp(format, "json") == 0;
+                     strcmp(format, "json") == 0 || strcmp(format, "protobuf") == 0;
         if (known != (rc == 0))
             fz_die("?format= accepted or refused wrongly", format, strlen(format));
         if (rc < 0 && (rc != -EINVAL || !*shmetrics_errmsg()))
@@ -45,12 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_die("negotiation without ?format= failed", accept ? accept : "", accept ? strlen(accept) : 0);
     }
     if (rc == 0) {
-        if ((unsigned)fmt > SHMETRICS_FORMAT_JSON)
+        if ((unsigned)fmt > SHMETRICS_FORMAT_PROTOBUF)
             fz_die("negotiated an unknown format", "", 0);
         if (!format && fmt == SHMETRICS_FORMAT_OPENMETRICS &&
             (!accept || (!strcasestr(accept, "application/openmetrics-text") && !strchr(accept, '*'))))
             fz_die("OpenMetrics chosen though Accept names neither it nor a wildcard", accept ? accept : "",
                    accept ? strlen(accept) : 0);
+        if (!format && fmt == SHMETRICS_FORMAT_PROTOBUF &&
+            (!accept || !strcasestr(accept, "application/vnd.google.protobuf") ||
+             !strstr(accept, "io.prometheus.client.MetricFamily") || !strstr(accept, "delimited")))
+            fz_die("protobuf chosen though Accept does not name its delimited MetricFamily encoding",
+                   accept ? accept : "", accept ? strlen(accept) : 0);
         if (!format && fmt == SHMETRICS_FORMAT_JSON)
             fz_die("JSON chosen without ?format=json", "", 0);
         if (!shmetrics_format_content_type(fmt))

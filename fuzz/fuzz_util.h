@@ -148,6 +148,88 @@ static inline void fz_check_exposition(const char *out, size_t len)
         fz_die("exposition is not UTF-8", out, len);
 }
 
+/* The messages of the protobuf exposition that hold others. */
+enum fz_pb_kind { FZ_PB_FAMILY, FZ_PB_METRIC, FZ_PB_SUMMARY, FZ_PB_HISTOGRAM, FZ_PB_LEAF };
+
+/* The kind of the message in field `field` of a message of kind `kind`
+ * (FZ_PB_LEAF for one whose fields are not walked, or a string). */
+static inline enum fz_pb_kind fz_pb_child(enum fz_pb_kind kind, uint64_t field)
+{
+    switch (kind) {
+    case FZ_PB_FAMILY:
+        return field == 4 ? FZ_PB_METRIC : FZ_PB_LEAF;
+    case FZ_PB_METRIC:
+        return field == 4 ? FZ_PB_SUMMARY : field == 7 ? FZ_PB_HISTOGRAM : FZ_PB_LEAF;
+    default:
+        return FZ_PB_LEAF;
+    }
+}
+
+static inline bool fz_pb_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*pos >= len)
+            return false;
+        *v |= (uint64_t)(p[*pos] & 0x7f) << shift;
+        if (p[(*pos)++] < 0x80)
+            return true;
+    }
+    return false;
+}
+
+/* A message walked field by field: every tag, varint, fixed64 and length
+ * ends inside it, and the messages it holds (a family's metrics, a
+ * metric's summary or histogram) are walked too.  The wire types are
+ * those the exposition uses (varint, fixed64, length-delimited). */
+static inline bool fz_pb_walk(const uint8_t *p, size_t len, enum fz_pb_kind kind)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t key, v;
+        if (!fz_pb_varint(p, len, &pos, &key) || (key >> 3) == 0)
+            return false;
+        switch (key & 7) {
+        case 0:
+            if (!fz_pb_varint(p, len, &pos, &v))
+                return false;
+            break;
+        case 1:
+            if (len - pos < 8)
+                return false;
+            pos += 8;
+            break;
+        case 2:
+            if (!fz_pb_varint(p, len, &pos, &v) || v > len - pos)
+                return false;
+            if (fz_pb_child(kind, key >> 3) != FZ_PB_LEAF &&
+                !fz_pb_walk(p + pos, (size_t)v, fz_pb_child(kind, key >> 3)))
+                return false;
+            pos += (size_t)v;
+            break;
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The protobuf exposition: length-delimited MetricFamily messages, ending
+ * exactly after the last one, each well formed (fz_pb_walk). */
+static inline void fz_check_protobuf(const char *out, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)out;
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t n;
+        if (!fz_pb_varint(p, len, &pos, &n) || n > len - pos)
+            fz_die("protobuf: a message length runs past the end", out, len);
+        if (!fz_pb_walk(p + pos, (size_t)n, FZ_PB_FAMILY))
+            fz_die("protobuf: a malformed MetricFamily", out, len);
+        pos += (size_t)n;
+    }
+}
+
 /* Do two families expose one name (their own, or with a suffix of their
  * type: the HELP and TYPE lines and sample names Prometheus reads)? */
 static inline bool fz_exposes_same(const shmetrics_family_t *a, const shmetrics_family_t *b)

@@ -164,6 +164,8 @@ neg() {
 }
 neg prometheus_accept '\001\000\000application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\000gzip'
 neg format_json '\000json\000text/plain\000identity'
+neg prometheus_protobuf '\001\000\000application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\000gzip'
+neg protobuf_text '\001\000\000application/vnd.google.protobuf; proto="io.prometheus.client.MetricFamily"; encoding=text;q=0.9\000'
 neg wildcards '\001\000*/*;q=0.2, application/*;q=0.3,text/*\000*;q=0.5, gzip;q=0'
 neg none '\007'
 neg odd_q '\001\000application/openmetrics-text; q=nan , text/plain ;q=1e400\000GZIP ; q = 0.001'

@@ -513,10 +513,15 @@ typedef enum shmetrics_format {
     SHMETRICS_FORMAT_PROMETHEUS = 0,  /* text 0.0.4 */
     SHMETRICS_FORMAT_OPENMETRICS = 1, /* OpenMetrics 1.0.0 text, ending in # EOF */
     SHMETRICS_FORMAT_JSON = 2,        /* every family with type, help and samples */
+    /* Prometheus' protobuf format: length-delimited MetricFamily messages
+     * (io.prometheus.client, proto/metrics.proto), the series the text
+     * format gives; binary, so *len is its length (NUL bytes inside). */
+    SHMETRICS_FORMAT_PROTOBUF = 3,
 } shmetrics_format_t;
 
 /* Encode a snapshot into a malloc'd NUL-ended buffer the caller frees
- * (*len, if not NULL, gets its length without the NUL).  -EINVAL for a
+ * (*len, if not NULL, gets its length without the NUL; a binary format
+ * needs it).  -EINVAL for a
  * NULL argument or an unknown format, -ENOMEM.  The snapshot may be one the
  * caller built (its magic is not checked); it is only read.  Any caller. */
 int shmetrics_format(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, char **out, size_t *len);
@@ -526,8 +531,8 @@ int shmetrics_format_prometheus(const shmetrics_snapshot_t *snap, char **out, si
 /* The HTTP Content-Type of a format, e.g. "text/plain; version=0.0.4;
  * charset=utf-8"; NULL for an unknown format.  Any caller. */
 const char *shmetrics_format_content_type(shmetrics_format_t fmt);
-/* "prometheus", "openmetrics" or "json" to a format; -EINVAL otherwise
- * (*out unchanged).  Any caller. */
+/* "prometheus", "openmetrics", "json" or "protobuf" to a format; -EINVAL
+ * otherwise (*out unchanged).  Any caller. */
 int shmetrics_format_parse(const char *name, shmetrics_format_t *out);
 
 /* Set every cell of every metric to zero (relaxed stores).  Updates that run
@@ -575,10 +580,13 @@ typedef struct shmetrics_server_options {
  * Serve the registry's arena over HTTP (libmicrohttpd, a pool of `threads`
  * threads, each with its own epoll loop; a scrape is collected and encoded
  * on the thread that received it):
- *   GET /metrics            Prometheus text 0.0.4, or OpenMetrics 1.0.0 when
- *                           the Accept header prefers it; gzip when
+ *   GET /metrics            Prometheus text 0.0.4, or OpenMetrics 1.0.0 or
+ *                           the protobuf format when the Accept header
+ *                           prefers it (protobuf: only its delimited
+ *                           MetricFamily encoding, named); gzip when
  *                           Accept-Encoding allows it; ?format=prometheus|
- *                           openmetrics|json overrides the negotiation
+ *                           openmetrics|json|protobuf overrides the
+ *                           negotiation
  *   GET /healthz            "ok"
  *   HEAD                    as GET, without the body
  * Another path is 404, another method 405, a malformed request 400, one

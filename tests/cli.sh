@@ -142,7 +142,7 @@ check_eq "--help: lists the ten verbs" "  create   create an arena with given ca
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
   observe  record one observation in a histogram or summary series
-  dump     print every metric (Prometheus text, OpenMetrics or JSON)
+  dump     print every metric (Prometheus text, OpenMetrics, JSON or protobuf)
   stat     print an arena's capacities, usage and processes
   serve    serve the arena over HTTP for Prometheus to scrape
   push     push the arena to StatsD, OpenTelemetry (OTLP) or remote-write
@@ -347,6 +347,22 @@ plain_total 1001.25
 # TYPE temperature gauge
 temperature 20
 EOF
+
+# The protobuf format: binary, to a file or a pipe; refused on a terminal
+# (script(1) gives the command one).
+cli dump --arena "$A" --format protobuf
+check_rc "inc: dump --format protobuf exit 0" 0
+check_true "inc: dump --format protobuf writes the messages" test "$(wc -c <"$tmp/out")" -gt 100
+check_eq "inc: dump --format protobuf: each family once, the counters named like their samples" "1 1 1 1 1" \
+    "$(for n in http_requests_total bytes_total vllm:prompt_tokens_total plain_total temperature; do
+        grep -a -c "$n" "$tmp/out"
+    done | tr '\n' ' ' | sed 's/ $//')"
+run script -qec "$CLI dump --arena $A --format protobuf" /dev/null
+check_rc "dump --format protobuf on a terminal: exit 2" 2
+check_contains "dump --format protobuf on a terminal: says why" \
+    "the protobuf format is binary: not written to a terminal" "$OUT"
+cli dump --arena "$A" --format xml
+check_usage_error "dump --format xml" "unknown format 'xml' (prometheus, openmetrics, json, protobuf)"
 
 cli stat --arena "$A"
 check_eq "inc: counters take no process slot; the set's is given back at exit" "processes  0 / 256 (0 attached, 0 dead, 0 exited)" \

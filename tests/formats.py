@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""tests/formats.py - the three exposition formats of `shmetrics dump`,
-read back by independent parsers.
+"""tests/formats.py - the exposition formats of `shmetrics dump`, read
+back by independent parsers.
 
     SHMETRICS_CLI=path/to/shmetrics /usr/bin/python3 tests/formats.py
 
@@ -11,7 +11,9 @@ and infinities), then parses `dump --format prometheus` with
 prometheus_client's 0.0.4 parser, `dump --format openmetrics` with its
 OpenMetrics parser and `dump --format json` with json.loads, and compares
 every family (name, type, help) and every sample (name, labels, value) with
-what the commands wrote.  Only the standard library and prometheus_client.
+what the commands wrote; `dump --format protobuf`, read by tests/pbdecode.py,
+must give Prometheus the same series.  Only the standard library and
+prometheus_client.
 
 Each check prints "ok N - ..." or "not ok N - ..."; the last line is
 "N passed, M failed", and the exit status is 1 if anything failed (77, a
@@ -26,6 +28,8 @@ import subprocess
 import sys
 import time
 import uuid
+
+import pbdecode
 
 try:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
@@ -401,11 +405,33 @@ def main():
         except Exception as e:
             check("json: parsed by json.loads, no bare NaN or Infinity", False, f"{e!r}\n{js}")
 
+        # Prometheus' protobuf format, read by tests/pbdecode.py: the series
+        # Prometheus derives from it are the text format's.
+        p = subprocess.run([CLI, "dump", "--arena", arena, "--format", "protobuf"], capture_output=True, timeout=60)
+        check("protobuf: dump exits 0, nothing on stderr", p.returncode == 0 and p.stderr == b"",
+              f"exit {p.returncode}: {p.stderr!r}")
+        try:
+            fams = pbdecode.families(p.stdout)
+            want = [w for w in m.expected("prometheus") if w[3]]
+            check("protobuf: a message per family with samples, in order, a counter named like its samples",
+                  [f["name"] for f in fams] == [w[0] + ("_total" if w[1] == "counter" else "") for w in want],
+                  f"got  {[f['name'] for f in fams]}")
+            check("protobuf: types, and help texts as written (no escapes)",
+                  [(f["type"], f["help"]) for f in fams] == [(w[1], w[2]) for w in want])
+            got = pbdecode.series(fams)
+            text = {(n, tuple(sorted(l.items()))): v for w in want for n, l, v in w[3]}
+            check(f"protobuf: the text format's {len(text)} series, names, labels and exact values (NaN, infinities)",
+                  got.keys() == text.keys() and all(same_value(got[k], text[k]) for k in text),
+                  "\n".join(f"  {k!r}: {got.get(k)!r} != {text.get(k)!r}" for k in sorted(set(got) | set(text))
+                            if k not in got or k not in text or not same_value(got[k], text[k])))
+        except Exception as e:
+            check("protobuf: decoded by tests/pbdecode.py", False, f"{e!r}")
+
         # Usage.
         rc, out, err, _ = run("dump", "--arena", arena, "--format", "bogus")
         check("--format bogus: exit 2, nothing on stdout", rc == 2 and out == "", f"exit {rc}")
-        check("--format bogus: the error names the three formats",
-              err.splitlines()[:1] == ["shmetrics dump: unknown format 'bogus' (prometheus, openmetrics, json)"],
+        check("--format bogus: the error names the four formats",
+              err.splitlines()[:1] == ["shmetrics dump: unknown format 'bogus' (prometheus, openmetrics, json, protobuf)"],
               err)
         rc, out, err, _ = run("dump", "--help")
         check("dump --help: mentions --format", rc == 0 and "--format" in out)

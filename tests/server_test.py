@@ -22,6 +22,7 @@ import time
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from tap import check, summary
+import pbdecode
 
 CLI = os.environ["SHMETRICS_CLI"]
 FEED = os.environ["SHMETRICS_FEED"]
@@ -205,6 +206,86 @@ def test_routes_and_formats():
     check(rc == 0 and "stopped by SIGINT" in err, "SIGINT: exit 0", err)
 
 
+PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+TEXT = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+PB = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+# Accept headers and the format each must get.
+NEGOTIATION = [
+    # Prometheus 2.42 with --enable-feature=native-histograms (its scrape
+    # manager's header, as sent).
+    (PB + ",application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,"
+     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", PROTOBUF),
+    # Protobuf preferred by q-values rather than by order.
+    (PB + ";q=0.7,application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;"
+     "q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.1", PROTOBUF),
+    ("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", PROTOBUF),
+    ('application/vnd.google.protobuf;proto="io.prometheus.client.MetricFamily";encoding="delimited"', PROTOBUF),
+    ("Application/Vnd.Google.Protobuf;Proto=io.prometheus.client.MetricFamily;ENCODING=delimited", PROTOBUF),
+    ("text/plain;q=0.2," + PB + ";q=0.3", PROTOBUF),
+    # The format's text encodings are not served: no binary for them.
+    ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", TEXT),
+    ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text", TEXT),
+    ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text,"
+     "application/openmetrics-text;q=0.5", OPENMETRICS),
+    ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily", TEXT),
+    ("application/vnd.google.protobuf;encoding=delimited", TEXT),
+    ("application/vnd.google.protobuf;proto=io.prometheus.client.Metric;encoding=delimited", TEXT),
+    ("application/vnd.google.protobuf", TEXT),
+    # Preferences: a higher q elsewhere, a tie, q=0, wildcards.
+    (PB + ";q=0.4,application/openmetrics-text;version=1.0.0;q=0.5", OPENMETRICS),
+    (PB + ",text/plain", TEXT),
+    (PB + ";q=0.5,*/*;q=0.5", TEXT),
+    (PB + ";q=0", TEXT),
+    (PB + ";q=0,application/openmetrics-text", OPENMETRICS),
+    ("*/*", TEXT),
+    ("application/*", OPENMETRICS),
+]
+
+
+def arena_series(s):
+    """The series of the arena's families (the collector's own change from
+    one scrape to the next)."""
+    return {k: v for k, v in s.items() if not k[0].startswith("shmetrics_")}
+
+
+def test_protobuf():
+    srv = Server(ARENA)
+    try:
+        for accept, want in NEGOTIATION:
+            st, h, body = srv.get("/metrics", {"Accept": accept})
+            check(st == 200 and h.get("content-type") == want, "Accept %s: %s" % (accept, want.split(";")[0]),
+                  h.get("content-type"))
+        st, h, text = srv.get("/metrics")
+        text_s = pbdecode.text_series(text_string_to_metric_families(text.decode()))
+        st, h, body = srv.get("/metrics?format=protobuf", {"Accept": "text/plain"})
+        check(st == 200 and h.get("content-type") == PROTOBUF, "?format=protobuf wins over Accept",
+              h.get("content-type"))
+        fams = pbdecode.families(body)
+        names = [f["name"] for f in fams]
+        check(names[:4] == ["req_total", "queue", "lat_seconds", "ttft_seconds"],
+              "protobuf families in order, the counter named like its samples", names)
+        check("shmetrics_collector_scrapes_total" in names and "shmetrics_arena_processes" in names,
+              "the collector's own families follow", names[4:])
+        check([f["type"] for f in fams[:4]] == ["counter", "gauge", "histogram", "summary"], "protobuf types")
+        pb_s = pbdecode.series(fams)
+        check(arena_series(pb_s) == arena_series(text_s) and len(arena_series(pb_s)) == 10,
+              "protobuf and text give the same 10 series, names, labels and values",
+              sorted(set(arena_series(pb_s).items()) ^ set(arena_series(text_s).items())))
+        check(set(pb_s) == set(text_s), "the collector's own series too, by name and labels",
+              sorted(set(pb_s) ^ set(text_s)))
+        st, h, zbody = srv.get("/metrics", {"Accept": PB, "Accept-Encoding": "gzip"})
+        check(h.get("content-type") == PROTOBUF and h.get("content-encoding") == "gzip", "protobuf, gzipped",
+              str(h))
+        zs = pbdecode.series(pbdecode.families(gzip.decompress(zbody)))
+        check(arena_series(zs) == arena_series(text_s), "the gzipped protobuf body decodes to the same series")
+        st, h, hbody = srv.get("/metrics", {"Accept": PB}, method="HEAD")
+        check(st == 200 and hbody == b"" and h.get("content-type") == PROTOBUF and
+              int(h.get("content-length", "0")) > 0, "HEAD with protobuf: its headers, no body")
+    finally:
+        srv.stop()
+
+
 def test_errors():
     r = cli("serve", "--arena", ARENA + "-missing", "--listen", "127.0.0.1:0")
     check(r.returncode == 1 and "no arena at" in r.stderr, "serve a missing arena: exit 1", r.stderr)
@@ -357,6 +438,7 @@ def test_100k_series():
 def main():
     try:
         test_routes_and_formats()
+        test_protobuf()
         test_errors()
         test_reattach()
         test_load()

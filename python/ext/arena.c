@@ -332,7 +332,7 @@ static PyMethodDef arena_methods[] = {
      "_collect(at_ns=None)\nEvery family as (name, help, type, mode, [(sample name, labels, value), ...])."},
     {"expose", (PyCFunction)(void (*)(void))smpy_expose, METH_VARARGS | METH_KEYWORDS,
      "expose(format='prometheus')\nThe exposition of every metric, bytes, encoded by the library:\n"
-     "'prometheus' (text 0.0.4), 'openmetrics' or 'json'."},
+     "'prometheus' (text 0.0.4), 'openmetrics', 'json' or 'protobuf' (binary)."},
     {"_register_vllm", (PyCFunction)(void (*)(void))smpy_register_vllm, METH_VARARGS | METH_KEYWORDS,
      "_register_vllm(classes, max_model_len, buckets_override=None)\nRegister vLLM's set; [(field, metric, help, mode|bounds|None), ...]\n"
      "with each metric an instance of classes = (Counter, Gauge, Histogram, Summary)."},

@@ -75,7 +75,7 @@ static PyObject *content_type(PyObject *module, PyObject *arg)
 
 static PyMethodDef module_methods[] = {
     {"content_type", content_type, METH_O,
-     "content_type(format)\nThe HTTP Content-Type of 'prometheus', 'openmetrics' or 'json'."},
+     "content_type(format)\nThe HTTP Content-Type of 'prometheus', 'openmetrics', 'json' or 'protobuf'."},
     {"default_arena", smpy_default_arena, METH_O,
      "default_arena(cls)\nThe process's default registry (SHMETRICS_ARENA) as an instance of cls, a subclass\n"
      "of Arena; OSError if the variable is unset or the arena cannot be opened."},

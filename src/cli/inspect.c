@@ -58,7 +58,7 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
         }
         if ((accept & OPT_FORMAT) && strcmp(arg, "--format") == 0) {
             if (shmetrics_format_parse(val, &a->format) < 0)
-                return cli_usage_error(v, "unknown format '%s' (prometheus, openmetrics, json)", val);
+                return cli_usage_error(v, "unknown format '%s' (prometheus, openmetrics, json, protobuf)", val);
             continue;
         }
         if (accept & OPT_CAPS) {
@@ -206,6 +206,12 @@ static int run_dump(int argc, char **argv)
     int st = parse(&verb_dump, argc, argv, OPT_FORMAT, &a);
     if (st)
         return st < 0 ? EXIT_OK : st;
+    /* Binary on a terminal is of no use to anyone (as gzip refuses it). */
+    if (a.format == SHMETRICS_FORMAT_PROTOBUF && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "shmetrics dump: the protobuf format is binary: not written to a terminal "
+                        "(redirect it to a file or a pipe)\n");
+        return EXIT_USAGE;
+    }
     shmetrics_registry_t *reg;
     if ((st = open_ro(&a, &reg)))
         return st;
@@ -373,7 +379,7 @@ const struct verb verb_create = {
 
 const struct verb verb_dump = {
     "dump",
-    "print every metric (Prometheus text, OpenMetrics or JSON)",
+    "print every metric (Prometheus text, OpenMetrics, JSON or protobuf)",
     "usage: shmetrics dump [--arena PATH] [--format FORMAT]\n"
     "\n"
     "Opens the arena read-only, merges stripes and processes, and prints every\n"
@@ -382,9 +388,11 @@ const struct verb verb_dump = {
     "  prometheus    the Prometheus text exposition format 0.0.4 (the default)\n"
     "  openmetrics   OpenMetrics 1.0.0 text, ending in # EOF\n"
     "  json          a JSON array of the families, with type, help and samples\n"
+    "  protobuf      Prometheus' protobuf format: length-delimited MetricFamily\n"
+    "                messages, binary (refused when standard output is a terminal)\n"
     "\n"
     "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
-    "  --format FORMAT   prometheus, openmetrics or json\n"
+    "  --format FORMAT   prometheus, openmetrics, json or protobuf\n"
     "  --help            this message\n",
     run_dump,
 };

@@ -2,8 +2,8 @@
 /*
  * src/expose/expose.c - owns the choice between exposition formats: the public
  * shmetrics_format entry point, format names and HTTP content types.  The
- * encoders themselves are src/expose/expose_text.c, src/expose/expose_openmetrics.c and
- * src/expose/expose_json.c.
+ * encoders themselves are src/expose/expose_text.c, src/expose/expose_openmetrics.c,
+ * src/expose/expose_json.c and src/expose/expose_protobuf.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +25,10 @@ static const struct {
     [SHMETRICS_FORMAT_OPENMETRICS] = {"openmetrics", "application/openmetrics-text; version=1.0.0; charset=utf-8",
                                       smx_encode_openmetrics},
     [SHMETRICS_FORMAT_JSON] = {"json", "application/json", smx_encode_json},
+    [SHMETRICS_FORMAT_PROTOBUF] = {"protobuf",
+                                   "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+                                   "encoding=delimited",
+                                   smx_encode_protobuf},
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
@@ -78,5 +82,5 @@ int shmetrics_format_parse(const char *name, shmetrics_format_t *out)
             *out = (shmetrics_format_t)i;
             return 0;
         }
-    return smx_fail(-EINVAL, "unknown format '%s' (prometheus, openmetrics, json)", name ? name : "(null)");
+    return smx_fail(-EINVAL, "unknown format '%s' (prometheus, openmetrics, json, protobuf)", name ? name : "(null)");
 }

@@ -24,7 +24,9 @@ struct smx_server_state {
 };
 
 /* The format for a request: ?format= if given (else -EINVAL for an unknown
- * one), else OpenMetrics when Accept prefers it, else Prometheus text. */
+ * one), else the protobuf format when Accept names its delimited
+ * MetricFamily encoding with a q above those of OpenMetrics and text, else
+ * OpenMetrics when Accept prefers it to text, else Prometheus text. */
 int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt);
 bool smx_accepts_gzip(const char *accept_encoding);
 int smx_gzip(const char *in, size_t len, char **out, size_t *out_len);

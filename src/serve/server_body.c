@@ -61,15 +61,74 @@ static double accept_q(const char *accept, const char *type)
     return q_best;
 }
 
+/* Does the parameter at p (up to end) read NAME=VALUE?  The name's case
+ * is ignored, spaces around '=' are not allowed (RFC 9110), and the value
+ * may be quoted. */
+static bool param_is(const char *p, const char *end, const char *name, const char *value)
+{
+    size_t n = strlen(name), v = strlen(value);
+    while (p < end && *p == ' ')
+        p++;
+    while (end > p && end[-1] == ' ')
+        end--;
+    if ((size_t)(end - p) < n + 1 || strncasecmp(p, name, n) != 0 || p[n] != '=')
+        return false;
+    p += n + 1;
+    if (end - p >= 2 && *p == '"' && end[-1] == '"')
+        p++, end--;
+    return (size_t)(end - p) == v && strncmp(p, value, v) == 0;
+}
+
+/* The q of the protobuf format in `accept`: the highest of the media
+ * ranges application/vnd.google.protobuf that name both
+ * proto=io.prometheus.client.MetricFamily and encoding=delimited (the
+ * format's text encodings are not served, and no wildcard stands for a
+ * binary format); -1 if none does. */
+static double protobuf_q(const char *accept)
+{
+    static const char type[] = "application/vnd.google.protobuf";
+    double q_best = -1;
+    for (const char *p = accept; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        size_t mlen = strcspn(p, ";, ");
+        bool proto = false, delimited = false;
+        double q = 1;
+        if (mlen == sizeof type - 1 && strncasecmp(p, type, mlen) == 0) {
+            for (const char *a = memchr(p, ';', (size_t)(end - p)); a; a = memchr(a, ';', (size_t)(end - a))) {
+                a++;
+                const char *b = memchr(a, ';', (size_t)(end - a));
+                const char *pe = b ? b : end;
+                proto = proto || param_is(a, pe, "proto", "io.prometheus.client.MetricFamily");
+                delimited = delimited || param_is(a, pe, "encoding", "delimited");
+                while (a < pe && *a == ' ')
+                    a++;
+                if (strncasecmp(a, "q=", 2) == 0)
+                    q = strtod(a + 2, NULL);
+            }
+            if (proto && delimited && (q > q_best))
+                q_best = q;
+        }
+        p = end;
+    }
+    return q_best;
+}
+
 int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt)
 {
     if (format_arg)
         return shmetrics_format_parse(format_arg, fmt);
     *fmt = SHMETRICS_FORMAT_PROMETHEUS;
     if (accept) {
+        double pb = protobuf_q(accept);
         double om = accept_q(accept, "application/openmetrics-text");
         double text = accept_q(accept, "text/plain");
-        if (om > 0 && om > text)
+        if (pb > 0 && pb > om && pb > text)
+            *fmt = SHMETRICS_FORMAT_PROTOBUF;
+        else if (om > 0 && om > text)
             *fmt = SHMETRICS_FORMAT_OPENMETRICS;
     }
     return 0;

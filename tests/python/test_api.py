@@ -379,6 +379,12 @@ def test_exposition_matches_what_prometheus_client_parses(registry):
     assert [f.name for f in om] == ["c", "g", "h_seconds", "s"]
     js = json.loads(registry.expose("json"))
     assert js
+    # The protobuf format: the first MetricFamily's length (one byte), then
+    # its name (field 1), the counter's named like its samples.
+    pb = registry.expose("protobuf")
+    assert pb[1:3] == b"\x0a\x07" and pb[3:10] == b"c_total" and pb[0] < 0x80
+    assert shmetrics._shmetrics.content_type("protobuf") == (
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited")
     assert shmetrics.CONTENT_TYPE_LATEST == "text/plain; version=0.0.4; charset=utf-8"
 
 

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/expose/expose_protobuf.c - owns the Prometheus protobuf exposition
+ * format (application/vnd.google.protobuf;
+ * proto=io.prometheus.client.MetricFamily; encoding=delimited): one
+ * MetricFamily message per family of the snapshot, each preceded by its
+ * length as a varint.  The messages are those of proto/metrics.proto,
+ * written through src/expose/pbwire.c; the field numbers below are that
+ * file's.
+ *
+ * Prometheus turns every message back into the series of the text format,
+ * and they must be the ones a text scrape gives, name for name, label for
+ * label, value for value:
+ *
+ *   - A family is named as Prometheus names its samples: a counter family
+ *     as its samples, name_total (as the 0.0.4 text names it); others by
+ *     their name, to which Prometheus adds _bucket, _sum and _count.
+ *   - A counter or gauge sample is one Metric, with the sample's labels
+ *     (an ALL-mode gauge's pid among them).
+ *   - A histogram series is one Metric: its labels but le, sample_count
+ *     (the _count sample), sample_sum, and a Bucket (cumulative count,
+ *     upper bound) per finite bound.  The +Inf bucket is left out, as
+ *     client_golang leaves it out, when it equals the count (always, in a
+ *     snapshot of shmetrics_collect): Prometheus adds it back from
+ *     sample_count.  Prometheus spells the le label from the bound as Go
+ *     does, "0.005", "1.0", "1e+06", which is how the snapshot spells it.
+ *   - A summary series is one Metric: its labels but quantile,
+ *     sample_count, sample_sum, and a Quantile per quantile sample.
+ *   - Counts that are whole numbers from 0 to 2^64 go in the integer
+ *     fields; another count of a histogram (a snapshot built by hand) goes
+ *     in the float field, which Prometheus reads instead when it is not 0;
+ *     a summary has no float count, and such a count is rounded (0 for
+ *     NaN and negative ones).
+ *   - A family without samples is left out (client_golang sends none;
+ *     Prometheus skips them), and a family of an unknown type is UNTYPED,
+ *     one Metric per sample.
+ *
+ * The series of a histogram or summary family are found by grouping
+ * neighbouring samples with the same labels (le and quantile aside), the
+ * order shmetrics_collect gives them.  Each type has its own Metric
+ * writer, so native histogram buckets and exemplars can grow into
+ * histogram_metric (proto/metrics.proto declares their fields).
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "pbwire.h"
+#include "shmetrics.h"
+
+/* proto/metrics.proto, field by field. */
+enum {
+    PB_FAMILY_NAME = 1,
+    PB_FAMILY_HELP = 2,
+    PB_FAMILY_TYPE = 3,
+    PB_FAMILY_METRIC = 4,
+    PB_LABEL_NAME = 1,
+    PB_LABEL_VALUE = 2,
+    PB_METRIC_LABEL = 1,
+    PB_METRIC_GAUGE = 2,
+    PB_METRIC_COUNTER = 3,
+    PB_METRIC_SUMMARY = 4,
+    PB_METRIC_UNTYPED = 5,
+    PB_METRIC_HISTOGRAM = 7,
+    PB_VALUE = 1, /* Gauge, Counter and Untyped: value */
+    PB_SUMMARY_COUNT = 1,
+    PB_SUMMARY_SUM = 2,
+    PB_SUMMARY_QUANTILE = 3,
+    PB_QUANTILE_QUANTILE = 1,
+    PB_QUANTILE_VALUE = 2,
+    PB_HISTOGRAM_COUNT = 1,
+    PB_HISTOGRAM_SUM = 2,
+    PB_HISTOGRAM_BUCKET = 3,
+    PB_HISTOGRAM_COUNT_FLOAT = 4,
+    PB_BUCKET_COUNT = 1,
+    PB_BUCKET_BOUND = 2,
+    PB_BUCKET_COUNT_FLOAT = 4,
+};
+
+/* MetricType. */
+enum { PB_COUNTER = 0, PB_GAUGE = 1, PB_SUMMARY = 2, PB_UNTYPED = 3, PB_HISTOGRAM = 4 };
+
+static bool is(const shmetrics_sample_t *s, const char *suffix)
+{
+    return strcmp(s->suffix, suffix) == 0;
+}
+
+/* A sample's labels, all but the one named `skip` (NULL: all). */
+static void put_labels(struct smx_buf *b, const shmetrics_sample_t *s, const char *skip)
+{
+    for (size_t i = 0; i < s->nlabels; i++) {
+        if (skip && strcmp(s->labels[i].name, skip) == 0)
+            continue;
+        size_t m = smx_pb_begin(b, PB_METRIC_LABEL);
+        smx_pb_string(b, PB_LABEL_NAME, s->labels[i].name, NULL);
+        smx_pb_string(b, PB_LABEL_VALUE, s->labels[i].value, NULL);
+        smx_pb_end(b, m);
+    }
+}
+
+/* The value of the label `name` of a sample, NULL if it has none. */
+static const char *label(const shmetrics_sample_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (strcmp(s->labels[i].name, name) == 0)
+            return s->labels[i].value;
+    return NULL;
+}
+
+/* Do a and b carry the same labels, a label named `skip` aside? */
+static bool same_series(const shmetrics_sample_t *a, const shmetrics_sample_t *b, const char *skip)
+{
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < a->nlabels && strcmp(a->labels[i].name, skip) == 0)
+            i++;
+        while (j < b->nlabels && strcmp(b->labels[j].name, skip) == 0)
+            j++;
+        if (i == a->nlabels || j == b->nlabels)
+            return i == a->nlabels && j == b->nlabels;
+        if (strcmp(a->labels[i].name, b->labels[j].name) || strcmp(a->labels[i].value, b->labels[j].value))
+            return false;
+        i++, j++;
+    }
+}
+
+/* The samples from j that belong to the series of sample j: neighbours
+ * with its labels (`skip` aside), up to and including its _count. */
+static size_t series_end(const shmetrics_family_t *f, size_t j, const char *skip)
+{
+    size_t k = j;
+    while (k < f->nsamples && same_series(&f->samples[j], &f->samples[k], skip))
+        if (is(&f->samples[k++], "_count"))
+            break;
+    return k;
+}
+
+static bool whole_count(double v)
+{
+    return v >= 0 && v < 18446744073709551616.0 && v == floor(v);
+}
+
+/* A count that is not whole, rounded: NaN and negative ones to 0, those
+ * past the integers' range to the largest.  (A double that is not whole
+ * is below 2^53, where round is exact.) */
+static uint64_t rounded_count(double v)
+{
+    if (whole_count(v))
+        return (uint64_t)v;
+    if (!(v > 0))
+        return 0;
+    return v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)round(v);
+}
+
+/* A count into its integer field, or its float one if it is not whole. */
+static void put_count(struct smx_buf *b, uint32_t field, uint32_t float_field, double v)
+{
+    if (whole_count(v))
+        smx_pb_uint64(b, field, (uint64_t)v);
+    else
+        smx_pb_double(b, float_field, v);
+}
+
+/* Counter, gauge and untyped: one Metric for sample j. */
+static size_t value_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, uint32_t field)
+{
+    const shmetrics_sample_t *s = &f->samples[j];
+    size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
+    put_labels(b, s, NULL);
+    size_t v = smx_pb_begin(b, field);
+    smx_pb_double(b, PB_VALUE, s->value);
+    smx_pb_end(b, v);
+    smx_pb_end(b, m);
+    return 1;
+}
+
+static size_t counter_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+{
+    return value_metric(b, f, j, PB_METRIC_COUNTER);
+}
+
+static size_t gauge_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+{
+    return value_metric(b, f, j, PB_METRIC_GAUGE);
+}
+
+static size_t untyped_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+{
+    return value_metric(b, f, j, PB_METRIC_UNTYPED);
+}
+
+/* A histogram series from sample j: classic buckets, count and sum. */
+static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+{
+    size_t end = series_end(f, j, "le");
+    const shmetrics_sample_t *count = NULL, *sum = NULL, *inf = NULL;
+    for (size_t k = j; k < end; k++) {
+        const shmetrics_sample_t *s = &f->samples[k];
+        const char *le = label(s, "le");
+        if (is(s, "_count"))
+            count = s;
+        else if (is(s, "_sum"))
+            sum = s;
+        else if (is(s, "_bucket") && le && isinf(strtod(le, NULL)) && strtod(le, NULL) > 0)
+            inf = s;
+    }
+    /* Without a _count (a snapshot built by hand), the +Inf bucket is it. */
+    double n = count ? count->value : inf ? inf->value : 0;
+    size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
+    put_labels(b, &f->samples[j], "le");
+    size_t h = smx_pb_begin(b, PB_METRIC_HISTOGRAM);
+    put_count(b, PB_HISTOGRAM_COUNT, PB_HISTOGRAM_COUNT_FLOAT, n);
+    if (sum)
+        smx_pb_double(b, PB_HISTOGRAM_SUM, sum->value);
+    for (size_t k = j; k < end; k++) {
+        const shmetrics_sample_t *s = &f->samples[k];
+        const char *le = label(s, "le");
+        /* +Inf is left out when Prometheus would add the same. */
+        if (!is(s, "_bucket") || !le || (s == inf && s->value == n))
+            continue;
+        size_t bk = smx_pb_begin(b, PB_HISTOGRAM_BUCKET);
+        put_count(b, PB_BUCKET_COUNT, PB_BUCKET_COUNT_FLOAT, s->value);
+        smx_pb_double(b, PB_BUCKET_BOUND, strtod(le, NULL));
+        smx_pb_end(b, bk);
+    }
+    smx_pb_end(b, h);
+    smx_pb_end(b, m);
+    return end - j;
+}
+
+/* A summary series from sample j: quantiles, count and sum. */
+static size_t summary_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+{
+    size_t end = series_end(f, j, "quantile");
+    size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
+    put_labels(b, &f->samples[j], "quantile");
+    size_t sm = smx_pb_begin(b, PB_METRIC_SUMMARY);
+    for (size_t k = j; k < end; k++) {
+        const shmetrics_sample_t *s = &f->samples[k];
+        if (is(s, "_count"))
+            smx_pb_uint64(b, PB_SUMMARY_COUNT, rounded_count(s->value));
+        else if (is(s, "_sum"))
+            smx_pb_double(b, PB_SUMMARY_SUM, s->value);
+    }
+    for (size_t k = j; k < end; k++) {
+        const shmetrics_sample_t *s = &f->samples[k];
+        const char *q = label(s, "quantile");
+        if (!is(s, "") || !q)
+            continue;
+        size_t qm = smx_pb_begin(b, PB_SUMMARY_QUANTILE);
+        smx_pb_double(b, PB_QUANTILE_QUANTILE, strtod(q, NULL));
+        smx_pb_double(b, PB_QUANTILE_VALUE, s->value);
+        smx_pb_end(b, qm);
+    }
+    smx_pb_end(b, sm);
+    smx_pb_end(b, m);
+    return end - j;
+}
+
+/* Per type: the MetricType, the suffix of the family name, and the writer
+ * of one Metric from sample j (it returns how many samples it took). */
+static const struct {
+    uint32_t pb_type;
+    const char *name_suffix;
+    size_t (*metric)(struct smx_buf *, const shmetrics_family_t *, size_t);
+} types[] = {
+    [SHMETRICS_COUNTER] = {PB_COUNTER, "_total", counter_metric},
+    [SHMETRICS_GAUGE] = {PB_GAUGE, "", gauge_metric},
+    [SHMETRICS_HISTOGRAM] = {PB_HISTOGRAM, "", histogram_metric},
+    [SHMETRICS_SUMMARY] = {PB_SUMMARY, "", summary_metric},
+};
+static const size_t ntypes = sizeof types / sizeof types[0];
+
+void smx_encode_protobuf(struct smx_buf *b, const shmetrics_snapshot_t *snap)
+{
+    for (size_t i = 0; i < snap->nfamilies; i++) {
+        const shmetrics_family_t *f = &snap->families[i];
+        if (!f->nsamples)
+            continue;
+        bool known = (size_t)f->type < ntypes && types[f->type].metric;
+        size_t fam = smx_pb_begin(b, 0);
+        smx_pb_string(b, PB_FAMILY_NAME, f->name, known ? types[f->type].name_suffix : NULL);
+        smx_pb_string(b, PB_FAMILY_HELP, f->help, NULL);
+        smx_pb_uint64(b, PB_FAMILY_TYPE, known ? types[f->type].pb_type : PB_UNTYPED);
+        for (size_t j = 0; j < f->nsamples && !b->oom;)
+            j += known ? types[f->type].metric(b, f, j) : untyped_metric(b, f, j);
+        smx_pb_end(b, fam);
+    }
+}
