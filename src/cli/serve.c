@@ -15,11 +15,16 @@ static int run_serve(int argc, char **argv)
 {
     const char *arena = NULL, *listen = "127.0.0.1:9400";
     uint32_t threads = 0, max_conns = 0, per_address = 0, request_timeout_ms = 0;
+    unsigned flags = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (cli_is_help(arg)) {
             fputs(verb_serve.usage, stdout);
             return EXIT_OK;
+        }
+        if (strcmp(arg, "--no-process-metrics") == 0) {
+            flags |= SHMETRICS_SERVER_NO_PROCESS_METRICS;
+            continue;
         }
         if (i + 1 >= argc)
             return cli_usage_error(&verb_serve, "%s needs a value, or is unknown", arg);
@@ -61,7 +66,8 @@ static int run_serve(int argc, char **argv)
                                      .threads = threads,
                                      .max_connections = max_conns,
                                      .max_connections_per_address = per_address,
-                                     .request_timeout_ms = request_timeout_ms};
+                                     .request_timeout_ms = request_timeout_ms,
+                                     .flags = flags};
     shmetrics_server_t *srv;
     if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
         shmetrics_shutdown(reg, 0);
@@ -87,7 +93,7 @@ const struct verb verb_serve = {
     "serve the arena over HTTP for Prometheus to scrape",
     "usage: shmetrics serve [--arena PATH] [--listen HOST:PORT] [--threads N]\n"
     "                       [--max-connections N] [--max-connections-per-address N]\n"
-    "                       [--request-timeout DURATION]\n"
+    "                       [--request-timeout DURATION] [--no-process-metrics]\n"
     "\n"
     "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"
     "  GET /metrics   Prometheus text 0.0.4, or OpenMetrics 1.0.0 when the Accept\n"
@@ -95,8 +101,9 @@ const struct verb verb_serve = {
     "                 ?format=prometheus|openmetrics|json chooses explicitly\n"
     "  GET /healthz   ok\n"
     "The collector's own metrics (shmetrics_collector_*, shmetrics_arena_*)\n"
-    "follow the arena's.  Prints 'serving http://HOST:PORT/metrics from ARENA'\n"
-    "once it listens.\n"
+    "follow the arena's, then each attached worker's process_* metrics, read\n"
+    "from /proc and labelled pid.  Prints 'serving http://HOST:PORT/metrics\n"
+    "from ARENA' once it listens.\n"
     "\n"
     "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9400; [::1]:PORT\n"
@@ -112,6 +119,9 @@ const struct verb verb_serve = {
     "  --request-timeout DURATION\n"
     "                      a request must arrive whole within this of its connection\n"
     "                      opening, or of the previous response (default 10s; 500ms)\n"
+    "  --no-process-metrics\n"
+    "                      leave out the workers' process_* metrics (CPU, memory,\n"
+    "                      open files, start time), and their reads of /proc\n"
     "  --help              this message\n",
     run_serve,
 };

@@ -304,6 +304,9 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     struct conn_limits lim = {0};
     if ((rc = conn_limits(opts, threads, &lim)) < 0)
         return rc;
+    unsigned sflags = opts ? opts->flags : 0;
+    if (sflags & ~SHMETRICS_SERVER_NO_PROCESS_METRICS)
+        return smx_fail(-EINVAL, "unknown server flags 0x%x", sflags & ~SHMETRICS_SERVER_NO_PROCESS_METRICS);
     shmetrics_server_t *srv = calloc(1, sizeof *srv);
     if (!srv)
         return smx_fail(-ENOMEM, "out of memory");
@@ -313,6 +316,7 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
         free(srv);
         return rc;
     }
+    srv->st.process_metrics = !(sflags & SHMETRICS_SERVER_NO_PROCESS_METRICS);
     if ((rc = smx_conns_init(&srv->st.conns, lim.max, lim.per_address, lim.timeout_ns)) < 0) {
         smx_reader_fini(&srv->st.rd);
         free(srv);
