@@ -5,7 +5,7 @@ writes every result as one JSON object per line, and checks the targets of
 docs/benchmarks.md.
 
 usage: run.py --out FILE --hotpath EXE --collector EXE --memory EXE
-              --manycore EXE --peer-python SCRIPT [--peer-cpp EXE]
+              --manycore EXE --procs EXE --peer-python SCRIPT [--peer-cpp EXE]
 The environment variable BENCH_OUT, when set, overrides --out.
 
 Programs, in order (each prints JSON lines, see bench/harness.h):
@@ -20,6 +20,8 @@ Programs, in order (each prints JSON lines, see bench/harness.h):
   memory       arena bytes per series
   manycore     scrapes, collector RSS and arena bytes on simulated hosts of
                2 to 1,024 CPUs
+  procs        scrapes with and without the workers' process metrics, for
+               16, 64 and 256 attached worker processes
 """
 import argparse
 import json
@@ -60,6 +62,8 @@ def row(rec):
         extra = "%.3f us/series" % rec["us_per_series"]
     if "resident_bytes_per_series" in rec:
         extra = "%.0f B/series resident" % rec["resident_bytes_per_series"]
+    if "added_us_per_process" in rec:
+        extra = "+%.3f ms, %.1f us/process" % (rec["added_ms"], rec["added_us_per_process"])
     if "collector_max_rss_mb" in rec:
         extra = "rss %.1f MB, arena %.0f B/series, %d stripe sets" % (
             rec["collector_max_rss_mb"], rec["arena_bytes_per_series"], rec["stripe_sets"])
@@ -157,6 +161,7 @@ def main():
     ap.add_argument("--collector", required=True)
     ap.add_argument("--memory", required=True)
     ap.add_argument("--manycore", required=True)
+    ap.add_argument("--procs", required=True)
     ap.add_argument("--peer-python", required=True)
     ap.add_argument("--peer-cpp")
     args = ap.parse_args()
@@ -185,6 +190,7 @@ def main():
 
     suite.run([args.memory])
     suite.run([args.manycore])
+    suite.run([args.procs])
 
     print()
     print("targets:")

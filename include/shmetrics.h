@@ -574,7 +574,14 @@ typedef struct shmetrics_server_options {
      * restart.  The supported keys, and those refused, are listed in
      * docs/collector.md, "TLS and authentication". */
     const char *web_config_file;
+    /* SHMETRICS_SERVER_* bits (others: -EINVAL). */
+    unsigned flags;
 } shmetrics_server_options_t;
+
+/* Server flags.  By default every scrape reads /proc for each attached,
+ * live worker and exposes prometheus_client's process_* families for it
+ * (labelled pid; docs/collector.md); this leaves them out. */
+#define SHMETRICS_SERVER_NO_PROCESS_METRICS 0x1u
 
 /*
  * Serve the registry's arena over HTTP (libmicrohttpd, a pool of `threads`
@@ -593,7 +600,9 @@ typedef struct shmetrics_server_options {
  * whose headers exceed 16 KiB 431 (or the connection is closed); a
  * connection the flood defences close (see the options) gets no answer.  The
  * collector's own metrics (shmetrics_collector_*, shmetrics_arena_*) follow
- * the arena's.  The registry may be read-only and must outlive the server.
+ * the arena's, then the workers' process_* families (unless
+ * SHMETRICS_SERVER_NO_PROCESS_METRICS).  The registry may be read-only and
+ * must outlive the server.
  * -EINVAL for a bad option or listen address, -EADDRINUSE, -EACCES, -ENOMEM
  * and the like (the message names the address).
  *
@@ -653,8 +662,11 @@ typedef enum shmetrics_push_backend {
 /* Push flags. */
 #define SHMETRICS_PUSH_TAGS 0x1u      /* statsd: labels as DogStatsD tags (|#k:v) */
 #define SHMETRICS_PUSH_OTLP_JSON 0x2u /* otlp: JSON instead of protobuf */
-#define SHMETRICS_PUSH_NO_SELF 0x4u   /* leave the pusher's own metrics out */
+#define SHMETRICS_PUSH_NO_SELF 0x4u   /* leave the pusher's own metrics out (the process_* too) */
 #define SHMETRICS_PUSH_FINAL 0x8u     /* shmetrics_pusher_stop pushes once more */
+/* Leave out the workers' process_* families (read from /proc for each
+ * attached, live process, labelled pid; docs/collector.md). */
+#define SHMETRICS_PUSH_NO_PROCESS_METRICS 0x10u
 
 /* Log callback: one line, without a newline. */
 typedef void (*shmetrics_log_fn)(void *arg, const char *line);

@@ -19,7 +19,7 @@
 struct push_args {
     const char *arena, *backend, *target, *prefix, *encoding, *service;
     uint32_t interval_ms, timeout_ms, retry_min_ms, retry_max_ms, max_datagram;
-    bool once, tags, no_self;
+    bool once, tags, no_self, no_procs;
     shmetrics_label_t resource[MAX_PAIRS + 1], labels[MAX_PAIRS];
     char *pair_buf[2 * MAX_PAIRS];
     size_t nresource, nlabels, nbuf;
@@ -67,6 +67,10 @@ static int parse(int argc, char **argv, struct push_args *a)
         }
         if (strcmp(arg, "--no-self-metrics") == 0) {
             a->no_self = true;
+            continue;
+        }
+        if (strcmp(arg, "--no-process-metrics") == 0) {
+            a->no_procs = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -151,6 +155,7 @@ static int run_push(int argc, char **argv)
     shmetrics_push_options_t po = {
         .target = a.target,
         .flags = (a.tags ? SHMETRICS_PUSH_TAGS : 0) | (a.no_self ? SHMETRICS_PUSH_NO_SELF : 0) |
+                 (a.no_procs ? SHMETRICS_PUSH_NO_PROCESS_METRICS : 0) |
                  (a.encoding && strcmp(a.encoding, "json") == 0 ? SHMETRICS_PUSH_OTLP_JSON : 0),
         .interval_ms = a.interval_ms,
         .timeout_ms = a.timeout_ms,
@@ -225,8 +230,8 @@ const struct verb verb_push = {
     "--once.  A push that fails is logged on stderr and retried after --retry-min,\n"
     "the delay doubling up to --retry-max; nothing is lost meanwhile, the next push\n"
     "that gets through carries the cumulative values.  The pusher's own metrics\n"
-    "(shmetrics_push_*) are sent along.  Prints 'pushing ARENA to BACKEND TARGET\n"
-    "every N s' once it runs.\n"
+    "(shmetrics_push_*) are sent along, and each attached worker's process_*\n"
+    "metrics.  Prints 'pushing ARENA to BACKEND TARGET every N s' once it runs.\n"
     "\n"
     "backends and their --target:\n"
     "  statsd         HOST:PORT, UDP: counters as deltas (|c), gauges (|g)\n"
@@ -243,7 +248,10 @@ const struct verb verb_push = {
     "  --timeout DURATION      one HTTP request, connecting included (default 5s)\n"
     "  --retry-min DURATION    first retry after a failure (default 1s)\n"
     "  --retry-max DURATION    longest delay between retries (default 60s)\n"
-    "  --no-self-metrics       leave the shmetrics_push_* metrics out\n"
+    "  --no-self-metrics       leave the shmetrics_push_* metrics out, and the\n"
+    "                          process_* too: the arena's metrics alone are sent\n"
+    "  --no-process-metrics    leave the workers' process_* metrics (read from /proc,\n"
+    "                          labelled pid) out\n"
     "statsd:\n"
     "  --prefix PREFIX         put PREFIX. before every name\n"
     "  --tags                  labels as DogStatsD tags (|#k:v) instead of in the name\n"

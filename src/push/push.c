@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "push.h"
+#include "src/read/procstat.h"
 
 static const char *const backend_names[] = {"null", "statsd", "otlp", "remote-write"};
 static const struct smx_backend *const backends[] = {&smx_backend_null, &smx_backend_statsd, &smx_backend_otlp,
@@ -122,8 +123,8 @@ static int copy_options(struct shmetrics_pusher *p, const shmetrics_push_options
     *o = *in;
     if ((unsigned)o->backend >= 4)
         return smx_fail(-EINVAL, "unknown push backend %d", (int)o->backend);
-    if (o->flags & ~0xfu)
-        return smx_fail(-EINVAL, "unknown push flags 0x%x", o->flags & ~0xfu);
+    if (o->flags & ~0x1fu)
+        return smx_fail(-EINVAL, "unknown push flags 0x%x", o->flags & ~0x1fu);
     if (o->backend != SHMETRICS_PUSH_NULL && (!o->target || !*o->target))
         return smx_fail(-EINVAL, "the %s backend needs a target", backend_names[o->backend]);
     o->interval_ms = o->interval_ms ? o->interval_ms : 10000;
@@ -247,20 +248,28 @@ static int push_locked(struct shmetrics_pusher *p)
             shmetrics_snapshot_free(snap);
         if (rc == 0) {
             /* The arena's families, then the pusher's own (its counts
-             * before this push, this attempt included). */
+             * before this push, this attempt included), then the workers'
+             * process metrics, read from /proc now: NO_SELF leaves out all
+             * the pusher adds, the arena's families alone go. */
+            bool own = !(p->o.flags & SHMETRICS_PUSH_NO_SELF);
+            bool workers = own && !(p->o.flags & SHMETRICS_PUSH_NO_PROCESS_METRICS);
             shmetrics_label_t backend = {"backend", backend_names[p->o.backend]};
             struct smx_self_in self = {.who = SMX_SELF_PUSH, .label = &backend, .snap = snap, .push = &p->stats};
+            struct smx_procs procs = {0};
+            if (workers && (rc = smx_procs_read(snap, &procs)) == 0)
+                self.procs = &procs;
             shmetrics_snapshot_t merged = *snap;
-            if (!(p->o.flags & SHMETRICS_PUSH_NO_SELF))
+            if (rc == 0 && own)
                 rc = smx_self_append(&self, &merged);
             if (rc == 0) {
                 c.snap = &merged;
                 c.now_ns = real_ns();
                 c.start_ns = in.created_ns && in.created_ns < c.now_ns ? in.created_ns : c.now_ns;
                 rc = p->be->push(p, &c);
-                if (!(p->o.flags & SHMETRICS_PUSH_NO_SELF))
+                if (own)
                     smx_self_free(&merged);
             }
+            smx_procs_free(&procs);
             shmetrics_snapshot_free(snap);
         }
     }

@@ -4,7 +4,8 @@
  * merging each series' per-CPU shards and per-process cells into samples,
  * and handing the result out as a private snapshot, with the count of
  * processes attached, dead and exited that the walk of the process table
- * found (so that a collector need not walk it again).
+ * found, and the pid and start time of the live ones (so that a collector
+ * need not walk it again).
  *
  * The walk takes no lock and writes nothing.  Records that are not yet
  * published are skipped; records that fail validation are skipped and
@@ -43,7 +44,9 @@ struct snapshot {
     shmetrics_snapshot_t pub;
     uint32_t magic; /* SMX_SNAPSHOT_MAGIC until freed */
     struct chunk *chunks;
-    char first_damage[160]; /* why the first damaged record was skipped */
+    char first_damage[160];     /* why the first damaged record was skipped */
+    struct smx_live_proc *live; /* the processes attached and alive, in the pool */
+    size_t nlive;
 };
 
 /* Count one damaged record; keep the reason of the first. */
@@ -56,6 +59,13 @@ static void damage(struct snapshot *s, const char *why)
 const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap)
 {
     return snap && snap->damaged ? ((const struct snapshot *)snap)->first_damage : "";
+}
+
+size_t smx_snapshot_live(const shmetrics_snapshot_t *snap, const struct smx_live_proc **out)
+{
+    const struct snapshot *s = (const struct snapshot *)snap;
+    *out = s->live;
+    return s->nlive;
 }
 
 static void *pool_alloc(struct snapshot *s, size_t n)
@@ -493,7 +503,8 @@ static int walk_procs(struct walk *w)
     const struct shm_arena *a = w->reg->arena;
     uint32_t cap = shm_processes_cap(a);
     w->procs = calloc(cap, sizeof *w->procs);
-    if (!w->procs)
+    w->snap->live = pool_alloc(w->snap, sizeof *w->snap->live * (cap ? cap : 1));
+    if (!w->procs || !w->snap->live)
         return -ENOMEM;
     for (uint32_t i = 0; i < cap; i++) {
         struct shm_proc_view pv;
@@ -510,9 +521,10 @@ static int walk_procs(struct walk *w)
         /* As shmetrics_processes tells them apart: exited, else alive. */
         if (pv.state == SHM_PROC_EXITED)
             w->snap->pub.procs_exited++;
-        else if (w->procs[w->nprocs].live)
+        else if (w->procs[w->nprocs].live) {
             w->snap->pub.procs_attached++;
-        else
+            w->snap->live[w->snap->nlive++] = (struct smx_live_proc){pv.pid, pv.start_time};
+        } else
             w->snap->pub.procs_dead++;
         w->procs[w->nprocs].pidnum = pv.pid;
         w->procs[w->nprocs].attach_ns = pv.attach_ns;

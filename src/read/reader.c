@@ -7,6 +7,9 @@
  * metrics, one table like the metric sets' (src/write/sets.c), appended to a
  * snapshot.  How many processes are attached, dead or exited comes with
  * the snapshot (src/read/collect.c): no second walk of the process table.
+ * The same table holds the workers' process_* families, one sample per
+ * attached process (labelled pid) from what src/read/procstat.c read of
+ * /proc for this scrape.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "procstat.h"
 #include "reader.h"
 
 /* ------------------------------------------------------------ reading */
@@ -81,14 +85,16 @@ void smx_reader_fini(struct smx_reader *r)
 
 /* ------------------------------------------------------- self metrics */
 
-/* How a row's value is obtained: sample i of the row. */
-typedef double (*self_value_fn)(const struct smx_self_in *in, size_t i);
+/* Sample i of a row, in *v; false when it has none (a worker whose file
+ * could not be read). */
+typedef bool (*self_value_fn)(const struct smx_self_in *in, size_t i, double *v);
 
-#define VALUE(fn, expr)                                      \
-    static double fn(const struct smx_self_in *in, size_t i) \
-    {                                                        \
-        (void)i;                                             \
-        return (double)(expr);                               \
+#define VALUE(fn, expr)                                               \
+    static bool fn(const struct smx_self_in *in, size_t i, double *v) \
+    {                                                                 \
+        (void)i;                                                      \
+        *v = (double)(expr);                                          \
+        return true;                                                  \
     }
 
 VALUE(scrapes, in->scrapes)
@@ -117,34 +123,63 @@ VALUE(push_reattached, in->push->reattached)
 
 static const char *const process_states[] = {"attached", "dead", "exited"};
 
-static double processes(const struct smx_self_in *in, size_t i)
+static bool processes(const struct smx_self_in *in, size_t i, double *v)
 {
     const size_t n[] = {in->snap->procs_attached, in->snap->procs_dead, in->snap->procs_exited};
-    return (double)n[i];
+    *v = (double)n[i];
+    return true;
 }
 
 static const char *const close_reasons[] = {"request_timeout", "address_limit", "connection_limit"};
 
-static double conns_closed(const struct smx_self_in *in, size_t i)
+static bool conns_closed(const struct smx_self_in *in, size_t i, double *v)
 {
-    return (double)in->conns_closed[i];
+    *v = (double)in->conns_closed[i];
+    return true;
+}
+
+/* The workers' rows: sample i is process i of in->procs. */
+#define WORKER(fn, field, has)                                        \
+    static bool fn(const struct smx_self_in *in, size_t i, double *v) \
+    {                                                                 \
+        const struct smx_proc_sample *p = &in->procs->p[i];           \
+        *v = p->field;                                                \
+        return has;                                                   \
+    }
+
+WORKER(proc_cpu, cpu_seconds, true)
+WORKER(proc_resident, resident_bytes, true)
+WORKER(proc_virtual, virtual_bytes, true)
+WORKER(proc_start, start_time_seconds, p->has_start_time)
+WORKER(proc_open_fds, open_fds, p->has_open_fds)
+WORKER(proc_max_fds, max_fds, p->has_max_fds)
+WORKER(proc_threads, threads, true)
+
+static const char *const proc_files[] = {"stat", "limits", "fd"};
+_Static_assert(sizeof proc_files / sizeof proc_files[0] == SMX_PROC_NFILES, "one label value per /proc file");
+
+static bool proc_unread(const struct smx_self_in *in, size_t i, double *v)
+{
+    *v = (double)in->procs->unread[i];
+    return true;
 }
 
 static const char *const auth_results[] = {"cached", "verified", "refused"};
 
-static double auth_checks(const struct smx_self_in *in, size_t i)
+static bool auth_checks(const struct smx_self_in *in, size_t i, double *v)
 {
-    return (double)in->auth_checks[i];
+    *v = (double)in->auth_checks[i];
+    return true;
 }
 
 struct self_member {
-    enum smx_self_who who;
+    unsigned who;     /* SMX_SELF_* bits; 0 for the rows of in->procs */
     const char *name; /* counters: without _total */
     const char *help;
     shmetrics_type_t type;
     self_value_fn value;
     const char *label;               /* with more than one sample: the label telling them apart */
-    const char *const *label_values; /* one per sample */
+    const char *const *label_values; /* one per sample; NULL: one sample per worker, labelled with its pid */
     size_t nsamples;
 };
 
@@ -156,6 +191,10 @@ struct self_member {
 #define P(name, help, type, value)                            \
     {                                                         \
         SMX_SELF_PUSH, name, help, type, value, NULL, NULL, 1 \
+    }
+#define W(name, help, type, value)                 \
+    {                                              \
+        0, name, help, type, value, "pid", NULL, 0 \
     }
 
 /* In the order the families follow the arena's. */
@@ -213,16 +252,67 @@ static const struct self_member self_members[] = {
       push_last_duration),
     P("shmetrics_push_reattached", "Times the arena was unlinked and re-created, and read again.", SHMETRICS_COUNTER,
       push_reattached),
+    /* The workers' process metrics, read from /proc by src/read/procstat.c:
+     * prometheus_client's process collector's names, types and help, one
+     * sample per attached process. */
+    W("process_cpu_seconds", "Total user and system CPU time spent in seconds.", SHMETRICS_COUNTER, proc_cpu),
+    W("process_resident_memory_bytes", "Resident memory size in bytes.", SHMETRICS_GAUGE, proc_resident),
+    W("process_virtual_memory_bytes", "Virtual memory size in bytes.", SHMETRICS_GAUGE, proc_virtual),
+    W("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", SHMETRICS_GAUGE,
+      proc_start),
+    W("process_open_fds", "Number of open file descriptors.", SHMETRICS_GAUGE, proc_open_fds),
+    W("process_max_fds", "Maximum number of open file descriptors.", SHMETRICS_GAUGE, proc_max_fds),
+    W("process_threads", "Number of OS threads in the process.", SHMETRICS_GAUGE, proc_threads),
+    {0, "shmetrics_collector_process_files_unreadable",
+     "Attached processes whose /proc/PID/stat, limits or fd could not be read in this scrape (permission denied, or "
+     "malformed): the samples drawn from it are left out.",
+     SHMETRICS_GAUGE, proc_unread, "file", proc_files, N(proc_files)},
 };
+
+/* Whether in->snap already exposes the name of a process_* row: a worker
+ * may register process_open_fds itself, and one name must not appear as
+ * two families.  Only the arena's process_* families are compared. */
+static void names_taken(const shmetrics_snapshot_t *snap, bool taken[N(self_members)])
+{
+    for (size_t f = 0; f < snap->nfamilies; f++) {
+        const char *name = snap->families[f].name;
+        if (strncmp(name, "process_", 8) != 0)
+            continue;
+        size_t len = strlen(name);
+        for (size_t m = 0; m < N(self_members); m++) {
+            const char *mine = self_members[m].name;
+            size_t ml = strlen(mine);
+            /* The same name, or one of them the other plus _total. */
+            if (strncmp(mine, "process_", 8) == 0 && strncmp(mine, name, ml < len ? ml : len) == 0 &&
+                (ml == len || (ml + 6 == len && strcmp(name + ml, "_total") == 0) ||
+                 (len + 6 == ml && strcmp(mine + len, "_total") == 0)))
+                taken[m] = true;
+        }
+    }
+}
+
+/* Whether the row is appended, and how many samples it may have. */
+static bool row_on(const struct self_member *sm, const struct smx_self_in *in, bool taken)
+{
+    return sm->who ? (sm->who & (unsigned)in->who) != 0 : in->procs != NULL && !taken;
+}
+
+static size_t row_samples(const struct self_member *sm, const struct smx_self_in *in)
+{
+    return sm->label_values || !sm->label ? sm->nsamples : in->procs->n;
+}
 
 int smx_self_append(const struct smx_self_in *in, shmetrics_snapshot_t *out)
 {
     const shmetrics_snapshot_t *snap = in->snap;
+    bool taken[N(self_members)] = {false};
+    if (in->procs)
+        names_taken(snap, taken);
     size_t nfam = 0, nsmp = 0;
     for (size_t m = 0; m < N(self_members); m++)
-        if (self_members[m].who == in->who) {
+        if (row_on(&self_members[m], in, taken[m])) {
             nfam++;
-            nsmp += self_members[m].nsamples;
+            nsmp += row_samples(&self_members[m], in);
         }
     /* One block: the families, then the samples, then two labels a sample
      * (in->label, then the row's). */
@@ -239,19 +329,25 @@ int smx_self_append(const struct smx_self_in *in, shmetrics_snapshot_t *out)
     size_t f = snap->nfamilies;
     for (size_t m = 0; m < N(self_members); m++) {
         const struct self_member *sm = &self_members[m];
-        if (sm->who != in->who)
+        if (!row_on(sm, in, taken[m]))
             continue;
-        fam[f++] = (shmetrics_family_t){sm->name, sm->help, sm->type, SHMETRICS_MODE_ALL, sm->nsamples, smp};
-        for (size_t i = 0; i < sm->nsamples; i++) {
+        shmetrics_sample_t *first = smp;
+        size_t n = row_samples(sm, in);
+        for (size_t i = 0; i < n; i++) {
+            double v;
+            if (!sm->value(in, i, &v))
+                continue;
+            /* The backend label of a pusher's own rows, not the workers'. */
             size_t nl = 0;
-            if (in->label)
+            if (in->label && sm->who)
                 lab[nl++] = *in->label;
             if (sm->label)
-                lab[nl++] = (shmetrics_label_t){sm->label, sm->label_values[i]};
-            *smp++ = (shmetrics_sample_t){sm->type == SHMETRICS_COUNTER ? "_total" : "", nl, nl ? lab : NULL,
-                                          sm->value(in, i)};
+                lab[nl++] = (shmetrics_label_t){sm->label,
+                                                sm->label_values ? sm->label_values[i] : in->procs->p[i].pid};
+            *smp++ = (shmetrics_sample_t){sm->type == SHMETRICS_COUNTER ? "_total" : "", nl, nl ? lab : NULL, v};
             lab += 2;
         }
+        fam[f++] = (shmetrics_family_t){sm->name, sm->help, sm->type, SHMETRICS_MODE_ALL, (size_t)(smp - first), first};
     }
     *out = *snap;
     out->nfamilies = nall;

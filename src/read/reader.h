@@ -50,8 +50,11 @@ void smx_reader_fini(struct smx_reader *r);
 /* ------------------------------------------------------- self metrics */
 
 /* Which collector's families to append: each row of the table in
- * src/read/reader.c belongs to one. */
-enum smx_self_who { SMX_SELF_SERVE, SMX_SELF_PUSH };
+ * src/read/reader.c belongs to one (0: neither's, only the workers'
+ * process_* families if procs is given). */
+enum smx_self_who { SMX_SELF_SERVE = 1, SMX_SELF_PUSH = 2 };
+
+struct smx_procs;
 
 /* What the collector's own families are computed from. */
 struct smx_self_in {
@@ -68,10 +71,14 @@ struct smx_self_in {
     uint64_t resident_bytes;             /* serve: the collector's resident memory */
     uint64_t auth_checks[3];             /* serve: password checks: cached, verified, refused */
     const shmetrics_push_stats_t *push;  /* push: its counts before this push */
+    const struct smx_procs *procs;       /* the workers' /proc figures (src/read/procstat.h), or NULL:
+                                          * no process_* families */
 };
 
 /* The families of in->snap, then the collector's own (the rows of in->who,
- * in table order), in *out; its other fields are in->snap's.  The arena's
+ * in table order), then, with in->procs, the workers' process_* families
+ * (one sample per process, labelled pid; a family whose name the arena
+ * already exposes is left out), in *out; its other fields are in->snap's.  The arena's
  * families are in->snap's (not copied): in->snap must outlive *out.  Its
  * arrays are one block that smx_self_free frees.  0 or -ENOMEM with a
  * message. */
@@ -81,5 +88,17 @@ void smx_self_free(shmetrics_snapshot_t *out);
 /* Why the first damaged record of a snapshot was skipped ("" if none
  * was): for the collector's log and `shmetrics dump` (src/read/collect.c). */
 const char *smx_snapshot_first_damage(const shmetrics_snapshot_t *snap);
+
+/* A process the walk of the process table found attached and alive: its
+ * pid and start time (field 22 of /proc/PID/stat) as its slot holds them. */
+struct smx_live_proc {
+    uint32_t pid;
+    uint64_t start_time;
+};
+
+/* The live processes of a snapshot from shmetrics_collect (in slot order;
+ * a pid that holds two slots is there twice), in *out, valid as long as
+ * the snapshot; returns how many (src/read/collect.c). */
+size_t smx_snapshot_live(const shmetrics_snapshot_t *snap, const struct smx_live_proc **out);
 
 #endif

@@ -311,6 +311,9 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     struct conn_limits lim = {0};
     if ((rc = conn_limits(opts, threads, &lim)) < 0)
         return rc;
+    unsigned sflags = opts ? opts->flags : 0;
+    if (sflags & ~SHMETRICS_SERVER_NO_PROCESS_METRICS)
+        return smx_fail(-EINVAL, "unknown server flags 0x%x", sflags & ~SHMETRICS_SERVER_NO_PROCESS_METRICS);
     /* TLS, client certificates, basic auth, headers (webconfig.c). */
     struct smx_web *web = NULL;
     if (opts && opts->web_config_file && (rc = smx_web_load(opts->web_config_file, &web)) < 0)
@@ -328,6 +331,7 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
         free(srv);
         return rc;
     }
+    srv->st.process_metrics = !(sflags & SHMETRICS_SERVER_NO_PROCESS_METRICS);
     if ((rc = smx_conns_init(&srv->st.conns, lim.max, lim.per_address, lim.timeout_ns)) < 0) {
         smx_reader_fini(&srv->st.rd);
         smx_web_free(web);

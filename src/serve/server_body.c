@@ -2,8 +2,9 @@
 /*
  * src/serve/server_body.c - owns what a scrape returns: content negotiation
  * (Accept, Accept-Encoding, ?format=), the scrape itself (the arena read
- * and the collector's own metrics appended through src/read/reader.c, a log
- * line when the count of damaged records changes), and gzip.
+ * and the collector's own metrics appended through src/read/reader.c, the
+ * workers' process metrics read through src/read/procstat.c, a log line
+ * when the count of damaged records changes), and gzip.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 
 #include "base/error.h"
 #include "server.h"
+#include "src/read/procstat.h"
 #include "webconfig.h"
 
 /* The q of the most specific media range (or coding) in `accept` that
@@ -232,13 +234,19 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     for (int i = 0; i < SMX_CONN_NREASONS; i++)
         self.conns_closed[i] = cs.closed[i];
     smx_web_auth_checks(st->web, self.auth_checks);
-    /* The arena's families, then the collector's own. */
+    /* The workers' process metrics, read from /proc now. */
+    struct smx_procs procs = {0};
+    if (st->process_metrics && (rc = smx_procs_read(snap, &procs)) == 0)
+        self.procs = &procs;
+    /* The arena's families, then the collector's own, then the workers'. */
     shmetrics_snapshot_t merged;
-    rc = smx_self_append(&self, &merged);
+    if (rc == 0)
+        rc = smx_self_append(&self, &merged);
     if (rc == 0) {
         rc = shmetrics_format(&merged, fmt, body, len);
         smx_self_free(&merged);
     }
+    smx_procs_free(&procs);
     shmetrics_snapshot_free(snap);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
