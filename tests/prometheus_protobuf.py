@@ -22,7 +22,6 @@ SHMETRICS_CLI and SHMETRICS_FEED in the environment; run by Debian's python3.
 import gzip
 import http.client
 import http.server
-import json
 import os
 import re
 import shutil
@@ -30,34 +29,17 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.parse
-import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
-from push_common import free_port, stop_proc
+from prom_server import Prometheus, scrape_config
+from push_common import stop_proc
 from tap import check, failed, summary
 import pbdecode
 
 CLI = os.environ["SHMETRICS_CLI"]
 FEED = os.environ["SHMETRICS_FEED"]
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 ARENA = "/dev/shm/shmetrics-e2e-pb-%d" % os.getpid()
 PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
-
-
-def query(port, expr):
-    url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": expr}))
-    with urllib.request.urlopen(url, timeout=5) as r:
-        doc = json.load(r)
-    if doc.get("status") != "success":
-        raise RuntimeError(doc)
-    return doc["data"]["result"]
-
-
-def scalar(port, expr):
-    res = query(port, expr)
-    return float(res[0]["value"][1]) if len(res) == 1 else None
 
 
 def get(port, path, headers=None):
@@ -129,28 +111,12 @@ def main():
         check(m is not None, "collector listens")
         sport = int(m.group(1))
         proxy = Proxy(sport)
-        pport = free_port()
-        with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                    "scrape_configs:\n  - job_name: shmetrics\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % proxy.port)
-        with open(os.path.join(tmp, "prometheus.log"), "w") as log:
-            prom = subprocess.Popen([PROMETHEUS, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                                     "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                                     "--web.listen-address=127.0.0.1:%d" % pport,
-                                     "--enable-feature=native-histograms"],
-                                    stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        up = None
-        while time.monotonic() < deadline:
-            try:
-                up = scalar(pport, 'up{job="shmetrics"}')
-                if up == 1 and scalar(pport, "sum(feed_series_total)") is not None and \
-                        scalar(pport, "count(e2e_odd_seconds_bucket)") == 5 and len(proxy.seen) >= 3:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
+        prom = Prometheus(tmp, scrape_config("shmetrics", "127.0.0.1:%d" % proxy.port),
+                          "--enable-feature=native-histograms")
+        prom.wait(lambda: prom.scalar('up{job="shmetrics"}') == 1 and
+                  prom.scalar("sum(feed_series_total)") is not None and
+                  prom.scalar("count(e2e_odd_seconds_bucket)") == 5 and len(proxy.seen) >= 3)
+        up = prom.scalar('up{job="shmetrics"}')
         check(up == 1, "Prometheus scrapes the collector: up == 1", up)
 
         # What the scrapes asked for and got.
@@ -180,34 +146,34 @@ def main():
               sorted(set(arena(pb_s).items()) ^ set(arena(text_s).items()))[:10])
 
         # What Prometheus stored.
-        check(scalar(pport, 'scrape_samples_scraped{job="shmetrics"}') == float(len(text_s)),
+        check(prom.scalar('scrape_samples_scraped{job="shmetrics"}') == float(len(text_s)),
               "scrape_samples_scraped = the text format's %d samples" % len(text_s))
-        check(scalar(pport, 'feed_series_total{proc="0",idx="9"}') == 10.0, "one counter series")
-        check(scalar(pport, "sum(feed_series_total)") == 4 * 55.0, "sum over 40 counter series = 220")
-        check(scalar(pport, "count(feed_series_total)") == 40.0, "40 counter series")
-        check(scalar(pport, "feed_busy") == 4.0, "gauge, mode sum over 4 processes")
-        res = query(pport, "e2e_workers")
+        check(prom.scalar('feed_series_total{proc="0",idx="9"}') == 10.0, "one counter series")
+        check(prom.scalar("sum(feed_series_total)") == 4 * 55.0, "sum over 40 counter series = 220")
+        check(prom.scalar("count(feed_series_total)") == 40.0, "40 counter series")
+        check(prom.scalar("feed_busy") == 4.0, "gauge, mode sum over 4 processes")
+        res = prom.query("e2e_workers")
         want = [(k, v) for k, v in text_s.items() if k[0] == "e2e_workers"]
         check(len(res) == 1 and len(want) == 1 and strip_target(res[0]["metric"]) ==
               (("__name__", "e2e_workers"),) + want[0][0][1] and float(res[0]["value"][1]) == 3.0,
               "mode-all gauge: one series with its pid label, 3", (res, want))
-        check(scalar(pport, "feed_latency_seconds_count") == 4.0, "histogram count")
-        check(scalar(pport, "feed_latency_seconds_sum") == 1.0, "histogram sum")
-        q = scalar(pport, "histogram_quantile(0.5, feed_latency_seconds_bucket)")
+        check(prom.scalar("feed_latency_seconds_count") == 4.0, "histogram count")
+        check(prom.scalar("feed_latency_seconds_sum") == 1.0, "histogram sum")
+        q = prom.scalar("histogram_quantile(0.5, feed_latency_seconds_bucket)")
         check(q is not None and abs(q - 0.175) < 1e-9, "histogram_quantile(0.5) = 0.175", q)
-        check(scalar(pport, 'feed_latency_seconds_bucket{le="+Inf"}') == 4.0,
+        check(prom.scalar('feed_latency_seconds_bucket{le="+Inf"}') == 4.0,
               "the +Inf bucket, left out of the message, added back from the count")
-        res = query(pport, "e2e_odd_seconds_bucket")
+        res = prom.query("e2e_odd_seconds_bucket")
         les = sorted((r["metric"].get("le"), float(r["value"][1])) for r in res)
         check(les == [("+Inf", 2.0), ("0.5", 0.0), ("1.0", 1.0), ("1e+06", 1.0), ("2.5e-05", 0.0)],
               "le labels as the text format spells them: 2.5e-05, 0.5, 1.0, 1e+06, +Inf", les)
-        q = scalar(pport, 'feed_ttft_seconds{quantile="0.99"}')
+        q = prom.scalar('feed_ttft_seconds{quantile="0.99"}')
         check(q == 0.50390625, "summary quantile: the sketch's 0.5", q)
-        check(scalar(pport, "feed_ttft_seconds_count") == 4.0, "summary count")
-        check(scalar(pport, "feed_ttft_seconds_sum") == 2.0, "summary sum")
+        check(prom.scalar("feed_ttft_seconds_count") == 4.0, "summary count")
+        check(prom.scalar("feed_ttft_seconds_sum") == 2.0, "summary sum")
 
         # Every arena series, as Prometheus stored it, against the text scrape.
-        res = query(pport, '{__name__=~"feed_.+|e2e_.+",job="shmetrics"}')
+        res = prom.query('{__name__=~"feed_.+|e2e_.+",job="shmetrics"}')
         stored = {}
         for r in res:
             lab = dict(strip_target(r["metric"]))
@@ -215,11 +181,14 @@ def main():
             stored[(name, tuple(sorted(lab.items())))] = float(r["value"][1])
         check(stored == arena(text_s), "Prometheus stored exactly the text format's %d arena series" % len(stored),
               sorted(set(stored.items()) ^ set(arena(text_s).items()))[:10])
-        check([scalar(pport, 'shmetrics_arena_processes{state="%s"}' % s) for s in ("attached", "dead", "exited")]
+        check([prom.scalar('shmetrics_arena_processes{state="%s"}' % s) for s in ("attached", "dead", "exited")]
               == [0.0, 0.0, 1.0], "collector's own metrics: the workers gave their slots back, but for the one "
               "kept for its mode-all gauge")
     finally:
-        stop_proc(prom)
+        if prom:
+            if failed():
+                sys.stdout.write(prom.tail())
+            prom.stop()
         if proxy:
             proxy.stop()
         stop_proc(serve)
@@ -227,12 +196,6 @@ def main():
             os.unlink(ARENA)
         except FileNotFoundError:
             pass
-        if failed():
-            try:
-                with open(os.path.join(tmp, "prometheus.log")) as f:
-                    sys.stdout.write("".join("# " + l for l in f.readlines()[-20:]))
-            except OSError:
-                pass
         shutil.rmtree(tmp, ignore_errors=True)
     return summary()
 

@@ -8,72 +8,31 @@ Prometheus answers with 404.
 
 Everything started here is bounded in time and stopped by PID.
 """
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.parse
-import urllib.request
 
-from push_common import Checks, Pusher, cli, dump_json, free_port, stop_proc, wait_for
+from prom_server import Prometheus
+from push_common import Checks, Pusher, cli, dump_json, free_port, wait_for
 
 FEED = os.environ["SHMETRICS_FEED"]
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 ARENA = "/dev/shm/shmetrics-push-rw-%d" % os.getpid()
 T = Checks()
 
 
-class Prometheus:
-    def __init__(self, tmp, port):
-        self.port = port
-        d = os.path.join(tmp, "prom-%d" % port)
-        os.makedirs(d)
-        with open(os.path.join(d, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 15s\n")
-        self.logpath = os.path.join(d, "prometheus.log")
-        self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen([PROMETHEUS, "--config.file=" + os.path.join(d, "prometheus.yml"),
-                                      "--storage.tsdb.path=" + os.path.join(d, "data"),
-                                      "--web.listen-address=127.0.0.1:%d" % port,
-                                      "--web.enable-remote-write-receiver"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.up = wait_for(self.ready, 60, 0.25)
-
-    def ready(self):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port, timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def query(self, expr):
-        url = "http://127.0.0.1:%d/api/v1/query?%s" % (self.port, urllib.parse.urlencode({"query": expr}))
-        with urllib.request.urlopen(url, timeout=10) as r:
-            doc = json.load(r)
-        if doc.get("status") != "success":
-            raise RuntimeError(doc)
-        return doc["data"]["result"]
-
-    def scalar(self, expr):
-        try:
-            res = self.query(expr)
-        except OSError:
-            return None
-        return float(res[0]["value"][1]) if len(res) == 1 else None
-
-    def stop(self):
-        stop_proc(self.proc)
-        self.log.close()
-
-    def tail(self):
-        with open(self.logpath) as f:
-            return "".join("# " + l for l in f.readlines()[-10:])
+def start_prometheus(tmp, port):
+    """Prometheus as a remote-write receiver on `port`; .up says whether
+    it became ready within 60 s."""
+    prom = Prometheus(os.path.join(tmp, "prom-%d" % port), "global:\n  scrape_interval: 15s\n",
+                      "--web.enable-remote-write-receiver", port=port)
+    prom.up = prom.wait(prom.ready, 60, 0.25)
+    return prom
 
 
 def test_exact(tmp):
-    prom = Prometheus(tmp, free_port())
+    prom = start_prometheus(tmp, free_port())
     T.check(prom.up, "Prometheus is ready")
     target = "http://127.0.0.1:%d" % prom.port
     try:
@@ -130,7 +89,7 @@ def test_down_then_up(tmp):
         T.check("Couldn't connect" in p.stderr(), "the log names the error", p.stderr()[-300:])
         for _ in range(6):
             cli("inc", "--arena", arena, "--help", "Jobs.", "jobs_total")
-        prom = Prometheus(tmp, port)
+        prom = start_prometheus(tmp, port)
         T.check(prom.up, "Prometheus comes up on that port")
         T.check(wait_for(lambda: "get through again" in p.stderr(), 30), "recovery logged", p.stderr()[-300:])
         cli("inc", "--arena", arena, "--help", "Jobs.", "jobs_total", "4")

@@ -28,7 +28,6 @@ stopped by PID.  Needs SHMETRICS_CLI; run by Debian's python3.
 """
 import base64
 import http.client
-import json
 import os
 import re
 import shutil
@@ -37,12 +36,10 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
-import urllib.request
 import warnings
 
-from push_common import free_port, stop_proc
+from prom_server import Prometheus, scrape_config
+from push_common import stop_proc
 from tap import check, failed, summary
 
 with warnings.catch_warnings():
@@ -50,7 +47,6 @@ with warnings.catch_warnings():
     import crypt  # libxcrypt: bcrypt as $2b$
 
 CLI = os.environ["SHMETRICS_CLI"]
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 ARENA = "/dev/shm/shmetrics-tls-%d" % os.getpid()
 METRIC = 'tls_requests_total{code="200"} 42'
@@ -344,16 +340,6 @@ def test_malformed_files():
           "a missing file: its errno", r.stderr)
 
 
-def query(port, expr):
-    url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": expr}))
-    with urllib.request.urlopen(url, timeout=5) as r:
-        doc = json.load(r)
-    if doc.get("status") != "success":
-        raise RuntimeError(doc)
-    res = doc["data"]["result"]
-    return float(res[0]["value"][1]) if len(res) == 1 else None
-
-
 def test_prometheus_scrapes_https():
     write("prom-web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
           "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
@@ -361,44 +347,32 @@ def test_prometheus_scrapes_https():
     promtool_ok("prom-web.yml")
     srv = Serve("prom-web.yml")
     prom = None
-    pport = free_port()
     try:
-        job = ("  - job_name: %s\n    scheme: https\n    basic_auth:\n      username: prometheus\n"
-               "      password: %s\n    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n"
-               "    static_configs:\n      - targets: ['127.0.0.1:%d']\n")
-        write("prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
-              + job % ("shmetrics_tls", "scrape-pw", path("ca.crt"), path("client.crt"), path("client.key"), srv.port)
-              + job % ("wrong_password", "guess", path("ca.crt"), path("client.crt"), path("client.key"), srv.port))
-        with open(path("prometheus.log"), "w") as log:
-            prom = subprocess.Popen([PROMETHEUS, "--config.file=" + path("prometheus.yml"),
-                                     "--storage.tsdb.path=" + path("data"),
-                                     "--web.listen-address=127.0.0.1:%d" % pport], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        up = down = value = None
-        while time.monotonic() < deadline:
-            try:
-                up = query(pport, 'up{job="shmetrics_tls"}')
-                down = query(pport, 'up{job="wrong_password"}')
-                value = query(pport, 'tls_requests_total{job="shmetrics_tls",code="200"}')
-                if up == 1 and down == 0 and value is not None:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
+        job = ("    scheme: https\n    basic_auth:\n      username: prometheus\n      password: %s\n"
+               "    tls_config:\n      ca_file: %s\n      cert_file: %s\n      key_file: %s\n")
+        tls = (path("ca.crt"), path("client.crt"), path("client.key"))
+        target = "127.0.0.1:%d" % srv.port
+        config = (scrape_config("shmetrics_tls", target, job % (("scrape-pw",) + tls))
+                  + scrape_config("wrong_password", target, job % (("guess",) + tls)).split("scrape_configs:\n")[1])
+        prom = Prometheus(path("prom"), config)
+
+        def state():
+            return (prom.scalar('up{job="shmetrics_tls"}'), prom.scalar('up{job="wrong_password"}'),
+                    prom.scalar('tls_requests_total{job="shmetrics_tls",code="200"}'))
+
+        prom.wait(lambda: state()[0] == 1 and state()[1] == 0 and state()[2] is not None)
+        up, down, value = state()
         check(up == 1.0, "Prometheus scrapes over https with a client certificate and basic auth: up == 1", up)
         check(value == 42.0, "Prometheus holds the exact value: tls_requests_total{code=\"200\"} == 42", value)
         check(down == 0.0, "a job with a wrong password: up == 0", down)
-        check(query(pport, 'count(tls_requests_total{job="wrong_password"})') is None,
+        check(prom.scalar('count(tls_requests_total{job="wrong_password"})') is None,
               "and no sample of the wrong-password job")
     finally:
-        stop_proc(prom)
+        if prom:
+            if failed():
+                sys.stdout.write(prom.tail())
+            prom.stop()
         srv.stop()
-        if failed():
-            try:
-                with open(path("prometheus.log")) as f:
-                    sys.stdout.write("".join("# " + line for line in f.readlines()[-20:]))
-            except OSError:
-                pass
 
 
 def main():
