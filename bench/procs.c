@@ -42,7 +42,7 @@
 
 static const int steps[] = {16, 64, 256};
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "procs: %s: %s\n", what, shmetrics_errmsg());
     exit(1);
