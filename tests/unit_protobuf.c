@@ -88,10 +88,11 @@ static void assert_plain(const metric_t *m)
         const Io__Prometheus__Client__Histogram *h = m->histogram;
         cr_assert(!h->has_schema && !h->has_zero_threshold && !h->has_zero_count && !h->has_zero_count_float);
         cr_assert(!h->n_positive_span && !h->n_negative_span && !h->n_positive_delta && !h->n_negative_delta);
-        cr_assert(!h->n_positive_count && !h->n_negative_count && !h->n_exemplars && !h->created_timestamp);
+        cr_assert(!h->n_positive_count && !h->n_negative_count && !h->n_exemplars);
     }
+    /* created_timestamp: tests/unit_types.c. */
     if (m->counter)
-        cr_assert(!m->counter->exemplar && !m->counter->created_timestamp);
+        cr_assert(!m->counter->exemplar);
 }
 
 Test(protobuf, arena_families_decode_field_for_field)
@@ -293,12 +294,13 @@ Test(protobuf, hand_built_snapshot_keeps_the_text_formats_values)
     static const shmetrics_label_t xa[] = {{"x", "a"}};
     static const shmetrics_label_t q5[] = {{"quantile", "0.5"}};
     /* +Inf (5) is not the count (4): the bucket is sent, as it is. */
-    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5},
-                                             {"_bucket", 2, leinf, 5},
-                                             {"_sum", 1, xa, 1.5},
-                                             {"_count", 1, xa, 4}};
-    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN}, {"_sum", 0, NULL, -1}, {"_count", 0, NULL, 2.6}};
-    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1}, {"", 1, xa, 2}};
+    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0},
+                                             {"_bucket", 2, leinf, 5, 0},
+                                             {"_sum", 1, xa, 1.5, 0},
+                                             {"_count", 1, xa, 4, 0}};
+    static const shmetrics_sample_t sum[] = {
+        {"", 1, q5, NAN, 0}, {"_sum", 0, NULL, -1, 0}, {"_count", 0, NULL, 2.6, 0}};
+    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0}, {"", 1, xa, 2, 0}};
     static const shmetrics_family_t fams[] = {
         {.name = "odd", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = odd},
         {.name = "empty", .help = "none", .type = SHMETRICS_GAUGE, .nsamples = 0, .samples = NULL},

@@ -241,15 +241,23 @@ int smx_self_append(const struct smx_self_in *in, shmetrics_snapshot_t *out)
         const struct self_member *sm = &self_members[m];
         if (sm->who != in->who)
             continue;
-        fam[f++] = (shmetrics_family_t){sm->name, sm->help, sm->type, SHMETRICS_MODE_ALL, sm->nsamples, smp};
+        fam[f++] = (shmetrics_family_t){.name = sm->name,
+                                        .help = sm->help,
+                                        .type = sm->type,
+                                        .gauge_mode = SHMETRICS_MODE_ALL,
+                                        .nsamples = sm->nsamples,
+                                        .samples = smp};
         for (size_t i = 0; i < sm->nsamples; i++) {
             size_t nl = 0;
             if (in->label)
                 lab[nl++] = *in->label;
             if (sm->label)
                 lab[nl++] = (shmetrics_label_t){sm->label, sm->label_values[i]};
-            *smp++ = (shmetrics_sample_t){sm->type == SHMETRICS_COUNTER ? "_total" : "", nl, nl ? lab : NULL,
-                                          sm->value(in, i)};
+            /* The collector's own series carry no creation time. */
+            *smp++ = (shmetrics_sample_t){.suffix = sm->type == SHMETRICS_COUNTER ? "_total" : "",
+                                          .nlabels = nl,
+                                          .labels = nl ? lab : NULL,
+                                          .value = sm->value(in, i)};
             lab += 2;
         }
     }
