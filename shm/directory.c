@@ -284,7 +284,8 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     memset(&c, 0, sizeof c);
     memcpy((char *)&c + offsetof(struct shm_family, type), (const char *)f + offsetof(struct shm_family, type),
            offsetof(struct shm_family, nseries) - offsetof(struct shm_family, type));
-    memcpy((char *)&c + offsetof(struct shm_family, states_len), (const char *)f + offsetof(struct shm_family, states_len),
+    memcpy((char *)&c + offsetof(struct shm_family, states_len),
+           (const char *)f + offsetof(struct shm_family, states_len),
            offsetof(struct shm_family, reserved) - offsetof(struct shm_family, states_len));
     const char *heap = shm_heap(a);
     if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_STATESET)
@@ -297,9 +298,9 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     if (c.nlabels > SHM_MAX_LABELS || !heap_range_ok(a, c.labels_off, c.labels_len) ||
         !smx_label_list_ok(heap + c.labels_off, c.labels_len, c.nlabels))
         return smx_fail(-EBADMSG, "family record %u: bad label names", idx);
-    if (c.type == SHM_TYPE_GAUGE                                      ? c.mode > SHM_MODE_LIVEMOSTRECENT
+    if (c.type == SHM_TYPE_GAUGE                                 ? c.mode > SHM_MODE_LIVEMOSTRECENT
         : c.type == SHM_TYPE_INFO || c.type == SHM_TYPE_STATESET ? c.mode != SHM_MODE_MOSTRECENT
-                                                                      : c.mode != 0)
+                                                                 : c.mode != 0)
         return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
     if (c.type == SHM_TYPE_HISTOGRAM
             ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS || !doubles_ok(a, c.buckets_off, c.nbuckets, false)
@@ -316,9 +317,8 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return smx_fail(-EBADMSG, "family record %u: %u cells for its type", idx, c.ncells);
     /* A unit must be a suffix of the name: the encoders check that, since
      * only it makes the UNIT line valid; here only its own rule. */
-    if (c.unit_len &&
-        (!heap_range_ok(a, c.unit_off, c.unit_len) || !smx_unit_ok(heap + c.unit_off, c.unit_len) ||
-         c.type == SHM_TYPE_INFO || c.type == SHM_TYPE_STATESET))
+    if (c.unit_len && (!heap_range_ok(a, c.unit_off, c.unit_len) || !smx_unit_ok(heap + c.unit_off, c.unit_len) ||
+                       c.type == SHM_TYPE_INFO || c.type == SHM_TYPE_STATESET))
         return smx_fail(-EBADMSG, "family record %u: bad unit", idx);
     if (c.type == SHM_TYPE_STATESET ? !heap_range_ok(a, c.states_off, c.states_len) ||
                                           !smx_state_list_ok(heap + c.states_off, c.states_len, c.nstates)
@@ -389,7 +389,7 @@ static bool cells_ok(const struct shm_arena *a, const struct shm_family_view *fa
 static int cells_alloc(struct shm_arena *a, const struct shm_family_view *fam, uint64_t *word)
 {
     return SHM_TYPE_IN_UNITS(fam->type) ? shm_gauge_cells_alloc(a, word)
-                                       : shm_pool_alloc(a, cells_words(fam), SHM_LINE_WORDS, "a new series", word);
+                                        : shm_pool_alloc(a, cells_words(fam), SHM_LINE_WORDS, "a new series", word);
 }
 
 /* Step 4 for a series: make sure it has cells and is marked ready. */

@@ -163,8 +163,9 @@ bool smx_info_key_ok(const char *key, size_t len, uint32_t nlabels, const char *
     uint32_t npairs = 0;
     for (size_t p = 0; p < plen; npairs++) {
         size_t nl = member_len(pairs, plen, p);
-        if (nl == SIZE_MAX || !smx_label_name_ok(pairs + p, nl) || (nl >= 2 && pairs[p] == '_' && pairs[p + 1] == '_') ||
-            nlabels + npairs >= SHM_MAX_LABELS || list_has(labels, labels_len, nlabels, pairs + p, nl))
+        if (nl == SIZE_MAX || !smx_label_name_ok(pairs + p, nl) ||
+            (nl >= 2 && pairs[p] == '_' && pairs[p + 1] == '_') || nlabels + npairs >= SHM_MAX_LABELS ||
+            list_has(labels, labels_len, nlabels, pairs + p, nl))
             return false;
         /* Earlier pair names: every other member from the start. */
         for (size_t q = 0; q < p;) {

@@ -161,7 +161,9 @@ int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v
 {
     if (SHM_TYPE_IN_UNITS(fam->type))
         return smx_fail(-EINVAL, "series record %u: a %s has no pool blocks", v->idx,
-                        fam->type == SHM_TYPE_GAUGE ? "gauge" : fam->type == SHM_TYPE_INFO ? "info" : "stateset");
+                        fam->type == SHM_TYPE_GAUGE  ? "gauge"
+                        : fam->type == SHM_TYPE_INFO ? "info"
+                                                     : "stateset");
     uint64_t *base = shm_pool(a) + v->cell;
     fn(base + 1, arg);
     uint64_t block = SHM_STRIPE_WORDS(fam->ncells);

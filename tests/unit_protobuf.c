@@ -298,8 +298,9 @@ Test(protobuf, hand_built_snapshot_keeps_the_text_formats_values)
                                              {"_bucket", 2, leinf, 5, 0},
                                              {"_sum", 1, xa, 1.5, 0},
                                              {"_count", 1, xa, 4, 0}};
-    static const shmetrics_sample_t sum[] = {
-        {"", 1, q5, NAN, 0}, {"_sum", 0, NULL, -1, 0}, {"_count", 0, NULL, 2.6, 0}};
+    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0},
+                                             {"_sum", 0, NULL, -1, 0},
+                                             {"_count", 0, NULL, 2.6, 0}};
     static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0}, {"", 1, xa, 2, 0}};
     static const shmetrics_family_t fams[] = {
         {.name = "odd", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = odd},

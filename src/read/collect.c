@@ -112,7 +112,7 @@ struct fam {
     struct shm_family_view v;
     const char *name, *help, *unit; /* private copies, checked */
     const char **states;            /* statesets: the state names, copied */
-    const char **bounds;     /* le or quantile label values, spelled once */
+    const char **bounds;            /* le or quantile label values, spelled once */
     bool ok;
     uint32_t nseries;
     uint32_t first;      /* into the series order array */

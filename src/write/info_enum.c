@@ -86,8 +86,8 @@ static int pairs_check(const struct smx_metric *m, const shmetrics_label_t *pair
             if (strcmp(pairs[j].name, k) == 0)
                 return smx_fail(-EINVAL, "info %s: label name \"%s\" appears twice", m->name, k);
         if (vl > SHM_MAX_LABEL_VALUE || !smx_utf8_ok(v, vl))
-            return smx_fail(-EINVAL, "info %s: the value of \"%s\" is not valid UTF-8 of at most %u bytes", m->name,
-                            k, SHM_MAX_LABEL_VALUE);
+            return smx_fail(-EINVAL, "info %s: the value of \"%s\" is not valid UTF-8 of at most %u bytes", m->name, k,
+                            SHM_MAX_LABEL_VALUE);
     }
     return 0;
 }

@@ -86,7 +86,7 @@ struct smx_metric {
     char *states; /* statesets: the state names, a string list */
     size_t states_len;
     uint32_t nstates;
-    const char **state_names; /* statesets: into `states` */
+    const char **state_names;     /* statesets: into `states` */
     struct smx_metric *free_next; /* at shutdown */
 };
 
@@ -181,8 +181,8 @@ void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void 
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
 /* An info series: its value set `pairs`, resolved (registered on first
  * use) as the series of the label values then the pairs. */
-int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs,
-                        size_t n, struct smx_series **out);
+int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs, size_t n,
+                        struct smx_series **out);
 /* The series object behind a handle of any type. */
 struct smx_series *smx_series_of_handle(const void *handle);
 int smx_series_clear(struct smx_metric *m);

@@ -285,8 +285,8 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
     return rc;
 }
 
-int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs,
-                        size_t n, struct smx_series **out)
+int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs, size_t n,
+                        struct smx_series **out)
 {
     /* Checked by the caller: n + labels <= SHM_MAX_LABELS, names and
      * values.  The members: label values (from the key), then pairs. */
