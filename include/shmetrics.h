@@ -696,6 +696,9 @@ typedef struct shmetrics_server_options {
      * restart.  The supported keys, and those refused, are listed in
      * docs/collector.md, "TLS and authentication". */
     const char *web_config_file;
+    /* SHMETRICS_FORMAT_* flags for every scrape (SHMETRICS_FORMAT_NO_CREATED:
+     * no creation times); -EINVAL for unknown ones. */
+    unsigned format_flags;
 } shmetrics_server_options_t;
 
 /*

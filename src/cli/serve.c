@@ -15,6 +15,7 @@ static int run_serve(int argc, char **argv)
 {
     const char *arena = NULL, *listen = "127.0.0.1:9400", *web_config = NULL;
     uint32_t threads = 0, max_conns = 0, per_address = 0, request_timeout_ms = 0;
+    unsigned format_flags = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (cli_is_help(arg)) {
@@ -24,6 +25,10 @@ static int run_serve(int argc, char **argv)
         /* Prometheus' exporters spell it with '=': both forms are taken. */
         if (strncmp(arg, "--web.config.file=", 18) == 0) {
             web_config = arg + 18;
+            continue;
+        }
+        if (strcmp(arg, "--no-created") == 0) {
+            format_flags |= SHMETRICS_FORMAT_NO_CREATED;
             continue;
         }
         if (i + 1 >= argc)
@@ -69,7 +74,8 @@ static int run_serve(int argc, char **argv)
                                      .max_connections = max_conns,
                                      .max_connections_per_address = per_address,
                                      .request_timeout_ms = request_timeout_ms,
-                                     .web_config_file = web_config};
+                                     .web_config_file = web_config,
+                                     .format_flags = format_flags};
     shmetrics_server_t *srv;
     if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
         shmetrics_shutdown(reg, 0);
@@ -97,7 +103,7 @@ const struct verb verb_serve = {
     "usage: shmetrics serve [--arena PATH] [--listen HOST:PORT] [--threads N]\n"
     "                       [--max-connections N] [--max-connections-per-address N]\n"
     "                       [--request-timeout DURATION]\n"
-    "                       [--web.config.file FILE]\n"
+    "                       [--web.config.file FILE] [--no-created]\n"
     "\n"
     "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"
     "  GET /metrics   Prometheus text 0.0.4, or OpenMetrics 1.0.0 or the protobuf\n"
@@ -107,8 +113,10 @@ const struct verb verb_serve = {
     "                 explicitly\n"
     "  GET /healthz   ok\n"
     "The collector's own metrics (shmetrics_collector_*, shmetrics_arena_*)\n"
-    "follow the arena's.  Prints 'serving http://HOST:PORT/metrics from ARENA'\n"
-    "(https with TLS) once it listens.\n"
+    "follow the arena's.  Counters, histograms and summaries carry the time each\n"
+    "series was created, as prometheus_client shows it (name_created).  Prints\n"
+    "'serving http://HOST:PORT/metrics from ARENA' (https with TLS) once it\n"
+    "listens.\n"
     "\n"
     "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9400; [::1]:PORT\n"
@@ -132,6 +140,8 @@ const struct verb verb_serve = {
     "                      bcrypt hashes; http_server_config: headers); every path\n"
     "                      then needs them.  Checked at start: a bad file names its\n"
     "                      line, and the server does not start\n"
+    "  --no-created        leave the creation times of series out (as does the\n"
+    "                      environment variable PROMETHEUS_DISABLE_CREATED_SERIES=true)\n"
     "  --help              this message\n",
     run_serve,
 };

@@ -21,6 +21,7 @@ struct smx_server_state {
     uint64_t logged_damaged;     /* atomic: damaged records when last logged */
     uint64_t damage_logged_ns;   /* atomic: CLOCK_MONOTONIC of that log line */
     struct smx_web *web;         /* the web configuration file's, or NULL */
+    unsigned format_flags;       /* SHMETRICS_FORMAT_* of every scrape */
 };
 
 /* The format for a request: ?format= if given (else -EINVAL for an unknown

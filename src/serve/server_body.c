@@ -236,7 +236,7 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     shmetrics_snapshot_t merged;
     rc = smx_self_append(&self, &merged);
     if (rc == 0) {
-        rc = shmetrics_format(&merged, fmt, body, len);
+        rc = shmetrics_format_with(&merged, fmt, st->format_flags, body, len);
         smx_self_free(&merged);
     }
     shmetrics_snapshot_free(snap);
