@@ -338,6 +338,10 @@ _Static_assert(offsetof(struct shm_series, reserved) == 48, "series.reserved");
  * processes whose slot was reclaimed (same word layout, stamp 0 = none).
  * A unit's pages are allocated from its start by its owner (unit_ready in
  * its slot; retired_ready in the header for the retired unit).
+ * Info and stateset series are gauge lines in mode mostrecent: a
+ * stateset's value is the index of its state, an info value set's 1.0
+ * (each value set is a series, its key the label values then the pairs);
+ * a process that registers one without setting it stamps it 1.
  *
  * Counter cells: [0] uint64 whole part  [1] double fractional part.
  */
