@@ -200,12 +200,12 @@ class Model:
     def expected(self, fmt, created=True):
         """[(family name, type, help, [(sample name, labels, value)])] as
         `fmt` shows them: everything, or for openmetrics without the values
-        the format forbids (see src/expose/expose_openmetrics.c); with the
-        creation time of each counter, histogram and summary series as
-        prometheus_client shows it, after its samples in openmetrics, as a
-        gauge family name_created after the family in prometheus text."""
+        the format forbids (see src/expose/expose_openmetrics.c); in
+        openmetrics with the creation time of each counter, histogram and
+        summary series after its samples (prometheus text 0.0.4 has none,
+        as client_golang's)."""
         om = fmt == "openmetrics"
-        dated = created and fmt in ("prometheus", "openmetrics")
+        dated = created and om
         out = []
         for name, f in self.families.items():
             samples = []
@@ -243,11 +243,9 @@ class Model:
                     if not om or total >= 0:
                         samples.append((name + "_sum", labels, total))
                     samples.append((name + "_count", labels, len(writes)))
-                if om and created_samples:
+                if created_samples:
                     samples.append(created_samples.pop())
             out.append((name, f["type"], f["help"], samples))
-            if created_samples:
-                out.append((name + "_created", "gauge", f["help"], created_samples))
         return out
 
 

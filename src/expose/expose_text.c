@@ -3,9 +3,11 @@
  * src/expose/expose_text.c - owns the Prometheus text exposition format 0.0.4:
  * its HELP and TYPE lines, named and typed as prometheus_client names and
  * types them (a counter family like its _total samples; an info family
- * like its _info samples, and typed gauge, as a stateset is), and the
- * creation times of series as prometheus_client shows them in this format:
- * a gauge family name_created after the family, one sample per series.
+ * like its _info samples, and typed gauge, as a stateset is).  Creation
+ * times are not shown in this format (as client_golang and prometheus_client
+ * in multiprocess mode do not: a name_created gauge family would double the
+ * series Prometheus stores for each counter); OpenMetrics and protobuf
+ * carry them.
  * Sample lines and escaping are shared with OpenMetrics (base/buf.c);
  * src/expose/expose.c dispatches between the formats.
  */
@@ -31,6 +33,7 @@ static void header(struct smx_buf *b, const char *name, const char *suffix, cons
 
 void smx_encode_prometheus(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
+    (void)flags; /* SHMETRICS_FORMAT_NO_CREATED: nothing to leave out here */
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         /* In 0.0.4 a counter family is named like its samples, an info
@@ -38,22 +41,7 @@ void smx_encode_prometheus(struct smx_buf *b, const shmetrics_snapshot_t *snap, 
         const char *suffix = f->type == SHMETRICS_COUNTER ? "_total" : f->type == SHMETRICS_INFO ? "_info" : "";
         bool gauge = f->type == SHMETRICS_INFO || f->type == SHMETRICS_STATESET;
         header(b, f->name, suffix, f->help, gauge ? "gauge" : smx_type_name(f->type));
-        size_t dated = 0;
-        for (size_t j = 0; j < f->nsamples; j++) {
+        for (size_t j = 0; j < f->nsamples; j++)
             smx_buf_sample(b, f->name, &f->samples[j]);
-            dated += smx_sample_ends_dated_series(f, &f->samples[j]);
-        }
-        if (!dated || (flags & SHMETRICS_FORMAT_NO_CREATED))
-            continue;
-        header(b, f->name, "_created", f->help, "gauge");
-        for (size_t j = 0; j < f->nsamples; j++) {
-            const shmetrics_sample_t *s = &f->samples[j];
-            if (!smx_sample_ends_dated_series(f, s))
-                continue;
-            shmetrics_sample_t c = *s;
-            c.suffix = "_created";
-            c.value = s->created;
-            smx_buf_sample(b, f->name, &c);
-        }
     }
 }

@@ -89,11 +89,16 @@ def test_text_parses_as_prometheus_client_s(both):
     ref, reg = both
     want = families(text_parser.text_string_to_metric_families(prometheus_client.generate_latest(ref).decode()))
     got = families(text_parser.text_string_to_metric_families(reg.expose("prometheus").decode()))
-    assert got == want
-    # The families the comparison covered: info as gauges named _info,
-    # _created gauges after counters, histograms and summaries.
+    # The one difference, on purpose: prometheus_client (in one process)
+    # adds a gauge family name_created after each counter, histogram and
+    # summary in 0.0.4; shmetrics does not, as client_golang and
+    # prometheus_client's multiprocess mode do not (it would double the
+    # series Prometheus stores).  OpenMetrics carries them (below).
+    created = {n for n in want if n.endswith("_created")}
+    assert created == {"sent_bytes_created", "lat_seconds_created", "ttft_seconds_created"}
+    assert got == {n: f for n, f in want.items() if n not in created}
+    # The families the comparison covered: info as gauges named _info.
     assert want["build_info"][0] == "gauge" and want["state"][0] == "gauge"
-    assert {"sent_bytes_created", "lat_seconds_created", "ttft_seconds_created"} <= set(want)
 
 
 def test_openmetrics_parses_as_prometheus_client_s(both):
