@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * base/buf.c - owns the growable buffer of the encoders and what the text
- * formats share: number spelling, escaping, sample lines.
+ * base/buf.c - owns the growable buffer of the encoders and what the
+ * formats share: number spelling, escaping, sample lines, where a series'
+ * creation time goes and when a unit may be shown.
  */
 #include <math.h>
 #include <stdio.h>
@@ -178,4 +179,27 @@ void smx_buf_sample(struct smx_buf *b, const char *name, const shmetrics_sample_
     smx_buf_putc(b, ' ');
     smx_buf_double(b, s->value);
     smx_buf_putc(b, '\n');
+}
+
+bool smx_sample_ends_dated_series(const shmetrics_family_t *f, const shmetrics_sample_t *s)
+{
+    if (!(s->created > 0))
+        return false;
+    switch (f->type) {
+    case SHMETRICS_COUNTER:
+        return strcmp(s->suffix, "_total") == 0;
+    case SHMETRICS_HISTOGRAM:
+    case SHMETRICS_SUMMARY:
+        return strcmp(s->suffix, "_count") == 0;
+    default:
+        return false;
+    }
+}
+
+const char *smx_family_unit(const shmetrics_family_t *f)
+{
+    if (!f->unit || !*f->unit)
+        return NULL;
+    size_t n = strlen(f->name), u = strlen(f->unit);
+    return n > u && f->name[n - u - 1] == '_' && strcmp(f->name + n - u, f->unit) == 0 ? f->unit : NULL;
 }

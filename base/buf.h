@@ -32,16 +32,26 @@ void smx_buf_json_string(struct smx_buf *b, const char *s);
 /* One sample line of the text formats: name{labels} value. */
 struct shmetrics_sample;
 void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);
-/* "counter", "gauge", "histogram", "summary". */
+/* "counter", "gauge", "histogram", "summary", "info", "stateset". */
 const char *smx_type_name(uint32_t type);
 
 /* The encoders (src/expose_*.c), dispatched by src/expose/expose.c.  Each
- * appends one whole exposition of `snap` to `b`. */
+ * appends one whole exposition of `snap` to `b`; `flags` are
+ * SHMETRICS_FORMAT_* (SHMETRICS_FORMAT_NO_CREATED also when the
+ * environment asked for it). */
 struct shmetrics_snapshot;
-void smx_encode_prometheus(struct smx_buf *b, const struct shmetrics_snapshot *snap);
-void smx_encode_openmetrics(struct smx_buf *b, const struct shmetrics_snapshot *snap);
-void smx_encode_json(struct smx_buf *b, const struct shmetrics_snapshot *snap);
-void smx_encode_protobuf(struct smx_buf *b, const struct shmetrics_snapshot *snap);
+void smx_encode_prometheus(struct smx_buf *b, const struct shmetrics_snapshot *snap, unsigned flags);
+void smx_encode_openmetrics(struct smx_buf *b, const struct shmetrics_snapshot *snap, unsigned flags);
+void smx_encode_json(struct smx_buf *b, const struct shmetrics_snapshot *snap, unsigned flags);
+void smx_encode_protobuf(struct smx_buf *b, const struct shmetrics_snapshot *snap, unsigned flags);
+/* The name_created sample of the series that `s` ends (its labels, the
+ * series' creation time as value), if it has one and `flags` allow it:
+ * the last sample of a counter, histogram or summary series. */
+struct shmetrics_family;
+bool smx_sample_ends_dated_series(const struct shmetrics_family *f, const struct shmetrics_sample *s);
+/* A family's unit, when the text formats may show it: set, and the
+ * family's name ends with _UNIT (OpenMetrics' rule). */
+const char *smx_family_unit(const struct shmetrics_family *f);
 
 /* A bucket bound or quantile as a label value, spelled as the Python
  * client spells it (so series keep their identity when a program moves to

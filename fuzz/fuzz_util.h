@@ -234,12 +234,14 @@ static inline void fz_check_protobuf(const char *out, size_t len)
  * type: the HELP and TYPE lines and sample names Prometheus reads)? */
 static inline bool fz_exposes_same(const shmetrics_family_t *a, const shmetrics_family_t *b)
 {
-    static const char *const sfx[5][4] = {{""},
-                                          {"", "_total"},
+    static const char *const sfx[7][5] = {{""},
+                                          {"", "_total", "_created"},
                                           {""},
-                                          {"", "_bucket", "_sum", "_count"},
-                                          {"", "_sum", "_count"}};
-    static const int nsfx[5] = {1, 2, 1, 4, 3};
+                                          {"", "_bucket", "_sum", "_count", "_created"},
+                                          {"", "_sum", "_count", "_created"},
+                                          {"", "_info"},
+                                          {""}};
+    static const int nsfx[7] = {1, 3, 1, 5, 4, 2, 1};
     char x[300], y[300];
     for (int i = 0; i < nsfx[a->type]; i++)
         for (int j = 0; j < nsfx[b->type]; j++) {
@@ -258,8 +260,16 @@ static inline void fz_check_snapshot(const shmetrics_snapshot_t *snap)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
-        if (f->type < SHMETRICS_COUNTER || f->type > SHMETRICS_SUMMARY)
+        if (f->type < SHMETRICS_COUNTER || f->type > SHMETRICS_STATESET)
             fz_die("unknown type", f->name, strlen(f->name));
+        /* A unit follows its rule; a stateset's name is a label name. */
+        for (const char *u = f->unit ? f->unit : ""; *u; u++)
+            if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') || (*u >= '0' && *u <= '9') || *u == '_' ||
+                  *u == ':') ||
+                strlen(f->unit) > 64)
+                fz_die("unit breaks the rule", f->unit, strlen(f->unit));
+        if (f->type == SHMETRICS_STATESET && !fz_name(f->name, strlen(f->name), false))
+            fz_die("stateset name is not a label name", f->name, strlen(f->name));
         for (size_t k = 0; k < i; k++)
             if (fz_exposes_same(&snap->families[k], f))
                 fz_die("two families expose one name", f->name, strlen(f->name));
@@ -286,6 +296,12 @@ static inline void fz_check_snapshot(const shmetrics_snapshot_t *snap)
                 inf_bucket = s->value;
             if (f->type == SHMETRICS_HISTOGRAM && strcmp(s->suffix, "_count") == 0 && s->value != inf_bucket)
                 fz_die("histogram _count differs from its +Inf bucket", f->name, strlen(f->name));
+            if ((f->type == SHMETRICS_STATESET && s->value != 0 && s->value != 1) ||
+                (f->type == SHMETRICS_INFO && s->value != 1))
+                fz_die("an info or stateset sample is not 1 (or 0)", f->name, strlen(f->name));
+            /* A creation time is a time: positive and finite. */
+            if (!(s->created >= 0 && s->created < 1e13))
+                fz_die("a creation time is not a time", f->name, strlen(f->name));
         }
     }
 }

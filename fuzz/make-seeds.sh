@@ -70,9 +70,18 @@ keep_arena tiny
 "$cli" set --arena "$a" --mode sum workers 5 >/dev/null
 keep_arena shards
 
+# Info, enum (stateset) and units: layout 4's strings and creation times.
+"$cli" create --arena "$a" $small --cells 512 >/dev/null
+"$cli" set --arena "$a" --enum starting,running,stopped --help "Task state." state running >/dev/null
+"$cli" info --arena "$a" --help "Build info." build version=1.2.3 host=a >/dev/null
+"$cli" info --arena "$a" build version=2.0 >/dev/null
+"$cli" inc --arena "$a" --unit bytes --help "Sent." sent_total 5 >/dev/null
+"$cli" observe --arena "$a" --unit seconds --buckets 0.1,1 lat 0.3 >/dev/null
+keep_arena types
+
 # Worker mode (header byte 168, bit 0: fuzz_arena then writes too) on
 # three of the arenas above.
-for s in empty mixed summary; do
+for s in empty mixed summary types; do
     /usr/bin/python3 - "$root/arena/$s" "$root/arena/$s-then-write" <<'EOF'
 import sys
 data = bytearray(open(sys.argv[1], "rb").read())

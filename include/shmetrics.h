@@ -65,13 +65,27 @@ typedef struct shmetrics_counter_series shmetrics_counter_series_t;
 typedef struct shmetrics_gauge_series shmetrics_gauge_series_t;
 typedef struct shmetrics_histogram_series shmetrics_histogram_series_t;
 typedef struct shmetrics_summary_series shmetrics_summary_series_t;
+typedef struct shmetrics_info shmetrics_info_t;
+typedef struct shmetrics_enum shmetrics_enum_t;
+typedef struct shmetrics_info_series shmetrics_info_series_t;
+typedef struct shmetrics_enum_series shmetrics_enum_series_t;
 
+/* INFO and STATESET are prometheus_client's Info and Enum (OpenMetrics'
+ * info and stateset types): see "Info and Enum" below. */
 typedef enum shmetrics_type {
     SHMETRICS_COUNTER = 1,
     SHMETRICS_GAUGE = 2,
     SHMETRICS_HISTOGRAM = 3,
     SHMETRICS_SUMMARY = 4,
+    SHMETRICS_INFO = 5,
+    SHMETRICS_STATESET = 6,
 } shmetrics_type_t;
+
+/* A label: a name and a value. */
+typedef struct shmetrics_label {
+    const char *name;
+    const char *value;
+} shmetrics_label_t;
 
 /*
  * How the per-process cells of a gauge merge at read time.
@@ -99,7 +113,8 @@ typedef enum shmetrics_gauge_mode {
     SHMETRICS_MODE_LIVEMOSTRECENT = 9,
 } shmetrics_gauge_mode_t;
 
-/* The words for types ("counter", "gauge", "histogram", "summary") and
+/* The words for types ("counter", "gauge", "histogram", "summary", "info",
+ * "stateset": OpenMetrics' words) and
  * gauge modes ("all", "sum", ..., "livemostrecent": prometheus_client's
  * multiprocess_mode names); NULL for a value that is none.  A mode's word
  * back to the mode: -EINVAL, with a message naming it, for another word.
@@ -266,6 +281,17 @@ typedef struct shmetrics_spec {
      * SHMETRICS_MAX_SERIES_DEFAULT (2,000, as OpenTelemetry's SDK);
      * SHMETRICS_MAX_SERIES_UNLIMITED turns the limit off. */
     uint32_t max_series;
+    /* The unit (OpenMetrics' UNIT: "seconds", "bytes"), NULL or "" for
+     * none: 1 to 64 bytes of [a-zA-Z0-9_:].  As in prometheus_client, a
+     * full name that does not already end in _UNIT gets it appended (a
+     * counter's before its _total: requests_total with unit bytes is
+     * requests_bytes, exposed as requests_bytes_total).  Not for info or
+     * enum metrics. */
+    const char *unit;
+    /* Enums only: the states, 1 to 256 distinct label values; the first
+     * is a new series' state.  Given to another type: -EINVAL. */
+    const char *const *states;
+    size_t nstates;
 } shmetrics_spec_t;
 
 /* The limits above, by name (bytes for names, help and values). */
@@ -276,6 +302,8 @@ typedef struct shmetrics_spec {
 #define SHMETRICS_MAX_BUCKETS 512u
 #define SHMETRICS_MAX_QUANTILES 16u
 #define SHMETRICS_MAX_AGE_BUCKETS 16u
+#define SHMETRICS_MAX_UNIT 64u
+#define SHMETRICS_MAX_STATES 256u
 
 #define SHMETRICS_GAUGE_MIN_INTERVAL 0.1
 #define SHMETRICS_MAX_SERIES_DEFAULT 2000u
@@ -287,9 +315,11 @@ typedef struct shmetrics_spec {
 extern const double SHMETRICS_DEFAULT_BUCKETS[SHMETRICS_DEFAULT_NBUCKETS];
 
 /* The full name a spec of `type` registers under, checked as registration
- * checks it: namespace_subsystem_name with empty parts left out, and a
- * counter without its _total.  -EINVAL for a bad name (the message names
- * it) or a buffer of fewer than its length + 1 bytes.  Any caller. */
+ * checks it: namespace_subsystem_name with empty parts left out, a
+ * counter without its _total, and _UNIT appended when the spec has a unit
+ * the name does not end with.  -EINVAL for a bad name or unit (the message
+ * names it) or a buffer of fewer than its length + 1 bytes.  Any
+ * caller. */
 int shmetrics_full_name(const shmetrics_spec_t *spec, shmetrics_type_t type, char *buf, size_t cap);
 
 /* Fill out[0..count-1] with start, start+width, ... (width > 0), or with
@@ -381,6 +411,81 @@ int shmetrics_histogram_clear(shmetrics_histogram_t *m);
 int shmetrics_summary_clear(shmetrics_summary_t *m);
 
 /*
+ * Info and Enum: prometheus_client's Info and Enum, OpenMetrics' info and
+ * stateset.
+ *
+ * An info metric NAME exposes, per label set, one sample NAME_info{labels,
+ * k1="v1", ...} 1 whose extra pairs are the last value set given to
+ * shmetrics_info_set (before any: none).  A new value set replaces the
+ * previous one of the series; across processes the most recent wins: each
+ * value set is a series of its own (the label values, then the pairs),
+ * with a gauge cell per process stamped with the CLOCK_REALTIME ns of the
+ * last shmetrics_info_set that chose it, and a reader shows, per label
+ * set, the value set with the largest stamp (as a mostrecent gauge
+ * merges).  A process's successive sets of one series get increasing
+ * stamps even within one clock tick.  Each distinct value set takes a
+ * series record and a gauge line of the arena, and counts against
+ * spec.max_series; setting one again takes nothing.
+ *
+ * An enum metric NAME (spec.states: its states) exposes, per label set,
+ * one sample per state NAME{labels, NAME="state"}, 1 for the current
+ * state and 0 for the others (the label is named as the metric, as
+ * prometheus_client names it, so NAME must also be a label name: no
+ * colon).  The state is a mostrecent gauge: a cell per process holding the
+ * state's index, stamped with the time it was set; the most recently set
+ * state wins, in any process.  A series no process set is in the first
+ * state.
+ *
+ * Registration refuses, with -EINVAL and a message naming it: a unit; an
+ * enum without states, with more than 256, with one that is not UTF-8 or
+ * longer than 2048 bytes, or with one twice; an enum whose full name is
+ * not a label name, or that has a label named as itself; states given to
+ * another type.  The same spec again gives the same metric; other states
+ * (or another order) are -EEXIST.  Otherwise as shmetrics_counter_register.
+ * Setup.
+ */
+int shmetrics_info_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_info_t **out);
+int shmetrics_enum_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, shmetrics_enum_t **out);
+int shmetrics_info_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_info_t **out);
+int shmetrics_enum_get(shmetrics_registry_t *reg, const char *full_name, shmetrics_enum_t **out);
+/* The series of one label set, as shmetrics_counter_labels (a new one
+ * claims the process's slot, as a gauge's does).  Worker. */
+int shmetrics_info_labels(shmetrics_info_t *m, shmetrics_info_series_t **out, ...) __attribute__((sentinel));
+int shmetrics_enum_labels(shmetrics_enum_t *m, shmetrics_enum_series_t **out, ...) __attribute__((sentinel));
+int shmetrics_info_labelv(shmetrics_info_t *m, size_t n, const char *const *values, shmetrics_info_series_t **out);
+int shmetrics_enum_labelv(shmetrics_enum_t *m, size_t n, const char *const *values, shmetrics_enum_series_t **out);
+/* Remove one label set (an info metric's: with every value set it had) or
+ * all, as shmetrics_counter_remove and shmetrics_counter_clear.  Worker. */
+int shmetrics_info_remove(shmetrics_info_t *m, ...) __attribute__((sentinel));
+int shmetrics_enum_remove(shmetrics_enum_t *m, ...) __attribute__((sentinel));
+int shmetrics_info_removev(shmetrics_info_t *m, size_t n, const char *const *values);
+int shmetrics_enum_removev(shmetrics_enum_t *m, size_t n, const char *const *values);
+int shmetrics_info_clear(shmetrics_info_t *m);
+int shmetrics_enum_clear(shmetrics_enum_t *m);
+
+/* Replace the value set of an info series with pairs[0..n) (prometheus_client's
+ * Info.info(dict); n may be 0).  -EINVAL, nothing changed, with a message
+ * naming the pair, for a name that is not a label name, starts with __,
+ * is one of the metric's label names ("overlapping labels", as
+ * prometheus_client says) or appears twice, for a value that is NULL, not
+ * UTF-8 or longer than 2048 bytes, or for more names in all (label names
+ * and pair names) than 16; -ENOSPC when a new value set finds no room in
+ * the arena.  The first use of a value set registers it (not a hot path:
+ * it may allocate and take the arena's registration path); the cell is
+ * then written as by shmetrics_gauge_set (value relaxed, stamp with
+ * release).  Worker. */
+int shmetrics_info_set(shmetrics_info_series_t *s, const shmetrics_label_t *pairs, size_t n);
+/* Set an enum series to the state named `state`: -EINVAL, nothing changed,
+ * with the message "enum NAME has no state 'STATE' (its states: a, b,
+ * ...)" for a name that is not one of its states.  A linear search of the
+ * names, then shmetrics_enum_state_index (hot.h).  Worker. */
+int shmetrics_enum_state(shmetrics_enum_series_t *s, const char *state);
+/* The states of an enum as registered: *states points into the handle,
+ * valid until shmetrics_shutdown.  -EINVAL for a NULL argument or a
+ * handle that is not an enum.  Any caller. */
+int shmetrics_enum_states(const shmetrics_enum_t *m, const char *const **states, size_t *n);
+
+/*
  * A sampled counter, for paths too hot even for one atomic add: each
  * thread counts its calls in a slot of its own and adds N to the counter on
  * every N-th (N = round(1 / rate)), so between those adds the counter is
@@ -457,25 +562,31 @@ uint64_t shmetrics_summary_count(const shmetrics_summary_series_t *s);
 double shmetrics_summary_sum(const shmetrics_summary_series_t *s);
 int shmetrics_summary_quantile(const shmetrics_summary_series_t *s, double q, uint64_t now_ns, double *out);
 
-typedef struct shmetrics_label {
-    const char *name;
-    const char *value;
-} shmetrics_label_t;
-
 typedef struct shmetrics_sample {
-    const char *suffix; /* "", "_total", "_bucket", "_sum", "_count" */
+    const char *suffix; /* "", "_total", "_bucket", "_sum", "_count", "_info" */
     size_t nlabels;
-    const shmetrics_label_t *labels; /* the series' labels, then pid, le or quantile */
+    /* The series' labels, then pid, le or quantile; an info sample's
+     * labels, then its pairs; a stateset sample's labels, then the state
+     * (a label named as the family). */
+    const shmetrics_label_t *labels;
     double value;
+    /* Counters, histograms and summaries: when the series was created, or
+     * last reset (shmetrics_reset), in seconds since the epoch
+     * (CLOCK_REALTIME), on every sample of the series; 0 for none (other
+     * types, a snapshot built by hand).  OpenMetrics shows it as a
+     * name_created sample, the protobuf format as created_timestamp. */
+    double created;
 } shmetrics_sample_t;
 
 typedef struct shmetrics_family {
-    const char *name; /* full name (counters: without _total) */
+    const char *name; /* full name (counters: without _total; info: without _info) */
     const char *help;
     shmetrics_type_t type;
     shmetrics_gauge_mode_t gauge_mode;
     size_t nsamples;
     const shmetrics_sample_t *samples;
+    /* The unit (OpenMetrics' UNIT, spec.unit), NULL or "" for none. */
+    const char *unit;
 } shmetrics_family_t;
 
 typedef struct shmetrics_snapshot {
@@ -523,8 +634,17 @@ typedef enum shmetrics_format {
  * (*len, if not NULL, gets its length without the NUL; a binary format
  * needs it).  -EINVAL for a
  * NULL argument or an unknown format, -ENOMEM.  The snapshot may be one the
- * caller built (its magic is not checked); it is only read.  Any caller. */
+ * caller built (its magic is not checked); it is only read.  The creation
+ * times of series (shmetrics_sample_t.created) are shown, in OpenMetrics
+ * and protobuf, unless the environment variable
+ * PROMETHEUS_DISABLE_CREATED_SERIES is "true", "1" or "t" (any case:
+ * prometheus_client's switch).  Any caller. */
 int shmetrics_format(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, char **out, size_t *len);
+/* Format flags. */
+#define SHMETRICS_FORMAT_NO_CREATED 0x1u /* leave out the creation times of series */
+/* The same with flags (SHMETRICS_FORMAT_*): -EINVAL for unknown ones. */
+int shmetrics_format_with(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, unsigned flags, char **out,
+                          size_t *len);
 /* The same as shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, ...),
  * with the same errors.  Any caller. */
 int shmetrics_format_prometheus(const shmetrics_snapshot_t *snap, char **out, size_t *len);
@@ -535,9 +655,11 @@ const char *shmetrics_format_content_type(shmetrics_format_t fmt);
  * otherwise (*out unchanged).  Any caller. */
 int shmetrics_format_parse(const char *name, shmetrics_format_t *out);
 
-/* Set every cell of every metric to zero (relaxed stores).  Updates that run
- * concurrently may survive or not.  -EINVAL for a handle that is not a
- * registry, -EROFS on a read-only one.  Worker. */
+/* Set every cell of every metric to zero (relaxed stores), and the creation
+ * time of every series (the _created of OpenMetrics) to now: a counter
+ * that starts again from zero is a new counter to Prometheus.  Updates
+ * that run concurrently may survive or not.  -EINVAL for a handle that is
+ * not a registry, -EROFS on a read-only one.  Worker. */
 int shmetrics_reset(shmetrics_registry_t *reg);
 
 /* ------------------------------------------------------------------ server */
@@ -576,6 +698,9 @@ typedef struct shmetrics_server_options {
     const char *web_config_file;
     /* SHMETRICS_SERVER_* bits (others: -EINVAL). */
     unsigned flags;
+    /* SHMETRICS_FORMAT_* flags for every scrape (SHMETRICS_FORMAT_NO_CREATED:
+     * no creation times); -EINVAL for unknown ones. */
+    unsigned format_flags;
 } shmetrics_server_options_t;
 
 /* Server flags.  By default every scrape reads /proc for each attached,

@@ -108,6 +108,11 @@ struct shm_family_spec {
     uint32_t min_interval_us; /* gauges */
     uint32_t max_series;      /* label sets before the overflow series */
     uint32_t ncells;          /* words per series per unit */
+    const char *unit;         /* NULL or "": none */
+    size_t unit_len;
+    const char *states; /* statesets: the state names, a string list */
+    size_t states_len;
+    uint32_t nstates;
 };
 
 /* A validated, decoded family.  Pointers point into the mapping. */
@@ -131,6 +136,11 @@ struct shm_family_view {
     uint32_t min_interval_us;
     uint32_t max_series;
     uint32_t ncells;
+    const char *unit; /* unit_len 0: none */
+    uint32_t unit_len;
+    const char *states; /* statesets: a string list of nstates names */
+    uint32_t states_len;
+    uint32_t nstates;
 };
 
 /* Find or publish the family named spec->name.  *created tells which.  The
@@ -150,8 +160,9 @@ struct shm_series_view {
     uint32_t family;
     const char *key; /* label values as a string list */
     uint32_t key_len;
-    uint32_t flags; /* SHM_SERIES_* */
-    uint64_t cell;  /* first word index in a unit */
+    uint32_t flags;      /* SHM_SERIES_* */
+    uint64_t cell;       /* first word index in a unit */
+    uint64_t created_ns; /* CLOCK_REALTIME: published, revived or last reset */
 };
 
 /* Find or publish the series (family, key); on success its cells exist. */
@@ -182,6 +193,8 @@ int shm_series_with_family(const struct shm_arena *a, uint32_t idx, struct shm_s
 /* Zero every cell of a series (a gauge: its value in every slot and in the
  * retired unit, keeping the write stamps). */
 void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam);
+/* Move a series' creation time (a reset): a relaxed store.  Writers only. */
+void shm_series_created_set(struct shm_arena *a, uint32_t idx, uint64_t ns);
 
 /* ---- cells ---- */
 

@@ -173,8 +173,10 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
         return 0;
     }
 
-    uint32_t name_off, help_off, labels_off, buckets_off = 0, quantiles_off = 0, rec;
+    uint32_t name_off, help_off, labels_off, buckets_off = 0, quantiles_off = 0, unit_off = 0, states_off = 0, rec;
     if ((rc = shm_heap_alloc(a, sp->name, sp->name_len, &name_off)) < 0 ||
+        (sp->unit_len && (rc = shm_heap_alloc(a, sp->unit, sp->unit_len, &unit_off)) < 0) ||
+        (sp->nstates && (rc = shm_heap_alloc(a, sp->states, sp->states_len, &states_off)) < 0) ||
         (rc = shm_heap_alloc(a, sp->help, sp->help_len, &help_off)) < 0 ||
         (rc = shm_heap_alloc(a, sp->labels, sp->labels_len, &labels_off)) < 0 ||
         (sp->nbuckets && (rc = shm_heap_alloc(a, sp->buckets, sp->nbuckets * sizeof(double), &buckets_off)) < 0) ||
@@ -203,6 +205,11 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
     f->age_buckets = sp->age_buckets;
     f->min_interval_us = sp->min_interval_us;
     f->max_series = sp->max_series;
+    f->unit_off = unit_off;
+    f->unit_len = (uint32_t)sp->unit_len;
+    f->states_off = states_off;
+    f->states_len = (uint32_t)sp->states_len;
+    f->nstates = sp->nstates;
 
     rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, rec, &found);
     if (rc == 0) {
@@ -230,6 +237,8 @@ static uint32_t expected_cells(const struct shm_family *f)
     case SHM_TYPE_COUNTER:
         return SHM_COUNTER_CELLS;
     case SHM_TYPE_GAUGE:
+    case SHM_TYPE_INFO:
+    case SHM_TYPE_STATESET:
         return SHM_GAUGE_CELLS;
     case SHM_TYPE_HISTOGRAM:
         return SHM_HISTOGRAM_CELLS(f->nbuckets);
@@ -269,13 +278,17 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return smx_fail(-EBADMSG, "family record %u: bad ready word %u", idx, ready);
     /* A private copy of the fields that never change once the record is
      * published (all but `ready` and `nseries`, which other processes write
-     * with atomics). */
+     * with atomics): `type` through `max_series`, then `states_len` through
+     * `states_off`. */
     struct shm_family c;
     memset(&c, 0, sizeof c);
     memcpy((char *)&c + offsetof(struct shm_family, type), (const char *)f + offsetof(struct shm_family, type),
            offsetof(struct shm_family, nseries) - offsetof(struct shm_family, type));
+    memcpy((char *)&c + offsetof(struct shm_family, states_len),
+           (const char *)f + offsetof(struct shm_family, states_len),
+           offsetof(struct shm_family, reserved) - offsetof(struct shm_family, states_len));
     const char *heap = shm_heap(a);
-    if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_SUMMARY)
+    if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_STATESET)
         return smx_fail(-EBADMSG, "family record %u: unknown type %u", idx, c.type);
     if (!heap_range_ok(a, c.name_off, c.name_len) || !smx_metric_name_ok(heap + c.name_off, c.name_len))
         return smx_fail(-EBADMSG, "family record %u: bad name", idx);
@@ -285,7 +298,9 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     if (c.nlabels > SHM_MAX_LABELS || !heap_range_ok(a, c.labels_off, c.labels_len) ||
         !smx_label_list_ok(heap + c.labels_off, c.labels_len, c.nlabels))
         return smx_fail(-EBADMSG, "family record %u: bad label names", idx);
-    if (c.type == SHM_TYPE_GAUGE ? c.mode > SHM_MODE_LIVEMOSTRECENT : c.mode != 0)
+    if (c.type == SHM_TYPE_GAUGE                                 ? c.mode > SHM_MODE_LIVEMOSTRECENT
+        : c.type == SHM_TYPE_INFO || c.type == SHM_TYPE_STATESET ? c.mode != SHM_MODE_MOSTRECENT
+                                                                 : c.mode != 0)
         return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
     if (c.type == SHM_TYPE_HISTOGRAM
             ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS || !doubles_ok(a, c.buckets_off, c.nbuckets, false)
@@ -300,6 +315,15 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return smx_fail(-EBADMSG, "family record %u: a minimum interval on a %u", idx, c.type);
     if (c.ncells != expected_cells(&c))
         return smx_fail(-EBADMSG, "family record %u: %u cells for its type", idx, c.ncells);
+    /* A unit must be a suffix of the name: the encoders check that, since
+     * only it makes the UNIT line valid; here only its own rule. */
+    if (c.unit_len && (!heap_range_ok(a, c.unit_off, c.unit_len) || !smx_unit_ok(heap + c.unit_off, c.unit_len) ||
+                       c.type == SHM_TYPE_INFO || c.type == SHM_TYPE_STATESET))
+        return smx_fail(-EBADMSG, "family record %u: bad unit", idx);
+    if (c.type == SHM_TYPE_STATESET ? !heap_range_ok(a, c.states_off, c.states_len) ||
+                                          !smx_state_list_ok(heap + c.states_off, c.states_len, c.nstates)
+                                    : c.nstates != 0 || c.states_len != 0)
+        return smx_fail(-EBADMSG, "family record %u: bad state names", idx);
     v->idx = idx;
     v->type = c.type;
     v->name = heap + c.name_off;
@@ -319,6 +343,11 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     v->min_interval_us = c.min_interval_us;
     v->max_series = c.max_series;
     v->ncells = c.ncells;
+    v->unit = heap + c.unit_off;
+    v->unit_len = c.unit_len;
+    v->states = heap + c.states_off;
+    v->states_len = c.states_len;
+    v->nstates = c.nstates;
     return 0;
 }
 
@@ -347,20 +376,20 @@ static int series_match(const struct shm_arena *a, uint32_t rec, uint64_t hash, 
  * or in the pool, and how many words it takes there. */
 static uint64_t cells_words(const struct shm_family_view *fam)
 {
-    return fam->type == SHM_TYPE_GAUGE ? SHM_GAUGE_CELLS : SHM_BLOCK_WORDS(fam->ncells);
+    return SHM_TYPE_IN_UNITS(fam->type) ? SHM_GAUGE_CELLS : SHM_BLOCK_WORDS(fam->ncells);
 }
 
 static bool cells_ok(const struct shm_arena *a, const struct shm_family_view *fam, uint64_t c)
 {
-    uint64_t cap = (fam->type == SHM_TYPE_GAUGE ? a->h.proc_unit_bytes : a->h.pool_bytes) / 8;
+    uint64_t cap = (SHM_TYPE_IN_UNITS(fam->type) ? a->h.proc_unit_bytes : a->h.pool_bytes) / 8;
     uint64_t n = cells_words(fam);
     return c != 0 && (c - 1) % SHM_LINE_WORDS == 0 && c - 1 <= cap && n <= cap - (c - 1);
 }
 
 static int cells_alloc(struct shm_arena *a, const struct shm_family_view *fam, uint64_t *word)
 {
-    return fam->type == SHM_TYPE_GAUGE ? shm_gauge_cells_alloc(a, word)
-                                       : shm_pool_alloc(a, cells_words(fam), SHM_LINE_WORDS, "a new series", word);
+    return SHM_TYPE_IN_UNITS(fam->type) ? shm_gauge_cells_alloc(a, word)
+                                        : shm_pool_alloc(a, cells_words(fam), SHM_LINE_WORDS, "a new series", word);
 }
 
 /* Step 4 for a series: make sure it has cells and is marked ready. */
@@ -387,8 +416,14 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
     }
     if (!cells_ok(a, fam, c))
         return smx_fail(-EBADMSG, "series record %u: cells out of range", idx);
-    if (shmetrics_load_acquire(&s->ready) != SHM_REC_READY)
+    uint32_t ready = shmetrics_load_acquire(&s->ready);
+    if (ready != SHM_REC_READY) {
+        /* A removed series comes back as a new one (its cells were
+         * zeroed): it is created again now. */
+        if (ready == SHM_REC_REMOVED)
+            shmetrics_store_relaxed(&s->created_ns, smx_real_ns());
         shmetrics_store_release(&s->ready, SHM_REC_READY);
+    }
     *cell = c - 1;
     return 0;
 }
@@ -434,6 +469,7 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
     s->key_len = (uint32_t)key_len;
     s->flags = flags;
     s->cells = word + 1;
+    s->created_ns = smx_real_ns();
 
     rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, rec, &found);
     if (rc != 0) {
@@ -474,11 +510,12 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
     c.key_len = shmetrics_load_relaxed(&s->key_len);
     c.cells = shmetrics_load_relaxed(&s->cells);
     c.flags = shmetrics_load_relaxed(&s->flags);
+    c.created_ns = shmetrics_load_relaxed(&s->created_ns);
     if (c.family >= a->h.families_cap)
         return smx_fail(-EBADMSG, "series record %u: family %u out of range", idx, c.family);
     if (c.flags & ~SHM_SERIES_OVERFLOW)
         return smx_fail(-EBADMSG, "series record %u: unknown flags 0x%x", idx, c.flags);
-    if (c.key_len > SHM_MAX_LABELS * (SHM_MAX_LABEL_VALUE + 1) || !heap_range_ok(a, c.key_off, c.key_len))
+    if (c.key_len > SHM_MAX_KEY || !heap_range_ok(a, c.key_off, c.key_len))
         return smx_fail(-EBADMSG, "series record %u: key out of range", idx);
     v->idx = idx;
     v->family = c.family;
@@ -486,13 +523,16 @@ int shm_series_view(const struct shm_arena *a, uint32_t idx, const struct shm_fa
     v->key_len = c.key_len;
     v->flags = c.flags;
     v->cell = c.cells - 1;
+    v->created_ns = c.created_ns;
     if (!fam)
         return 0;
     if (fam->idx != c.family)
         return smx_fail(-EINVAL, "series record %u belongs to family %u, not %u", idx, c.family, fam->idx);
     if (!cells_ok(a, fam, c.cells))
         return smx_fail(-EBADMSG, "series record %u: cells out of range", idx);
-    if (!smx_value_list_ok(v->key, v->key_len, fam->nlabels))
+    if (fam->type == SHM_TYPE_INFO && !(c.flags & SHM_SERIES_OVERFLOW)
+            ? !smx_info_key_ok(v->key, v->key_len, fam->nlabels, fam->labels, fam->labels_len)
+            : !smx_value_list_ok(v->key, v->key_len, fam->nlabels))
         return smx_fail(-EBADMSG, "series record %u: bad label values", idx);
     return 0;
 }
@@ -511,7 +551,7 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
 {
     if (a->rdonly)
         return;
-    if (fam->type == SHM_TYPE_GAUGE) {
+    if (SHM_TYPE_IN_UNITS(fam->type)) {
         /* Value only: a written gauge stays written (its stamp), at 0. */
         for (uint32_t p = 0; p <= a->h.processes_cap; p++) {
             struct shm_proc_view pv;
@@ -524,6 +564,12 @@ void shm_series_zero(struct shm_arena *a, const struct shm_series_view *v, const
     }
     uint32_t n = fam->ncells;
     shm_series_blocks(a, v, fam, zero_block, &n);
+}
+
+void shm_series_created_set(struct shm_arena *a, uint32_t idx, uint64_t ns)
+{
+    if (!a->rdonly && idx < a->h.series_cap)
+        shmetrics_store_relaxed(&shm_series_recs(a)[idx].created_ns, ns);
 }
 
 int shm_series_find(struct shm_arena *a, uint32_t family, const char *key, size_t key_len, uint32_t flags,

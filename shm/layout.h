@@ -25,7 +25,7 @@
 
 /* "SHMETRIC" read as a little-endian 64-bit integer. */
 #define SHM_MAGIC UINT64_C(0x43495254454d4853)
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 
 #define SHM_PAGE 4096u
 #define SHM_LINE 64u
@@ -36,7 +36,15 @@ enum shm_type {
     SHM_TYPE_GAUGE = 2,
     SHM_TYPE_HISTOGRAM = 3,
     SHM_TYPE_SUMMARY = 4,
+    /* prometheus_client's Info and Enum, OpenMetrics' info and stateset:
+     * their cells are gauge lines in the process units, merged in mode
+     * mostrecent (the only mode they take). */
+    SHM_TYPE_INFO = 5,
+    SHM_TYPE_STATESET = 6,
 };
+/* Types whose series keep a gauge line in every process unit (the others
+ * keep a block in the pool). */
+#define SHM_TYPE_IN_UNITS(t) ((t) == SHM_TYPE_GAUGE || (t) == SHM_TYPE_INFO || (t) == SHM_TYPE_STATESET)
 
 /* Gauge merge modes, as stored in a family record. */
 enum shm_gauge_mode {
@@ -208,7 +216,7 @@ struct shm_family {
     uint32_t buckets_off;     /*  48 double[nbuckets] upper bounds, 8-aligned */
     uint32_t nbuckets;        /*  52 finite bounds; +Inf is implied */
     uint32_t ncells;          /*  56 8-byte words per series in one unit */
-    uint32_t pad0;            /*  60 */
+    uint32_t nstates;         /*  60 stateset: its states, else 0 */
     uint32_t quantiles_off;   /* 64 double[nquantiles], 8-aligned (summaries) */
     uint32_t nquantiles;      /*  68 */
     uint32_t max_age_ms;      /*  72 summary window */
@@ -216,8 +224,11 @@ struct shm_family {
     uint32_t min_interval_us; /* 80 gauges: least time between accepted sets, 0 none */
     uint32_t max_series;      /*  84 label sets before the overflow series */
     uint32_t nseries;         /*  88 label sets published (atomic add) */
-    uint32_t pad1;            /*  92 */
-    uint8_t reserved[32];     /*  96 zero */
+    uint32_t states_len;      /*  92 stateset: bytes of the state names, NULs included */
+    uint32_t unit_off;        /*  96 the unit (OpenMetrics UNIT), 0 without one */
+    uint32_t unit_len;        /* 100 0: no unit */
+    uint32_t states_off;      /* 104 stateset: state names, a string list */
+    uint8_t reserved[20];     /* 108 zero */
 };
 _Static_assert(sizeof(struct shm_family) == 128, "family record");
 _Static_assert(offsetof(struct shm_family, ready) == 0, "family.ready");
@@ -233,15 +244,20 @@ _Static_assert(offsetof(struct shm_family, nlabels) == 40, "family.nlabels");
 _Static_assert(offsetof(struct shm_family, mode) == 44, "family.mode");
 _Static_assert(offsetof(struct shm_family, buckets_off) == 48, "family.buckets_off");
 _Static_assert(offsetof(struct shm_family, nbuckets) == 52, "family.nbuckets");
-_Static_assert(offsetof(struct shm_family, ncells) == 56, "family.ncells");
 _Static_assert(offsetof(struct shm_family, quantiles_off) == 64, "family.quantiles_off");
 _Static_assert(offsetof(struct shm_family, nquantiles) == 68, "family.nquantiles");
 _Static_assert(offsetof(struct shm_family, max_age_ms) == 72, "family.max_age_ms");
 _Static_assert(offsetof(struct shm_family, age_buckets) == 76, "family.age_buckets");
 _Static_assert(offsetof(struct shm_family, min_interval_us) == 80, "family.min_interval_us");
 _Static_assert(offsetof(struct shm_family, max_series) == 84, "family.max_series");
+_Static_assert(offsetof(struct shm_family, ncells) == 56, "family.ncells");
+_Static_assert(offsetof(struct shm_family, nstates) == 60, "family.nstates");
 _Static_assert(offsetof(struct shm_family, nseries) == 88, "family.nseries");
-_Static_assert(offsetof(struct shm_family, reserved) == 96, "family.reserved");
+_Static_assert(offsetof(struct shm_family, states_len) == 92, "family.states_len");
+_Static_assert(offsetof(struct shm_family, unit_off) == 96, "family.unit_off");
+_Static_assert(offsetof(struct shm_family, unit_len) == 100, "family.unit_len");
+_Static_assert(offsetof(struct shm_family, states_off) == 104, "family.states_off");
+_Static_assert(offsetof(struct shm_family, reserved) == 108, "family.reserved");
 
 /* One series (a family plus one set of label values): 64 bytes. */
 struct shm_series {
@@ -254,7 +270,10 @@ struct shm_series {
                            * base block in the pool (gauges: of its cell in
                            * every process unit), a multiple of SHM_LINE_WORDS */
     uint32_t flags;       /* 32 SHM_SERIES_* */
-    uint8_t reserved[28]; /* 36 zero */
+    uint32_t pad0;        /* 36 zero */
+    uint64_t created_ns;  /* 40 CLOCK_REALTIME when the series was published,
+                           * revived or last reset (relaxed atomic) */
+    uint8_t reserved[16]; /* 48 zero */
 };
 /* The series that label sets beyond the family's max_series fold into:
  * exposed with the one label otel_metric_overflow="true". */
@@ -267,7 +286,9 @@ _Static_assert(offsetof(struct shm_series, key_off) == 16, "series.key_off");
 _Static_assert(offsetof(struct shm_series, key_len) == 20, "series.key_len");
 _Static_assert(offsetof(struct shm_series, cells) == 24, "series.cells");
 _Static_assert(offsetof(struct shm_series, flags) == 32, "series.flags");
-_Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
+_Static_assert(offsetof(struct shm_series, pad0) == 36, "series.pad0");
+_Static_assert(offsetof(struct shm_series, created_ns) == 40, "series.created_ns");
+_Static_assert(offsetof(struct shm_series, reserved) == 48, "series.reserved");
 
 /*
  * Cells.  Counters, histograms and summaries live in the cell pool, one
@@ -317,6 +338,10 @@ _Static_assert(offsetof(struct shm_series, reserved) == 36, "series.reserved");
  * processes whose slot was reclaimed (same word layout, stamp 0 = none).
  * A unit's pages are allocated from its start by its owner (unit_ready in
  * its slot; retired_ready in the header for the retired unit).
+ * Info and stateset series are gauge lines in mode mostrecent: a
+ * stateset's value is the index of its state, an info value set's 1.0
+ * (each value set is a series, its key the label values then the pairs);
+ * a process that registers one without setting it stamps it 1.
  *
  * Counter cells: [0] uint64 whole part  [1] double fractional part.
  */
@@ -399,6 +424,13 @@ _Static_assert(SHM_AGE_SLOT_WORDS == 4099u, "age slot size");
 #define SHM_MAX_HELP 4096u
 #define SHM_MAX_LABELS 16u
 #define SHM_MAX_LABEL_VALUE 2048u
+/* A unit: 1..SHM_MAX_UNIT_LEN bytes of [a-zA-Z0-9_:]. */
+#define SHM_MAX_UNIT_LEN 64u
+/* A stateset: 1..SHM_MAX_STATES distinct state names, each a label value. */
+#define SHM_MAX_STATES 256u
+/* An info series' key: its label values, then (name, value) pairs; label
+ * names and pair names together at most SHM_MAX_LABELS. */
+#define SHM_MAX_KEY (SHM_MAX_LABELS * (SHM_MAX_LABEL_VALUE + 1u + SHM_MAX_NAME + 1u))
 #define SHM_MAX_BUCKETS 512u
 #define SHM_MAX_PROCESSES 65536u
 #define SHM_MAX_STRIPES (1u << SHM_MAX_STRIPES_LG)

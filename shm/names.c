@@ -101,3 +101,85 @@ bool smx_value_list_ok(const char *s, size_t len, uint32_t n)
 {
     return list_ok(s, len, n, false);
 }
+
+bool smx_unit_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > SHM_MAX_UNIT_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!name_char((unsigned char)s[i], false, true))
+            return false;
+    return true;
+}
+
+/* The member of a string list that starts at `pos`, and its length. */
+static size_t member_len(const char *s, size_t len, size_t pos)
+{
+    const char *nul = memchr(s + pos, 0, len - pos);
+    return nul ? (size_t)(nul - (s + pos)) : SIZE_MAX;
+}
+
+/* Does the string list s[0..len) hold `m` (of length ml) among its first
+ * `n` members? */
+static bool list_has(const char *s, size_t len, uint32_t n, const char *m, size_t ml)
+{
+    size_t pos = 0;
+    for (uint32_t i = 0; i < n && pos < len; i++) {
+        size_t l = member_len(s, len, pos);
+        if (l == SIZE_MAX)
+            return false;
+        if (l == ml && memcmp(s + pos, m, ml) == 0)
+            return true;
+        pos += l + 1;
+    }
+    return false;
+}
+
+bool smx_state_list_ok(const char *s, size_t len, uint32_t n)
+{
+    if (n == 0 || n > SHM_MAX_STATES || !smx_value_list_ok(s, len, n))
+        return false;
+    size_t pos = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t l = member_len(s, len, pos);
+        if (list_has(s, len, i, s + pos, l))
+            return false;
+        pos += l + 1;
+    }
+    return true;
+}
+
+bool smx_info_key_ok(const char *key, size_t len, uint32_t nlabels, const char *labels, size_t labels_len)
+{
+    size_t pos = 0;
+    for (uint32_t i = 0; i < nlabels; i++) {
+        size_t l = pos < len ? member_len(key, len, pos) : SIZE_MAX;
+        if (l == SIZE_MAX || l > SHM_MAX_LABEL_VALUE || !smx_utf8_ok(key + pos, l))
+            return false;
+        pos += l + 1;
+    }
+    const char *pairs = key + pos;
+    size_t plen = len - pos;
+    uint32_t npairs = 0;
+    for (size_t p = 0; p < plen; npairs++) {
+        size_t nl = member_len(pairs, plen, p);
+        if (nl == SIZE_MAX || !smx_label_name_ok(pairs + p, nl) ||
+            (nl >= 2 && pairs[p] == '_' && pairs[p + 1] == '_') || nlabels + npairs >= SHM_MAX_LABELS ||
+            list_has(labels, labels_len, nlabels, pairs + p, nl))
+            return false;
+        /* Earlier pair names: every other member from the start. */
+        for (size_t q = 0; q < p;) {
+            size_t ql = member_len(pairs, plen, q);
+            if (ql == nl && memcmp(pairs + q, pairs + p, nl) == 0)
+                return false;
+            q += ql + 1;
+            q += member_len(pairs, plen, q) + 1;
+        }
+        p += nl + 1;
+        size_t vl = p < plen ? member_len(pairs, plen, p) : SIZE_MAX;
+        if (vl == SIZE_MAX || vl > SHM_MAX_LABEL_VALUE || !smx_utf8_ok(pairs + p, vl))
+            return false;
+        p += vl + 1;
+    }
+    return true;
+}

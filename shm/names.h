@@ -22,5 +22,14 @@ bool smx_utf8_ok(const char *s, size_t len);
  * of label names, or of label values (UTF-8, at most SHM_MAX_LABEL_VALUE). */
 bool smx_label_list_ok(const char *s, size_t len, uint32_t n);
 bool smx_value_list_ok(const char *s, size_t len, uint32_t n);
+/* A unit: 1..SHM_MAX_UNIT_LEN bytes of [a-zA-Z0-9_:]. */
+bool smx_unit_ok(const char *s, size_t len);
+/* A stateset's states: 1..SHM_MAX_STATES label values, none twice. */
+bool smx_state_list_ok(const char *s, size_t len, uint32_t n);
+/* An info series' key: `nlabels` label values, then (name, value) pairs,
+ * each name a label name that does not start with __, is none of the
+ * family's `labels` (a list of `nlabels` names) and appears once, with
+ * at most SHM_MAX_LABELS names in all. */
+bool smx_info_key_ok(const char *key, size_t len, uint32_t nlabels, const char *labels, size_t labels_len);
 
 #endif

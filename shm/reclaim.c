@@ -161,7 +161,7 @@ static bool fold_slot(struct shm_arena *a, uint32_t slot, bool keep_all)
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         struct shm_family_view f;
-        if (shm_series_with_family(a, i, &v, &f) < 0 || f.type != SHM_TYPE_GAUGE)
+        if (shm_series_with_family(a, i, &v, &f) < 0 || !SHM_TYPE_IN_UNITS(f.type))
             continue;
         if (v.cell + SHM_GAUGE_CELLS > ready)
             continue; /* never written by this slot's process */

@@ -66,7 +66,7 @@ uint32_t shm_stripes_max_lg(const struct shm_arena *a, uint32_t type)
         lg++;
     if (type == SHM_TYPE_SUMMARY && lg > SHM_SUMMARY_STRIPES_LG)
         lg = SHM_SUMMARY_STRIPES_LG;
-    return type == SHM_TYPE_GAUGE ? 0 : lg;
+    return SHM_TYPE_IN_UNITS(type) ? 0 : lg;
 }
 
 uint64_t *shm_pool(const struct shm_arena *a)
@@ -159,8 +159,11 @@ int shm_stripes_newest(const struct shm_arena *a, uint32_t series, uint64_t base
 int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam,
                       shm_block_fn fn, void *arg)
 {
-    if (fam->type == SHM_TYPE_GAUGE)
-        return smx_fail(-EINVAL, "series record %u: a gauge has no pool blocks", v->idx);
+    if (SHM_TYPE_IN_UNITS(fam->type))
+        return smx_fail(-EINVAL, "series record %u: a %s has no pool blocks", v->idx,
+                        fam->type == SHM_TYPE_GAUGE  ? "gauge"
+                        : fam->type == SHM_TYPE_INFO ? "info"
+                                                     : "stateset");
     uint64_t *base = shm_pool(a) + v->cell;
     fn(base + 1, arg);
     uint64_t block = SHM_STRIPE_WORDS(fam->ncells);

@@ -20,6 +20,10 @@ CLI=${SHMETRICS_CLI:-$root/build/src/cli/shmetrics}
 # The arena is always given explicitly below; one from the caller's
 # environment must not leak into the checks.
 unset SHMETRICS_ARENA
+# OpenMetrics dumps leave out the creation times of series (they differ
+# from run to run), but in the checks of them ("created", below), which
+# unset this.
+export PROMETHEUS_DISABLE_CREATED_SERIES=true
 
 prefix=shmetrics-cli-test-$$
 base=/dev/shm/$prefix
@@ -138,10 +142,11 @@ check_eq "--version: prints the version" "shmetrics $version" "$OUT"
 cli --help
 check_rc "--help: exit 0" 0
 check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
-check_eq "--help: lists the ten verbs" "  create   create an arena with given capacities
+check_eq "--help: lists the eleven verbs" "  create   create an arena with given capacities
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
   observe  record one observation in a histogram or summary series
+  info     set the value set of an info metric (registering it on first use)
   dump     print every metric (Prometheus text, OpenMetrics, JSON or protobuf)
   stat     print an arena's capacities, usage and processes
   serve    serve the arena over HTTP for Prometheus to scrape
@@ -176,8 +181,9 @@ done
 
 cli inc -h
 check_rc "inc -h: exit 0" 0
-check_eq "inc -h: usage on stdout" "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]" \
-    "$(lines 1)"
+check_eq "inc -h: usage on stdout" "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--unit UNIT]
+                     NAME [LABEL=VALUE ...] [AMOUNT]" \
+    "$(lines 1 2)"
 
 # ------------------------------------------------------------------ create
 
@@ -461,12 +467,12 @@ cli observe --help
 check_rc "observe --help: exit 0" 0
 check_eq "observe --help: the histogram form" \
     "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
-                         [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
+                         [--unit UNIT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
     "$(lines 1 2)"
 check_eq "observe --help: the summary form" \
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
-                         --summary [--quantiles Q1,Q2,...] [--max-age SECONDS]
-                         NAME [LABEL=VALUE ...] VALUE" "$(lines 3 5)"
+                         [--unit UNIT] --summary [--quantiles Q1,Q2,...]
+                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 3 5)"
 check_contains "observe --help: names the default buckets" \
     "(default .005,.01,.025,.05,.075,.1,.25,.5,.75,${nl}1,2.5,5,7.5,10; +Inf is always added)" "$OUT"
 check_contains "observe --help: names the default quantiles and window" \
@@ -1235,6 +1241,123 @@ for args in "create" "inc c_total" "set g 1" "dump" "stat"; do
     cli_env "" "$@"
     check_usage_error "$1 with an empty SHMETRICS_ARENA" "SHMETRICS_ARENA"
 done
+
+# ------------------------------------------------- enums, info, units, created
+
+A=$base-newtypes
+cli set --arena "$A" --enum starting,running,stopped --help "Task state." state running
+check_rc "set --enum: exit 0" 0
+check_eq "set --enum: nothing on stdout or stderr" "" "$OUT$ERR"
+cli set --arena "$A" --enum starting,running,stopped state paused
+check_rc "set --enum, a state not in the list: exit 1" 1
+check_eq "set --enum, a state not in the list: says which and what the states are" \
+    "shmetrics: setting the state: enum state has no state 'paused' (its states: starting, running, stopped); the state is unchanged (Invalid argument)" "$ERR"
+cli set --arena "$A" --enum starting,running state stopped
+check_rc "set --enum, other states than the first use: exit 1" 1
+check_eq "set --enum, other states than the first use: says so" \
+    "shmetrics: registering the enum: state is already registered with 3 other states (first \"starting\") (File exists)" "$ERR"
+cli set --arena "$A" --enum a,b --mode sum s a
+check_usage_error "set --enum --mode" "--mode is for gauges, not with --enum"
+cli set --arena "$A" --enum a,b s
+check_usage_error "set --enum without STATE" "no STATE given"
+cli inc --arena "$A" --enum a,b s
+check_usage_error "inc --enum" "--enum is for shmetrics set"
+cli info --arena "$A" --help "Build info." build version=1.2.3 host=a
+check_rc "info: exit 0" 0
+cli info --arena "$A" build version=2.0
+check_rc "info, a new value set: exit 0" 0
+cli info --arena "$A" --help "Per job." --label job=a jobinfo job=x
+check_rc "info, a key that is one of its label names: exit 1" 1
+check_eq "info, a key that is one of its label names: says so" \
+    "shmetrics: setting the info: info jobinfo: overlapping labels: \"job\" is a label name of the metric (Invalid argument)" "$ERR"
+cli info --arena "$A" --label job=a jobinfo owner=me
+check_rc "info --label: exit 0" 0
+cli info --arena "$A" build 1.2.3
+check_usage_error "info, a value without a key" "unexpected argument 1.2.3"
+cli info --arena "$A" --unit bytes build
+check_usage_error "info --unit" "--unit is not for info metrics"
+cli inc --arena "$A" --help "Bytes." --unit bytes sent_total 5
+check_rc "inc --unit: exit 0" 0
+cli observe --arena "$A" --help "Latency." --unit seconds --buckets 1 lat 0.5
+check_rc "observe --unit: exit 0" 0
+cli inc --arena "$A" --unit "by tes" x_total
+check_rc "inc --unit, a bad unit: exit 1" 1
+check_eq "inc --unit, a bad unit: says why" \
+    "shmetrics: registering the counter: invalid unit \"by tes\" for x: it must be 1 to 64 bytes of [a-zA-Z0-9_:] (Invalid argument)" "$ERR"
+cli dump --arena "$A" --format openmetrics
+check_rc "types: dump --format openmetrics: exit 0" 0
+check_out "types: stateset, info, UNIT lines (no creation times: the variable is set)" <<'EOF'
+# TYPE state stateset
+# HELP state Task state.
+state{state="starting"} 0
+state{state="running"} 1
+state{state="stopped"} 0
+# TYPE build info
+# HELP build Build info.
+build_info{version="2.0"} 1
+# TYPE jobinfo info
+# HELP jobinfo Per job.
+jobinfo_info{job="a",owner="me"} 1
+# TYPE sent_bytes counter
+# UNIT sent_bytes bytes
+# HELP sent_bytes Bytes.
+sent_bytes_total 5
+# TYPE lat_seconds histogram
+# UNIT lat_seconds seconds
+# HELP lat_seconds Latency.
+lat_seconds_bucket{le="1.0"} 1
+lat_seconds_bucket{le="+Inf"} 1
+lat_seconds_sum 0.5
+lat_seconds_count 1
+# EOF
+EOF
+cli dump --arena "$A"
+check_out "types: the 0.0.4 text types info and stateset as gauges" <<'EOF'
+# HELP state Task state.
+# TYPE state gauge
+state{state="starting"} 0
+state{state="running"} 1
+state{state="stopped"} 0
+# HELP build_info Build info.
+# TYPE build_info gauge
+build_info{version="2.0"} 1
+# HELP jobinfo_info Per job.
+# TYPE jobinfo_info gauge
+jobinfo_info{job="a",owner="me"} 1
+# HELP sent_bytes_total Bytes.
+# TYPE sent_bytes_total counter
+sent_bytes_total 5
+# HELP lat_seconds Latency.
+# TYPE lat_seconds histogram
+lat_seconds_bucket{le="1.0"} 1
+lat_seconds_bucket{le="+Inf"} 1
+lat_seconds_sum 0.5
+lat_seconds_count 1
+EOF
+
+# Creation times: shown unless switched off, and moved by a reset.
+before=$(date +%s)
+run env -u PROMETHEUS_DISABLE_CREATED_SERIES "$CLI" dump --arena "$A" --format openmetrics
+created=$(printf '%s\n' "$OUT" | sed -n 's/^sent_bytes_created \(.*\)$/\1/p')
+check_eq "created: the counter's sample follows its _total" "sent_bytes_total 5
+sent_bytes_created $created" "$(printf '%s\n' "$OUT" | grep '^sent_bytes_')"
+check_true "created: a time of this run" awk -v c="$created" -v b="$before" 'BEGIN { exit !(c > b - 120 && c < b + 5) }'
+check_eq "created: the histogram's after its _count" "lat_seconds_count 1
+lat_seconds_created" "$(printf '%s\n' "$OUT" | grep '^lat_seconds_c' | sed 's/_created .*/_created/')"
+check_eq "created: none for gauges, enums and info" "" "$(printf '%s\n' "$OUT" | grep -e '^state_created' -e '^build_created')"
+run env -u PROMETHEUS_DISABLE_CREATED_SERIES "$CLI" dump --arena "$A" --format openmetrics --no-created
+check_eq "created: dump --no-created leaves them out" "" "$(printf '%s\n' "$OUT" | grep _created)"
+run env -u PROMETHEUS_DISABLE_CREATED_SERIES "$CLI" dump --arena "$A"
+check_eq "created: the 0.0.4 text has none (as client_golang; a gauge family each would double the series)" "" \
+    "$(printf '%s\n' "$OUT" | grep _created)"
+sleep 1
+cli reset --arena "$A"
+check_rc "created: reset: exit 0" 0
+run env -u PROMETHEUS_DISABLE_CREATED_SERIES "$CLI" dump --arena "$A" --format openmetrics
+after=$(printf '%s\n' "$OUT" | sed -n 's/^sent_bytes_created \(.*\)$/\1/p')
+check_true "created: a reset moves it" awk -v a="$after" -v c="$created" 'BEGIN { exit !(a > c + 0.5) }'
+check_eq "created: after a reset the enum is in its first state, the info shows its value set" 'state{state="starting"} 1
+build_info{version="2.0"} 1' "$(printf '%s\n' "$OUT" | grep -e '^state{state="starting"}' -e '^build_info')"
 
 # ------------------------------------------------------------------ summary
 

@@ -79,6 +79,23 @@ def show(samples):
     return "\n".join(f"  {n} {l!r} {v!r}" for n, l, v in samples)
 
 
+class Created:
+    """The value of a name_created sample: a creation time, which equals
+    any time within the run (set by main before the first command and
+    after the last)."""
+
+    start = end = None
+
+    def __eq__(self, other):
+        return isinstance(other, float) and self.start <= other <= self.end
+
+    def __repr__(self):
+        return f"<a time within [{self.start}, {self.end}]>"
+
+
+CREATED = Created()
+
+
 # --------------------------------------------------------------- the arena
 
 def run(*args):
@@ -180,16 +197,23 @@ class Model:
         self.family(name, typ, help_text, **extra)
         self.cmd(1, verb, "--arena", self.arena, "--help-text", help_text, *opts, name, "key=" + "x" * 2049, "1")
 
-    def expected(self, fmt):
+    def expected(self, fmt, created=True):
         """[(family name, type, help, [(sample name, labels, value)])] as
         `fmt` shows them: everything, or for openmetrics without the values
-        the format forbids (see src/expose/expose_openmetrics.c)."""
+        the format forbids (see src/expose/expose_openmetrics.c); in
+        openmetrics with the creation time of each counter, histogram and
+        summary series after its samples (prometheus text 0.0.4 has none,
+        as client_golang's)."""
         om = fmt == "openmetrics"
+        dated = created and om
         out = []
         for name, f in self.families.items():
             samples = []
+            created_samples = []
             for key, writes in f["series"].items():
                 labels = dict(key)
+                if dated and f["type"] != "gauge":
+                    created_samples.append((name + "_created", labels, CREATED))
                 if f["type"] == "counter":
                     samples.append((name + "_total", labels, exact_sum(writes)))
                 elif f["type"] == "gauge":
@@ -219,6 +243,8 @@ class Model:
                     if not om or total >= 0:
                         samples.append((name + "_sum", labels, total))
                     samples.append((name + "_count", labels, len(writes)))
+                if created_samples:
+                    samples.append(created_samples.pop())
             out.append((name, f["type"], f["help"], samples))
         return out
 
@@ -348,7 +374,9 @@ def main():
     arena = f"/dev/shm/shmetrics-formats-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         m = Model(arena)
+        CREATED.start = time.time()
         build(m)
+        CREATED.end = time.time()
         check("setup: every command exits as expected", not m.failures, "\n".join(m.failures))
         time.sleep(0.2)  # stale_seconds' 50 ms window empties
 
@@ -412,7 +440,7 @@ def main():
               f"exit {p.returncode}: {p.stderr!r}")
         try:
             fams = pbdecode.families(p.stdout)
-            want = [w for w in m.expected("prometheus") if w[3]]
+            want = [w for w in m.expected("prometheus", created=False) if w[3]]
             check("protobuf: a message per family with samples, in order, a counter named like its samples",
                   [f["name"] for f in fams] == [w[0] + ("_total" if w[1] == "counter" else "") for w in want],
                   f"got  {[f['name'] for f in fams]}")

@@ -187,9 +187,17 @@ def series(fams):
 
 
 def text_series(fams):
-    """The same mapping from prometheus_client's text parser's families."""
+    """The same mapping from prometheus_client's text parser's families,
+    but the name_created gauge families that follow a counter, histogram
+    or summary family (prometheus_client's way of showing creation times in
+    0.0.4): the protobuf format carries those in created_timestamp, not as
+    series."""
+    fams = list(fams)
+    types = {f.name: f.type for f in fams}
     out = {}
     for f in fams:
+        if f.name.endswith("_created") and types.get(f.name[: -len("_created")]) in ("counter", "histogram", "summary"):
+            continue
         for s in f.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out

@@ -242,7 +242,8 @@ Test(histogram, prometheus_text_exact)
     shmetrics_snapshot_t *snap;
     char *text;
     cr_assert_eq(shmetrics_collect(reg, &snap), 0);
-    cr_assert_eq(shmetrics_format_prometheus(snap, &text, NULL), 0);
+    /* Creation times: tests/unit_created.c. */
+    cr_assert_eq(shmetrics_format_with(snap, SHMETRICS_FORMAT_PROMETHEUS, SHMETRICS_FORMAT_NO_CREATED, &text, NULL), 0);
     cr_assert_str_eq(text, "# HELP lat_seconds Latency.\n"
                            "# TYPE lat_seconds histogram\n"
                            "lat_seconds_bucket{route=\"/x\",le=\"0.005\"} 1\n"
@@ -426,7 +427,8 @@ Test(summary, prometheus_text_exact)
     shmetrics_snapshot_t *snap;
     char *text;
     cr_assert_eq(shmetrics_collect(reg, &snap), 0);
-    cr_assert_eq(shmetrics_format_prometheus(snap, &text, NULL), 0);
+    /* Creation times: tests/unit_created.c. */
+    cr_assert_eq(shmetrics_format_with(snap, SHMETRICS_FORMAT_PROMETHEUS, SHMETRICS_FORMAT_NO_CREATED, &text, NULL), 0);
     cr_assert_str_eq(text, "# HELP ttft_seconds TTFT.\n"
                            "# TYPE ttft_seconds summary\n"
                            "ttft_seconds{model=\"llama\",quantile=\"0.5\"} 0.2001953125\n"

@@ -538,8 +538,13 @@ static const shmetrics_family_t *family(const shmetrics_snapshot_t *m, const cha
 Test(procstat, families_one_sample_per_worker_labelled_pid)
 {
     shmetrics_label_t up_labels[] = {{"pid", "1"}};
-    shmetrics_sample_t up_sample = {"", 1, up_labels, 1};
-    shmetrics_family_t arena[] = {{"up", "h", SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 1, &up_sample}};
+    shmetrics_sample_t up_sample = {.suffix = "", .nlabels = 1, .labels = up_labels, .value = 1};
+    shmetrics_family_t arena[] = {{.name = "up",
+                                   .help = "h",
+                                   .type = SHMETRICS_GAUGE,
+                                   .gauge_mode = SHMETRICS_MODE_ALL,
+                                   .nsamples = 1,
+                                   .samples = &up_sample}};
     shmetrics_snapshot_t snap = {.nfamilies = 1, .families = arena};
     struct smx_proc_sample p[2] = {
         {.pidnum = 10,
@@ -634,13 +639,28 @@ Test(procstat, families_one_sample_per_worker_labelled_pid)
 
 Test(procstat, a_name_the_arena_exposes_is_left_to_the_arena)
 {
-    shmetrics_sample_t one = {"", 0, NULL, 1};
+    shmetrics_sample_t one = {.suffix = "", .value = 1};
     /* A worker's own process_open_fds gauge, and a gauge named like the
      * counter's sample. */
     shmetrics_family_t arena[] = {
-        {"process_open_fds", "mine", SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 1, &one},
-        {"process_cpu_seconds_total", "mine", SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 1, &one},
-        {"process_threads_max", "mine", SHMETRICS_GAUGE, SHMETRICS_MODE_ALL, 1, &one},
+        {.name = "process_open_fds",
+         .help = "mine",
+         .type = SHMETRICS_GAUGE,
+         .gauge_mode = SHMETRICS_MODE_ALL,
+         .nsamples = 1,
+         .samples = &one},
+        {.name = "process_cpu_seconds_total",
+         .help = "mine",
+         .type = SHMETRICS_GAUGE,
+         .gauge_mode = SHMETRICS_MODE_ALL,
+         .nsamples = 1,
+         .samples = &one},
+        {.name = "process_threads_max",
+         .help = "mine",
+         .type = SHMETRICS_GAUGE,
+         .gauge_mode = SHMETRICS_MODE_ALL,
+         .nsamples = 1,
+         .samples = &one},
     };
     shmetrics_snapshot_t snap = {.nfamilies = 3, .families = arena};
     struct smx_proc_sample p = {.pidnum = 10, .pid = "10", .has_open_fds = true};

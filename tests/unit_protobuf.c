@@ -6,9 +6,10 @@
  * family type as exact values, lengths that need more than one varint byte,
  * and the cases only a snapshot built by hand has (a +Inf bucket that is
  * not the count, counts that are not whole, families without samples or of
- * an unknown type).
+ * an unknown type); creation times, units, info and stateset families.
  */
 #include <math.h>
+#include <time.h>
 
 #include "common.h"
 #include "metrics.pb-c.h"
@@ -88,10 +89,11 @@ static void assert_plain(const metric_t *m)
         const Io__Prometheus__Client__Histogram *h = m->histogram;
         cr_assert(!h->has_schema && !h->has_zero_threshold && !h->has_zero_count && !h->has_zero_count_float);
         cr_assert(!h->n_positive_span && !h->n_negative_span && !h->n_positive_delta && !h->n_negative_delta);
-        cr_assert(!h->n_positive_count && !h->n_negative_count && !h->n_exemplars && !h->created_timestamp);
+        cr_assert(!h->n_positive_count && !h->n_negative_count && !h->n_exemplars);
     }
+    /* created_timestamp: tests/unit_types.c. */
     if (m->counter)
-        cr_assert(!m->counter->exemplar && !m->counter->created_timestamp);
+        cr_assert(!m->counter->exemplar);
 }
 
 Test(protobuf, arena_families_decode_field_for_field)
@@ -293,12 +295,14 @@ Test(protobuf, hand_built_snapshot_keeps_the_text_formats_values)
     static const shmetrics_label_t xa[] = {{"x", "a"}};
     static const shmetrics_label_t q5[] = {{"quantile", "0.5"}};
     /* +Inf (5) is not the count (4): the bucket is sent, as it is. */
-    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5},
-                                             {"_bucket", 2, leinf, 5},
-                                             {"_sum", 1, xa, 1.5},
-                                             {"_count", 1, xa, 4}};
-    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN}, {"_sum", 0, NULL, -1}, {"_count", 0, NULL, 2.6}};
-    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1}, {"", 1, xa, 2}};
+    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0},
+                                             {"_bucket", 2, leinf, 5, 0},
+                                             {"_sum", 1, xa, 1.5, 0},
+                                             {"_count", 1, xa, 4, 0}};
+    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0},
+                                             {"_sum", 0, NULL, -1, 0},
+                                             {"_count", 0, NULL, 2.6, 0}};
+    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0}, {"", 1, xa, 2, 0}};
     static const shmetrics_family_t fams[] = {
         {.name = "odd", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = odd},
         {.name = "empty", .help = "none", .type = SHMETRICS_GAUGE, .nsamples = 0, .samples = NULL},
@@ -363,4 +367,103 @@ Test(protobuf, name_and_content_type)
     cr_assert_eq(shmetrics_format_parse("xml", &fmt), -EINVAL);
     cr_assert_str_eq(shmetrics_errmsg(), "unknown format 'xml' (prometheus, openmetrics, json, protobuf)");
     cr_assert_null(shmetrics_format_content_type((shmetrics_format_t)4));
+}
+
+static uint64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A Timestamp within [lo, hi] ns (to the microsecond a double keeps). */
+static void assert_time_within(const Io__Prometheus__Client__Timestamp *t, uint64_t lo, uint64_t hi)
+{
+    cr_assert_not_null(t, "a created_timestamp");
+    cr_assert(t->nanos >= 0 && t->nanos < 1000000000);
+    double at = (double)t->seconds + t->nanos / 1e9;
+    cr_assert(at >= (double)lo / 1e9 - 1e-6 && at <= (double)hi / 1e9 + 1e-6, "%.9f not within [%.9f, %.9f]", at,
+              (double)lo / 1e9, (double)hi / 1e9);
+}
+
+/* Layout 4: created_timestamp (Counter 3, Summary 4, Histogram 15), the
+ * family's unit (5), info and stateset as gauges. */
+Test(protobuf, creation_times_units_info_and_stateset)
+{
+    const char *path = test_arena_path("pb-types");
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
+    unsetenv("PROMETHEUS_DISABLE_CREATED_SERIES");
+    uint64_t before = real_ns();
+    const double b[] = {1};
+    const char *states[] = {"a", "b"};
+    shmetrics_spec_t cs = {.name = "sent_total", .help = "S.", .unit = "bytes"};
+    shmetrics_spec_t hs = {.name = "lat", .help = "L.", .unit = "seconds", .buckets = b, .nbuckets = 1};
+    shmetrics_spec_t ss = {.name = "ttft", .help = "T.", .quantiles = b, .nquantiles = 0};
+    shmetrics_spec_t is = {.name = "build", .help = "B."};
+    shmetrics_spec_t es = {.name = "st", .help = "E.", .states = states, .nstates = 2};
+    shmetrics_counter_t *c;
+    shmetrics_histogram_t *h;
+    shmetrics_summary_t *s;
+    shmetrics_info_t *i;
+    shmetrics_enum_t *e;
+    shmetrics_counter_series_t *cv;
+    shmetrics_histogram_series_t *hv;
+    shmetrics_summary_series_t *sv;
+    shmetrics_info_series_t *iv;
+    shmetrics_enum_series_t *ev;
+    cr_assert_eq(shmetrics_counter_register(r, &cs, &c), 0);
+    cr_assert_eq(shmetrics_histogram_register(r, &hs, &h), 0);
+    cr_assert_eq(shmetrics_summary_register(r, &ss, &s), 0);
+    cr_assert_eq(shmetrics_info_register(r, &is, &i), 0);
+    cr_assert_eq(shmetrics_enum_register(r, &es, &e), 0);
+    cr_assert_eq(shmetrics_counter_labels(c, &cv, NULL), 0);
+    cr_assert_eq(shmetrics_histogram_labels(h, &hv, NULL), 0);
+    cr_assert_eq(shmetrics_summary_labels(s, &sv, NULL), 0);
+    cr_assert_eq(shmetrics_info_labels(i, &iv, NULL), 0);
+    cr_assert_eq(shmetrics_enum_labels(e, &ev, NULL), 0);
+    uint64_t after = real_ns();
+    shmetrics_counter_add(cv, 2);
+    shmetrics_histogram_observe(hv, 0.5);
+    shmetrics_summary_observe(sv, 3);
+    shmetrics_label_t v[] = {{"version", "1.2.3"}};
+    cr_assert_eq(shmetrics_info_set(iv, v, 1), 0);
+    cr_assert_eq(shmetrics_enum_state(ev, "b"), 0);
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(r, &snap), 0);
+    struct decoded d;
+    encode_decode(snap, &d);
+    cr_assert_eq(d.n, 5);
+    cr_assert_str_eq(d.f[0]->name, "sent_bytes_total");
+    cr_assert_str_eq(d.f[0]->unit, "bytes");
+    assert_time_within(d.f[0]->metric[0]->counter->created_timestamp, before, after);
+    cr_assert_str_eq(d.f[1]->name, "lat_seconds");
+    cr_assert_str_eq(d.f[1]->unit, "seconds");
+    assert_time_within(d.f[1]->metric[0]->histogram->created_timestamp, before, after);
+    cr_assert_str_eq(d.f[2]->name, "ttft");
+    cr_assert_null(d.f[2]->unit, "no unit, no field");
+    assert_time_within(d.f[2]->metric[0]->summary->created_timestamp, before, after);
+    cr_assert_str_eq(d.f[3]->name, "build_info");
+    cr_assert_eq(d.f[3]->type, PB_GAUGE);
+    cr_assert_eq(d.f[3]->n_metric, 1);
+    assert_label(d.f[3]->metric[0], 0, "version", "1.2.3");
+    cr_assert_eq(d.f[3]->metric[0]->gauge->value, 1.0);
+    cr_assert_str_eq(d.f[4]->name, "st");
+    cr_assert_eq(d.f[4]->type, PB_GAUGE);
+    cr_assert_eq(d.f[4]->n_metric, 2);
+    assert_label(d.f[4]->metric[1], 0, "st", "b");
+    cr_assert_eq(d.f[4]->metric[0]->gauge->value, 0.0);
+    cr_assert_eq(d.f[4]->metric[1]->gauge->value, 1.0);
+    decoded_free(&d);
+    /* Switched off: no created_timestamp anywhere. */
+    char *body;
+    size_t len;
+    cr_assert_eq(shmetrics_format_with(snap, SHMETRICS_FORMAT_PROTOBUF, SHMETRICS_FORMAT_NO_CREATED, &body, &len), 0);
+    decode(body, len, &d);
+    free(body);
+    cr_assert_null(d.f[0]->metric[0]->counter->created_timestamp);
+    cr_assert_null(d.f[1]->metric[0]->histogram->created_timestamp);
+    cr_assert_null(d.f[2]->metric[0]->summary->created_timestamp);
+    decoded_free(&d);
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
 }

@@ -95,6 +95,20 @@ struct shmetrics_gauge_series {
     struct shmetrics_counter_series *drops; /* sets dropped by the limit */
 };
 
+/* An enum series: a mostrecent gauge whose value is the index of the
+ * current state. */
+struct shmetrics_enum_series {
+    struct shmetrics_gauge_series gauge;
+    uint32_t nstates;
+};
+
+/* An info series (one label set): the gauge of its empty value set, and
+ * the stamp of this process's last shmetrics_info_set of it (atomic). */
+struct shmetrics_info_series {
+    struct shmetrics_gauge_series gauge;
+    uint64_t last_stamp;
+};
+
 /* The per-thread state of sampled counters (see shmetrics_sampler_inc):
  * a slot holds one sampler's pending count.  The owning thread updates
  * `count` with relaxed loads and stores (no read-modify-write) and reads
@@ -195,6 +209,7 @@ uint64_t *shmetrics_cells_grow_(struct shmetrics_cells_ *c);
 int shmetrics_counter_inc_slow_(struct shmetrics_counter_series *s, double amount);
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g);
 int shmetrics_gauge_add_slow_(struct shmetrics_gauge_series *g, double delta);
+int shmetrics_enum_bad_index_(struct shmetrics_enum_series *e, uint32_t index);
 uint64_t shmetrics_now_ns_(void);
 uint64_t shmetrics_mono_ns_(void);
 uint64_t shmetrics_coarse_ns_(void);
@@ -374,6 +389,19 @@ static inline int shmetrics_gauge_dec(struct shmetrics_gauge_series *g, double d
 static inline int shmetrics_gauge_set_to_current_time(struct shmetrics_gauge_series *g)
 {
     return shmetrics_gauge_set(g, (double)shmetrics_now_ns_() / 1e9);
+}
+
+/* Set an enum series to its state number `index` (0 for the first of
+ * spec.states): a shmetrics_gauge_set of the index, stamped with the time
+ * (one clock_gettime), so that the most recently set state wins across
+ * processes.  Returns 0; -EINVAL, nothing changed, with a message naming
+ * the index, for an index beyond the states; -ENOSPC as
+ * shmetrics_gauge_set. */
+static inline int shmetrics_enum_state_index(struct shmetrics_enum_series *e, uint32_t index)
+{
+    if (__builtin_expect(index >= e->nstates, 0))
+        return shmetrics_enum_bad_index_(e, index);
+    return shmetrics_gauge_set(&e->gauge, (double)index);
 }
 
 #pragma GCC visibility pop

@@ -69,8 +69,9 @@ static PyObject *family_tuple(const shmetrics_family_t *f)
     PyObject *mode = f->type == SHMETRICS_GAUGE ? PyUnicode_FromString(mode_word ? mode_word : "all") : Py_None;
     if (mode == Py_None)
         Py_INCREF(mode);
-    return Py_BuildValue("(ssNNN)", f->name, f->help ? f->help : "",
-                         PyUnicode_FromString(type_word ? type_word : "counter"), mode, samples);
+    return Py_BuildValue("(ssNNNs)", f->name, f->help ? f->help : "",
+                         PyUnicode_FromString(type_word ? type_word : "counter"), mode, samples,
+                         f->unit ? f->unit : "");
 }
 
 PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs)

@@ -320,6 +320,12 @@ PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_
     case SMPY_SUMMARY:
         rc = shmetrics_summary_removev(self->family, (size_t)nargs, vals);
         break;
+    case SMPY_INFO:
+        rc = shmetrics_info_removev(self->family, (size_t)nargs, vals);
+        break;
+    case SMPY_ENUM:
+        rc = shmetrics_enum_removev(self->family, (size_t)nargs, vals);
+        break;
     default:
         rc = shmetrics_counter_removev(self->family, (size_t)nargs, vals);
         break;
@@ -359,6 +365,12 @@ PyObject *smpy_metric_clear_series(smpy_metric *self, PyObject *unused)
         break;
     case SMPY_SUMMARY:
         rc = shmetrics_summary_clear(self->family);
+        break;
+    case SMPY_INFO:
+        rc = shmetrics_info_clear(self->family);
+        break;
+    case SMPY_ENUM:
+        rc = shmetrics_enum_clear(self->family);
         break;
     default:
         rc = shmetrics_counter_clear(self->family);

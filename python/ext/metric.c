@@ -136,6 +136,10 @@ static int register_kind(enum smpy_kind k, shmetrics_registry_t *reg, const shme
         return shmetrics_histogram_register(reg, spec, (shmetrics_histogram_t **)out);
     case SMPY_SUMMARY:
         return shmetrics_summary_register(reg, spec, (shmetrics_summary_t **)out);
+    case SMPY_INFO:
+        return shmetrics_info_register(reg, spec, (shmetrics_info_t **)out);
+    case SMPY_ENUM:
+        return shmetrics_enum_register(reg, spec, (shmetrics_enum_t **)out);
     default:
         return shmetrics_counter_register(reg, spec, (shmetrics_counter_t **)out);
     }
@@ -150,6 +154,10 @@ int smpy_labelv(enum smpy_kind k, void *family, size_t n, const char *const *val
         return shmetrics_histogram_labelv(family, n, values, (shmetrics_histogram_series_t **)out);
     case SMPY_SUMMARY:
         return shmetrics_summary_labelv(family, n, values, (shmetrics_summary_series_t **)out);
+    case SMPY_INFO:
+        return shmetrics_info_labelv(family, n, values, (shmetrics_info_series_t **)out);
+    case SMPY_ENUM:
+        return shmetrics_enum_labelv(family, n, values, (shmetrics_enum_series_t **)out);
     default:
         return shmetrics_counter_labelv(family, n, values, (shmetrics_counter_series_t **)out);
     }
@@ -171,14 +179,17 @@ void smpy_metric_bind(smpy_metric *self, smpy_arena *arena, void *family, void *
 
 static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"arena",   "name",      "documentation",   "labelnames",  "mode",
-                         "buckets", "quantiles", "max_age_seconds", "age_buckets", NULL};
-    PyObject *arena, *name, *doc, *labelnames, *buckets = Py_None, *quantiles = Py_None;
+    static char *kw[] = {"arena",       "name",    "documentation", "labelnames",
+                         "mode",        "buckets", "quantiles",     "max_age_seconds",
+                         "age_buckets", "unit",    "states",        NULL};
+    PyObject *arena, *name, *doc, *labelnames, *buckets = Py_None, *quantiles = Py_None, *unit = Py_None,
+                                               *states = Py_None;
     int mode = 0;
     double max_age = 0;
     unsigned int age_buckets = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdI:_register", kw, &smpy_arena_type, &arena, &name, &doc,
-                                     &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOO:_register", kw, &smpy_arena_type, &arena, &name,
+                                     &doc, &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets, &unit,
+                                     &states))
         return NULL;
     if (self->family || self->parent) {
         PyErr_SetString(PyExc_ValueError, "this metric is already registered");
@@ -192,6 +203,8 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
         return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(names);
     const char **lbl = PyMem_Malloc(sizeof *lbl * (size_t)(n ? n : 1));
+    const char **st = NULL;
+    PyObject *state_names = NULL;
     double *b = NULL, *q = NULL;
     size_t nb = 0, nq = 0;
     PyObject *ret = NULL;
@@ -213,6 +226,22 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
         goto out;
     if (quantiles != Py_None && smpy_doubles(quantiles, "quantiles must be a sequence of numbers", &q, &nq) < 0)
         goto out;
+    if (unit != Py_None && !(spec.unit = smpy_utf8(unit, "the unit")))
+        goto out;
+    if (states != Py_None) {
+        if (!(state_names = PySequence_Tuple(states)))
+            goto out;
+        Py_ssize_t ns = PyTuple_GET_SIZE(state_names);
+        if (!(st = PyMem_Malloc(sizeof *st * (size_t)(ns ? ns : 1)))) {
+            PyErr_NoMemory();
+            goto out;
+        }
+        for (Py_ssize_t i = 0; i < ns; i++)
+            if (!(st[i] = smpy_utf8(PyTuple_GET_ITEM(state_names, i), "a state")))
+                goto out;
+        spec.states = st;
+        spec.nstates = (size_t)ns;
+    }
     spec.label_names = lbl;
     spec.nlabels = (size_t)n;
     spec.buckets = b;
@@ -236,6 +265,8 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
     Py_INCREF(ret);
 out:
     PyMem_Free(lbl);
+    PyMem_Free(st);
+    Py_XDECREF(state_names);
     PyMem_Free(b);
     PyMem_Free(q);
     Py_DECREF(names);
@@ -306,7 +337,7 @@ static PyGetSetDef metric_getset[] = {
 static PyMethodDef metric_common[] = {
     {"_register", (PyCFunction)(void (*)(void))metric_register, METH_VARARGS | METH_KEYWORDS,
      "_register(arena, name, documentation, labelnames, *, mode=0, buckets=None, quantiles=None,\n"
-     "          max_age_seconds=0, age_buckets=0)\n"
+     "          max_age_seconds=0, age_buckets=0, unit=None, states=None)\n"
      "Register the metric in an arena (the Python constructors call this)."},
     {"labels", (PyCFunction)(void (*)(void))smpy_metric_labels, METH_FASTCALL | METH_KEYWORDS,
      "labels(*values) or labels(**values)\n"
@@ -322,10 +353,8 @@ static PyMethodDef metric_common[] = {
 PyTypeObject smpy_metric_types[SMPY_NKINDS];
 
 static const char *const type_names[SMPY_NKINDS] = {
-    "shmetrics._shmetrics.CounterBase",
-    "shmetrics._shmetrics.GaugeBase",
-    "shmetrics._shmetrics.HistogramBase",
-    "shmetrics._shmetrics.SummaryBase",
+    "shmetrics._shmetrics.CounterBase", "shmetrics._shmetrics.GaugeBase", "shmetrics._shmetrics.HistogramBase",
+    "shmetrics._shmetrics.SummaryBase", "shmetrics._shmetrics.InfoBase",  "shmetrics._shmetrics.EnumBase",
 };
 
 static const char *const type_docs[SMPY_NKINDS] = {
@@ -333,6 +362,8 @@ static const char *const type_docs[SMPY_NKINDS] = {
     "The C part of shmetrics.Gauge: labels, inc, dec, set, set_to_current_time.",
     "The C part of shmetrics.Histogram: labels, observe.",
     "The C part of shmetrics.Summary: labels, observe.",
+    "The C part of shmetrics.Info: labels, info.",
+    "The C part of shmetrics.Enum: labels, state.",
 };
 
 /* A kind's hot methods followed by the common ones, in memory that lives
@@ -357,7 +388,7 @@ static PyMethodDef *methods_of(PyMethodDef *hot)
 int smpy_metric_types_ready(PyObject *module)
 {
     PyMethodDef *tables[SMPY_NKINDS] = {smpy_counter_methods, smpy_gauge_methods, smpy_histogram_methods,
-                                        smpy_summary_methods};
+                                        smpy_summary_methods, smpy_info_methods,  smpy_enum_methods};
     for (int k = 0; k < SMPY_NKINDS; k++) {
         PyTypeObject *t = &smpy_metric_types[k];
         memset(t, 0, sizeof *t);

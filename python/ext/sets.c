@@ -36,13 +36,13 @@ static PyObject *label_tuple(const shmetrics_set_member_t *m)
 
 /* The class for each kind, checked: classes is (Counter, Gauge, Histogram,
  * Summary), each a subclass of the kind's base. */
-static int check_classes(PyObject *classes, PyTypeObject *out[SMPY_NKINDS])
+static int check_classes(PyObject *classes, PyTypeObject *out[SMPY_NSETKINDS])
 {
-    if (!PyTuple_Check(classes) || PyTuple_GET_SIZE(classes) != SMPY_NKINDS) {
+    if (!PyTuple_Check(classes) || PyTuple_GET_SIZE(classes) != SMPY_NSETKINDS) {
         PyErr_SetString(PyExc_TypeError, "classes must be a tuple (Counter, Gauge, Histogram, Summary)");
         return -1;
     }
-    for (int k = 0; k < SMPY_NKINDS; k++) {
+    for (int k = 0; k < SMPY_NSETKINDS; k++) {
         PyObject *c = PyTuple_GET_ITEM(classes, k);
         if (!PyType_Check(c) || !PyType_IsSubtype((PyTypeObject *)c, &smpy_metric_types[k])) {
             PyErr_Format(PyExc_TypeError, "classes[%d] must be a subclass of %s", k, smpy_metric_types[k].tp_name);
@@ -81,8 +81,8 @@ static PyObject *extra_of(const shmetrics_set_member_t *m, void *family)
 
 /* [(field, metric, help, extra), ...] (extra: see extra_of) for the members of a registered set whose
  * handles are in `set`. */
-static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NKINDS], const shmetrics_set_member_t *m, size_t n,
-                              const char *ns, const void *set)
+static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NSETKINDS], const shmetrics_set_member_t *m,
+                              size_t n, const char *ns, const void *set)
 {
     PyObject *list = PyList_New(0), *empty = PyTuple_New(0);
     if (!list || !empty)
@@ -187,7 +187,7 @@ PyObject *smpy_register_vllm(smpy_arena *a, PyObject *args, PyObject *kwargs)
     PyObject *classes, *len_obj, *map = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:_register_vllm", kw, &classes, &len_obj, &map))
         return NULL;
-    PyTypeObject *cls[SMPY_NKINDS];
+    PyTypeObject *cls[SMPY_NSETKINDS];
     if (check_classes(classes, cls) < 0)
         return NULL;
     int whole = PyLong_Check(len_obj) && !PyBool_Check(len_obj);
@@ -226,7 +226,7 @@ PyObject *smpy_register_inference(smpy_arena *a, PyObject *args, PyObject *kwarg
     PyObject *classes, *ns_obj = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:_register_inference", kw, &classes, &ns_obj))
         return NULL;
-    PyTypeObject *cls[SMPY_NKINDS];
+    PyTypeObject *cls[SMPY_NSETKINDS];
     if (check_classes(classes, cls) < 0)
         return NULL;
     const char *ns = ns_obj == Py_None ? NULL : smpy_utf8(ns_obj, "the namespace");

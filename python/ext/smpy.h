@@ -27,7 +27,10 @@ typedef struct {
     Py_ssize_t nsamplers, capsamplers;
 } smpy_arena;
 
-enum smpy_kind { SMPY_COUNTER, SMPY_GAUGE, SMPY_HISTOGRAM, SMPY_SUMMARY, SMPY_NKINDS };
+/* In the order of shmetrics_type_t; the ready-made sets have the first
+ * SMPY_NSETKINDS only. */
+enum smpy_kind { SMPY_COUNTER, SMPY_GAUGE, SMPY_HISTOGRAM, SMPY_SUMMARY, SMPY_INFO, SMPY_ENUM, SMPY_NKINDS };
+#define SMPY_NSETKINDS 4
 
 /*
  * A metric or one of its series.  A parent (made by the Python layer's
@@ -108,6 +111,8 @@ extern PyMethodDef smpy_counter_methods[];
 extern PyMethodDef smpy_gauge_methods[];
 extern PyMethodDef smpy_histogram_methods[];
 extern PyMethodDef smpy_summary_methods[];
+extern PyMethodDef smpy_info_methods[];
+extern PyMethodDef smpy_enum_methods[];
 int smpy_metric_types_ready(PyObject *module);
 
 /* The "missing label values" error of a labelled parent; NULL. */

@@ -14,9 +14,11 @@ reads them all.  shmetrics.sets has vLLM's metrics ready-made.  See
 docs/python.md.
 """
 
+import os
+
 from . import _shmetrics, sets
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
-from .metrics import Counter, Gauge, Histogram, Summary
+from .metrics import Counter, Enum, Gauge, Histogram, Info, Summary
 from .registry import (
     CONTENT_TYPE_LATEST,
     Metric,
@@ -28,15 +30,31 @@ from .registry import (
 )
 
 __version__ = _shmetrics.VERSION
+
+
+def disable_created_metrics():
+    """Leave the creation times of series (name_created) out of every
+    exposition this process makes, as prometheus_client's function of that
+    name does: it sets PROMETHEUS_DISABLE_CREATED_SERIES, which the C
+    library reads at each exposition (and `shmetrics serve` at start of
+    each scrape, in its own process)."""
+    os.environ["PROMETHEUS_DISABLE_CREATED_SERIES"] = "True"
+
+
+def enable_created_metrics():
+    """Show the creation times again (unsets PROMETHEUS_DISABLE_CREATED_SERIES)."""
+    os.environ.pop("PROMETHEUS_DISABLE_CREATED_SERIES", None)
 Sampler = _shmetrics.Sampler
 flush_sampled = _shmetrics.flush_sampled
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "Counter",
+    "Enum",
     "ExceptionCounter",
     "Gauge",
     "Histogram",
+    "Info",
     "InprogressTracker",
     "Metric",
     "Registry",
@@ -45,6 +63,8 @@ __all__ = [
     "Summary",
     "Timer",
     "default_registry",
+    "disable_created_metrics",
+    "enable_created_metrics",
     "flush_sampled",
     "generate_latest",
     "start_http_server",

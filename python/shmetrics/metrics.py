@@ -1,18 +1,18 @@
 # SPDX-License-Identifier: MIT
-"""Counter, Gauge, Histogram and Summary: prometheus_client's constructors
-and helpers over the C metric objects of _shmetrics.
+"""Counter, Gauge, Histogram, Summary, Info and Enum: prometheus_client's
+constructors and helpers over the C metric objects of _shmetrics.
 
 The classes only build names and specs and register the metric; labels(),
-inc(), dec(), set(), set_to_current_time() and observe() are C methods of
-the bases, and labels() returns children of the same class, so an update
-never runs Python code of this module.
+inc(), dec(), set(), set_to_current_time(), observe(), info() and state()
+are C methods of the bases, and labels() returns children of the same
+class, so an update never runs Python code of this module.
 """
 
 from . import _shmetrics
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .registry import Metric, default_registry
 
-__all__ = ["Counter", "Gauge", "Histogram", "Summary"]
+__all__ = ["Counter", "Enum", "Gauge", "Histogram", "Info", "Summary"]
 
 INF = float("inf")
 
@@ -20,7 +20,9 @@ INF = float("inf")
 def _full_name(metric_type, name, namespace, subsystem, unit):
     """namespace_subsystem_name, as prometheus_client builds it: a counter
     loses a trailing _total (its samples get it back), and a unit that the
-    name does not already end with is appended."""
+    name does not already end with is appended.  The C library applies the
+    same rule to the name and unit it is given (shmetrics_full_name), and
+    stores the unit."""
     full = "_".join(part for part in (namespace, subsystem) if part)
     full = f"{full}_{name}" if full else name
     if metric_type == "counter" and full.endswith("_total"):
@@ -47,7 +49,7 @@ class _MetricWrapper:
         full = _full_name(self._type, name, namespace, subsystem, unit)
         if registry is None:
             registry = default_registry()
-        self._register(registry, full, documentation, tuple(labelnames), **spec)
+        self._register(registry, full, documentation, tuple(labelnames), unit=unit or None, **spec)
 
     def __getattr__(self, attr):
         parent = self._parent
@@ -247,3 +249,59 @@ class Summary(_MetricWrapper, _shmetrics.SummaryBase):
     def time(self):
         """Observe the seconds a block or function took."""
         return Timer(self, "observe")
+
+
+class Info(_MetricWrapper, _shmetrics.InfoBase):
+    """An info metric: Info(name, documentation, labelnames=(), namespace='',
+    subsystem='', unit='', registry=None), exposed as name_info{labels,
+    key="value", ...} 1.  info(dict) replaces the value set of the series;
+    across processes the set made last wins.  A key that is one of the
+    label names is a ValueError, as in prometheus_client; so is a unit."""
+
+    _type = "info"
+
+    def __init__(
+        self,
+        name,
+        documentation,
+        labelnames=(),
+        namespace="",
+        subsystem="",
+        unit="",
+        registry=None,
+        _labelvalues=None,
+    ):
+        self._setup(name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues)
+
+
+class Enum(_MetricWrapper, _shmetrics.EnumBase):
+    """An enum (OpenMetrics stateset): Enum(name, documentation,
+    labelnames=(), namespace='', subsystem='', unit='', registry=None,
+    states=None).  Exposed as one sample per state, name{name="state"}, 1
+    for the current state and 0 for the others; state(name) sets it, and
+    across processes the state set last wins.  A series starts in the
+    first state.  ValueError for no states, a label named as the metric, a
+    unit, or a state that is not one of them."""
+
+    _type = "stateset"
+
+    def __init__(
+        self,
+        name,
+        documentation,
+        labelnames=(),
+        namespace="",
+        subsystem="",
+        unit="",
+        registry=None,
+        _labelvalues=None,
+        states=None,
+    ):
+        if name in labelnames:
+            raise ValueError(f"Overlapping labels for Enum metric: {name}")
+        if not states:
+            raise ValueError(f"No states provided for Enum metric: {name}")
+        self._states = list(states)
+        self._setup(
+            name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues, states=self._states
+        )

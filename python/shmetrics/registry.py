@@ -105,8 +105,8 @@ class Registry(_shmetrics.Arena):
         """Every metric family of the arena, merged over processes and CPUs,
         as a list of Metric objects in registration order."""
         out = []
-        for name, help_text, typ, mode, samples in self._collect(at_ns):
-            m = Metric(name, help_text, typ, multiprocess_mode=mode)
+        for name, help_text, typ, mode, samples, unit in self._collect(at_ns):
+            m = Metric(name, help_text, typ, unit, multiprocess_mode=mode)
             m.samples = [Sample(n, labels, value) for n, labels, value in samples]
             out.append(m)
         return out

@@ -47,7 +47,7 @@ const char *cli_arena(const char *given);
  * Returns 0, or EXIT_FAIL after printing why the arena did not open. */
 int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t **reg);
 
-extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_dump, verb_stat, verb_serve, verb_push,
-    verb_reset, verb_demo;
+extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_info, verb_dump, verb_stat, verb_serve,
+    verb_push, verb_reset, verb_demo;
 
 #endif

@@ -21,12 +21,14 @@ struct inspect_args {
     shmetrics_format_t format; /* dump */
     bool unlink;               /* reset */
     bool allow_foreign;        /* reset */
+    bool no_created;           /* dump */
 };
 
-#define OPT_CAPS 1    /* --families --series --processes --shards --cells --gauges --file-mode */
-#define OPT_FORMAT 2  /* --format */
-#define OPT_UNLINK 4  /* --unlink */
-#define OPT_FOREIGN 8 /* --allow-foreign-arena */
+#define OPT_CAPS 1     /* --families --series --processes --shards --cells --gauges --file-mode */
+#define OPT_FORMAT 2   /* --format */
+#define OPT_UNLINK 4   /* --unlink */
+#define OPT_FOREIGN 8  /* --allow-foreign-arena */
+#define OPT_CREATED 16 /* --no-created */
 
 static int parse(const struct verb *v, int argc, char **argv, unsigned accept, struct inspect_args *a)
 {
@@ -45,6 +47,10 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
         }
         if ((accept & OPT_FOREIGN) && strcmp(arg, "--allow-foreign-arena") == 0) {
             a->allow_foreign = true;
+            continue;
+        }
+        if ((accept & OPT_CREATED) && strcmp(arg, "--no-created") == 0) {
+            a->no_created = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -203,7 +209,7 @@ static int open_ro(struct inspect_args *a, shmetrics_registry_t **reg)
 static int run_dump(int argc, char **argv)
 {
     struct inspect_args a;
-    int st = parse(&verb_dump, argc, argv, OPT_FORMAT, &a);
+    int st = parse(&verb_dump, argc, argv, OPT_FORMAT | OPT_CREATED, &a);
     if (st)
         return st < 0 ? EXIT_OK : st;
     /* Binary on a terminal is of no use to anyone (as gzip refuses it). */
@@ -220,7 +226,7 @@ static int run_dump(int argc, char **argv)
     size_t len = 0;
     int rc = shmetrics_collect(reg, &snap);
     if (rc == 0)
-        rc = shmetrics_format(snap, a.format, &text, &len);
+        rc = shmetrics_format_with(snap, a.format, a.no_created ? SHMETRICS_FORMAT_NO_CREATED : 0, &text, &len);
     if (rc < 0)
         st = cli_fail("reading the arena", rc);
     else if (fwrite(text, 1, len, stdout) != len)
@@ -380,7 +386,7 @@ const struct verb verb_create = {
 const struct verb verb_dump = {
     "dump",
     "print every metric (Prometheus text, OpenMetrics, JSON or protobuf)",
-    "usage: shmetrics dump [--arena PATH] [--format FORMAT]\n"
+    "usage: shmetrics dump [--arena PATH] [--format FORMAT] [--no-created]\n"
     "\n"
     "Opens the arena read-only, merges stripes and processes, and prints every\n"
     "metric in one of these formats:\n"
@@ -391,8 +397,15 @@ const struct verb verb_dump = {
     "  protobuf      Prometheus' protobuf format: length-delimited MetricFamily\n"
     "                messages, binary (refused when standard output is a terminal)\n"
     "\n"
+    "Counters, histograms and summaries carry the time each series was created\n"
+    "(or last reset): name_created samples in OpenMetrics (none in the 0.0.4\n"
+    "text, as client_golang), created_timestamp in\n"
+    "protobuf.\n"
+    "\n"
     "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
     "  --format FORMAT   prometheus, openmetrics, json or protobuf\n"
+    "  --no-created      leave the creation times out (as does the environment\n"
+    "                    variable PROMETHEUS_DISABLE_CREATED_SERIES=true)\n"
     "  --help            this message\n",
     run_dump,
 };

@@ -15,7 +15,7 @@
 
 #include "cli.h"
 
-static const struct verb *const verbs[] = {&verb_create, &verb_inc,   &verb_set,  &verb_observe, &verb_dump,
+static const struct verb *const verbs[] = {&verb_create, &verb_inc,   &verb_set,  &verb_observe, &verb_info, &verb_dump,
                                            &verb_stat,   &verb_serve, &verb_push, &verb_reset,   &verb_demo};
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 

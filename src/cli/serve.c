@@ -16,6 +16,7 @@ static int run_serve(int argc, char **argv)
     const char *arena = NULL, *listen = "127.0.0.1:9400", *web_config = NULL;
     uint32_t threads = 0, max_conns = 0, per_address = 0, request_timeout_ms = 0;
     unsigned flags = 0;
+    unsigned format_flags = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (cli_is_help(arg)) {
@@ -29,6 +30,10 @@ static int run_serve(int argc, char **argv)
         }
         if (strcmp(arg, "--no-process-metrics") == 0) {
             flags |= SHMETRICS_SERVER_NO_PROCESS_METRICS;
+            continue;
+        }
+        if (strcmp(arg, "--no-created") == 0) {
+            format_flags |= SHMETRICS_FORMAT_NO_CREATED;
             continue;
         }
         if (i + 1 >= argc)
@@ -75,7 +80,8 @@ static int run_serve(int argc, char **argv)
                                      .max_connections_per_address = per_address,
                                      .request_timeout_ms = request_timeout_ms,
                                      .web_config_file = web_config,
-                                     .flags = flags};
+                                     .flags = flags,
+                                     .format_flags = format_flags};
     shmetrics_server_t *srv;
     if ((rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
         shmetrics_shutdown(reg, 0);
@@ -104,6 +110,7 @@ const struct verb verb_serve = {
     "                       [--max-connections N] [--max-connections-per-address N]\n"
     "                       [--request-timeout DURATION]\n"
     "                       [--web.config.file FILE] [--no-process-metrics]\n"
+    "                       [--no-created]\n"
     "\n"
     "Opens the arena read-only and serves it over HTTP until SIGTERM or SIGINT:\n"
     "  GET /metrics   Prometheus text 0.0.4, or OpenMetrics 1.0.0 or the protobuf\n"
@@ -114,8 +121,10 @@ const struct verb verb_serve = {
     "  GET /healthz   ok\n"
     "The collector's own metrics (shmetrics_collector_*, shmetrics_arena_*)\n"
     "follow the arena's, then each attached worker's process_* metrics, read\n"
-    "from /proc and labelled pid.  Prints 'serving http://HOST:PORT/metrics\n"
-    "from ARENA' (https with TLS) once it listens.\n"
+    "from /proc and labelled pid.  Counters, histograms and summaries carry\n"
+    "the time each series was created (name_created in OpenMetrics).  Prints\n"
+    "'serving http://HOST:PORT/metrics from ARENA' (https with TLS) once it\n"
+    "listens.\n"
     "\n"
     "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:9400; [::1]:PORT\n"
@@ -142,6 +151,8 @@ const struct verb verb_serve = {
     "  --no-process-metrics\n"
     "                      leave out the workers' process_* metrics (CPU, memory,\n"
     "                      open files, start time), and their reads of /proc\n"
+    "  --no-created        leave the creation times of series out (as does the\n"
+    "                      environment variable PROMETHEUS_DISABLE_CREATED_SERIES=true)\n"
     "  --help              this message\n",
     run_serve,
 };

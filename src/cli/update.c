@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * src/cli/update.c - owns the verbs that write one series from the shell:
- * inc (counters) and set (gauges).  The first use registers the family
- * (type from the verb, label names from the LABEL=VALUE arguments in the
- * order given); later uses must agree with it.
+ * inc (counters), set (gauges, and enums with --enum), observe (histograms
+ * and summaries) and info (info metrics).  The first use registers the
+ * family (type from the verb, label names from the LABEL=VALUE arguments in
+ * the order given; info takes its labels with --label, since its KEY=VALUE
+ * arguments are its value set); later uses must agree with it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,8 @@ struct update_args {
     const char *buckets;   /* observe */
     const char *quantiles; /* observe --summary */
     const char *max_age;   /* observe --summary */
+    const char *unit;      /* inc, set, observe */
+    const char *states;    /* set --enum */
     bool summary;          /* observe */
     bool allow_foreign;    /* --allow-foreign-arena */
     const char *name;
@@ -31,12 +35,34 @@ struct update_args {
     const char *label_values[MAX_LABELS];
     char *label_buf[MAX_LABELS];
     size_t nlabels;
+    /* info: the metric's labels (--label), the KEY=VALUE arguments being
+     * the value set in label_names and label_values above */
+    const char *info_names[MAX_LABELS];
+    const char *info_values[MAX_LABELS];
+    char *info_buf[MAX_LABELS];
+    size_t ninfo;
 };
 
 static void args_free(struct update_args *a)
 {
     for (size_t i = 0; i < a->nlabels; i++)
         free(a->label_buf[i]);
+    for (size_t i = 0; i < a->ninfo; i++)
+        free(a->info_buf[i]);
+}
+
+/* Split NAME=VALUE into a copy the caller frees; -1 when out of memory. */
+static int split_pair(const char *arg, char **buf, const char **name, const char **value)
+{
+    char *copy = strdup(arg);
+    if (!copy)
+        return -1;
+    char *eq = strchr(copy, '=');
+    *eq = 0;
+    *buf = copy;
+    *name = copy;
+    *value = eq + 1;
+    return 0;
 }
 
 /* Returns 0, or an exit status. */
@@ -59,11 +85,21 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
                               : strcmp(arg, "--buckets") == 0   ? &a->buckets
                               : strcmp(arg, "--quantiles") == 0 ? &a->quantiles
                               : strcmp(arg, "--max-age") == 0   ? &a->max_age
+                              : strcmp(arg, "--unit") == 0      ? &a->unit
+                              : strcmp(arg, "--enum") == 0      ? &a->states
                                                                 : NULL;
         if (valued) {
             if (!has_next)
                 return cli_usage_error(v, "%s needs a value", arg);
             *valued = argv[++i];
+        } else if (strcmp(arg, "--label") == 0 && v == &verb_info) {
+            if (!has_next || !strchr(argv[i + 1], '='))
+                return cli_usage_error(v, "--label needs a LABEL=VALUE");
+            if (a->ninfo == MAX_LABELS)
+                return cli_usage_error(v, "more than %d labels", MAX_LABELS);
+            if (split_pair(argv[++i], &a->info_buf[a->ninfo], &a->info_names[a->ninfo], &a->info_values[a->ninfo]) < 0)
+                return cli_usage_error(v, "out of memory");
+            a->ninfo++;
         } else if (strcmp(arg, "--summary") == 0) {
             a->summary = true;
         } else if (strcmp(arg, "--allow-foreign-arena") == 0) {
@@ -76,17 +112,12 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
             if (a->value)
                 return cli_usage_error(v, "label %s after the value %s", arg, a->value);
             if (a->nlabels == MAX_LABELS)
-                return cli_usage_error(v, "more than %d labels", MAX_LABELS);
-            char *copy = strdup(arg);
-            if (!copy)
+                return cli_usage_error(v, "more than %d %s", MAX_LABELS, v == &verb_info ? "pairs" : "labels");
+            if (split_pair(arg, &a->label_buf[a->nlabels], &a->label_names[a->nlabels], &a->label_values[a->nlabels]) <
+                0)
                 return cli_usage_error(v, "out of memory");
-            char *eq = strchr(copy, '=');
-            *eq = 0;
-            a->label_buf[a->nlabels] = copy;
-            a->label_names[a->nlabels] = copy;
-            a->label_values[a->nlabels] = eq + 1;
             a->nlabels++;
-        } else if (!a->value) {
+        } else if (!a->value && v != &verb_info) {
             a->value = arg;
         } else {
             return cli_usage_error(v, "unexpected argument %s", arg);
@@ -101,6 +132,12 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
                                               : "--summary");
     if (observe && a->mode)
         return cli_usage_error(v, "--mode is for gauges (shmetrics set)");
+    if (a->states && v != &verb_set)
+        return cli_usage_error(v, "--enum is for shmetrics set");
+    if (a->states && a->mode)
+        return cli_usage_error(v, "--mode is for gauges, not with --enum");
+    if (v == &verb_info && (a->mode || a->unit))
+        return cli_usage_error(v, "%s is not for info metrics", a->mode ? "--mode" : "--unit");
     if (observe && a->buckets && a->summary)
         return cli_usage_error(v, "--buckets is for histograms, not with --summary");
     if (observe && !a->summary && (a->quantiles || a->max_age))
@@ -148,7 +185,11 @@ static int run_inc(int argc, char **argv)
     if (!st)
         st = open_rw(&a, &reg);
     if (!st) {
-        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.label_names, .nlabels = a.nlabels};
+        shmetrics_spec_t spec = {.name = a.name,
+                                 .help = a.help,
+                                 .label_names = a.label_names,
+                                 .nlabels = a.nlabels,
+                                 .unit = a.unit};
         shmetrics_counter_t *c;
         shmetrics_counter_series_t *s;
         int rc;
@@ -165,6 +206,59 @@ static int run_inc(int argc, char **argv)
     return st;
 }
 
+/* The states of --enum: names separated by commas, into states[0..*n).
+ * The list is copied into *buf, which the caller frees. */
+static bool split_states(const char *list, char **buf, const char **states, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (!*list || !(*buf = strdup(list)))
+        return false;
+    for (char *p = *buf;;) {
+        char *comma = strchr(p, ',');
+        if (*n == cap)
+            return false;
+        states[(*n)++] = p;
+        if (!comma)
+            return true;
+        *comma = 0;
+        p = comma + 1;
+    }
+}
+
+/* shmetrics set --enum STATES NAME [LABEL=VALUE ...] STATE */
+static int set_enum(const struct update_args *a, shmetrics_registry_t *reg)
+{
+    const char *states[SHMETRICS_MAX_STATES + 1];
+    char *buf = NULL;
+    size_t n;
+    int st = 0;
+    if (!split_states(a->states, &buf, states, SHMETRICS_MAX_STATES + 1, &n))
+        st = buf || !*a->states
+                 ? cli_usage_error(&verb_set, "--enum takes state names separated by commas (at most %u)",
+                                   SHMETRICS_MAX_STATES)
+                 : cli_usage_error(&verb_set, "out of memory");
+    if (!st) {
+        shmetrics_spec_t spec = {.name = a->name,
+                                 .help = a->help,
+                                 .label_names = a->label_names,
+                                 .nlabels = a->nlabels,
+                                 .unit = a->unit,
+                                 .states = states,
+                                 .nstates = n};
+        shmetrics_enum_t *e;
+        shmetrics_enum_series_t *s;
+        int rc;
+        if ((rc = shmetrics_enum_register(reg, &spec, &e)) < 0)
+            st = cli_fail("registering the enum", rc);
+        else if ((rc = shmetrics_enum_labelv(e, a->nlabels, a->label_values, &s)) < 0)
+            st = cli_fail("resolving the series", rc);
+        else if ((rc = shmetrics_enum_state(s, a->value)) < 0)
+            st = cli_fail("setting the state", rc);
+    }
+    free(buf);
+    return st;
+}
+
 static int run_set(int argc, char **argv)
 {
     struct update_args a;
@@ -172,6 +266,16 @@ static int run_set(int argc, char **argv)
     if (st) {
         args_free(&a);
         return st < 0 ? EXIT_OK : st;
+    }
+    if (a.states) {
+        shmetrics_registry_t *reg = NULL;
+        st = a.value ? open_rw(&a, &reg) : cli_usage_error(&verb_set, "no STATE given");
+        if (!st)
+            st = set_enum(&a, reg);
+        if (reg)
+            shmetrics_shutdown(reg, 0);
+        args_free(&a);
+        return st;
     }
     double value = 0;
     shmetrics_gauge_mode_t mode = SHMETRICS_MODE_MOSTRECENT;
@@ -190,7 +294,8 @@ static int run_set(int argc, char **argv)
                                  .help = a.help,
                                  .label_names = a.label_names,
                                  .nlabels = a.nlabels,
-                                 .gauge_mode = mode};
+                                 .gauge_mode = mode,
+                                 .unit = a.unit};
         shmetrics_gauge_t *g;
         shmetrics_gauge_series_t *s;
         int rc;
@@ -269,7 +374,8 @@ static int run_observe(int argc, char **argv)
                                  .nbuckets = nbounds,
                                  .quantiles = a.quantiles ? quantiles : NULL,
                                  .nquantiles = nq,
-                                 .max_age_seconds = max_age};
+                                 .max_age_seconds = max_age,
+                                 .unit = a.unit};
         int rc;
         if (a.summary) {
             shmetrics_summary_t *m;
@@ -297,14 +403,68 @@ static int run_observe(int argc, char **argv)
     return st;
 }
 
+static int run_info(int argc, char **argv)
+{
+    struct update_args a;
+    int st = parse(&verb_info, argc, argv, &a);
+    if (st) {
+        args_free(&a);
+        return st < 0 ? EXIT_OK : st;
+    }
+    shmetrics_registry_t *reg = NULL;
+    st = open_rw(&a, &reg);
+    if (!st) {
+        shmetrics_spec_t spec = {.name = a.name, .help = a.help, .label_names = a.info_names, .nlabels = a.ninfo};
+        shmetrics_label_t pairs[MAX_LABELS];
+        for (size_t i = 0; i < a.nlabels; i++)
+            pairs[i] = (shmetrics_label_t){a.label_names[i], a.label_values[i]};
+        shmetrics_info_t *m;
+        shmetrics_info_series_t *s;
+        int rc;
+        if ((rc = shmetrics_info_register(reg, &spec, &m)) < 0)
+            st = cli_fail("registering the info metric", rc);
+        else if ((rc = shmetrics_info_labelv(m, a.ninfo, a.info_values, &s)) < 0)
+            st = cli_fail("resolving the series", rc);
+        else if ((rc = shmetrics_info_set(s, pairs, a.nlabels)) < 0)
+            st = cli_fail("setting the info", rc);
+    }
+    if (reg)
+        shmetrics_shutdown(reg, 0);
+    args_free(&a);
+    return st;
+}
+
+const struct verb verb_info = {
+    "info",
+    "set the value set of an info metric (registering it on first use)",
+    "usage: shmetrics info [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
+    "                      [--label LABEL=VALUE ...] NAME [KEY=VALUE ...]\n"
+    "\n"
+    "Replaces the value set of the series of info metric NAME (prometheus_client's\n"
+    "Info) with the KEY=VALUE pairs given (none: an empty set), exposed as\n"
+    "NAME_info{LABEL=\"VALUE\",...,KEY=\"VALUE\",...} 1.  Across processes the\n"
+    "value set given last wins.  The first use registers NAME with the label\n"
+    "names of the --label options, in the order given; later uses must give the\n"
+    "same.  A KEY may not be one of those label names, start with __, or repeat.\n"
+    "\n"
+    "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
+    "  --help TEXT         help text for a new metric (also --help-text TEXT)\n"
+    "  --label LABEL=VALUE a label of the metric (repeat for more)\n"
+    "  --allow-foreign-arena\n"
+    "                      write to an arena another user owns, or that others\n"
+    "                      may write to (refused otherwise: see shmetrics inc --help)\n"
+    "  --help              this message\n",
+    run_info,
+};
+
 const struct verb verb_observe = {
     "observe",
     "record one observation in a histogram or summary series",
     "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
-    "                         [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
+    "                         [--unit UNIT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
-    "                         --summary [--quantiles Q1,Q2,...] [--max-age SECONDS]\n"
-    "                         NAME [LABEL=VALUE ...] VALUE\n"
+    "                         [--unit UNIT] --summary [--quantiles Q1,Q2,...]\n"
+    "                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE\n"
     "\n"
     "Records VALUE (a number; NaN and +Inf/-Inf are accepted) in the series of\n"
     "NAME with the given labels.  The first use registers NAME as a histogram\n"
@@ -315,6 +475,8 @@ const struct verb verb_observe = {
     "\n"
     "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
     "  --help TEXT         help text for a new metric (also --help-text TEXT)\n"
+    "  --unit UNIT         the unit of a new metric (OpenMetrics UNIT): NAME gets\n"
+    "                      _UNIT appended unless it ends with it\n"
     "  --buckets LIST      histogram upper bounds, strictly increasing\n"
     "  --summary           a summary instead of a histogram\n"
     "  --quantiles LIST    summary quantiles, strictly increasing, within [0, 1]\n"
@@ -329,7 +491,8 @@ const struct verb verb_observe = {
 const struct verb verb_inc = {
     "inc",
     "add to a counter series (registering the counter on first use)",
-    "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] NAME [LABEL=VALUE ...] [AMOUNT]\n"
+    "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--unit UNIT]\n"
+    "                     NAME [LABEL=VALUE ...] [AMOUNT]\n"
     "\n"
     "Adds AMOUNT (default 1, a finite number >= 0) to the series of counter NAME\n"
     "with the given labels.  The first use registers the counter, with the label\n"
@@ -339,6 +502,8 @@ const struct verb verb_inc = {
     "\n"
     "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
     "  --help TEXT       help text for a new counter (also --help-text TEXT)\n"
+    "  --unit UNIT       the unit of a new counter (OpenMetrics UNIT): NAME gets\n"
+    "                    _UNIT appended unless it ends with it (before _total)\n"
     "  --allow-foreign-arena\n"
     "                    write to an arena another user owns, or that its group\n"
     "                    or every user may write to.  Without it (or the\n"
@@ -354,14 +519,26 @@ const struct verb verb_inc = {
 const struct verb verb_set = {
     "set",
     "set a gauge series (registering the gauge on first use)",
-    "usage: shmetrics set [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--mode MODE] NAME [LABEL=VALUE ...] VALUE\n"
+    "usage: shmetrics set [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--mode MODE]\n"
+    "                     [--unit UNIT] NAME [LABEL=VALUE ...] VALUE\n"
+    "       shmetrics set [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
+    "                     --enum STATE1,STATE2,... NAME [LABEL=VALUE ...] STATE\n"
     "\n"
     "Sets the series of gauge NAME with the given labels to VALUE (a number; NaN\n"
     "and +Inf/-Inf are accepted).  The first use registers the gauge; later uses\n"
-    "must agree with its label names and mode.\n"
+    "must agree with its label names and mode.  With --enum, NAME is an enum\n"
+    "(prometheus_client's Enum, OpenMetrics' stateset) of the states listed, and\n"
+    "its series is set to STATE, one of them: exposed as one sample per state,\n"
+    "NAME{NAME=\"STATE\"} 1 for the current one and 0 for the others.  Across\n"
+    "processes the state set last wins.\n"
     "\n"
     "  --arena PATH      the arena (default: $SHMETRICS_ARENA)\n"
     "  --help TEXT       help text for a new gauge (also --help-text TEXT)\n"
+    "  --unit UNIT       the unit of a new gauge (OpenMetrics UNIT): NAME gets\n"
+    "                    _UNIT appended unless it ends with it\n"
+    "  --enum STATES     NAME is an enum with these states, separated by commas\n"
+    "                    (the first is a new series' state); later uses must give\n"
+    "                    the same list\n"
     "  --mode MODE       how processes' values merge: all (one sample per pid),\n"
     "                    sum, min, max, mostrecent; liveall, livesum, livemin,\n"
     "                    livemax, livemostrecent count live processes only.\n"

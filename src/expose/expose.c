@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * src/expose/expose.c - owns the choice between exposition formats: the public
- * shmetrics_format entry point, format names and HTTP content types.  The
+ * shmetrics_format entry points and their flags (PROMETHEUS_DISABLE_CREATED_SERIES
+ * included), format names and HTTP content types.  The
  * encoders themselves are src/expose/expose_text.c, src/expose/expose_openmetrics.c,
  * src/expose/expose_json.c and src/expose/expose_protobuf.c.
  */
@@ -11,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/buf.h"
 #include "base/error.h"
@@ -19,7 +21,7 @@
 static const struct {
     const char *name;
     const char *content_type;
-    void (*encode)(struct smx_buf *, const shmetrics_snapshot_t *);
+    void (*encode)(struct smx_buf *, const shmetrics_snapshot_t *, unsigned);
 } formats[] = {
     [SHMETRICS_FORMAT_PROMETHEUS] = {"prometheus", "text/plain; version=0.0.4; charset=utf-8", smx_encode_prometheus},
     [SHMETRICS_FORMAT_OPENMETRICS] = {"openmetrics", "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -40,19 +42,37 @@ static void c_locale_init(void)
     c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
 
+/* prometheus_client's switch: PROMETHEUS_DISABLE_CREATED_SERIES of "true",
+ * "1" or "t", in any case, leaves the creation times out. */
+static bool created_disabled_by_env(void)
+{
+    const char *v = getenv("PROMETHEUS_DISABLE_CREATED_SERIES");
+    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "t") == 0);
+}
+
 int shmetrics_format(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, char **out, size_t *len)
+{
+    return shmetrics_format_with(snap, fmt, 0, out, len);
+}
+
+int shmetrics_format_with(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, unsigned flags, char **out,
+                          size_t *len)
 {
     if (!snap || !out)
         return smx_fail(-EINVAL, "no snapshot or out pointer given");
     if ((unsigned)fmt >= NFORMATS)
         return smx_fail(-EINVAL, "unknown exposition format %d", (int)fmt);
+    if (flags & ~SHMETRICS_FORMAT_NO_CREATED)
+        return smx_fail(-EINVAL, "unknown format flags 0x%x", flags);
+    if (created_disabled_by_env())
+        flags |= SHMETRICS_FORMAT_NO_CREATED;
     /* Numbers are written (and read back) in the C locale, whatever the
      * host program chose for LC_NUMERIC. */
     pthread_once(&c_locale_once, c_locale_init);
     locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
     struct smx_buf b = {0};
     smx_buf_put(&b, "", 0);
-    formats[fmt].encode(&b, snap);
+    formats[fmt].encode(&b, snap, flags);
     if (old)
         uselocale(old);
     if (b.oom) {

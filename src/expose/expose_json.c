@@ -13,7 +13,9 @@
  * (an integer, or a decimal or exponent form such as 0.25 or 1e+20, all
  * valid JSON); NaN, +Inf and -Inf, which JSON has no numbers for, are the
  * strings "NaN", "+Inf" and "-Inf".  Every sample is shown, including those
- * the OpenMetrics format leaves out.
+ * the OpenMetrics format leaves out.  A family with a unit has
+ * "unit":"..." after its help.  Creation times of series are not shown:
+ * the text formats and protobuf carry them.
  */
 #include <math.h>
 
@@ -49,8 +51,9 @@ static void put_sample(struct smx_buf *b, const char *family, const shmetrics_sa
     smx_buf_putc(b, '}');
 }
 
-void smx_encode_json(struct smx_buf *b, const shmetrics_snapshot_t *snap)
+void smx_encode_json(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
+    (void)flags; /* creation times are not shown here */
     smx_buf_putc(b, '[');
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
@@ -60,6 +63,10 @@ void smx_encode_json(struct smx_buf *b, const shmetrics_snapshot_t *snap)
         smx_buf_puts(b, smx_type_name(f->type));
         smx_buf_puts(b, "\",\"help\":");
         smx_buf_json_string(b, f->help);
+        if (f->unit && *f->unit) {
+            smx_buf_puts(b, ",\"unit\":");
+            smx_buf_json_string(b, f->unit);
+        }
         smx_buf_puts(b, ",\"samples\":[");
         for (size_t j = 0; j < f->nsamples; j++) {
             if (j)

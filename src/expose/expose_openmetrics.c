@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/expose/expose_openmetrics.c - owns the OpenMetrics 1.0.0 text format: TYPE
- * and HELP lines named after the family (a counter without _total), the
- * escaping of help text and label values, sample lines, and the closing
- * "# EOF".
+ * src/expose/expose_openmetrics.c - owns the OpenMetrics 1.0.0 text format: TYPE,
+ * UNIT and HELP lines named after the family (a counter without _total, an
+ * info family without _info), the escaping of help text and label values,
+ * sample lines, each counter, histogram and summary series' name_created
+ * sample after its others, and the closing "# EOF".  A UNIT line is
+ * written only for a family whose name ends with _UNIT, as the
+ * specification requires.
  *
  * OpenMetrics has rules on values that the 0.0.4 format does not have, and
  * prometheus_client's OpenMetrics parser rejects a whole exposition that
@@ -97,24 +100,41 @@ static bool shown(const shmetrics_family_t *f, size_t j, bool neg_bounds)
     return true;
 }
 
-void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap)
+void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
-        /* The order the specification recommends: TYPE, (UNIT,) HELP. */
+        /* The order the specification recommends: TYPE, UNIT, HELP. */
         smx_buf_puts(b, "# TYPE ");
         smx_buf_puts(b, f->name);
         smx_buf_putc(b, ' ');
         smx_buf_puts(b, smx_type_name(f->type));
+        const char *unit = smx_family_unit(f);
+        if (unit) {
+            smx_buf_puts(b, "\n# UNIT ");
+            smx_buf_puts(b, f->name);
+            smx_buf_putc(b, ' ');
+            smx_buf_puts(b, unit);
+        }
         smx_buf_puts(b, "\n# HELP ");
         smx_buf_puts(b, f->name);
         smx_buf_putc(b, ' ');
         smx_buf_escaped(b, f->help, true);
         smx_buf_putc(b, '\n');
         bool neg = f->type == SHMETRICS_HISTOGRAM && negative_bounds(f);
-        for (size_t j = 0; j < f->nsamples; j++)
+        for (size_t j = 0; j < f->nsamples; j++) {
+            const shmetrics_sample_t *s = &f->samples[j];
             if (shown(f, j, neg))
-                smx_buf_sample(b, f->name, &f->samples[j]);
+                smx_buf_sample(b, f->name, s);
+            /* The series' creation time after its samples, as
+             * prometheus_client puts it. */
+            if (!(flags & SHMETRICS_FORMAT_NO_CREATED) && smx_sample_ends_dated_series(f, s)) {
+                shmetrics_sample_t c = *s;
+                c.suffix = "_created";
+                c.value = s->created;
+                smx_buf_sample(b, f->name, &c);
+            }
+        }
     }
     smx_buf_puts(b, "# EOF\n");
 }

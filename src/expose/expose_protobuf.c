@@ -56,6 +56,7 @@ enum {
     PB_FAMILY_HELP = 2,
     PB_FAMILY_TYPE = 3,
     PB_FAMILY_METRIC = 4,
+    PB_FAMILY_UNIT = 5,
     PB_LABEL_NAME = 1,
     PB_LABEL_VALUE = 2,
     PB_METRIC_LABEL = 1,
@@ -65,6 +66,11 @@ enum {
     PB_METRIC_UNTYPED = 5,
     PB_METRIC_HISTOGRAM = 7,
     PB_VALUE = 1, /* Gauge, Counter and Untyped: value */
+    PB_COUNTER_CREATED = 3,
+    PB_SUMMARY_CREATED = 4,
+    PB_HISTOGRAM_CREATED = 15,
+    PB_TIMESTAMP_SECONDS = 1,
+    PB_TIMESTAMP_NANOS = 2,
     PB_SUMMARY_COUNT = 1,
     PB_SUMMARY_SUM = 2,
     PB_SUMMARY_QUANTILE = 3,
@@ -163,36 +169,58 @@ static void put_count(struct smx_buf *b, uint32_t field, uint32_t float_field, d
         smx_pb_double(b, float_field, v);
 }
 
+/* A series' creation time (seconds since the epoch) as a Timestamp in
+ * `field`, when it has one and the flags allow it. */
+static void put_created(struct smx_buf *b, uint32_t field, double created, unsigned flags)
+{
+    if (!(created > 0) || (flags & SHMETRICS_FORMAT_NO_CREATED) || created >= 9.2e18)
+        return;
+    double whole = floor(created);
+    int64_t nanos = (int64_t)llround((created - whole) * 1e9);
+    int64_t secs = (int64_t)whole;
+    if (nanos >= 1000000000) {
+        secs++;
+        nanos -= 1000000000;
+    }
+    size_t t = smx_pb_begin(b, field);
+    smx_pb_uint64(b, PB_TIMESTAMP_SECONDS, (uint64_t)secs);
+    if (nanos)
+        smx_pb_uint64(b, PB_TIMESTAMP_NANOS, (uint64_t)nanos);
+    smx_pb_end(b, t);
+}
+
 /* Counter, gauge and untyped: one Metric for sample j. */
-static size_t value_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, uint32_t field)
+static size_t value_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, uint32_t field, unsigned flags)
 {
     const shmetrics_sample_t *s = &f->samples[j];
     size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
     put_labels(b, s, NULL);
     size_t v = smx_pb_begin(b, field);
     smx_pb_double(b, PB_VALUE, s->value);
+    if (field == PB_METRIC_COUNTER)
+        put_created(b, PB_COUNTER_CREATED, s->created, flags);
     smx_pb_end(b, v);
     smx_pb_end(b, m);
     return 1;
 }
 
-static size_t counter_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+static size_t counter_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, unsigned flags)
 {
-    return value_metric(b, f, j, PB_METRIC_COUNTER);
+    return value_metric(b, f, j, PB_METRIC_COUNTER, flags);
 }
 
-static size_t gauge_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+static size_t gauge_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, unsigned flags)
 {
-    return value_metric(b, f, j, PB_METRIC_GAUGE);
+    return value_metric(b, f, j, PB_METRIC_GAUGE, flags);
 }
 
-static size_t untyped_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+static size_t untyped_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, unsigned flags)
 {
-    return value_metric(b, f, j, PB_METRIC_UNTYPED);
+    return value_metric(b, f, j, PB_METRIC_UNTYPED, flags);
 }
 
 /* A histogram series from sample j: classic buckets, count and sum. */
-static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, unsigned flags)
 {
     size_t end = series_end(f, j, "le");
     const shmetrics_sample_t *count = NULL, *sum = NULL, *inf = NULL;
@@ -225,13 +253,15 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
         smx_pb_double(b, PB_BUCKET_BOUND, strtod(le, NULL));
         smx_pb_end(b, bk);
     }
+    if (count)
+        put_created(b, PB_HISTOGRAM_CREATED, count->created, flags);
     smx_pb_end(b, h);
     smx_pb_end(b, m);
     return end - j;
 }
 
 /* A summary series from sample j: quantiles, count and sum. */
-static size_t summary_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j)
+static size_t summary_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, unsigned flags)
 {
     size_t end = series_end(f, j, "quantile");
     size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
@@ -254,6 +284,9 @@ static size_t summary_metric(struct smx_buf *b, const shmetrics_family_t *f, siz
         smx_pb_double(b, PB_QUANTILE_VALUE, s->value);
         smx_pb_end(b, qm);
     }
+    for (size_t k = j; k < end; k++)
+        if (is(&f->samples[k], "_count"))
+            put_created(b, PB_SUMMARY_CREATED, f->samples[k].created, flags);
     smx_pb_end(b, sm);
     smx_pb_end(b, m);
     return end - j;
@@ -264,16 +297,20 @@ static size_t summary_metric(struct smx_buf *b, const shmetrics_family_t *f, siz
 static const struct {
     uint32_t pb_type;
     const char *name_suffix;
-    size_t (*metric)(struct smx_buf *, const shmetrics_family_t *, size_t);
+    size_t (*metric)(struct smx_buf *, const shmetrics_family_t *, size_t, unsigned);
 } types[] = {
     [SHMETRICS_COUNTER] = {PB_COUNTER, "_total", counter_metric},
     [SHMETRICS_GAUGE] = {PB_GAUGE, "", gauge_metric},
     [SHMETRICS_HISTOGRAM] = {PB_HISTOGRAM, "", histogram_metric},
     [SHMETRICS_SUMMARY] = {PB_SUMMARY, "", summary_metric},
+    /* The protobuf format has no info and stateset types: Prometheus reads
+     * them, in the text formats, as gauges, name_info and name. */
+    [SHMETRICS_INFO] = {PB_GAUGE, "_info", gauge_metric},
+    [SHMETRICS_STATESET] = {PB_GAUGE, "", gauge_metric},
 };
 static const size_t ntypes = sizeof types / sizeof types[0];
 
-void smx_encode_protobuf(struct smx_buf *b, const shmetrics_snapshot_t *snap)
+void smx_encode_protobuf(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
@@ -284,8 +321,11 @@ void smx_encode_protobuf(struct smx_buf *b, const shmetrics_snapshot_t *snap)
         smx_pb_string(b, PB_FAMILY_NAME, f->name, known ? types[f->type].name_suffix : NULL);
         smx_pb_string(b, PB_FAMILY_HELP, f->help, NULL);
         smx_pb_uint64(b, PB_FAMILY_TYPE, known ? types[f->type].pb_type : PB_UNTYPED);
+        const char *unit = smx_family_unit(f);
+        if (unit)
+            smx_pb_string(b, PB_FAMILY_UNIT, unit, NULL);
         for (size_t j = 0; j < f->nsamples && !b->oom;)
-            j += known ? types[f->type].metric(b, f, j) : untyped_metric(b, f, j);
+            j += known ? types[f->type].metric(b, f, j, flags) : untyped_metric(b, f, j, flags);
         smx_pb_end(b, fam);
     }
 }

@@ -104,7 +104,7 @@ static int group(const struct smx_push_ctx *c, const struct otlp *st, struct smx
             return smx_fail(-ENOMEM, "out of memory");
         for (size_t at = 0; at < f->nsamples;) {
             struct smx_otlp_point *pt = &m->points[m->npoints++];
-            if (f->type == SHMETRICS_COUNTER || f->type == SHMETRICS_GAUGE) {
+            if (f->type != SHMETRICS_HISTOGRAM && f->type != SHMETRICS_SUMMARY) {
                 pt->attrs = f->samples[at].labels;
                 pt->nattrs = f->samples[at].nlabels;
                 pt->value = f->samples[at].value;
@@ -165,7 +165,7 @@ static void json_point(struct smx_buf *b, const struct smx_otlp_doc *d, const sh
     smx_buf_puts(b, ",\"timeUnixNano\":");
     json_u64(b, d->now_ns);
     json_attrs(b, pt->attrs, pt->nattrs);
-    if (f->type == SHMETRICS_COUNTER || f->type == SHMETRICS_GAUGE) {
+    if (f->type != SHMETRICS_HISTOGRAM && f->type != SHMETRICS_SUMMARY) {
         smx_buf_puts(b, ",\"asDouble\":");
         json_double(b, pt->value);
     } else {
@@ -215,7 +215,7 @@ static void json_encode(struct smx_buf *b, const struct smx_otlp_doc *d)
         smx_buf_json_string(b, f->name);
         smx_buf_puts(b, ",\"description\":");
         smx_buf_json_string(b, f->help ? f->help : "");
-        static const char *const kinds[] = {"", "sum", "gauge", "histogram", "summary"};
+        static const char *const kinds[] = {"", "sum", "gauge", "histogram", "summary", "gauge", "gauge"};
         smx_buf_puts(b, ",\"");
         smx_buf_puts(b, kinds[f->type]);
         smx_buf_puts(b, "\":{\"dataPoints\":[");

@@ -173,7 +173,9 @@ static Smxotlp__Metric *metric(struct pool *pl, const struct smx_otlp_doc *d, co
         out->sum = s;
         break;
     }
-    case SHMETRICS_GAUGE: {
+    case SHMETRICS_GAUGE:
+    case SHMETRICS_INFO: /* OTLP has neither: gauges, as Prometheus reads them */
+    case SHMETRICS_STATESET: {
         Smxotlp__Gauge *g = pool_get(pl, sizeof *g);
         if (!g)
             return NULL;

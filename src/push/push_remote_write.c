@@ -60,8 +60,9 @@ static int by_name(const void *a, const void *b)
 
 static const Smxrw__MetricMetadata__MetricType rw_types[] = {
     SMXRW__METRIC_METADATA__METRIC_TYPE__UNKNOWN, SMXRW__METRIC_METADATA__METRIC_TYPE__COUNTER,
-    SMXRW__METRIC_METADATA__METRIC_TYPE__GAUGE, SMXRW__METRIC_METADATA__METRIC_TYPE__HISTOGRAM,
-    SMXRW__METRIC_METADATA__METRIC_TYPE__SUMMARY};
+    SMXRW__METRIC_METADATA__METRIC_TYPE__GAUGE,   SMXRW__METRIC_METADATA__METRIC_TYPE__HISTOGRAM,
+    SMXRW__METRIC_METADATA__METRIC_TYPE__SUMMARY, SMXRW__METRIC_METADATA__METRIC_TYPE__INFO,
+    SMXRW__METRIC_METADATA__METRIC_TYPE__STATESET};
 
 /* Everything one request needs, allocated at once. */
 struct req {
@@ -118,7 +119,7 @@ static int build(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struc
         Smxrw__MetricMetadata *md = &r->md[i];
         smxrw__metric_metadata__init(md);
         md->has_type = 1;
-        md->type = rw_types[f->type <= 4 ? f->type : 0];
+        md->type = rw_types[f->type <= SHMETRICS_STATESET ? f->type : 0];
         md->metric_family_name = (char *)f->name;
         md->help = (char *)(f->help ? f->help : "");
         r->mdp[i] = md;

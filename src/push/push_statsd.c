@@ -251,8 +251,12 @@ static void put_identity(struct smx_buf *b, const shmetrics_family_t *f, const s
     }
 }
 
+/* Counts go as deltas; gauges, quantiles, info (its _info sample, always
+ * 1) and stateset samples as values. */
 static bool is_delta(const shmetrics_family_t *f, const shmetrics_sample_t *s)
 {
+    if (f->type == SHMETRICS_INFO || f->type == SHMETRICS_STATESET)
+        return false;
     return f->type == SHMETRICS_COUNTER || f->type == SHMETRICS_HISTOGRAM || s->suffix[0] != 0;
 }
 

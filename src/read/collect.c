@@ -120,12 +120,14 @@ void shmetrics_snapshot_free(shmetrics_snapshot_t *snap)
 
 struct fam {
     struct shm_family_view v;
-    const char *name, *help; /* private copies, checked */
-    const char **bounds;     /* le or quantile label values, spelled once */
+    const char *name, *help, *unit; /* private copies, checked */
+    const char **states;            /* statesets: the state names, copied */
+    const char **bounds;            /* le or quantile label values, spelled once */
     bool ok;
     uint32_t nseries;
     uint32_t first;      /* into the series order array */
     const char **lnames; /* label names, copied */
+    const char *labels;  /* the same, as the copied string list */
 };
 
 struct proc {
@@ -142,6 +144,7 @@ struct proc {
 struct walk {
     shmetrics_registry_t *reg;
     uint64_t now_ns;
+    uint64_t real_ns; /* CLOCK_REALTIME at the start: creation times are checked against it */
     struct snapshot *snap;
     struct fam *fams;
     uint32_t nfams;
@@ -209,6 +212,7 @@ static int add_sample(struct walk *w, const struct fam *f, const char *key, cons
     shmetrics_sample_t *s = &out[(*n)++];
     s->suffix = suffix;
     s->value = value;
+    s->created = 0;
     s->labels = sample_labels(w, f, key, extra, extra_value, &s->nlabels);
     return s->labels ? 0 : -ENOMEM;
 }
@@ -292,11 +296,13 @@ static void merge(uint32_t mode, bool *any, double *acc, uint64_t *best, double 
     *any = true;
 }
 
-/* Append the samples of one gauge series, merged by the family's mode:
- * the live modes read live processes only; sum, min, max and mostrecent
- * also the retired unit (processes whose slot was reclaimed). */
-static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key, shmetrics_sample_t *out,
-                         size_t *n)
+/* Merge the cells of one series in the process units by the family's
+ * mode into *acc (*any: some cell had a stamp; *best_stamp: the largest),
+ * or, in modes all and liveall, append one sample per pid.  The live modes
+ * read live processes only; sum, min, max and mostrecent also the retired
+ * unit (processes whose slot was reclaimed). */
+static int unit_merge(struct walk *w, const struct fam *f, uint64_t cell, const char *key, shmetrics_sample_t *out,
+                      size_t *n, bool *any_out, double *acc_out, uint64_t *stamp_out)
 {
     const struct shm_arena *a = w->reg->arena;
     bool live_only = f->v.mode >= SHM_MODE_LIVE;
@@ -331,9 +337,44 @@ static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, con
         }
         merge(mode, &any, &acc, &best_stamp, v, stamp);
     }
-    if (mode != SHM_MODE_ALL && any)
-        return add_sample(w, f, key, "", NULL, NULL, acc, out, n);
+    *any_out = any;
+    *acc_out = acc;
+    *stamp_out = best_stamp;
     return 0;
+}
+
+/* Append the samples of one gauge series, merged by the family's mode. */
+static int gauge_samples(struct walk *w, const struct fam *f, uint64_t cell, const char *key, shmetrics_sample_t *out,
+                         size_t *n)
+{
+    bool any;
+    double acc;
+    uint64_t stamp;
+    int rc = unit_merge(w, f, cell, key, out, n, &any, &acc, &stamp);
+    uint32_t mode = f->v.mode >= SHM_MODE_LIVE ? f->v.mode - SHM_MODE_LIVE : f->v.mode;
+    if (rc == 0 && mode != SHM_MODE_ALL && any)
+        rc = add_sample(w, f, key, "", NULL, NULL, acc, out, n);
+    return rc;
+}
+
+/* One sample per state of a stateset series: 1 for the state whose index
+ * the most recent cell holds, 0 for the others.  -EBADMSG for an index
+ * that names no state (damage). */
+static int stateset_samples(struct walk *w, const struct fam *f, const struct shm_series_view *sv, const char *key,
+                            shmetrics_sample_t *out, size_t *n)
+{
+    bool any;
+    double idx;
+    uint64_t stamp;
+    int rc = unit_merge(w, f, sv->cell, key, out, n, &any, &idx, &stamp);
+    if (rc < 0 || !any)
+        return rc;
+    if (!(idx >= 0 && idx < f->v.nstates && idx == floor(idx)))
+        return smx_fail(-EBADMSG, "series record %u: state index %g out of range (%u states)", sv->idx, idx,
+                        f->v.nstates);
+    for (uint32_t i = 0; rc == 0 && i < f->v.nstates; i++)
+        rc = add_sample(w, f, key, "", f->name, f->states[i], i == (uint32_t)idx ? 1.0 : 0.0, out, n);
+    return rc;
 }
 
 static const char *float_label(struct walk *w, double v)
@@ -401,6 +442,129 @@ static int summary_samples(struct walk *w, struct fam *f, const struct shm_serie
     return rc;
 }
 
+/* An info series as the reader knows it: its copied key (NULL for the
+ * overflow series), the length of its label values in it, and its most
+ * recent cell. */
+struct info_row {
+    uint32_t rec;
+    const char *key;
+    size_t key_len, prefix;
+    bool any;
+    uint64_t stamp;
+};
+
+/* The label set of a row: the overflow series after the others, then by
+ * label values, then by record. */
+static int info_cmp(const void *x, const void *y)
+{
+    const struct info_row *a = x, *b = y;
+    if (!a->key != !b->key)
+        return a->key ? -1 : 1;
+    if (a->key) {
+        int c = memcmp(a->key, b->key, a->prefix < b->prefix ? a->prefix : b->prefix);
+        if (c || a->prefix != b->prefix)
+            return c ? c : a->prefix < b->prefix ? -1 : 1;
+    }
+    return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+static bool same_set(const struct info_row *a, const struct info_row *b)
+{
+    return !a->key == !b->key && (!a->key || (a->prefix == b->prefix && memcmp(a->key, b->key, a->prefix) == 0));
+}
+
+static int by_rec(const void *x, const void *y)
+{
+    const struct info_row *a = x, *b = y;
+    return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+/* The sample of an info value set: name_info{labels, pairs} 1. */
+static int info_sample(struct walk *w, const struct fam *f, const struct info_row *r, shmetrics_sample_t *out,
+                       size_t *n)
+{
+    if (!r->key)
+        return add_sample(w, f, NULL, "_info", NULL, NULL, 1.0, out, n);
+    uint32_t members = 0;
+    for (size_t i = 0; i < r->key_len; i++)
+        members += r->key[i] == 0;
+    uint32_t nl = f->v.nlabels + (members - f->v.nlabels) / 2;
+    shmetrics_label_t *l = pool_alloc(w->snap, sizeof *l * (nl ? nl : 1));
+    if (!l)
+        return -ENOMEM;
+    const char *p = r->key;
+    for (uint32_t i = 0; i < nl; i++) {
+        if (i < f->v.nlabels) {
+            l[i].name = f->lnames[i];
+        } else {
+            l[i].name = p;
+            p += strlen(p) + 1;
+        }
+        l[i].value = p;
+        p += strlen(p) + 1;
+    }
+    shmetrics_sample_t *s = &out[(*n)++];
+    *s = (shmetrics_sample_t){.suffix = "_info", .nlabels = nl, .labels = l, .value = 1.0};
+    return 0;
+}
+
+/* The samples of an info family: per label set, the value set whose cell
+ * was written last (largest stamp over its cells in every process, as a
+ * mostrecent gauge; a tie goes to the later record), in record order. */
+static int info_samples(struct walk *w, struct fam *f, const struct shm_series_view *sv, const uint32_t *order,
+                        shmetrics_sample_t *out, size_t *n)
+{
+    struct info_row *rows = malloc(sizeof *rows * (f->nseries ? f->nseries : 1));
+    if (!rows)
+        return -ENOMEM;
+    uint32_t nr = 0;
+    int rc = 0;
+    for (uint32_t j = 0; rc == 0 && j < f->nseries; j++) {
+        const struct shm_series_view *s = &sv[order[f->first + j]];
+        struct info_row *r = &rows[nr];
+        *r = (struct info_row){.rec = s->idx};
+        if (!(s->flags & SHM_SERIES_OVERFLOW)) {
+            char *key = pool_strndup(w->snap, s->key, s->key_len);
+            if (!key) {
+                rc = -ENOMEM;
+                break;
+            }
+            if (!smx_info_key_ok(key, s->key_len, f->v.nlabels, f->labels, f->v.labels_len)) {
+                char why[64];
+                snprintf(why, sizeof why, "series record %u: changed while it was read", s->idx);
+                damage(w->snap, why);
+                continue;
+            }
+            r->key = key;
+            r->key_len = s->key_len;
+            for (uint32_t i = 0; i < f->v.nlabels; i++)
+                r->prefix += strlen(key + r->prefix) + 1;
+        }
+        double v;
+        rc = unit_merge(w, f, s->cell, r->key, out, n, &r->any, &v, &r->stamp);
+        nr++;
+    }
+    if (rc == 0)
+        qsort(rows, nr, sizeof *rows, info_cmp);
+    /* The winner of each label set, moved to the front. */
+    uint32_t nwin = 0;
+    for (uint32_t g = 0; rc == 0 && g < nr;) {
+        uint32_t e = g, best = UINT32_MAX;
+        for (; e < nr && same_set(&rows[g], &rows[e]); e++)
+            if (rows[e].any && (best == UINT32_MAX || rows[e].stamp >= rows[best].stamp))
+                best = e;
+        if (best != UINT32_MAX)
+            rows[nwin++] = rows[best];
+        g = e;
+    }
+    if (rc == 0)
+        qsort(rows, nwin, sizeof *rows, by_rec);
+    for (uint32_t i = 0; rc == 0 && i < nwin; i++)
+        rc = info_sample(w, f, &rows[i], out, n);
+    free(rows);
+    return rc;
+}
+
 /* Samples per series of a family, at most. */
 static size_t samples_per_series(const struct walk *w, const struct fam *f)
 {
@@ -411,6 +575,8 @@ static size_t samples_per_series(const struct walk *w, const struct fam *f)
         return f->v.nbuckets + 3;
     case SHM_TYPE_SUMMARY:
         return f->v.nquantiles + 2;
+    case SHM_TYPE_STATESET:
+        return f->v.nstates;
     default:
         return 1;
     }
@@ -454,13 +620,17 @@ static int walk_families(struct walk *w)
         char *labels = pool_strndup(w->snap, f->v.labels, f->v.labels_len);
         char *name = pool_strndup(w->snap, f->v.name, f->v.name_len);
         char *help = pool_strndup(w->snap, f->v.help, f->v.help_len);
-        if (!labels || !name || !help)
+        char *unit = pool_strndup(w->snap, f->v.unit, f->v.unit_len);
+        char *states = pool_strndup(w->snap, f->v.states, f->v.states_len);
+        f->states = pool_alloc(w->snap, sizeof(char *) * (f->v.nstates ? f->v.nstates : 1));
+        if (!labels || !name || !help || !unit || !states || !f->states)
             return -ENOMEM;
         int nrc = copy_numbers(w, &f->v);
         if (nrc == -ENOMEM)
             return nrc;
         if (!smx_label_list_ok(labels, f->v.labels_len, f->v.nlabels) || !smx_metric_name_ok(name, f->v.name_len) ||
-            !smx_utf8_ok(help, f->v.help_len) || nrc < 0) {
+            !smx_utf8_ok(help, f->v.help_len) || nrc < 0 || (f->v.unit_len && !smx_unit_ok(unit, f->v.unit_len)) ||
+            (f->v.nstates && !smx_state_list_ok(states, f->v.states_len, f->v.nstates))) {
             char why[64];
             snprintf(why, sizeof why, "family record %u: changed while it was read", i);
             damage(w->snap, why);
@@ -471,7 +641,12 @@ static int walk_families(struct walk *w)
             f->lnames[j] = p;
             p += strlen(p) + 1;
         }
-        if (!smx_family_labels_ok(f->lnames, f->v.nlabels, f->v.type, f->v.mode)) {
+        p = states;
+        for (uint32_t j = 0; j < f->v.nstates; j++) {
+            f->states[j] = p;
+            p += strlen(p) + 1;
+        }
+        if (!smx_family_labels_ok(name, f->lnames, f->v.nlabels, f->v.type, f->v.mode)) {
             char why[96];
             snprintf(why, sizeof why, "family record %u: a label name repeats, or is one its type adds", i);
             damage(w->snap, why);
@@ -479,6 +654,8 @@ static int walk_families(struct walk *w)
         }
         f->name = name;
         f->help = help;
+        f->unit = unit;
+        f->labels = labels;
         f->ok = true;
     }
     /* No two families may expose one name: the first record keeps it. */
@@ -599,6 +776,7 @@ static int build(struct walk *w)
         o->help = f->help;
         o->type = (shmetrics_type_t)f->v.type;
         o->gauge_mode = (shmetrics_gauge_mode_t)f->v.mode;
+        o->unit = f->unit;
         size_t per = samples_per_series(w, f);
         shmetrics_sample_t *samples = pool_alloc(snap, sizeof *samples * (f->nseries * per + 1));
         if (!o->name || !o->help || !samples) {
@@ -606,6 +784,12 @@ static int build(struct walk *w)
             break;
         }
         size_t n = 0;
+        if (f->v.type == SHM_TYPE_INFO) {
+            rc = info_samples(w, f, sv, order, samples, &n);
+            o->samples = samples;
+            o->nsamples = n;
+            continue;
+        }
         for (uint32_t j = 0; rc == 0 && j < f->nseries; j++) {
             const struct shm_series_view *s = &sv[order[f->first + j]];
             bool overflow = s->flags & SHM_SERIES_OVERFLOW;
@@ -620,9 +804,24 @@ static int build(struct walk *w)
                 damage(snap, why); /* changed since its view was checked */
                 continue;
             }
+            /* Counters, histograms and summaries carry their creation time,
+             * which must be one: set, and not more than a day ahead. */
+            bool dated = f->v.type == SHM_TYPE_COUNTER || f->v.type == SHM_TYPE_HISTOGRAM ||
+                         f->v.type == SHM_TYPE_SUMMARY;
+            if (dated && !smx_created_ok(s->created_ns, w->real_ns)) {
+                char why[96];
+                snprintf(why, sizeof why, "series record %u: creation time %llu ns is not plausible",
+                         order[f->first + j], (unsigned long long)s->created_ns);
+                damage(snap, why);
+                continue;
+            }
+            size_t first = n;
             switch (f->v.type) {
             case SHM_TYPE_GAUGE:
                 rc = gauge_samples(w, f, s->cell, key, samples, &n);
+                break;
+            case SHM_TYPE_STATESET:
+                rc = stateset_samples(w, f, s, key, samples, &n);
                 break;
             case SHM_TYPE_HISTOGRAM:
                 rc = histogram_samples(w, f, s, key, samples, &n);
@@ -639,10 +838,14 @@ static int build(struct walk *w)
             }
             }
             if (rc == -EBADMSG) {
-                /* A damaged stripe set: the series is skipped, the rest read. */
+                /* A damaged stripe set, a state that is none: the series is
+                 * skipped, the rest read. */
                 damage(snap, shmetrics_errmsg());
+                n = first;
                 rc = 0;
             }
+            for (size_t k = first; dated && k < n; k++)
+                samples[k].created = (double)s->created_ns / 1e9;
         }
         o->samples = samples;
         o->nsamples = n;
@@ -671,7 +874,7 @@ int shmetrics_collect_at(shmetrics_registry_t *reg, uint64_t now_ns, shmetrics_s
         return smx_fail(-ENOMEM, "out of memory");
     }
     snap->magic = SMX_SNAPSHOT_MAGIC;
-    *w = (struct walk){.reg = reg, .now_ns = now_ns, .snap = snap};
+    *w = (struct walk){.reg = reg, .now_ns = now_ns, .real_ns = smx_real_ns(), .snap = snap};
     /* The arena file may be truncated under us, or a page of it may find no
      * memory in a full filesystem: a SIGBUS while reading it lands here
      * (shm/guard.c).  `w` is in memory, so what build() set

@@ -2,8 +2,9 @@
 /*
  * src/read/collect_check.c - owns the reader's checks of what it copied out of
  * the arena, beyond each string's own rules: bucket bounds and quantiles,
- * a family's label names (distinct, none the label its type adds), and the
- * names families expose (no two alike).  Writers refuse all of these when
+ * a family's label names (distinct, none the label its type adds; a
+ * stateset's name a label name), creation times (set, and not far in the
+ * future), and the names families expose (no two alike).  Writers refuse all of these when
  * they register; a reader checks them again on its private copies because
  * a damaged or hostile record that broke them could change a number under
  * it, or make Prometheus refuse the whole scrape, not just that family.
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "shm/layout.h"
+#include "shm/names.h"
 #include "src/write/registry.h"
 
 bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval)
@@ -23,12 +25,17 @@ bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval)
     return true;
 }
 
-bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode)
+bool smx_family_labels_ok(const char *family, const char *const *names, uint32_t n, uint32_t type, uint32_t mode)
 {
     const char *added = type == SHM_TYPE_HISTOGRAM                                                     ? "le"
                         : type == SHM_TYPE_SUMMARY                                                     ? "quantile"
                         : type == SHM_TYPE_GAUGE && (mode == SHM_MODE_ALL || mode == SHM_MODE_LIVEALL) ? "pid"
+                        : type == SHM_TYPE_STATESET                                                    ? family
                                                                                                        : NULL;
+    /* A stateset's samples are labelled with its name: it must be a label
+     * name, and not a reserved one. */
+    if (type == SHM_TYPE_STATESET && (!smx_label_name_ok(family, strlen(family)) || strncmp(family, "__", 2) == 0))
+        return false;
     for (uint32_t i = 0; i < n; i++) {
         if (strncmp(names[i], "__", 2) == 0 || (added && strcmp(names[i], added) == 0))
             return false;
@@ -39,24 +46,34 @@ bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, u
     return true;
 }
 
+bool smx_created_ok(uint64_t created_ns, uint64_t now_ns)
+{
+    return created_ns != 0 && created_ns <= now_ns + SMX_CREATED_AHEAD_NS;
+}
+
 /* The names a family exposes: its own, and its own with each suffix its
- * samples (or, for a counter in text 0.0.4, its HELP line) carry. */
+ * samples (or, for a counter in text 0.0.4, its HELP line) carry:
+ * _created for the types that show a creation time in OpenMetrics. */
 static const char *const *variants(uint32_t type, size_t *n)
 {
-    static const char *const counter[] = {"", "_total"};
+    static const char *const counter[] = {"", "_total", "_created"};
     static const char *const gauge[] = {""};
-    static const char *const histogram[] = {"", "_bucket", "_sum", "_count"};
-    static const char *const summary[] = {"", "_sum", "_count"};
+    static const char *const histogram[] = {"", "_bucket", "_sum", "_count", "_created"};
+    static const char *const summary[] = {"", "_sum", "_count", "_created"};
+    static const char *const info[] = {"", "_info"};
     switch (type) {
     case SHM_TYPE_COUNTER:
-        *n = 2;
+        *n = 3;
         return counter;
     case SHM_TYPE_HISTOGRAM:
-        *n = 4;
+        *n = 5;
         return histogram;
     case SHM_TYPE_SUMMARY:
-        *n = 3;
+        *n = 4;
         return summary;
+    case SHM_TYPE_INFO:
+        *n = 2;
+        return info;
     default:
         *n = 1;
         return gauge;

@@ -344,10 +344,19 @@ int smx_self_append(const struct smx_self_in *in, shmetrics_snapshot_t *out)
             if (sm->label)
                 lab[nl++] = (shmetrics_label_t){sm->label,
                                                 sm->label_values ? sm->label_values[i] : in->procs->p[i].pid};
-            *smp++ = (shmetrics_sample_t){sm->type == SHMETRICS_COUNTER ? "_total" : "", nl, nl ? lab : NULL, v};
+            /* The collector's own series carry no creation time. */
+            *smp++ = (shmetrics_sample_t){.suffix = sm->type == SHMETRICS_COUNTER ? "_total" : "",
+                                          .nlabels = nl,
+                                          .labels = nl ? lab : NULL,
+                                          .value = v};
             lab += 2;
         }
-        fam[f++] = (shmetrics_family_t){sm->name, sm->help, sm->type, SHMETRICS_MODE_ALL, (size_t)(smp - first), first};
+        fam[f++] = (shmetrics_family_t){.name = sm->name,
+                                        .help = sm->help,
+                                        .type = sm->type,
+                                        .gauge_mode = SHMETRICS_MODE_ALL,
+                                        .nsamples = (size_t)(smp - first),
+                                        .samples = first};
     }
     *out = *snap;
     out->nfamilies = nall;

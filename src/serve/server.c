@@ -314,6 +314,9 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
     unsigned sflags = opts ? opts->flags : 0;
     if (sflags & ~SHMETRICS_SERVER_NO_PROCESS_METRICS)
         return smx_fail(-EINVAL, "unknown server flags 0x%x", sflags & ~SHMETRICS_SERVER_NO_PROCESS_METRICS);
+    unsigned format_flags = opts ? opts->format_flags : 0;
+    if (format_flags & ~SHMETRICS_FORMAT_NO_CREATED)
+        return smx_fail(-EINVAL, "unknown format flags 0x%x", format_flags);
     /* TLS, client certificates, basic auth, headers (webconfig.c). */
     struct smx_web *web = NULL;
     if (opts && opts->web_config_file && (rc = smx_web_load(opts->web_config_file, &web)) < 0)
@@ -324,6 +327,7 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
         return smx_fail(-ENOMEM, "out of memory");
     }
     srv->st.web = web;
+    srv->st.format_flags = format_flags;
     /* Scrapes on other threads may still read a registry replaced by a
      * re-attach: it stays mapped until the server stops. */
     if ((rc = smx_reader_init(&srv->st.rd, reg, true)) < 0) {

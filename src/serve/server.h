@@ -22,6 +22,7 @@ struct smx_server_state {
     uint64_t damage_logged_ns;   /* atomic: CLOCK_MONOTONIC of that log line */
     struct smx_web *web;         /* the web configuration file's, or NULL */
     bool process_metrics;        /* read /proc for the workers' process_* families */
+    unsigned format_flags;       /* SHMETRICS_FORMAT_* of every scrape */
 };
 
 /* The format for a request: ?format= if given (else -EINVAL for an unknown

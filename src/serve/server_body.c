@@ -243,7 +243,7 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     if (rc == 0)
         rc = smx_self_append(&self, &merged);
     if (rc == 0) {
-        rc = shmetrics_format(&merged, fmt, body, len);
+        rc = shmetrics_format_with(&merged, fmt, st->format_flags, body, len);
         smx_self_free(&merged);
     }
     smx_procs_free(&procs);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/write/admin.c - owns the whole-arena operations: reset, and the status
- * that `shmetrics stat` shows (capacities, usage, processes).
+ * src/write/admin.c - owns the whole-arena operations: reset (values and
+ * creation times), and the status that `shmetrics stat` shows (capacities,
+ * usage, processes).
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "registry.h"
 #include "shm/guard.h"
@@ -20,12 +22,16 @@ int shmetrics_reset(shmetrics_registry_t *reg)
     struct shm_arena *a = reg->arena;
     if (shm_arena_readonly(a))
         return smx_fail(-EROFS, "cannot reset: the arena is open read-only");
+    /* One time for the whole reset: every series starts again at once. */
+    uint64_t now = smx_real_ns();
     uint32_t ns = shm_series_used(a);
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;
         struct shm_family_view f;
-        if (shm_series_with_family(a, i, &v, &f) == 0)
+        if (shm_series_with_family(a, i, &v, &f) == 0) {
             shm_series_zero(a, &v, &f);
+            shm_series_created_set(a, i, now);
+        }
     }
     return 0;
 }

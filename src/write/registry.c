@@ -177,6 +177,9 @@ static void metric_free(struct smx_metric *m)
     free(m->labels);
     free(m->bounds);
     free(m->quantiles);
+    free(m->unit);
+    free(m->states);
+    free(m->state_names);
     free(m);
 }
 
@@ -320,13 +323,24 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
         m->labels = malloc(v->labels_len ? v->labels_len : 1);
         m->bounds = doubles_dup(v->buckets, v->nbuckets);
         m->quantiles = doubles_dup(v->quantiles, v->nquantiles);
+        m->unit = strndup(v->unit, v->unit_len);
+        m->states = malloc(v->states_len ? v->states_len : 1);
+        m->state_names = malloc(sizeof *m->state_names * (v->nstates ? v->nstates : 1));
     }
-    if (!m || !m->name || !m->labels || !m->bounds || !m->quantiles) {
+    if (!m || !m->name || !m->labels || !m->bounds || !m->quantiles || !m->unit || !m->states || !m->state_names) {
         if (m)
             metric_free(m);
         return smx_fail(-ENOMEM, "out of memory");
     }
     memcpy(m->labels, v->labels, v->labels_len);
+    memcpy(m->states, v->states, v->states_len);
+    m->unit_len = v->unit_len;
+    m->states_len = v->states_len;
+    m->nstates = v->nstates;
+    for (uint32_t i = 0, o = 0; i < v->nstates; i++) {
+        m->state_names[i] = m->states + o;
+        o += (uint32_t)strlen(m->states + o) + 1;
+    }
     m->magic = SMX_METRIC_MAGIC;
     m->reg = reg;
     m->hash = hash;
@@ -393,6 +407,14 @@ static int compare(const struct smx_metric *m, uint32_t type, const struct smx_s
                         m->min_interval_us / 1e6);
     if (m->max_series != s->max_series)
         return smx_fail(-EEXIST, "%s is already registered with at most %u label sets", m->name, m->max_series);
+    if (m->unit_len != s->unit_len || memcmp(m->unit, s->unit, s->unit_len) != 0)
+        return smx_fail(-EEXIST, "%s is already registered with unit \"%s\", not \"%s\"", m->name, m->unit, s->unit);
+    bool same_states = m->nstates == s->nstates && m->states_len == s->states_len;
+    for (uint32_t i = 0; same_states && i < s->nstates; i++)
+        same_states = strcmp(m->state_names[i], s->states[i]) == 0;
+    if (!same_states)
+        return smx_fail(-EEXIST, "%s is already registered with %u other states (first \"%s\")", m->name, m->nstates,
+                        m->nstates ? m->state_names[0] : "");
     return 0;
 }
 
@@ -400,6 +422,8 @@ static uint32_t cells_of(uint32_t type, const struct smx_spec *s)
 {
     switch (type) {
     case SHMETRICS_GAUGE:
+    case SHMETRICS_INFO:
+    case SHMETRICS_STATESET:
         return SHM_GAUGE_CELLS;
     case SHMETRICS_HISTOGRAM:
         return SHM_HISTOGRAM_CELLS(s->nbuckets);
@@ -441,7 +465,7 @@ static int check_clashes(shmetrics_registry_t *reg, uint32_t type, const char *n
         if (i && (t = family_type(reg, n, (size_t)nl)))
             return smx_fail(-EEXIST, "%.*s would expose %s, the name of an existing %s", (int)len, name, n,
                             smx_type_name(t));
-        for (uint32_t other = SHMETRICS_COUNTER; other <= SHMETRICS_SUMMARY; other++) {
+        for (uint32_t other = SHMETRICS_COUNTER; other <= SHMETRICS_STATESET; other++) {
             size_t no;
             const char *const *os = smx_type_suffixes(other, &no);
             for (size_t j = 0; j < no; j++) {
@@ -475,6 +499,9 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
     uint64_t hash = shm_hash_family(s.name, s.name_len);
     struct smx_metric *m = cache_find(reg, s.name, hash);
     if (!m) {
+        char *states = smx_states_encode(&s);
+        if (!states)
+            return smx_fail(-ENOMEM, "out of memory");
         struct shm_family_spec fs = {
             .type = type,
             .name = s.name,
@@ -494,15 +521,23 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
             .min_interval_us = s.min_interval_us,
             .max_series = s.max_series,
             .ncells = cells_of(type, &s),
+            .unit = s.unit,
+            .unit_len = s.unit_len,
+            .states = states,
+            .states_len = s.states_len,
+            .nstates = s.nstates,
         };
         uint32_t idx;
         bool created;
         struct shm_family_view v;
-        if (!family_type(reg, s.name, s.name_len) && (rc = check_clashes(reg, type, s.name, s.name_len)) < 0)
+        if (!family_type(reg, s.name, s.name_len))
+            rc = check_clashes(reg, type, s.name, s.name_len);
+        if (rc == 0 && ((rc = shm_family_register(reg->arena, &fs, &idx, &created)) < 0 ||
+                        (rc = shm_family_view(reg->arena, idx, &v)) < 0 || (rc = cache_add(reg, &v, hash, &m)) < 0))
+            rc = rc == -EAGAIN ? smx_fail(-EBADMSG, "family %s vanished", s.name) : rc;
+        free(states);
+        if (rc < 0)
             return rc;
-        if ((rc = shm_family_register(reg->arena, &fs, &idx, &created)) < 0 ||
-            (rc = shm_family_view(reg->arena, idx, &v)) < 0 || (rc = cache_add(reg, &v, hash, &m)) < 0)
-            return rc == -EAGAIN ? smx_fail(-EBADMSG, "family %s vanished", s.name) : rc;
     }
     if ((rc = compare(m, type, &s)) < 0)
         return rc;
@@ -553,3 +588,5 @@ SMX_METRIC_FUNCTIONS(counter, COUNTER)
 SMX_METRIC_FUNCTIONS(gauge, GAUGE)
 SMX_METRIC_FUNCTIONS(histogram, HISTOGRAM)
 SMX_METRIC_FUNCTIONS(summary, SUMMARY)
+SMX_METRIC_FUNCTIONS(info, INFO)
+SMX_METRIC_FUNCTIONS(enum, STATESET)

@@ -81,6 +81,12 @@ struct smx_metric {
     uint32_t age_buckets;
     uint32_t min_interval_us;
     uint32_t max_series;
+    char *unit; /* "" for none */
+    size_t unit_len;
+    char *states; /* statesets: the state names, a string list */
+    size_t states_len;
+    uint32_t nstates;
+    const char **state_names;     /* statesets: into `states` */
     struct smx_metric *free_next; /* at shutdown */
 };
 
@@ -96,6 +102,12 @@ struct shmetrics_histogram {
 struct shmetrics_summary {
     struct smx_metric m;
 };
+struct shmetrics_info {
+    struct smx_metric m;
+};
+struct shmetrics_enum {
+    struct smx_metric m;
+};
 
 struct smx_series {
     struct cds_lfht_node node; /* in reg->series, keyed by (metric, key) */
@@ -109,6 +121,8 @@ struct smx_series {
         struct shmetrics_gauge_series gauge;
         struct shmetrics_histogram_series histogram;
         struct shmetrics_summary_series summary;
+        struct shmetrics_info_series info;
+        struct shmetrics_enum_series enumeration;
     } h;
     struct smx_series *free_next; /* at shutdown */
     size_t key_len;
@@ -165,6 +179,12 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
  * field the walk may use to chain the deleted objects. */
 void smx_lfht_drain(struct cds_lfht *ht, size_t node_off, size_t next_off, void (*free_obj)(void *));
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values);
+/* An info series: its value set `pairs`, resolved (registered on first
+ * use) as the series of the label values then the pairs. */
+int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs, size_t n,
+                        struct smx_series **out);
+/* The series object behind a handle of any type. */
+struct smx_series *smx_series_of_handle(const void *handle);
 int smx_series_clear(struct smx_metric *m);
 
 /* src/write/spec.c */
@@ -185,9 +205,19 @@ struct smx_spec {
     uint32_t age_buckets;
     uint32_t min_interval_us;
     uint32_t max_series;
+    char unit[SHM_MAX_UNIT_LEN + 1];
+    size_t unit_len;
+    /* Statesets: the spec's states, checked; smx_states_encode makes the
+     * string list the arena stores. */
+    const char *const *states;
+    uint32_t nstates;
+    size_t states_len;
 };
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
 const char *smx_mode_name(uint32_t mode);
+/* The states of a parsed spec as a malloc'd string list (states_len
+ * bytes); NULL when out of memory. */
+char *smx_states_encode(const struct smx_spec *s);
 /* The suffixes a family of `type` adds to its name in its samples. */
 const char *const *smx_type_suffixes(uint32_t type, size_t *n);
 
@@ -228,11 +258,16 @@ uint64_t smx_nearest_rank(double q, uint64_t n);
 
 /* Reader checks of its private copies (src/read/collect_check.c): n finite,
  * strictly increasing numbers (within [0, 1] for quantiles); a family's
- * label names are distinct and none is the label its type adds; no two
+ * label names are distinct and none is the label its type adds (for a
+ * stateset, named `family`, which must be a label name); no two
  * families expose one name (claim in record order: false for a family
  * whose names an earlier one took). */
 bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval);
-bool smx_family_labels_ok(const char *const *names, uint32_t n, uint32_t type, uint32_t mode);
+/* A creation time a reader accepts: set, and at most a day ahead of its
+ * own clock (CLOCK_REALTIME ns): a day of clock steps is forgiven. */
+#define SMX_CREATED_AHEAD_NS (UINT64_C(86400) * 1000000000u)
+bool smx_created_ok(uint64_t created_ns, uint64_t now_ns);
+bool smx_family_labels_ok(const char *family, const char *const *names, uint32_t n, uint32_t type, uint32_t mode);
 struct smx_exposed;
 struct smx_exposed *smx_exposed_new(uint32_t nfamilies);
 bool smx_exposed_claim(struct smx_exposed *e, uint32_t family, const char *name, uint32_t type);

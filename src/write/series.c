@@ -69,6 +69,16 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     uint64_t *pool = shm_pool(reg->arena);
     struct shmetrics_cells_ cells = {pool + cell, 0, SHM_STRIPE_WORDS(m->ncells)};
     switch (m->type) {
+    case SHMETRICS_INFO:
+    case SHMETRICS_STATESET:
+        /* Mostrecent gauges: the gauge handle leads both handles. */
+        s->h.gauge.unit = &reg->proc_unit;
+        s->h.gauge.off = (size_t)cell * SHM_CELL_BYTES;
+        s->h.gauge.stamped = 1;
+        s->h.gauge.reg = reg;
+        if (m->type == SHMETRICS_STATESET)
+            s->h.enumeration.nstates = m->nstates;
+        break;
     case SHMETRICS_GAUGE:
         s->h.gauge.unit = &reg->proc_unit;
         s->h.gauge.off = (size_t)cell * SHM_CELL_BYTES;
@@ -115,23 +125,26 @@ static int gauge_ready(struct smx_series *s)
 }
 
 /* As in prometheus_client, a gauge series this process has resolved reads
- * 0 for this process until it is set: mark the cell written. */
-static int gauge_touch(struct shmetrics_gauge_series *g)
+ * 0 for this process until it is set: mark the cell written.  An enum or
+ * info series (`oldest`) is stamped 1, older than any set: a process that
+ * only resolved it shows its first state (or no pairs) until some process
+ * sets it, and never hides a set made before. */
+static int gauge_touch(struct shmetrics_gauge_series *g, bool oldest)
 {
     uint64_t *cell = shmetrics_gauge_cell_(g);
     if (!cell)
         return -ENOSPC;
     /* A rate-limited gauge's stamp is its last accepted set: 1 is none. */
     shmetrics_cas_seq_cst(&cell[SHM_GAUGE_STAMP], (uint64_t)0,
-                          g->stamped && !g->min_interval_ns ? shmetrics_now_ns_() : (uint64_t)1);
+                          g->stamped && !g->min_interval_ns && !oldest ? shmetrics_now_ns_() : (uint64_t)1);
     return 0;
 }
 
-static int series_create(struct smx_metric *m, const struct series_key *k, uint64_t hash, const char *const *values,
-                         struct smx_series **out)
+static int series_create(struct smx_metric *m, const struct series_key *k, uint64_t hash, size_t n,
+                         const char *const *values, struct smx_series **out)
 {
     shmetrics_registry_t *reg = m->reg;
-    for (uint32_t i = 0; i < m->nlabels; i++)
+    for (uint32_t i = 0; i < n; i++)
         if (!smx_utf8_ok(values[i], strlen(values[i])))
             return smx_fail(-EINVAL, "label value %u of %s is not valid UTF-8", i + 1, m->name);
     if (shm_arena_readonly(reg->arena))
@@ -169,7 +182,8 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
     s->key_len = k->len;
     memcpy(s->key, k->key, k->len);
     if ((rc = handle_init(s, cell)) < 0 ||
-        (m->type == SHMETRICS_GAUGE && ((rc = gauge_ready(s)) < 0 || (rc = gauge_touch(&s->h.gauge)) < 0))) {
+        (SHM_TYPE_IN_UNITS(m->type) &&
+         ((rc = gauge_ready(s)) < 0 || (rc = gauge_touch(&s->h.gauge, m->type != SHMETRICS_GAUGE)) < 0))) {
         free(s);
         return rc;
     }
@@ -216,15 +230,13 @@ static int encode_key(const struct smx_metric *m, size_t n, const char *const *v
     return 0;
 }
 
-int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out)
+/* The series of an encoded key (label values, and an info series' pairs),
+ * registered on a miss; `values` are its members, for the checks of a new
+ * series. */
+static int series_get_key(struct smx_metric *m, const char *key, size_t len, size_t n, const char *const *values,
+                          struct smx_series **out)
 {
-    if (!m || !out)
-        return smx_fail(-EINVAL, "no metric or out pointer given");
-    char stack[KEY_STACK], *key;
-    size_t len;
-    int rc = encode_key(m, n, values, stack, &key, &len);
-    if (rc < 0)
-        return rc;
+    int rc = 0;
     struct series_key k = {m, key, len};
     uint64_t hash = shm_hash_series(m->idx, key, len);
     struct cds_lfht_iter iter;
@@ -233,7 +245,7 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
     struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
     urcu_bp_read_unlock();
     if (!node) {
-        rc = series_create(m, &k, hash, values, out);
+        rc = series_create(m, &k, hash, n, values, out);
     } else {
         struct smx_series *s = caa_container_of(node, struct smx_series, node);
         uint32_t idx;
@@ -255,9 +267,57 @@ int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, st
             shmetrics_store_relaxed(&s->removals_seen, removals);
         *out = s;
     }
+    return rc;
+}
+
+int smx_series_get(struct smx_metric *m, size_t n, const char *const *values, struct smx_series **out)
+{
+    if (!m || !out)
+        return smx_fail(-EINVAL, "no metric or out pointer given");
+    char stack[KEY_STACK], *key;
+    size_t len;
+    int rc = encode_key(m, n, values, stack, &key, &len);
+    if (rc < 0)
+        return rc;
+    rc = series_get_key(m, key, len, n, values, out);
     if (key != stack)
         free(key);
     return rc;
+}
+
+int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs, size_t n,
+                        struct smx_series **out)
+{
+    /* Checked by the caller: n + labels <= SHM_MAX_LABELS, names and
+     * values.  The members: label values (from the key), then pairs. */
+    const char *values[3 * SHM_MAX_LABELS] = {0};
+    size_t nv = 0, len = key_len;
+    for (const char *p = key; p < key + key_len; p += strlen(p) + 1)
+        values[nv++] = p;
+    for (size_t i = 0; i < n; i++) {
+        values[nv++] = pairs[i].name;
+        values[nv++] = pairs[i].value;
+        len += strlen(pairs[i].name) + strlen(pairs[i].value) + 2;
+    }
+    char stack[KEY_STACK] = {0};
+    char *full = len > KEY_STACK ? malloc(len) : stack;
+    if (!full)
+        return smx_fail(-ENOMEM, "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < nv; i++) {
+        size_t l = strlen(values[i]) + 1;
+        memcpy(full + o, values[i], l);
+        o += l;
+    }
+    int rc = series_get_key(m, full, len, nv, values, out);
+    if (full != stack)
+        free(full);
+    return rc;
+}
+
+struct smx_series *smx_series_of_handle(const void *handle)
+{
+    return caa_container_of((void *)(uintptr_t)handle, struct smx_series, h);
 }
 
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values)
@@ -276,6 +336,18 @@ int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values)
     if ((rc = shm_family_view(m->reg->arena, m->idx, &f)) == 0 &&
         (rc = shm_series_find(m->reg->arena, m->idx, key, len, 0, &idx)) == 0)
         rc = shm_series_remove(m->reg->arena, idx, &f);
+    if (m->type == SHMETRICS_INFO && (rc == 0 || rc == -ENOENT)) {
+        /* And every value set of the label set: the series whose keys
+         * start with its label values. */
+        struct shm_arena *a = m->reg->arena;
+        uint32_t ns = shm_series_used(a);
+        for (uint32_t i = 0; i < ns; i++) {
+            struct shm_series_view v;
+            if (shm_series_with_family(a, i, &v, &f) == 0 && v.family == m->idx && !(v.flags & SHM_SERIES_OVERFLOW) &&
+                v.key_len > len && memcmp(v.key, key, len) == 0 && shm_series_remove(a, i, &f) == 0)
+                rc = 0;
+        }
+    }
     if (key != stack)
         free(key);
     return rc == -ENOENT ? smx_fail(-ENOENT, "%s has no such label set", m->name) : rc;
@@ -330,14 +402,14 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
 
 /* The two look-up entry points of each metric type, typed for the caller
  * and sharing smx_series_get. */
-#define SMX_LABEL_FUNCTIONS(type, TYPE)                                                            \
+#define SMX_LABEL_FUNCTIONS(type, TYPE, member)                                                    \
     int shmetrics_##type##_labelv(shmetrics_##type##_t *m, size_t n, const char *const *values,    \
                                   shmetrics_##type##_series_t **out)                               \
     {                                                                                              \
         struct smx_series *s;                                                                      \
         int rc = SMX_METRIC_OF(m, TYPE);                                                           \
         if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                           \
-            *out = &s->h.type;                                                                     \
+            *out = &s->h.member;                                                                   \
         return rc;                                                                                 \
     }                                                                                              \
     int shmetrics_##type##_labels(shmetrics_##type##_t *m, shmetrics_##type##_series_t **out, ...) \
@@ -348,7 +420,7 @@ static int collect_args(const struct smx_metric *m, va_list ap, const char **val
         SMX_VALUES_AFTER(out, m, TYPE, values, n, rc);                                             \
         struct smx_series *s; /* the handle was checked above: not again */                        \
         if (rc == 0 && (rc = smx_series_get(&m->m, n, values, &s)) == 0)                           \
-            *out = &s->h.type;                                                                     \
+            *out = &s->h.member;                                                                   \
         return rc;                                                                                 \
     }
 
@@ -377,11 +449,15 @@ SMX_REMOVE_FUNCTIONS(counter, COUNTER)
 SMX_REMOVE_FUNCTIONS(gauge, GAUGE)
 SMX_REMOVE_FUNCTIONS(histogram, HISTOGRAM)
 SMX_REMOVE_FUNCTIONS(summary, SUMMARY)
+SMX_REMOVE_FUNCTIONS(info, INFO)
+SMX_REMOVE_FUNCTIONS(enum, STATESET)
 
-SMX_LABEL_FUNCTIONS(counter, COUNTER)
-SMX_LABEL_FUNCTIONS(gauge, GAUGE)
-SMX_LABEL_FUNCTIONS(histogram, HISTOGRAM)
-SMX_LABEL_FUNCTIONS(summary, SUMMARY)
+SMX_LABEL_FUNCTIONS(counter, COUNTER, counter)
+SMX_LABEL_FUNCTIONS(gauge, GAUGE, gauge)
+SMX_LABEL_FUNCTIONS(histogram, HISTOGRAM, histogram)
+SMX_LABEL_FUNCTIONS(summary, SUMMARY, summary)
+SMX_LABEL_FUNCTIONS(info, INFO, info)
+SMX_LABEL_FUNCTIONS(enum, STATESET, enumeration)
 
 /* ------------------------------------------------- out-of-line hot parts */
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -21,6 +22,10 @@ SMX_SAME(SHMETRICS_COUNTER, SHM_TYPE_COUNTER);
 SMX_SAME(SHMETRICS_GAUGE, SHM_TYPE_GAUGE);
 SMX_SAME(SHMETRICS_HISTOGRAM, SHM_TYPE_HISTOGRAM);
 SMX_SAME(SHMETRICS_SUMMARY, SHM_TYPE_SUMMARY);
+SMX_SAME(SHMETRICS_INFO, SHM_TYPE_INFO);
+SMX_SAME(SHMETRICS_STATESET, SHM_TYPE_STATESET);
+SMX_SAME(SHMETRICS_MAX_UNIT, SHM_MAX_UNIT_LEN);
+SMX_SAME(SHMETRICS_MAX_STATES, SHM_MAX_STATES);
 SMX_SAME(SHMETRICS_MODE_ALL, SHM_MODE_ALL);
 SMX_SAME(SHMETRICS_MODE_SUM, SHM_MODE_SUM);
 SMX_SAME(SHMETRICS_MODE_MIN, SHM_MODE_MIN);
@@ -79,6 +84,10 @@ const char *shmetrics_type_name(shmetrics_type_t type)
         return "histogram";
     case SHMETRICS_SUMMARY:
         return "summary";
+    case SHMETRICS_INFO:
+        return "info";
+    case SHMETRICS_STATESET:
+        return "stateset";
     }
     return NULL;
 }
@@ -91,19 +100,24 @@ const char *smx_type_name(uint32_t type)
 
 const char *const *smx_type_suffixes(uint32_t type, size_t *n)
 {
-    static const char *const counter[] = {"_total"};
-    static const char *const histogram[] = {"_bucket", "_sum", "_count"};
-    static const char *const summary[] = {"_sum", "_count"};
+    /* prometheus_client's: _created included (OpenMetrics shows it). */
+    static const char *const counter[] = {"_total", "_created"};
+    static const char *const histogram[] = {"_bucket", "_sum", "_count", "_created"};
+    static const char *const summary[] = {"_sum", "_count", "_created"};
+    static const char *const info[] = {"_info"};
     switch (type) {
     case SHMETRICS_COUNTER:
-        *n = 1;
+        *n = 2;
         return counter;
     case SHMETRICS_HISTOGRAM:
-        *n = 3;
+        *n = 4;
         return histogram;
     case SHMETRICS_SUMMARY:
-        *n = 2;
+        *n = 3;
         return summary;
+    case SHMETRICS_INFO:
+        *n = 1;
+        return info;
     }
     *n = 0;
     return NULL;
@@ -168,6 +182,27 @@ static int spec_name(const shmetrics_spec_t *spec, uint32_t type, char *name, si
     /* prometheus_client's rule: a counter's _total belongs to its samples. */
     if (type == SHMETRICS_COUNTER && *len > 6 && memcmp(name + *len - 6, "_total", 6) == 0)
         name[ *len -= 6] = 0;
+    /* And a unit the name does not end with is appended. */
+    const char *unit = spec->unit ? spec->unit : "";
+    size_t ul = strlen(unit);
+    if (!ul)
+        return 0;
+    if (type == SHMETRICS_INFO || type == SHMETRICS_STATESET)
+        return smx_fail(-EINVAL, "%s: an %s metric cannot have a unit (%s given)", name,
+                        type == SHMETRICS_INFO ? "info" : "enum", unit);
+    if (!smx_unit_ok(unit, ul))
+        return smx_fail(-EINVAL, "invalid unit \"%.*s\" for %s: it must be 1 to %u bytes of [a-zA-Z0-9_:]",
+                        (int)(ul > SHM_MAX_UNIT_LEN ? SHM_MAX_UNIT_LEN : ul), unit, name, SHM_MAX_UNIT_LEN);
+    if (!(*len > ul && name[*len - ul - 1] == '_' && memcmp(name + *len - ul, unit, ul) == 0)) {
+        /* A whole part, so that "x" with unit "2" is not a bad name. */
+        char with[SHM_MAX_NAME + 1];
+        size_t wl = *len;
+        memcpy(with, name, wl + 1);
+        if ((rc = name_append(with, &wl, unit)) < 0)
+            return rc;
+        memcpy(name, with, wl + 1);
+        *len = wl;
+    }
     return 0;
 }
 
@@ -247,12 +282,68 @@ static int parse_summary(const shmetrics_spec_t *spec, struct smx_spec *o)
     return 0;
 }
 
+/* An enum's states: 1..256 distinct label values.  Its name is the label
+ * of its samples' state, so it must be a label name that none of its own
+ * labels takes. */
+static int parse_states(const shmetrics_spec_t *spec, struct smx_spec *o)
+{
+    if (!spec->states || spec->nstates == 0)
+        return smx_fail(-EINVAL, "enum %s has no states", o->name);
+    if (spec->nstates > SHM_MAX_STATES)
+        return smx_fail(-EINVAL, "enum %s has %zu states, more than %u", o->name, spec->nstates, SHM_MAX_STATES);
+    if (!smx_label_name_ok(o->name, o->name_len) || (o->name[0] == '_' && o->name[1] == '_'))
+        return smx_fail(-EINVAL,
+                        "enum name \"%s\" is also the label of its states: it must match [a-zA-Z_][a-zA-Z0-9_]* "
+                        "and not start with __",
+                        o->name);
+    size_t total = 0;
+    for (size_t i = 0; i < spec->nstates; i++) {
+        const char *st = spec->states[i];
+        if (!st)
+            return smx_fail(-EINVAL, "enum %s: state %zu is NULL", o->name, i + 1);
+        size_t l = strlen(st);
+        if (l > SHM_MAX_LABEL_VALUE || !smx_utf8_ok(st, l))
+            return smx_fail(-EINVAL, "enum %s: state %zu is not valid UTF-8 of at most %u bytes", o->name, i + 1,
+                            SHM_MAX_LABEL_VALUE);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(spec->states[j], st) == 0)
+                return smx_fail(-EINVAL, "enum %s: state \"%s\" appears twice", o->name, st);
+        total += l + 1;
+    }
+    o->states = spec->states;
+    o->nstates = (uint32_t)spec->nstates;
+    o->states_len = total;
+    return 0;
+}
+
+char *smx_states_encode(const struct smx_spec *s)
+{
+    char *list = malloc(s->states_len ? s->states_len : 1);
+    size_t o = 0;
+    for (uint32_t i = 0; list && i < s->nstates; i++) {
+        size_t l = strlen(s->states[i]) + 1;
+        memcpy(list + o, s->states[i], l);
+        o += l;
+    }
+    return list;
+}
+
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *o)
 {
     memset(o, 0, sizeof *o);
     int rc = spec_name(spec, type, o->name, &o->name_len);
     if (rc < 0)
         return rc;
+    if (spec->unit && *spec->unit) {
+        o->unit_len = strlen(spec->unit);
+        memcpy(o->unit, spec->unit, o->unit_len + 1);
+    }
+    if (type == SHMETRICS_STATESET) {
+        if ((rc = parse_states(spec, o)) < 0)
+            return rc;
+    } else if (spec->states || spec->nstates) {
+        return smx_fail(-EINVAL, "%s: states are for enums, not for a %s", o->name, smx_type_name(type));
+    }
 
     o->help = spec->help ? spec->help : "";
     o->help_len = strlen(o->help);
@@ -261,7 +352,10 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
     if (!smx_utf8_ok(o->help, o->help_len))
         return smx_fail(-EINVAL, "help text of %s is not valid UTF-8", o->name);
 
-    o->mode = type == SHMETRICS_GAUGE ? (uint32_t)spec->gauge_mode : 0;
+    /* Info and enum take the one mode they merge by. */
+    o->mode = type == SHMETRICS_GAUGE                                ? (uint32_t)spec->gauge_mode
+              : type == SHMETRICS_INFO || type == SHMETRICS_STATESET ? SHMETRICS_MODE_MOSTRECENT
+                                                                     : 0;
     if (o->mode > SHMETRICS_MODE_LIVEMOSTRECENT)
         return smx_fail(-EINVAL, "unknown gauge mode %u for %s", o->mode, o->name);
 
@@ -289,6 +383,9 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
         for (size_t j = 0; j < i; j++)
             if (strcmp(spec->label_names[j], l) == 0)
                 return smx_fail(-EINVAL, "label name \"%s\" appears twice in %s", l, o->name);
+        if (type == SHMETRICS_STATESET && strcmp(l, o->name) == 0)
+            return smx_fail(-EINVAL, "label name \"%s\" of enum %s is the label of its states (overlapping labels)", l,
+                            o->name);
         memcpy(o->labels + o->labels_len, l, len + 1);
         o->labels_len += len + 1;
     }
