@@ -364,8 +364,10 @@ int shmetrics_summary_get(shmetrics_registry_t *reg, const char *full_name, shme
  * NULL).  The wrong number of values, or a value that is not UTF-8 or is
  * longer than 2048 bytes, is -EINVAL, as is a handle that is not a metric of
  * the function's type.  A new series is -EROFS on a read-only registry,
- * -ENOSPC when the arena is full, -ENOMEM; a new gauge series claims the
- * process's slot (see shmetrics_gauge_set: it may wait up to 2 s).  Over
+ * -ENOSPC when the arena is full, -ENOMEM; the first new series of a
+ * process claims its slot in the process table (see shmetrics_gauge_set:
+ * it may wait up to 2 s), which a gauge needs and which makes the process
+ * known to the collector.  Over
  * the metric's max_series the label set gets the overflow series (0, not
  * an error).  Repeated look-ups are served by a per-process lock-free hash
  * table (liburcu's cds_lfht): no lock, no allocation, no system call once

@@ -1112,10 +1112,10 @@ check_eq "stat after updates: a block of 8 cells for each counter series, a line
     "cells      16 / 4194304 words in the pool
 gauges     2 / 1024 (a line per process each)
 striped    0 stripe sets (0 refused)" "$(lines 10 12)"
-check_eq "stat after updates: refused, abandoned, and the mostrecent set's slot reclaimed at its exit" \
+check_eq "stat after updates: refused, abandoned, and the slots of the mostrecent set and of the two incs reclaimed at their exit" \
     "refused    0 (0 by a full filesystem)
 abandoned  0
-reclaimed  1" "$(lines 14 16)"
+reclaimed  3" "$(lines 14 16)"
 check_eq "stat after updates: blank line, then the process table header" "
   SLOT        PID STATE     ATTACHED" "$(lines 17 18)"
 check_eq "stat after updates: one row (the mode-all set keeps its slot), nothing after" 19 "$(($(wc -l <"$tmp/out")))"

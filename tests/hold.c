@@ -2,8 +2,9 @@
 /*
  * tests/hold.c - workers that stay attached to an arena, for the tests of
  * the process_* families the collector reads from /proc: PROCS processes
- * that each attach, set a gauge (which takes a slot in the process
- * table), burn CPU_MS milliseconds of CPU, open FDS more descriptors on
+ * that each attach and write (worker P = 0, 2, 4, ... sets a gauge, the
+ * others only add to a counter: writing either takes a slot in the
+ * process table), burn CPU_MS milliseconds of CPU, open FDS more descriptors on
  * /dev/null, set their soft open-file limit to 1000 + P (P = 0..PROCS-1),
  * start 2 threads that sleep, print one line, then sleep until killed.
  *
@@ -46,14 +47,22 @@ static int worker(const char *arena, int p, long cpu_ms, long fds)
     shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE};
     shmetrics_registry_t *reg;
     shmetrics_spec_t gs = {.name = "hold_up", .help = "Held workers."};
+    shmetrics_spec_t cs = {.name = "hold_counted_total", .help = "Workers that write counters only."};
     shmetrics_gauge_t *g;
     shmetrics_gauge_series_t *s;
-    if (shmetrics_open(&o, &reg) < 0 || shmetrics_gauge_register(reg, &gs, &g) < 0 ||
-        shmetrics_gauge_labels(g, &s, NULL) < 0) {
+    shmetrics_counter_t *c;
+    shmetrics_counter_series_t *cseries;
+    if (shmetrics_open(&o, &reg) < 0 ||
+        (p % 2 == 0
+             ? shmetrics_gauge_register(reg, &gs, &g) < 0 || shmetrics_gauge_labels(g, &s, NULL) < 0
+             : shmetrics_counter_register(reg, &cs, &c) < 0 || shmetrics_counter_labels(c, &cseries, NULL) < 0)) {
         fprintf(stderr, "hold: %s\n", shmetrics_errmsg());
         return 1;
     }
-    shmetrics_gauge_set(s, 1);
+    if (p % 2 == 0)
+        shmetrics_gauge_set(s, 1);
+    else
+        shmetrics_counter_add(cseries, 1);
     volatile unsigned long spin = 0;
     while (cpu_seconds() < (double)cpu_ms / 1000 + 0.03)
         for (int k = 0; k < 100000; k++)

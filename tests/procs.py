@@ -155,6 +155,8 @@ def test_scrape(hold, workers):
                   (sorted(got.get(fam, {})), sorted(workers)))
         check("# TYPE process_cpu_seconds_total counter" in text and "# TYPE process_open_fds gauge" in text,
               "types: the CPU a counter, the rest gauges")
+        check(value(text, "hold_counted_total") == float(WORKERS // 2) and text.count("\nhold_up{") == (WORKERS + 1) // 2,
+              "half the workers wrote only a counter, and are listed all the same")
         for pid, (cpu, max_fds) in sorted(workers.items()):
             want = expected(pid)
             have = {fam: got.get(fam, {}).get(pid) for fam in FAMILIES}

@@ -107,6 +107,18 @@ static int handle_init(struct smx_series *s, uint64_t cell)
     return 0;
 }
 
+/* Claim this process's slot in the process table if it has none yet; a
+ * full table leaves it without one (its gauges then fail with -ENOSPC).
+ * Under reg->lock. */
+static void claim_slot_locked(shmetrics_registry_t *reg)
+{
+    uint32_t slot;
+    if (!reg->have_slot && shm_proc_claim(reg->arena, &slot) == 0) {
+        reg->proc_slot = slot;
+        reg->have_slot = true;
+    }
+}
+
 /* A gauge's cell in this process's unit must be real before the first
  * write: claim the slot if there is none yet, then allocate the unit up to
  * the cell. */
@@ -181,6 +193,12 @@ static int series_create(struct smx_metric *m, const struct series_key *k, uint6
     s->flags = flags;
     s->key_len = k->len;
     memcpy(s->key, k->key, k->len);
+    /* Every process that writes holds a slot, so that the collector knows
+     * it (the workers' process_* metrics), whatever it writes; a gauge's
+     * cells need one. */
+    SMX_CHECK_ZERO(pthread_mutex_lock(&reg->lock));
+    claim_slot_locked(reg);
+    SMX_CHECK_ZERO(pthread_mutex_unlock(&reg->lock));
     if ((rc = handle_init(s, cell)) < 0 ||
         (SHM_TYPE_IN_UNITS(m->type) &&
          ((rc = gauge_ready(s)) < 0 || (rc = gauge_touch(&s->h.gauge, m->type != SHMETRICS_GAUGE)) < 0))) {
@@ -583,11 +601,7 @@ char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
     SMX_CHECK_ZERO(pthread_mutex_lock(&reg->lock));
     char *u = reg->proc_unit;
     if (!u) {
-        uint32_t slot;
-        if (!reg->have_slot && shm_proc_claim(reg->arena, &slot) == 0) {
-            reg->proc_slot = slot;
-            reg->have_slot = true;
-        }
+        claim_slot_locked(reg);
         /* The cells every series registered so far may take in this unit
          * are made real before any write can reach them. */
         if (reg->have_slot && shm_unit_ready(reg->arena, reg->proc_slot, shm_proc_cells_used(reg->arena)) == 0) {
