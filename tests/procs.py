@@ -202,6 +202,12 @@ def test_scrape(hold, workers):
         # samples either, though /proc still has it.
         os.kill(hold.pid, signal.SIGSTOP)
         try:
+            # kill() returns before the parent stops: wait until it has,
+            # or it may still reap the worker killed next.
+            for _ in range(1000):
+                if proc_stat(hold.pid)[0] == b"T":
+                    break
+                time.sleep(0.01)
             os.kill(pids[1], signal.SIGKILL)
             check(wait_gone(pids[1], zombie_ok=True) and os.path.exists("/proc/%d" % pids[1]),
                   "the second killed worker is a zombie")
