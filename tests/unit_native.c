@@ -495,3 +495,23 @@ Test(native, four_processes_through_stripes)
     cr_assert_eq(n->sum, 4 * (55000 - 5000 + 64));
     shmetrics_snapshot_free(snap);
 }
+
+Test(native, json_shows_the_buckets)
+{
+    shmetrics_spec_t spec = {.native = SHMETRICS_HISTOGRAM_NATIVE, .native_schema = 0};
+    shmetrics_histogram_series_t *h = native_series("j", &spec);
+    const double obs[] = {1, 2, -3, 0};
+    for (size_t i = 0; i < 4; i++)
+        shmetrics_histogram_observe(h, obs[i]);
+    char *text;
+    cr_assert_eq(shmetrics_collect(reg, &snap), 0);
+    cr_assert_eq(shmetrics_format(snap, SHMETRICS_FORMAT_JSON, &text, NULL), 0);
+    cr_assert_str_eq(text, "[\n{\"name\":\"j\",\"type\":\"histogram\",\"help\":\"\",\"samples\":["
+                           "{\"name\":\"j_bucket\",\"labels\":{\"le\":\"+Inf\"},\"value\":4},"
+                           "{\"name\":\"j_sum\",\"labels\":{},\"value\":0},"
+                           "{\"name\":\"j_count\",\"labels\":{},\"value\":4,\"native\":{\"schema\":0,"
+                           "\"zero_threshold\":2.938735877055719e-39,\"zero_count\":1,\"count\":4,\"sum\":0,"
+                           "\"nan_count\":0,\"unplaced\":0,\"positive\":[[0,1],[1,1]],\"negative\":[[2,1]]}}]}\n]\n");
+    free(text);
+    shmetrics_snapshot_free(snap);
+}
