@@ -147,7 +147,9 @@ struct shmetrics_sampler {
  * first cell (shm/layout.h, "Native histogram cells"). */
 struct shmetrics_native_ {
     uint64_t zero_bits;             /* magnitudes whose bits are at most these: the zero bucket */
-    const uint64_t *bounds;         /* schema > 0: the 2^schema mantissa bits of 2^(k/2^schema), k = 0.. */
+    const uint64_t *bounds;         /* schema > 0: the mantissa bits of 2^(k/2^schema), k = 0..2^schema-1,
+                                     * then UINT64_MAX */
+    const uint16_t *lookup;         /* schema > 0: per 2^(schema+1)-th of the mantissas, the bounds below it */
     int32_t schema;                 /* -4..8 */
     int32_t lo, hi;                 /* the dense range: buckets lo..hi */
     uint32_t sum;                   /* word of the sum (its whole part) */
@@ -492,8 +494,12 @@ static inline uint32_t shmetrics_bucket_index_(const double *b, uint32_t n, doub
 /* The native bucket of a normal, finite magnitude (its bits `mag`): with
  * mag = 1.m * 2^e, at schema s <= 0 the ceiling of e' / 2^-s, e' being e
  * for m = 0 (a power of two ends its bucket) and e + 1 otherwise; at s > 0,
- * e * 2^s + j, j the number of the schema's bounds 2^(k/2^s) (k = 0..2^s-1,
- * as mantissa bits) below 1.m, found by binary search. */
+ * e * 2^s + j, j the number of the schema's bounds 2^(k/2^s) (k =
+ * 0..2^s-1, as mantissa bits) below 1.m.  Two bounds are more than a
+ * 2^(s+1)-th of the mantissas apart (2^(1/2^s) - 1 > ln 2 / 2^s), so the
+ * top s + 1 bits of m name a stretch with at most one bound in it: j is
+ * the count of bounds below the stretch (a table), plus one if that bound
+ * is below m. */
 static inline int32_t shmetrics_native_key_(const struct shmetrics_native_ *n, uint64_t mag)
 {
     int32_t e = (int32_t)(mag >> 52) - 1023;
@@ -501,14 +507,9 @@ static inline int32_t shmetrics_native_key_(const struct shmetrics_native_ *n, u
     int32_t s = n->schema;
     if (s <= 0)
         return (e + (m != 0) + (1 << -s) - 1) >> -s;
-    const uint64_t *t = n->bounds;
-    uint32_t base = 0, size = 1u << s;
-    while (size > 1) {
-        uint32_t half = size / 2;
-        base = t[base + half] < m ? base + half : base;
-        size -= half;
-    }
-    return e * (1 << s) + (int32_t)(base + (t[base] < m));
+    uint32_t j = n->lookup[m >> (51 - s)];
+    j += n->bounds[j] < m;
+    return e * (1 << s) + (int32_t)j;
 }
 
 /* A native (or both) histogram's observation: the bucket's word of the

@@ -243,12 +243,23 @@ int smx_native_setup(struct smx_metric *m)
     struct shmetrics_native_ *n = &m->native;
     int32_t s = m->native_schema;
     if (s > 0) {
-        uint64_t *b = malloc(sizeof *b << s);
+        /* The bounds, a sentinel, and the lookup of the count of bounds
+         * below each 2^(s+1)-th of the mantissas. */
+        uint32_t nb = 1u << s;
+        uint64_t *b = malloc(sizeof *b * (nb + 1) + sizeof(uint16_t) * 2 * nb);
         if (!b)
             return smx_fail(-ENOMEM, "out of memory");
-        for (uint32_t k = 0; k < (1u << s); k++)
+        for (uint32_t k = 0; k < nb; k++)
             b[k] = mantissas[k << (8 - s)];
+        b[nb] = UINT64_MAX;
+        uint16_t *lookup = (uint16_t *)(b + nb + 1);
+        for (uint32_t c = 0, k = 0; c < 2 * nb; c++) {
+            while (k < nb && b[k] < (uint64_t)c << (51 - s))
+                k++;
+            lookup[c] = (uint16_t)k;
+        }
         m->native_bounds = b;
+        n->lookup = lookup;
     }
     memcpy(&n->zero_bits, &m->native_zero_threshold, sizeof n->zero_bits);
     n->bounds = m->native_bounds;
