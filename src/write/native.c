@@ -47,9 +47,9 @@
  * (infinities too) exactly; the reader merges them with the rest.  Only an
  * observation whose block has all its slots taken by other buckets is
  * unplaced: counted in the count (as NaN is, in no bucket), in the
- * series' unplaced count the snapshot carries, and in the arena's header
- * (`shmetrics stat`, shmetrics_arena_native_unplaced), so a range that is
- * too narrow shows.
+ * series' unplaced count the snapshot carries (JSON shows it), and in the
+ * arena's header (shmetrics_arena_info's native_unplaced), so a range
+ * that is too narrow shows.
  */
 #include <errno.h>
 #include <float.h>
