@@ -22,6 +22,7 @@ import sys
 import time
 
 PARTIAL = b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux 4.2
 
 
 # ------------------------------------------------------------ the flooder
@@ -43,7 +44,13 @@ def flood(port, n, sources, mode, seconds):
         if mode == "reconnect":  # close with a reset: no TIME_WAIT pile-up
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         try:
-            s.bind((sources[opened[0] % len(sources)], 0))
+            src = sources[opened[0] % len(sources)]
+            if src != "127.0.0.1":
+                # The port is chosen at connect, for the whole 4-tuple: a
+                # bind to port 0 would search the ephemeral range for a
+                # port no socket holds, slower and slower as they fill.
+                s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                s.bind((src, 0))
             s.connect(("127.0.0.1", port))
         except BlockingIOError:
             pass
@@ -361,6 +368,13 @@ def test_options():
                        capture_output=True, text=True, timeout=30, preexec_fn=low_limit)
     check(r.returncode == 1 and "max_connections 4096 needs" in r.stderr and "the limit is 512 (hard limit 512)"
           in r.stderr, "an explicit limit the open-file limit cannot hold: exit 1 naming both", r.stderr)
+    def tiny_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+
+    r = subprocess.run([CLI, "serve", "--arena", ARENA, "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                       timeout=30, preexec_fn=tiny_limit)
+    check(r.returncode == 1 and "the open-file limit 300 leaves room for 0 connections, fewer than 16" in r.stderr,
+          "an open-file limit too low for 16 connections: exit 1 naming it", r.stderr)
     # The default limit is lowered to fit, and said in the metrics.
     srv = Server(ARENA, preexec=low_limit)
     try:

@@ -244,6 +244,12 @@ struct conn_limits {
     uint64_t timeout_ns;
 };
 
+/* MHD's room for connections the guard closed and MHD has not yet freed. */
+static unsigned slack_for(unsigned max)
+{
+    return max < 256 ? 256 : max > 4096 ? 4096 : max;
+}
+
 static int conn_limits(const shmetrics_server_options_t *opts, unsigned threads, struct conn_limits *l)
 {
     unsigned max = opts && opts->max_connections ? opts->max_connections : 1024;
@@ -258,9 +264,13 @@ static int conn_limits(const shmetrics_server_options_t *opts, unsigned threads,
         return smx_fail(-EINVAL, "request_timeout_ms %u is more than an hour", ms);
     /* Descriptors: the connections, MHD's slack, and a reserve for the
      * listening socket, each thread's epoll and wake-up descriptors, the
-     * arena and the process's own files. */
+     * arena and the process's own files.  The slack is as large as the
+     * limit (256 to 4,096): under a flood the guard closes connections as
+     * fast as they come, and a thread that falls behind freeing them must
+     * not reach MHD's own limit, which refuses new connections (a scrape
+     * among them) at accept. */
     uint64_t reserve = 64 + 4 * (uint64_t)threads;
-    uint64_t need = (uint64_t)max + max / 8 + 16 * (uint64_t)threads + reserve;
+    uint64_t need = (uint64_t)max + slack_for(max) + 16 * (uint64_t)threads + reserve;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return smx_fail(-errno, "cannot read the open-file limit: %s", strerror(errno));
@@ -278,7 +288,9 @@ static int conn_limits(const shmetrics_server_options_t *opts, unsigned threads,
                             max, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
                             (unsigned long long)rl.rlim_max);
         uint64_t room = rl.rlim_cur > reserve + 16 * (uint64_t)threads ? rl.rlim_cur - reserve - 16 * threads : 0;
-        max = (unsigned)(room * 8 / 9);
+        max = (unsigned)(room / 2);
+        while (max > 0 && max + slack_for(max) > room)
+            max--;
         if (max < 16)
             return smx_fail(-EMFILE, "the open-file limit %llu leaves room for %u connections, fewer than 16",
                             (unsigned long long)rl.rlim_cur, max);
@@ -287,7 +299,7 @@ static int conn_limits(const shmetrics_server_options_t *opts, unsigned threads,
         per = max;
     l->max = max;
     l->per_address = per;
-    l->mhd_limit = max + max / 8 + 16 * threads;
+    l->mhd_limit = max + slack_for(max) + 16 * threads;
     l->timeout_ns = (uint64_t)ms * 1000000u;
     /* MHD's idle timeout closes connections stalled while answered; the
      * guard's request timeout acts first on waiting ones. */
@@ -344,7 +356,11 @@ int shmetrics_server_start(shmetrics_registry_t *reg, const shmetrics_server_opt
         free(srv);
         return rc;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | smx_web_flags(web);
+    /* MHD_USE_TURBO: a new connection is read at once, so the request a
+     * scraper sends with its connection is parsed as it is accepted: it no
+     * longer waits, and the guard cannot take it for a flood's. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+                     smx_web_flags(web);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv->st, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
