@@ -228,7 +228,7 @@ size=$(stat -c %s "$good")
 P=$S/v2
 cp "$good" "$P"
 printf '\002\000\000\000' | dd of="$P" bs=1 seek=8 conv=notrunc 2>/dev/null
-v2="arena layout version 2 was made by an older shmetrics; this library reads version 4: remove the file (rm, or the older release's shmetrics reset --unlink) and create the arena again"
+v2="arena layout version 2 was made by an older shmetrics; this library reads version 5: remove the file (rm, or the older release's shmetrics reset --unlink) and create the arena again"
 row "layout version 2, dump: exit 1, what to do" 1 "$open_fail $v2 (Protocol error)" "$CLI" dump --arena "$P"
 row "layout version 2, inc: exit 1" 1 "$open_fail $v2 (Protocol error)" "$CLI" inc --arena "$P" x_total
 api "layout version 2: -EPROTO" "-EPROTO $v2" "$P" ro
@@ -236,18 +236,26 @@ api "layout version 2: -EPROTO" "-EPROTO $v2" "$P" ro
 P=$S/v3
 cp "$good" "$P"
 printf '\003\000\000\000' | dd of="$P" bs=1 seek=8 conv=notrunc 2>/dev/null
-v3="arena layout version 3 was made by an older shmetrics; this library reads version 4: remove the file (rm, or the older release's shmetrics reset --unlink) and create the arena again"
+v3="arena layout version 3 was made by an older shmetrics; this library reads version 5: remove the file (rm, or the older release's shmetrics reset --unlink) and create the arena again"
 row "layout version 3, dump: exit 1, what to do" 1 "$open_fail $v3 (Protocol error)" "$CLI" dump --arena "$P"
 row "layout version 3, inc: exit 1" 1 "$open_fail $v3 (Protocol error)" "$CLI" inc --arena "$P" x_total
 api "layout version 3: -EPROTO" "-EPROTO $v3" "$P" ro
 api "layout version 3, create: -EPROTO (the file is left alone)" "-EPROTO $v3" "$P" create
 
-P=$S/v5
+P=$S/v4
 cp "$good" "$P"
-printf '\005\000\000\000' | dd of="$P" bs=1 seek=8 conv=notrunc 2>/dev/null
-v5="arena layout version 5 was made by a newer shmetrics; this library reads version 4"
-row "layout version 5, dump: exit 1" 1 "$open_fail $v5 (Protocol error)" "$CLI" dump --arena "$P"
-api "layout version 5: -EPROTO" "-EPROTO $v5" "$P" create
+printf '\004\000\000\000' | dd of="$P" bs=1 seek=8 conv=notrunc 2>/dev/null
+v4="arena layout version 4 was made by an older shmetrics; this library reads version 5: remove the file (rm, or the older release's shmetrics reset --unlink) and create the arena again"
+row "layout version 4, dump: exit 1, what to do" 1 "$open_fail $v4 (Protocol error)" "$CLI" dump --arena "$P"
+row "layout version 4, inc: exit 1" 1 "$open_fail $v4 (Protocol error)" "$CLI" inc --arena "$P" x_total
+api "layout version 4: -EPROTO" "-EPROTO $v4" "$P" ro
+
+P=$S/v6
+cp "$good" "$P"
+printf '\006\000\000\000' | dd of="$P" bs=1 seek=8 conv=notrunc 2>/dev/null
+v6="arena layout version 6 was made by a newer shmetrics; this library reads version 5"
+row "layout version 6, dump: exit 1" 1 "$open_fail $v6 (Protocol error)" "$CLI" dump --arena "$P"
+api "layout version 6: -EPROTO" "-EPROTO $v6" "$P" create
 
 mismatch="capacity mismatch: the arena has families=4, 8 was asked for"
 row "other capacities, create: exit 1, both named" 1 \

@@ -295,14 +295,14 @@ Test(protobuf, hand_built_snapshot_keeps_the_text_formats_values)
     static const shmetrics_label_t xa[] = {{"x", "a"}};
     static const shmetrics_label_t q5[] = {{"quantile", "0.5"}};
     /* +Inf (5) is not the count (4): the bucket is sent, as it is. */
-    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0},
-                                             {"_bucket", 2, leinf, 5, 0},
-                                             {"_sum", 1, xa, 1.5, 0},
-                                             {"_count", 1, xa, 4, 0}};
-    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0},
-                                             {"_sum", 0, NULL, -1, 0},
-                                             {"_count", 0, NULL, 2.6, 0}};
-    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0}, {"", 1, xa, 2, 0}};
+    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0, NULL},
+                                             {"_bucket", 2, leinf, 5, 0, NULL},
+                                             {"_sum", 1, xa, 1.5, 0, NULL},
+                                             {"_count", 1, xa, 4, 0, NULL}};
+    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0, NULL},
+                                             {"_sum", 0, NULL, -1, 0, NULL},
+                                             {"_count", 0, NULL, 2.6, 0, NULL}};
+    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0, NULL}, {"", 1, xa, 2, 0, NULL}};
     static const shmetrics_family_t fams[] = {
         {.name = "odd", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = odd},
         {.name = "empty", .help = "none", .type = SHMETRICS_GAUGE, .nsamples = 0, .samples = NULL},
