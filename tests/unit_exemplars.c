@@ -263,8 +263,7 @@ Test(exemplars, damaged_slots_are_skipped_and_counted)
     } cases[] = {
         {SHM_EXEMPLAR_LEN, 513, "exemplar 0: label text of 513 bytes"},
         {SHM_EXEMPLAR_TEXT_W, 0x0063626100646974ull /* "tid\0abc\0" wrong name */, NULL},
-        {SHM_EXEMPLAR_TEXT_W, 0x00ff626100642d74ull /* "t-d\0ab\xff\0" */,
-         "exemplar 0: bad labels, value or time"},
+        {SHM_EXEMPLAR_TEXT_W, 0x00ff626100642d74ull /* "t-d\0ab\xff\0" */, "exemplar 0: bad labels, value or time"},
         {SHM_EXEMPLAR_VALUE, 0x7ff8000000000000ull /* NaN */, "exemplar 0: bad labels, value or time"},
         {SHM_EXEMPLAR_TS, 0, "exemplar 0: bad labels, value or time"},
     };
@@ -419,4 +418,36 @@ Test(exemplars, two_processes_never_a_torn_exemplar, .timeout = 120)
         want += (double)(i * 2) + (double)(i * 2 + 1);
     cr_assert_eq(shmetrics_counter_sum(cs), want);
     cr_log_info("reads %u, changes seen %u, exemplars dropped %llu", seen, distinct, (unsigned long long)dropped);
+}
+
+Test(exemplars, openmetrics_prints_them_text_0_0_4_does_not)
+{
+    static const shmetrics_label_t tl[] = {{"trace_id", "a\"b"}, {"span", "\xc3\xa9"}};
+    static const shmetrics_exemplar_t xc = {2, tl, 1.5, 1700000000.123};
+    static const shmetrics_exemplar_t xb = {0, NULL, 0.3, 0};
+    static const shmetrics_label_t le1[] = {{"le", "0.5"}}, leinf[] = {{"le", "+Inf"}};
+    static const shmetrics_sample_t cs[] = {{"_total", 0, NULL, 3, 0, &xc}};
+    static const shmetrics_sample_t hs[] = {{"_bucket", 1, le1, 1, 0, &xb},
+                                            {"_bucket", 1, leinf, 2, 0, NULL},
+                                            {"_sum", 0, NULL, 7.3, 0, &xb}, /* not a bucket: not shown */
+                                            {"_count", 0, NULL, 2, 0, NULL}};
+    static const shmetrics_family_t fams[] = {
+        {.name = "c", .help = "", .type = SHMETRICS_COUNTER, .nsamples = 1, .samples = cs},
+        {.name = "h", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = hs},
+    };
+    shmetrics_snapshot_t snap = {.nfamilies = 2, .families = fams};
+    char *out;
+    size_t len;
+    cr_assert_eq(shmetrics_format(&snap, SHMETRICS_FORMAT_OPENMETRICS, &out, &len), 0);
+    cr_assert_str_eq(out, "# TYPE c counter\n# HELP c \n"
+                          "c_total 3 # {trace_id=\"a\\\"b\",span=\"\xc3\xa9\"} 1.5 1700000000.123\n"
+                          "# TYPE h histogram\n# HELP h \n"
+                          "h_bucket{le=\"0.5\"} 1 # {} 0.3\n"
+                          "h_bucket{le=\"+Inf\"} 2\n"
+                          "h_sum 7.3\nh_count 2\n# EOF\n");
+    free(out);
+    cr_assert_eq(shmetrics_format(&snap, SHMETRICS_FORMAT_PROMETHEUS, &out, &len), 0);
+    cr_assert_null(strstr(out, "#  {"));
+    cr_assert_null(strstr(out, "trace_id"));
+    free(out);
 }
