@@ -90,6 +90,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,12 +163,41 @@ int shm_exemplar_block(struct shm_arena *a, uint32_t series, uint32_t nslots, ui
     return rc;
 }
 
-/* Does the process of a busy sequence word still exist? */
+/* This process's pid, cached (getpid is a system call): cleared in a
+ * forked child, which then looks its own up. */
+static uint32_t my_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+    shmetrics_store_relaxed(&my_pid, 0u);
+}
+
+static void register_forget(void)
+{
+    pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static uint32_t own_pid(void)
+{
+    uint32_t p = shmetrics_load_relaxed(&my_pid);
+    if (__builtin_expect(p == 0, 0)) {
+        pthread_once(&pid_once, register_forget);
+        p = (uint32_t)getpid();
+        shmetrics_store_relaxed(&my_pid, p);
+    }
+    return p;
+}
+
+/* Does the process of a busy sequence word still exist?  Another thread of
+ * this one does, without asking the kernel. */
 static bool writer_alive(uint64_t s)
 {
     pid_t pid = (pid_t)(s >> 32);
     if (pid <= 0)
         return false; /* no pid: nobody can finish it */
+    if ((uint32_t)pid == own_pid())
+        return true;
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
@@ -185,7 +215,7 @@ int shm_exemplar_write(uint64_t *block, uint32_t slot, double value, uint64_t ts
         takeover = true;
     }
     uint64_t count = (s >> 1) & SEQ_COUNT_MASK;
-    uint64_t busy = ((uint64_t)(uint32_t)getpid() << 32) | (count << 1) | 1u;
+    uint64_t busy = ((uint64_t)own_pid() << 32) | (count << 1) | 1u;
     if (shmetrics_cas_seq_cst(&x[SHM_EXEMPLAR_SEQ], s, busy) != s)
         goto dropped;
     if (takeover)
