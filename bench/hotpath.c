@@ -11,7 +11,8 @@
  * Cases, for 1, 2 ... MAXTHREADS threads (default: every CPU this process
  * may use), each thread pinned to a distinct CPU: counter add and inc
  * (whole and fractional amounts), gauge set and inc, histogram observe
- * (vLLM's 21 latency buckets), summary observe, each with all threads on one
+ * (vLLM's 21 latency buckets), native histogram observe (schemas 3 and 8,
+ * the same inputs), summary observe, each with all threads on one
  * series and with a series per thread; a sampled counter's inc at rate
  * 0.01 (a sampler per thread, on one series or a series each); label
  * look-up + add (2 labels, 1,000 label sets, all cached).  Prints one JSON
@@ -37,7 +38,7 @@
 
 static shmetrics_counter_t *counter, *labelled;
 static shmetrics_gauge_t *gauge;
-static shmetrics_histogram_t *histogram;
+static shmetrics_histogram_t *histogram, *native3, *native8;
 static shmetrics_summary_t *summary;
 
 /* vLLM's request latency buckets (seconds). */
@@ -50,6 +51,7 @@ struct hot {
     shmetrics_counter_series_t *c;
     shmetrics_gauge_series_t *g;
     shmetrics_histogram_series_t *h;
+    shmetrics_histogram_series_t *n3, *n8; /* native, schemas 3 and 8 */
     shmetrics_summary_series_t *s;
     shmetrics_sampler_t smp; /* on c, rate 0.01 */
     double obs[64];
@@ -88,6 +90,8 @@ static void *hot_setup(void *arg, int thread)
     if (shmetrics_counter_labels(counter, &h->c, name, NULL) < 0 ||
         shmetrics_gauge_labels(gauge, &h->g, name, NULL) < 0 ||
         shmetrics_histogram_labels(histogram, &h->h, name, NULL) < 0 ||
+        shmetrics_histogram_labels(native3, &h->n3, name, NULL) < 0 ||
+        shmetrics_histogram_labels(native8, &h->n8, name, NULL) < 0 ||
         shmetrics_summary_labels(summary, &h->s, name, NULL) < 0)
         die("labels");
     if (shmetrics_sampler_init(&h->smp, h->c, 0.01) < 0)
@@ -163,6 +167,22 @@ static void gauge_inc_loop(void *p, uint64_t ops)
     shmetrics_gauge_series_t *g = ((struct hot *)p)->g;
     for (uint64_t i = 0; i < ops; i++)
         shmetrics_gauge_inc(g, 1.0);
+}
+
+static void native_observe_loop(void *p, uint64_t ops)
+{
+    struct hot *h = p;
+    shmetrics_histogram_series_t *s = h->n3;
+    for (uint64_t i = 0; i < ops; i++)
+        shmetrics_histogram_observe(s, h->obs[i & 63]);
+}
+
+static void native8_observe_loop(void *p, uint64_t ops)
+{
+    struct hot *h = p;
+    shmetrics_histogram_series_t *s = h->n8;
+    for (uint64_t i = 0; i < ops; i++)
+        shmetrics_histogram_observe(s, h->obs[i & 63]);
 }
 
 static void histogram_observe_loop(void *p, uint64_t ops)
@@ -271,6 +291,8 @@ static const struct hot_case cases[] = {
     {"gauge_set", gauge_set_loop, 1},
     {"gauge_inc", gauge_inc_loop, 1},
     {"histogram_observe", histogram_observe_loop, 1},
+    {"native_observe", native_observe_loop, 1},
+    {"native_observe_schema8", native8_observe_loop, 1},
     {"summary_observe", summary_observe_loop, 1},
     {"labels_lookup_inc", labels_inc_loop, 0},
 };
@@ -304,9 +326,26 @@ static void register_all(shmetrics_registry_t *reg)
                            .buckets = latency_buckets,
                            .nbuckets = NLATENCY};
     shmetrics_spec_t ss = {.name = "bench_summary_seconds", .help = "h", .label_names = series_lbl, .nlabels = 1};
+    shmetrics_spec_t n3 = {.name = "bench_native_seconds",
+                           .help = "h",
+                           .label_names = series_lbl,
+                           .nlabels = 1,
+                           .native = SHMETRICS_HISTOGRAM_NATIVE,
+                           .native_schema = 3};
+    /* Schema 8 over 2^-4..2^5 (2,304 buckets per sign): the inputs stay
+     * in the dense range. */
+    shmetrics_spec_t n8 = {.name = "bench_native8_seconds",
+                           .help = "h",
+                           .label_names = series_lbl,
+                           .nlabels = 1,
+                           .native = SHMETRICS_HISTOGRAM_NATIVE,
+                           .native_schema = 8,
+                           .native_min_exponent = -4,
+                           .native_max_exponent = 5};
     if (shmetrics_counter_register(reg, &cs, &counter) < 0 || shmetrics_counter_register(reg, &ls, &labelled) < 0 ||
         shmetrics_gauge_register(reg, &gs, &gauge) < 0 || shmetrics_histogram_register(reg, &hs, &histogram) < 0 ||
-        shmetrics_summary_register(reg, &ss, &summary) < 0)
+        shmetrics_summary_register(reg, &ss, &summary) < 0 || shmetrics_histogram_register(reg, &n3, &native3) < 0 ||
+        shmetrics_histogram_register(reg, &n8, &native8) < 0)
         die("register");
 }
 

@@ -79,6 +79,16 @@ keep_arena shards
 "$cli" observe --arena "$a" --unit seconds --buckets 0.1,1 lat 0.3 >/dev/null
 keep_arena types
 
+# Native histograms (layout 5): a native-only one with a zero, a negative
+# value and an infinity (a spill slot), and one of both kinds.
+"$cli" create --arena "$a" $small --cells 8192 >/dev/null
+"$cli" observe --arena "$a" --native --schema 0 --help "Native." nat 3 >/dev/null
+"$cli" observe --arena "$a" --native --schema 0 nat -0.5 >/dev/null
+"$cli" observe --arena "$a" --native --schema 0 nat 0 >/dev/null
+"$cli" observe --arena "$a" --native --schema 0 nat +Inf >/dev/null
+"$cli" observe --arena "$a" --native --schema 2 --max-buckets 4 --buckets 1,10 both 7 >/dev/null
+keep_arena native
+
 # Worker mode (header byte 168, bit 0: fuzz_arena then writes too) on
 # three of the arenas above.
 for s in empty mixed summary types; do

@@ -250,12 +250,56 @@ int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
  * NULL gives SHMETRICS_DEFAULT_BUCKETS.  An empty, unsorted or duplicate
  * list, or one with NaN or -Inf, is -EINVAL.
  *
+ * Native histograms (Prometheus' sparse exponential buckets, as
+ * client_golang keeps them): spec.native picks the buckets a histogram
+ * keeps, SHMETRICS_HISTOGRAM_CLASSIC (the default: `buckets` alone),
+ * SHMETRICS_HISTOGRAM_NATIVE (native buckets alone; `buckets` must be NULL)
+ * or SHMETRICS_HISTOGRAM_BOTH (both, in one series, as client_golang
+ * allows).  Native buckets at schema s (native_schema, -4..8; 0 is schema
+ * 0, SHMETRICS_NATIVE_SCHEMA_DEFAULT is 3, client_golang's bucket factor
+ * 1.1) have the bounds 2^(i * 2^-s): bucket i holds magnitudes in
+ * (2^((i-1)/2^s), 2^(i/2^s)], for positive and negative observations
+ * apart; magnitudes up to native_zero_threshold (>= 0, finite; 0 gives
+ * SHMETRICS_NATIVE_ZERO_THRESHOLD, 2^-128, client_golang's default) count
+ * in the zero bucket.  Writers count into a dense range of buckets, those
+ * of magnitudes in (2^native_min_exponent, 2^native_max_exponent] (both 0:
+ * 512 buckets per sign centred on 1, e.g. 2^-32..2^32 at schema 3; at
+ * most 4096 per sign, exponents within -1075..1024), and buckets outside
+ * it into a few spill slots per stripe, exactly; an observation that finds
+ * them all taken is counted (in the count, in no bucket, and in the
+ * arena's native_unplaced).  A reader that finds more populated buckets
+ * than native_max_buckets (0 gives SHMETRICS_NATIVE_MAX_BUCKETS_DEFAULT,
+ * 160; SHMETRICS_NATIVE_MAX_BUCKETS_UNLIMITED for none) halves the
+ * resolution (schema - 1, merging pairs of buckets exactly) until they fit
+ * or the schema is -4.  NaN counts in the count and makes the sum NaN, in
+ * no bucket; +Inf and -Inf count in the bucket after the one of the
+ * largest double, as client_golang counts them.  -EINVAL, with a message
+ * naming the field: a kind that is none of the three, a schema out of
+ * range, a NaN, infinite or negative zero threshold, a range whose bounds
+ * are not ordered, outside the exponents or of more than 4096 buckets per
+ * sign, classic buckets given to a native-only histogram, native fields
+ * given to a classic histogram or to another type.
+ *
  * Summary quantiles: strictly increasing values in [0, 1], at most 16; NULL
  * gives 0.5, 0.9, 0.95, 0.99.  The quantiles cover a sliding window of
  * max_age_seconds (0 gives 60), split in age_buckets slots (0 gives 5, at
  * most 16); an observation counts for at least (age_buckets-1)/age_buckets
  * of max_age and never longer than max_age.  _sum and _count are all-time.
  */
+/* Which buckets a histogram keeps (spec.native). */
+typedef enum shmetrics_histogram_kind {
+    SHMETRICS_HISTOGRAM_CLASSIC = 0,
+    SHMETRICS_HISTOGRAM_NATIVE = 1,
+    SHMETRICS_HISTOGRAM_BOTH = 2,
+} shmetrics_histogram_kind_t;
+
+#define SHMETRICS_NATIVE_SCHEMA_DEFAULT 3
+#define SHMETRICS_NATIVE_MIN_SCHEMA (-4)
+#define SHMETRICS_NATIVE_MAX_SCHEMA 8
+#define SHMETRICS_NATIVE_ZERO_THRESHOLD 2.938735877055719e-39 /* 2^-128 */
+#define SHMETRICS_NATIVE_MAX_BUCKETS_DEFAULT 160u
+#define SHMETRICS_NATIVE_MAX_BUCKETS_UNLIMITED UINT32_MAX
+
 typedef struct shmetrics_spec {
     const char *name;
     const char *help;           /* NULL means "" */
@@ -292,6 +336,12 @@ typedef struct shmetrics_spec {
      * is a new series' state.  Given to another type: -EINVAL. */
     const char *const *states;
     size_t nstates;
+    /* Histograms only: native buckets (see above). */
+    shmetrics_histogram_kind_t native;
+    int32_t native_schema;
+    double native_zero_threshold;
+    uint32_t native_max_buckets;
+    int32_t native_min_exponent, native_max_exponent;
 } shmetrics_spec_t;
 
 /* The limits above, by name (bytes for names, help and values). */
@@ -599,6 +649,31 @@ uint64_t shmetrics_summary_count(const shmetrics_summary_series_t *s);
 double shmetrics_summary_sum(const shmetrics_summary_series_t *s);
 int shmetrics_summary_quantile(const shmetrics_summary_series_t *s, double q, uint64_t now_ns, double *out);
 
+/* A run of consecutive native buckets: `offset` buckets after the end of
+ * the previous span (the first span: its first bucket's index), `length`
+ * buckets. */
+typedef struct shmetrics_native_span {
+    int32_t offset;
+    uint32_t length;
+} shmetrics_native_span_t;
+
+/* A native histogram series as read: Prometheus' fields.  The counts of
+ * each sign's buckets (absolute, not deltas) follow their spans in order,
+ * one per bucket of each span (a span may hold empty buckets). */
+typedef struct shmetrics_native_histogram {
+    int32_t schema; /* after any reduction to native_max_buckets */
+    double zero_threshold;
+    uint64_t zero_count;
+    uint64_t count; /* every observation: buckets, zero bucket, NaN, unplaced */
+    double sum;
+    size_t npositive_spans, nnegative_spans;
+    const shmetrics_native_span_t *positive_spans, *negative_spans;
+    size_t npositive, nnegative;
+    const uint64_t *positive, *negative;
+    uint64_t nan_count; /* NaN observations */
+    uint64_t unplaced;  /* observations no bucket could take (see the spec) */
+} shmetrics_native_histogram_t;
+
 /* An exemplar of a sample (OpenMetrics): its labels, value and time. */
 typedef struct shmetrics_exemplar {
     size_t nlabels;
@@ -621,6 +696,9 @@ typedef struct shmetrics_sample {
      * types, a snapshot built by hand).  OpenMetrics shows it as a
      * name_created sample, the protobuf format as created_timestamp. */
     double created;
+    /* The _count sample of a native histogram series: its native buckets;
+     * NULL on every other sample. */
+    const shmetrics_native_histogram_t *native;
     /* The last exemplar of a counter's _total sample or of a histogram's
      * _bucket sample (shmetrics_counter_inc_exemplar and the like), NULL
      * for none and on every other sample.  Last, so that snapshots built by
@@ -948,6 +1026,10 @@ typedef struct shmetrics_arena_info {
      * file_bytes, which is the most the arena can ever take. */
     uint64_t allocated_bytes;
     uint64_t bytes_used; /* bytes of the file in use: all of it but the free records, heap, pool and gauge cells */
+    /* Native histogram observations no bucket could take: outside their
+     * family's dense range with every spill slot of their stripe taken
+     * (each is still in its series' count). */
+    uint64_t native_unplaced;
 } shmetrics_arena_info_t;
 
 /* The arena's header: capacities, use and counters (bytes_used is what the

@@ -643,6 +643,12 @@ void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u)
     u->fs_refused = shmetrics_load_relaxed(&a->sh->fs_refused);
     u->striped = shmetrics_load_relaxed(&a->sh->striped);
     u->stripes_refused = shmetrics_load_relaxed(&a->sh->stripes_refused);
+    u->native_unplaced = shmetrics_load_relaxed(&a->sh->native_unplaced);
     struct stat st;
     u->allocated_bytes = fstat(a->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512u : 0;
+}
+
+void shm_count_unplaced(struct shm_arena *a)
+{
+    shmetrics_add_relaxed(&a->sh->native_unplaced, (uint64_t)1);
 }

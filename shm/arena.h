@@ -80,9 +80,13 @@ struct shm_usage {
     uint64_t fs_refused;
     uint64_t striped;
     uint64_t stripes_refused;
+    uint64_t native_unplaced;
     uint64_t allocated_bytes; /* what the filesystem holds for the file now */
 };
 void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u);
+/* Count a native histogram observation no bucket could take (the
+ * header's native_unplaced, relaxed fetch-add).  Writers only. */
+void shm_count_unplaced(struct shm_arena *a);
 /* The bytes of the file in use (shm/alloc.c): everything but the free part
  * of each region (record tables, heap, cell units). */
 uint64_t shm_usage_bytes_used(const struct shm_usage *u);
@@ -113,6 +117,12 @@ struct shm_family_spec {
     const char *states; /* statesets: the state names, a string list */
     size_t states_len;
     uint32_t nstates;
+    /* Histograms: native buckets (shm/layout.h); kind 0 for none. */
+    uint32_t native_kind;
+    int32_t native_schema;
+    double native_zero_threshold;
+    uint32_t native_max_buckets;
+    int32_t native_min_exponent, native_max_exponent;
 };
 
 /* A validated, decoded family.  Pointers point into the mapping. */
@@ -141,6 +151,11 @@ struct shm_family_view {
     const char *states; /* statesets: a string list of nstates names */
     uint32_t states_len;
     uint32_t nstates;
+    uint32_t native_kind; /* enum shm_native_kind; 0: the fields below are 0 */
+    int32_t native_schema;
+    double native_zero_threshold;
+    uint32_t native_max_buckets;
+    int32_t native_min_exponent, native_max_exponent;
 };
 
 /* Find or publish the family named spec->name.  *created tells which.  The

@@ -210,6 +210,12 @@ int shm_family_register(struct shm_arena *a, const struct shm_family_spec *sp, u
     f->states_off = states_off;
     f->states_len = (uint32_t)sp->states_len;
     f->nstates = sp->nstates;
+    f->native_kind = (uint8_t)sp->native_kind;
+    f->native_schema = (int8_t)sp->native_schema;
+    f->native_zero_threshold = sp->native_zero_threshold;
+    f->native_max_buckets = sp->native_max_buckets;
+    f->native_min_exponent = (int16_t)sp->native_min_exponent;
+    f->native_max_exponent = (int16_t)sp->native_max_exponent;
 
     rc = index_probe(a, index, a->h.family_buckets, a->h.families_cap, hash, family_match, &k, rec, &found);
     if (rc == 0) {
@@ -241,12 +247,39 @@ static uint32_t expected_cells(const struct shm_family *f)
     case SHM_TYPE_STATESET:
         return SHM_GAUGE_CELLS;
     case SHM_TYPE_HISTOGRAM:
-        return SHM_HISTOGRAM_CELLS(f->nbuckets);
+        if (f->native_kind == SHM_NATIVE_NONE)
+            return SHM_HISTOGRAM_CELLS(f->nbuckets);
+        return SHM_NATIVE_CELLS(f->native_kind, f->nbuckets,
+                                (uint32_t)(shm_native_hi(f->native_schema, f->native_max_exponent) -
+                                           shm_native_lo(f->native_schema, f->native_min_exponent) + 1));
     case SHM_TYPE_SUMMARY:
         return SHM_SUMMARY_CELLS(f->age_buckets);
     default:
         return 0;
     }
+}
+
+/* The native parameters of a family record: none on a classic histogram
+ * or another type; else a schema in -4..8, a finite zero threshold >= 0,
+ * a bucket limit >= 1, a dense range of 1 to SHM_NATIVE_MAX_WINDOW buckets
+ * per sign within the doubles' exponents, and classic buckets exactly
+ * when the kind is BOTH. */
+static bool native_ok(const struct shm_family *f)
+{
+    if (f->pad1 != 0)
+        return false;
+    if (f->type != SHM_TYPE_HISTOGRAM || f->native_kind == SHM_NATIVE_NONE)
+        return f->native_kind == SHM_NATIVE_NONE && f->native_schema == 0 && f->native_max_buckets == 0 &&
+               f->native_min_exponent == 0 && f->native_max_exponent == 0 &&
+               memcmp(&f->native_zero_threshold, &(double){0}, sizeof(double)) == 0;
+    double z = f->native_zero_threshold;
+    int32_t lo = f->native_min_exponent, hi = f->native_max_exponent;
+    if (f->native_kind > SHM_NATIVE_BOTH || f->native_schema < SHM_NATIVE_MIN_SCHEMA ||
+        f->native_schema > SHM_NATIVE_MAX_SCHEMA || !(z >= 0 && z - z == 0) || f->native_max_buckets == 0 ||
+        lo < SHM_NATIVE_MIN_EXPONENT || hi > SHM_NATIVE_MAX_EXPONENT || lo >= hi)
+        return false;
+    int64_t w = (int64_t)shm_native_hi(f->native_schema, hi) - shm_native_lo(f->native_schema, lo) + 1;
+    return w >= 1 && w <= SHM_NATIVE_MAX_WINDOW;
 }
 
 /* n doubles at heap offset `off`: 8-aligned, in range, strictly increasing,
@@ -278,15 +311,15 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         return smx_fail(-EBADMSG, "family record %u: bad ready word %u", idx, ready);
     /* A private copy of the fields that never change once the record is
      * published (all but `ready` and `nseries`, which other processes write
-     * with atomics): `type` through `max_series`, then `states_len` through
-     * `states_off`. */
+     * with atomics): `type` through `max_series`, then `states_len` to the
+     * end (the native parameters). */
     struct shm_family c;
     memset(&c, 0, sizeof c);
     memcpy((char *)&c + offsetof(struct shm_family, type), (const char *)f + offsetof(struct shm_family, type),
            offsetof(struct shm_family, nseries) - offsetof(struct shm_family, type));
     memcpy((char *)&c + offsetof(struct shm_family, states_len),
            (const char *)f + offsetof(struct shm_family, states_len),
-           offsetof(struct shm_family, reserved) - offsetof(struct shm_family, states_len));
+           sizeof(struct shm_family) - offsetof(struct shm_family, states_len));
     const char *heap = shm_heap(a);
     if (c.type < SHM_TYPE_COUNTER || c.type > SHM_TYPE_STATESET)
         return smx_fail(-EBADMSG, "family record %u: unknown type %u", idx, c.type);
@@ -302,7 +335,10 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
         : c.type == SHM_TYPE_INFO || c.type == SHM_TYPE_STATESET ? c.mode != SHM_MODE_MOSTRECENT
                                                                  : c.mode != 0)
         return smx_fail(-EBADMSG, "family record %u: bad gauge mode %u", idx, c.mode);
-    if (c.type == SHM_TYPE_HISTOGRAM
+    if (!native_ok(&c))
+        return smx_fail(-EBADMSG, "family record %u: bad native histogram parameters", idx);
+    if (c.type == SHM_TYPE_HISTOGRAM && c.native_kind == SHM_NATIVE_ONLY ? c.nbuckets != 0 || c.buckets_off != 0
+        : c.type == SHM_TYPE_HISTOGRAM
             ? c.nbuckets == 0 || c.nbuckets > SHM_MAX_BUCKETS || !doubles_ok(a, c.buckets_off, c.nbuckets, false)
             : c.nbuckets != 0)
         return smx_fail(-EBADMSG, "family record %u: bad bucket list", idx);
@@ -348,6 +384,12 @@ int shm_family_view(const struct shm_arena *a, uint32_t idx, struct shm_family_v
     v->states = heap + c.states_off;
     v->states_len = c.states_len;
     v->nstates = c.nstates;
+    v->native_kind = c.native_kind;
+    v->native_schema = c.native_schema;
+    v->native_zero_threshold = c.native_zero_threshold;
+    v->native_max_buckets = c.native_max_buckets;
+    v->native_min_exponent = c.native_min_exponent;
+    v->native_max_exponent = c.native_max_exponent;
     return 0;
 }
 

@@ -128,7 +128,10 @@ struct shm_header {
     uint64_t striped;         /* 336 stripe sets added to series */
     uint64_t stripes_refused; /* 344 stripe sets not granted: pool or filesystem full */
     uint64_t retired_ready;   /* 352 words of the retired unit allocated (fallocate) */
-    uint8_t reserved1[152];   /* 360 zero */
+    uint64_t native_unplaced; /* 360 native histogram observations no bucket
+                               * could take (outside the dense range, spill
+                               * table full): counted, in no bucket */
+    uint8_t reserved1[144];   /* 368 zero */
 
     uint8_t reserved2[SHM_PAGE - 512]; /* 512 zero */
 };
@@ -173,7 +176,8 @@ _Static_assert(offsetof(struct shm_header, fs_refused) == 328, "fs_refused");
 _Static_assert(offsetof(struct shm_header, striped) == 336, "striped");
 _Static_assert(offsetof(struct shm_header, stripes_refused) == 344, "stripes_refused");
 _Static_assert(offsetof(struct shm_header, retired_ready) == 352, "retired_ready");
-_Static_assert(offsetof(struct shm_header, reserved1) == 360, "reserved1");
+_Static_assert(offsetof(struct shm_header, native_unplaced) == 360, "native_unplaced");
+_Static_assert(offsetof(struct shm_header, reserved1) == 368, "reserved1");
 _Static_assert(offsetof(struct shm_header, reserved2) == 512, "reserved2");
 
 /* One process slot: 64 bytes. */
@@ -228,7 +232,17 @@ struct shm_family {
     uint32_t unit_off;        /*  96 the unit (OpenMetrics UNIT), 0 without one */
     uint32_t unit_len;        /* 100 0: no unit */
     uint32_t states_off;      /* 104 stateset: state names, a string list */
-    uint8_t reserved[20];     /* 108 zero */
+    /* Histograms: native (sparse exponential) buckets, see "Native
+     * histogram cells" below; other types and classic histograms: 0. */
+    uint8_t native_kind;          /* 108 enum shm_native_kind */
+    int8_t native_schema;         /* 109 -4..8 */
+    uint16_t pad1;                /* 110 zero */
+    double native_zero_threshold; /* 112 finite, >= 0 */
+    uint32_t native_max_buckets;  /* 120 populated buckets a reader exposes
+                                    * at most (halving the resolution), >= 1;
+                                    * UINT32_MAX: no limit */
+    int16_t native_min_exponent;  /* 124 the dense range of magnitudes: */
+    int16_t native_max_exponent;  /* 126 (2^min, 2^max] */
 };
 _Static_assert(sizeof(struct shm_family) == 128, "family record");
 _Static_assert(offsetof(struct shm_family, ready) == 0, "family.ready");
@@ -257,7 +271,13 @@ _Static_assert(offsetof(struct shm_family, states_len) == 92, "family.states_len
 _Static_assert(offsetof(struct shm_family, unit_off) == 96, "family.unit_off");
 _Static_assert(offsetof(struct shm_family, unit_len) == 100, "family.unit_len");
 _Static_assert(offsetof(struct shm_family, states_off) == 104, "family.states_off");
-_Static_assert(offsetof(struct shm_family, reserved) == 108, "family.reserved");
+_Static_assert(offsetof(struct shm_family, native_kind) == 108, "family.native_kind");
+_Static_assert(offsetof(struct shm_family, native_schema) == 109, "family.native_schema");
+_Static_assert(offsetof(struct shm_family, pad1) == 110, "family.pad1");
+_Static_assert(offsetof(struct shm_family, native_zero_threshold) == 112, "family.native_zero_threshold");
+_Static_assert(offsetof(struct shm_family, native_max_buckets) == 120, "family.native_max_buckets");
+_Static_assert(offsetof(struct shm_family, native_min_exponent) == 124, "family.native_min_exponent");
+_Static_assert(offsetof(struct shm_family, native_max_exponent) == 126, "family.native_max_exponent");
 
 /* One series (a family plus one set of label values): 64 bytes. */
 struct shm_series {
@@ -385,6 +405,67 @@ _Static_assert(offsetof(struct shm_series, reserved) == 56, "series.reserved");
  */
 #define SHM_HISTOGRAM_SUM(nbuckets) ((nbuckets) + 1u) /* the whole word of the sum */
 #define SHM_HISTOGRAM_CELLS(nbuckets) ((nbuckets) + 3u)
+
+/*
+ * Native histogram cells (native_kind NATIVE or BOTH): Prometheus' sparse
+ * exponential buckets at the family's schema s, counted by writers into a
+ * dense range of buckets fixed at registration (the reasons: the top of
+ * src/write/native.c).  Bucket i holds magnitudes in (2^((i-1)/2^s),
+ * 2^(i/2^s)]; the dense range is buckets lo..hi (shm_native_lo, _hi below:
+ * the buckets of magnitudes in (2^native_min_exponent,
+ * 2^native_max_exponent]), W = hi - lo + 1 of them per sign.
+ * BOTH keeps the classic words first (nbuckets + 1 buckets, as above);
+ * NATIVE has none (nbuckets 0).  From word C = SHM_NATIVE_SUM(kind, nbuckets):
+ *   [C]      int64  sum of whole-number observations (the histogram's sum)
+ *   [C+1]    double sum of the others
+ *   [C+2]    uint64 NaN observations: in the count, in no bucket
+ *   [C+3]    uint64 the zero bucket: |v| <= native_zero_threshold
+ *   [C+4]    uint64 unplaced: observations outside the dense range that
+ *                   found every spill slot taken: in the count, in no bucket
+ *   [C+5 ..] SHM_NATIVE_SPILL slots of two words: [0] key, [1] uint64 count.
+ *            A key is 0 (free) or SHM_NATIVE_KEY_SET | (SHM_NATIVE_KEY_NEG
+ *            for negative observations) | the bucket index as a uint32 (two's
+ *            complement); taken by compare-and-swap from 0, then never
+ *            changed.  They hold buckets outside lo..hi (infinities
+ *            included, in the bucket after the one of the largest double,
+ *            as Prometheus puts them), exactly.
+ *   then     W uint64: negative buckets lo..hi (magnitudes of v < 0)
+ *   then     W uint64: positive buckets lo..hi
+ * The count is the sum of all of them but the sum.  In BOTH the classic
+ * buckets count the same observations again.
+ */
+enum shm_native_kind {
+    SHM_NATIVE_NONE = 0, /* a classic histogram, or another type */
+    SHM_NATIVE_ONLY = 1,
+    SHM_NATIVE_BOTH = 2,
+};
+#define SHM_NATIVE_MIN_SCHEMA (-4)
+#define SHM_NATIVE_MAX_SCHEMA 8
+#define SHM_NATIVE_MIN_EXPONENT (-1075)
+#define SHM_NATIVE_MAX_EXPONENT 1024
+#define SHM_NATIVE_MAX_WINDOW 4096u /* dense buckets per sign */
+#define SHM_NATIVE_SPILL 8u         /* spill slots per block */
+#define SHM_NATIVE_KEY_SET (UINT64_C(1) << 63)
+#define SHM_NATIVE_KEY_NEG (UINT64_C(1) << 32)
+#define SHM_NATIVE_SUM(kind, nbuckets) ((kind) == SHM_NATIVE_ONLY ? 0u : (nbuckets) + 1u)
+#define SHM_NATIVE_NAN 2u /* word indexes from SHM_NATIVE_SUM */
+#define SHM_NATIVE_ZERO 3u
+#define SHM_NATIVE_UNPLACED 4u
+#define SHM_NATIVE_SLOTS 5u
+#define SHM_NATIVE_NEG (SHM_NATIVE_SLOTS + 2u * SHM_NATIVE_SPILL)
+#define SHM_NATIVE_CELLS(kind, nbuckets, window) (SHM_NATIVE_SUM(kind, nbuckets) + SHM_NATIVE_NEG + 2u * (window))
+
+/* The first and last bucket of the dense range of (2^emin, 2^emax] at
+ * schema s: the bucket above the one 2^emin ends, the one 2^emax ends (at
+ * s < 0, the buckets that hold them). */
+static inline int32_t shm_native_lo(int32_t s, int32_t emin)
+{
+    return s >= 0 ? emin * (1 << s) + 1 : (emin >= 0 ? emin >> -s : -((-emin + (1 << -s) - 1) >> -s)) + 1;
+}
+static inline int32_t shm_native_hi(int32_t s, int32_t emax)
+{
+    return s >= 0 ? emax * (1 << s) : (emax >= 0 ? (emax + (1 << -s) - 1) >> -s : -((-emax) >> -s));
+}
 
 /*
  * Summary cells, 3 + age_buckets * SHM_AGE_SLOT_WORDS words:

@@ -469,10 +469,14 @@ check_eq "observe --help: the histogram form" \
     "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
                          [--unit UNIT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
     "$(lines 1 2)"
+check_eq "observe --help: the native form" \
+    "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
+                         [--unit UNIT] --native [--schema S] [--zero-threshold Z]
+                         [--max-buckets N] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" "$(lines 3 5)"
 check_eq "observe --help: the summary form" \
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
                          [--unit UNIT] --summary [--quantiles Q1,Q2,...]
-                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 3 5)"
+                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 6 8)"
 check_contains "observe --help: names the default buckets" \
     "(default .005,.01,.025,.05,.075,.1,.25,.5,.75,${nl}1,2.5,5,7.5,10; +Inf is always added)" "$OUT"
 check_contains "observe --help: names the default quantiles and window" \
@@ -525,6 +529,37 @@ for opt in --buckets --quantiles --max-age; do
     cli observe --arena "$A" request_duration_seconds 1 "$opt"
     check_usage_error "observe $opt without a value" "$opt needs a value"
 done
+for opt in --schema --zero-threshold --max-buckets; do
+    cli observe --arena "$A" "$opt" 1 lat 1
+    check_usage_error "observe $opt without --native" "$opt needs --native"
+done
+cli observe --arena "$A" --native --summary lat 1
+check_usage_error "observe --native --summary" "--native is for histograms, not with --summary"
+cli inc --arena "$A" --native x_total
+check_usage_error "inc --native" "--native is for histograms (shmetrics observe)"
+for bad in 9 -5 1.5 x; do
+    cli observe --arena "$A" --native --schema "$bad" lat 1
+    check_usage_error "observe --schema $bad" "--schema takes a whole number from -4 to 8, not '$bad'"
+done
+cli observe --arena "$A" --native --zero-threshold -1 lat 1
+check_usage_error "observe --zero-threshold -1" "--zero-threshold takes a finite number >= 0, not '-1'"
+cli observe --arena "$A" --native --max-buckets 1.5 lat 1
+check_usage_error "observe --max-buckets 1.5" "--max-buckets takes a whole number >= 0, not '1.5'"
+N=$base-native
+cli observe --arena "$N" --native --schema 0 lat 3
+check_rc "observe --native: exit 0" 0
+cli observe --arena "$N" --native --schema 0 lat -0.5
+check_rc "observe --native, a negative value: exit 0" 0
+cli observe --arena "$N" --native --schema 1 lat 1
+check_failure "observe --native with another schema" "lat is already registered with native schema 0, not 1"
+cli observe --arena "$N" lat 1
+check_failure "observe without --native" "lat is already registered as a native histogram, not a classic one"
+cli dump --arena "$N" --format json
+check_out "observe --native: 3 in bucket 2, -0.5 in negative bucket -1 (JSON)" <<'EOF'
+[
+{"name":"lat","type":"histogram","help":"","samples":[{"name":"lat_bucket","labels":{"le":"+Inf"},"value":2},{"name":"lat_sum","labels":{},"value":2.5},{"name":"lat_count","labels":{},"value":2,"native":{"schema":0,"zero_threshold":2.938735877055719e-39,"zero_count":0,"count":2,"sum":2.5,"nan_count":0,"unplaced":0,"positive":[[2,1]],"negative":[[-1,1]]}}]}
+]
+EOF
 cli observe request_duration_seconds 1
 check_usage_error "observe with neither --arena nor SHMETRICS_ARENA" \
     "no arena: give --arena PATH or set SHMETRICS_ARENA"

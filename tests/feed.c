@@ -32,6 +32,13 @@
  * loop goes on: a worker must survive it.  At the end each process prints
  * "P WORK GROWN FAILED FIRST_ERROR" on one line.
  *
+ * usage: feed ARENA PROCS native SCHEMA COUNT
+ *
+ * Each process P observes into the native histogram feed_native_seconds
+ * (at SCHEMA) the values (i % 1000 + 1) / 1024 for i = 0..COUNT-1, then 0
+ * once; odd processes first give the series a stripe set on CPU P, as a
+ * collision would (so the merge adds a base block and stripes).
+ *
  * With SHMETRICS_SIM_CPUS=N in the environment, every process writes as if
  * it moved over N CPUs (shmetrics_cpu_simulate), changing CPU for every
  * series it writes (and every 100 loops).
@@ -195,6 +202,30 @@ static int grow_worker(const char *arena, int p, double seconds)
     return shmetrics_shutdown(reg, 0) < 0;
 }
 
+static int native_worker(const char *arena, int p, int schema, long count)
+{
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE};
+    shmetrics_registry_t *reg;
+    if (shmetrics_open(&o, &reg) < 0)
+        return fail("open");
+    shmetrics_spec_t spec = {.name = "feed_native_seconds",
+                             .help = "Feed latency, native buckets.",
+                             .native = SHMETRICS_HISTOGRAM_NATIVE,
+                             .native_schema = schema};
+    shmetrics_histogram_t *h;
+    shmetrics_histogram_series_t *s;
+    if (shmetrics_histogram_register(reg, &spec, &h) < 0 || shmetrics_histogram_labels(h, &s, NULL) < 0)
+        return fail("native histogram");
+    if (p % 2) {
+        shmetrics_cpu_simulate(p);
+        shmetrics_cells_grow_(&s->cells);
+    }
+    for (long i = 0; i < count; i++)
+        shmetrics_histogram_observe(s, (double)(i % 1000 + 1) / 1024);
+    shmetrics_histogram_observe(s, 0);
+    return shmetrics_shutdown(reg, 0) < 0 ? fail("shutdown") : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *sim = getenv("SHMETRICS_SIM_CPUS");
@@ -202,12 +233,17 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr,
                 "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n"
-                "       feed ARENA PROCS grow SECONDS\n");
+                "       feed ARENA PROCS grow SECONDS\n       feed ARENA PROCS native SCHEMA COUNT\n");
         return 2;
     }
     int procs = atoi(argv[2]);
     int vllm = strcmp(argv[3], "vllm") == 0, grow = strcmp(argv[3], "grow") == 0;
-    long series = vllm || grow ? 0 : atol(argv[3]);
+    int native = strcmp(argv[3], "native") == 0;
+    long series = vllm || grow || native ? 0 : atol(argv[3]);
+    if (native && argc != 6) {
+        fprintf(stderr, "feed: native needs SCHEMA and COUNT\n");
+        return 2;
+    }
     double seconds = argc > 4 ? atof(argv[4]) : 0;
     long requests = vllm && argc > 4 ? atol(argv[4]) : 0;
     unsigned long max_model_len = vllm && argc > 5 ? strtoul(argv[5], NULL, 10) : 0;
@@ -222,7 +258,8 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0)
-            _exit(vllm   ? vllm_worker(argv[1], requests, max_model_len)
+            _exit(native ? native_worker(argv[1], p, atoi(argv[4]), atol(argv[5]))
+                  : vllm ? vllm_worker(argv[1], requests, max_model_len)
                   : grow ? grow_worker(argv[1], p, seconds)
                          : worker(argv[1], p, series, seconds));
     }

@@ -103,6 +103,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--flood":
 # ------------------------------------------------------------- the test
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_proc import Server  # noqa: E402
 from tap import check, summary  # noqa: E402
 
 CLI = os.environ["SHMETRICS_CLI"]
@@ -122,37 +123,6 @@ def check_memory(cond, what):
 
 def cli(*args, **kw):
     return subprocess.run([CLI] + list(args), capture_output=True, text=True, timeout=60, **kw)
-
-
-class Server:
-    def __init__(self, *extra, preexec=None):
-        self.proc = subprocess.Popen([CLI, "serve", "--arena", ARENA, "--listen", "127.0.0.1:0"] + list(extra),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
-        line = self.proc.stdout.readline()
-        m = re.match(r"serving http://127\.0\.0\.1:(\d+)/metrics from ", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("serve printed %r, stderr %r" % (line, self.proc.stderr.read()))
-        self.port = int(m.group(1))
-
-    def status(self, field):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        return -1
-
-    def fds(self):
-        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.stderr.read()
 
 
 def scrape(port, timeout=5.0):
@@ -259,7 +229,7 @@ def test_floods():
           % (soft, hard, flood_n, "" if flood_n == FLOOD else " (the machine allows no more)"))
 
     # The defaults: 1,024 connections, 256 from one address.
-    srv = Server()
+    srv = Server(ARENA)
     try:
         base_rss = srv.status("VmRSS")
         body = measured(srv, "quiet")
@@ -298,14 +268,14 @@ def test_floods():
               "after the floods only the scrape's connection is open (%s)"
               % value(body, "shmetrics_collector_connections"))
     finally:
-        err = srv.stop()
+        _, err = srv.stop()
     lines = [ln for ln in err.splitlines() if not ln.startswith("shmetrics serve: stopped by")]
     check(len(lines) <= 2 * 11, "the log is not flooded (%d lines)" % len(lines), lines[:3])
 
     # Limits raised above the flood: all of it is held open, and scrapes
     # are still answered (one epoll loop a thread watches them all).
     limit = flood_n + 2000
-    srv = Server("--max-connections", str(limit), "--max-connections-per-address", str(limit))
+    srv = Server(ARENA, "--max-connections", str(limit), "--max-connections-per-address", str(limit))
     try:
         base_rss = srv.status("VmRSS")
         fl, _ = start_flood(srv.port, flood_n, ["127.0.0.1"], "hold", 120)
@@ -323,7 +293,7 @@ def test_floods():
 
 
 def test_request_timeout():
-    srv = Server("--request-timeout", "1s")
+    srv = Server(ARENA, "--request-timeout", "1s")
     try:
         # A request trickled in a byte at a time is closed at the timeout,
         # although bytes keep arriving.
@@ -392,7 +362,7 @@ def test_options():
     check(r.returncode == 1 and "max_connections 4096 needs" in r.stderr and "the limit is 512 (hard limit 512)"
           in r.stderr, "an explicit limit the open-file limit cannot hold: exit 1 naming both", r.stderr)
     # The default limit is lowered to fit, and said in the metrics.
-    srv = Server(preexec=low_limit)
+    srv = Server(ARENA, preexec=low_limit)
     try:
         dt, st, body = scrape(srv.port)
         mx = value(body, "shmetrics_collector_connections_max")

@@ -249,6 +249,7 @@ v4="arena layout version 4 was made by an older shmetrics; this library reads ve
 row "layout version 4, dump: exit 1, what to do" 1 "$open_fail $v4 (Protocol error)" "$CLI" dump --arena "$P"
 row "layout version 4, inc: exit 1" 1 "$open_fail $v4 (Protocol error)" "$CLI" inc --arena "$P" x_total
 api "layout version 4: -EPROTO" "-EPROTO $v4" "$P" ro
+api "layout version 4, create: -EPROTO (the file is left alone)" "-EPROTO $v4" "$P" create
 
 P=$S/v6
 cp "$good" "$P"

@@ -8,6 +8,7 @@ Go spells floats), so that a test can compare them with a text scrape.
 
     fams = families(body)          # [{"name", "help", "type", "metrics"}]
     s = series(fams)               # {(name, ((label, value), ...)): value}
+    native_buckets(histogram)      # (schema, {index: count}, {index: count})
 
 A malformed stream (a truncated varint or field, an unknown wire type, a
 length past the end) raises ValueError naming the offset.
@@ -64,6 +65,10 @@ def double(raw):
     return struct.unpack("<d", raw)[0]
 
 
+def unzigzag(v):
+    return (v >> 1) ^ -(v & 1)
+
+
 def message(buf, spec):
     """A dict from the fields of buf: spec maps a field number to (key,
     kind, repeated); kind is "string", "double", "uint", or a spec (a
@@ -74,13 +79,23 @@ def message(buf, spec):
             out.setdefault("unknown", []).append(num)
             continue
         key, kind, repeated = spec[num]
-        want = {"string": 2, "double": 1, "uint": 0}.get(kind, 2) if isinstance(kind, str) else 2
+        want = {"string": 2, "double": 1, "uint": 0, "sint": 0}.get(kind, 2) if isinstance(kind, str) else 2
         if wire != want:
             raise ValueError("field %s (%d): wire type %d, not %d" % (key, num, wire, want))
         if kind == "string":
             v = v.decode("utf-8")
         elif kind == "double":
             v = double(v)
+        elif kind == "sint":
+            v = unzigzag(v)
+        elif kind == "packed_sint":
+            vals, pos = [], 0
+            while pos < len(v):
+                x, pos = varint(v, pos)
+                vals.append(unzigzag(x))
+            v = vals
+        elif kind == "packed_double":
+            v = [double(v[i:i + 8]) for i in range(0, len(v), 8)]
         elif kind != "uint":
             v = message(v, kind)
         if repeated:
@@ -96,8 +111,16 @@ QUANTILE = {1: ("quantile", "double", False), 2: ("value", "double", False)}
 SUMMARY = {1: ("sample_count", "uint", False), 2: ("sample_sum", "double", False), 3: ("quantile", QUANTILE, True)}
 BUCKET = {1: ("cumulative_count", "uint", False), 4: ("cumulative_count_float", "double", False),
           2: ("upper_bound", "double", False)}
+SPAN = {1: ("offset", "sint", False), 2: ("length", "uint", False)}
+TIMESTAMP = {1: ("seconds", "uint", False), 2: ("nanos", "uint", False)}
 HISTOGRAM = {1: ("sample_count", "uint", False), 4: ("sample_count_float", "double", False),
-             2: ("sample_sum", "double", False), 3: ("bucket", BUCKET, True)}
+             2: ("sample_sum", "double", False), 3: ("bucket", BUCKET, True),
+             5: ("schema", "sint", False), 6: ("zero_threshold", "double", False),
+             7: ("zero_count", "uint", False), 8: ("zero_count_float", "double", False),
+             9: ("negative_span", SPAN, True), 10: ("negative_delta", "packed_sint", False),
+             11: ("negative_count", "packed_double", False), 12: ("positive_span", SPAN, True),
+             13: ("positive_delta", "packed_sint", False), 14: ("positive_count", "packed_double", False),
+             15: ("created_timestamp", TIMESTAMP, False)}
 METRIC = {1: ("label", LABEL, True), 2: ("gauge", VALUE, False), 3: ("counter", VALUE, False),
           4: ("summary", SUMMARY, False), 5: ("untyped", VALUE, False), 7: ("histogram", HISTOGRAM, False),
           6: ("timestamp_ms", "uint", False)}
@@ -119,6 +142,33 @@ def families(body):
         out.append(f)
         pos += n
     return out
+
+
+def native_buckets(h):
+    """The native buckets of a decoded Histogram: (schema, {index: count}
+    of the positive buckets, the same of the negative ones), from its
+    spans and deltas; None when it has no schema (a classic histogram).
+    Empty buckets inside a span are left out."""
+    if "schema" not in h:
+        return None
+    out = []
+    for side in ("positive", "negative"):
+        counts, idx, count, k = {}, 0, 0, 0
+        deltas = h.get(side + "_delta", [])
+        for sp in h.get(side + "_span", []):
+            idx += sp.get("offset", 0)
+            for _ in range(sp.get("length", 0)):
+                if k >= len(deltas):
+                    raise ValueError("%s spans hold more buckets than deltas" % side)
+                count += deltas[k]
+                k += 1
+                if count:
+                    counts[idx] = count
+                idx += 1
+        if k != len(deltas):
+            raise ValueError("%s: %d deltas for %d buckets" % (side, len(deltas), k))
+        out.append(counts)
+    return h["schema"], out[0], out[1]
 
 
 def go_float(f):

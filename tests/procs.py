@@ -13,7 +13,6 @@ and leaves them out with --no-process-metrics or --no-self-metrics.
 Run by Debian's python3; needs SHMETRICS_CLI and SHMETRICS_HOLD (the
 shmetrics binary and tests/hold) in the environment.
 """
-import http.client
 import os
 import re
 import signal
@@ -24,6 +23,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+from serve_proc import Server
 from tap import check, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
@@ -34,37 +34,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGESIZE")
 FAMILIES = ("process_cpu_seconds", "process_resident_memory_bytes", "process_virtual_memory_bytes",
             "process_start_time_seconds", "process_open_fds", "process_max_fds", "process_threads")
-
-
-class Server:
-    """`shmetrics serve` on a free port of 127.0.0.1."""
-
-    def __init__(self, arena, *extra, preexec=None):
-        self.proc = subprocess.Popen([CLI, "serve", "--arena", arena, "--listen", "127.0.0.1:0"] + list(extra),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
-        line = self.proc.stdout.readline()
-        m = re.match(r"serving http://127\.0\.0\.1:(\d+)/metrics from ", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("serve printed %r, stderr %r" % (line, self.proc.stderr.read()))
-        self.port = int(m.group(1))
-
-    def get(self, path):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        c.request("GET", path)
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        return r.status, body
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = None
-        return rc, self.proc.stderr.read()
 
 
 def boot_time():
@@ -145,7 +114,7 @@ def wait_gone(pid, zombie_ok=False):
 def test_scrape(hold, workers):
     srv = Server(ARENA)
     try:
-        st, body = srv.get("/metrics")
+        st, _, body = srv.get("/metrics")
         text = body.decode()
         check(st == 200, "GET /metrics: 200")
         got = by_pid(text)
@@ -181,7 +150,7 @@ def test_scrape(hold, workers):
             check(value(text, 'shmetrics_collector_process_files_unreadable{file="%s"}' % f) == 0.0,
                   "nothing unreadable: %s" % f)
         promtool(text, "the body with the process metrics")
-        st, body = srv.get("/metrics?format=openmetrics")
+        st, _, body = srv.get("/metrics?format=openmetrics")
         om = {f.name: f for f in om_families(body.decode())}
         check(len(om["process_cpu_seconds"].samples) == WORKERS and om["process_cpu_seconds"].type == "counter",
               "OpenMetrics: the CPU counter, one sample per worker")
@@ -190,7 +159,7 @@ def test_scrape(hold, workers):
         pids = sorted(workers)
         os.kill(pids[0], signal.SIGKILL)
         check(wait_gone(pids[0]), "the killed worker is reaped")
-        _, body = srv.get("/metrics")
+        _, _, body = srv.get("/metrics")
         text = body.decode()
         got = by_pid(text)
         check(all(sorted(got.get(fam, {})) == pids[1:] for fam in FAMILIES),
@@ -211,7 +180,7 @@ def test_scrape(hold, workers):
             os.kill(pids[1], signal.SIGKILL)
             check(wait_gone(pids[1], zombie_ok=True) and os.path.exists("/proc/%d" % pids[1]),
                   "the second killed worker is a zombie")
-            _, body = srv.get("/metrics")
+            _, _, body = srv.get("/metrics")
             got = by_pid(body.decode())
             check(all(sorted(got.get(fam, {})) == pids[2:] for fam in FAMILIES),
                   "a zombie's samples are gone too", {fam: sorted(got.get(fam, {})) for fam in FAMILIES})
@@ -225,7 +194,7 @@ def test_scrape(hold, workers):
 def test_switched_off(workers):
     srv = Server(ARENA, "--no-process-metrics")
     try:
-        st, body = srv.get("/metrics")
+        st, _, body = srv.get("/metrics")
         text = body.decode()
         check(st == 200 and not re.search(r"^(# \w+ )?process_", text, re.M), "--no-process-metrics: no process_*")
         check("shmetrics_collector_process_files_unreadable" not in text, "--no-process-metrics: nor their count")
@@ -255,7 +224,7 @@ def test_other_user(workers):
         check(False, "serve runs as nobody", e)
         return
     try:
-        st, body = srv.get("/metrics")
+        st, _, body = srv.get("/metrics")
         text = body.decode()
         check(st == 200, "as nobody: GET /metrics: 200")
         got = by_pid(text)

@@ -11,9 +11,7 @@ import gzip
 import http.client
 import json
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +19,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+from serve_proc import Server
 from tap import check, summary
 import pbdecode
 
@@ -34,57 +33,6 @@ IDLE_TIMEOUT = 10  # seconds: the collector closes keep-alive connections idle t
 
 def cli(*args):
     return subprocess.run([CLI] + list(args), capture_output=True, text=True, timeout=60)
-
-
-class Server:
-    def __init__(self, arena, *extra):
-        self.proc = subprocess.Popen([CLI, "serve", "--arena", arena, "--listen", "127.0.0.1:0"] + list(extra),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"serving http://127\.0\.0\.1:(\d+)/metrics from ", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("serve printed %r, stderr %r" % (line, self.proc.stderr.read()))
-        self.port = int(m.group(1))
-
-    def get(self, path, headers=None, method="GET"):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        c.request(method, path, headers=headers or {})
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
-
-    def raw(self, data):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=15)
-        s.sendall(data)
-        out = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
-        s.close()
-        return out
-
-    def rss_kb(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return -1
-
-    def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = None
-        return rc, self.proc.stderr.read()
 
 
 def families(text):

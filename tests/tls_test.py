@@ -39,7 +39,7 @@ import tempfile
 import warnings
 
 from prom_server import Prometheus, scrape_config
-from push_common import stop_proc
+from serve_proc import Server
 from tap import check, failed, summary
 
 with warnings.catch_warnings():
@@ -96,20 +96,11 @@ def promtool_ok(name):
     check(r.returncode == 0, "promtool check web-config accepts %s" % name, r.stdout + r.stderr)
 
 
-class Serve:
-    def __init__(self, config, equals=False):
-        arg = ["--web.config.file=" + path(config)] if equals else ["--web.config.file", path(config)]
-        self.proc = subprocess.Popen([CLI, "serve", "--arena", ARENA, "--listen", "127.0.0.1:0"] + arg,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"serving (https?)://127\.0\.0\.1:(\d+)/metrics from ", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("serve printed %r, stderr %r" % (line, self.proc.stderr.read()))
-        self.scheme, self.port = m.group(1), int(m.group(2))
-
-    def stop(self):
-        stop_proc(self.proc)
+def Serve(config, equals=False):
+    """The collector with the web configuration file `config`, given as
+    --web.config.file=FILE (equals) or as two arguments."""
+    arg = ["--web.config.file=" + path(config)] if equals else ["--web.config.file", path(config)]
+    return Server(ARENA, *arg)
 
 
 def context(cert=None, key=None, max_version=None, min_version=None):

@@ -426,11 +426,11 @@ Test(exemplars, openmetrics_prints_them_text_0_0_4_does_not)
     static const shmetrics_exemplar_t xc = {2, tl, 1.5, 1700000000.123};
     static const shmetrics_exemplar_t xb = {0, NULL, 0.3, 0};
     static const shmetrics_label_t le1[] = {{"le", "0.5"}}, leinf[] = {{"le", "+Inf"}};
-    static const shmetrics_sample_t cs[] = {{"_total", 0, NULL, 3, 0, &xc}};
-    static const shmetrics_sample_t hs[] = {{"_bucket", 1, le1, 1, 0, &xb},
-                                            {"_bucket", 1, leinf, 2, 0, NULL},
-                                            {"_sum", 0, NULL, 7.3, 0, &xb}, /* not a bucket: not shown */
-                                            {"_count", 0, NULL, 2, 0, NULL}};
+    static const shmetrics_sample_t cs[] = {{"_total", 0, NULL, 3, 0, NULL, &xc}};
+    static const shmetrics_sample_t hs[] = {{"_bucket", 1, le1, 1, 0, NULL, &xb},
+                                            {"_bucket", 1, leinf, 2, 0, NULL, NULL},
+                                            {"_sum", 0, NULL, 7.3, 0, NULL, &xb}, /* not a bucket: not shown */
+                                            {"_count", 0, NULL, 2, 0, NULL, NULL}};
     static const shmetrics_family_t fams[] = {
         {.name = "c", .help = "", .type = SHMETRICS_COUNTER, .nsamples = 1, .samples = cs},
         {.name = "h", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = hs},

@@ -295,14 +295,14 @@ Test(protobuf, hand_built_snapshot_keeps_the_text_formats_values)
     static const shmetrics_label_t xa[] = {{"x", "a"}};
     static const shmetrics_label_t q5[] = {{"quantile", "0.5"}};
     /* +Inf (5) is not the count (4): the bucket is sent, as it is. */
-    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0, NULL},
-                                             {"_bucket", 2, leinf, 5, 0, NULL},
-                                             {"_sum", 1, xa, 1.5, 0, NULL},
-                                             {"_count", 1, xa, 4, 0, NULL}};
-    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0, NULL},
-                                             {"_sum", 0, NULL, -1, 0, NULL},
-                                             {"_count", 0, NULL, 2.6, 0, NULL}};
-    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0, NULL}, {"", 1, xa, 2, 0, NULL}};
+    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0, NULL, NULL},
+                                             {"_bucket", 2, leinf, 5, 0, NULL, NULL},
+                                             {"_sum", 1, xa, 1.5, 0, NULL, NULL},
+                                             {"_count", 1, xa, 4, 0, NULL, NULL}};
+    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0, NULL, NULL},
+                                             {"_sum", 0, NULL, -1, 0, NULL, NULL},
+                                             {"_count", 0, NULL, 2.6, 0, NULL, NULL}};
+    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0, NULL, NULL}, {"", 1, xa, 2, 0, NULL, NULL}};
     static const shmetrics_family_t fams[] = {
         {.name = "odd", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = odd},
         {.name = "empty", .help = "none", .type = SHMETRICS_GAUGE, .nsamples = 0, .samples = NULL},
@@ -475,11 +475,12 @@ Test(protobuf, exemplars_of_counters_and_buckets)
     static const shmetrics_exemplar_t xb = {1, tl, 0.3, 1700000001.0};
     static const shmetrics_exemplar_t xi = {0, NULL, 7, 0};
     static const shmetrics_label_t le1[] = {{"le", "0.5"}}, leinf[] = {{"le", "+Inf"}};
-    static const shmetrics_sample_t cs[] = {{"_total", 0, NULL, 3, 0, &xc}};
-    static const shmetrics_sample_t hs[] = {{"_bucket", 1, le1, 1, 0, &xb},
-                                            {"_bucket", 1, leinf, 2, 0, &xi},
-                                            {"_sum", 0, NULL, 7.3, 0, NULL},
-                                            {"_count", 0, NULL, 2, 0, NULL}};
+    static const shmetrics_sample_t cs[] = {{.suffix = "_total", .value = 3, .exemplar = &xc}};
+    static const shmetrics_sample_t hs[] = {
+        {.suffix = "_bucket", .nlabels = 1, .labels = le1, .value = 1, .exemplar = &xb},
+        {.suffix = "_bucket", .nlabels = 1, .labels = leinf, .value = 2, .exemplar = &xi},
+        {.suffix = "_sum", .value = 7.3},
+        {.suffix = "_count", .value = 2}};
     static const shmetrics_family_t fams[] = {
         {.name = "c", .help = "", .type = SHMETRICS_COUNTER, .nsamples = 1, .samples = cs},
         {.name = "h", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = hs},
@@ -512,4 +513,102 @@ Test(protobuf, exemplars_of_counters_and_buckets)
     cr_assert_eq(h->bucket[1]->exemplar->n_label, 0);
     cr_assert_null(h->bucket[1]->exemplar->timestamp);
     decoded_free(&d);
+}
+
+/* Native histograms: schema, zero bucket, spans and deltas of each sign
+ * (integer counts), no classic bucket for a native-only one, classic
+ * buckets and native ones for kind both, and the empty span client_golang
+ * gives a histogram that would otherwise look classic. */
+Test(protobuf, native_histograms_spans_and_deltas)
+{
+    const char *path = test_arena_path("pb-native");
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
+    const double b[] = {1};
+    shmetrics_spec_t ns = {.name = "nat", .help = "N.", .native = SHMETRICS_HISTOGRAM_NATIVE};
+    shmetrics_spec_t bs = {.name = "both",
+                           .help = "B.",
+                           .native = SHMETRICS_HISTOGRAM_BOTH,
+                           .buckets = b,
+                           .nbuckets = 1};
+    shmetrics_spec_t es = {.name = "empty",
+                           .help = "E.",
+                           .native = SHMETRICS_HISTOGRAM_NATIVE,
+                           .native_zero_threshold = 5e-324};
+    shmetrics_histogram_t *n, *bo, *e;
+    shmetrics_histogram_series_t *nv, *bv, *ev;
+    cr_assert_eq(shmetrics_histogram_register(r, &ns, &n), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_histogram_register(r, &bs, &bo), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_histogram_register(r, &es, &e), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_histogram_labels(n, &nv, NULL), 0);
+    cr_assert_eq(shmetrics_histogram_labels(bo, &bv, NULL), 0);
+    cr_assert_eq(shmetrics_histogram_labels(e, &ev, NULL), 0);
+    /* Schema 0: 1 in bucket 0, 2 in 1, 8 in 3; -3 in negative 2. */
+    const double obs[] = {1, 2, 2, 8, -3, 0};
+    for (size_t i = 0; i < 6; i++) {
+        shmetrics_histogram_observe(nv, obs[i]);
+        shmetrics_histogram_observe(bv, obs[i]);
+    }
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(r, &snap), 0);
+    struct decoded d;
+    encode_decode(snap, &d);
+    cr_assert_eq(d.n, 3);
+    for (size_t i = 0; i < 2; i++) {
+        const Io__Prometheus__Client__Histogram *h = d.f[i]->metric[0]->histogram;
+        cr_assert_eq(d.f[i]->type, PB_HISTOGRAM);
+        cr_assert_eq(h->sample_count, 6);
+        cr_assert_eq(h->sample_sum, 10);
+        cr_assert(h->has_schema && h->schema == 0);
+        cr_assert(h->has_zero_threshold && h->zero_threshold == SHMETRICS_NATIVE_ZERO_THRESHOLD);
+        cr_assert(h->has_zero_count && h->zero_count == 1);
+        cr_assert_eq(h->n_positive_span, 1);
+        cr_assert_eq(h->positive_span[0]->offset, 0);
+        cr_assert_eq(h->positive_span[0]->length, 4);
+        const int64_t deltas[] = {1, 1, -2, 1}; /* counts 1 2 0 1 */
+        cr_assert_eq(h->n_positive_delta, 4);
+        for (size_t k = 0; k < 4; k++)
+            cr_assert_eq(h->positive_delta[k], deltas[k], "delta %zu", k);
+        cr_assert_eq(h->n_negative_span, 1);
+        cr_assert_eq(h->negative_span[0]->offset, 2);
+        cr_assert_eq(h->negative_span[0]->length, 1);
+        cr_assert_eq(h->n_negative_delta, 1);
+        cr_assert_eq(h->negative_delta[0], 1);
+        cr_assert_eq(h->n_positive_count + h->n_negative_count, 0);
+    }
+    cr_assert_str_eq(d.f[0]->name, "nat");
+    cr_assert_eq(d.f[0]->metric[0]->histogram->n_bucket, 0);
+    cr_assert_str_eq(d.f[1]->name, "both");
+    const Io__Prometheus__Client__Histogram *hb = d.f[1]->metric[0]->histogram;
+    cr_assert_eq(hb->n_bucket, 1);
+    cr_assert_eq(hb->bucket[0]->upper_bound, 1);
+    cr_assert_eq(hb->bucket[0]->cumulative_count, 3); /* -3, 0, 1 */
+    /* Empty, with a threshold that is not 0: no span needed. */
+    const Io__Prometheus__Client__Histogram *he = d.f[2]->metric[0]->histogram;
+    cr_assert_eq(he->sample_count, 0);
+    cr_assert_eq(he->zero_threshold, 5e-324);
+    cr_assert_eq(he->n_positive_span + he->n_negative_span, 0);
+    decoded_free(&d);
+    shmetrics_snapshot_free(snap);
+
+    /* A hand-built snapshot with a zero threshold of 0 and nothing
+     * observed gets client_golang's empty span. */
+    shmetrics_native_histogram_t nh = {.schema = 3};
+    shmetrics_sample_t smp[] = {{.suffix = "_bucket", .value = 0},
+                                {.suffix = "_sum", .value = 0},
+                                {.suffix = "_count", .value = 0, .native = &nh}};
+    static const shmetrics_label_t inf[] = {{"le", "+Inf"}};
+    smp[0].nlabels = 1;
+    smp[0].labels = inf;
+    shmetrics_family_t fam = {.name = "z", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 3, .samples = smp};
+    shmetrics_snapshot_t hand = {.nfamilies = 1, .families = &fam};
+    encode_decode(&hand, &d);
+    const Io__Prometheus__Client__Histogram *hz = d.f[0]->metric[0]->histogram;
+    cr_assert_eq(hz->schema, 3);
+    cr_assert_eq(hz->zero_threshold, 0);
+    cr_assert_eq(hz->n_positive_span, 1);
+    cr_assert_eq(hz->positive_span[0]->offset, 0);
+    cr_assert_eq(hz->positive_span[0]->length, 0);
+    cr_assert_eq(hz->n_positive_delta, 0);
+    decoded_free(&d);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
 }

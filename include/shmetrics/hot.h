@@ -142,11 +142,29 @@ struct shmetrics_sampler {
     uint64_t alive;
 };
 
-/* A histogram series: nbuckets + 3 cells in each block. */
+/* A native histogram's parameters, as its series handles use them (one
+ * per metric, in this process's memory).  Word indexes are from a block's
+ * first cell (shm/layout.h, "Native histogram cells"). */
+struct shmetrics_native_ {
+    uint64_t zero_bits;             /* magnitudes whose bits are at most these: the zero bucket */
+    const uint64_t *bounds;         /* schema > 0: the mantissa bits of 2^(k/2^schema), k = 0..2^schema-1,
+                                     * then UINT64_MAX */
+    const uint16_t *lookup;         /* schema > 0: per 2^(schema+1)-th of the mantissas, the bounds below it */
+    int32_t schema;                 /* -4..8 */
+    int32_t lo, hi;                 /* the dense range: buckets lo..hi */
+    uint32_t sum;                   /* word of the sum (its whole part) */
+    uint32_t neg, pos;              /* words of bucket lo, negative and positive */
+    uint32_t classic;               /* 1: classic buckets too (kind both) */
+    struct shmetrics_registry *reg; /* for the arena's count of unplaced observations */
+};
+
+/* A histogram series: its classic buckets (nbuckets + 3 cells in each
+ * block), or native buckets (shmetrics.h, spec.native), or both. */
 struct shmetrics_histogram_series {
     struct shmetrics_cells_ cells;
-    uint32_t nbuckets;    /* finite upper bounds */
-    const double *bounds; /* this process's copy, strictly increasing */
+    uint32_t nbuckets;                      /* finite upper bounds */
+    const double *bounds;                   /* this process's copy, strictly increasing */
+    const struct shmetrics_native_ *native; /* NULL: classic buckets only */
 };
 
 /* A summary series: count, sum and age_buckets sketches in each block. */
@@ -172,7 +190,8 @@ struct shmetrics_summary_series {
 #define SHMETRICS_SUMMARY_SLOTS 3 /* the first age slot */
 #define SHMETRICS_AGE_EPOCH 0     /* inside an age slot */
 #define SHMETRICS_AGE_RANGE 1
-#define SHMETRICS_AGE_COUNTS 2 /* the uint32 sketch counts */
+#define SHMETRICS_AGE_COUNTS 2       /* the uint32 sketch counts */
+#define SHMETRICS_NATIVE_ZERO_WORD 3 /* a native histogram's zero bucket, after its sum */
 
 /* The sketch geometry of summaries, part of the arena format (checked
  * against shm/layout.h when the library is built). */
@@ -219,6 +238,7 @@ int shmetrics_summary_rotate_(uint64_t *slot, uint64_t seen, uint64_t epoch);
 int shmetrics_gauge_set_limited_(struct shmetrics_gauge_series *g, double v, uint64_t now_ns);
 int shmetrics_sampler_switch_(struct shmetrics_sampler_slot_ *slot, const struct shmetrics_sampler *s);
 void shmetrics_summary_touch_(uint64_t *range, uint32_t idx);
+void shmetrics_native_observe_slow_(struct shmetrics_histogram_series *h, double v);
 
 /* The CPU this thread runs on, from the rseq area glibc registers for each
  * thread (about half a nanosecond), or sched_getcpu where there is none.
@@ -471,14 +491,70 @@ static inline uint32_t shmetrics_bucket_index_(const double *b, uint32_t n, doub
     return lo;
 }
 
+/* The native bucket of a normal, finite magnitude (its bits `mag`): with
+ * mag = 1.m * 2^e, at schema s <= 0 the ceiling of e' / 2^-s, e' being e
+ * for m = 0 (a power of two ends its bucket) and e + 1 otherwise; at s > 0,
+ * e * 2^s + j, j the number of the schema's bounds 2^(k/2^s) (k =
+ * 0..2^s-1, as mantissa bits) below 1.m.  Two bounds are more than a
+ * 2^(s+1)-th of the mantissas apart (2^(1/2^s) - 1 > ln 2 / 2^s), so the
+ * top s + 1 bits of m name a stretch with at most one bound in it: j is
+ * the count of bounds below the stretch (a table), plus one if that bound
+ * is below m. */
+static inline int32_t shmetrics_native_key_(const struct shmetrics_native_ *n, uint64_t mag)
+{
+    int32_t e = (int32_t)(mag >> 52) - 1023;
+    uint64_t m = mag & ((UINT64_C(1) << 52) - 1);
+    int32_t s = n->schema;
+    if (s <= 0)
+        return (e + (m != 0) + (1 << -s) - 1) >> -s;
+    uint32_t j = n->lookup[m >> (51 - s)];
+    j += n->bounds[j] < m;
+    return e * (1 << s) + (int32_t)j;
+}
+
+/* A native (or both) histogram's observation: the bucket's word of the
+ * dense range or the zero bucket takes the compare-and-swap (see
+ * shmetrics_cells_add_), the sum a relaxed add in the same block, and kind
+ * both's classic bucket a relaxed add there too.  NaN, infinities,
+ * subnormal magnitudes above the zero threshold and buckets outside the
+ * dense range go out of line. */
+static inline void shmetrics_native_observe_(struct shmetrics_histogram_series *h, double v)
+{
+    const struct shmetrics_native_ *n = h->native;
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint64_t mag = bits & ~(UINT64_C(1) << 63);
+    uint32_t word;
+    if (mag <= n->zero_bits) {
+        word = n->sum + SHMETRICS_NATIVE_ZERO_WORD;
+    } else {
+        int32_t key;
+        if (__builtin_expect(mag >= UINT64_C(0x7ff0000000000000) || mag < (UINT64_C(1) << 52), 0) ||
+            __builtin_expect((key = shmetrics_native_key_(n, mag)) < n->lo || key > n->hi, 0)) {
+            shmetrics_native_observe_slow_(h, v);
+            return;
+        }
+        word = ((bits >> 63) ? n->neg : n->pos) + (uint32_t)(key - n->lo);
+    }
+    uint64_t *c = shmetrics_cells_add_(&h->cells, word, 1);
+    if (n->classic)
+        shmetrics_add_relaxed(&c[shmetrics_bucket_index_(h->bounds, h->nbuckets, v)], (uint64_t)1);
+    shmetrics_sum_add_(&c[n->sum], v);
+}
+
 /* Record one observation: a compare-and-swap on its bucket (see
  * shmetrics_cells_add_) and a relaxed add on the sum (a CAS loop when `v`
  * is not a whole number), in the series' base block or this CPU's stripe.  Every
  * double is accepted, as Prometheus clients do: NaN counts in +Inf and makes
  * the sum NaN; +Inf counts in +Inf, -Inf in the first bucket, and each
- * makes the sum infinite. */
+ * makes the sum infinite.  A native histogram counts its native bucket
+ * instead (or as well, kind both): see shmetrics.h. */
 static inline void shmetrics_histogram_observe(struct shmetrics_histogram_series *h, double v)
 {
+    if (__builtin_expect(h->native != NULL, 0)) {
+        shmetrics_native_observe_(h, v);
+        return;
+    }
     uint64_t *c = shmetrics_cells_add_(&h->cells, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), 1);
     shmetrics_sum_add_(&c[SHMETRICS_HISTOGRAM_SUM(h->nbuckets)], v);
 }

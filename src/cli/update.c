@@ -27,7 +27,11 @@ struct update_args {
     const char *max_age;   /* observe --summary */
     const char *unit;      /* inc, set, observe */
     const char *states;    /* set --enum */
+    const char *schema;    /* observe --native */
+    const char *zero;      /* observe --native: --zero-threshold */
+    const char *max_nb;    /* observe --native: --max-buckets */
     bool summary;          /* observe */
+    bool native;           /* observe */
     bool allow_foreign;    /* --allow-foreign-arena */
     const char *name;
     const char *value;
@@ -78,16 +82,19 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
             fputs(v->usage, stdout);
             return -1;
         }
-        const char **valued = strcmp(arg, "--arena") == 0       ? &a->arena
-                              : strcmp(arg, "--help") == 0      ? &a->help
-                              : strcmp(arg, "--help-text") == 0 ? &a->help
-                              : strcmp(arg, "--mode") == 0      ? &a->mode
-                              : strcmp(arg, "--buckets") == 0   ? &a->buckets
-                              : strcmp(arg, "--quantiles") == 0 ? &a->quantiles
-                              : strcmp(arg, "--max-age") == 0   ? &a->max_age
-                              : strcmp(arg, "--unit") == 0      ? &a->unit
-                              : strcmp(arg, "--enum") == 0      ? &a->states
-                                                                : NULL;
+        const char **valued = strcmp(arg, "--arena") == 0            ? &a->arena
+                              : strcmp(arg, "--help") == 0           ? &a->help
+                              : strcmp(arg, "--help-text") == 0      ? &a->help
+                              : strcmp(arg, "--mode") == 0           ? &a->mode
+                              : strcmp(arg, "--buckets") == 0        ? &a->buckets
+                              : strcmp(arg, "--quantiles") == 0      ? &a->quantiles
+                              : strcmp(arg, "--max-age") == 0        ? &a->max_age
+                              : strcmp(arg, "--unit") == 0           ? &a->unit
+                              : strcmp(arg, "--enum") == 0           ? &a->states
+                              : strcmp(arg, "--schema") == 0         ? &a->schema
+                              : strcmp(arg, "--zero-threshold") == 0 ? &a->zero
+                              : strcmp(arg, "--max-buckets") == 0    ? &a->max_nb
+                                                                     : NULL;
         if (valued) {
             if (!has_next)
                 return cli_usage_error(v, "%s needs a value", arg);
@@ -102,6 +109,8 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
             a->ninfo++;
         } else if (strcmp(arg, "--summary") == 0) {
             a->summary = true;
+        } else if (strcmp(arg, "--native") == 0) {
+            a->native = true;
         } else if (strcmp(arg, "--allow-foreign-arena") == 0) {
             a->allow_foreign = true;
         } else if (arg[0] == '-' && arg[1] == '-') {
@@ -138,6 +147,13 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
         return cli_usage_error(v, "--mode is for gauges, not with --enum");
     if (v == &verb_info && (a->mode || a->unit))
         return cli_usage_error(v, "%s is not for info metrics", a->mode ? "--mode" : "--unit");
+    const char *nat_opt = a->schema ? "--schema" : a->zero ? "--zero-threshold" : a->max_nb ? "--max-buckets" : NULL;
+    if (!observe && (a->native || nat_opt))
+        return cli_usage_error(v, "%s is for histograms (shmetrics observe)", a->native ? "--native" : nat_opt);
+    if (observe && a->native && a->summary)
+        return cli_usage_error(v, "--native is for histograms, not with --summary");
+    if (observe && nat_opt && !a->native)
+        return cli_usage_error(v, "%s needs --native", nat_opt);
     if (observe && a->buckets && a->summary)
         return cli_usage_error(v, "--buckets is for histograms, not with --summary");
     if (observe && !a->summary && (a->quantiles || a->max_age))
@@ -362,6 +378,16 @@ static int run_observe(int argc, char **argv)
         st = cli_usage_error(&verb_observe, "--quantiles takes numbers separated by commas (at most 16): %s", why);
     else if (a.max_age && (!parse_double(a.max_age, &max_age) || !(max_age > 0)))
         st = cli_usage_error(&verb_observe, "--max-age takes a number of seconds > 0, not '%s'", a.max_age);
+    double schema = SHMETRICS_NATIVE_SCHEMA_DEFAULT, zero = 0, max_nb = 0;
+    if (st)
+        ;
+    else if (a.schema && (!parse_double(a.schema, &schema) || schema != floor(schema) || schema < -4 || schema > 8))
+        st = cli_usage_error(&verb_observe, "--schema takes a whole number from -4 to 8, not '%s'", a.schema);
+    else if (a.zero && (!parse_double(a.zero, &zero) || !(zero >= 0) || isinf(zero)))
+        st = cli_usage_error(&verb_observe, "--zero-threshold takes a finite number >= 0, not '%s'", a.zero);
+    else if (a.max_nb &&
+             (!parse_double(a.max_nb, &max_nb) || max_nb != floor(max_nb) || max_nb < 0 || max_nb >= 4294967295.0))
+        st = cli_usage_error(&verb_observe, "--max-buckets takes a whole number >= 0, not '%s'", a.max_nb);
     shmetrics_registry_t *reg = NULL;
     if (!st)
         st = open_rw(&a, &reg);
@@ -376,6 +402,13 @@ static int run_observe(int argc, char **argv)
                                  .nquantiles = nq,
                                  .max_age_seconds = max_age,
                                  .unit = a.unit};
+        if (a.native) {
+            spec.native = a.buckets ? SHMETRICS_HISTOGRAM_BOTH : SHMETRICS_HISTOGRAM_NATIVE;
+            spec.native_schema = (int32_t)schema;
+            spec.native_zero_threshold = zero;
+            spec.native_max_buckets = a.max_nb && max_nb == 0 ? SHMETRICS_NATIVE_MAX_BUCKETS_UNLIMITED
+                                                              : (uint32_t)max_nb;
+        }
         int rc;
         if (a.summary) {
             shmetrics_summary_t *m;
@@ -463,6 +496,9 @@ const struct verb verb_observe = {
     "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
     "                         [--unit UNIT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
+    "                         [--unit UNIT] --native [--schema S] [--zero-threshold Z]\n"
+    "                         [--max-buckets N] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
+    "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
     "                         [--unit UNIT] --summary [--quantiles Q1,Q2,...]\n"
     "                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE\n"
     "\n"
@@ -471,13 +507,23 @@ const struct verb verb_observe = {
     "with the given bucket bounds (default .005,.01,.025,.05,.075,.1,.25,.5,.75,\n"
     "1,2.5,5,7.5,10; +Inf is always added), or with --summary as a summary with\n"
     "the given quantiles (default 0.5,0.9,0.95,0.99) over a sliding window of\n"
-    "--max-age seconds (default 60).  Later uses must agree with the first.\n"
+    "--max-age seconds (default 60).  With --native, a native histogram\n"
+    "(Prometheus' sparse exponential buckets, shown by the protobuf and JSON\n"
+    "formats; the text formats show its +Inf bucket, count and sum), with\n"
+    "classic buckets too when --buckets is given.  Later uses must agree with\n"
+    "the first.\n"
     "\n"
     "  --arena PATH        the arena (default: $SHMETRICS_ARENA)\n"
     "  --help TEXT         help text for a new metric (also --help-text TEXT)\n"
     "  --unit UNIT         the unit of a new metric (OpenMetrics UNIT): NAME gets\n"
     "                      _UNIT appended unless it ends with it\n"
     "  --buckets LIST      histogram upper bounds, strictly increasing\n"
+    "  --native            native buckets: bucket i ends at 2^(i * 2^-S)\n"
+    "  --schema S          their schema, -4 to 8 (default 3: a factor of 1.09)\n"
+    "  --zero-threshold Z  magnitudes up to Z count in the zero bucket\n"
+    "                      (default 2^-128)\n"
+    "  --max-buckets N     at most N populated buckets in a scrape, halving the\n"
+    "                      resolution as needed (default 160; 0: no limit)\n"
     "  --summary           a summary instead of a histogram\n"
     "  --quantiles LIST    summary quantiles, strictly increasing, within [0, 1]\n"
     "  --max-age SECONDS   summary window\n"

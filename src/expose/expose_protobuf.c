@@ -38,8 +38,13 @@
  * The series of a histogram or summary family are found by grouping
  * neighbouring samples with the same labels (le and quantile aside), the
  * order shmetrics_collect gives them.  Each type has its own Metric
- * writer, so native histogram buckets and exemplars can grow into
- * histogram_metric (proto/metrics.proto declares their fields).
+ * writer.
+ *
+ *   - A native histogram series (its _count sample carries the native
+ *     buckets) adds schema, zero_threshold, zero_count and the spans and
+ *     deltas of each sign, integer counts, as client_golang writes them;
+ *     a native-only one has no classic bucket (its +Inf bucket is the
+ *     count, left out as above), so Prometheus reads it as native only.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -81,6 +86,15 @@ enum {
     PB_HISTOGRAM_SUM = 2,
     PB_HISTOGRAM_BUCKET = 3,
     PB_HISTOGRAM_COUNT_FLOAT = 4,
+    PB_HISTOGRAM_SCHEMA = 5,
+    PB_HISTOGRAM_ZERO_THRESHOLD = 6,
+    PB_HISTOGRAM_ZERO_COUNT = 7,
+    PB_HISTOGRAM_NEGATIVE_SPAN = 9,
+    PB_HISTOGRAM_NEGATIVE_DELTA = 10,
+    PB_HISTOGRAM_POSITIVE_SPAN = 12,
+    PB_HISTOGRAM_POSITIVE_DELTA = 13,
+    PB_SPAN_OFFSET = 1,
+    PB_SPAN_LENGTH = 2,
     PB_BUCKET_COUNT = 1,
     PB_BUCKET_BOUND = 2,
     PB_BUCKET_EXEMPLAR = 3,
@@ -253,7 +267,49 @@ static size_t untyped_metric(struct smx_buf *b, const shmetrics_family_t *f, siz
     return value_metric(b, f, j, PB_METRIC_UNTYPED, flags);
 }
 
-/* A histogram series from sample j: classic buckets, count and sum. */
+/* One sign's native buckets: its spans, then the count of each bucket as
+ * the difference from the one before (the first: from 0), packed. */
+static void put_native_side(struct smx_buf *b, uint32_t span_field, uint32_t delta_field,
+                            const shmetrics_native_span_t *spans, size_t nspans, const uint64_t *counts, size_t n)
+{
+    for (size_t i = 0; i < nspans; i++) {
+        size_t sp = smx_pb_begin(b, span_field);
+        smx_pb_sint64(b, PB_SPAN_OFFSET, spans[i].offset);
+        smx_pb_uint64(b, PB_SPAN_LENGTH, spans[i].length);
+        smx_pb_end(b, sp);
+    }
+    if (!n)
+        return;
+    size_t d = smx_pb_begin(b, delta_field);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        smx_pb_zigzag(b, (int64_t)(counts[i] - prev));
+        prev = counts[i];
+    }
+    smx_pb_end(b, d);
+}
+
+/* The native fields of a Histogram (client_golang's layout): schema, zero
+ * bucket, spans and deltas.  A histogram with no bucket, no zero count and
+ * a zero threshold of 0 gets an empty positive span, as client_golang
+ * gives it, so that Prometheus still reads it as a native one. */
+static void put_native(struct smx_buf *b, const shmetrics_native_histogram_t *n)
+{
+    smx_pb_sint64(b, PB_HISTOGRAM_SCHEMA, n->schema);
+    smx_pb_double(b, PB_HISTOGRAM_ZERO_THRESHOLD, n->zero_threshold);
+    smx_pb_uint64(b, PB_HISTOGRAM_ZERO_COUNT, n->zero_count);
+    put_native_side(b, PB_HISTOGRAM_NEGATIVE_SPAN, PB_HISTOGRAM_NEGATIVE_DELTA, n->negative_spans, n->nnegative_spans,
+                    n->negative, n->nnegative);
+    put_native_side(b, PB_HISTOGRAM_POSITIVE_SPAN, PB_HISTOGRAM_POSITIVE_DELTA, n->positive_spans, n->npositive_spans,
+                    n->positive, n->npositive);
+    if (n->zero_threshold == 0 && n->zero_count == 0 && !n->npositive_spans && !n->nnegative_spans) {
+        static const shmetrics_native_span_t empty = {0, 0};
+        put_native_side(b, PB_HISTOGRAM_POSITIVE_SPAN, PB_HISTOGRAM_POSITIVE_DELTA, &empty, 1, NULL, 0);
+    }
+}
+
+/* A histogram series from sample j: classic buckets, count and sum, and
+ * the native buckets its _count sample carries. */
 static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, size_t j, unsigned flags)
 {
     size_t end = series_end(f, j, "le");
@@ -289,6 +345,8 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
         put_exemplar(b, PB_BUCKET_EXEMPLAR, s->exemplar);
         smx_pb_end(b, bk);
     }
+    if (count && count->native)
+        put_native(b, count->native);
     if (count)
         put_created(b, PB_HISTOGRAM_CREATED, count->created, flags);
     smx_pb_end(b, h);

@@ -36,10 +36,15 @@ void smx_pb_uint64(struct smx_buf *b, uint32_t field, uint64_t v)
     smx_pb_varint(b, v);
 }
 
+void smx_pb_zigzag(struct smx_buf *b, int64_t v)
+{
+    smx_pb_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
 void smx_pb_sint64(struct smx_buf *b, uint32_t field, int64_t v)
 {
     smx_pb_tag(b, field, SMX_PB_VARINT);
-    smx_pb_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    smx_pb_zigzag(b, v);
 }
 
 void smx_pb_double(struct smx_buf *b, uint32_t field, double v)

@@ -25,6 +25,9 @@ void smx_pb_tag(struct smx_buf *b, uint32_t field, unsigned wire);
 void smx_pb_uint64(struct smx_buf *b, uint32_t field, uint64_t v);
 void smx_pb_sint64(struct smx_buf *b, uint32_t field, int64_t v);
 void smx_pb_double(struct smx_buf *b, uint32_t field, double v);
+/* A zigzag-encoded value alone, without a tag: a member of a packed
+ * repeated sint64 field (between smx_pb_begin and smx_pb_end). */
+void smx_pb_zigzag(struct smx_buf *b, int64_t v);
 /* A string field made of `a` followed by `suffix` (NULL or "" for none):
  * a counter family is named like its samples, name plus _total. */
 void smx_pb_string(struct smx_buf *b, uint32_t field, const char *a, const char *suffix);

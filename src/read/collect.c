@@ -213,6 +213,7 @@ static int add_sample(struct walk *w, const struct fam *f, const char *key, cons
     s->suffix = suffix;
     s->value = value;
     s->created = 0;
+    s->native = NULL;
     s->exemplar = NULL;
     s->labels = sample_labels(w, f, key, extra, extra_value, &s->nlabels);
     return s->labels ? 0 : -ENOMEM;
@@ -442,12 +443,31 @@ static const char **bound_labels(struct walk *w, struct fam *f)
     return f->bounds = l;
 }
 
+static void *snap_alloc(void *snap, size_t n)
+{
+    return pool_alloc(snap, n);
+}
+
+/* A histogram series: its classic buckets (a native-only one: the +Inf
+ * bucket alone, as client_golang's text has it), _sum and _count, which
+ * carries the native buckets of a native histogram. */
 static int histogram_samples(struct walk *w, struct fam *f, const struct shm_series_view *sv, const char *key,
                              shmetrics_sample_t *out, size_t *n)
 {
     uint64_t cum[SHM_MAX_BUCKETS + 1];
     double sum;
-    int rc = smx_histogram_read(w->reg->arena, sv, &f->v, cum, &sum);
+    bool nat = f->v.native_kind != SHM_NATIVE_NONE;
+    struct smx_native_acc acc;
+    if (nat && smx_native_acc_init(&acc, &f->v) < 0)
+        return -ENOMEM;
+    int rc = smx_histogram_read(w->reg->arena, sv, &f->v, cum, &sum, nat ? &acc : NULL);
+    shmetrics_native_histogram_t *nh = NULL;
+    if (rc == 0 && nat) {
+        nh = pool_alloc(w->snap, sizeof *nh);
+        rc = nh ? smx_native_build(&acc, &f->v, cum[f->v.nbuckets], sum, snap_alloc, w->snap, nh) : -ENOMEM;
+    }
+    if (nat)
+        smx_native_acc_free(&acc);
     if (rc < 0)
         return rc;
     const char **le = bound_labels(w, f);
@@ -458,6 +478,8 @@ static int histogram_samples(struct walk *w, struct fam *f, const struct shm_ser
         rc = add_sample(w, f, key, "_sum", NULL, NULL, sum, out, n);
     if (rc == 0) /* the +Inf bucket, so that the two never disagree */
         rc = add_sample(w, f, key, "_count", NULL, NULL, (double)cum[f->v.nbuckets], out, n);
+    if (rc == 0)
+        out[*n - 1].native = nh;
     return rc;
 }
 

@@ -39,7 +39,7 @@ struct shmetrics_server {
     unsigned port;
 };
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text)
+enum MHD_Result smx_send_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!r)
@@ -47,6 +47,8 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic");
     smx_web_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -62,14 +64,14 @@ static enum MHD_Result serve_metrics(struct smx_server_state *st, struct MHD_Con
     if (smx_negotiate(format, accept, &fmt) < 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s\n", shmetrics_errmsg());
-        return send_text(c, MHD_HTTP_BAD_REQUEST, msg);
+        return smx_send_text(c, MHD_HTTP_BAD_REQUEST, msg);
     }
     char *body;
     size_t len;
     if (smx_scrape(st, fmt, &body, &len) < 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "cannot read the arena: %s\n", shmetrics_errmsg());
-        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
+        return smx_send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
     }
     bool gz = smx_accepts_gzip(enc);
     if (gz) {
@@ -122,9 +124,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!smx_web_admit(st->web, c, &refused))
             return refused;
         if (!known)
-            return send_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+            return smx_send_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
         if (!get)
-            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD\n");
+            return smx_send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD\n");
         return MHD_YES;
     }
     if (*upload_size) {
@@ -132,11 +134,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (strcmp(url, "/healthz") == 0)
-        return send_text(c, MHD_HTTP_OK, "ok\n");
+        return smx_send_text(c, MHD_HTTP_OK, "ok\n");
     if (strcmp(url, "/") == 0)
-        return send_text(c, MHD_HTTP_OK,
-                         "shmetrics collector\n/metrics  Prometheus text, OpenMetrics (Accept), ?format=json\n"
-                         "/healthz  liveness\n");
+        return smx_send_text(c, MHD_HTTP_OK,
+                             "shmetrics collector\n/metrics  Prometheus text, OpenMetrics (Accept), ?format=json\n"
+                             "/healthz  liveness\n");
     return serve_metrics(st, c);
 }
 

@@ -5,6 +5,7 @@
 #ifndef SMX_SERVER_H
 #define SMX_SERVER_H
 
+#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,11 @@ struct smx_server_state {
     bool process_metrics;        /* read /proc for the workers' process_* families */
     unsigned format_flags;       /* SHMETRICS_FORMAT_* of every scrape */
 };
+
+/* Answer `text` (text/plain) with `status`: with Allow for a 405,
+ * WWW-Authenticate: Basic for a 401, and the web configuration's headers
+ * (src/serve/server.c). */
+enum MHD_Result smx_send_text(struct MHD_Connection *c, unsigned status, const char *text);
 
 /* The format for a request: ?format= if given (else -EINVAL for an unknown
  * one), else the protobuf format when Accept names its delimited

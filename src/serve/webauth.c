@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "server.h"
 #include "webconfig.h"
 
 #define CACHE_SLOTS 64
@@ -197,31 +198,17 @@ void smx_web_headers(struct MHD_Response *r)
         MHD_add_response_header(r, w->headers[i].name, w->headers[i].value);
 }
 
-static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const char *text)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic");
-    smx_web_headers(r);
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
 bool smx_web_admit(const struct smx_web *w, struct MHD_Connection *c, enum MHD_Result *ret)
 {
     answering = w;
     if (!w)
         return true;
     if (w->client_auth > SMX_CLIENT_REQUEST && !client_cert_ok(w, c)) {
-        *ret = refuse(c, MHD_HTTP_FORBIDDEN, "forbidden: this server requires a valid client certificate\n");
+        *ret = smx_send_text(c, MHD_HTTP_FORBIDDEN, "forbidden: this server requires a valid client certificate\n");
         return false;
     }
     if (w->nusers && !basic_auth_ok(w, c)) {
-        *ret = refuse(c, MHD_HTTP_UNAUTHORIZED, "unauthorized\n");
+        *ret = smx_send_text(c, MHD_HTTP_UNAUTHORIZED, "unauthorized\n");
         return false;
     }
     return true;

@@ -76,6 +76,7 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
     out->fs_refused = u.fs_refused;
     out->striped = u.striped;
     out->stripes_refused = u.stripes_refused;
+    out->native_unplaced = u.native_unplaced;
     out->allocated_bytes = u.allocated_bytes;
     out->bytes_used = shm_usage_bytes_used(&u);
     return 0;

@@ -56,31 +56,54 @@ int shmetrics_buckets_exponential(double start, double factor, size_t count, dou
 
 struct hist_acc {
     uint64_t *cumulative;
-    uint32_t nbuckets;
+    uint32_t nclassic; /* classic bucket words: nbuckets + 1, or 0 (native only) */
+    uint32_t sum_word;
     uint64_t whole; /* each block's word wraps; so does the sum */
     double frac;
+    struct smx_native_acc *native;
 };
 
 static void add_block(uint64_t *c, void *arg)
 {
     struct hist_acc *h = arg;
-    for (uint32_t b = 0; b <= h->nbuckets; b++)
+    for (uint32_t b = 0; b < h->nclassic; b++)
         h->cumulative[b] += shmetrics_load_relaxed(&c[b]);
-    h->whole += shmetrics_load_relaxed(&c[SHM_HISTOGRAM_SUM(h->nbuckets)]);
-    h->frac += smx_load_double(&c[SHM_HISTOGRAM_SUM(h->nbuckets) + SHM_SUM_FRAC]);
+    h->whole += shmetrics_load_relaxed(&c[h->sum_word]);
+    h->frac += smx_load_double(&c[h->sum_word + SHM_SUM_FRAC]);
+    if (h->native)
+        smx_native_acc_block(h->native, c);
 }
 
 /* Bucket counts are summed over the blocks first and made cumulative
  * after, so the +Inf bucket (the last cumulative value) is the total
  * count. */
 int smx_histogram_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
-                       uint64_t *cumulative, double *sum)
+                       uint64_t *cumulative, double *sum, struct smx_native_acc *native)
 {
-    struct hist_acc h = {cumulative, f->nbuckets, 0, 0};
-    memset(cumulative, 0, sizeof *cumulative * (f->nbuckets + 1));
+    bool nat = f->native_kind != SHM_NATIVE_NONE;
+    struct smx_native_acc local;
+    if (nat && !native) {
+        if (smx_native_acc_init(&local, f) < 0)
+            return -ENOMEM;
+        native = &local;
+    }
+    uint32_t nclassic = f->native_kind == SHM_NATIVE_ONLY ? 0 : f->nbuckets + 1;
+    struct hist_acc h = {cumulative, nclassic, SHM_NATIVE_SUM(f->native_kind, f->nbuckets), 0, 0, nat ? native : NULL};
+    memset(cumulative, 0, sizeof *cumulative * (nclassic ? nclassic : 1));
     int rc = shm_series_blocks(a, v, f, add_block, &h);
-    for (uint32_t b = 1; b <= f->nbuckets; b++)
+    for (uint32_t b = 1; b < nclassic; b++)
         cumulative[b] += cumulative[b - 1];
+    if (nat) {
+        /* The +Inf bucket (native only: the one there is) is the count:
+         * kind both counts each observation twice, and a reader may see
+         * one count of an observation in flight and not the other. */
+        uint64_t n = smx_native_count(native);
+        uint64_t *inf = &cumulative[nclassic ? nclassic - 1 : 0];
+        if (*inf < n)
+            *inf = n;
+        if (native == &local)
+            smx_native_acc_free(&local);
+    }
     *sum = (double)(int64_t)h.whole + h.frac;
     return rc;
 }
@@ -91,7 +114,13 @@ static void read_series(const shmetrics_histogram_series_t *s, uint64_t *cum, do
     struct shm_series_view v;
     struct shm_family_view f;
     smx_cells_views(&s->cells, &a, &v, &f);
-    smx_histogram_read(a, &v, &f, cum, sum);
+    smx_histogram_read(a, &v, &f, cum, sum, NULL);
+}
+
+/* The count: the +Inf bucket (a native-only histogram's only one). */
+static uint64_t count_of(const shmetrics_histogram_series_t *s, const uint64_t *cum)
+{
+    return s->native && !s->native->classic ? cum[0] : cum[s->nbuckets];
 }
 
 uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s)
@@ -99,7 +128,7 @@ uint64_t shmetrics_histogram_count(const shmetrics_histogram_series_t *s)
     uint64_t cum[SHM_MAX_BUCKETS + 1];
     double sum;
     read_series(s, cum, &sum);
-    return cum[s->nbuckets];
+    return count_of(s, cum);
 }
 
 double shmetrics_histogram_sum(const shmetrics_histogram_series_t *s)

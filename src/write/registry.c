@@ -180,6 +180,7 @@ static void metric_free(struct smx_metric *m)
     free(m->unit);
     free(m->states);
     free(m->state_names);
+    free(m->native_bounds);
     free(m);
 }
 
@@ -357,6 +358,16 @@ static int cache_add(shmetrics_registry_t *reg, const struct shm_family_view *v,
     m->age_buckets = v->age_buckets;
     m->min_interval_us = v->min_interval_us;
     m->max_series = v->max_series;
+    m->native_kind = v->native_kind;
+    m->native_schema = v->native_schema;
+    m->native_zero_threshold = v->native_zero_threshold;
+    m->native_max_buckets = v->native_max_buckets;
+    m->native_min_exponent = v->native_min_exponent;
+    m->native_max_exponent = v->native_max_exponent;
+    if (smx_native_setup(m) < 0) {
+        metric_free(m);
+        return -ENOMEM;
+    }
     cds_lfht_node_init(&m->node);
     SMX_PUBLISHED(m);
     urcu_bp_read_lock();
@@ -394,6 +405,9 @@ static int compare(const struct smx_metric *m, uint32_t type, const struct smx_s
     if (m->mode != s->mode)
         return smx_fail(-EEXIST, "%s is already registered with mode %s, not %s", m->name, smx_mode_name(m->mode),
                         smx_mode_name(s->mode));
+    int rc = smx_native_compare(m, s);
+    if (rc < 0)
+        return rc;
     if (m->nbuckets != s->nbuckets || memcmp(m->bounds, s->buckets, sizeof(double) * s->nbuckets) != 0)
         return smx_fail(-EEXIST, "%s is already registered with %u other buckets (first %g, last %g)", m->name,
                         m->nbuckets, m->bounds[0], m->bounds[m->nbuckets - 1]);
@@ -426,6 +440,9 @@ static uint32_t cells_of(uint32_t type, const struct smx_spec *s)
     case SHMETRICS_STATESET:
         return SHM_GAUGE_CELLS;
     case SHMETRICS_HISTOGRAM:
+        if (s->native_kind != SHM_NATIVE_NONE)
+            return smx_native_cells(s->native_kind, s->native_schema, s->nbuckets, s->native_min_exponent,
+                                    s->native_max_exponent);
         return SHM_HISTOGRAM_CELLS(s->nbuckets);
     case SHMETRICS_SUMMARY:
         return SHM_SUMMARY_CELLS(s->age_buckets);
@@ -526,6 +543,12 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
             .states = states,
             .states_len = s.states_len,
             .nstates = s.nstates,
+            .native_kind = s.native_kind,
+            .native_schema = s.native_schema,
+            .native_zero_threshold = s.native_zero_threshold,
+            .native_max_buckets = s.native_max_buckets,
+            .native_min_exponent = s.native_min_exponent,
+            .native_max_exponent = s.native_max_exponent,
         };
         uint32_t idx;
         bool created;

@@ -86,7 +86,16 @@ struct smx_metric {
     char *states; /* statesets: the state names, a string list */
     size_t states_len;
     uint32_t nstates;
-    const char **state_names;     /* statesets: into `states` */
+    const char **state_names; /* statesets: into `states` */
+    /* Histograms: native buckets (native_kind 0: none), and the parameters
+     * their series handles point to (src/write/native.c). */
+    uint32_t native_kind;
+    int32_t native_schema;
+    double native_zero_threshold;
+    uint32_t native_max_buckets;
+    int32_t native_min_exponent, native_max_exponent;
+    uint64_t *native_bounds; /* schema > 0: 2^schema mantissas */
+    struct shmetrics_native_ native;
     struct smx_metric *free_next; /* at shutdown */
 };
 
@@ -213,6 +222,12 @@ struct smx_spec {
     const char *const *states;
     uint32_t nstates;
     size_t states_len;
+    /* Histograms: native buckets, checked and with their defaults. */
+    uint32_t native_kind;
+    int32_t native_schema;
+    double native_zero_threshold;
+    uint32_t native_max_buckets;
+    int32_t native_min_exponent, native_max_exponent;
 };
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
 const char *smx_mode_name(uint32_t mode);
@@ -221,6 +236,55 @@ const char *smx_mode_name(uint32_t mode);
 char *smx_states_encode(const struct smx_spec *s);
 /* The suffixes a family of `type` adds to its name in its samples. */
 const char *const *smx_type_suffixes(uint32_t type, size_t *n);
+
+/* src/write/native.c */
+/* The native fields of a spec of `type`: -EINVAL naming the field. */
+int smx_native_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *o);
+/* An existing metric's native parameters against a new spec's: -EEXIST
+ * naming the difference. */
+int smx_native_compare(const struct smx_metric *m, const struct smx_spec *s);
+/* The cells of a native histogram's block (shm/layout.h). */
+uint32_t smx_native_cells(uint32_t kind, int32_t schema, uint32_t nbuckets, int32_t emin, int32_t emax);
+/* Fill m->native (and its bounds) from the metric's native fields: 0, or
+ * -ENOMEM. */
+int smx_native_setup(struct smx_metric *m);
+/* The bucket of a magnitude (> 0, not NaN; infinity: after the largest
+ * double's) at schema s, computed the long way (frexp). */
+int32_t smx_native_key(int32_t s, double mag);
+/* The mantissa bits of the schema 8 bounds 2^(k/256), k = 0..255. */
+const uint64_t *smx_native_mantissas(void);
+
+/* src/write/native_read.c */
+/* The native part of a histogram series, merged over its blocks: each
+ * sign's populated buckets (sorted by index), the zero bucket, NaN and
+ * unplaced counts and the sum, at the family's schema. */
+struct smx_native_bucket {
+    int32_t key;
+    uint32_t neg; /* 1: a bucket of negative observations */
+    uint64_t count;
+};
+struct smx_native_acc {
+    uint32_t sum_word, window; /* from the family */
+    int32_t lo;
+    uint64_t *counts;                /* window counts, negative then positive (malloc'd) */
+    struct smx_native_bucket *spill; /* spilled buckets (malloc'd, grown) */
+    uint32_t nspill, spill_cap;
+    bool oom;     /* a spilled bucket found no memory */
+    bool bad_key; /* a spill key that is no bucket: damage */
+    uint64_t nan, zero, unplaced;
+};
+/* -ENOMEM, with the message, when the window's counts find no memory. */
+int smx_native_acc_init(struct smx_native_acc *acc, const struct shm_family_view *f);
+void smx_native_acc_block(struct smx_native_acc *acc, const uint64_t *cells);
+void smx_native_acc_free(struct smx_native_acc *acc);
+/* Every observation the native part counted. */
+uint64_t smx_native_count(const struct smx_native_acc *acc);
+/* Build the histogram of `acc` (with this count and sum) into *out, its
+ * arrays from alloc(arg, n) (NULL: -ENOMEM), reduced to the family's
+ * native_max_buckets.  -EBADMSG (with the message) for a damaged spill
+ * key, -ENOMEM. */
+int smx_native_build(const struct smx_native_acc *acc, const struct shm_family_view *f, uint64_t count, double sum,
+                     void *(*alloc)(void *, size_t), void *arg, shmetrics_native_histogram_t *out);
 
 /* The double in a cell word (relaxed: a reader sees each write whole). */
 static inline double smx_load_double(const uint64_t *cell)
@@ -237,8 +301,13 @@ static inline double smx_load_double(const uint64_t *cell)
  * the value then covers the blocks before it only. */
 int smx_counter_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
                      double *value);
+/* A histogram's classic buckets (cumulative; for a native-only one just
+ * the count, in cumulative[0]) and sum, and with `native` (NULL: not
+ * read) its native part.  Kind both: the classic count and the native
+ * count are made equal (the larger of the two, which counts observations
+ * in flight). */
 int smx_histogram_read(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *f,
-                       uint64_t *cumulative, double *sum);
+                       uint64_t *cumulative, double *sum, struct smx_native_acc *native);
 struct smx_window {
     const struct shm_arena *a;
     struct shm_series_view v;

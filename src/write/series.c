@@ -91,7 +91,8 @@ static int handle_init(struct smx_series *s, uint64_t cell)
                                &s->h.gauge.drops);
         break;
     case SHMETRICS_HISTOGRAM:
-        s->h.histogram = (struct shmetrics_histogram_series){cells, m->nbuckets, m->bounds};
+        s->h.histogram = (struct shmetrics_histogram_series){cells, m->nbuckets, m->bounds,
+                                                             m->native_kind != SHM_NATIVE_NONE ? &m->native : NULL};
         break;
     case SHMETRICS_SUMMARY:
         s->h.summary = (struct shmetrics_summary_series){
@@ -593,6 +594,12 @@ void smx_cells_views(const struct shmetrics_cells_ *c, const struct shm_arena **
     f->nbuckets = m->nbuckets;
     f->age_buckets = m->age_buckets;
     f->max_age_ms = m->max_age_ms;
+    f->native_kind = m->native_kind;
+    f->native_schema = m->native_schema;
+    f->native_zero_threshold = m->native_zero_threshold;
+    f->native_max_buckets = m->native_max_buckets;
+    f->native_min_exponent = m->native_min_exponent;
+    f->native_max_exponent = m->native_max_exponent;
 }
 
 char *shmetrics_gauge_unit_slow_(struct shmetrics_gauge_series *g)
