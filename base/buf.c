@@ -162,6 +162,12 @@ void smx_buf_json_string(struct smx_buf *b, const char *s)
 
 void smx_buf_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
 {
+    smx_buf_sample_open(b, name, s);
+    smx_buf_putc(b, '\n');
+}
+
+void smx_buf_sample_open(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
+{
     smx_buf_puts(b, name);
     smx_buf_puts(b, s->suffix);
     if (s->nlabels) {
@@ -178,7 +184,6 @@ void smx_buf_sample(struct smx_buf *b, const char *name, const shmetrics_sample_
     }
     smx_buf_putc(b, ' ');
     smx_buf_double(b, s->value);
-    smx_buf_putc(b, '\n');
 }
 
 bool smx_sample_ends_dated_series(const shmetrics_family_t *f, const shmetrics_sample_t *s)

@@ -32,6 +32,8 @@ void smx_buf_json_string(struct smx_buf *b, const char *s);
 /* One sample line of the text formats: name{labels} value. */
 struct shmetrics_sample;
 void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);
+/* The same without the newline (OpenMetrics may add an exemplar). */
+void smx_buf_sample_open(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);
 /* "counter", "gauge", "histogram", "summary", "info", "stateset". */
 const char *smx_type_name(uint32_t type);
 

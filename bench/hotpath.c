@@ -131,6 +131,16 @@ static void counter_inc_integer_loop(void *p, uint64_t ops)
         shmetrics_counter_inc(c, 1.0);
 }
 
+/* An increment carrying an exemplar (a 32-character trace id): checking
+ * and encoding the labels, the add, and the slot's sequence-lock write. */
+static void counter_inc_exemplar_loop(void *p, uint64_t ops)
+{
+    shmetrics_counter_series_t *c = ((struct hot *)p)->c;
+    static const shmetrics_label_t l[] = {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}};
+    for (uint64_t i = 0; i < ops; i++)
+        shmetrics_counter_inc_exemplar(c, 1.0, l, 1);
+}
+
 static void counter_inc_fraction_loop(void *p, uint64_t ops)
 {
     shmetrics_counter_series_t *c = ((struct hot *)p)->c;
@@ -276,6 +286,7 @@ static const struct hot_case cases[] = {
     {"counter_add", counter_add_loop, 1},
     {"counter_inc_integer", counter_inc_integer_loop, 1},
     {"counter_inc_fraction", counter_inc_fraction_loop, 1},
+    {"counter_inc_exemplar", counter_inc_exemplar_loop, 1},
     {"sampler_inc", sampler_inc_loop, 1},
     {"gauge_set", gauge_set_loop, 1},
     {"gauge_inc", gauge_inc_loop, 1},

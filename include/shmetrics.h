@@ -438,6 +438,41 @@ int shmetrics_summary_labelv(shmetrics_summary_t *m, size_t n, const char *const
                              shmetrics_summary_series_t **out);
 
 /*
+ * Exemplars (OpenMetrics): an update that also keeps its labels (a trace
+ * id, say), its value and the time as the last exemplar of a counter
+ * series, or of the bucket a histogram observation falls in (+Inf
+ * included).  Labels: at most 128 UTF-8 characters of names and values in
+ * all, names [a-zA-Z_][a-zA-Z0-9_]* each once, values UTF-8; none is
+ * allowed.  An exemplar's value is the amount added or the observation.
+ *
+ * -EINVAL, with a message naming the problem, for too many characters, a
+ * value that is not UTF-8, a bad or repeated label name, a negative, NaN or
+ * infinite counter amount, a NaN or infinite observation, or a NULL
+ * series: nothing changes, the count included (as prometheus_client
+ * raises before counting).  -ENOSPC when the cell pool or its filesystem
+ * has no room for the series' exemplar block (allocated by its first
+ * exemplar, 576 bytes per counter or bucket plus 64): the update still
+ * counts, the exemplar is lost.  An exemplar is dropped, silently (and
+ * counted in its block), when another writer is storing one into the same
+ * slot at that moment: last writer wins.
+ *
+ * Who may call: any thread of any worker process, concurrently; no lock,
+ * no wait.  The count is updated as by shmetrics_counter_inc/add or
+ * shmetrics_histogram_observe; the exemplar is published with a release
+ * store of its slot's sequence word after relaxed stores of its fields,
+ * and a reader sees it whole or not at all (shm/exemplar.c).  The first
+ * exemplar of a series allocates its block (one fallocate); later ones
+ * make one system call only when they find a slot held by a writer that
+ * may have died (kill(pid, 0)).  Worker.
+ */
+int shmetrics_counter_inc_exemplar(shmetrics_counter_series_t *s, double amount, const shmetrics_label_t *labels,
+                                   size_t nlabels);
+int shmetrics_counter_add_exemplar(shmetrics_counter_series_t *s, uint64_t n, const shmetrics_label_t *labels,
+                                   size_t nlabels);
+int shmetrics_histogram_observe_exemplar(shmetrics_histogram_series_t *s, double v, const shmetrics_label_t *labels,
+                                         size_t nlabels);
+
+/*
  * Remove one label set of a metric (values in label-name order, ended by
  * NULL), or every label set (clear): the series leave the exposition at
  * once.  Their cells are zeroed and kept for the same label set: registering
@@ -639,6 +674,14 @@ typedef struct shmetrics_native_histogram {
     uint64_t unplaced;  /* observations no bucket could take (see the spec) */
 } shmetrics_native_histogram_t;
 
+/* An exemplar of a sample (OpenMetrics): its labels, value and time. */
+typedef struct shmetrics_exemplar {
+    size_t nlabels;
+    const shmetrics_label_t *labels;
+    double value;
+    double timestamp; /* seconds since the epoch (CLOCK_REALTIME) */
+} shmetrics_exemplar_t;
+
 typedef struct shmetrics_sample {
     const char *suffix; /* "", "_total", "_bucket", "_sum", "_count", "_info" */
     size_t nlabels;
@@ -656,6 +699,11 @@ typedef struct shmetrics_sample {
     /* The _count sample of a native histogram series: its native buckets;
      * NULL on every other sample. */
     const shmetrics_native_histogram_t *native;
+    /* The last exemplar of a counter's _total sample or of a histogram's
+     * _bucket sample (shmetrics_counter_inc_exemplar and the like), NULL
+     * for none and on every other sample.  Last, so that snapshots built by
+     * hand with designated initialisers get NULL. */
+    const shmetrics_exemplar_t *exemplar;
 } shmetrics_sample_t;
 
 typedef struct shmetrics_family {

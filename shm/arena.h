@@ -255,6 +255,40 @@ typedef void (*shm_block_fn)(uint64_t *cells, void *arg);
 int shm_series_blocks(const struct shm_arena *a, const struct shm_series_view *v, const struct shm_family_view *fam,
                       shm_block_fn fn, void *arg);
 
+/* ---- exemplars (shm/exemplar.c) ---- */
+
+/* One exemplar as a reader copied it: whole (one writer's), its length
+ * within bounds, its text not yet checked (smx_exemplar_text_ok). */
+struct shm_exemplar {
+    double value;
+    uint64_t ts_ns; /* CLOCK_REALTIME */
+    uint32_t len;   /* bytes of text */
+    char text[512]; /* (name NUL value NUL) per label */
+};
+/* The exemplar block of series `series`, which has `nslots` slots (a
+ * counter 1, a histogram nbuckets + 1): -ENOENT while it has none,
+ * -EBADMSG (with the message) for a block that fails the checks. */
+int shm_exemplar_find(const struct shm_arena *a, uint32_t series, uint32_t nslots, const uint64_t **block);
+/* The same, allocating and publishing the block if the series has none:
+ * -ENOSPC (with the message) when the pool or the filesystem is full.
+ * Writers only. */
+int shm_exemplar_block(struct shm_arena *a, uint32_t series, uint32_t nslots, uint64_t **block);
+/* Store an exemplar in slot `slot` of a block from shm_exemplar_block: 0,
+ * or 1 when it was dropped because another live writer held the slot.
+ * `text` is checked by the caller.  Lock-free; the protocol is at the top
+ * of shm/exemplar.c.  Writers only. */
+int shm_exemplar_write(uint64_t *block, uint32_t slot, double value, uint64_t ts_ns, const char *text, uint32_t len);
+/* Copy slot `slot` of a block from shm_exemplar_find: 0; -ENOENT, never
+ * written; -EAGAIN, a writer held it through every try; -EBADMSG (with the
+ * message), a length beyond the slot.  Any reader. */
+int shm_exemplar_read(const uint64_t *block, uint32_t slot, struct shm_exemplar *out);
+/* The block's counts of dropped exemplars and of slots taken over from
+ * writers that died mid-write. */
+void shm_exemplar_counts(const uint64_t *block, uint64_t *dropped, uint64_t *taken);
+/* Tests: when set, a writer stops itself (SIGSTOP) after its busy CAS and
+ * its first field store, so that a test can kill it there. */
+extern int shm_exemplar_stop_hook;
+
 /* ---- processes ---- */
 
 struct shm_proc_view {

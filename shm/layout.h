@@ -281,19 +281,22 @@ _Static_assert(offsetof(struct shm_family, native_max_exponent) == 126, "family.
 
 /* One series (a family plus one set of label values): 64 bytes. */
 struct shm_series {
-    uint32_t ready;       /*  0 SHM_REC_* */
-    uint32_t family;      /*  4 family record index */
-    uint64_t hash;        /*  8 shm_hash of (family, key) */
-    uint32_t key_off;     /* 16 label values, a string list */
-    uint32_t key_len;     /* 20 bytes, NULs included */
-    uint64_t cells;       /* 24 0 = none yet, else 1 + the word index of its
+    uint32_t ready;      /*  0 SHM_REC_* */
+    uint32_t family;     /*  4 family record index */
+    uint64_t hash;       /*  8 shm_hash of (family, key) */
+    uint32_t key_off;    /* 16 label values, a string list */
+    uint32_t key_len;    /* 20 bytes, NULs included */
+    uint64_t cells;      /* 24 0 = none yet, else 1 + the word index of its
                            * base block in the pool (gauges: of its cell in
                            * every process unit), a multiple of SHM_LINE_WORDS */
-    uint32_t flags;       /* 32 SHM_SERIES_* */
-    uint32_t pad0;        /* 36 zero */
-    uint64_t created_ns;  /* 40 CLOCK_REALTIME when the series was published,
+    uint32_t flags;      /* 32 SHM_SERIES_* */
+    uint32_t pad0;       /* 36 zero */
+    uint64_t created_ns; /* 40 CLOCK_REALTIME when the series was published,
                            * revived or last reset (relaxed atomic) */
-    uint8_t reserved[16]; /* 48 zero */
+    uint64_t exemplars;  /* 48 counters and histograms: 0 = no exemplar yet,
+                           * else 1 + the pool word index of the series'
+                           * exemplar block (published once, by CAS from 0) */
+    uint8_t reserved[8]; /* 56 zero */
 };
 /* The series that label sets beyond the family's max_series fold into:
  * exposed with the one label otel_metric_overflow="true". */
@@ -308,7 +311,8 @@ _Static_assert(offsetof(struct shm_series, cells) == 24, "series.cells");
 _Static_assert(offsetof(struct shm_series, flags) == 32, "series.flags");
 _Static_assert(offsetof(struct shm_series, pad0) == 36, "series.pad0");
 _Static_assert(offsetof(struct shm_series, created_ns) == 40, "series.created_ns");
-_Static_assert(offsetof(struct shm_series, reserved) == 48, "series.reserved");
+_Static_assert(offsetof(struct shm_series, exemplars) == 48, "series.exemplars");
+_Static_assert(offsetof(struct shm_series, reserved) == 56, "series.reserved");
 
 /*
  * Cells.  Counters, histograms and summaries live in the cell pool, one
@@ -499,6 +503,49 @@ static inline int32_t shm_native_hi(int32_t s, int32_t emax)
 #define SHM_MAX_AGE_BUCKETS 16u
 _Static_assert(SHM_SKETCH_BUCKETS == 8193u, "sketch size");
 _Static_assert(SHM_AGE_SLOT_WORDS == 4099u, "age slot size");
+
+/*
+ * Exemplars (OpenMetrics): the last one per counter series and per bucket of
+ * a histogram series (+Inf included), in a block of the cell pool that the
+ * series' first exemplar allocates (shm/exemplar.c, which also owns the
+ * write and read protocol).  The block is whole lines:
+ *   header line [0] SHM_EXEMPLARS_MAGIC  [1] the series record index
+ *               [2] slots (counter 1, histogram nbuckets + 1)
+ *               [3] exemplars dropped: their slot was being written by a
+ *                   live writer (relaxed add)
+ *               [4] slots taken over from a writer that died mid-write
+ *               [5..7] zero
+ *   then one slot of SHM_EXEMPLAR_SLOT_WORDS per counter or bucket:
+ *     [0] sequence word: even = idle, (writes completed mod 2^31) << 1;
+ *         odd = a write in progress: (writer pid << 32) | (count << 1) | 1
+ *     [1] double value bits  [2] uint64 timestamp, CLOCK_REALTIME ns (0:
+ *         never written)  [3] uint64 bytes of label text (0..SHM_EXEMPLAR_TEXT)
+ *     [4 .. 4 + SHM_EXEMPLAR_TEXT/8) the label text: (name NUL value NUL)
+ *         per label, names [a-zA-Z_][a-zA-Z0-9_]* once each, values UTF-8
+ *         without NUL, at most SHM_EXEMPLAR_CHARS characters of names and
+ *         values in all; bytes past the length are unspecified
+ *     then zero to the end of the slot's last line
+ */
+#define SHM_EXEMPLARS_MAGIC UINT64_C(0x53524c504d455845) /* "EXEMPLRS" */
+#define SHM_EXEMPLAR_CHARS 128u
+/* 128 characters of at most 4 bytes, and the two NULs of each label: the
+ * most is one 1-byte name and a value of 127 4-byte characters, 511 bytes. */
+#define SHM_EXEMPLAR_TEXT 512u
+#define SHM_EXEMPLAR_HEADER_WORDS SHM_LINE_WORDS
+#define SHM_EXEMPLAR_MAGIC_W 0u /* word indexes of the block header */
+#define SHM_EXEMPLAR_SERIES_W 1u
+#define SHM_EXEMPLAR_NSLOTS_W 2u
+#define SHM_EXEMPLAR_DROPPED_W 3u
+#define SHM_EXEMPLAR_TAKEN_W 4u
+#define SHM_EXEMPLAR_SEQ 0u /* word indexes inside a slot */
+#define SHM_EXEMPLAR_VALUE 1u
+#define SHM_EXEMPLAR_TS 2u
+#define SHM_EXEMPLAR_LEN 3u
+#define SHM_EXEMPLAR_TEXT_W 4u
+#define SHM_EXEMPLAR_SLOT_WORDS \
+    (((SHM_EXEMPLAR_TEXT_W + SHM_EXEMPLAR_TEXT / 8u) + SHM_LINE_WORDS - 1u) / SHM_LINE_WORDS * SHM_LINE_WORDS)
+#define SHM_EXEMPLAR_BLOCK_WORDS(nslots) (SHM_EXEMPLAR_HEADER_WORDS + (uint64_t)(nslots)*SHM_EXEMPLAR_SLOT_WORDS)
+_Static_assert(SHM_EXEMPLAR_SLOT_WORDS == 72u, "exemplar slot: 9 lines");
 
 /* Limits checked on every write and every read. */
 #define SHM_MAX_NAME 255u

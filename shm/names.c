@@ -183,3 +183,35 @@ bool smx_info_key_ok(const char *key, size_t len, uint32_t nlabels, const char *
     }
     return true;
 }
+
+size_t smx_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
+bool smx_exemplar_text_ok(const char *s, size_t len)
+{
+    if (len > SHM_EXEMPLAR_TEXT)
+        return false;
+    size_t pos = 0, chars = 0;
+    while (pos < len) {
+        const char *name = s + pos, *nend = memchr(name, 0, len - pos);
+        if (!nend || !smx_label_name_ok(name, (size_t)(nend - name)))
+            return false;
+        const char *value = nend + 1, *vend = memchr(value, 0, len - (size_t)(value - s));
+        if (!vend || !smx_utf8_ok(value, (size_t)(vend - value)))
+            return false;
+        for (const char *o = s; o < name;) { /* each name once */
+            if (strcmp(o, name) == 0)
+                return false;
+            o += strlen(o) + 1;
+            o += strlen(o) + 1;
+        }
+        chars += (size_t)(nend - name) + smx_utf8_chars(value, (size_t)(vend - value));
+        pos = (size_t)(vend - s) + 1;
+    }
+    return chars <= SHM_EXEMPLAR_CHARS;
+}

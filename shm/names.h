@@ -32,4 +32,12 @@ bool smx_state_list_ok(const char *s, size_t len, uint32_t n);
  * at most SHM_MAX_LABELS names in all. */
 bool smx_info_key_ok(const char *key, size_t len, uint32_t nlabels, const char *labels, size_t labels_len);
 
+/* Characters (code points) of well-formed UTF-8. */
+size_t smx_utf8_chars(const char *s, size_t len);
+/* An exemplar's label text (shm/layout.h): (name NUL value NUL) per label,
+ * each name a label name and there once, each value UTF-8, at most
+ * SHM_EXEMPLAR_CHARS characters of names and values in all and at most
+ * SHM_EXEMPLAR_TEXT bytes.  Empty: no labels. */
+bool smx_exemplar_text_ok(const char *s, size_t len);
+
 #endif

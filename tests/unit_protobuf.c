@@ -295,14 +295,14 @@ Test(protobuf, hand_built_snapshot_keeps_the_text_formats_values)
     static const shmetrics_label_t xa[] = {{"x", "a"}};
     static const shmetrics_label_t q5[] = {{"quantile", "0.5"}};
     /* +Inf (5) is not the count (4): the bucket is sent, as it is. */
-    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0, NULL},
-                                             {"_bucket", 2, leinf, 5, 0, NULL},
-                                             {"_sum", 1, xa, 1.5, 0, NULL},
-                                             {"_count", 1, xa, 4, 0, NULL}};
-    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0, NULL},
-                                             {"_sum", 0, NULL, -1, 0, NULL},
-                                             {"_count", 0, NULL, 2.6, 0, NULL}};
-    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0, NULL}, {"", 1, xa, 2, 0, NULL}};
+    static const shmetrics_sample_t odd[] = {{"_bucket", 2, le1, 2.5, 0, NULL, NULL},
+                                             {"_bucket", 2, leinf, 5, 0, NULL, NULL},
+                                             {"_sum", 1, xa, 1.5, 0, NULL, NULL},
+                                             {"_count", 1, xa, 4, 0, NULL, NULL}};
+    static const shmetrics_sample_t sum[] = {{"", 1, q5, NAN, 0, NULL, NULL},
+                                             {"_sum", 0, NULL, -1, 0, NULL, NULL},
+                                             {"_count", 0, NULL, 2.6, 0, NULL, NULL}};
+    static const shmetrics_sample_t weird[] = {{"", 0, NULL, 1, 0, NULL, NULL}, {"", 1, xa, 2, 0, NULL, NULL}};
     static const shmetrics_family_t fams[] = {
         {.name = "odd", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = odd},
         {.name = "empty", .help = "none", .type = SHMETRICS_GAUGE, .nsamples = 0, .samples = NULL},
@@ -466,6 +466,53 @@ Test(protobuf, creation_times_units_info_and_stateset)
     decoded_free(&d);
     shmetrics_snapshot_free(snap);
     shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+Test(protobuf, exemplars_of_counters_and_buckets)
+{
+    static const shmetrics_label_t tl[] = {{"trace_id", "abc"}, {"span", "\xc3\xa9"}};
+    static const shmetrics_exemplar_t xc = {2, tl, 1.5, 1700000000.25};
+    static const shmetrics_exemplar_t xb = {1, tl, 0.3, 1700000001.0};
+    static const shmetrics_exemplar_t xi = {0, NULL, 7, 0};
+    static const shmetrics_label_t le1[] = {{"le", "0.5"}}, leinf[] = {{"le", "+Inf"}};
+    static const shmetrics_sample_t cs[] = {{.suffix = "_total", .value = 3, .exemplar = &xc}};
+    static const shmetrics_sample_t hs[] = {
+        {.suffix = "_bucket", .nlabels = 1, .labels = le1, .value = 1, .exemplar = &xb},
+        {.suffix = "_bucket", .nlabels = 1, .labels = leinf, .value = 2, .exemplar = &xi},
+        {.suffix = "_sum", .value = 7.3},
+        {.suffix = "_count", .value = 2}};
+    static const shmetrics_family_t fams[] = {
+        {.name = "c", .help = "", .type = SHMETRICS_COUNTER, .nsamples = 1, .samples = cs},
+        {.name = "h", .help = "", .type = SHMETRICS_HISTOGRAM, .nsamples = 4, .samples = hs},
+    };
+    shmetrics_snapshot_t snap = {.nfamilies = 2, .families = fams};
+    struct decoded d;
+    encode_decode(&snap, &d);
+    cr_assert_eq(d.n, 2);
+    const Io__Prometheus__Client__Exemplar *e = d.f[0]->metric[0]->counter->exemplar;
+    cr_assert_not_null(e);
+    cr_assert_eq(e->n_label, 2);
+    cr_assert_str_eq(e->label[0]->name, "trace_id");
+    cr_assert_str_eq(e->label[0]->value, "abc");
+    cr_assert_str_eq(e->label[1]->name, "span");
+    cr_assert_str_eq(e->label[1]->value, "\xc3\xa9");
+    cr_assert_eq(e->value, 1.5);
+    cr_assert_not_null(e->timestamp);
+    cr_assert_eq(e->timestamp->seconds, 1700000000);
+    cr_assert_eq(e->timestamp->nanos, 250000000);
+    const Io__Prometheus__Client__Histogram *h = d.f[1]->metric[0]->histogram;
+    /* The +Inf bucket is sent because it carries an exemplar. */
+    cr_assert_eq(h->n_bucket, 2);
+    cr_assert_eq(h->bucket[0]->exemplar->value, 0.3);
+    cr_assert_eq(h->bucket[0]->exemplar->n_label, 1);
+    cr_assert_eq(h->bucket[0]->exemplar->timestamp->seconds, 1700000001);
+    cr_assert_eq(h->bucket[0]->exemplar->timestamp->nanos, 0);
+    cr_assert(isinf(h->bucket[1]->upper_bound));
+    cr_assert_eq(h->bucket[1]->cumulative_count, 2);
+    cr_assert_eq(h->bucket[1]->exemplar->value, 7);
+    cr_assert_eq(h->bucket[1]->exemplar->n_label, 0);
+    cr_assert_null(h->bucket[1]->exemplar->timestamp);
+    decoded_free(&d);
 }
 
 /* Native histograms: schema, zero bucket, spans and deltas of each sign

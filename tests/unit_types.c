@@ -145,7 +145,7 @@ Test(units, a_unit_line_only_where_the_name_ends_with_it)
 {
     /* A snapshot built by hand may pair any name and unit: OpenMetrics
      * allows the UNIT line only for a name that ends with _UNIT. */
-    static const shmetrics_sample_t smp[] = {{"", 0, NULL, 1, 0, NULL}};
+    static const shmetrics_sample_t smp[] = {{"", 0, NULL, 1, 0, NULL, NULL}};
     static const shmetrics_family_t fams[] = {
         {.name = "a_seconds", .help = "", .type = SHMETRICS_GAUGE, .nsamples = 1, .samples = smp, .unit = "seconds"},
         {.name = "b", .help = "", .type = SHMETRICS_GAUGE, .nsamples = 1, .samples = smp, .unit = "seconds"},

@@ -31,11 +31,17 @@
  *     negative").  NaN, the value of an empty window, is kept: the
  *     specification asks for it.
  *
+ * Exemplars follow the sample they belong to, as the specification has
+ * them: " # {labels} value timestamp" after a counter's _total sample and
+ * after a histogram's _bucket samples (the only ones that have one), the
+ * timestamp in seconds with three decimals, as Prometheus keeps it.
+ *
  * Counters cannot be negative or NaN (the library refuses such amounts),
  * and bucket and count values are whole numbers, printed without a point.
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +106,32 @@ static bool shown(const shmetrics_family_t *f, size_t j, bool neg_bounds)
     return true;
 }
 
+/* A sample line, with its exemplar if it has one. */
+static void put_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
+{
+    const shmetrics_exemplar_t *x = s->exemplar;
+    smx_buf_sample_open(b, name, s);
+    if (x && (is(s, "_total") || is(s, "_bucket"))) {
+        smx_buf_puts(b, " # {");
+        for (size_t i = 0; i < x->nlabels; i++) {
+            if (i)
+                smx_buf_putc(b, ',');
+            smx_buf_puts(b, x->labels[i].name);
+            smx_buf_puts(b, "=\"");
+            smx_buf_escaped(b, x->labels[i].value, true);
+            smx_buf_putc(b, '"');
+        }
+        smx_buf_puts(b, "} ");
+        smx_buf_double(b, x->value);
+        if (x->timestamp > 0) {
+            char ts[48];
+            snprintf(ts, sizeof ts, " %.3f", x->timestamp);
+            smx_buf_puts(b, ts);
+        }
+    }
+    smx_buf_putc(b, '\n');
+}
+
 void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
@@ -125,7 +157,7 @@ void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap,
         for (size_t j = 0; j < f->nsamples; j++) {
             const shmetrics_sample_t *s = &f->samples[j];
             if (shown(f, j, neg))
-                smx_buf_sample(b, f->name, s);
+                put_sample(b, f->name, s);
             /* The series' creation time after its samples, as
              * prometheus_client puts it. */
             if (!(flags & SHMETRICS_FORMAT_NO_CREATED) && smx_sample_ends_dated_series(f, s)) {

@@ -71,6 +71,7 @@ enum {
     PB_METRIC_UNTYPED = 5,
     PB_METRIC_HISTOGRAM = 7,
     PB_VALUE = 1, /* Gauge, Counter and Untyped: value */
+    PB_COUNTER_EXEMPLAR = 2,
     PB_COUNTER_CREATED = 3,
     PB_SUMMARY_CREATED = 4,
     PB_HISTOGRAM_CREATED = 15,
@@ -96,7 +97,11 @@ enum {
     PB_SPAN_LENGTH = 2,
     PB_BUCKET_COUNT = 1,
     PB_BUCKET_BOUND = 2,
+    PB_BUCKET_EXEMPLAR = 3,
     PB_BUCKET_COUNT_FLOAT = 4,
+    PB_EXEMPLAR_LABEL = 1,
+    PB_EXEMPLAR_VALUE = 2,
+    PB_EXEMPLAR_TIMESTAMP = 3,
 };
 
 /* MetricType. */
@@ -183,12 +188,39 @@ static void put_count(struct smx_buf *b, uint32_t field, uint32_t float_field, d
         smx_pb_double(b, float_field, v);
 }
 
+static void put_timestamp(struct smx_buf *b, uint32_t field, double t);
+
 /* A series' creation time (seconds since the epoch) as a Timestamp in
  * `field`, when it has one and the flags allow it. */
 static void put_created(struct smx_buf *b, uint32_t field, double created, unsigned flags)
 {
     if (!(created > 0) || (flags & SHMETRICS_FORMAT_NO_CREATED) || created >= 9.2e18)
         return;
+    put_timestamp(b, field, created);
+}
+
+/* An exemplar (labels, value, and its time when it has a plausible one)
+ * in `field`: Counter.exemplar or Bucket.exemplar. */
+static void put_exemplar(struct smx_buf *b, uint32_t field, const shmetrics_exemplar_t *x)
+{
+    if (!x)
+        return;
+    size_t e = smx_pb_begin(b, field);
+    for (size_t i = 0; i < x->nlabels; i++) {
+        size_t l = smx_pb_begin(b, PB_EXEMPLAR_LABEL);
+        smx_pb_string(b, PB_LABEL_NAME, x->labels[i].name, NULL);
+        smx_pb_string(b, PB_LABEL_VALUE, x->labels[i].value, NULL);
+        smx_pb_end(b, l);
+    }
+    smx_pb_double(b, PB_EXEMPLAR_VALUE, x->value);
+    if (x->timestamp > 0 && x->timestamp < 9.2e18)
+        put_timestamp(b, PB_EXEMPLAR_TIMESTAMP, x->timestamp);
+    smx_pb_end(b, e);
+}
+
+/* A time in seconds since the epoch as a Timestamp message in `field`. */
+static void put_timestamp(struct smx_buf *b, uint32_t field, double created)
+{
     double whole = floor(created);
     int64_t nanos = (int64_t)llround((created - whole) * 1e9);
     int64_t secs = (int64_t)whole;
@@ -211,8 +243,10 @@ static size_t value_metric(struct smx_buf *b, const shmetrics_family_t *f, size_
     put_labels(b, s, NULL);
     size_t v = smx_pb_begin(b, field);
     smx_pb_double(b, PB_VALUE, s->value);
-    if (field == PB_METRIC_COUNTER)
+    if (field == PB_METRIC_COUNTER) {
+        put_exemplar(b, PB_COUNTER_EXEMPLAR, s->exemplar);
         put_created(b, PB_COUNTER_CREATED, s->created, flags);
+    }
     smx_pb_end(b, v);
     smx_pb_end(b, m);
     return 1;
@@ -301,12 +335,14 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
     for (size_t k = j; k < end; k++) {
         const shmetrics_sample_t *s = &f->samples[k];
         const char *le = label(s, "le");
-        /* +Inf is left out when Prometheus would add the same. */
-        if (!is(s, "_bucket") || !le || (s == inf && s->value == n))
+        /* +Inf is left out when Prometheus would add the same (and it
+         * has no exemplar to carry). */
+        if (!is(s, "_bucket") || !le || (s == inf && s->value == n && !s->exemplar))
             continue;
         size_t bk = smx_pb_begin(b, PB_HISTOGRAM_BUCKET);
         put_count(b, PB_BUCKET_COUNT, PB_BUCKET_COUNT_FLOAT, s->value);
         smx_pb_double(b, PB_BUCKET_BOUND, strtod(le, NULL));
+        put_exemplar(b, PB_BUCKET_EXEMPLAR, s->exemplar);
         smx_pb_end(b, bk);
     }
     if (count && count->native)

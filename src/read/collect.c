@@ -214,12 +214,55 @@ static int add_sample(struct walk *w, const struct fam *f, const char *key, cons
     s->value = value;
     s->created = 0;
     s->native = NULL;
+    s->exemplar = NULL;
     s->labels = sample_labels(w, f, key, extra, extra_value, &s->nlabels);
     return s->labels ? 0 : -ENOMEM;
 }
 
 /* Group the slots by pid (a pid may hold several: a process that attached
  * twice, or a pid the kernel reused). */
+/* The exemplars of a counter (its _total sample, out[0]) or a histogram
+ * (its _bucket samples, out[0..nbuckets]).  A damaged block or slot is
+ * counted and left out; the series' samples stay. */
+static int attach_exemplars(struct walk *w, const struct fam *f, uint32_t series, shmetrics_sample_t *out)
+{
+    uint32_t nslots = f->v.type == SHM_TYPE_COUNTER ? 1 : f->v.nbuckets + 1;
+    const uint64_t *block;
+    int rc = shm_exemplar_find(w->reg->arena, series, nslots, &block);
+    if (rc == -EBADMSG)
+        damage(w->snap, shmetrics_errmsg());
+    if (rc < 0)
+        return 0;
+    for (uint32_t slot = 0; slot < nslots; slot++) {
+        struct shm_exemplar e;
+        rc = shm_exemplar_read(block, slot, &e);
+        if (rc == 0 && !smx_exemplar_ok(&e, w->real_ns))
+            rc = smx_fail(-EBADMSG, "exemplar %u: bad labels, value or time", slot);
+        if (rc == -EBADMSG)
+            damage(w->snap, (smx_fail_prefix(rc, "series record %u", series), shmetrics_errmsg()));
+        if (rc < 0)
+            continue;
+        size_t n = 0;
+        for (uint32_t p = 0; p < e.len; p++)
+            n += e.text[p] == 0;
+        n /= 2;
+        shmetrics_exemplar_t *x = pool_alloc(w->snap, sizeof *x);
+        shmetrics_label_t *l = pool_alloc(w->snap, sizeof *l * (n ? n : 1));
+        char *text = pool_strndup(w->snap, e.text, e.len ? e.len - 1 : 0);
+        if (!x || !l || !text)
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            l[i].name = text;
+            text += strlen(text) + 1;
+            l[i].value = text;
+            text += strlen(text) + 1;
+        }
+        *x = (shmetrics_exemplar_t){n, l, e.value, (double)e.ts_ns / 1e9};
+        out[slot].exemplar = x;
+    }
+    return 0;
+}
+
 static int by_pid(const void *x, const void *y, void *base)
 {
     const struct proc *a = &((const struct proc *)base)[*(const uint32_t *)x];
@@ -859,6 +902,8 @@ static int build(struct walk *w)
                 break;
             }
             }
+            if (rc == 0 && (f->v.type == SHM_TYPE_COUNTER || f->v.type == SHM_TYPE_HISTOGRAM))
+                rc = attach_exemplars(w, f, order[f->first + j], samples + first);
             if (rc == -EBADMSG) {
                 /* A damaged stripe set, a state that is none: the series is
                  * skipped, the rest read. */

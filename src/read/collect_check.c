@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shm/arena.h"
 #include "shm/layout.h"
 #include "shm/names.h"
 #include "src/write/registry.h"
@@ -49,6 +50,11 @@ bool smx_family_labels_ok(const char *family, const char *const *names, uint32_t
 bool smx_created_ok(uint64_t created_ns, uint64_t now_ns)
 {
     return created_ns != 0 && created_ns <= now_ns + SMX_CREATED_AHEAD_NS;
+}
+
+bool smx_exemplar_ok(const struct shm_exemplar *e, uint64_t now_ns)
+{
+    return smx_exemplar_text_ok(e->text, e->len) && isfinite(e->value) && smx_created_ok(e->ts_ns, now_ns);
 }
 
 /* The names a family exposes: its own, and its own with each suffix its

@@ -125,6 +125,7 @@ struct smx_series {
     uint32_t idx;           /* series record */
     uint32_t flags;         /* SHM_SERIES_OVERFLOW: the key maps to the overflow series */
     uint64_t removals_seen; /* atomic: the arena's removal count when last checked */
+    uint64_t *exemplars;    /* atomic (relaxed): the series' exemplar block once checked, else NULL */
     union {
         struct shmetrics_counter_series counter;
         struct shmetrics_gauge_series gauge;
@@ -336,6 +337,11 @@ bool smx_numbers_ok(const double *d, uint32_t n, bool unit_interval);
  * own clock (CLOCK_REALTIME ns): a day of clock steps is forgiven. */
 #define SMX_CREATED_AHEAD_NS (UINT64_C(86400) * 1000000000u)
 bool smx_created_ok(uint64_t created_ns, uint64_t now_ns);
+/* An exemplar a reader copied (shm_exemplar_read): its label text well
+ * formed (smx_exemplar_text_ok), its value finite, its timestamp set and
+ * not more than SMX_CREATED_AHEAD_NS ahead of now_ns (CLOCK_REALTIME). */
+struct shm_exemplar;
+bool smx_exemplar_ok(const struct shm_exemplar *e, uint64_t now_ns);
 bool smx_family_labels_ok(const char *family, const char *const *names, uint32_t n, uint32_t type, uint32_t mode);
 struct smx_exposed;
 struct smx_exposed *smx_exposed_new(uint32_t nfamilies);

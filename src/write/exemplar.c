@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/write/exemplar.c - owns the exemplar calls of the C API: checking and
+ * encoding an exemplar's labels, counting the update it comes with, and
+ * handing the exemplar to the arena (shm/exemplar.c, which owns the block
+ * and the lock-free protocol).
+ *
+ * The order is what prometheus_client does: an exemplar that is refused
+ * (-EINVAL) changes nothing, not even the count; one that is accepted is
+ * counted first and stored after.  When the pool or the filesystem has no
+ * room for the series' exemplar block the update still counts (the
+ * exemplar is an illustration of the count, the count is the metric) and
+ * the call returns -ENOSPC with the reason.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "registry.h"
+#include "shm/layout.h"
+#include "shm/names.h"
+
+/* Check `labels` and encode them as (name NUL value NUL) pairs into
+ * text[SHM_EXEMPLAR_TEXT]. */
+static int encode(const shmetrics_label_t *labels, size_t n, char *text, uint32_t *len)
+{
+    if (n && !labels)
+        return smx_fail(-EINVAL, "exemplar: %zu labels but no array", n);
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = labels[i].name, *v = labels[i].value;
+        if (!k || !v)
+            return smx_fail(-EINVAL, "exemplar label %zu: NULL %s", i, k ? "value" : "name");
+        if (!smx_label_name_ok(k, strlen(k)))
+            return smx_fail(-EINVAL, "exemplar label name \"%s\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)", k);
+        if (!smx_utf8_ok(v, strlen(v)))
+            return smx_fail(-EINVAL, "exemplar label %s: the value is not UTF-8", k);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(labels[j].name, k) == 0)
+                return smx_fail(-EINVAL, "exemplar label %s is given twice", k);
+        chars += smx_utf8_chars(k, strlen(k)) + smx_utf8_chars(v, strlen(v));
+    }
+    if (chars > SHM_EXEMPLAR_CHARS)
+        return smx_fail(-EINVAL, "exemplar labels have %zu UTF-8 characters, exceeding the limit of %u", chars,
+                        SHM_EXEMPLAR_CHARS);
+    /* At most SHM_EXEMPLAR_CHARS characters and 2 NULs a label fit (layout.h). */
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(labels[i].name) + 1, vl = strlen(labels[i].value) + 1;
+        memcpy(text + pos, labels[i].name, kl);
+        memcpy(text + pos + kl, labels[i].value, vl);
+        pos += kl + vl;
+    }
+    *len = (uint32_t)pos;
+    return 0;
+}
+
+/* The series' exemplar block, allocated on its first exemplar. */
+static int block_of(struct smx_series *s, uint32_t nslots, uint64_t **block)
+{
+    uint64_t *b = shmetrics_load_relaxed(&s->exemplars);
+    if (b) {
+        *block = b;
+        return 0;
+    }
+    int rc = shm_exemplar_block(s->metric->reg->arena, s->idx, nslots, &b);
+    if (rc < 0)
+        return smx_fail_prefix(rc, "%s: exemplar", s->metric->name);
+    shmetrics_store_relaxed(&s->exemplars, b);
+    *block = b;
+    return 0;
+}
+
+int shmetrics_counter_inc_exemplar(shmetrics_counter_series_t *c, double amount, const shmetrics_label_t *labels,
+                                   size_t nlabels)
+{
+    if (!c)
+        return smx_fail(-EINVAL, "counter_inc_exemplar: NULL series");
+    if (!(amount >= 0.0) || isinf(amount))
+        return shmetrics_bad_value_("counter increment", amount);
+    char text[SHM_EXEMPLAR_TEXT];
+    uint32_t len;
+    int rc = encode(labels, nlabels, text, &len);
+    if (rc < 0)
+        return rc;
+    struct smx_series *s = smx_series_of_handle(c);
+    uint64_t *block;
+    int brc = block_of(s, 1, &block);
+    shmetrics_counter_inc(c, amount); /* counted even without room for the exemplar */
+    if (brc < 0)
+        return brc;
+    shm_exemplar_write(block, 0, amount, smx_real_ns(), text, len);
+    return 0;
+}
+
+int shmetrics_counter_add_exemplar(shmetrics_counter_series_t *c, uint64_t n, const shmetrics_label_t *labels,
+                                   size_t nlabels)
+{
+    if (!c)
+        return smx_fail(-EINVAL, "counter_add_exemplar: NULL series");
+    char text[SHM_EXEMPLAR_TEXT];
+    uint32_t len;
+    int rc = encode(labels, nlabels, text, &len);
+    if (rc < 0)
+        return rc;
+    struct smx_series *s = smx_series_of_handle(c);
+    uint64_t *block;
+    int brc = block_of(s, 1, &block);
+    shmetrics_counter_add(c, n);
+    if (brc < 0)
+        return brc;
+    shm_exemplar_write(block, 0, (double)n, smx_real_ns(), text, len);
+    return 0;
+}
+
+int shmetrics_histogram_observe_exemplar(shmetrics_histogram_series_t *h, double v, const shmetrics_label_t *labels,
+                                         size_t nlabels)
+{
+    if (!h)
+        return smx_fail(-EINVAL, "histogram_observe_exemplar: NULL series");
+    if (!isfinite(v))
+        return smx_fail(-EINVAL, "histogram observation with an exemplar: %g is %s; nothing is observed", v,
+                        isnan(v) ? "not a number" : "infinite");
+    char text[SHM_EXEMPLAR_TEXT];
+    uint32_t len;
+    int rc = encode(labels, nlabels, text, &len);
+    if (rc < 0)
+        return rc;
+    struct smx_series *s = smx_series_of_handle(h);
+    uint64_t *block;
+    int brc = block_of(s, h->nbuckets + 1, &block);
+    shmetrics_histogram_observe(h, v);
+    if (brc < 0)
+        return brc;
+    shm_exemplar_write(block, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), v, smx_real_ns(), text, len);
+    return 0;
+}
