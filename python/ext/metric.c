@@ -179,17 +179,30 @@ void smpy_metric_bind(smpy_metric *self, smpy_arena *arena, void *family, void *
 
 static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"arena",       "name",    "documentation", "labelnames",
-                         "mode",        "buckets", "quantiles",     "max_age_seconds",
-                         "age_buckets", "unit",    "states",        NULL};
+    static char *kw[] = {"arena",
+                         "name",
+                         "documentation",
+                         "labelnames",
+                         "mode",
+                         "buckets",
+                         "quantiles",
+                         "max_age_seconds",
+                         "age_buckets",
+                         "unit",
+                         "states",
+                         "native",
+                         "native_schema",
+                         "native_zero_threshold",
+                         "native_max_buckets",
+                         NULL};
     PyObject *arena, *name, *doc, *labelnames, *buckets = Py_None, *quantiles = Py_None, *unit = Py_None,
                                                *states = Py_None;
-    int mode = 0;
-    double max_age = 0;
-    unsigned int age_buckets = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOO:_register", kw, &smpy_arena_type, &arena, &name,
+    int mode = 0, native = 0, native_schema = SHMETRICS_NATIVE_SCHEMA_DEFAULT;
+    double max_age = 0, native_zero_threshold = 0;
+    unsigned int age_buckets = 0, native_max_buckets = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOOiidI:_register", kw, &smpy_arena_type, &arena, &name,
                                      &doc, &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets, &unit,
-                                     &states))
+                                     &states, &native, &native_schema, &native_zero_threshold, &native_max_buckets))
         return NULL;
     if (self->family || self->parent) {
         PyErr_SetString(PyExc_ValueError, "this metric is already registered");
@@ -211,6 +224,14 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
     shmetrics_spec_t spec = {.gauge_mode = (shmetrics_gauge_mode_t)mode,
                              .max_age_seconds = max_age,
                              .age_buckets = age_buckets};
+    /* The native fields only for a native histogram: the library refuses
+     * them on any other. */
+    if (native) {
+        spec.native = (shmetrics_histogram_kind_t)native;
+        spec.native_schema = native_schema;
+        spec.native_zero_threshold = native_zero_threshold;
+        spec.native_max_buckets = native_max_buckets;
+    }
     if (!lbl) {
         PyErr_NoMemory();
         goto out;
@@ -337,7 +358,8 @@ static PyGetSetDef metric_getset[] = {
 static PyMethodDef metric_common[] = {
     {"_register", (PyCFunction)(void (*)(void))metric_register, METH_VARARGS | METH_KEYWORDS,
      "_register(arena, name, documentation, labelnames, *, mode=0, buckets=None, quantiles=None,\n"
-     "          max_age_seconds=0, age_buckets=0, unit=None, states=None)\n"
+     "          max_age_seconds=0, age_buckets=0, unit=None, states=None, native=0, native_schema=3,\n"
+     "          native_zero_threshold=0, native_max_buckets=0)\n"
      "Register the metric in an arena (the Python constructors call this)."},
     {"labels", (PyCFunction)(void (*)(void))smpy_metric_labels, METH_FASTCALL | METH_KEYWORDS,
      "labels(*values) or labels(**values)\n"

@@ -176,8 +176,20 @@ class Gauge(_MetricWrapper, _shmetrics.GaugeBase):
 class Histogram(_MetricWrapper, _shmetrics.HistogramBase):
     """A histogram: Histogram(name, documentation, labelnames=(),
     namespace='', subsystem='', unit='', registry=None,
-    buckets=DEFAULT_BUCKETS).  Bounds are finite and strictly increasing;
-    a trailing +Inf is accepted (+Inf is always there)."""
+    buckets=DEFAULT_BUCKETS, *, native=False, native_schema=3,
+    native_zero_threshold=0, native_max_buckets=0).  Bounds are finite and
+    strictly increasing; a trailing +Inf is accepted (+Inf is always
+    there).
+
+    native=True keeps Prometheus' native (sparse exponential) buckets
+    instead of the classic ones, native="both" keeps both in one series
+    (as client_golang allows): buckets at native_schema (-4..8; 3 is
+    client_golang's bucket factor 1.1), a zero bucket up to
+    native_zero_threshold (0: 2^-128), at most native_max_buckets
+    populated buckets when read (0: 160; the resolution is halved to fit),
+    merged across processes.  Prometheus reads them through the protobuf
+    format (--enable-feature=native-histograms); the text formats show the
+    classic buckets, or only _count and _sum."""
 
     _type = "histogram"
     DEFAULT_BUCKETS = tuple(_shmetrics.DEFAULT_BUCKETS) + (INF,)
@@ -193,12 +205,27 @@ class Histogram(_MetricWrapper, _shmetrics.HistogramBase):
         registry=None,
         _labelvalues=None,
         buckets=DEFAULT_BUCKETS,
+        *,
+        native=False,
+        native_schema=3,
+        native_zero_threshold=0,
+        native_max_buckets=0,
     ):
+        kinds = {False: 0, True: 1, "both": 2}
+        if not isinstance(native, (bool, str)) or native not in kinds:
+            raise ValueError(f"native must be False, True or 'both', not {native!r}")
         bounds = [float(b) for b in buckets]
         self._upper_bounds = bounds if bounds and bounds[-1] == INF else bounds + [INF]
-        self._setup(
-            name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues, buckets=bounds
-        )
+        spec = {"buckets": bounds}
+        if native:
+            if native is True:
+                if buckets is not Histogram.DEFAULT_BUCKETS:
+                    raise ValueError("buckets are classic buckets: a native histogram with them is native='both'")
+                spec = {}
+                self._upper_bounds = [INF]
+            spec.update(native=kinds[native], native_schema=native_schema,
+                        native_zero_threshold=float(native_zero_threshold), native_max_buckets=native_max_buckets)
+        self._setup(name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues, **spec)
 
     def time(self):
         """Observe the seconds a block or function took."""
