@@ -2,9 +2,29 @@
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages shmetrics needs to build, test, demo and
 # benchmark (g++, prometheus-cpp-dev, gnuplot-nox and its
-# fonts are for make bench only).
-# Idempotent: it asks dpkg first and only calls apt-get for what is missing.
+# fonts are for make bench only), then the npm packages of the push tests
+# (tests/npm: the StatsD daemon and the OpenTelemetry decoder, pinned with
+# their integrity hashes in tests/npm/package-lock.json) into
+# tests/npm/node_modules, so that the tests themselves fetch nothing.
+# Idempotent: it asks dpkg first and only calls apt-get for what is missing,
+# and runs npm ci only when node_modules does not match the lock file.
 set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+# npm ci writes node_modules/.package-lock.json; a copy of the lock file
+# beside it says which lock file it was installed from.
+npm_deps() {
+    npm_dir="$ROOT/tests/npm"
+    stamp="$npm_dir/node_modules/.installed-from-lock.json"
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$npm_dir/package-lock.json"; then
+        echo "install-deps: the push tests' npm packages are present (tests/npm/node_modules)"
+        return 0
+    fi
+    echo "install-deps: npm ci --prefix tests/npm"
+    npm ci --prefix "$npm_dir" --no-audit --no-fund --loglevel=error
+    cp "$npm_dir/package-lock.json" "$stamp"
+}
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build
 # the fuzz targets (make fuzz, and the smoke run of make test); util-linux
@@ -28,14 +48,15 @@ for p in $PKGS; do
     fi
 done
 
-# The push tests install the StatsD daemon and the OpenTelemetry decoder
-# with npm (into build/); Debian's nodejs and npm unless node is there.
+# The push tests' StatsD daemon and OpenTelemetry decoder come from npm
+# (npm_deps below); Debian's nodejs and npm unless npm is there.
 if ! command -v npm >/dev/null 2>&1; then
     missing="$missing nodejs npm"
 fi
 
 if [ -z "$missing" ]; then
     echo "install-deps: all build and test packages are present"
+    npm_deps
     exit 0
 fi
 
@@ -51,3 +72,4 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "install-deps: done"
+npm_deps
