@@ -32,14 +32,17 @@ npm_deps() {
 # clang-format and git serve the style check (scripts/style.sh).
 # libyaml-dev, libgnutls28-dev and libcrypt-dev build the collector's web
 # configuration (TLS, basic auth); openssl makes the certificates of its
-# test (tests/tls_test.py).
+# test (tests/tls_test.py).  groff-base and man-db render the manual pages
+# in their test (tests/man_test.py); systemd's systemd-analyze checks the
+# collector's unit (tests/systemd_test.py).
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
 libyaml-dev libgnutls28-dev libcrypt-dev openssl
 prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-dev
 libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
 g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core
-clang libclang-rt-14-dev util-linux clang-format git"
+clang libclang-rt-14-dev util-linux clang-format git
+groff-base man-db systemd"
 
 missing=""
 for p in $PKGS; do
