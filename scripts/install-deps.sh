@@ -34,7 +34,9 @@ npm_deps() {
 # configuration (TLS, basic auth); openssl makes the certificates of its
 # test (tests/tls_test.py).  groff-base and man-db render the manual pages
 # in their test (tests/man_test.py); systemd's systemd-analyze checks the
-# collector's unit (tests/systemd_test.py).
+# collector's unit (tests/systemd_test.py).  python3-mesonpy, python3-venv
+# and python3-pip build and install the wheel (pip install
+# --no-build-isolation ., tests/pip_test.sh).
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
 libyaml-dev libgnutls28-dev libcrypt-dev openssl
@@ -42,7 +44,7 @@ prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-d
 libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
 g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core
 clang libclang-rt-14-dev util-linux clang-format git
-groff-base man-db systemd"
+groff-base man-db systemd python3-mesonpy python3-venv python3-pip"
 
 missing=""
 for p in $PKGS; do
