@@ -28,7 +28,7 @@ project_files() {
 spdx_line() {
     case $1 in
     *.c | *.h | *.proto | *.js) echo '/* SPDX-License-Identifier: MIT */' ;;
-    *.py | *.sh | meson.build | */meson.build) echo '# SPDX-License-Identifier: MIT' ;;
+    *.py | *.sh | meson.build | */meson.build | meson_options.txt | *.service.in | *.toml) echo '# SPDX-License-Identifier: MIT' ;;
     esac
 }
 

@@ -1,53 +1,48 @@
 # SPDX-License-Identifier: MIT
 """What the push tests share, and the Prometheus end-to-end test with them:
-TAP-style checks, npm packages installed into the build directory, free
-ports on 127.0.0.1, the shmetrics command started in the background and
+TAP-style checks, the npm packages that scripts/install-deps.sh installed
+(tests/npm/node_modules, from tests/npm/package-lock.json), free ports on
+127.0.0.1, the shmetrics command started in the background and
 stopped by PID, and bounded waits.
 
-Run by Debian's python3.  Needs SHMETRICS_CLI (the shmetrics binary) and
-SHMETRICS_NPM_DIR (a directory under the build directory) in the
-environment.
+Run by Debian's python3.  Needs SHMETRICS_CLI (the shmetrics binary) in
+the environment; SHMETRICS_NPM_DIR (tests/npm/node_modules by default) is
+where the npm packages are.  The tests fetch nothing: without the packages
+they fail and say which command installs them.
 """
-import fcntl
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 CLI = os.environ["SHMETRICS_CLI"]
-NPM_DIR = os.environ.get("SHMETRICS_NPM_DIR", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
+NPM_DIR = os.environ.get("SHMETRICS_NPM_DIR") or os.path.join(HERE, "npm", "node_modules")
+NPM_INSTALL = "sh scripts/install-deps.sh (or: npm ci --prefix tests/npm)"
 
 
 from tap import Checks  # noqa: F401 (the push tests take it from here)
 
 
-def npm_install(name, spec):
-    """Install `spec` (package@version) into NPM_DIR/name once; returns the
-    node_modules directory.  Concurrent callers wait on a lock file."""
-    if not NPM_DIR:
-        raise RuntimeError("SHMETRICS_NPM_DIR is not set")
-    pkg, version = spec.rsplit("@", 1)
-    where = os.path.join(NPM_DIR, name)
-    os.makedirs(where, exist_ok=True)
-    modules = os.path.join(where, "node_modules")
-    with open(os.path.join(where, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with open(os.path.join(modules, pkg, "package.json")) as f:
-                if json.load(f).get("version") == version:
-                    return modules
-        except (OSError, ValueError):
-            pass
-        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", where, spec],
-                           capture_output=True, text=True, timeout=600)
-        if r.returncode != 0:
-            raise RuntimeError("npm install %s failed: %s" % (spec, r.stderr[-2000:]))
-    return modules
+def npm_modules(pkg, version):
+    """The node_modules directory holding `pkg` at `version`, as installed
+    by scripts/install-deps.sh; exits with status 1 (a failure: CI must run
+    these tests) and the command that installs it when it is not there."""
+    try:
+        with open(os.path.join(NPM_DIR, pkg, "package.json")) as f:
+            found = json.load(f).get("version")
+    except (OSError, ValueError):
+        found = None
+    if found != version:
+        print("not ok - npm package %s@%s is %s in %s: install it from the source root with: %s"
+              % (pkg, version, "at version %s" % found if found else "missing", NPM_DIR, NPM_INSTALL), flush=True)
+        sys.exit(1)
+    return NPM_DIR
 
 
 def free_port(kind=socket.SOCK_STREAM):

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """shmetrics push --backend otlp, decoded with the OpenTelemetry project's
 own code: the generated protobufjs root of the npm package
-@opentelemetry/otlp-transformer 0.52.1 (installed into the build
-directory) decodes the protobuf requests and checks the JSON ones
+@opentelemetry/otlp-transformer 0.52.1 (in tests/npm/node_modules, from
+scripts/install-deps.sh) decodes the protobuf requests and checks the JSON ones
 (fromObject, verify, and a round trip that proves no key was dropped).
 
 A small HTTP receiver on 127.0.0.1 (this process) captures each request;
@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_install, wait_for
+from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_modules, wait_for
 
 FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-push-otlp-%d" % os.getpid()
@@ -283,9 +283,9 @@ def test_errors():
 def main():
     tmp = tempfile.mkdtemp(prefix="shmetrics-otlp-")
     try:
-        modules = npm_install("otlp", "@opentelemetry/otlp-transformer@0.52.1")
+        modules = npm_modules("@opentelemetry/otlp-transformer", "0.52.1")
         root = os.path.join(modules, "@opentelemetry", "otlp-transformer", "build", "src", "generated", "root.js")
-        T.check(os.path.exists(root), "npm installed @opentelemetry/otlp-transformer 0.52.1")
+        T.check(os.path.exists(root), "@opentelemetry/otlp-transformer 0.52.1 is in tests/npm/node_modules")
         subprocess.run([FEED, ARENA, "4", "10"], check=True, timeout=60)
         cli("set", "--arena", ARENA, "--help", "Temp.", "--mode", "all", "temperature", "room=a", "-2.5")
         cli("observe", "--arena", ARENA, "--help", "Size.", "--buckets", "1,10", "size_bytes", "kind=x", "3")

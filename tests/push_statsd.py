@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """shmetrics push --backend statsd against the real StatsD daemon (npm
-package statsd, installed into the build directory), on 127.0.0.1.
+package statsd 0.9.0, in tests/npm/node_modules from
+scripts/install-deps.sh), on 127.0.0.1.
 
 A test backend (tests/statsd_capture.js) records every flush of the
 daemon.  Worker processes write an arena; `shmetrics push` sends it every
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_install, stop_proc, wait_for
+from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_modules, stop_proc, wait_for
 
 FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-push-statsd-%d" % os.getpid()
@@ -217,8 +218,8 @@ def test_tags(modules, tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="shmetrics-statsd-")
     try:
-        modules = npm_install("statsd", "statsd@0.9.0")
-        T.check(os.path.exists(os.path.join(modules, "statsd", "stats.js")), "npm installed statsd 0.9.0")
+        modules = npm_modules("statsd", "0.9.0")
+        T.check(os.path.exists(os.path.join(modules, "statsd", "stats.js")), "statsd 0.9.0 is in tests/npm/node_modules")
         test_exact(modules, tmp)
         test_down_then_up(modules, tmp)
         test_tags(modules, tmp)
