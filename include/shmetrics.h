@@ -439,7 +439,9 @@ int shmetrics_summary_labelv(shmetrics_summary_t *m, size_t n, const char *const
 
 /*
  * Exemplars (OpenMetrics): an update that also keeps its labels (a trace
- * id, say), its value and the time as the last exemplar of a counter
+ * id, say), its value and the time (CLOCK_REALTIME_COARSE: a tick or two
+ * behind CLOCK_REALTIME, a few ms, for a quarter of its cost) as the last
+ * exemplar of a counter
  * series, or of the bucket a histogram observation falls in (+Inf
  * included).  Labels: at most 128 UTF-8 characters of names and values in
  * all, names [a-zA-Z_][a-zA-Z0-9_]* each once, values UTF-8; none is

@@ -39,13 +39,34 @@ bool smx_label_name_ok(const char *s, size_t len)
     return name_ok(s, len, false);
 }
 
-bool smx_utf8_ok(const char *s, size_t len)
+/* Where the run of ASCII bytes without NUL that starts at `p` ends, found
+ * 8 bytes at a time (the rest is left to the byte loop). */
+static const unsigned char *ascii_run(const unsigned char *p, const unsigned char *end)
+{
+    const uint64_t high = UINT64_C(0x8080808080808080), ones = UINT64_C(0x0101010101010101);
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        if ((w & high) || ((w - ones) & ~w & high)) /* a byte >= 0x80, or a zero byte */
+            break;
+        p += 8;
+    }
+    return p;
+}
+
+size_t smx_utf8_count(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    size_t chars = 0;
     while (p < end) {
+        const unsigned char *q = ascii_run(p, end);
+        chars += (size_t)(q - p);
+        if ((p = q) >= end)
+            break;
         unsigned c = *p++;
+        chars++;
         if (c == 0)
-            return false;
+            return SIZE_MAX;
         if (c < 0x80)
             continue;
         unsigned need;
@@ -60,21 +81,26 @@ bool smx_utf8_ok(const char *s, size_t len)
             need = 3;
             cp = c & 0x07;
         } else {
-            return false;
+            return SIZE_MAX;
         }
         if ((size_t)(end - p) < need)
-            return false;
+            return SIZE_MAX;
         for (unsigned i = 0; i < need; i++) {
             if ((p[i] & 0xc0) != 0x80)
-                return false;
+                return SIZE_MAX;
             cp = (cp << 6) | (p[i] & 0x3f);
         }
         p += need;
         /* overlong forms, surrogates, beyond U+10FFFF */
         if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
+            return SIZE_MAX;
     }
-    return true;
+    return chars;
+}
+
+bool smx_utf8_ok(const char *s, size_t len)
+{
+    return smx_utf8_count(s, len) != SIZE_MAX;
 }
 
 static bool list_ok(const char *s, size_t len, uint32_t n, bool names)

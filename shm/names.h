@@ -18,6 +18,9 @@ bool smx_metric_name_ok(const char *s, size_t len);
 bool smx_label_name_ok(const char *s, size_t len);
 /* Well-formed UTF-8 without NUL bytes. */
 bool smx_utf8_ok(const char *s, size_t len);
+/* The code points of `s` if it is UTF-8 without NUL, else SIZE_MAX (one
+ * pass; runs of ASCII are checked 8 bytes at a time). */
+size_t smx_utf8_count(const char *s, size_t len);
 /* A string list (`n` members, each followed by NUL, `len` bytes in all)
  * of label names, or of label values (UTF-8, at most SHM_MAX_LABEL_VALUE). */
 bool smx_label_list_ok(const char *s, size_t len, uint32_t n);

@@ -73,8 +73,14 @@ static void assert_exemplar(const shmetrics_exemplar_t *x, double value, uint64_
 {
     cr_assert(x, "no exemplar");
     cr_assert_eq(x->value, value, "value %g, want %g", x->value, value);
-    cr_assert(x->timestamp >= (double)lo / 1e9 - 1e-6 && x->timestamp <= (double)hi / 1e9 + 1e-6, "timestamp %.9f",
-              x->timestamp);
+    /* The stamp is CLOCK_REALTIME_COARSE: a few ticks behind the precise
+     * clock the test read before the write, at most (seen: 1.5). */
+    struct timespec res;
+    cr_assert_eq(clock_getres(CLOCK_REALTIME_COARSE, &res), 0);
+    double tick = (double)res.tv_sec + (double)res.tv_nsec / 1e9;
+    cr_assert(x->timestamp >= (double)lo / 1e9 - 4 * tick - 1e-6 && x->timestamp <= (double)hi / 1e9 + 1e-6,
+              "timestamp %.9f, read between %.9f and %.9f (tick %.6f)", x->timestamp, (double)lo / 1e9,
+              (double)hi / 1e9, tick);
     cr_assert_eq(x->nlabels, n);
     for (size_t i = 0; i < n; i++) {
         cr_assert_str_eq(x->labels[i].name, want[i].name);

@@ -33,14 +33,15 @@ static int encode(const shmetrics_label_t *labels, size_t n, char *text, uint32_
         const char *k = labels[i].name, *v = labels[i].value;
         if (!k || !v)
             return smx_fail(-EINVAL, "exemplar label %zu: NULL %s", i, k ? "value" : "name");
-        if (!smx_label_name_ok(k, strlen(k)))
+        size_t kl = strlen(k), vchars = smx_utf8_count(v, strlen(v));
+        if (!smx_label_name_ok(k, kl))
             return smx_fail(-EINVAL, "exemplar label name \"%s\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)", k);
-        if (!smx_utf8_ok(v, strlen(v)))
+        if (vchars == SIZE_MAX)
             return smx_fail(-EINVAL, "exemplar label %s: the value is not UTF-8", k);
         for (size_t j = 0; j < i; j++)
             if (strcmp(labels[j].name, k) == 0)
                 return smx_fail(-EINVAL, "exemplar label %s is given twice", k);
-        chars += smx_utf8_chars(k, strlen(k)) + smx_utf8_chars(v, strlen(v));
+        chars += kl + vchars; /* a label name is ASCII */
     }
     if (chars > SHM_EXEMPLAR_CHARS)
         return smx_fail(-EINVAL, "exemplar labels have %zu UTF-8 characters, exceeding the limit of %u", chars,
@@ -91,7 +92,7 @@ int shmetrics_counter_inc_exemplar(shmetrics_counter_series_t *c, double amount,
     shmetrics_counter_inc(c, amount); /* counted even without room for the exemplar */
     if (brc < 0)
         return brc;
-    shm_exemplar_write(block, 0, amount, smx_real_ns(), text, len);
+    shm_exemplar_write(block, 0, amount, smx_real_coarse_ns(), text, len);
     return 0;
 }
 
@@ -111,7 +112,7 @@ int shmetrics_counter_add_exemplar(shmetrics_counter_series_t *c, uint64_t n, co
     shmetrics_counter_add(c, n);
     if (brc < 0)
         return brc;
-    shm_exemplar_write(block, 0, (double)n, smx_real_ns(), text, len);
+    shm_exemplar_write(block, 0, (double)n, smx_real_coarse_ns(), text, len);
     return 0;
 }
 
@@ -134,6 +135,6 @@ int shmetrics_histogram_observe_exemplar(shmetrics_histogram_series_t *h, double
     shmetrics_histogram_observe(h, v);
     if (brc < 0)
         return brc;
-    shm_exemplar_write(block, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), v, smx_real_ns(), text, len);
+    shm_exemplar_write(block, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), v, smx_real_coarse_ns(), text, len);
     return 0;
 }
