@@ -53,9 +53,10 @@
  *      most EXEMPLAR_READ_TRIES times, then give up (-EAGAIN: the caller
  *      skips the exemplar for this scrape, it will be there next time).
  *   2. Copy value, timestamp, length and min(length, 512) bytes of text
- *      with relaxed atomic loads, word by word, into private memory.
- *   3. Acquire fence, so that none of those loads can be satisfied after
- *      the next one; then load s2 (relaxed).
+ *      with acquire loads, word by word, into private memory, so that
+ *      none of them can be satisfied after the next load (a fence would
+ *      do the same, but ThreadSanitizer does not follow fences); then
+ *   3. load s2 (relaxed).
  *   4. s2 != s1: a writer came by; retry as in 1.  Else the copy is one
  *      writer's whole exemplar, and only now is it checked (length within
  *      bounds here; label syntax, UTF-8 and the value by the caller): a
@@ -251,13 +252,15 @@ int shm_exemplar_read(const uint64_t *block, uint32_t slot, struct shm_exemplar 
         uint64_t s1 = shmetrics_load_acquire(&x[SHM_EXEMPLAR_SEQ]);
         if (s1 & 1)
             continue;
-        uint64_t bits = shmetrics_load_relaxed(&x[SHM_EXEMPLAR_VALUE]);
-        uint64_t ts = shmetrics_load_relaxed(&x[SHM_EXEMPLAR_TS]);
-        uint64_t len = shmetrics_load_relaxed(&x[SHM_EXEMPLAR_LEN]);
+        /* Acquire loads of the fields (plain loads on x86): the second
+         * load of the word cannot be made before them, which is what a
+         * fence would give, and what ThreadSanitizer can follow. */
+        uint64_t bits = shmetrics_load_acquire(&x[SHM_EXEMPLAR_VALUE]);
+        uint64_t ts = shmetrics_load_acquire(&x[SHM_EXEMPLAR_TS]);
+        uint64_t len = shmetrics_load_acquire(&x[SHM_EXEMPLAR_LEN]);
         uint32_t nw = (uint32_t)((len < SHM_EXEMPLAR_TEXT ? len : SHM_EXEMPLAR_TEXT) + 7) / 8;
         for (uint32_t i = 0; i < nw; i++)
-            words[i] = shmetrics_load_relaxed(&x[SHM_EXEMPLAR_TEXT_W + i]);
-        shmetrics_fence_acquire();
+            words[i] = shmetrics_load_acquire(&x[SHM_EXEMPLAR_TEXT_W + i]);
         if (shmetrics_load_relaxed(&x[SHM_EXEMPLAR_SEQ]) != s1)
             continue;
         if (s1 == 0 && ts == 0)

@@ -16,7 +16,6 @@
  *   shmetrics_cas_seq_cst(p,o,n)  uatomic_cmpxchg              CAS seq_cst, returns old
  *   shmetrics_xchg_seq_cst(p,v)   uatomic_xchg                 exchange seq_cst, returns old
  *   shmetrics_fence_seq_cst()     cmm_smp_mb                   fence seq_cst
- *   shmetrics_fence_acquire()     cmm_smp_rmb                  fence acquire
  *
  * cmm_smp_rmb after a load orders it before every later load and store on
  * all architectures liburcu supports (a compiler barrier on x86, dmb ishld on
@@ -56,7 +55,6 @@
     })
 #define shmetrics_xchg_seq_cst(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 #define shmetrics_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define shmetrics_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 
 #else /* urcu */
 
@@ -88,10 +86,6 @@
 #define shmetrics_cas_seq_cst(p, o, n) uatomic_cmpxchg((p), (o), (n))
 #define shmetrics_xchg_seq_cst(p, v) uatomic_xchg((p), (v))
 #define shmetrics_fence_seq_cst() cmm_smp_mb()
-/* Acquire fence: earlier loads are ordered before every later load and
- * store (what a sequence lock's reader needs between its copy and the
- * second load of the sequence word). */
-#define shmetrics_fence_acquire() cmm_smp_rmb()
 
 #endif
 
