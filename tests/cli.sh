@@ -182,7 +182,7 @@ done
 cli inc -h
 check_rc "inc -h: exit 0" 0
 check_eq "inc -h: usage on stdout" "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--unit UNIT]
-                     NAME [LABEL=VALUE ...] [AMOUNT]" \
+                     [--exemplar LABEL=VALUE,...] NAME [LABEL=VALUE ...] [AMOUNT]" \
     "$(lines 1 2)"
 
 # ------------------------------------------------------------------ create
@@ -467,16 +467,18 @@ cli observe --help
 check_rc "observe --help: exit 0" 0
 check_eq "observe --help: the histogram form" \
     "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
-                         [--unit UNIT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" \
-    "$(lines 1 2)"
+                         [--unit UNIT] [--buckets B1,B2,...] [--exemplar LABEL=VALUE,...]
+                         NAME [LABEL=VALUE ...] VALUE" \
+    "$(lines 1 3)"
 check_eq "observe --help: the native form" \
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
                          [--unit UNIT] --native [--schema S] [--zero-threshold Z]
-                         [--max-buckets N] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE" "$(lines 3 5)"
+                         [--max-buckets N] [--buckets B1,B2,...] [--exemplar LABEL=VALUE,...]
+                         NAME [LABEL=VALUE ...] VALUE" "$(lines 4 7)"
 check_eq "observe --help: the summary form" \
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
                          [--unit UNIT] --summary [--quantiles Q1,Q2,...]
-                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 6 8)"
+                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 8 10)"
 check_contains "observe --help: names the default buckets" \
     "(default .005,.01,.025,.05,.075,.1,.25,.5,.75,${nl}1,2.5,5,7.5,10; +Inf is always added)" "$OUT"
 check_contains "observe --help: names the default quantiles and window" \
@@ -1393,6 +1395,90 @@ after=$(printf '%s\n' "$OUT" | sed -n 's/^sent_bytes_created \(.*\)$/\1/p')
 check_true "created: a reset moves it" awk -v a="$after" -v c="$created" 'BEGIN { exit !(a > c + 0.5) }'
 check_eq "created: after a reset the enum is in its first state, the info shows its value set" 'state{state="starting"} 1
 build_info{version="2.0"} 1' "$(printf '%s\n' "$OUT" | grep -e '^state{state="starting"}' -e '^build_info')"
+
+# ---------------------------------------------------------------- exemplars
+
+E=$base-exemplars
+before=$(date +%s)
+cli inc --arena "$E" --exemplar trace_id=abc,span_id=s1 jobs_total queue=a 2
+check_rc "exemplar: inc --exemplar: exit 0" 0
+cli inc --arena "$E" --exemplar trace_id=t2 jobs_total queue=a
+check_rc "exemplar: inc --exemplar without an amount: exit 0" 0
+cli inc --arena "$E" jobs_total queue=a 5
+cli inc --arena "$E" --exemplar 'trace_id=été' jobs_total queue=b 0.25
+cli inc --arena "$E" --exemplar empty= jobs_total queue=c
+cli observe --arena "$E" --buckets 0.1,1 --exemplar trace_id=h1 lat_seconds 0.05
+check_rc "exemplar: observe --exemplar: exit 0" 0
+cli observe --arena "$E" --buckets 0.1,1 --exemplar trace_id=h2 lat_seconds 0.5
+cli observe --arena "$E" --buckets 0.1,1 --exemplar trace_id=h3 lat_seconds 0.75
+cli observe --arena "$E" --buckets 0.1,1 --exemplar trace_id=h4 lat_seconds 7
+cli observe --arena "$E" --buckets 0.1,1 lat_seconds 8
+cli observe --arena "$E" --native --exemplar trace_id=n1 native_seconds 3
+check_rc "exemplar: observe --native --exemplar: exit 0" 0
+cli dump --arena "$E" --format openmetrics
+check_rc "exemplar: dump: exit 0" 0
+check_eq "exemplar: the last one per series and bucket, with its value (times aside)" \
+    'jobs_total{queue="a"} 8 # {trace_id="t2"} 1
+jobs_total{queue="b"} 0.25 # {trace_id="été"} 0.25
+jobs_total{queue="c"} 1 # {empty=""} 1
+lat_seconds_bucket{le="0.1"} 1 # {trace_id="h1"} 0.05
+lat_seconds_bucket{le="1.0"} 3 # {trace_id="h3"} 0.75
+lat_seconds_bucket{le="+Inf"} 5 # {trace_id="h4"} 7
+native_seconds_bucket{le="+Inf"} 1 # {trace_id="n1"} 3' \
+    "$(printf '%s\n' "$OUT" | grep ' # {' | sed 's/ [0-9.]*$//')"
+ts=$(printf '%s\n' "$OUT" | sed -n 's/^jobs_total{queue="a"} 8 # {trace_id="t2"} 1 \([0-9.]*\)$/\1/p')
+check_true "exemplar: its time is now" awk -v t="$ts" -v b="$before" 'BEGIN { exit !(t > b - 1 && t < b + 120) }'
+cli dump --arena "$E"
+check_eq "exemplar: not in the 0.0.4 text" "" "$(printf '%s\n' "$OUT" | grep ' # ')"
+
+for bad in trace_id "trace_id=a,b" "" "a=1,"; do
+    cli inc --arena "$E" --exemplar "$bad" jobs_total queue=a
+    pair=${bad##*,}
+    check_usage_error "exemplar: inc --exemplar '$bad'" \
+        "shmetrics inc: --exemplar takes LABEL=VALUE pairs separated by commas: '$pair' is not one"
+done
+cli observe --arena "$E" --buckets 0.1,1 --exemplar nopair lat_seconds 1
+check_usage_error "exemplar: observe --exemplar nopair" \
+    "shmetrics observe: --exemplar takes LABEL=VALUE pairs separated by commas: 'nopair' is not one"
+cli inc --arena "$E" --exemplar "$(printf 'a=,%.0s' $(seq 129) | sed 's/,$//')" jobs_total queue=a
+check_usage_error "exemplar: 129 pairs" "shmetrics inc: --exemplar: more than 128 pairs"
+cli inc --arena "$E" jobs_total queue=a --exemplar
+check_usage_error "exemplar: --exemplar without its value" "shmetrics inc: --exemplar needs a value"
+cli set --arena "$E" --exemplar t=1 temp 1
+check_usage_error "exemplar: set --exemplar" \
+    "shmetrics set: --exemplar is for counters and histograms (shmetrics inc, shmetrics observe)"
+cli info --arena "$E" --exemplar t=1 build version=1
+check_usage_error "exemplar: info --exemplar" \
+    "shmetrics info: --exemplar is for counters and histograms (shmetrics inc, shmetrics observe)"
+cli observe --arena "$E" --summary --exemplar t=1 rpc_seconds 1
+check_usage_error "exemplar: observe --summary --exemplar" \
+    "shmetrics observe: --exemplar is for histograms, not with --summary"
+
+long=$(printf 'x%.0s' $(seq 128))
+cli inc --arena "$E" --exemplar "a=$long" jobs_total queue=a
+check_failure "exemplar: 129 characters" "shmetrics: incrementing with an exemplar: exemplar labels have 129 UTF-8 characters, exceeding the limit of 128 (Invalid argument)"
+cli inc --arena "$E" --exemplar trace-id=1 jobs_total queue=a
+check_failure "exemplar: a bad label name" "shmetrics: incrementing with an exemplar: exemplar label name \"trace-id\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*) (Invalid argument)"
+cli inc --arena "$E" --exemplar a=1,a=2 jobs_total queue=a
+check_failure "exemplar: a label twice" "shmetrics: incrementing with an exemplar: exemplar label a is given twice (Invalid argument)"
+cli inc --arena "$E" --exemplar "a=$(printf 'x\377')" jobs_total queue=a
+check_failure "exemplar: a value not UTF-8" "shmetrics: incrementing with an exemplar: exemplar label a: the value is not UTF-8 (Invalid argument)"
+for v in nan inf -inf; do
+    cli observe --arena "$E" --buckets 0.1,1 --exemplar t=1 lat_seconds "$v"
+    check_failure "exemplar: observe $v" "shmetrics: observing with an exemplar: histogram observation with an exemplar: $v is "
+done
+cli observe --arena "$E" --buckets 0.1,1 --exemplar "a=$long" lat_seconds 0.5
+check_failure "exemplar: observe, 129 characters" "shmetrics: observing with an exemplar: exemplar labels have 129 UTF-8 characters, exceeding the limit of 128 (Invalid argument)"
+cli dump --arena "$E" --format openmetrics
+check_eq "exemplar: refused ones count nothing" 'jobs_total{queue="a"} 8 # {trace_id="t2"} 1
+lat_seconds_count 5' "$(printf '%s\n' "$OUT" | grep -e '^jobs_total{queue="a"}' -e '^lat_seconds_count' | sed '/ # {/s/ [0-9.]*$//')"
+
+F=$base-exemplar-full
+cli create --arena "$F" --cells 512
+cli observe --arena "$F" --exemplar trace_id=x h 0.2
+check_failure "exemplar: no room for the block" "shmetrics: observing with an exemplar: h: exemplar: arena full: the cell pool (4096 bytes) has no room for 8704 more for an exemplar block (create the arena with more --cells) (No space left on device)"
+cli dump --arena "$F"
+check_eq "exemplar: no room, counted all the same" "h_sum 0.2" "$(printf '%s\n' "$OUT" | grep '^h_sum')"
 
 # ------------------------------------------------------------------ summary
 

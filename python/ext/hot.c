@@ -5,7 +5,9 @@
  * that checks that the object holds a series, converts its argument and
  * calls the library's static inline update from shmetrics/hot.h: no
  * keyword parsing unless keywords are given, no allocation, no Python
- * frame.
+ * frame.  An exemplar (a dict given as exemplar=) is checked here with
+ * prometheus_client's rules and messages, then stored by the library's
+ * exemplar calls; a call without one never reaches that code.
  */
 #include "smpy.h"
 
@@ -27,6 +29,85 @@ static inline void *series_of(smpy_metric *m)
 static PyObject *value_error(int rc)
 {
     return smpy_raise(rc, SMPY_CTX_SPEC);
+}
+
+/* ----------------------------------------------------------- exemplars */
+
+/* At most this many characters of names and values (as prometheus_client);
+ * each name has one at least, so there are at most as many labels. */
+#define SMPY_EXEMPLAR_CHARS 128
+
+static int label_name_ok(PyObject *k)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(k);
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(k, i);
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The labels of `ex` (exemplar=) into out[SMPY_EXEMPLAR_CHARS]: the number
+ * of labels, 0 for None or an empty dict (prometheus_client ignores a false
+ * exemplar), -1 with an exception.  prometheus_client's checks, in its
+ * order and with its messages: each name, then the total length.  The
+ * strings point into the dict's str objects, which the caller holds.
+ */
+static Py_ssize_t exemplar_labels(PyObject *ex, shmetrics_label_t *out)
+{
+    if (ex == Py_None)
+        return 0;
+    if (!PyDict_Check(ex)) {
+        PyErr_Format(PyExc_TypeError, "exemplar must be a dict of str to str, not %.100s", Py_TYPE(ex)->tp_name);
+        return -1;
+    }
+    Py_ssize_t pos = 0, chars = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(ex, &pos, &k, &v)) {
+        if (!PyUnicode_Check(k) || !PyUnicode_Check(v)) {
+            PyErr_Format(PyExc_TypeError, "exemplar label names and values must be str, not %.100s",
+                         Py_TYPE(PyUnicode_Check(k) ? v : k)->tp_name);
+            return -1;
+        }
+        if (!label_name_ok(k)) {
+            PyErr_Format(PyExc_ValueError, "Invalid label metric name: %U", k);
+            return -1;
+        }
+        if (PyUnicode_GET_LENGTH(k) >= 2 && PyUnicode_READ_CHAR(k, 0) == '_' && PyUnicode_READ_CHAR(k, 1) == '_') {
+            PyErr_Format(PyExc_ValueError, "Reserved label metric name: %U", k);
+            return -1;
+        }
+        chars += PyUnicode_GET_LENGTH(k) + PyUnicode_GET_LENGTH(v);
+    }
+    if (chars > SMPY_EXEMPLAR_CHARS) {
+        PyErr_Format(PyExc_ValueError, "Exemplar labels have %zd UTF-8 characters, exceeding the limit of %d", chars,
+                     SMPY_EXEMPLAR_CHARS);
+        return -1;
+    }
+    Py_ssize_t n = 0;
+    pos = 0;
+    while (PyDict_Next(ex, &pos, &k, &v)) {
+        out[n].name = PyUnicode_AsUTF8(k); /* ASCII: checked above */
+        if (!(out[n].value = smpy_utf8(v, "an exemplar label value")))
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+/* The result of an update with an exemplar: a refused exemplar
+ * (ValueError) changed nothing; without room for it (OSError ENOSPC) the
+ * update was counted all the same. */
+static PyObject *exemplar_status(int rc)
+{
+    if (SMPY_UNLIKELY(rc < 0))
+        return smpy_raise(rc, SMPY_CTX_ARENA);
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------ counters */
@@ -61,6 +142,44 @@ static PyObject *counter_add(shmetrics_counter_series_t *s, PyObject *amount)
     Py_RETURN_NONE;
 }
 
+/* inc(amount, exemplar): the exact integer add for whole non-negative
+ * ints below 2^64, as counter_add. */
+static PyObject *counter_inc_exemplar(shmetrics_counter_series_t *s, PyObject *amount, PyObject *ex)
+{
+    shmetrics_label_t l[SMPY_EXEMPLAR_CHARS];
+    double d = 1.0;
+    if (amount && !PyLong_CheckExact(amount) && smpy_double(amount, &d) < 0)
+        return NULL;
+    Py_ssize_t n = exemplar_labels(ex, l);
+    if (n < 0)
+        return NULL;
+    if (n == 0) { /* an empty dict: no exemplar */
+        if (amount)
+            return counter_add(s, amount);
+        shmetrics_counter_add(s, 1);
+        Py_RETURN_NONE;
+    }
+    if (!amount)
+        return exemplar_status(shmetrics_counter_add_exemplar(s, 1, l, (size_t)n));
+    if (PyLong_CheckExact(amount)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(amount, &overflow);
+        if (v == -1 && PyErr_Occurred())
+            return NULL;
+        if (!overflow && v >= 0)
+            return exemplar_status(shmetrics_counter_add_exemplar(s, (uint64_t)v, l, (size_t)n));
+        if (overflow > 0) {
+            unsigned long long u = PyLong_AsUnsignedLongLong(amount);
+            if (!(u == (unsigned long long)-1 && PyErr_Occurred()))
+                return exemplar_status(shmetrics_counter_add_exemplar(s, (uint64_t)u, l, (size_t)n));
+            PyErr_Clear();
+        }
+        if (smpy_double(amount, &d) < 0)
+            return NULL;
+    }
+    return exemplar_status(shmetrics_counter_inc_exemplar(s, d, l, (size_t)n));
+}
+
 static const char *const inc_kw[] = {"amount", "exemplar"};
 
 static PyObject *counter_inc(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -78,11 +197,14 @@ static PyObject *counter_inc(smpy_metric *self, PyObject *const *args, Py_ssize_
     }
     if (smpy_parse_args("inc", args, nargs, kwnames, inc_kw, 2, a) < 0)
         return NULL;
-    if (!a[0]) {
-        shmetrics_counter_add(s, 1);
-        Py_RETURN_NONE;
+    if (!a[1] || a[1] == Py_None) {
+        if (!a[0]) {
+            shmetrics_counter_add(s, 1);
+            Py_RETURN_NONE;
+        }
+        return counter_add(s, a[0]);
     }
-    return counter_add(s, a[0]);
+    return counter_inc_exemplar(s, a[0], a[1]);
 }
 
 static PyObject *counter_get(smpy_metric *self, PyObject *unused)
@@ -94,7 +216,8 @@ static PyObject *counter_get(smpy_metric *self, PyObject *unused)
 
 PyMethodDef smpy_counter_methods[] = {
     {"inc", (PyCFunction)(void (*)(void))counter_inc, METH_FASTCALL | METH_KEYWORDS,
-     "inc(amount=1, exemplar=None)\nAdd a non-negative amount (exemplar is accepted and ignored)."},
+     "inc(amount=1, exemplar=None)\nAdd a non-negative amount; exemplar, a dict of str to str (a trace id, say), "
+     "is kept with the amount as the series' exemplar."},
     {"get", (PyCFunction)counter_get, METH_NOARGS, "get()\nThe series' value: the sum over every process and CPU."},
     {NULL, NULL, 0, NULL},
 };
@@ -199,14 +322,17 @@ PyMethodDef smpy_gauge_methods[] = {
 
 static const char *const observe_kw[] = {"amount", "exemplar"};
 
+/* The amount of observe(amount, exemplar) into *d, and its exemplar (NULL
+ * when not given; summaries take none: max 1). */
 static int observed(const char *func, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_t max,
-                    double *d)
+                    double *d, PyObject **ex)
 {
     PyObject *a[2] = {NULL, NULL};
     if (SMPY_LIKELY(!kwnames && nargs == 1))
         a[0] = args[0];
     else if (smpy_parse_args(func, args, nargs, kwnames, observe_kw, max, a) < 0)
         return -1;
+    *ex = a[1];
     if (!a[0]) {
         PyErr_Format(PyExc_TypeError, "%s() missing required argument 'amount'", func);
         return -1;
@@ -222,8 +348,17 @@ static PyObject *histogram_observe(smpy_metric *self, PyObject *const *args, Py_
 {
     shmetrics_histogram_series_t *s = series_of(self);
     double d;
-    if (SMPY_UNLIKELY(!s) || observed("observe", args, nargs, kwnames, 2, &d) < 0)
+    PyObject *ex;
+    if (SMPY_UNLIKELY(!s) || observed("observe", args, nargs, kwnames, 2, &d, &ex) < 0)
         return NULL;
+    if (SMPY_UNLIKELY(ex && ex != Py_None)) {
+        shmetrics_label_t l[SMPY_EXEMPLAR_CHARS];
+        Py_ssize_t n = exemplar_labels(ex, l);
+        if (n < 0)
+            return NULL;
+        if (n > 0)
+            return exemplar_status(shmetrics_histogram_observe_exemplar(s, d, l, (size_t)n));
+    }
     shmetrics_histogram_observe(s, d);
     Py_RETURN_NONE;
 }
@@ -232,7 +367,8 @@ static PyObject *summary_observe(smpy_metric *self, PyObject *const *args, Py_ss
 {
     shmetrics_summary_series_t *s = series_of(self);
     double d;
-    if (SMPY_UNLIKELY(!s) || observed("observe", args, nargs, kwnames, 1, &d) < 0)
+    PyObject *ex;
+    if (SMPY_UNLIKELY(!s) || observed("observe", args, nargs, kwnames, 1, &d, &ex) < 0)
         return NULL;
     shmetrics_summary_observe(s, d);
     Py_RETURN_NONE;
@@ -240,7 +376,8 @@ static PyObject *summary_observe(smpy_metric *self, PyObject *const *args, Py_ss
 
 PyMethodDef smpy_histogram_methods[] = {
     {"observe", (PyCFunction)(void (*)(void))histogram_observe, METH_FASTCALL | METH_KEYWORDS,
-     "observe(amount, exemplar=None)\nRecord one observation (exemplar is accepted and ignored)."},
+     "observe(amount, exemplar=None)\nRecord one observation; exemplar, a dict of str to str (a trace id, say), is "
+     "kept with the amount as the exemplar of the bucket it falls in."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,7 +5,9 @@
  * and summaries) and info (info metrics).  The first use registers the
  * family (type from the verb, label names from the LABEL=VALUE arguments in
  * the order given; info takes its labels with --label, since its KEY=VALUE
- * arguments are its value set); later uses must agree with it.
+ * arguments are its value set); later uses must agree with it.  inc and
+ * observe (histograms) take --exemplar LABEL=VALUE,... to keep the update
+ * as the series' (or bucket's) exemplar; the library checks its labels.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +19,9 @@
 #include "cli.h"
 
 #define MAX_LABELS 16
+/* --exemplar pairs: the library allows 128 characters of names and values,
+ * so at most 128 names of one character. */
+#define MAX_EXEMPLAR_LABELS 128
 
 struct update_args {
     const char *arena;
@@ -30,6 +35,7 @@ struct update_args {
     const char *schema;    /* observe --native */
     const char *zero;      /* observe --native: --zero-threshold */
     const char *max_nb;    /* observe --native: --max-buckets */
+    const char *exemplar;  /* inc, observe: --exemplar LABEL=VALUE,... */
     bool summary;          /* observe */
     bool native;           /* observe */
     bool allow_foreign;    /* --allow-foreign-arena */
@@ -45,6 +51,10 @@ struct update_args {
     const char *info_values[MAX_LABELS];
     char *info_buf[MAX_LABELS];
     size_t ninfo;
+    /* --exemplar split into its pairs, pointing into ex_buf */
+    shmetrics_label_t ex_labels[MAX_EXEMPLAR_LABELS];
+    char *ex_buf;
+    size_t nex;
 };
 
 static void args_free(struct update_args *a)
@@ -53,6 +63,31 @@ static void args_free(struct update_args *a)
         free(a->label_buf[i]);
     for (size_t i = 0; i < a->ninfo; i++)
         free(a->info_buf[i]);
+    free(a->ex_buf);
+}
+
+/* --exemplar LABEL=VALUE,...: the pairs into a->ex_labels (a copy of the
+ * list in a->ex_buf); 0, or the usage error's exit status. */
+static int split_exemplar(const struct verb *v, struct update_args *a)
+{
+    const char *list = a->exemplar;
+    if (!(a->ex_buf = strdup(list)))
+        return cli_usage_error(v, "out of memory");
+    for (char *p = a->ex_buf;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = 0;
+        char *eq = strchr(p, '=');
+        if (!eq)
+            return cli_usage_error(v, "--exemplar takes LABEL=VALUE pairs separated by commas: '%s' is not one", p);
+        if (a->nex == MAX_EXEMPLAR_LABELS)
+            return cli_usage_error(v, "--exemplar: more than %d pairs", MAX_EXEMPLAR_LABELS);
+        *eq = 0;
+        a->ex_labels[a->nex++] = (shmetrics_label_t){p, eq + 1};
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
 }
 
 /* Split NAME=VALUE into a copy the caller frees; -1 when out of memory. */
@@ -94,6 +129,7 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
                               : strcmp(arg, "--schema") == 0         ? &a->schema
                               : strcmp(arg, "--zero-threshold") == 0 ? &a->zero
                               : strcmp(arg, "--max-buckets") == 0    ? &a->max_nb
+                              : strcmp(arg, "--exemplar") == 0       ? &a->exemplar
                                                                      : NULL;
         if (valued) {
             if (!has_next)
@@ -158,6 +194,15 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
         return cli_usage_error(v, "--buckets is for histograms, not with --summary");
     if (observe && !a->summary && (a->quantiles || a->max_age))
         return cli_usage_error(v, "%s needs --summary", a->quantiles ? "--quantiles" : "--max-age");
+    if (a->exemplar && v != &verb_inc && !observe)
+        return cli_usage_error(v, "--exemplar is for counters and histograms (shmetrics inc, shmetrics observe)");
+    if (a->exemplar && a->summary)
+        return cli_usage_error(v, "--exemplar is for histograms, not with --summary");
+    if (a->exemplar) {
+        int st = split_exemplar(v, a);
+        if (st)
+            return st;
+    }
     if (!a->name)
         return cli_usage_error(v, "no metric NAME given");
     if (!cli_arena(a->arena))
@@ -213,7 +258,9 @@ static int run_inc(int argc, char **argv)
             st = cli_fail("registering the counter", rc);
         else if ((rc = shmetrics_counter_labelv(c, a.nlabels, a.label_values, &s)) < 0)
             st = cli_fail("resolving the series", rc);
-        else if ((rc = shmetrics_counter_inc(s, amount)) < 0)
+        else if (a.exemplar && (rc = shmetrics_counter_inc_exemplar(s, amount, a.ex_labels, a.nex)) < 0)
+            st = cli_fail("incrementing with an exemplar", rc);
+        else if (!a.exemplar && (rc = shmetrics_counter_inc(s, amount)) < 0)
             st = cli_fail("incrementing", rc);
     }
     if (reg)
@@ -426,7 +473,9 @@ static int run_observe(int argc, char **argv)
                 st = cli_fail("registering the histogram", rc);
             else if ((rc = shmetrics_histogram_labelv(m, a.nlabels, a.label_values, &s)) < 0)
                 st = cli_fail("resolving the series", rc);
-            else
+            else if (a.exemplar && (rc = shmetrics_histogram_observe_exemplar(s, value, a.ex_labels, a.nex)) < 0)
+                st = cli_fail("observing with an exemplar", rc);
+            else if (!a.exemplar)
                 shmetrics_histogram_observe(s, value);
         }
     }
@@ -494,10 +543,12 @@ const struct verb verb_observe = {
     "observe",
     "record one observation in a histogram or summary series",
     "usage: shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
-    "                         [--unit UNIT] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
+    "                         [--unit UNIT] [--buckets B1,B2,...] [--exemplar LABEL=VALUE,...]\n"
+    "                         NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
     "                         [--unit UNIT] --native [--schema S] [--zero-threshold Z]\n"
-    "                         [--max-buckets N] [--buckets B1,B2,...] NAME [LABEL=VALUE ...] VALUE\n"
+    "                         [--max-buckets N] [--buckets B1,B2,...] [--exemplar LABEL=VALUE,...]\n"
+    "                         NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
     "                         [--unit UNIT] --summary [--quantiles Q1,Q2,...]\n"
     "                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE\n"
@@ -527,6 +578,12 @@ const struct verb verb_observe = {
     "  --summary           a summary instead of a histogram\n"
     "  --quantiles LIST    summary quantiles, strictly increasing, within [0, 1]\n"
     "  --max-age SECONDS   summary window\n"
+    "  --exemplar LABEL=VALUE,...\n"
+    "                      keep VALUE, with these labels (a trace id, say) and\n"
+    "                      the time, as the exemplar of the bucket it falls in\n"
+    "                      (OpenMetrics; the last one wins).  Not for NaN or\n"
+    "                      infinite values; at most 128 characters of names and\n"
+    "                      values; a value may not contain a comma\n"
     "  --allow-foreign-arena\n"
     "                      write to an arena another user owns, or that others\n"
     "                      may write to (refused otherwise: see shmetrics inc --help)\n"
@@ -538,7 +595,7 @@ const struct verb verb_inc = {
     "inc",
     "add to a counter series (registering the counter on first use)",
     "usage: shmetrics inc [--arena PATH] [--allow-foreign-arena] [--help TEXT] [--unit UNIT]\n"
-    "                     NAME [LABEL=VALUE ...] [AMOUNT]\n"
+    "                     [--exemplar LABEL=VALUE,...] NAME [LABEL=VALUE ...] [AMOUNT]\n"
     "\n"
     "Adds AMOUNT (default 1, a finite number >= 0) to the series of counter NAME\n"
     "with the given labels.  The first use registers the counter, with the label\n"
@@ -550,6 +607,11 @@ const struct verb verb_inc = {
     "  --help TEXT       help text for a new counter (also --help-text TEXT)\n"
     "  --unit UNIT       the unit of a new counter (OpenMetrics UNIT): NAME gets\n"
     "                    _UNIT appended unless it ends with it (before _total)\n"
+    "  --exemplar LABEL=VALUE,...\n"
+    "                    keep AMOUNT, with these labels (a trace id, say) and\n"
+    "                    the time, as the series' exemplar (OpenMetrics; the\n"
+    "                    last one wins): at most 128 characters of names and\n"
+    "                    values; a value may not contain a comma\n"
     "  --allow-foreign-arena\n"
     "                    write to an arena another user owns, or that its group\n"
     "                    or every user may write to.  Without it (or the\n"
