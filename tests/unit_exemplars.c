@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -350,29 +351,43 @@ Test(exemplars, writer_killed_mid_write_is_taken_over)
     shmetrics_snapshot_free(snap);
 }
 
-/* Two processes write exemplars to one counter as fast as they can; each
- * exemplar is trace_id=N, pad=(N mod 61) x's, value N, so that a torn one
- * (fields of two writes) shows. */
-static void writer(int k, struct test_gate *g)
+/* What the writers and the reader share: the reader's word to stop, and
+ * how many exemplars each writer wrote. */
+struct torn_run {
+    uint32_t stop;     /* atomic */
+    uint64_t count[2]; /* atomic, each its writer's */
+};
+
+/* Two processes write exemplars to one counter as fast as they can, until
+ * the reader says stop; each exemplar is trace_id=N, pad=(N mod 61) x's,
+ * value N, so that a torn one (fields of two writes) shows. */
+static void writer(int k, struct test_gate *g, struct torn_run *run)
 {
     test_gate_wait(g);
     char id[32], pad[64];
     shmetrics_label_t l[] = {{"trace_id", id}, {"pad", pad}};
-    for (uint32_t i = 1; i <= 200000; i++) {
+    for (uint32_t i = 1; !__atomic_load_n(&run->stop, __ATOMIC_RELAXED) && i < UINT32_MAX / 4; i++) {
         uint32_t n = i * 2 + (uint32_t)k;
         snprintf(id, sizeof id, "%u", n);
         memset(pad, 'x', n % 61);
         pad[n % 61] = 0;
         if (shmetrics_counter_inc_exemplar(cs, n, l, 2) < 0)
             _exit(3);
+        __atomic_store_n(&run->count[k], i, __ATOMIC_RELAXED);
     }
     _exit(0);
 }
 
+/* The reader runs until it has seen 1,000 changes (or 60 s pass: a
+ * machine too loaded to run the three at once), so that it overlaps the
+ * writers however the scheduler runs them. */
 Test(exemplars, two_processes_never_a_torn_exemplar, .timeout = 120)
 {
     static const shmetrics_label_t l[] = {{"trace_id", "0"}, {"pad", ""}};
     cr_assert_eq(shmetrics_counter_inc_exemplar(cs, 0, l, 2), 0);
+    struct torn_run *run = mmap(NULL, sizeof *run, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cr_assert(run != MAP_FAILED);
+    memset(run, 0, sizeof *run);
     struct test_gate g;
     test_gate_init(&g);
     pid_t pids[2];
@@ -380,21 +395,15 @@ Test(exemplars, two_processes_never_a_torn_exemplar, .timeout = 120)
         pids[k] = fork();
         cr_assert(pids[k] >= 0);
         if (pids[k] == 0)
-            writer(k, &g);
+            writer(k, &g, run);
     }
     test_gate_open(&g);
     const uint64_t *b = block_of(cs, 1);
     uint32_t seen = 0, distinct = 0;
     double last = -1;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        int st;
-        int done = 0;
-        for (int k = 0; k < 2; k++)
-            if (pids[k] && waitpid(pids[k], &st, WNOHANG) == pids[k]) {
-                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-                pids[k] = 0;
-            }
-        done = !pids[0] && !pids[1];
         struct shm_exemplar e;
         int rc = shm_exemplar_read(b, 0, &e);
         if (rc == 0) {
@@ -411,19 +420,30 @@ Test(exemplars, two_processes_never_a_torn_exemplar, .timeout = 120)
         } else {
             cr_assert_eq(rc, -EAGAIN);
         }
-        if (done)
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (distinct >= 1000 || now.tv_sec - t0.tv_sec > 60)
             break;
+    }
+    __atomic_store_n(&run->stop, 1, __ATOMIC_RELAXED);
+    for (int k = 0; k < 2; k++) {
+        int st;
+        cr_assert_eq(waitpid(pids[k], &st, 0), pids[k]);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     uint64_t dropped, taken;
     shm_exemplar_counts(b, &dropped, &taken);
     cr_assert_eq(taken, 0);
-    cr_assert_gt(distinct, 10, "the reader saw %u changes", distinct);
-    /* Every write counted, exemplar stored or dropped. */
+    cr_assert_geq(distinct, 1000, "the reader saw %u changes in 60 s", distinct);
+    /* Every write counted, exemplar stored or dropped: writer k added
+     * 2i + k for i = 1 .. count[k]. */
     double want = 0;
-    for (uint32_t i = 1; i <= 200000; i++)
-        want += (double)(i * 2) + (double)(i * 2 + 1);
+    for (int k = 0; k < 2; k++)
+        for (uint64_t i = 1; i <= run->count[k]; i++)
+            want += (double)(i * 2 + (uint64_t)k);
     cr_assert_eq(shmetrics_counter_sum(cs), want);
-    cr_log_info("reads %u, changes seen %u, exemplars dropped %llu", seen, distinct, (unsigned long long)dropped);
+    cr_log_info("reads %u, changes seen %u, writes %llu + %llu, exemplars dropped %llu", seen, distinct,
+                (unsigned long long)run->count[0], (unsigned long long)run->count[1], (unsigned long long)dropped);
+    munmap(run, sizeof *run);
 }
 
 Test(exemplars, openmetrics_prints_them_text_0_0_4_does_not)

@@ -74,6 +74,33 @@ static int block_of(struct smx_series *s, uint32_t nslots, uint64_t **block)
     return 0;
 }
 
+/* An exemplar checked and encoded, and the block it goes to: prepared
+ * before the update (a refused exemplar changes nothing), published after
+ * it (the update counts even when the pool had no room for the block). */
+struct pending {
+    char text[SHM_EXEMPLAR_TEXT];
+    uint32_t len;
+    uint64_t *block;
+    int block_rc;
+};
+
+static int prepare(struct pending *p, const void *handle, uint32_t nslots, const shmetrics_label_t *labels, size_t n)
+{
+    int rc = encode(labels, n, p->text, &p->len);
+    if (rc < 0)
+        return rc;
+    p->block_rc = block_of(smx_series_of_handle(handle), nslots, &p->block);
+    return 0;
+}
+
+static int publish(const struct pending *p, uint32_t slot, double value)
+{
+    if (p->block_rc < 0)
+        return p->block_rc;
+    shm_exemplar_write(p->block, slot, value, smx_real_coarse_ns(), p->text, p->len);
+    return 0;
+}
+
 int shmetrics_counter_inc_exemplar(shmetrics_counter_series_t *c, double amount, const shmetrics_label_t *labels,
                                    size_t nlabels)
 {
@@ -81,19 +108,12 @@ int shmetrics_counter_inc_exemplar(shmetrics_counter_series_t *c, double amount,
         return smx_fail(-EINVAL, "counter_inc_exemplar: NULL series");
     if (!(amount >= 0.0) || isinf(amount))
         return shmetrics_bad_value_("counter increment", amount);
-    char text[SHM_EXEMPLAR_TEXT];
-    uint32_t len;
-    int rc = encode(labels, nlabels, text, &len);
+    struct pending p;
+    int rc = prepare(&p, c, 1, labels, nlabels);
     if (rc < 0)
         return rc;
-    struct smx_series *s = smx_series_of_handle(c);
-    uint64_t *block;
-    int brc = block_of(s, 1, &block);
-    shmetrics_counter_inc(c, amount); /* counted even without room for the exemplar */
-    if (brc < 0)
-        return brc;
-    shm_exemplar_write(block, 0, amount, smx_real_coarse_ns(), text, len);
-    return 0;
+    shmetrics_counter_inc(c, amount);
+    return publish(&p, 0, amount);
 }
 
 int shmetrics_counter_add_exemplar(shmetrics_counter_series_t *c, uint64_t n, const shmetrics_label_t *labels,
@@ -101,19 +121,12 @@ int shmetrics_counter_add_exemplar(shmetrics_counter_series_t *c, uint64_t n, co
 {
     if (!c)
         return smx_fail(-EINVAL, "counter_add_exemplar: NULL series");
-    char text[SHM_EXEMPLAR_TEXT];
-    uint32_t len;
-    int rc = encode(labels, nlabels, text, &len);
+    struct pending p;
+    int rc = prepare(&p, c, 1, labels, nlabels);
     if (rc < 0)
         return rc;
-    struct smx_series *s = smx_series_of_handle(c);
-    uint64_t *block;
-    int brc = block_of(s, 1, &block);
     shmetrics_counter_add(c, n);
-    if (brc < 0)
-        return brc;
-    shm_exemplar_write(block, 0, (double)n, smx_real_coarse_ns(), text, len);
-    return 0;
+    return publish(&p, 0, (double)n);
 }
 
 int shmetrics_histogram_observe_exemplar(shmetrics_histogram_series_t *h, double v, const shmetrics_label_t *labels,
@@ -124,17 +137,10 @@ int shmetrics_histogram_observe_exemplar(shmetrics_histogram_series_t *h, double
     if (!isfinite(v))
         return smx_fail(-EINVAL, "histogram observation with an exemplar: %g is %s; nothing is observed", v,
                         isnan(v) ? "not a number" : "infinite");
-    char text[SHM_EXEMPLAR_TEXT];
-    uint32_t len;
-    int rc = encode(labels, nlabels, text, &len);
+    struct pending p;
+    int rc = prepare(&p, h, h->nbuckets + 1, labels, nlabels);
     if (rc < 0)
         return rc;
-    struct smx_series *s = smx_series_of_handle(h);
-    uint64_t *block;
-    int brc = block_of(s, h->nbuckets + 1, &block);
     shmetrics_histogram_observe(h, v);
-    if (brc < 0)
-        return brc;
-    shm_exemplar_write(block, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), v, smx_real_coarse_ns(), text, len);
-    return 0;
+    return publish(&p, shmetrics_bucket_index_(h->bounds, h->nbuckets, v), v);
 }
