@@ -9,6 +9,7 @@ environment (push_common needs it).
 import json
 import os
 import shutil
+import sys
 import subprocess
 import time
 import urllib.parse
@@ -90,3 +91,18 @@ def scrape_config(job, target, extra=""):
     more of the job's keys, indented as the job's."""
     return ("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
             "  - job_name: %s\n%s    static_configs:\n      - targets: ['%s']\n" % (job, extra, target))
+
+
+def finish(prom, arena, tmp, show_log):
+    """The end of an end-to-end test: Prometheus' log tail when a check
+    failed (show_log), Prometheus stopped, the arena and the temporary
+    directory removed."""
+    if prom:
+        if show_log:
+            sys.stdout.write(prom.tail())
+        prom.stop()
+    try:
+        os.unlink(arena)
+    except FileNotFoundError:
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -8,12 +8,11 @@ SHMETRICS_CLI and SHMETRICS_FEED in the environment; run by Debian's python3.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
-from prom_server import Prometheus, scrape_config
+from prom_server import Prometheus, finish, scrape_config
 from push_common import stop_proc
 from tap import check, failed, summary
 
@@ -54,16 +53,8 @@ def main():
         check(prom.scalar("sum(shmetrics_arena_processes)") == 0.0,
               "collector's own metrics: the 4 workers gave their slots back")
     finally:
-        if prom:
-            if failed():
-                sys.stdout.write(prom.tail())
-            prom.stop()
         stop_proc(serve)
-        try:
-            os.unlink(ARENA)
-        except FileNotFoundError:
-            pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        finish(prom, ARENA, tmp, failed())
     return summary()
 
 

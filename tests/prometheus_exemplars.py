@@ -18,7 +18,6 @@ python3.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from prom_server import Prometheus, scrape_config
+from prom_server import Prometheus, finish, scrape_config
 from serve_proc import Server
 from tap import check, failed, summary
 
@@ -146,17 +145,9 @@ def main():
         now = time.time()
         check(all(start <= ts <= now for _, _, _, ts in items), "their times are those of the writes")
     finally:
-        if prom:
-            if failed():
-                sys.stdout.write(prom.tail())
-            prom.stop()
         if serve:
             serve.stop()
-        try:
-            os.unlink(ARENA)
-        except FileNotFoundError:
-            pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        finish(prom, ARENA, tmp, failed())
     return summary()
 
 

@@ -17,12 +17,11 @@ SHMETRICS_CLI and SHMETRICS_FEED in the environment; run by Debian's python3.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
-from prom_server import Prometheus, scrape_config
+from prom_server import Prometheus, finish, scrape_config
 from push_common import stop_proc
 from tap import check, failed, summary
 import pbdecode
@@ -96,16 +95,8 @@ def main():
         names = sorted(r["metric"]["__name__"] for r in prom.query('{__name__=~"feed_native.*"}'))
         check(names == ["feed_native_seconds"], "stored as one native series", names)
     finally:
-        if prom:
-            if failed():
-                sys.stdout.write(prom.tail())
-            prom.stop()
         stop_proc(serve)
-        try:
-            os.unlink(ARENA)
-        except FileNotFoundError:
-            pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        finish(prom, ARENA, tmp, failed())
     return summary()
 
 

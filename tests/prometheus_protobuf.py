@@ -24,14 +24,13 @@ import http.client
 import http.server
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 
 from prometheus_client.parser import text_string_to_metric_families
-from prom_server import Prometheus, scrape_config
+from prom_server import Prometheus, finish, scrape_config
 from push_common import stop_proc
 from tap import check, failed, summary
 import pbdecode
@@ -185,18 +184,10 @@ def main():
               == [0.0, 0.0, 1.0], "collector's own metrics: the workers gave their slots back, but for the one "
               "kept for its mode-all gauge")
     finally:
-        if prom:
-            if failed():
-                sys.stdout.write(prom.tail())
-            prom.stop()
         if proxy:
             proxy.stop()
         stop_proc(serve)
-        try:
-            os.unlink(ARENA)
-        except FileNotFoundError:
-            pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        finish(prom, ARENA, tmp, failed())
     return summary()
 
 
