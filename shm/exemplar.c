@@ -138,7 +138,7 @@ int shm_exemplar_find(const struct shm_arena *a, uint32_t series, uint32_t nslot
 
 int shm_exemplar_block(struct shm_arena *a, uint32_t series, uint32_t nslots, uint64_t **block)
 {
-    const uint64_t *found;
+    const uint64_t *found = NULL;
     int rc = shm_exemplar_find(a, series, nslots, &found);
     if (rc != -ENOENT) {
         *block = (uint64_t *)(uintptr_t)found;
