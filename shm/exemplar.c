@@ -41,6 +41,7 @@
  *      alive), drop and count the exemplar.  If it does not, take the slot
  *      over by a CAS from s to this writer's busy word, counted in header
  *      word 4; a failed CAS drops the exemplar as in 2.
+ *      (Steps 1-3 are shm_exemplar_begin, 4-5 shm_exemplar_end.)
  *   4. Store value, timestamp, length and the text word by word, each a
  *      relaxed atomic store (so that ThreadSanitizer sees no data race; a
  *      64-bit relaxed store is a plain mov on the machines we run on).
@@ -202,9 +203,14 @@ static bool writer_alive(uint64_t s)
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-int shm_exemplar_write(uint64_t *block, uint32_t slot, double value, uint64_t ts_ns, const char *text, uint32_t len)
+static uint64_t *slot_of(uint64_t *block, uint32_t slot)
 {
-    uint64_t *x = block + SHM_EXEMPLAR_HEADER_WORDS + (uint64_t)slot * SHM_EXEMPLAR_SLOT_WORDS;
+    return block + SHM_EXEMPLAR_HEADER_WORDS + (uint64_t)slot * SHM_EXEMPLAR_SLOT_WORDS;
+}
+
+int shm_exemplar_begin(uint64_t *block, uint32_t slot, uint64_t *ticket)
+{
+    uint64_t *x = slot_of(block, slot);
     uint64_t s = shmetrics_load_relaxed(&x[SHM_EXEMPLAR_SEQ]);
     bool takeover = false;
     if (s & 1) {
@@ -221,6 +227,17 @@ int shm_exemplar_write(uint64_t *block, uint32_t slot, double value, uint64_t ts
         goto dropped;
     if (takeover)
         shmetrics_add_relaxed(&block[SHM_EXEMPLAR_TAKEN_W], 1);
+    *ticket = busy;
+    return 0;
+dropped:
+    shmetrics_add_relaxed(&block[SHM_EXEMPLAR_DROPPED_W], 1);
+    return 1;
+}
+
+void shm_exemplar_end(uint64_t *block, uint32_t slot, uint64_t ticket, double value, uint64_t ts_ns,
+                      const uint64_t *words, uint32_t len)
+{
+    uint64_t *x = slot_of(block, slot);
     uint64_t bits;
     memcpy(&bits, &value, sizeof bits);
     shmetrics_store_relaxed(&x[SHM_EXEMPLAR_VALUE], bits);
@@ -228,23 +245,16 @@ int shm_exemplar_write(uint64_t *block, uint32_t slot, double value, uint64_t ts
         raise(SIGSTOP); /* tests: a writer killed in the middle of a write */
     shmetrics_store_relaxed(&x[SHM_EXEMPLAR_TS], ts_ns);
     shmetrics_store_relaxed(&x[SHM_EXEMPLAR_LEN], (uint64_t)len);
-    uint64_t words[SHM_EXEMPLAR_TEXT / 8];
     uint32_t nw = (len + 7) / 8;
-    if (nw)
-        words[nw - 1] = 0;
-    memcpy(words, text, len);
     for (uint32_t i = 0; i < nw; i++)
         shmetrics_store_relaxed(&x[SHM_EXEMPLAR_TEXT_W + i], words[i]);
+    uint64_t count = (ticket >> 1) & SEQ_COUNT_MASK;
     shmetrics_store_release(&x[SHM_EXEMPLAR_SEQ], ((count + 1) & SEQ_COUNT_MASK) << 1);
-    return 0;
-dropped:
-    shmetrics_add_relaxed(&block[SHM_EXEMPLAR_DROPPED_W], 1);
-    return 1;
 }
 
 int shm_exemplar_read(const uint64_t *block, uint32_t slot, struct shm_exemplar *out)
 {
-    const uint64_t *x = block + SHM_EXEMPLAR_HEADER_WORDS + (uint64_t)slot * SHM_EXEMPLAR_SLOT_WORDS;
+    const uint64_t *x = slot_of((uint64_t *)(uintptr_t)block, slot);
     uint64_t words[SHM_EXEMPLAR_TEXT / 8];
     for (int tries = 0; tries < EXEMPLAR_READ_TRIES; tries++) {
         if (tries)

@@ -16,6 +16,10 @@ bool smx_metric_name_ok(const char *s, size_t len);
 /* [a-zA-Z_][a-zA-Z0-9_]*, 1..SHM_MAX_NAME bytes (reserved prefixes are the
  * spec's business, not the format's). */
 bool smx_label_name_ok(const char *s, size_t len);
+/* The length of the NUL-terminated `s` if it is such a label name of at
+ * most `max` bytes, else 0; one pass, reading no byte past the first that
+ * is not a name character (a worker's hot path: exemplar labels). */
+size_t smx_label_name_len(const char *s, size_t max);
 /* Well-formed UTF-8 without NUL bytes. */
 bool smx_utf8_ok(const char *s, size_t len);
 /* The code points of `s` if it is UTF-8 without NUL, else SIZE_MAX (one

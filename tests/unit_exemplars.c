@@ -223,6 +223,29 @@ Test(exemplars, every_refusal_changes_nothing)
                    "histogram observation with an exemplar: nan is not a number; nothing is observed");
     assert_refused(shmetrics_histogram_observe_exemplar(hs, -INFINITY, ok, 1),
                    "histogram observation with an exemplar: -inf is infinite; nothing is observed");
+    /* The checks' bounds: a name refused at its last byte, an empty name,
+     * a value longer than 128 four-byte characters (the encoder stops
+     * reading it, the message counts it all), more labels than characters. */
+    static const shmetrics_label_t late_bad[] = {{"trace_id.", "a"}};
+    static const shmetrics_label_t empty_name[] = {{"", "a"}};
+    assert_refused(shmetrics_counter_inc_exemplar(cs, 1, late_bad, 1),
+                   "exemplar label name \"trace_id.\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    assert_refused(shmetrics_counter_inc_exemplar(cs, 1, empty_name, 1),
+                   "exemplar label name \"\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    char *longv = repeat("y", 600);
+    shmetrics_label_t long_value[] = {{"t", longv}};
+    assert_refused(shmetrics_counter_inc_exemplar(cs, 1, long_value, 1),
+                   "exemplar labels have 601 UTF-8 characters, exceeding the limit of 128");
+    free(longv);
+    shmetrics_label_t many[130];
+    char names[130][8];
+    for (int i = 0; i < 130; i++) {
+        snprintf(names[i], sizeof names[i], "l%d", i);
+        many[i] = (shmetrics_label_t){names[i], ""};
+    }
+    /* l0..l9: 10 x 2, l10..l99: 90 x 3, l100..l129: 30 x 4 characters. */
+    assert_refused(shmetrics_counter_inc_exemplar(cs, 1, many, 130),
+                   "exemplar labels have 410 UTF-8 characters, exceeding the limit of 128");
     assert_refused(shmetrics_counter_inc_exemplar(NULL, 1, ok, 1), "counter_inc_exemplar: NULL series");
     assert_refused(shmetrics_counter_add_exemplar(NULL, 1, ok, 1), "counter_add_exemplar: NULL series");
     assert_refused(shmetrics_histogram_observe_exemplar(NULL, 1, ok, 1), "histogram_observe_exemplar: NULL series");

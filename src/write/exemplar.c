@@ -12,6 +12,7 @@
  * exemplar is an illustration of the count, the count is the metric) and
  * the call returns -ENOSPC with the reason.
  */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -22,9 +23,11 @@
 #include "shm/layout.h"
 #include "shm/names.h"
 
-/* Check `labels` and encode them as (name NUL value NUL) pairs into
- * text[SHM_EXEMPLAR_TEXT]. */
-static int encode(const shmetrics_label_t *labels, size_t n, char *text, uint32_t *len)
+/* Check `labels` whole, for the message of a refused exemplar.  The fast
+ * encoder below stops at the first thing that looks wrong and asks this
+ * one, so the message names the same problem in the same order whatever
+ * the encoder saw first. */
+static int refuse(const shmetrics_label_t *labels, size_t n)
 {
     if (n && !labels)
         return smx_fail(-EINVAL, "exemplar: %zu labels but no array", n);
@@ -46,16 +49,75 @@ static int encode(const shmetrics_label_t *labels, size_t n, char *text, uint32_
     if (chars > SHM_EXEMPLAR_CHARS)
         return smx_fail(-EINVAL, "exemplar labels have %zu UTF-8 characters, exceeding the limit of %u", chars,
                         SHM_EXEMPLAR_CHARS);
-    /* At most SHM_EXEMPLAR_CHARS characters and 2 NULs a label fit (layout.h). */
-    size_t pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t kl = strlen(labels[i].name) + 1, vl = strlen(labels[i].value) + 1;
-        memcpy(text + pos, labels[i].name, kl);
-        memcpy(text + pos + kl, labels[i].value, vl);
-        pos += kl + vl;
+    return smx_fail(-EINVAL, "exemplar labels refused"); /* not reached: encode saw a problem */
+}
+
+/* Copy a short string with its NUL: a word at a time, then bytes.  (A
+ * memcpy of a length only known at run time became `rep movsq`, whose
+ * start-up cost was most of an exemplar's encoding.) */
+static char *copy_short(char *dst, const char *src, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        memcpy(dst + i, &w, 8);
     }
-    *len = (uint32_t)pos;
+    for (; i <= len; i++)
+        dst[i] = src[i];
+    return dst + len + 1;
+}
+
+/* Check `labels`, keeping each string's length for encode(): at most
+ * SHM_EXEMPLAR_CHARS characters in all, so at most that many labels; a
+ * value longer than 4 bytes a character allows is too long unread.  Only
+ * loads: the update's locked add comes next, and stores before it would
+ * have to drain first. */
+struct checked {
+    const shmetrics_label_t *labels;
+    size_t n;
+    uint16_t len[2 * SHM_EXEMPLAR_CHARS];
+};
+
+static int check(const shmetrics_label_t *labels, size_t n, struct checked *c)
+{
+    size_t chars = 0;
+    if (n && !labels)
+        return refuse(labels, n);
+    if (n > SHM_EXEMPLAR_CHARS)
+        return refuse(labels, n); /* every label has a name of a character at least */
+    for (size_t i = 0; i < n; i++) {
+        const char *k = labels[i].name, *v = labels[i].value;
+        if (!k || !v)
+            return refuse(labels, n);
+        size_t kl = smx_label_name_len(k, SHM_EXEMPLAR_CHARS), vl = strnlen(v, 4 * SHM_EXEMPLAR_CHARS + 1);
+        if (kl == 0 || vl > 4 * SHM_EXEMPLAR_CHARS)
+            return refuse(labels, n);
+        size_t vchars = smx_utf8_count(v, vl);
+        if (vchars == SIZE_MAX || (chars += kl + vchars) > SHM_EXEMPLAR_CHARS)
+            return refuse(labels, n);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(labels[j].name, k) == 0)
+                return refuse(labels, n);
+        c->len[2 * i] = (uint16_t)kl;
+        c->len[2 * i + 1] = (uint16_t)vl;
+    }
+    c->labels = labels;
+    c->n = n;
     return 0;
+}
+
+/* The checked labels as (name NUL value NUL) pairs in `words`, the bytes
+ * after the text in its last word zero: at most 511 bytes (layout.h). */
+static uint32_t encode(const struct checked *c, uint64_t *words)
+{
+    char *text = (char *)words, *end = text;
+    for (size_t i = 0; i < c->n; i++)
+        end = copy_short(copy_short(end, c->labels[i].name, c->len[2 * i]), c->labels[i].value, c->len[2 * i + 1]);
+    size_t pos = (size_t)(end - text);
+    if (pos % 8)
+        memset(end, 0, 8 - pos % 8);
+    return (uint32_t)pos;
 }
 
 /* The series' exemplar block, allocated on its first exemplar. */
@@ -74,19 +136,19 @@ static int block_of(struct smx_series *s, uint32_t nslots, uint64_t **block)
     return 0;
 }
 
-/* An exemplar checked and encoded, and the block it goes to: prepared
- * before the update (a refused exemplar changes nothing), published after
- * it (the update counts even when the pool had no room for the block). */
+/* An exemplar checked, and the block it goes to: prepared before the
+ * update (a refused exemplar changes nothing), published after it (the
+ * update counts even when the pool had no room for the block): the slot
+ * taken, the text encoded, the slot released. */
 struct pending {
-    char text[SHM_EXEMPLAR_TEXT];
-    uint32_t len;
+    struct checked labels;
     uint64_t *block;
     int block_rc;
 };
 
 static int prepare(struct pending *p, const void *handle, uint32_t nslots, const shmetrics_label_t *labels, size_t n)
 {
-    int rc = encode(labels, n, p->text, &p->len);
+    int rc = check(labels, n, &p->labels);
     if (rc < 0)
         return rc;
     p->block_rc = block_of(smx_series_of_handle(handle), nslots, &p->block);
@@ -97,7 +159,11 @@ static int publish(const struct pending *p, uint32_t slot, double value)
 {
     if (p->block_rc < 0)
         return p->block_rc;
-    shm_exemplar_write(p->block, slot, value, smx_real_coarse_ns(), p->text, p->len);
+    uint64_t ticket, words[SHM_EXEMPLAR_TEXT / 8];
+    if (shm_exemplar_begin(p->block, slot, &ticket) != 0)
+        return 0; /* dropped: another writer's exemplar is being stored */
+    uint32_t len = encode(&p->labels, words);
+    shm_exemplar_end(p->block, slot, ticket, value, smx_real_coarse_ns(), words, len);
     return 0;
 }
 
