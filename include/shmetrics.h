@@ -1032,11 +1032,17 @@ typedef struct shmetrics_arena_info {
      * family's dense range with every spill slot of their stripe taken
      * (each is still in its series' count). */
     uint64_t native_unplaced;
+    /* Exemplars dropped because another live writer was storing one in
+     * the same slot (exemplars are last-writer-wins samples: nobody
+     * waits), and slots taken over from writers that died mid-write;
+     * summed over the series' exemplar blocks. */
+    uint64_t exemplars_dropped, exemplars_taken_over;
 } shmetrics_arena_info_t;
 
 /* The arena's header: capacities, use and counters (bytes_used is what the
  * collector's shmetrics_arena_bytes_used reports) (the words read
- * relaxed, each on its own).  *out's path points into the registry, valid
+ * relaxed, each on its own), and the exemplar counts (a walk of the
+ * series records: O(series)).  *out's path points into the registry, valid
  * until shutdown.  -EINVAL for a NULL argument or a handle that is not a
  * registry, -EFAULT when the file can no longer be read.  Collector. */
 int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out);

@@ -292,6 +292,9 @@ int shm_exemplar_read(const uint64_t *block, uint32_t slot, struct shm_exemplar 
 /* The block's counts of dropped exemplars and of slots taken over from
  * writers that died mid-write. */
 void shm_exemplar_counts(const uint64_t *block, uint64_t *dropped, uint64_t *taken);
+/* The same counts summed over every series' block (a walk of the series
+ * records; blocks that fail their header check are skipped).  Any reader. */
+void shm_exemplar_totals(const struct shm_arena *a, uint64_t *dropped, uint64_t *taken);
 /* Tests: when set, a writer stops itself (SIGSTOP) after its busy CAS and
  * its first field store, so that a test can kill it there. */
 extern int shm_exemplar_stop_hook;

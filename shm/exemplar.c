@@ -286,6 +286,30 @@ int shm_exemplar_read(const uint64_t *block, uint32_t slot, struct shm_exemplar 
     return -EAGAIN;
 }
 
+void shm_exemplar_totals(const struct shm_arena *a, uint64_t *dropped, uint64_t *taken)
+{
+    uint64_t d = 0, t = 0;
+    uint32_t n = shm_series_used(a);
+    uint64_t used = shmetrics_load_acquire(&a->sh->pool_used), cap = a->h.pool_bytes / 8;
+    if (used > cap)
+        used = cap;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w = shmetrics_load_acquire(&shm_series_recs(a)[i].exemplars);
+        if (w == 0 || w - 1 >= used || (w - 1) % SHM_LINE_WORDS || used - (w - 1) < SHM_EXEMPLAR_HEADER_WORDS)
+            continue;
+        const uint64_t *b = shm_pool(a) + (w - 1);
+        if (shmetrics_load_relaxed(&b[SHM_EXEMPLAR_MAGIC_W]) != SHM_EXEMPLARS_MAGIC ||
+            shmetrics_load_relaxed(&b[SHM_EXEMPLAR_SERIES_W]) != i)
+            continue; /* damaged: the scrape reports it, the totals skip it */
+        uint64_t bd, bt;
+        shm_exemplar_counts(b, &bd, &bt);
+        d += bd;
+        t += bt;
+    }
+    *dropped = d;
+    *taken = t;
+}
+
 void shm_exemplar_counts(const uint64_t *block, uint64_t *dropped, uint64_t *taken)
 {
     *dropped = shmetrics_load_relaxed(&block[SHM_EXEMPLAR_DROPPED_W]);

@@ -473,12 +473,13 @@ check_eq "observe --help: the histogram form" \
 check_eq "observe --help: the native form" \
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
                          [--unit UNIT] --native [--schema S] [--zero-threshold Z]
-                         [--max-buckets N] [--buckets B1,B2,...] [--exemplar LABEL=VALUE,...]
-                         NAME [LABEL=VALUE ...] VALUE" "$(lines 4 7)"
+                         [--max-buckets N] [--range LO,HI] [--buckets B1,B2,...]
+                         [--exemplar LABEL=VALUE,...]
+                         NAME [LABEL=VALUE ...] VALUE" "$(lines 4 8)"
 check_eq "observe --help: the summary form" \
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]
                          [--unit UNIT] --summary [--quantiles Q1,Q2,...]
-                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 8 10)"
+                         [--max-age SECONDS] NAME [LABEL=VALUE ...] VALUE" "$(lines 9 11)"
 check_contains "observe --help: names the default buckets" \
     "(default .005,.01,.025,.05,.075,.1,.25,.5,.75,${nl}1,2.5,5,7.5,10; +Inf is always added)" "$OUT"
 check_contains "observe --help: names the default quantiles and window" \
@@ -1124,9 +1125,11 @@ gauges     0 / 1024 (a line per process each)
 striped    0 stripe sets (0 refused)" "$(lines 10 12)"
 check_true "stat of a new arena: memory now and at most" matches "$(lines 13)" \
     'memory     [0-9.]* KiB allocated, at most 32.3 MiB$'
-check_eq "stat of a new arena: no refusals, nothing abandoned or reclaimed, no process table" \
+check_eq "stat of a new arena: no refusals, nothing abandoned, unplaced, dropped or reclaimed, no process table" \
     "refused    0 (0 by a full filesystem)
 abandoned  0
+unplaced   0 native histogram observations (outside every bucket)
+exemplars  0 dropped (slot busy), 0 slots taken over from dead writers
 reclaimed  0" "$(lines 14 '$')"
 
 t0=$(utc_now)
@@ -1152,13 +1155,15 @@ striped    0 stripe sets (0 refused)" "$(lines 10 12)"
 check_eq "stat after updates: refused, abandoned, and the slots of the mostrecent set and of the two incs reclaimed at their exit" \
     "refused    0 (0 by a full filesystem)
 abandoned  0
-reclaimed  3" "$(lines 14 16)"
+unplaced   0 native histogram observations (outside every bucket)
+exemplars  0 dropped (slot busy), 0 slots taken over from dead writers
+reclaimed  3" "$(lines 14 18)"
 check_eq "stat after updates: blank line, then the process table header" "
-  SLOT        PID STATE     ATTACHED" "$(lines 17 18)"
-check_eq "stat after updates: one row (the mode-all set keeps its slot), nothing after" 19 "$(($(wc -l <"$tmp/out")))"
+  SLOT        PID STATE     ATTACHED" "$(lines 19 20)"
+check_eq "stat after updates: one row (the mode-all set keeps its slot), nothing after" 21 "$(($(wc -l <"$tmp/out")))"
 slot=0
 for pid in "$p2"; do
-    row=$(lines $((19 + slot)))
+    row=$(lines $((21 + slot)))
     want=$(printf '%6u %10u %-9s ' "$slot" "$pid" exited)
     check_eq "stat after updates: slot $slot is pid $pid, exited" "$want" "$(printf '%s\n' "$row" | cut -c 1-28)"
     attached=$(printf '%s\n' "$row" | cut -c 29-)
@@ -1166,6 +1171,34 @@ for pid in "$p2"; do
         time_between "$attached" "$t0" "$t1"
     slot=$((slot + 1))
 done
+
+# A native histogram's dense range (--range): one CPU, so one stripe and its
+# 8 spill slots; 16 bucket indexes outside (2^-2, 2^3] at schema 0 (0.0001
+# below it, 100..8e6 above, 500 sharing 300's bucket): 8 spill, 8 unplaced.
+A=$base-range
+for v in 100 0.0001 200 300 500 1000 3000 5000 9000 20000 40000 80000 160000 1e6 2e6 4e6 8e6; do
+    run taskset -c 0 "$CLI" observe --arena "$A" --native --schema 0 --range -2,3 lat "$v"
+    check_rc "observe $v pinned to CPU 0: exit 0" 0
+done
+cli stat --arena "$A"
+check_eq "stat: native observations no bucket took" \
+    "unplaced   8 native histogram observations (outside every bucket)" "$(grep '^unplaced' "$tmp/out")"
+cli dump --arena "$A" --format json
+check_true "dump: the native buckets, 8 spilled, 8 unplaced" grep -qF \
+    '"count":17,"sum":15319100.0001,"nan_count":0,"unplaced":8,"positive":[[-13,1],[7,1],[8,1],[9,2],[10,1],[12,1],[13,1],[14,1]]' \
+    "$tmp/out"
+cli observe --arena "$A" --native --schema 0 --range 3,2 lat2 1
+check_failure "--range out of order" \
+    "shmetrics: registering the histogram: histogram lat2: the native exponents 3..2 must be increasing and within -1075..1024 (Invalid argument)"
+cli observe --arena "$A" --native --range 3 lat3 1
+check_usage_error "--range without HI" "--range takes two whole numbers LO,HI (exponents of 2), not '3'"
+cli observe --arena "$A" --native --range 1,x lat3 1
+check_usage_error "--range with HI not a number" "--range takes two whole numbers LO,HI (exponents of 2), not '1,x'"
+cli observe --arena "$A" --range 1,3 lat4 1
+check_usage_error "--range without --native" "--range needs --native"
+cli inc --arena "$A" --range 1,3 c 1
+check_usage_error "--range on a counter" "--range is for histograms (shmetrics observe)"
+rm -f "$A"
 
 A=$base-full
 cli create --arena "$A" --families 4 --series 8 --processes 1 --shards 1

@@ -123,6 +123,14 @@ def main():
         text = body.decode()
         check(status == 200 and headers.get("content-type", "").startswith("application/openmetrics-text"),
               "serve gives OpenMetrics", (status, headers.get("content-type")))
+        # Each worker writes its own series, one process after the other: no
+        # slot was ever busy, none was left busy.
+        for name in ("shmetrics_arena_exemplars_dropped_total", "shmetrics_arena_exemplar_slots_taken_over_total"):
+            check(name + " 0" in text.splitlines(), "serve: %s 0" % name,
+                  [x for x in text.splitlines() if x.startswith(name)])
+        r = subprocess.run([CLI, "stat", "--arena", ARENA], capture_output=True, text=True, timeout=30)
+        check("exemplars  0 dropped (slot busy), 0 slots taken over from dead writers" in r.stdout.splitlines(),
+              "stat: no exemplar dropped or taken over", r.stdout)
         for (metric, w, le), (tid, value) in sorted(last.items(), key=str):
             labels = 'worker="%s"' % w + (',le="%s"' % le if le else "")
             want = '%s{%s} ' % (metric, labels)

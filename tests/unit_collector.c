@@ -203,7 +203,15 @@ Test(collector, serve_self_families_appended_once_in_table_order)
     shmetrics_snapshot_t *snap;
     cr_assert_eq(shmetrics_collect(r, &snap), 0);
     shmetrics_arena_info_t in =
-        {.file_bytes = 4096, .refused = 3, .bytes_used = 1234, .fs_refused = 4, .allocated_bytes = 2048, .striped = 5};
+        {.file_bytes = 4096,
+                                 .refused = 3,
+                                 .bytes_used = 1234,
+                                 .fs_refused = 4,
+                                 .allocated_bytes = 2048,
+                                 .striped = 5,
+                                 .native_unplaced = 6,
+                                 .exemplars_dropped = 7,
+                                 .exemplars_taken_over = 8};
     struct smx_self_in self = {.who = SMX_SELF_SERVE,
                                .snap = snap,
                                .arena = &in,
@@ -228,6 +236,9 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                         "shmetrics_arena_filesystem_full",
                                         "shmetrics_arena_bytes_allocated",
                                         "shmetrics_arena_stripes",
+                                        "shmetrics_arena_native_unplaced",
+                                        "shmetrics_arena_exemplars_dropped",
+                                        "shmetrics_arena_exemplar_slots_taken_over",
                                         "shmetrics_arena_damaged_records",
                                         "shmetrics_arena_processes",
                                         "shmetrics_collector_connections",
@@ -235,14 +246,14 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                         "shmetrics_collector_connections_closed",
                                         "shmetrics_collector_password_checks",
                                         "shmetrics_collector_resident_memory_bytes"};
-    static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 0};
-    static const shmetrics_type_t types[] = {SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
-                                             SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER,
-                                             SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_GAUGE,
-                                             SHMETRICS_GAUGE};
-    assert_families(snap, &m, names, 18);
+    static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 6, 7, 8, 0};
+    static const shmetrics_type_t types[] = {
+        SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
+        SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,
+        SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE};
+    assert_families(snap, &m, names, 21);
     cr_assert_eq(snap->nfamilies, 1);
-    for (size_t i = 0; i < 12; i++) {
+    for (size_t i = 0; i < 15; i++) {
         const shmetrics_family_t *f = &m.families[1 + i];
         cr_assert_eq(f->type, types[i], "%s", f->name);
         cr_assert_eq(f->nsamples, 1, "%s", f->name);
@@ -250,7 +261,7 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_str_eq(f->samples[0].suffix, types[i] == SHMETRICS_COUNTER ? "_total" : "", "%s", f->name);
         cr_assert_eq(f->samples[0].value, values[i], "%s: %g", f->name, f->samples[0].value);
     }
-    const shmetrics_family_t *p = &m.families[13];
+    const shmetrics_family_t *p = &m.families[16];
     cr_assert_eq(p->type, SHMETRICS_GAUGE);
     cr_assert_eq(p->nsamples, 3);
     static const char *const states[] = {"attached", "dead", "exited"};
@@ -261,10 +272,10 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_eq(p->samples[i].value, 0.0);
     }
     /* The connection guard's: open, the limit, closed by reason, memory. */
-    cr_assert_eq(m.families[14].samples[0].value, 9.0);
-    cr_assert_eq(m.families[14].type, SHMETRICS_GAUGE);
-    cr_assert_eq(m.families[15].samples[0].value, 1024.0);
-    const shmetrics_family_t *c = &m.families[16];
+    cr_assert_eq(m.families[17].samples[0].value, 9.0);
+    cr_assert_eq(m.families[17].type, SHMETRICS_GAUGE);
+    cr_assert_eq(m.families[18].samples[0].value, 1024.0);
+    const shmetrics_family_t *c = &m.families[19];
     cr_assert_eq(c->type, SHMETRICS_COUNTER);
     cr_assert_eq(c->nsamples, 3);
     static const char *const reasons[] = {"request_timeout", "address_limit", "connection_limit"};
@@ -275,7 +286,7 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_str_eq(c->samples[i].suffix, "_total");
         cr_assert_eq(c->samples[i].value, 11.0 + (double)i);
     }
-    const shmetrics_family_t *a = &m.families[17];
+    const shmetrics_family_t *a = &m.families[20];
     static const char *const results[] = {"cached", "verified", "refused"};
     cr_assert_eq(a->nsamples, 3);
     for (size_t i = 0; i < 3; i++) {
@@ -283,7 +294,7 @@ Test(collector, serve_self_families_appended_once_in_table_order)
         cr_assert_str_eq(a->samples[i].labels[0].value, results[i]);
         cr_assert_eq(a->samples[i].value, 21.0 + (double)i);
     }
-    cr_assert_eq(m.families[18].samples[0].value, 8192.0);
+    cr_assert_eq(m.families[21].samples[0].value, 8192.0);
     cr_assert_str_eq(m.families[1].help, "Scrapes served by this collector.");
     smx_self_free(&m);
     shmetrics_snapshot_free(snap);

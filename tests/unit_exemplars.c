@@ -368,6 +368,13 @@ Test(exemplars, writer_killed_mid_write_is_taken_over)
     shm_exemplar_counts(b, &dropped, &taken);
     cr_assert_eq(dropped, 1);
     cr_assert_eq(taken, 1);
+    /* The arena's totals (shmetrics stat, the collector's self metrics):
+     * the histogram's block has none of either. */
+    cr_assert_eq(shmetrics_histogram_observe_exemplar(hs, 1, late, 1), 0);
+    shmetrics_arena_info_t in;
+    cr_assert_eq(shmetrics_arena_info(reg, &in), 0);
+    cr_assert_eq(in.exemplars_dropped, 1);
+    cr_assert_eq(in.exemplars_taken_over, 1);
     snap = collect();
     assert_exemplar(sample(snap, "requests", 0)->exemplar, 3, lo, hi, 1, late);
     cr_assert_eq(sample(snap, "requests", 0)->value, 105);

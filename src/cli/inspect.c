@@ -294,6 +294,10 @@ static int run_stat(int argc, char **argv)
     printf("refused    %llu (%llu by a full filesystem)\n", (unsigned long long)in.refused,
            (unsigned long long)in.fs_refused);
     printf("abandoned  %llu\n", (unsigned long long)in.abandoned);
+    printf("unplaced   %llu native histogram observations (outside every bucket)\n",
+           (unsigned long long)in.native_unplaced);
+    printf("exemplars  %llu dropped (slot busy), %llu slots taken over from dead writers\n",
+           (unsigned long long)in.exemplars_dropped, (unsigned long long)in.exemplars_taken_over);
     printf("reclaimed  %llu\n", (unsigned long long)in.reclaimed);
     if (got) {
         printf("\n%6s %10s %-9s %s\n", "SLOT", "PID", "STATE", "ATTACHED");

@@ -35,6 +35,7 @@ struct update_args {
     const char *schema;    /* observe --native */
     const char *zero;      /* observe --native: --zero-threshold */
     const char *max_nb;    /* observe --native: --max-buckets */
+    const char *range;     /* observe --native: --range LO,HI */
     const char *exemplar;  /* inc, observe: --exemplar LABEL=VALUE,... */
     bool summary;          /* observe */
     bool native;           /* observe */
@@ -129,6 +130,7 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
                               : strcmp(arg, "--schema") == 0         ? &a->schema
                               : strcmp(arg, "--zero-threshold") == 0 ? &a->zero
                               : strcmp(arg, "--max-buckets") == 0    ? &a->max_nb
+                              : strcmp(arg, "--range") == 0          ? &a->range
                               : strcmp(arg, "--exemplar") == 0       ? &a->exemplar
                                                                      : NULL;
         if (valued) {
@@ -183,7 +185,11 @@ static int parse(const struct verb *v, int argc, char **argv, struct update_args
         return cli_usage_error(v, "--mode is for gauges, not with --enum");
     if (v == &verb_info && (a->mode || a->unit))
         return cli_usage_error(v, "%s is not for info metrics", a->mode ? "--mode" : "--unit");
-    const char *nat_opt = a->schema ? "--schema" : a->zero ? "--zero-threshold" : a->max_nb ? "--max-buckets" : NULL;
+    const char *nat_opt = a->schema   ? "--schema"
+                          : a->zero   ? "--zero-threshold"
+                          : a->max_nb ? "--max-buckets"
+                          : a->range  ? "--range"
+                                      : NULL;
     if (!observe && (a->native || nat_opt))
         return cli_usage_error(v, "%s is for histograms (shmetrics observe)", a->native ? "--native" : nat_opt);
     if (observe && a->native && a->summary)
@@ -220,6 +226,28 @@ static bool parse_double(const char *s, double *out)
     *out = d;
     return true;
 }
+
+/* "LO,HI": two whole numbers (the library checks their order and span). */
+static bool parse_range(const char *s, int *lo, int *hi)
+{
+    const char *comma = strchr(s, ',');
+    if (!comma)
+        return false;
+    char first[32];
+    size_t n = (size_t)(comma - s);
+    if (n == 0 || n >= sizeof first)
+        return false;
+    memcpy(first, s, n);
+    first[n] = 0;
+    double a, b;
+    if (!parse_double(first, &a) || !parse_double(comma + 1, &b) || a != floor(a) || b != floor(b) ||
+        fabs(a) > 100000 || fabs(b) > 100000)
+        return false;
+    *lo = (int)a;
+    *hi = (int)b;
+    return true;
+}
+
 
 static int open_rw(const struct update_args *a, shmetrics_registry_t **reg)
 {
@@ -435,6 +463,10 @@ static int run_observe(int argc, char **argv)
     else if (a.max_nb &&
              (!parse_double(a.max_nb, &max_nb) || max_nb != floor(max_nb) || max_nb < 0 || max_nb >= 4294967295.0))
         st = cli_usage_error(&verb_observe, "--max-buckets takes a whole number >= 0, not '%s'", a.max_nb);
+    int lo = 0, hi = 0;
+    if (!st && a.range && !parse_range(a.range, &lo, &hi))
+        st = cli_usage_error(&verb_observe, "--range takes two whole numbers LO,HI (exponents of 2), not '%s'",
+                             a.range);
     shmetrics_registry_t *reg = NULL;
     if (!st)
         st = open_rw(&a, &reg);
@@ -455,6 +487,8 @@ static int run_observe(int argc, char **argv)
             spec.native_zero_threshold = zero;
             spec.native_max_buckets = a.max_nb && max_nb == 0 ? SHMETRICS_NATIVE_MAX_BUCKETS_UNLIMITED
                                                               : (uint32_t)max_nb;
+            spec.native_min_exponent = lo;
+            spec.native_max_exponent = hi;
         }
         int rc;
         if (a.summary) {
@@ -547,7 +581,8 @@ const struct verb verb_observe = {
     "                         NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
     "                         [--unit UNIT] --native [--schema S] [--zero-threshold Z]\n"
-    "                         [--max-buckets N] [--buckets B1,B2,...] [--exemplar LABEL=VALUE,...]\n"
+    "                         [--max-buckets N] [--range LO,HI] [--buckets B1,B2,...]\n"
+    "                         [--exemplar LABEL=VALUE,...]\n"
     "                         NAME [LABEL=VALUE ...] VALUE\n"
     "       shmetrics observe [--arena PATH] [--allow-foreign-arena] [--help TEXT]\n"
     "                         [--unit UNIT] --summary [--quantiles Q1,Q2,...]\n"
@@ -575,6 +610,9 @@ const struct verb verb_observe = {
     "                      (default 2^-128)\n"
     "  --max-buckets N     at most N populated buckets in a scrape, halving the\n"
     "                      resolution as needed (default 160; 0: no limit)\n"
+    "  --range LO,HI       count magnitudes in (2^LO, 2^HI] in dense buckets,\n"
+    "                      others in a few spill slots (default 0,0: 512\n"
+    "                      buckets per sign around 1; at most 4096 per sign)\n"
     "  --summary           a summary instead of a histogram\n"
     "  --quantiles LIST    summary quantiles, strictly increasing, within [0, 1]\n"
     "  --max-age SECONDS   summary window\n"

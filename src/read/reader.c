@@ -108,6 +108,9 @@ VALUE(refused, in->arena->refused)
 VALUE(fs_refused, in->arena->fs_refused)
 VALUE(bytes_allocated, in->arena->allocated_bytes)
 VALUE(striped, in->arena->striped)
+VALUE(native_unplaced, in->arena->native_unplaced)
+VALUE(exemplars_dropped, in->arena->exemplars_dropped)
+VALUE(exemplars_taken_over, in->arena->exemplars_taken_over)
 VALUE(damaged, in->snap->damaged)
 VALUE(conns_open, in->conns_open)
 VALUE(conns_max, in->conns_max)
@@ -219,6 +222,17 @@ static const struct self_member self_members[] = {
       bytes_allocated),
     S("shmetrics_arena_stripes", "Stripe sets series gained because writers on different CPUs collided on them.",
       SHMETRICS_COUNTER, striped),
+    S("shmetrics_arena_native_unplaced",
+      "Native histogram observations no bucket could take: outside their family's dense range with every spill slot "
+      "taken (each is still in its series' count and sum).",
+      SHMETRICS_COUNTER, native_unplaced),
+    S("shmetrics_arena_exemplars_dropped",
+      "Exemplars dropped because another live writer was storing one in the same slot (last writer wins, nobody "
+      "waits).",
+      SHMETRICS_COUNTER, exemplars_dropped),
+    S("shmetrics_arena_exemplar_slots_taken_over",
+      "Exemplar slots a writer took over from a writer that died in the middle of storing one.", SHMETRICS_COUNTER,
+      exemplars_taken_over),
     S("shmetrics_arena_damaged_records", "Records skipped in the last scrape because they failed validation.",
       SHMETRICS_GAUGE, damaged),
     {SMX_SELF_SERVE, "shmetrics_arena_processes",

@@ -49,8 +49,12 @@ int shmetrics_arena_info(shmetrics_registry_t *reg, shmetrics_arena_info_t *out)
         return shm_arena_fault(reg->arena, "reading the arena");
     shm_guard_enter(&jb);
     shm_arena_usage(reg->arena, &u);
+    uint64_t dropped, taken;
+    shm_exemplar_totals(reg->arena, &dropped, &taken);
     shm_guard_leave();
     memset(out, 0, sizeof *out);
+    out->exemplars_dropped = dropped;
+    out->exemplars_taken_over = taken;
     out->path = shm_arena_path(reg->arena);
     out->file_bytes = u.file_bytes;
     out->generation = u.generation;
