@@ -12,6 +12,11 @@
  *
  * usage: formats [SERIES]
  *
+ * Then the same series as native histograms (schema 3, no classic
+ * buckets), which only protobuf carries: its encoding and scrape against
+ * the classic series' text, the comparison Prometheus users make when they
+ * switch a histogram to native buckets.
+ *
  * Prints one JSON object per format and the ratios of protobuf to text.
  * Uses the public API only (and zlib for the sizes).
  */
@@ -40,7 +45,7 @@ static void die(const char *what)
     exit(1);
 }
 
-static void fill(shmetrics_registry_t *reg, long n)
+static void fill(shmetrics_registry_t *reg, long n, bool native)
 {
     const char *lbl[] = {"handler", "code"};
     shmetrics_spec_t hs = {.name = "bench_request_seconds",
@@ -50,6 +55,12 @@ static void fill(shmetrics_registry_t *reg, long n)
                            .buckets = latency_buckets,
                            .nbuckets = NLATENCY,
                            .max_series = SHMETRICS_MAX_SERIES_UNLIMITED};
+    if (native) {
+        hs.buckets = NULL;
+        hs.nbuckets = 0;
+        hs.native = SHMETRICS_HISTOGRAM_NATIVE;
+        hs.native_schema = 3;
+    }
     shmetrics_histogram_t *h;
     if (shmetrics_histogram_register(reg, &hs, &h) < 0)
         die("register");
@@ -115,16 +126,23 @@ static double http_median(unsigned port, const char *format, bool gz, size_t *by
     return bench_median(v, RUNS);
 }
 
-int main(int argc, char **argv)
+/* One arena of n series: its encodings and scrapes in the formats given
+ * (medians in ms), printed as JSON lines tagged `tag`. */
+struct figures {
+    double enc, scrape, scrape_gz;
+    size_t size, gsize;
+};
+
+static void measure(long n, bool native, const char *const *names, int nformats, struct figures *out,
+                    const struct figures *text)
 {
-    long n = argc > 1 ? atol(argv[1]) : 1000;
-    char path[64];
-    snprintf(path, sizeof path, "/dev/shm/shmetrics-bench-formats-%d", (int)getpid());
+    char path[80];
+    snprintf(path, sizeof path, "/dev/shm/shmetrics-bench-formats-%d%s", (int)getpid(), native ? "-native" : "");
     shmetrics_options_t o = {.path = path, .flags = SHMETRICS_OPEN_CREATE | SHMETRICS_OPEN_EXCL};
     shmetrics_registry_t *reg;
     if (shmetrics_open(&o, &reg) < 0)
         die("open");
-    fill(reg, n);
+    fill(reg, n, native);
     shmetrics_snapshot_t *snap;
     if (shmetrics_collect(reg, &snap) < 0)
         die("collect");
@@ -137,41 +155,57 @@ int main(int argc, char **argv)
     if (shmetrics_server_start(reg, &so, &srv) < 0)
         die("server");
     unsigned port = shmetrics_server_port(srv);
-
-    static const char *const names[] = {"prometheus", "openmetrics", "protobuf"};
-    double enc[3], scrape[3], scrape_gz[3];
-    size_t size[3], gsize[3];
-    for (int f = 0; f < 3; f++) {
+    for (int f = 0; f < nformats; f++) {
         shmetrics_format_t fmt;
         if (shmetrics_format_parse(names[f], &fmt) < 0)
             die("format name");
         double v[RUNS];
-        char *out;
+        char *body;
+        struct figures *r = &out[f];
         for (int i = -1; i < RUNS; i++) {
             double t0 = bench_thread_cpu_ns();
-            if (shmetrics_format(snap, fmt, &out, &size[f]) < 0)
+            if (shmetrics_format(snap, fmt, &body, &r->size) < 0)
                 die("format");
             double t = bench_thread_cpu_ns() - t0;
             if (i >= 0)
                 v[i] = t;
             if (i < RUNS - 1)
-                free(out);
+                free(body);
         }
-        enc[f] = bench_median(v, RUNS) / 1e6;
-        gsize[f] = gzip_size(out, size[f]);
-        free(out);
+        r->enc = bench_median(v, RUNS) / 1e6;
+        r->gsize = gzip_size(body, r->size);
+        free(body);
         size_t got;
-        scrape[f] = http_median(port, names[f], false, &got) / 1e6;
-        scrape_gz[f] = http_median(port, names[f], true, &got) / 1e6;
-        printf("{\"case\": \"format_%s\", \"series\": %ld, \"samples\": %zu, \"encode_ms\": %.3f, \"bytes\": %zu, "
-               "\"gzip_bytes\": %zu, \"scrape_ms\": %.3f, \"scrape_gzip_ms\": %.3f}\n",
-               names[f], n, samples, enc[f], size[f], gsize[f], scrape[f], scrape_gz[f]);
+        r->scrape = http_median(port, names[f], false, &got) / 1e6;
+        r->scrape_gz = http_median(port, names[f], true, &got) / 1e6;
+        /* The figure is the scrape, against the classic series' text scrape. */
+        double base = text ? text->scrape : r->scrape;
+        printf("{\"case\": \"format_%s%s\", \"threads\": 1, \"processes\": 1, \"series\": %ld, \"samples\": %zu, "
+               "\"encode_ms\": %.3f, \"bytes\": %zu, \"gzip_bytes\": %zu, \"ms\": %.3f, \"scrape_gzip_ms\": %.3f, "
+               "\"baseline\": %.3f, \"baseline_case\": \"format_prometheus\", \"ratio\": %.3f}\n",
+               names[f], native ? "_native" : "", n, samples, r->enc, r->size, r->gsize, r->scrape, r->scrape_gz,
+               base, r->scrape / base);
+        if (!text)
+            text = r; /* the first format is the text one */
     }
-    printf("protobuf / text: encode %.2f, bytes %.2f, gzip bytes %.2f, scrape %.2f, gzip scrape %.2f\n",
-           enc[2] / enc[0], (double)size[2] / (double)size[0], (double)gsize[2] / (double)gsize[0],
-           scrape[2] / scrape[0], scrape_gz[2] / scrape_gz[0]);
     shmetrics_server_stop(srv);
     shmetrics_snapshot_free(snap);
     shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 1000;
+    static const char *const names[] = {"prometheus", "openmetrics", "protobuf"};
+    struct figures c[3], nat[1];
+    measure(n, false, names, 3, c, NULL);
+    measure(n, true, names + 2, 1, nat, &c[0]);
+    printf("protobuf / text: encode %.2f, bytes %.2f, gzip bytes %.2f, scrape %.2f, gzip scrape %.2f\n",
+           c[2].enc / c[0].enc, (double)c[2].size / (double)c[0].size, (double)c[2].gsize / (double)c[0].gsize,
+           c[2].scrape / c[0].scrape, c[2].scrape_gz / c[0].scrape_gz);
+    printf("native protobuf / classic text: encode %.2f, bytes %.2f, gzip bytes %.2f, scrape %.2f, gzip scrape "
+           "%.2f\n",
+           nat[0].enc / c[0].enc, (double)nat[0].size / (double)c[0].size, (double)nat[0].gsize / (double)c[0].gsize,
+           nat[0].scrape / c[0].scrape, nat[0].scrape_gz / c[0].scrape_gz);
     return 0;
 }
