@@ -68,9 +68,6 @@ extern const struct smx_backend smx_backend_null, smx_backend_statsd, smx_backen
 
 /* ------------------------------------------ native histograms (push_native.c) */
 
-/* A native bucket's index is within +-SMX_NATIVE_MAX_INDEX (schema 8 over
- * the whole double range needs +-2^19). */
-#define SMX_NATIVE_MAX_INDEX (1 << 24)
 /* An OTLP exponential histogram holds at most this many buckets per sign;
  * a wider one is sent at a lower scale (as OTLP SDKs do at 160). */
 #define SMX_OTLP_MAX_BUCKETS 4096
@@ -84,7 +81,7 @@ size_t smx_hist_series_end(const shmetrics_family_t *f, size_t j);
 const shmetrics_native_histogram_t *smx_hist_native(const shmetrics_family_t *f, size_t j, size_t end, bool *only);
 /* 0, or -EBADMSG naming the family when schema, zero threshold or spans
  * are wrong (the spans must hold exactly the counts given, every index
- * within +-SMX_NATIVE_MAX_INDEX). */
+ * one a double can have at the schema: within +-1100 * 2^schema). */
 int smx_native_check(const char *name, const shmetrics_native_histogram_t *h);
 /* The OTLP scale at which both signs fit in `max` buckets each: the
  * schema, lowered while they do not. */

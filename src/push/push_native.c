@@ -43,10 +43,18 @@ const shmetrics_native_histogram_t *smx_hist_native(const shmetrics_family_t *f,
     return n;
 }
 
-/* One sign: spans that hold exactly its counts, indices within range. */
-static int check_side(const char *name, const char *sign, const shmetrics_native_span_t *spans, size_t nspans,
-                      const uint64_t *counts, size_t n)
+/* The largest index a bucket of a double can have at a schema: magnitudes
+ * are within 2^-1075..2^1024, 1100 powers of two with room to spare. */
+static int64_t max_index(int32_t schema)
 {
+    return schema >= 0 ? INT64_C(1100) << schema : (INT64_C(1100) >> -schema) + 1;
+}
+
+/* One sign: spans that hold exactly its counts, indices within range. */
+static int check_side(const char *name, const char *sign, int32_t schema, const shmetrics_native_span_t *spans,
+                      size_t nspans, const uint64_t *counts, size_t n)
+{
+    int64_t lim = max_index(schema);
     uint64_t held = 0;
     int64_t k = 0;
     if (n && !counts)
@@ -55,12 +63,12 @@ static int check_side(const char *name, const char *sign, const shmetrics_native
         return smx_fail(-EBADMSG, "%s: %zu %s native spans given, but no array", name, nspans, sign);
     for (size_t i = 0; i < nspans; i++) {
         k += spans[i].offset;
-        if (k >= -SMX_NATIVE_MAX_INDEX)
+        if (k >= -lim)
             k += spans[i].length;
         held += spans[i].length;
-        if (k < -SMX_NATIVE_MAX_INDEX || k > SMX_NATIVE_MAX_INDEX)
-            return smx_fail(-EBADMSG, "%s: %s native span %zu reaches bucket %lld, beyond +-%d", name, sign, i + 1,
-                            (long long)k, SMX_NATIVE_MAX_INDEX);
+        if (k < -lim || k > lim + 1) /* k is one past the span's last bucket */
+            return smx_fail(-EBADMSG, "%s: %s native span %zu reaches bucket %lld, beyond +-%lld at schema %d", name,
+                            sign, i + 1, (long long)k, (long long)lim, (int)schema);
     }
     if (held != n)
         return smx_fail(-EBADMSG, "%s: the %s native spans hold %llu buckets, but %zu counts are given", name, sign,
@@ -74,9 +82,9 @@ int smx_native_check(const char *name, const shmetrics_native_histogram_t *h)
         return smx_fail(-EBADMSG, "%s: native schema %d is not within -4..8", name, (int)h->schema);
     if (!(h->zero_threshold >= 0) || isinf(h->zero_threshold))
         return smx_fail(-EBADMSG, "%s: native zero threshold %g is not finite and >= 0", name, h->zero_threshold);
-    int rc = check_side(name, "positive", h->positive_spans, h->npositive_spans, h->positive, h->npositive);
+    int rc = check_side(name, "positive", h->schema, h->positive_spans, h->npositive_spans, h->positive, h->npositive);
     if (rc == 0)
-        rc = check_side(name, "negative", h->negative_spans, h->nnegative_spans, h->negative, h->nnegative);
+        rc = check_side(name, "negative", h->schema, h->negative_spans, h->nnegative_spans, h->negative, h->nnegative);
     return rc;
 }
 
@@ -114,8 +122,8 @@ static bool fits(const shmetrics_native_span_t *spans, size_t nspans, int d, siz
 int32_t smx_otlp_scale(const shmetrics_native_histogram_t *h, size_t max)
 {
     int d = 0;
-    /* Indices are within +-2^24 (smx_native_check): 25 halvings leave at
-     * most two buckets. */
+    /* Indices are within +-1100 * 2^8 (smx_native_check): 25 halvings
+     * leave at most two buckets. */
     while (d < 25 && !(fits(h->positive_spans, h->npositive_spans, d, max) &&
                        fits(h->negative_spans, h->nnegative_spans, d, max)))
         d++;
