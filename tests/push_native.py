@@ -14,7 +14,8 @@ equal what was observed exactly, histogram_quantile(0.5) is within the
 schema's relative error of the true median, every native bucket it stored
 has the count computed here in integers, a native-only histogram is one
 series (no _bucket, _sum or _count), and both_seconds keeps its classic
-series as well.
+series as well.  A Prometheus without the feature refuses the request: the
+push fails with its reason.
 
 OTLP: a receiver in this process captures the requests; the OpenTelemetry
 project's own decoder (tests/otlp_decode.js, npm) reads them, protobuf and
@@ -109,6 +110,23 @@ def test_remote_write(tmp):
                 "both_seconds: _count and _sum too")
         T.check(prom.scalar("histogram_count(wide_seconds)") == 2.0 and
                 prom.scalar("histogram_sum(wide_seconds)") == sum(WIDE), "wide_seconds: count 2, sum 1e300")
+    finally:
+        if T.failed:
+            sys.stdout.write(prom.tail())
+        prom.stop()
+
+
+def test_remote_write_refused(tmp):
+    """A Prometheus without native histograms refuses the whole request:
+    the push fails and says why."""
+    prom = Prometheus(os.path.join(tmp, "prom-classic"), "global:\n  scrape_interval: 15s\n",
+                      "--web.enable-remote-write-receiver")
+    try:
+        T.check(prom.wait(prom.ready, 60, 0.25), "Prometheus without native histograms is ready")
+        r = cli("push", "--arena", ARENA, "--backend", "remote-write", "--target", "http://127.0.0.1:%d" % prom.port,
+                "--once")
+        T.check(r.returncode == 1 and "HTTP 500" in r.stderr and "native histograms are disabled" in r.stderr,
+                "refused: exit 1, HTTP 500 and Prometheus' reason", r.stderr)
     finally:
         if T.failed:
             sys.stdout.write(prom.tail())
@@ -214,6 +232,7 @@ def main():
     try:
         fill()
         test_remote_write(tmp)
+        test_remote_write_refused(tmp)
         test_otlp(root, tmp)
     finally:
         try:
