@@ -75,9 +75,9 @@ extern const struct smx_backend smx_backend_null, smx_backend_statsd, smx_backen
 /* The end (one past its _count) of the histogram series that starts at
  * samples[j]. */
 size_t smx_hist_series_end(const shmetrics_family_t *f, size_t j);
-/* The native buckets of the series samples[j..end), NULL for a classic
- * one; *only tells whether it has no classic bucket (its lone +Inf bucket
- * is its count). */
+/* The native buckets of the series samples[j..end) (its _count carries
+ * them), NULL for a classic one; *only tells whether it has no classic
+ * bucket (its lone +Inf bucket is its count). */
 const shmetrics_native_histogram_t *smx_hist_native(const shmetrics_family_t *f, size_t j, size_t end, bool *only);
 /* 0, or -EBADMSG naming the family when schema, zero threshold or spans
  * are wrong (the spans must hold exactly the counts given, every index

@@ -30,13 +30,12 @@ size_t smx_hist_series_end(const shmetrics_family_t *f, size_t j)
 
 const shmetrics_native_histogram_t *smx_hist_native(const shmetrics_family_t *f, size_t j, size_t end, bool *only)
 {
-    const shmetrics_native_histogram_t *n = NULL;
+    /* The series' _count, its last sample, carries them. */
+    const shmetrics_sample_t *last = end > j ? &f->samples[end - 1] : NULL;
+    const shmetrics_native_histogram_t *n = last && strcmp(last->suffix, "_count") == 0 ? last->native : NULL;
     size_t buckets = 0;
-    for (size_t k = j; k < end; k++) {
+    for (size_t k = j; k < end; k++)
         buckets += strcmp(f->samples[k].suffix, "_bucket") == 0;
-        if (f->samples[k].native)
-            n = f->samples[k].native;
-    }
     /* Native only: the +Inf bucket alone (shmetrics_collect gives it, as
      * client_golang's text does), no classic bound. */
     *only = n && buckets <= 1;
