@@ -901,11 +901,14 @@ void shmetrics_server_stop(shmetrics_server_t *srv);
  *                 counts, sums and buckets of histograms and summaries) as
  *                 deltas since the last push that got through (|c), gauges
  *                 and summary quantiles as |g; DogStatsD tags with
- *                 SHMETRICS_PUSH_TAGS
+ *                 SHMETRICS_PUSH_TAGS; native buckets are not sent (a
+ *                 native-only histogram sends its sum and count)
  *   OTLP          OpenTelemetry OTLP over HTTP, protobuf (or JSON with
- *                 SHMETRICS_PUSH_OTLP_JSON), cumulative temporality
+ *                 SHMETRICS_PUSH_OTLP_JSON), cumulative temporality;
+ *                 native buckets as an ExponentialHistogram
  *   REMOTE_WRITE  Prometheus remote-write 1.0: snappy-compressed protobuf
- *                 WriteRequest over HTTP POST
+ *                 WriteRequest over HTTP POST; native buckets as a native
+ *                 histogram series (the receiver must accept them)
  */
 typedef enum shmetrics_push_backend {
     SHMETRICS_PUSH_NULL = 0,

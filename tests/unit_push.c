@@ -359,3 +359,44 @@ Test(push, reattach_forgets_the_old_arena)
     shmetrics_shutdown(ro, 0);
     shmetrics_shutdown(fresh, 0);
 }
+
+/* StatsD has no native buckets: a native-only histogram sends its sum and
+ * count (not its lone +Inf bucket), one with classic buckets too sends
+ * those as always. */
+Test(push, statsd_native_histograms)
+{
+    shmetrics_spec_t ns = {.name = "nat_seconds", .help = "N.", .native = SHMETRICS_HISTOGRAM_NATIVE};
+    const double bounds[] = {1};
+    shmetrics_spec_t bs = {.name = "both_seconds",
+                           .help = "B.",
+                           .native = SHMETRICS_HISTOGRAM_BOTH,
+                           .buckets = bounds,
+                           .nbuckets = 1};
+    shmetrics_histogram_t *nh, *bh;
+    shmetrics_histogram_series_t *n, *b;
+    cr_assert_eq(shmetrics_histogram_register(reg, &ns, &nh), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_histogram_labels(nh, &n, NULL), 0);
+    cr_assert_eq(shmetrics_histogram_register(reg, &bs, &bh), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_histogram_labels(bh, &b, NULL), 0);
+    shmetrics_histogram_observe(n, 0.5);
+    shmetrics_histogram_observe(n, 4);
+    shmetrics_histogram_observe(n, -2);
+    shmetrics_histogram_observe(b, 0.25);
+    shmetrics_histogram_observe(b, 8);
+    shmetrics_push_options_t o = statsd_opts();
+    shmetrics_pusher_t *p;
+    cr_assert_eq(shmetrics_pusher_create(reg, &o, &p), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_pusher_push(p), 0, "%s", shmetrics_errmsg());
+    cr_expect_str_eq(drain(rx, 5000, NULL), "jobs_total.a_b:0|c\ntemp:0|g\n"
+                                            "nat_seconds_sum:2.5|c\nnat_seconds_count:3|c\n"
+                                            "both_seconds_bucket.1_0:1|c\nboth_seconds_bucket.Inf:2|c\n"
+                                            "both_seconds_sum:8.25|c\nboth_seconds_count:2|c\n");
+    /* Deltas, as for any histogram. */
+    shmetrics_histogram_observe(n, 1);
+    cr_assert_eq(shmetrics_pusher_push(p), 0, "%s", shmetrics_errmsg());
+    cr_expect_str_eq(drain(rx, 5000, NULL), "temp:0|g\nnat_seconds_sum:1|c\nnat_seconds_count:1|c\n");
+    shmetrics_push_stats_t st;
+    shmetrics_pusher_stats(p, &st);
+    cr_expect_eq(st.samples, 8 + 3);
+    shmetrics_pusher_stop(p);
+}

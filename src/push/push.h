@@ -66,6 +66,33 @@ struct smx_backend {
 
 extern const struct smx_backend smx_backend_null, smx_backend_statsd, smx_backend_otlp, smx_backend_remote_write;
 
+/* ------------------------------------------ native histograms (push_native.c) */
+
+/* An OTLP exponential histogram holds at most this many buckets per sign;
+ * a wider one is sent at a lower scale (as OTLP SDKs do at 160). */
+#define SMX_OTLP_MAX_BUCKETS 4096
+
+/* The end (one past its _count) of the histogram series that starts at
+ * samples[j]. */
+size_t smx_hist_series_end(const shmetrics_family_t *f, size_t j);
+/* The native buckets of the series samples[j..end) (its _count carries
+ * them), NULL for a classic one; *only tells whether it has no classic
+ * bucket (its lone +Inf bucket is its count). */
+const shmetrics_native_histogram_t *smx_hist_native(const shmetrics_family_t *f, size_t j, size_t end, bool *only);
+/* 0, or -EBADMSG naming the family when schema, zero threshold or spans
+ * are wrong (the spans must hold exactly the counts given, every index
+ * one a double can have at the schema: within +-1100 * 2^schema). */
+int smx_native_check(const char *name, const shmetrics_native_histogram_t *h);
+/* The OTLP scale at which both signs fit in `max` buckets each: the
+ * schema, lowered while they do not. */
+int32_t smx_otlp_scale(const shmetrics_native_histogram_t *h, size_t max);
+/* One sign's buckets (checked) at `scale` (<= schema): OTLP's offset, the
+ * number of dense counts *n and, unless `out` is NULL, the counts into
+ * out[cap]; -ENOSPC when more than `cap` are needed, -EINVAL for a scale
+ * above the schema. */
+int smx_otlp_buckets(const shmetrics_native_span_t *spans, size_t nspans, const uint64_t *counts, int32_t schema,
+                     int32_t scale, int32_t *offset, uint64_t *out, size_t cap, size_t *n);
+
 /* OTLP protobuf encoding (src/push/push_otlp_pb.c) of the points that
  * src/push/push_otlp.c groups. */
 struct smx_otlp_point {
@@ -77,10 +104,17 @@ struct smx_otlp_point {
     size_t n;       /* histogram: finite bounds; summary: quantiles */
     double *bounds; /* histogram bounds, or summary quantiles */
     double *values; /* histogram: counts per bucket (n + 1 of them); summary: quantile values */
+    /* An exponential histogram's point: scale, and each sign's offset and
+     * dense counts (npos and nneg of them). */
+    const shmetrics_native_histogram_t *native;
+    int32_t scale, pos_offset, neg_offset;
+    uint64_t *pos, *neg;
+    size_t npos, nneg;
 };
 
 struct smx_otlp_metric {
     const shmetrics_family_t *fam;
+    bool exponential; /* a histogram family's native series */
     size_t npoints;
     struct smx_otlp_point *points;
 };

@@ -9,7 +9,10 @@
  *   counter    Sum, monotonic, asDouble; named without _total
  *   gauge      Gauge, asDouble (mode all: one point per pid attribute)
  *   histogram  Histogram with explicit bounds (per-bucket counts, the +Inf
- *              one last), count and sum
+ *              one last), count and sum; native buckets: an
+ *              ExponentialHistogram of the same name (scale = schema, or
+ *              lower when a sign spans more than SMX_OTLP_MAX_BUCKETS),
+ *              and no Histogram for a native-only one
  *   summary    Summary: count, sum and the quantiles of the window
  * Labels become attributes; the resource carries service.name (default
  * "shmetrics") and the attributes given; the scope is "shmetrics".
@@ -40,6 +43,8 @@ static void doc_free(struct smx_otlp_doc *d)
         for (size_t j = 0; j < d->metrics[i].npoints; j++) {
             free(d->metrics[i].points[j].bounds);
             free(d->metrics[i].points[j].values);
+            free(d->metrics[i].points[j].pos);
+            free(d->metrics[i].points[j].neg);
         }
         free(d->metrics[i].points);
     }
@@ -83,6 +88,79 @@ static int group_series(const shmetrics_family_t *f, size_t *at, struct smx_otlp
     return 0;
 }
 
+/* A native histogram series as an exponential histogram point: the
+ * scale at which each sign fits in SMX_OTLP_MAX_BUCKETS, and the dense
+ * counts of each (src/push/push_native.c converts the indices). */
+static int native_point(const shmetrics_family_t *f, const shmetrics_sample_t *cnt,
+                        const shmetrics_native_histogram_t *nh, struct smx_otlp_point *pt)
+{
+    int rc = smx_native_check(f->name, nh);
+    if (rc < 0)
+        return rc;
+    pt->attrs = cnt->labels;
+    pt->nattrs = cnt->nlabels;
+    pt->count = nh->count;
+    pt->sum = nh->sum;
+    pt->native = nh;
+    pt->scale = smx_otlp_scale(nh, SMX_OTLP_MAX_BUCKETS);
+    rc = smx_otlp_buckets(nh->positive_spans, nh->npositive_spans, nh->positive, nh->schema, pt->scale, &pt->pos_offset,
+                          NULL, SMX_OTLP_MAX_BUCKETS, &pt->npos);
+    if (rc == 0)
+        rc = smx_otlp_buckets(nh->negative_spans, nh->nnegative_spans, nh->negative, nh->schema, pt->scale,
+                              &pt->neg_offset, NULL, SMX_OTLP_MAX_BUCKETS, &pt->nneg);
+    if (rc < 0)
+        return smx_fail_prefix(rc, "%s", f->name);
+    pt->pos = calloc(pt->npos + 1, sizeof *pt->pos);
+    pt->neg = calloc(pt->nneg + 1, sizeof *pt->neg);
+    if (!pt->pos || !pt->neg)
+        return smx_fail(-ENOMEM, "out of memory");
+    smx_otlp_buckets(nh->positive_spans, nh->npositive_spans, nh->positive, nh->schema, pt->scale, &pt->pos_offset,
+                     pt->pos, pt->npos, &pt->npos);
+    smx_otlp_buckets(nh->negative_spans, nh->nnegative_spans, nh->negative, nh->schema, pt->scale, &pt->neg_offset,
+                     pt->neg, pt->nneg, &pt->nneg);
+    return 0;
+}
+
+static struct smx_otlp_metric *new_metric(struct smx_otlp_doc *d, const shmetrics_family_t *f, bool exponential)
+{
+    struct smx_otlp_metric *m = &d->metrics[d->nmetrics];
+    m->fam = f;
+    m->exponential = exponential;
+    m->points = calloc(f->nsamples, sizeof *m->points);
+    if (!m->points) {
+        smx_fail(-ENOMEM, "out of memory");
+        return NULL;
+    }
+    d->nmetrics++;
+    return m;
+}
+
+/* A histogram family: its classic series as a Histogram, its native ones
+ * as an ExponentialHistogram of the same name (both for a histogram with
+ * both kinds of buckets; a native-only one has no classic metric). */
+static int group_histogram(const shmetrics_family_t *f, struct smx_otlp_doc *d)
+{
+    struct smx_otlp_metric *classic = NULL, *expo = NULL;
+    for (size_t at = 0; at < f->nsamples;) {
+        size_t end = smx_hist_series_end(f, at);
+        bool only;
+        const shmetrics_native_histogram_t *nh = smx_hist_native(f, at, end, &only);
+        int rc = 0;
+        if (!only && !classic && !(classic = new_metric(d, f, false)))
+            return -ENOMEM;
+        if (nh && !expo && !(expo = new_metric(d, f, true)))
+            return -ENOMEM;
+        if (nh)
+            rc = native_point(f, &f->samples[end - 1], nh, &expo->points[expo->npoints++]);
+        if (rc == 0 && !only)
+            rc = group_series(f, &at, &classic->points[classic->npoints++]);
+        if (rc < 0)
+            return rc;
+        at = end;
+    }
+    return 0;
+}
+
 static int group(const struct smx_push_ctx *c, const struct otlp *st, struct smx_otlp_doc *d)
 {
     memset(d, 0, sizeof *d);
@@ -90,21 +168,26 @@ static int group(const struct smx_push_ctx *c, const struct otlp *st, struct smx
     d->nresource = st->nresource;
     d->start_ns = c->start_ns;
     d->now_ns = c->now_ns;
-    d->metrics = calloc(c->snap->nfamilies ? c->snap->nfamilies : 1, sizeof *d->metrics);
+    /* A histogram family may give two metrics. */
+    d->metrics = calloc(2 * c->snap->nfamilies + 1, sizeof *d->metrics);
     if (!d->metrics)
         return smx_fail(-ENOMEM, "out of memory");
     for (size_t i = 0; i < c->snap->nfamilies; i++) {
         const shmetrics_family_t *f = &c->snap->families[i];
         if (f->nsamples == 0)
             continue;
-        struct smx_otlp_metric *m = &d->metrics[d->nmetrics++];
-        m->fam = f;
-        m->points = calloc(f->nsamples, sizeof *m->points);
-        if (!m->points)
-            return smx_fail(-ENOMEM, "out of memory");
+        if (f->type == SHMETRICS_HISTOGRAM) {
+            int rc = group_histogram(f, d);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        struct smx_otlp_metric *m = new_metric(d, f, false);
+        if (!m)
+            return -ENOMEM;
         for (size_t at = 0; at < f->nsamples;) {
             struct smx_otlp_point *pt = &m->points[m->npoints++];
-            if (f->type != SHMETRICS_HISTOGRAM && f->type != SHMETRICS_SUMMARY) {
+            if (f->type != SHMETRICS_SUMMARY) {
                 pt->attrs = f->samples[at].labels;
                 pt->nattrs = f->samples[at].nlabels;
                 pt->value = f->samples[at].value;
@@ -157,6 +240,36 @@ static void json_attrs(struct smx_buf *b, const shmetrics_label_t *l, size_t n)
     smx_buf_putc(b, ']');
 }
 
+/* ,"NAME":{"offset":O,"bucketCounts":[...]}, or nothing for a sign
+ * without buckets. */
+static void json_buckets(struct smx_buf *b, const char *name, int32_t offset, const uint64_t *counts, size_t n)
+{
+    char tmp[64];
+    if (n == 0)
+        return;
+    snprintf(tmp, sizeof tmp, ",\"%s\":{\"offset\":%d,\"bucketCounts\":[", name, (int)offset);
+    smx_buf_puts(b, tmp);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            smx_buf_putc(b, ',');
+        json_u64(b, counts[i]);
+    }
+    smx_buf_puts(b, "]}");
+}
+
+static void json_exponential(struct smx_buf *b, const struct smx_otlp_point *pt)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, ",\"scale\":%d", (int)pt->scale);
+    smx_buf_puts(b, tmp);
+    smx_buf_puts(b, ",\"zeroCount\":");
+    json_u64(b, pt->native->zero_count);
+    smx_buf_puts(b, ",\"zeroThreshold\":");
+    json_double(b, pt->native->zero_threshold);
+    json_buckets(b, "positive", pt->pos_offset, pt->pos, pt->npos);
+    json_buckets(b, "negative", pt->neg_offset, pt->neg, pt->nneg);
+}
+
 static void json_point(struct smx_buf *b, const struct smx_otlp_doc *d, const shmetrics_family_t *f,
                        const struct smx_otlp_point *pt)
 {
@@ -174,7 +287,9 @@ static void json_point(struct smx_buf *b, const struct smx_otlp_doc *d, const sh
         smx_buf_puts(b, ",\"sum\":");
         json_double(b, pt->sum);
     }
-    if (f->type == SHMETRICS_HISTOGRAM) {
+    if (pt->native) {
+        json_exponential(b, pt);
+    } else if (f->type == SHMETRICS_HISTOGRAM) {
         smx_buf_puts(b, ",\"bucketCounts\":[");
         for (size_t i = 0; i <= pt->n; i++) {
             if (i)
@@ -217,7 +332,7 @@ static void json_encode(struct smx_buf *b, const struct smx_otlp_doc *d)
         smx_buf_json_string(b, f->help ? f->help : "");
         static const char *const kinds[] = {"", "sum", "gauge", "histogram", "summary", "gauge", "gauge"};
         smx_buf_puts(b, ",\"");
-        smx_buf_puts(b, kinds[f->type]);
+        smx_buf_puts(b, m->exponential ? "exponentialHistogram" : kinds[f->type]);
         smx_buf_puts(b, "\":{\"dataPoints\":[");
         for (size_t j = 0; j < m->npoints; j++) {
             if (j)

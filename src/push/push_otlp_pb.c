@@ -2,7 +2,8 @@
 /*
  * src/push/push_otlp_pb.c - owns the OTLP protobuf encoding: the points that
  * src/push/push_otlp.c grouped, as an ExportMetricsServiceRequest (the subset
- * in proto/otlp_metrics.proto, compiled by protoc-c at build time).
+ * in proto/otlp_metrics.proto, compiled by protoc-c at build time); a
+ * native histogram's point is an ExponentialHistogramDataPoint.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -116,6 +117,51 @@ static void *histogram_points(struct pool *pl, const struct smx_otlp_doc *d, con
     return pts;
 }
 
+static Smxotlp__ExponentialHistogramDataPoint__Buckets *buckets(struct pool *pl, int32_t offset, uint64_t *counts,
+                                                                size_t n)
+{
+    if (n == 0) /* a sign without buckets is left out */
+        return NULL;
+    Smxotlp__ExponentialHistogramDataPoint__Buckets *b = pool_get(pl, sizeof *b);
+    if (!b)
+        return NULL;
+    smxotlp__exponential_histogram_data_point__buckets__init(b);
+    b->has_offset = 1;
+    b->offset = offset;
+    b->n_bucket_counts = n;
+    b->bucket_counts = counts;
+    return b;
+}
+
+/* Native histograms: scale, zero bucket and the dense buckets that
+ * src/push/push_otlp.c laid out. */
+static void *exponential_points(struct pool *pl, const struct smx_otlp_doc *d, const struct smx_otlp_metric *m)
+{
+    Smxotlp__ExponentialHistogramDataPoint **pts = pool_get(pl, m->npoints * sizeof *pts);
+    for (size_t i = 0; pts && i < m->npoints; i++) {
+        const struct smx_otlp_point *src = &m->points[i];
+        Smxotlp__ExponentialHistogramDataPoint *pt = pool_get(pl, sizeof *pt);
+        if (!pt)
+            return NULL;
+        smxotlp__exponential_histogram_data_point__init(pt);
+        pt->n_attributes = src->nattrs;
+        pt->attributes = attrs(pl, src->attrs, src->nattrs);
+        pt->has_start_time_unix_nano = pt->has_time_unix_nano = pt->has_count = pt->has_sum = 1;
+        pt->has_scale = pt->has_zero_count = pt->has_zero_threshold = 1;
+        pt->start_time_unix_nano = d->start_ns;
+        pt->time_unix_nano = d->now_ns;
+        pt->count = src->count;
+        pt->sum = src->sum;
+        pt->scale = src->scale;
+        pt->zero_count = src->native->zero_count;
+        pt->zero_threshold = src->native->zero_threshold;
+        pt->positive = buckets(pl, src->pos_offset, src->pos, src->npos);
+        pt->negative = buckets(pl, src->neg_offset, src->neg, src->nneg);
+        pts[i] = pt;
+    }
+    return pts;
+}
+
 static void *summary_points(struct pool *pl, const struct smx_otlp_doc *d, const struct smx_otlp_metric *m)
 {
     Smxotlp__SummaryDataPoint **pts = pool_get(pl, m->npoints * sizeof *pts);
@@ -148,6 +194,38 @@ static void *summary_points(struct pool *pl, const struct smx_otlp_doc *d, const
         pts[i] = pt;
     }
     return pts;
+}
+
+static bool histogram_metric(struct pool *pl, const struct smx_otlp_doc *d, const struct smx_otlp_metric *m,
+                             Smxotlp__Metric *out)
+{
+    Smxotlp__Histogram *h = pool_get(pl, sizeof *h);
+    if (!h)
+        return false;
+    smxotlp__histogram__init(h);
+    h->has_aggregation_temporality = 1;
+    h->aggregation_temporality = SMXOTLP__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+    h->n_data_points = m->npoints;
+    h->data_points = histogram_points(pl, d, m);
+    out->data_case = SMXOTLP__METRIC__DATA_HISTOGRAM;
+    out->histogram = h;
+    return true;
+}
+
+static bool exponential_metric(struct pool *pl, const struct smx_otlp_doc *d, const struct smx_otlp_metric *m,
+                               Smxotlp__Metric *out)
+{
+    Smxotlp__ExponentialHistogram *e = pool_get(pl, sizeof *e);
+    if (!e)
+        return false;
+    smxotlp__exponential_histogram__init(e);
+    e->has_aggregation_temporality = 1;
+    e->aggregation_temporality = SMXOTLP__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+    e->n_data_points = m->npoints;
+    e->data_points = exponential_points(pl, d, m);
+    out->data_case = SMXOTLP__METRIC__DATA_EXPONENTIAL_HISTOGRAM;
+    out->exponential_histogram = e;
+    return true;
 }
 
 static Smxotlp__Metric *metric(struct pool *pl, const struct smx_otlp_doc *d, const struct smx_otlp_metric *m)
@@ -186,19 +264,10 @@ static Smxotlp__Metric *metric(struct pool *pl, const struct smx_otlp_doc *d, co
         out->gauge = g;
         break;
     }
-    case SHMETRICS_HISTOGRAM: {
-        Smxotlp__Histogram *h = pool_get(pl, sizeof *h);
-        if (!h)
+    case SHMETRICS_HISTOGRAM:
+        if (!(m->exponential ? exponential_metric(pl, d, m, out) : histogram_metric(pl, d, m, out)))
             return NULL;
-        smxotlp__histogram__init(h);
-        h->has_aggregation_temporality = 1;
-        h->aggregation_temporality = SMXOTLP__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-        h->n_data_points = m->npoints;
-        h->data_points = histogram_points(pl, d, m);
-        out->data_case = SMXOTLP__METRIC__DATA_HISTOGRAM;
-        out->histogram = h;
         break;
-    }
     case SHMETRICS_SUMMARY: {
         Smxotlp__Summary *s = pool_get(pl, sizeof *s);
         if (!s)

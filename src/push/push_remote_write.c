@@ -10,7 +10,9 @@
  * in the text format (name_total, name_bucket{le}, name_sum, name_count,
  * name{quantile}); its labels are sorted by name, after the configured
  * extra labels are added.  One metadata entry per family carries its type
- * and help.
+ * and help.  A histogram series with native buckets is also one time
+ * series named as the family holding one native histogram (integer
+ * counts, as Prometheus sends them); a native-only one is that alone.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,7 +73,11 @@ struct req {
     Smxrw__Sample *smp, **smpp;
     Smxrw__Label *lab, **labp;
     Smxrw__MetricMetadata *md, **mdp;
-    char *names; /* name + suffix of every sample, NUL-separated */
+    Smxrw__Histogram *hist, **histp;
+    Smxrw__BucketSpan *span, **spanp;
+    int64_t *deltas;
+    char *names;              /* name + suffix of every sample, NUL-separated */
+    size_t s, l, n, h, sp, d; /* what is used of each */
 };
 
 static void req_free(struct req *r)
@@ -84,36 +90,192 @@ static void req_free(struct req *r)
     free(r->labp);
     free(r->md);
     free(r->mdp);
+    free(r->hist);
+    free(r->histp);
+    free(r->span);
+    free(r->spanp);
+    free(r->deltas);
     free(r->names);
+}
+
+/* What a request holds, counted before it is built. */
+struct sizes {
+    size_t ser, lab, names, hist, spans, deltas;
+};
+
+/* The next time series: __name__ = name + suffix, the extra labels and
+ * the sample's, sorted by name. */
+static Smxrw__TimeSeries *add_series(struct shmetrics_pusher *p, struct req *r, const char *name, const char *suffix,
+                                     const shmetrics_sample_t *sm)
+{
+    Smxrw__TimeSeries *t = &r->ts[r->s];
+    smxrw__time_series__init(t);
+    r->tsp[r->s++] = t;
+    t->labels = &r->labp[r->l];
+    char *full = r->names + r->n;
+    r->n += (size_t)sprintf(full, "%s%s", name, suffix) + 1;
+    size_t first = r->l;
+    smxrw__label__init(&r->lab[r->l]);
+    r->lab[r->l].name = "__name__";
+    r->lab[r->l].value = full;
+    r->labp[r->l] = &r->lab[r->l];
+    r->l++;
+    for (size_t k = 0; k < p->o.nlabels + sm->nlabels; k++, r->l++) {
+        const shmetrics_label_t *src = k < p->o.nlabels ? &p->o.labels[k] : &sm->labels[k - p->o.nlabels];
+        smxrw__label__init(&r->lab[r->l]);
+        r->lab[r->l].name = (char *)src->name;
+        r->lab[r->l].value = (char *)src->value;
+        r->labp[r->l] = &r->lab[r->l];
+    }
+    t->n_labels = r->l - first;
+    qsort(t->labels, t->n_labels, sizeof *t->labels, by_name);
+    /* A series label wins over an extra one of the same name. */
+    size_t w = 0;
+    for (size_t k = 0; k < t->n_labels; k++) {
+        if (w && strcmp(t->labels[w - 1]->name, t->labels[k]->name) == 0) {
+            bool extra_before = t->labels[w - 1] >= &r->lab[first + 1] &&
+                                t->labels[w - 1] < &r->lab[first + 1 + p->o.nlabels];
+            if (extra_before)
+                t->labels[w - 1] = t->labels[k];
+            continue;
+        }
+        t->labels[w++] = t->labels[k];
+    }
+    t->n_labels = w;
+    return t;
+}
+
+/* One sign's spans, and its counts as Prometheus sends integer ones: each
+ * bucket minus the one before, the first minus 0. */
+static void add_side(struct req *r, const shmetrics_native_span_t *spans, size_t nspans, const uint64_t *counts,
+                     size_t n, size_t *n_spans, Smxrw__BucketSpan ***out_spans, size_t *n_deltas, int64_t **deltas)
+{
+    *out_spans = &r->spanp[r->sp];
+    *n_spans = nspans;
+    for (size_t i = 0; i < nspans; i++, r->sp++) {
+        Smxrw__BucketSpan *b = &r->span[r->sp];
+        smxrw__bucket_span__init(b);
+        b->has_offset = b->has_length = 1;
+        b->offset = spans[i].offset;
+        b->length = spans[i].length;
+        r->spanp[r->sp] = b;
+    }
+    *deltas = &r->deltas[r->d];
+    *n_deltas = n;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        r->deltas[r->d++] = (int64_t)(counts[i] - prev);
+        prev = counts[i];
+    }
+}
+
+/* The native histogram of a series, as one time series named as the
+ * family, with the labels of its _count sample. */
+static void add_native(struct shmetrics_pusher *p, struct req *r, const shmetrics_family_t *f,
+                       const shmetrics_sample_t *cnt, const shmetrics_native_histogram_t *nh, int64_t ts_ms)
+{
+    Smxrw__TimeSeries *t = add_series(p, r, f->name, "", cnt);
+    Smxrw__Histogram *h = &r->hist[r->h];
+    smxrw__histogram__init(h);
+    r->histp[r->h++] = h;
+    h->has_count_int = h->has_sum = h->has_schema = h->has_zero_threshold = h->has_zero_count_int = 1;
+    h->has_reset_hint = h->has_timestamp = 1;
+    h->count_int = nh->count;
+    h->sum = nh->sum;
+    h->schema = nh->schema;
+    h->zero_threshold = nh->zero_threshold;
+    h->zero_count_int = nh->zero_count;
+    /* Prometheus finds resets itself (a count below the last one). */
+    h->reset_hint = SMXRW__HISTOGRAM__RESET_HINT__UNKNOWN;
+    h->timestamp = ts_ms;
+    add_side(r, nh->negative_spans, nh->nnegative_spans, nh->negative, nh->nnegative, &h->n_negative_spans,
+             &h->negative_spans, &h->n_negative_deltas, &h->negative_deltas);
+    add_side(r, nh->positive_spans, nh->npositive_spans, nh->positive, nh->npositive, &h->n_positive_spans,
+             &h->positive_spans, &h->n_positive_deltas, &h->positive_deltas);
+    t->n_histograms = 1;
+    t->histograms = &r->histp[r->h - 1];
+}
+
+/* Walk the snapshot: count what it needs (r NULL) or fill r.  A histogram
+ * series with native buckets adds one native series; a native-only one
+ * sends nothing else (its lone +Inf bucket, _sum and _count are in it). */
+static int walk(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struct req *r, struct sizes *z)
+{
+    const shmetrics_snapshot_t *snap = c->snap;
+    int64_t ts_ms = (int64_t)(c->now_ns / 1000000u);
+    for (size_t i = 0; i < snap->nfamilies; i++) {
+        const shmetrics_family_t *f = &snap->families[i];
+        for (size_t j = 0; j < f->nsamples;) {
+            size_t end = j + 1;
+            bool only = false;
+            const shmetrics_native_histogram_t *nh = NULL;
+            if (f->type == SHMETRICS_HISTOGRAM) {
+                end = smx_hist_series_end(f, j);
+                nh = smx_hist_native(f, j, end, &only);
+            }
+            if (nh && !r) {
+                int rc = smx_native_check(f->name, nh);
+                if (rc < 0)
+                    return rc;
+                z->ser++;
+                z->hist++;
+                z->lab += f->samples[end - 1].nlabels + 1 + p->o.nlabels;
+                z->names += strlen(f->name) + 1;
+                z->spans += nh->npositive_spans + nh->nnegative_spans;
+                z->deltas += nh->npositive + nh->nnegative;
+            } else if (nh) {
+                add_native(p, r, f, &f->samples[end - 1], nh, ts_ms);
+            }
+            for (size_t k = j; k < end && !only; k++) {
+                const shmetrics_sample_t *sm = &f->samples[k];
+                if (!r) {
+                    z->ser++;
+                    z->lab += sm->nlabels + 1 + p->o.nlabels;
+                    z->names += strlen(f->name) + strlen(sm->suffix) + 1;
+                    continue;
+                }
+                Smxrw__TimeSeries *t = add_series(p, r, f->name, sm->suffix, sm);
+                Smxrw__Sample *x = &r->smp[r->s - 1];
+                smxrw__sample__init(x);
+                x->has_value = x->has_timestamp = 1;
+                x->value = sm->value;
+                x->timestamp = ts_ms;
+                r->smpp[r->s - 1] = x;
+                t->n_samples = 1;
+                t->samples = &r->smpp[r->s - 1];
+            }
+            j = end;
+        }
+    }
+    return 0;
 }
 
 static int build(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struct req *r)
 {
     const shmetrics_snapshot_t *snap = c->snap;
-    size_t nser = 0, nlab = 0, nnames = 0;
-    for (size_t i = 0; i < snap->nfamilies; i++) {
-        const shmetrics_family_t *f = &snap->families[i];
-        for (size_t j = 0; j < f->nsamples; j++) {
-            nser++;
-            nlab += f->samples[j].nlabels + 1 + p->o.nlabels;
-            nnames += strlen(f->name) + strlen(f->samples[j].suffix) + 1;
-        }
-    }
+    struct sizes z = {0};
     memset(r, 0, sizeof *r);
+    int rc = walk(p, c, NULL, &z);
+    if (rc < 0)
+        return rc;
     smxrw__write_request__init(&r->wr);
-    r->ts = calloc(nser + 1, sizeof *r->ts);
-    r->tsp = calloc(nser + 1, sizeof *r->tsp);
-    r->smp = calloc(nser + 1, sizeof *r->smp);
-    r->smpp = calloc(nser + 1, sizeof *r->smpp);
-    r->lab = calloc(nlab + 1, sizeof *r->lab);
-    r->labp = calloc(nlab + 1, sizeof *r->labp);
+    r->ts = calloc(z.ser + 1, sizeof *r->ts);
+    r->tsp = calloc(z.ser + 1, sizeof *r->tsp);
+    r->smp = calloc(z.ser + 1, sizeof *r->smp);
+    r->smpp = calloc(z.ser + 1, sizeof *r->smpp);
+    r->lab = calloc(z.lab + 1, sizeof *r->lab);
+    r->labp = calloc(z.lab + 1, sizeof *r->labp);
     r->md = calloc(snap->nfamilies + 1, sizeof *r->md);
     r->mdp = calloc(snap->nfamilies + 1, sizeof *r->mdp);
-    r->names = malloc(nnames + 1);
-    if (!r->ts || !r->tsp || !r->smp || !r->smpp || !r->lab || !r->labp || !r->md || !r->mdp || !r->names)
-        return smx_fail(-ENOMEM, "out of memory for %zu series", nser);
-    int64_t ts_ms = (int64_t)(c->now_ns / 1000000u);
-    size_t s = 0, l = 0, n = 0;
+    r->hist = calloc(z.hist + 1, sizeof *r->hist);
+    r->histp = calloc(z.hist + 1, sizeof *r->histp);
+    r->span = calloc(z.spans + 1, sizeof *r->span);
+    r->spanp = calloc(z.spans + 1, sizeof *r->spanp);
+    r->deltas = calloc(z.deltas + 1, sizeof *r->deltas);
+    r->names = malloc(z.names + 1);
+    if (!r->ts || !r->tsp || !r->smp || !r->smpp || !r->lab || !r->labp || !r->md || !r->mdp || !r->hist || !r->histp ||
+        !r->span || !r->spanp || !r->deltas || !r->names)
+        return smx_fail(-ENOMEM, "out of memory for %zu series", z.ser);
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         Smxrw__MetricMetadata *md = &r->md[i];
@@ -123,52 +285,9 @@ static int build(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struc
         md->metric_family_name = (char *)f->name;
         md->help = (char *)(f->help ? f->help : "");
         r->mdp[i] = md;
-        for (size_t j = 0; j < f->nsamples; j++, s++) {
-            const shmetrics_sample_t *sm = &f->samples[j];
-            Smxrw__TimeSeries *t = &r->ts[s];
-            smxrw__time_series__init(t);
-            smxrw__sample__init(&r->smp[s]);
-            r->smp[s].has_value = r->smp[s].has_timestamp = 1;
-            r->smp[s].value = sm->value;
-            r->smp[s].timestamp = ts_ms;
-            r->smpp[s] = &r->smp[s];
-            t->n_samples = 1;
-            t->samples = &r->smpp[s];
-            t->labels = &r->labp[l];
-            char *name = r->names + n;
-            n += (size_t)sprintf(name, "%s%s", f->name, sm->suffix) + 1;
-            size_t first = l;
-            smxrw__label__init(&r->lab[l]);
-            r->lab[l].name = "__name__";
-            r->lab[l].value = name;
-            r->labp[l] = &r->lab[l];
-            l++;
-            for (size_t k = 0; k < p->o.nlabels + sm->nlabels; k++, l++) {
-                const shmetrics_label_t *src = k < p->o.nlabels ? &p->o.labels[k] : &sm->labels[k - p->o.nlabels];
-                smxrw__label__init(&r->lab[l]);
-                r->lab[l].name = (char *)src->name;
-                r->lab[l].value = (char *)src->value;
-                r->labp[l] = &r->lab[l];
-            }
-            t->n_labels = l - first;
-            qsort(t->labels, t->n_labels, sizeof *t->labels, by_name);
-            /* A series label wins over an extra one of the same name. */
-            size_t w = 0;
-            for (size_t k = 0; k < t->n_labels; k++) {
-                if (w && strcmp(t->labels[w - 1]->name, t->labels[k]->name) == 0) {
-                    bool extra_before = t->labels[w - 1] >= &r->lab[first + 1] &&
-                                        t->labels[w - 1] < &r->lab[first + 1 + p->o.nlabels];
-                    if (extra_before)
-                        t->labels[w - 1] = t->labels[k];
-                    continue;
-                }
-                t->labels[w++] = t->labels[k];
-            }
-            t->n_labels = w;
-            r->tsp[s] = t;
-        }
     }
-    r->wr.n_timeseries = nser;
+    walk(p, c, r, &z);
+    r->wr.n_timeseries = r->s;
     r->wr.timeseries = r->tsp;
     r->wr.n_metadata = snap->nfamilies;
     r->wr.metadata = r->mdp;

@@ -10,7 +10,9 @@
  *                        name:0|g then name:-V|g, since a sign means
  *                        "add" to StatsD)
  *   histogram            name_bucket (one per le), name_sum, name_count:
- *                        DELTA|c
+ *                        DELTA|c; native buckets are not sent (StatsD has
+ *                        nothing to carry them), so a native-only
+ *                        histogram sends name_sum and name_count alone
  *   summary              name (one per quantile):VALUE|g, name_sum and
  *                        name_count:DELTA|c
  * Without tags, label values follow the name, dot-separated, in label
@@ -379,8 +381,19 @@ static int statsd_push(struct shmetrics_pusher *p, struct smx_push_ctx *c)
     st->npend = 0;
     for (size_t i = 0; rc == 0 && i < c->snap->nfamilies; i++) {
         const shmetrics_family_t *f = &c->snap->families[i];
-        for (size_t j = 0; rc == 0 && j < f->nsamples; j++)
+        size_t end = 0;
+        bool only = false;
+        for (size_t j = 0; rc == 0 && j < f->nsamples; j++) {
+            if (f->type == SHMETRICS_HISTOGRAM && j >= end) {
+                end = smx_hist_series_end(f, j);
+                smx_hist_native(f, j, end, &only);
+            }
+            /* A native-only series: no classic bucket to send (its lone
+             * +Inf one is its count), and StatsD has no native buckets. */
+            if (only && strcmp(f->samples[j].suffix, "_bucket") == 0)
+                continue;
             rc = one_sample(p, &o, &line, &id, f, &f->samples[j]);
+        }
     }
     if (rc == 0)
         rc = flush(p, &o);
