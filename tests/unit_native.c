@@ -214,6 +214,35 @@ Test(native, the_sum_and_a_classic_count_of_one_bucket)
     shmetrics_snapshot_free(snap);
 }
 
+/* OpenMetrics carries no native buckets: a native-only histogram shows its
+ * count, sum and the +Inf bucket; one of kind both its classic buckets, as
+ * client_golang's text does.  (Creation times left out, as
+ * PROMETHEUS_DISABLE_CREATED_SERIES asks.) */
+Test(native, openmetrics_shows_the_classic_buckets_only)
+{
+    shmetrics_spec_t only = {.native = SHMETRICS_HISTOGRAM_NATIVE, .unit = "seconds"};
+    static const double bounds[] = {0.5, 2};
+    shmetrics_spec_t both = {.native = SHMETRICS_HISTOGRAM_BOTH, .buckets = bounds, .nbuckets = 2};
+    shmetrics_histogram_series_t *a = native_series("a_seconds", &only), *b = native_series("b", &both);
+    static const double obs[] = {0.25, 1, 1.5, 3, -1};
+    for (size_t i = 0; i < 5; i++) {
+        shmetrics_histogram_observe(a, obs[i]);
+        shmetrics_histogram_observe(b, obs[i]);
+    }
+    cr_assert_eq(setenv("PROMETHEUS_DISABLE_CREATED_SERIES", "true", 1), 0);
+    char *text;
+    cr_assert_eq(shmetrics_collect(reg, &snap), 0);
+    cr_assert_eq(shmetrics_format(snap, SHMETRICS_FORMAT_OPENMETRICS, &text, NULL), 0);
+    unsetenv("PROMETHEUS_DISABLE_CREATED_SERIES");
+    cr_assert_str_eq(text, "# TYPE a_seconds histogram\n# UNIT a_seconds seconds\n# HELP a_seconds \n"
+                           "a_seconds_bucket{le=\"+Inf\"} 5\na_seconds_sum 4.75\na_seconds_count 5\n"
+                           "# TYPE b histogram\n# HELP b \n"
+                           "b_bucket{le=\"0.5\"} 2\nb_bucket{le=\"2.0\"} 4\nb_bucket{le=\"+Inf\"} 5\n"
+                           "b_sum 4.75\nb_count 5\n# EOF\n");
+    free(text);
+    shmetrics_snapshot_free(snap);
+}
+
 /* Bucket keys and counts of a snapshot's positive side, expanded. */
 static size_t expand(const shmetrics_native_histogram_t *n, int32_t *keys, uint64_t *counts)
 {
