@@ -69,7 +69,7 @@ static void on_alarm(int sig)
     abort();
 }
 
-/* A child writes the six families and exits (shutdown folds its mode-sum
+/* A child writes the seven families and exits (shutdown folds its mode-sum
  * gauge into the retired unit; its mode-all slot stays, exited). */
 static void populate(const char *path)
 {
@@ -98,6 +98,18 @@ static void populate(const char *path)
     shmetrics_spec_t d = {.name = "d_tokens", .help = "D."};
     shmetrics_spec_t e = {.name = "e_jobs_total", .help = "E."};
     shmetrics_spec_t f = {.name = "f_workers", .help = "F.", .gauge_mode = SHMETRICS_MODE_ALL};
+    /* Native buckets of magnitudes in (2^-1, 2^1] at schema 3: observations
+     * outside take spill slots (keys in the cells). */
+    shmetrics_spec_t g = {.name = "g_native",
+                          .help = "G.",
+                          .native = SHMETRICS_HISTOGRAM_BOTH,
+                          .buckets = bounds,
+                          .nbuckets = 3,
+                          .native_schema = 3,
+                          .native_min_exponent = -1,
+                          .native_max_exponent = 1};
+    shmetrics_histogram_t *gm;
+    shmetrics_histogram_series_t *gs;
     shmetrics_counter_t *am, *em;
     shmetrics_gauge_t *bm, *fm;
     shmetrics_histogram_t *cm;
@@ -127,6 +139,16 @@ static void populate(const char *path)
     for (int i = 1; i <= 100; i++)
         shmetrics_summary_observe(ds, i);
     shmetrics_counter_add(es, 42);
+    if (shmetrics_histogram_register(r, &g, &gm) || shmetrics_histogram_labels(gm, &gs, NULL))
+        _exit(5);
+    static const double gv[] = {0.75, 1.5, -1, 0, 0.001, 100, -300, 1e9};
+    for (size_t i = 0; i < sizeof gv / sizeof gv[0]; i++)
+        shmetrics_histogram_observe(gs, gv[i]);
+    /* Exemplars: a counter's and a histogram's blocks in the pool. */
+    static const shmetrics_label_t ex[] = {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}};
+    if (shmetrics_counter_inc_exemplar(es, 1, ex, 1) || shmetrics_histogram_observe_exemplar(cs, 0.5, ex, 1) ||
+        shmetrics_histogram_observe_exemplar(gs, 5, ex, 1))
+        _exit(6);
     shmetrics_shutdown(r, 0);
     _exit(0);
 }
@@ -165,7 +187,7 @@ static void record_baseline(struct check *c, const shmetrics_snapshot_t *snap)
             sample_key(b->key, sizeof b->key, &snap->families[i], &snap->families[i].samples[j]);
             b->value = snap->families[i].samples[j].value;
         }
-    cr_assert_eq(snap->nfamilies, 6, "the six families are there before scribbling");
+    cr_assert_eq(snap->nfamilies, 7, "the seven families are there before scribbling");
     cr_assert_eq(snap->damaged, 0);
 }
 
@@ -219,10 +241,11 @@ static void judge(const struct check *c, const shmetrics_snapshot_t *snap, const
         cr_assert_eq(family_samples(snap, family), expected, "%s: scribbling %s added samples", family, region);
 }
 
-static const char *const families[] = {"a_requests", "b_depth", "c_latency", "d_tokens", "e_jobs", "f_workers"};
+static const char *const families[] = {"a_requests", "b_depth", "c_latency", "d_tokens",
+                                       "e_jobs",     "f_workers", "g_native"};
 
 /* Scribble `region` (of `target` only, if given) while scraping. */
-static void run_region(const char *region, const char *target, const enum expect exp[6], bool damage)
+static void run_region(const char *region, const char *target, const enum expect exp[7], bool damage)
 {
     const char *scribble = getenv("SHMETRICS_SCRIBBLE");
     cr_assert(scribble, "SHMETRICS_SCRIBBLE names the scribble program");
@@ -255,7 +278,7 @@ static void run_region(const char *region, const char *target, const enum expect
         snap = scrape(reg, c.now);
         scrapes++;
         most_damaged = snap->damaged > most_damaged ? snap->damaged : most_damaged;
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
             judge(&c, snap, families[i], exp[i], region);
         bool last = done == pid;
         if (last && damage)
@@ -282,23 +305,23 @@ TestSuite(hostile, .timeout = 300);
 Test(hostile, header_after_attach_changes_nothing)
 {
     /* The reader took every offset from its private copy at attach. */
-    run_region("header-fixed", NULL, (enum expect[6]){E, E, E, E, E, E}, false);
+    run_region("header-fixed", NULL, (enum expect[7]){E, E, E, E, E, E, E}, false);
 }
 
 Test(hostile, allocation_words_hide_records_but_never_change_values)
 {
-    run_region("header-words", NULL, (enum expect[6]){N, N, N, N, N, N}, false);
+    run_region("header-words", NULL, (enum expect[7]){N, N, N, N, N, N, N}, false);
 }
 
 Test(hostile, indexes_are_not_read_by_the_collector)
 {
-    run_region("family-index", NULL, (enum expect[6]){E, E, E, E, E, E}, false);
-    run_region("series-index", NULL, (enum expect[6]){E, E, E, E, E, E}, false);
+    run_region("family-index", NULL, (enum expect[7]){E, E, E, E, E, E, E}, false);
+    run_region("series-index", NULL, (enum expect[7]){E, E, E, E, E, E, E}, false);
 }
 
 Test(hostile, process_table_touches_gauges_only)
 {
-    run_region("procs", NULL, (enum expect[6]){E, X, E, E, E, X}, true);
+    run_region("procs", NULL, (enum expect[7]){E, X, E, E, E, X, E}, true);
 }
 
 Test(hostile, one_family_record)
@@ -306,36 +329,51 @@ Test(hostile, one_family_record)
     /* A rewritten record may point its name at another family's (in the
      * heap): it then shows up under that name, beside that family's own
      * samples. */
-    run_region("families", "c_latency", (enum expect[6]){S, S, X, S, S, S}, true);
-    run_region("families", "b_depth", (enum expect[6]){S, X, S, S, S, S}, true);
+    run_region("families", "c_latency", (enum expect[7]){S, S, X, S, S, S, S}, true);
+    run_region("families", "b_depth", (enum expect[7]){S, X, S, S, S, S, S}, true);
 }
 
 Test(hostile, one_family_series_records)
 {
     /* A rewritten series record may name another family whose labels its
      * key fits: that family gains a series, and keeps its own. */
-    run_region("series", "a_requests", (enum expect[6]){X, S, S, S, S, S}, true);
-    run_region("series", "d_tokens", (enum expect[6]){S, S, S, X, S, S}, true);
+    run_region("series", "a_requests", (enum expect[7]){X, S, S, S, S, S, S}, true);
+    run_region("series", "d_tokens", (enum expect[7]){S, S, S, X, S, S, S}, true);
 }
 
 Test(hostile, one_family_strings)
 {
-    run_region("heap", "d_tokens", (enum expect[6]){E, E, E, X, E, E}, true);
-    run_region("heap", "c_latency", (enum expect[6]){E, E, X, E, E, E}, true);
+    run_region("heap", "d_tokens", (enum expect[7]){E, E, E, X, E, E, E}, true);
+    run_region("heap", "c_latency", (enum expect[7]){E, E, X, E, E, E, E}, true);
 }
 
 Test(hostile, one_family_cells)
 {
-    run_region("cells", "c_latency", (enum expect[6]){E, E, X, E, E, E}, false);
-    run_region("cells", "d_tokens", (enum expect[6]){E, E, E, X, E, E}, false);
-    run_region("cells", "b_depth", (enum expect[6]){E, X, E, E, E, E}, false);
+    run_region("cells", "c_latency", (enum expect[7]){E, E, X, E, E, E, E}, false);
+    run_region("cells", "d_tokens", (enum expect[7]){E, E, E, X, E, E, E}, false);
+    run_region("cells", "b_depth", (enum expect[7]){E, X, E, E, E, E, E}, false);
+}
+
+Test(hostile, native_family_record_and_cells)
+{
+    /* Bytes 108..127 of the record (kind, schema, zero threshold, bucket
+     * limit, dense range) and the spill keys in the cells. */
+    run_region("families", "g_native", (enum expect[7]){S, S, S, S, S, S, X}, true);
+    run_region("cells", "g_native", (enum expect[7]){E, E, E, E, E, E, X}, false);
+}
+
+Test(hostile, exemplar_blocks_never_change_values)
+{
+    /* An exemplar may be hidden or wrong-but-valid; no sample changes. */
+    run_region("exemplars", "e_jobs", (enum expect[7]){E, E, E, E, E, E, E}, true);
+    run_region("exemplars", NULL, (enum expect[7]){E, E, E, E, E, E, E}, true);
 }
 
 Test(hostile, whole_regions)
 {
-    run_region("families", NULL, (enum expect[6]){X, X, X, X, X, X}, true);
-    run_region("series", NULL, (enum expect[6]){X, X, X, X, X, X}, true);
-    run_region("heap", NULL, (enum expect[6]){X, X, X, X, X, X}, true);
-    run_region("cells", NULL, (enum expect[6]){X, X, X, X, X, X}, false);
-    run_region("all", NULL, (enum expect[6]){X, X, X, X, X, X}, false);
+    run_region("families", NULL, (enum expect[7]){X, X, X, X, X, X, X}, true);
+    run_region("series", NULL, (enum expect[7]){X, X, X, X, X, X, X}, true);
+    run_region("heap", NULL, (enum expect[7]){X, X, X, X, X, X, X}, true);
+    run_region("cells", NULL, (enum expect[7]){X, X, X, X, X, X, X}, false);
+    run_region("all", NULL, (enum expect[7]){X, X, X, X, X, X, X}, false);
 }

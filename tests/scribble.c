@@ -18,6 +18,8 @@
  *   cells          the cell pool and every process unit (with FAMILY: its
  *                  series' base blocks, stripe directory included, or, for
  *                  a gauge, its series' lines in every process unit)
+ *   exemplars      the exemplar blocks of every series (with FAMILY: of its
+ *                  series), header lines and slots
  *   all            the whole file
  * It writes runs of 1 to 16 random bytes (sometimes 0, 2, 3 or 0xff words)
  * at random places of the region until SECONDS pass, then, for a region of
@@ -151,6 +153,20 @@ static int plan(const char *base, const struct shm_header *h, const char *region
                 if (sr[i].family == (uint32_t)fam && sr[i].cells)
                     for (uint64_t u = 0; u < units; u++)
                         add(base_off + u * unit + (sr[i].cells - 1) * 8, words * 8, file);
+        }
+    } else if (strcmp(region, "exemplars") == 0) {
+        const uint64_t *pool = (const uint64_t *)(base + h->off_pool);
+        uint64_t words = h->pool_bytes / 8;
+        for (uint32_t i = 0; i < ns; i++) {
+            uint64_t w = sr[i].exemplars;
+            if (!w || (fam >= 0 && sr[i].family != (uint32_t)fam) || w - 1 + SHM_EXEMPLAR_HEADER_WORDS > words)
+                continue;
+            uint64_t nslots = pool[w - 1 + SHM_EXEMPLAR_NSLOTS_W];
+            add(h->off_pool + (w - 1) * 8, SHM_EXEMPLAR_BLOCK_WORDS(nslots) * 8, file);
+            if (defect == UINT64_MAX) {
+                defect = h->off_pool + (w - 1 + SHM_EXEMPLAR_MAGIC_W) * 8; /* the block's magic */
+                defect_word = 0xdeadbeef;
+            }
         }
     } else if (strcmp(region, "all") == 0) {
         add(0, file, file);
