@@ -89,9 +89,19 @@ keep_arena types
 "$cli" observe --arena "$a" --native --schema 2 --max-buckets 4 --buckets 1,10 both 7 >/dev/null
 keep_arena native
 
+# Exemplars (blocks in the pool: a counter's, a classic and a native
+# histogram's buckets) and a native dense range with spill slots in use.
+"$cli" create --arena "$a" $small --cells 8192 >/dev/null
+"$cli" inc --arena "$a" --exemplar trace_id=4bf92f3577b34da6a3ce929d0e0e4736 --help "Jobs." ex_jobs_total 2 >/dev/null
+"$cli" observe --arena "$a" --buckets 0.1,1 --exemplar 'trace_id=abc,span=☃' ex_lat 0.5 >/dev/null
+"$cli" observe --arena "$a" --native --schema 1 --range -1,1 --exemplar trace_id=n1 ex_nat 0.75 >/dev/null
+"$cli" observe --arena "$a" --native --schema 1 --range -1,1 --exemplar trace_id=n2 ex_nat 300 >/dev/null
+"$cli" observe --arena "$a" --native --schema 1 --range -1,1 ex_nat -0.001 >/dev/null
+keep_arena exemplars
+
 # Worker mode (header byte 168, bit 0: fuzz_arena then writes too) on
 # three of the arenas above.
-for s in empty mixed summary types; do
+for s in empty mixed summary types exemplars; do
     /usr/bin/python3 - "$root/arena/$s" "$root/arena/$s-then-write" <<'EOF'
 import sys
 data = bytearray(open(sys.argv[1], "rb").read())
