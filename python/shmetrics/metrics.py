@@ -265,7 +265,7 @@ class Gauge(_MetricWrapper, _shmetrics.GaugeBase):
             _labelvalues,
             max_series=max_series,
             mode=_shmetrics.MODES[multiprocess_mode],
-            min_interval_seconds=float(min_interval_seconds),
+            min_interval_seconds=min_interval_seconds,
         )
 
     def track_inprogress(self):
