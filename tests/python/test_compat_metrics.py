@@ -246,6 +246,13 @@ def test_mostrecent_gauges_are_only_set(registry):
             with child.track_inprogress():
                 pass
         assert child.get() == 4.0
+    # So are the mostrecent gauges of the ready-made sets.
+    from shmetrics.sets import register_vllm
+
+    waiting = register_vllm(registry=registry).num_requests_waiting.labels("m", "0")
+    waiting.set(3)
+    with pytest.raises(RuntimeError, match="inc must not be used with the mostrecent mode"):
+        waiting.inc()
 
 
 def test_gauge_track_inprogress_and_time(registry):
