@@ -85,6 +85,11 @@ class _MetricWrapper:
             raise TypeError(f"the metric name must be a str, not {type(name).__name__}")
         self._documentation = documentation
         self._unit = unit
+        # prometheus_client's attributes, which programs read to make copies of a metric.
+        self._original_name = name
+        self._namespace = namespace
+        self._subsystem = subsystem
+        self._kwargs = {}
         full = _full_name(self._type, name, namespace, subsystem, unit)
         if registry is None:
             registry = default_registry()
@@ -96,6 +101,15 @@ class _MetricWrapper:
         if parent is None or attr.startswith("__"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
         return getattr(parent, attr)
+
+    def _is_observable(self):
+        """True for a metric without label names and for a child, as in
+        prometheus_client."""
+        return self._observable
+
+    def _is_parent(self):
+        """True for a metric with label names (not a child)."""
+        return bool(self._labelnames) and not self._labelvalues
 
     def _raise_if_not_observable(self):
         if not self._observable:
@@ -267,6 +281,7 @@ class Gauge(_MetricWrapper, _shmetrics.GaugeBase):
             mode=_shmetrics.MODES[multiprocess_mode],
             min_interval_seconds=min_interval_seconds,
         )
+        self._kwargs["multiprocess_mode"] = multiprocess_mode
 
     def track_inprogress(self):
         """inc() on entering a block or function, dec() on leaving it."""
@@ -341,6 +356,7 @@ class Histogram(_MetricWrapper, _shmetrics.HistogramBase):
                         native_zero_threshold=float(native_zero_threshold), native_max_buckets=native_max_buckets)
         self._setup(name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues,
                     max_series=max_series, **spec)
+        self._kwargs["buckets"] = buckets
 
     def time(self):
         """Observe the seconds a block or function took."""
@@ -455,3 +471,4 @@ class Enum(_MetricWrapper, _shmetrics.EnumBase):
             name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues,
             max_series=max_series, states=self._states
         )
+        self._kwargs["states"] = self._states

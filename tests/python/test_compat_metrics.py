@@ -511,3 +511,32 @@ def test_timer_duration(registry):
         assert t.duration is None
     assert t.duration >= 0
     assert [x.value for x in s.collect()[0].samples if x.name == "s_sum"] == [t.duration]
+
+
+def test_attributes_programs_read(registry):
+    # The attributes prometheus_client's metrics have and programs read (vLLM copies metrics
+    # from _original_name, _kwargs and the like).
+    for which in MODULES:
+        mod, reg = make(which, registry)
+        h = mod.Histogram("lat", "Latency.", ["route"], namespace="app", unit="seconds", buckets=[1, 2],
+                          registry=reg)
+        child = h.labels("/a")
+        assert (h._name, h._unit) == ("app_lat_seconds", "seconds")
+        if mod is shmetrics:  # prometheus_client 0.17+ (not Debian's 0.16)
+            assert (h._original_name, h._namespace, h._subsystem) == ("lat", "app", "")
+        assert (h._labelnames, h._labelvalues, child._labelvalues) == (("route",), (), ("/a",))
+        assert h._kwargs == {"buckets": [1, 2]} and h._documentation == "Latency." and h._type == "histogram"
+        assert (bool(h._is_parent()), bool(h._is_observable()), bool(child._is_observable())) == (True, False, True)
+        assert child._upper_bounds == [1.0, 2.0, math.inf]
+        g = mod.Gauge("g", "h", registry=reg, multiprocess_mode="max")
+        assert g._kwargs == {"multiprocess_mode": "max"} and g._is_observable() and not g._is_parent()
+        e = mod.Enum("st", "h", states=["a", "b"], registry=reg)
+        assert e._kwargs == {"states": ["a", "b"]}
+
+
+def test_reset_of_a_closed_registry(arena_path):
+    reg = shmetrics.Registry(arena_path)
+    c = shmetrics.Counter("c", "h", registry=reg)
+    reg.close(unlink=True)
+    with pytest.raises(ValueError, match="the registry is closed"):
+        c.reset()

@@ -282,6 +282,9 @@ def test_push_errors(registry):
             assert words in str(e.value), (kwargs, str(e.value))
     with pytest.raises(ConnectionRefusedError):
         shmetrics.push("otlp", f"http://127.0.0.1:{port}", registry=registry, timeout=5)
+    # A name that does not resolve (.invalid never does, RFC 2606).
+    with pytest.raises(FileNotFoundError, match="cannot resolve 'nonexistent.invalid'"):
+        shmetrics.Pusher("statsd", "nonexistent.invalid:8125", registry=registry, thread=False)
     p = shmetrics.Pusher("otlp", f"http://127.0.0.1:{port}", registry=registry, thread=False, final=False)
     with pytest.raises(ConnectionRefusedError):
         p.push()
