@@ -14,10 +14,15 @@
 
 typedef struct {
     PyObject_HEAD
-    smpy_arena *arena; /* strong; counted in arena->users while the pusher lives */
-    shmetrics_pusher_t *p;
-    int threaded; /* 1: the library's thread pushes every interval */
+    smpy_arena *arena;     /* strong; counted in arena->users while the pusher lives */
+    shmetrics_pusher_t *p; /* NULL once stopped */
+    int threaded;          /* 1: the library's thread pushes every interval */
     PyObject *backend, *target;
+    /* Calls into the pusher running without the GIL (push(), stats()),
+     * and the pusher stop() took from `p` while they ran: the last of
+     * them stops it. */
+    Py_ssize_t busy;
+    shmetrics_pusher_t *stopping;
 } smpy_pusher;
 
 /* The options of a pusher, and the memory that holds them until the
@@ -233,41 +238,65 @@ static PyObject *pusher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
     return (PyObject *)self;
 }
 
-static void pusher_stop_now(smpy_pusher *s)
+static void pusher_free(smpy_pusher *s, shmetrics_pusher_t *p)
 {
-    shmetrics_pusher_t *p = s->p;
-    if (!p)
-        return;
-    s->p = NULL;
     Py_BEGIN_ALLOW_THREADS
     shmetrics_pusher_stop(p);
     Py_END_ALLOW_THREADS
     s->arena->users--;
 }
 
-static PyObject *pusher_stopped(void)
+/* Stop and free the pusher, or, while another thread is inside push() or
+ * stats(), leave that to the last of them (pusher_leave). */
+static void pusher_stop_now(smpy_pusher *s)
 {
-    PyErr_SetString(PyExc_ValueError, "the pusher is stopped");
-    return NULL;
+    shmetrics_pusher_t *p = s->p;
+    if (!p)
+        return;
+    s->p = NULL;
+    if (s->busy)
+        s->stopping = p;
+    else
+        pusher_free(s, p);
+}
+
+/* Around a call into the pusher without the GIL: the object and the
+ * pusher stay alive until pusher_leave. */
+static shmetrics_pusher_t *pusher_enter_call(smpy_pusher *s)
+{
+    if (!s->p) {
+        PyErr_SetString(PyExc_ValueError, "the pusher is stopped");
+        return NULL;
+    }
+    s->busy++;
+    Py_INCREF(s);
+    return s->p;
+}
+
+static void pusher_leave(smpy_pusher *s)
+{
+    if (--s->busy == 0 && s->stopping) {
+        shmetrics_pusher_t *p = s->stopping;
+        s->stopping = NULL;
+        pusher_free(s, p);
+    }
+    Py_DECREF(s);
 }
 
 static PyObject *pusher_push(smpy_pusher *s, PyObject *unused)
 {
     (void)unused;
-    if (!s->p)
-        return pusher_stopped();
+    shmetrics_pusher_t *p = pusher_enter_call(s);
+    if (!p)
+        return NULL;
     int rc;
-    shmetrics_pusher_t *p = s->p;
-    s->arena->users++; /* stop() from another thread waits for nothing: keep the arena */
-    Py_INCREF(s);
     Py_BEGIN_ALLOW_THREADS
     rc = shmetrics_pusher_push(p);
     Py_END_ALLOW_THREADS
-    s->arena->users--;
-    Py_DECREF(s);
-    if (rc < 0)
-        return smpy_raise(rc, SMPY_CTX_ARENA);
-    Py_RETURN_NONE;
+    /* The message is this thread's: read it before anything else runs. */
+    PyObject *ret = rc < 0 ? smpy_raise(rc, SMPY_CTX_ARENA) : Py_NewRef(Py_None);
+    pusher_leave(s);
+    return ret;
 }
 
 static PyObject *pusher_stop(smpy_pusher *s, PyObject *unused)
@@ -292,12 +321,14 @@ static PyObject *stats_dict(const shmetrics_push_stats_t *st)
 static PyObject *pusher_stats(smpy_pusher *s, PyObject *unused)
 {
     (void)unused;
-    if (!s->p)
-        return pusher_stopped();
+    shmetrics_pusher_t *p = pusher_enter_call(s);
+    if (!p)
+        return NULL;
     shmetrics_push_stats_t st;
     Py_BEGIN_ALLOW_THREADS
-    shmetrics_pusher_stats(s->p, &st); /* waits for a push in progress */
+    shmetrics_pusher_stats(p, &st); /* waits for a push in progress */
     Py_END_ALLOW_THREADS
+    pusher_leave(s);
     return stats_dict(&st);
 }
 

@@ -293,3 +293,47 @@ def test_push_errors(registry):
     registry.close()
     with pytest.raises(ValueError, match="the registry is closed"):
         shmetrics.push("null", registry=registry)
+
+
+def test_stop_while_another_thread_pushes(registry):
+    # stop() while push() runs in another thread: the pusher is freed when that push returns.
+    arrived, release = threading.Event(), threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            arrived.set()
+            release.wait(30)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Slow)
+    st = threading.Thread(target=srv.serve_forever, daemon=True)
+    st.start()
+    try:
+        shmetrics.Counter("c", "h", registry=registry).inc()
+        p = shmetrics.Pusher("otlp", "http://127.0.0.1:%d" % srv.server_address[1], registry=registry,
+                             thread=False, final=False, timeout=60)
+        outcome = []
+        t = threading.Thread(target=lambda: outcome.append(p.push()))
+        t.start()
+        assert arrived.wait(30)
+        p.stop()
+        assert not p.running
+        with pytest.raises(ValueError, match="the pusher is stopped"):
+            p.push()
+        with pytest.raises(ValueError, match="in use"):
+            registry.close()  # the push in flight still holds the arena
+        release.set()
+        t.join(30)
+        assert outcome == [None]
+        registry.close()
+    finally:
+        release.set()
+        srv.shutdown()
+        srv.server_close()
+        st.join(10)
