@@ -159,7 +159,8 @@ PyMODINIT_FUNC PyInit__shmetrics(void)
         add_type(m, "Sampler", &smpy_sampler_type) < 0 || add_type(m, "Pusher", &smpy_pusher_type) < 0 ||
         smpy_metric_types_ready(m) < 0 || add_modes(m) < 0 || add_buckets(m) < 0 ||
         PyModule_AddStringConstant(m, "VERSION", SHMETRICS_VERSION) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_SERIES_DEFAULT", SHMETRICS_MAX_SERIES_DEFAULT) < 0) {
+        PyModule_AddIntConstant(m, "MAX_SERIES_DEFAULT", SHMETRICS_MAX_SERIES_DEFAULT) < 0 ||
+        PyModule_AddObject(m, "MAX_SERIES_UNLIMITED", PyLong_FromUnsignedLong(SHMETRICS_MAX_SERIES_UNLIMITED)) < 0) {
         Py_DECREF(m);
         return NULL;
     }

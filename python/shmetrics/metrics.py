@@ -23,7 +23,7 @@ INF = float("inf")
 # The label sets a metric keeps before further ones fold into its overflow
 # series (the C library's SHMETRICS_MAX_SERIES_DEFAULT, as OpenTelemetry's SDK).
 MAX_SERIES_DEFAULT = _shmetrics.MAX_SERIES_DEFAULT
-_MAX_SERIES_UNLIMITED = 0xFFFFFFFF
+_MAX_SERIES_UNLIMITED = _shmetrics.MAX_SERIES_UNLIMITED
 
 
 class Exemplar(NamedTuple):
