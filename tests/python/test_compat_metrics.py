@@ -540,3 +540,23 @@ def test_reset_of_a_closed_registry(arena_path):
     reg.close(unlink=True)
     with pytest.raises(ValueError, match="the registry is closed"):
         c.reset()
+
+
+def test_hot_methods_stay_the_extension_s(registry):
+    # No Python frame on a hot call: the update methods, labels() and reset() are C methods of the
+    # extension's base types, not overridden by the Python classes.
+    import types
+
+    hot = {
+        shmetrics.Counter: ("inc", "labels", "reset", "get"),
+        shmetrics.Gauge: ("inc", "dec", "set", "set_to_current_time", "labels"),
+        shmetrics.Histogram: ("observe", "labels"),
+        shmetrics.Summary: ("observe", "labels"),
+        shmetrics.Info: ("info", "labels"),
+        shmetrics.Enum: ("state", "labels"),
+    }
+    for cls, names in hot.items():
+        for n in names:
+            assert isinstance(getattr(cls, n), types.MethodDescriptorType), (cls, n)
+    child = shmetrics.Counter("c", "h", ["l"], registry=registry).labels("a")
+    assert isinstance(child.inc, types.BuiltinMethodType)
