@@ -34,30 +34,57 @@ static int snapshot(smpy_arena *a, PyObject *at, shmetrics_snapshot_t **snap)
     return 0;
 }
 
-static PyObject *sample_tuple(const shmetrics_family_t *f, const shmetrics_sample_t *s)
+static PyObject *label_dict(size_t n, const shmetrics_label_t *l)
 {
     PyObject *labels = PyDict_New();
     if (!labels)
         return NULL;
-    for (size_t i = 0; i < s->nlabels; i++) {
-        PyObject *v = PyUnicode_FromString(s->labels[i].value);
-        if (!v || PyDict_SetItemString(labels, s->labels[i].name, v) < 0) {
+    for (size_t i = 0; i < n; i++) {
+        PyObject *v = PyUnicode_FromString(l[i].value);
+        if (!v || PyDict_SetItemString(labels, l[i].name, v) < 0) {
             Py_XDECREF(v);
             Py_DECREF(labels);
             return NULL;
         }
         Py_DECREF(v);
     }
-    return Py_BuildValue("(NNd)", PyUnicode_FromFormat("%s%s", f->name, s->suffix), labels, s->value);
+    return labels;
 }
 
-static PyObject *family_tuple(const shmetrics_family_t *f)
+/* (name, labels, value), or with `full` (name, labels, value, created,
+ * exemplar): created in seconds since the epoch, 0 for none; exemplar
+ * None or (labels, value, timestamp). */
+static PyObject *sample_tuple(const shmetrics_family_t *f, const shmetrics_sample_t *s, int full)
+{
+    PyObject *labels = label_dict(s->nlabels, s->labels);
+    if (!labels)
+        return NULL;
+    if (!full)
+        return Py_BuildValue("(NNd)", PyUnicode_FromFormat("%s%s", f->name, s->suffix), labels, s->value);
+    PyObject *ex = Py_None;
+    Py_INCREF(ex);
+    if (s->exemplar) {
+        Py_DECREF(ex);
+        PyObject *el = label_dict(s->exemplar->nlabels, s->exemplar->labels);
+        if (!el) {
+            Py_DECREF(labels);
+            return NULL;
+        }
+        if (!(ex = Py_BuildValue("(Ndd)", el, s->exemplar->value, s->exemplar->timestamp))) {
+            Py_DECREF(labels);
+            return NULL;
+        }
+    }
+    return Py_BuildValue("(NNddN)", PyUnicode_FromFormat("%s%s", f->name, s->suffix), labels, s->value, s->created, ex);
+}
+
+static PyObject *family_tuple(const shmetrics_family_t *f, int full)
 {
     PyObject *samples = PyList_New((Py_ssize_t)f->nsamples);
     if (!samples)
         return NULL;
     for (size_t i = 0; i < f->nsamples; i++) {
-        PyObject *t = sample_tuple(f, &f->samples[i]);
+        PyObject *t = sample_tuple(f, &f->samples[i], full);
         if (!t) {
             Py_DECREF(samples);
             return NULL;
@@ -76,16 +103,17 @@ static PyObject *family_tuple(const shmetrics_family_t *f)
 
 PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"at_ns", NULL};
+    static char *kw[] = {"at_ns", "full", NULL};
     PyObject *at = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:_collect", kw, &at))
+    int full = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|Op:_collect", kw, &at, &full))
         return NULL;
     shmetrics_snapshot_t *snap;
     if (snapshot(a, at, &snap) < 0)
         return NULL;
     PyObject *list = PyList_New((Py_ssize_t)snap->nfamilies);
     for (size_t i = 0; list && i < snap->nfamilies; i++) {
-        PyObject *t = family_tuple(&snap->families[i]);
+        PyObject *t = family_tuple(&snap->families[i], full);
         if (!t)
             Py_CLEAR(list);
         else

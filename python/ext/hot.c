@@ -219,6 +219,8 @@ PyMethodDef smpy_counter_methods[] = {
      "inc(amount=1, exemplar=None)\nAdd a non-negative amount; exemplar, a dict of str to str (a trace id, say), "
      "is kept with the amount as the series' exemplar."},
     {"get", (PyCFunction)counter_get, METH_NOARGS, "get()\nThe series' value: the sum over every process and CPU."},
+    {"reset", (PyCFunction)smpy_counter_reset, METH_NOARGS,
+     "reset()\nSet the series to 0, for every process, with a new creation time."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -253,10 +255,20 @@ static PyObject *gauge_change(smpy_metric *self, double delta)
     Py_RETURN_NONE;
 }
 
+/* As prometheus_client: a mostrecent gauge is only set. */
+static int most_recent(smpy_metric *self, const char *func)
+{
+    if (SMPY_LIKELY(!(self->flags & SMPY_F_MOSTRECENT)))
+        return 0;
+    PyErr_Format(PyExc_RuntimeError, "%s must not be used with the mostrecent mode", func);
+    return -1;
+}
+
 static PyObject *gauge_inc(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     double d;
-    if (SMPY_UNLIKELY(!series_of(self)) || gauge_amount("inc", args, nargs, kwnames, &d) < 0)
+    if (SMPY_UNLIKELY(most_recent(self, "inc") < 0 || !series_of(self)) ||
+        gauge_amount("inc", args, nargs, kwnames, &d) < 0)
         return NULL;
     return gauge_change(self, d);
 }
@@ -264,7 +276,8 @@ static PyObject *gauge_inc(smpy_metric *self, PyObject *const *args, Py_ssize_t 
 static PyObject *gauge_dec(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     double d;
-    if (SMPY_UNLIKELY(!series_of(self)) || gauge_amount("dec", args, nargs, kwnames, &d) < 0)
+    if (SMPY_UNLIKELY(most_recent(self, "dec") < 0 || !series_of(self)) ||
+        gauge_amount("dec", args, nargs, kwnames, &d) < 0)
         return NULL;
     return gauge_change(self, -d);
 }

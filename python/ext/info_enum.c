@@ -38,6 +38,13 @@ static PyObject *info_info(smpy_metric *self, PyObject *val)
         PyErr_NoMemory();
         goto out;
     }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1) == Py_None) {
+            /* prometheus_client's check and words */
+            PyErr_Format(PyExc_ValueError, "Label value cannot be None (info key %R)",
+                         PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0));
+            goto out;
+        }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *kv = PyList_GET_ITEM(items, i);
         if (!(pairs[i].name = smpy_utf8(PyTuple_GET_ITEM(kv, 0), "an info key")) ||

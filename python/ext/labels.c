@@ -4,7 +4,8 @@
  * label values (by position or by name, converted with str()) to child
  * objects through the library's series cache, the parent's map from series
  * handle to child (so that labels() returns the same object for the same
- * label set), and remove() and clear().
+ * label set), the warning given once when a metric's label sets start to
+ * fold into its overflow series, and remove() and clear().
  */
 #include "smpy.h"
 
@@ -133,6 +134,25 @@ static PyObject *labels_error(smpy_metric *self, const char *what)
     return NULL;
 }
 
+/* prometheus_client's words, then ours. */
+static PyObject *no_label_names(smpy_metric *self, const char *func)
+{
+    const char *kind = smpy_kind_name(smpy_kind_of(self));
+    PyObject *name = smpy_metric_name(self);
+    PyErr_Format(PyExc_ValueError,
+                 "No label names were set when constructing %s:%U (%U has no label names: %s() needs a metric "
+                 "constructed with labelnames)",
+                 kind, name, name, func);
+    return NULL;
+}
+
+static int count_error(smpy_metric *self, Py_ssize_t count)
+{
+    PyErr_Format(PyExc_ValueError, "Incorrect label count: %U has %zd label names, %zd values given",
+                 smpy_metric_name(self), self->nlabels, count);
+    return -1;
+}
+
 /* Gather positional or keyword label values into v (in label-name order);
  * *count gets how many were given. */
 static int gather(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, struct values *v,
@@ -218,6 +238,7 @@ static PyObject *make_child(smpy_metric *self, void *series, struct values *v)
     c->family = self->family;
     c->series = series;
     c->nlabels = self->nlabels;
+    c->flags = self->flags & SMPY_F_MOSTRECENT;
     c->labelvalues = vals;
     /* Allocating may have run a collection, and finalizers with it, that
      * made this child already: keep the first one. */
@@ -252,7 +273,7 @@ PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_
     if (!self->family)
         return smpy_not_observable(self);
     if (!self->nlabels)
-        return labels_error(self, "has no label names: labels() needs a metric constructed with labelnames");
+        return no_label_names(self, "labels");
     if (smpy_arena_check(self->arena) < 0)
         return NULL;
     struct values v = {.n = 0};
@@ -265,6 +286,10 @@ PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_
      * check again once no more Python code runs before the library call. */
     if (gather(self, args, nargs, kwnames, &v, &count) < 0 || smpy_arena_check(self->arena) < 0)
         goto out;
+    if (count != self->nlabels) {
+        count_error(self, count);
+        goto out;
+    }
     if (!(vals = values_for_library(&v, count, &spare))) {
         PyErr_NoMemory();
         goto out;
@@ -277,11 +302,45 @@ PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_
     }
     if ((ret = children_find(self, series)))
         Py_INCREF(ret);
-    else
-        ret = make_child(self, series, &v);
+    else if ((ret = make_child(self, series, &v)) && !(self->flags & SMPY_F_WARNED) && smpy_overflow_check(self) < 0)
+        Py_CLEAR(ret);
 out:
     values_release(&v);
     return ret;
+}
+
+/* ------------------------------------------------------------ overflow */
+
+/*
+ * Past its max_series, the library gives a new label set of a metric the
+ * metric's overflow series and counts the fold in the counter
+ * shmetrics_cardinality_overflow{metric=NAME}, which it registers at the
+ * first fold in the arena.  Checked when labels() makes a new child, until
+ * the parent has warned: a look-up of that family by name (a hash table
+ * read; -ENOENT while no metric of the arena ever folded), and once it
+ * exists, of this metric's series in it.
+ */
+int smpy_overflow_check(smpy_metric *p)
+{
+    shmetrics_counter_t *over;
+    shmetrics_counter_series_t *s;
+    if (!p->arena || !p->arena->reg ||
+        shmetrics_counter_get(p->arena->reg, "shmetrics_cardinality_overflow", &over) < 0)
+        return 0;
+    const char *name = PyUnicode_AsUTF8(p->name);
+    if (!name) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (shmetrics_counter_labelv(over, 1, &name, &s) < 0 || shmetrics_counter_sum(s) <= 0)
+        return 0;
+    p->flags |= SMPY_F_WARNED;
+    uint32_t limit = p->max_series ? p->max_series : SHMETRICS_MAX_SERIES_DEFAULT;
+    return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                            "%s:%U reached its max_series (%lu label sets): further label sets are counted together "
+                            "in one series labelled otel_metric_overflow=\"true\" (folds counted in "
+                            "shmetrics_cardinality_overflow_total{metric=\"%U\"}); raise the limit with max_series=",
+                            smpy_kind_name(smpy_kind_of(p)), p->name, (unsigned long)limit, p->name);
 }
 
 /* ------------------------------------------------------ remove, clear */
@@ -293,13 +352,17 @@ PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_
     if (!self->family)
         return smpy_not_observable(self);
     if (!self->nlabels)
-        return labels_error(self, "has no label names: remove() needs a metric constructed with labelnames");
+        return no_label_names(self, "remove");
     if (smpy_arena_check(self->arena) < 0)
         return NULL;
     struct values v = {.n = 0};
     PyObject *ret = NULL;
     const char **spare;
     const char *const *vals;
+    if (nargs != self->nlabels) {
+        count_error(self, nargs);
+        goto out;
+    }
     for (Py_ssize_t i = 0; i < nargs; i++)
         if (values_add(&v, self, args[i]) < 0)
             goto out;
@@ -341,6 +404,30 @@ PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_
 out:
     values_release(&v);
     return ret;
+}
+
+/* Counter.reset(): remove the series' label set and bring it back at 0
+ * (created now), as the library does for a removed label set that is used
+ * again; the object's handle stays valid.  For every process: the series
+ * is shared. */
+PyObject *smpy_counter_reset(smpy_metric *self, PyObject *unused)
+{
+    (void)unused;
+    if (!self->series || !self->arena || smpy_arena_check(self->arena) < 0)
+        return smpy_not_observable(self);
+    smpy_metric *root = self->parent ? self->parent : self;
+    Py_ssize_t n = self->labelvalues ? PyTuple_GET_SIZE(self->labelvalues) : 0;
+    const char *vals[SHMETRICS_MAX_LABELS];
+    for (Py_ssize_t i = 0; i < n && i < (Py_ssize_t)SHMETRICS_MAX_LABELS; i++)
+        if (!(vals[i] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(self->labelvalues, i))))
+            return NULL;
+    void *series;
+    int rc = shmetrics_counter_removev(root->family, (size_t)n, vals);
+    if (rc == 0 || rc == -ENOENT) /* -ENOENT: another process removed it */
+        rc = shmetrics_counter_labelv(root->family, (size_t)n, vals, (shmetrics_counter_series_t **)&series);
+    if (rc < 0)
+        return smpy_raise(rc, SMPY_CTX_ARENA);
+    Py_RETURN_NONE;
 }
 
 PyObject *smpy_metric_clear_series(smpy_metric *self, PyObject *unused)

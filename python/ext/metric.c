@@ -194,15 +194,19 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
                          "native_schema",
                          "native_zero_threshold",
                          "native_max_buckets",
+                         "max_series",
+                         "min_interval_seconds",
                          NULL};
     PyObject *arena, *name, *doc, *labelnames, *buckets = Py_None, *quantiles = Py_None, *unit = Py_None,
                                                *states = Py_None;
     int mode = 0, native = 0, native_schema = SHMETRICS_NATIVE_SCHEMA_DEFAULT;
     double max_age = 0, native_zero_threshold = 0;
-    unsigned int age_buckets = 0, native_max_buckets = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOOiidI:_register", kw, &smpy_arena_type, &arena, &name,
-                                     &doc, &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets, &unit,
-                                     &states, &native, &native_schema, &native_zero_threshold, &native_max_buckets))
+    unsigned int age_buckets = 0, native_max_buckets = 0, max_series = 0;
+    double min_interval = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOOiidIId:_register", kw, &smpy_arena_type, &arena,
+                                     &name, &doc, &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets,
+                                     &unit, &states, &native, &native_schema, &native_zero_threshold,
+                                     &native_max_buckets, &max_series, &min_interval))
         return NULL;
     if (self->family || self->parent) {
         PyErr_SetString(PyExc_ValueError, "this metric is already registered");
@@ -223,7 +227,9 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
     PyObject *ret = NULL;
     shmetrics_spec_t spec = {.gauge_mode = (shmetrics_gauge_mode_t)mode,
                              .max_age_seconds = max_age,
-                             .age_buckets = age_buckets};
+                             .age_buckets = age_buckets,
+                             .max_series = max_series,
+                             .min_interval_seconds = min_interval};
     /* The native fields only for a native histogram: the library refuses
      * them on any other. */
     if (native) {
@@ -282,6 +288,9 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
         goto out;
     }
     smpy_metric_bind(self, (smpy_arena *)arena, family, series, name, names);
+    self->max_series = max_series;
+    if (k == SMPY_GAUGE && (mode == SHMETRICS_MODE_MOSTRECENT || mode == SHMETRICS_MODE_LIVEMOSTRECENT))
+        self->flags |= SMPY_F_MOSTRECENT;
     ret = Py_None;
     Py_INCREF(ret);
 out:
@@ -345,6 +354,15 @@ static PyObject *get_observable(smpy_metric *m, void *c)
     return PyBool_FromLong(m->series != NULL);
 }
 
+static PyObject *get_max_series(smpy_metric *m, void *c)
+{
+    (void)c;
+    uint32_t n = root_of(m)->max_series;
+    if (n == SHMETRICS_MAX_SERIES_UNLIMITED)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(n ? n : SHMETRICS_MAX_SERIES_DEFAULT);
+}
+
 static PyGetSetDef metric_getset[] = {
     {"_name", (getter)get_name, NULL, "The full name (counters: without _total).", NULL},
     {"_labelnames", (getter)get_labelnames, NULL, "The label names, a tuple.", NULL},
@@ -352,6 +370,7 @@ static PyGetSetDef metric_getset[] = {
     {"_parent", (getter)get_parent, NULL, "A child's metric, None for the metric itself.", NULL},
     {"_registry", (getter)get_registry, NULL, "The registry the metric lives in.", NULL},
     {"_observable", (getter)get_observable, NULL, "True when the hot methods may be called.", NULL},
+    {"_max_series", (getter)get_max_series, NULL, "The most label sets before they fold (None: no limit).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -359,7 +378,7 @@ static PyMethodDef metric_common[] = {
     {"_register", (PyCFunction)(void (*)(void))metric_register, METH_VARARGS | METH_KEYWORDS,
      "_register(arena, name, documentation, labelnames, *, mode=0, buckets=None, quantiles=None,\n"
      "          max_age_seconds=0, age_buckets=0, unit=None, states=None, native=0, native_schema=3,\n"
-     "          native_zero_threshold=0, native_max_buckets=0)\n"
+     "          native_zero_threshold=0, native_max_buckets=0, max_series=0, min_interval_seconds=0)\n"
      "Register the metric in an arena (the Python constructors call this)."},
     {"labels", (PyCFunction)(void (*)(void))smpy_metric_labels, METH_FASTCALL | METH_KEYWORDS,
      "labels(*values) or labels(**values)\n"

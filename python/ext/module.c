@@ -74,6 +74,8 @@ static PyObject *content_type(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+    {"push", (PyCFunction)(void (*)(void))smpy_push_once, METH_VARARGS | METH_KEYWORDS,
+     "push(arena, backend, target=None, **options)\nPush the arena once (shmetrics_push); the options of Pusher."},
     {"content_type", content_type, METH_O,
      "content_type(format)\nThe HTTP Content-Type of 'prometheus', 'openmetrics', 'json' or 'protobuf'."},
     {"default_arena", smpy_default_arena, METH_O,
@@ -154,8 +156,11 @@ PyMODINIT_FUNC PyInit__shmetrics(void)
     if (!m)
         return NULL;
     if (add_type(m, "Arena", &smpy_arena_type) < 0 || add_type(m, "Server", &smpy_server_type) < 0 ||
-        add_type(m, "Sampler", &smpy_sampler_type) < 0 || smpy_metric_types_ready(m) < 0 || add_modes(m) < 0 ||
-        add_buckets(m) < 0 || PyModule_AddStringConstant(m, "VERSION", SHMETRICS_VERSION) < 0) {
+        add_type(m, "Sampler", &smpy_sampler_type) < 0 || add_type(m, "Pusher", &smpy_pusher_type) < 0 ||
+        smpy_metric_types_ready(m) < 0 || add_modes(m) < 0 || add_buckets(m) < 0 ||
+        PyModule_AddStringConstant(m, "VERSION", SHMETRICS_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_SERIES_DEFAULT", SHMETRICS_MAX_SERIES_DEFAULT) < 0 ||
+        PyModule_AddObject(m, "MAX_SERIES_UNLIMITED", PyLong_FromUnsignedLong(SHMETRICS_MAX_SERIES_UNLIMITED)) < 0) {
         Py_DECREF(m);
         return NULL;
     }

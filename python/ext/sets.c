@@ -103,6 +103,9 @@ static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NSETKINDS], 
         PyObject *item = NULL, *extra = obj ? extra_of(&m[i], family) : NULL;
         if (extra) {
             smpy_metric_bind((smpy_metric *)obj, a, family, series, name, labels);
+            if (m[i].type == SHMETRICS_GAUGE &&
+                (m[i].gauge_mode == SHMETRICS_MODE_MOSTRECENT || m[i].gauge_mode == SHMETRICS_MODE_LIVEMOSTRECENT))
+                ((smpy_metric *)obj)->flags |= SMPY_F_MOSTRECENT;
             item = Py_BuildValue("(sOsO)", m[i].field, obj, m[i].help, extra);
         }
         Py_XDECREF(extra);

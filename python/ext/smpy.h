@@ -48,12 +48,21 @@ typedef struct smpy_metric {
     PyObject *labelnames;       /* parents: tuple of str */
     PyObject *labelvalues;      /* children: tuple of str */
     Py_ssize_t nlabels;
+    /* Parents and children: SMPY_F_* below. */
+    unsigned flags;
+    /* Parents: the cardinality limit asked for (0: the library's default),
+     * for the warning given when label sets start to fold. */
+    uint32_t max_series;
     /* Parents: the children made so far, by series handle, so that
      * labels() returns the same object for the same label set. */
     Py_ssize_t nchildren, cap;
     void **keys;
     PyObject **children;
 } smpy_metric;
+
+/* smpy_metric.flags */
+#define SMPY_F_MOSTRECENT 0x1u /* a mostrecent or livemostrecent gauge: no inc() or dec() */
+#define SMPY_F_WARNED 0x2u     /* the parent warned that its label sets fold */
 
 extern PyTypeObject smpy_arena_type;
 extern PyTypeObject smpy_server_type;
@@ -148,7 +157,17 @@ PyObject *smpy_register_inference(smpy_arena *a, PyObject *args, PyObject *kwarg
 PyObject *smpy_metric_labels(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
 PyObject *smpy_metric_remove(smpy_metric *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *smpy_metric_clear_series(smpy_metric *self, PyObject *unused);
+PyObject *smpy_counter_reset(smpy_metric *self, PyObject *unused);
 void smpy_children_drop(smpy_metric *m);
+
+/* After labels() made a new child: warn once per parent when the
+ * metric's label sets fold into its overflow series (python/ext/labels.c);
+ * -1 when the warning became an exception. */
+int smpy_overflow_check(smpy_metric *parent);
+
+/* The pusher (python/ext/push.c): the Pusher type and push(). */
+extern PyTypeObject smpy_pusher_type;
+PyObject *smpy_push_once(PyObject *module, PyObject *args, PyObject *kwargs);
 
 /* Snapshot reading (python/ext/collect.c). */
 PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs);

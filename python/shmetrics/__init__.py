@@ -19,6 +19,8 @@ import os
 from . import _shmetrics, sets
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics import Counter, Enum, Gauge, Histogram, Info, Summary
+from .metrics import MAX_SERIES_DEFAULT, Exemplar  # metric classes (part B)
+from .pusher import Pusher, push  # the C pusher (part B)
 from .registry import (
     CONTENT_TYPE_LATEST,
     Metric,
@@ -52,11 +54,14 @@ __all__ = [
     "Counter",
     "Enum",
     "ExceptionCounter",
+    "Exemplar",
     "Gauge",
     "Histogram",
     "Info",
     "InprogressTracker",
+    "MAX_SERIES_DEFAULT",
     "Metric",
+    "Pusher",
     "Registry",
     "Sample",
     "Sampler",
@@ -67,6 +72,7 @@ __all__ = [
     "enable_created_metrics",
     "flush_sampled",
     "generate_latest",
+    "push",
     "start_http_server",
 ]
 

@@ -353,7 +353,10 @@ def test_collect_shapes(registry):
     assert [s.name for s in fams[1].samples] == ["h_bucket", "h_bucket", "h_sum", "h_count"]
     d = fams[0].as_dict()
     assert json.loads(json.dumps(d))["samples"] == [{"name": "c_total", "labels": {"a": "x"}, "value": 1.0}]
-    assert c.collect()[0] == fams[0]
+    # A metric's collect() is prometheus_client's: each series followed by its _created sample.
+    own = c.collect()[0]
+    assert (own.name, own.type, own.samples[0]) == (fams[0].name, fams[0].type, fams[0].samples[0])
+    assert [(s.name, s.labels) for s in own.samples[1:]] == [("c_created", {"a": "x"})]
 
 
 def test_exposition_matches_what_prometheus_client_parses(registry):

@@ -29,7 +29,7 @@ def test_meson_install_installs_the_module():
         pkg = os.path.dirname(inits[0])
         exts = glob.glob(os.path.join(pkg, "_shmetrics*.so"))
         assert len(exts) == 1 and sorted(os.listdir(pkg)) == sorted(
-            ["__init__.py", "__main__.py", "registry.py", "metrics.py", "context_managers.py", "sets.py",
+            ["__init__.py", "__main__.py", "registry.py", "metrics.py", "context_managers.py", "sets.py", "pusher.py",
              os.path.basename(exts[0])])
         site = os.path.dirname(pkg)
         ldd = subprocess.run(["ldd", exts[0]], capture_output=True, text=True).stdout
