@@ -10,16 +10,23 @@ histogram_quantile(0.5) within the schema's relative error (a bucket's
 width, 2^(1/8) - 1) of the true median, the family stored as one native
 series (no _bucket, _sum or _count series); and the protobuf body, decoded
 here (tests/pbdecode.py), carries the exact schema, zero bucket, spans and
-deltas, compared with buckets computed here in integers.
+deltas, compared with buckets computed here in integers.  And a native
+histogram's exemplar (`shmetrics observe --native --exemplar`) reaches
+Prometheus' exemplar storage (--enable-feature=exemplar-storage): 2.42
+reads it from the +Inf bucket the protobuf body carries for it.
 
 Everything started here is bounded in time and stopped by PID.  Needs
 SHMETRICS_CLI and SHMETRICS_FEED in the environment; run by Debian's python3.
 """
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 
 from prom_server import Prometheus, finish, scrape_config
 from push_common import stop_proc
@@ -54,6 +61,10 @@ def main():
     serve = prom = None
     try:
         subprocess.run([FEED, ARENA, str(PROCS), "native", str(SCHEMA), str(COUNT)], check=True, timeout=120)
+        start = time.time()
+        for v, tid in ((0.7, "native-ex-1"), (300.0, "native-ex-2")):
+            subprocess.run([CLI, "observe", "--arena", ARENA, "--native", "--exemplar", "trace_id=" + tid,
+                            "native_ex_seconds", repr(v)], check=True, timeout=30)
         serve = subprocess.Popen([CLI, "serve", "--arena", ARENA, "--listen", "127.0.0.1:0"],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         m = re.match(r"serving http://127\.0\.0\.1:(\d+)/metrics", serve.stdout.readline())
@@ -83,7 +94,7 @@ def main():
 
         # What Prometheus stored.
         prom = Prometheus(tmp, scrape_config("shmetrics", "127.0.0.1:%d" % port),
-                          "--enable-feature=native-histograms")
+                          "--enable-feature=native-histograms,exemplar-storage")
         got = prom.wait(lambda: prom.scalar("histogram_count(feed_native_seconds)"))
         check(got == float(count), "histogram_count = %d" % count, got)
         s = prom.scalar("histogram_sum(feed_native_seconds)")
@@ -94,6 +105,17 @@ def main():
               "histogram_quantile(0.5) = %r, within %.1f%% of the median %r" % (q, 100 * err, median))
         names = sorted(r["metric"]["__name__"] for r in prom.query('{__name__=~"feed_native.*"}'))
         check(names == ["feed_native_seconds"], "stored as one native series", names)
+
+        # The last exemplar of the native histogram (one slot: native-only).
+        def exemplars():
+            url = "http://127.0.0.1:%d/api/v1/query_exemplars?%s" % (prom.port, urllib.parse.urlencode(
+                {"query": "native_ex_seconds", "start": "%.3f" % (start - 60), "end": "%.3f" % (time.time() + 60)}))
+            with urllib.request.urlopen(url, timeout=10) as r:
+                doc = json.load(r)
+            return [(e["labels"], float(e["value"])) for d in doc.get("data", []) for e in d["exemplars"]]
+        got = prom.wait(lambda: exemplars() or None, 30)
+        check(got == [({"trace_id": "native-ex-2"}, 300.0)], "query_exemplars: the native histogram's last exemplar",
+              got)
     finally:
         stop_proc(serve)
         finish(prom, ARENA, tmp, failed())

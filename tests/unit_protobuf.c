@@ -515,6 +515,55 @@ Test(protobuf, exemplars_of_counters_and_buckets)
     decoded_free(&d);
 }
 
+/* A native histogram's exemplars: in its buckets (the +Inf one of a
+ * native-only histogram, where Prometheus 2.42 reads them) and in
+ * Histogram.exemplars (where later Prometheus reads them first). */
+Test(protobuf, native_histogram_exemplars_in_both_places)
+{
+    const char *path = test_arena_path("pb-native-ex");
+    shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
+    const double b[] = {1};
+    shmetrics_spec_t ns = {.name = "nat", .help = "N.", .native = SHMETRICS_HISTOGRAM_NATIVE};
+    shmetrics_spec_t bs = {.name = "both", .help = "B.", .native = SHMETRICS_HISTOGRAM_BOTH, .buckets = b, .nbuckets = 1};
+    shmetrics_histogram_t *nm, *bm;
+    shmetrics_histogram_series_t *n, *bo;
+    cr_assert_eq(shmetrics_histogram_register(r, &ns, &nm), 0);
+    cr_assert_eq(shmetrics_histogram_register(r, &bs, &bm), 0);
+    cr_assert_eq(shmetrics_histogram_labels(nm, &n, NULL), 0);
+    cr_assert_eq(shmetrics_histogram_labels(bm, &bo, NULL), 0);
+    static const shmetrics_label_t t1[] = {{"trace_id", "n1"}}, t2[] = {{"trace_id", "b1"}},
+                                   t3[] = {{"trace_id", "b2"}};
+    cr_assert_eq(shmetrics_histogram_observe_exemplar(n, 3.5, t1, 1), 0);
+    cr_assert_eq(shmetrics_histogram_observe_exemplar(bo, 0.5, t2, 1), 0);
+    cr_assert_eq(shmetrics_histogram_observe_exemplar(bo, 4, t3, 1), 0);
+    shmetrics_snapshot_t *snap;
+    cr_assert_eq(shmetrics_collect(r, &snap), 0);
+    struct decoded d;
+    encode_decode(snap, &d);
+    cr_assert_eq(d.n, 2);
+    const Io__Prometheus__Client__Histogram *h = d.f[0]->metric[0]->histogram;
+    cr_assert_str_eq(d.f[0]->name, "nat");
+    cr_assert_eq(h->n_bucket, 1);
+    cr_assert(isinf(h->bucket[0]->upper_bound));
+    cr_assert_str_eq(h->bucket[0]->exemplar->label[0]->value, "n1");
+    cr_assert_eq(h->n_exemplars, 1);
+    cr_assert_eq(h->exemplars[0]->value, 3.5);
+    cr_assert_str_eq(h->exemplars[0]->label[0]->name, "trace_id");
+    cr_assert_str_eq(h->exemplars[0]->label[0]->value, "n1");
+    cr_assert_not_null(h->exemplars[0]->timestamp);
+    cr_assert_gt(h->exemplars[0]->timestamp->seconds, 1700000000);
+    h = d.f[1]->metric[0]->histogram;
+    cr_assert_str_eq(d.f[1]->name, "both");
+    cr_assert_eq(h->n_exemplars, 2);
+    cr_assert_str_eq(h->exemplars[0]->label[0]->value, "b1");
+    cr_assert_eq(h->exemplars[0]->value, 0.5);
+    cr_assert_str_eq(h->exemplars[1]->label[0]->value, "b2");
+    cr_assert_eq(h->exemplars[1]->value, 4);
+    decoded_free(&d);
+    shmetrics_snapshot_free(snap);
+    shmetrics_shutdown(r, SHMETRICS_SHUTDOWN_UNLINK);
+}
+
 /* Native histograms: schema, zero bucket, spans and deltas of each sign
  * (integer counts), no classic bucket for a native-only one, classic
  * buckets and native ones for kind both, and the empty span client_golang

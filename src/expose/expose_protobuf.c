@@ -75,6 +75,7 @@ enum {
     PB_COUNTER_CREATED = 3,
     PB_SUMMARY_CREATED = 4,
     PB_HISTOGRAM_CREATED = 15,
+    PB_HISTOGRAM_EXEMPLARS = 16,
     PB_TIMESTAMP_SECONDS = 1,
     PB_TIMESTAMP_NANOS = 2,
     PB_SUMMARY_COUNT = 1,
@@ -345,8 +346,16 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
         put_exemplar(b, PB_BUCKET_EXEMPLAR, s->exemplar);
         smx_pb_end(b, bk);
     }
-    if (count && count->native)
+    if (count && count->native) {
         put_native(b, count->native);
+        /* A native histogram's exemplars also go in Histogram.exemplars,
+         * where Prometheus reads them once it knows that field (2.42
+         * reads them from the buckets above): the buckets' exemplars, in
+         * bucket order. */
+        for (size_t k = j; k < end; k++)
+            if (is(&f->samples[k], "_bucket"))
+                put_exemplar(b, PB_HISTOGRAM_EXEMPLARS, f->samples[k].exemplar);
+    }
     if (count)
         put_created(b, PB_HISTOGRAM_CREATED, count->created, flags);
     smx_pb_end(b, h);
