@@ -41,8 +41,29 @@ static inline uint64_t shm_hash_bytes(uint64_t h, const void *data, size_t len)
         len -= 8;
     }
     if (len) {
+        /* The last 1..7 bytes as memcpy(&w, p, len) would place them, in
+         * at most three loads of fixed size (a memcpy of a run-time length
+         * became a byte loop, the most of a short key's hash). */
         uint64_t w = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        size_t o = 0;
+        if (len & 4) {
+            uint32_t x;
+            memcpy(&x, p, 4);
+            w = x;
+            o = 4;
+        }
+        if (len & 2) {
+            uint16_t x;
+            memcpy(&x, p + o, 2);
+            w |= (uint64_t)x << (8 * o);
+            o += 2;
+        }
+        if (len & 1)
+            w |= (uint64_t)p[o] << (8 * o);
+#else
         memcpy(&w, p, len);
+#endif
         h = (h ^ w ^ ((uint64_t)len << 56)) * UINT64_C(0x4cf5ad432745937f);
         h ^= h >> 29;
     }

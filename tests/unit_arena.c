@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "../shm/hash.h"
 #include "../shm/layout.h"
 #include "common.h"
 
@@ -693,4 +694,21 @@ Test(arena, default_registry_with_the_environment_variable)
     cr_assert_not_null(shmetrics_default(), "%s", shmetrics_errmsg());
     unsetenv("SHMETRICS_ALLOW_FOREIGN_ARENA");
     unlink(path);
+}
+
+/* The index hash is part of the arena format: these values, for every
+ * length of tail, are what every process of layout 5 computes (a change
+ * would make two processes file one label set twice). */
+Test(arena, the_index_hash_is_fixed)
+{
+    static const char key[] = "GET\0v1\0abcdefghijklmnopq";
+    static const uint64_t want[] = {
+        UINT64_C(0xe220a8397b1dcdaf), UINT64_C(0x9395356870005de7), UINT64_C(0xeb9d10beeed5525f),
+        UINT64_C(0xb264be99f1319aa1), UINT64_C(0x602a80b27b8de48e), UINT64_C(0x22d9a54363edcb9a),
+        UINT64_C(0xc9b381ccea5578d0), UINT64_C(0xd0e9884e59c96e34), UINT64_C(0x32545a6f45ec3ec9),
+        UINT64_C(0x2722c2f00c7ff389), UINT64_C(0x7f6a84d903cde173), UINT64_C(0xbc2fde8220bc20de),
+        UINT64_C(0x99696cfe3cb630a7), UINT64_C(0xc7dd39f0e40b3c08), UINT64_C(0x0ac522973baa5d78),
+        UINT64_C(0x145565a44005fccf), UINT64_C(0x33d9d2fe18056a3c)};
+    for (size_t len = 0; len < sizeof want / sizeof want[0]; len++)
+        cr_assert_eq(shm_hash_bytes(SHM_HASH_SEED, key, len), want[len], "length %zu", len);
 }
