@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/stress_threads.c - the threaded paths of one process, written to be
- * run under ThreadSanitizer: hot counter and gauge updates, concurrent
- * label resolution and registration, all while a collector thread reads.
+ * run under ThreadSanitizer: hot counter and gauge updates, exemplars of
+ * one counter and one histogram bucket written by every thread, concurrent
+ * label resolution and registration, all while a collector thread reads
+ * (and checks that every exemplar it sees is one a thread wrote whole).
  *
  * It is a plain program rather than a Criterion suite because Criterion's
  * sandbox maps its shared arena at fixed addresses that ThreadSanitizer
@@ -11,6 +13,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +48,33 @@ static shmetrics_counter_t *hot;
 static shmetrics_gauge_t *level;
 static shmetrics_histogram_t *lat;
 static shmetrics_summary_t *ttft;
+static shmetrics_counter_t *ex;
+static shmetrics_histogram_t *exh;
 static int stop_collector;
+#define EXEMPLAR_EVERY 8u
+
+/* An exemplar is whole when its trace id, "T-N", says its value N. */
+static void check_exemplar(const shmetrics_exemplar_t *x, const char *what)
+{
+    if (!x)
+        return;
+    unsigned t = 0, n = 0;
+    char tail = 0;
+    bool whole = x->nlabels == 1 && strcmp(x->labels[0].name, "trace_id") == 0 &&
+                 sscanf(x->labels[0].value, "%u-%u%c", &t, &n, &tail) == 2 && t < THREADS && (double)n == x->value;
+    CHECK(whole, "%s: a torn exemplar: %s=%s value %g", what, x->nlabels ? x->labels[0].name : "-",
+          x->nlabels ? x->labels[0].value : "-", x->value);
+}
+
+static void check_exemplars(const shmetrics_snapshot_t *snap)
+{
+    for (size_t i = 0; i < snap->nfamilies; i++) {
+        const shmetrics_family_t *f = &snap->families[i];
+        if (strcmp(f->name, "ex") == 0 || strcmp(f->name, "exh") == 0)
+            for (size_t j = 0; j < f->nsamples; j++)
+                check_exemplar(f->samples[j].exemplar, f->name);
+    }
+}
 
 static double sample(const shmetrics_snapshot_t *snap, const char *fam, const char *label_value)
 {
@@ -72,6 +101,7 @@ static void *collector(void *arg)
             CHECK(0, "collect: %s", shmetrics_errmsg());
             return NULL;
         }
+        check_exemplars(snap);
         double v = sample(snap, "hot", "x");
         /* A counter read while it is being incremented never goes back. */
         if (v >= 0) {
@@ -93,8 +123,11 @@ static void *worker(void *arg)
     shmetrics_gauge_series_t *g;
     shmetrics_histogram_series_t *h;
     shmetrics_summary_series_t *q;
+    shmetrics_counter_series_t *xs;
+    shmetrics_histogram_series_t *xh;
     if (shmetrics_counter_labels(hot, &s, "x", NULL) < 0 || shmetrics_gauge_labels(level, &g, NULL) < 0 ||
-        shmetrics_histogram_labels(lat, &h, NULL) < 0 || shmetrics_summary_labels(ttft, &q, NULL) < 0) {
+        shmetrics_histogram_labels(lat, &h, NULL) < 0 || shmetrics_summary_labels(ttft, &q, NULL) < 0 ||
+        shmetrics_counter_labels(ex, &xs, NULL) < 0 || shmetrics_histogram_labels(exh, &xh, NULL) < 0) {
         CHECK(0, "labels: %s", shmetrics_errmsg());
         return NULL;
     }
@@ -107,6 +140,17 @@ static void *worker(void *arg)
         shmetrics_gauge_dec(g, 1);
         shmetrics_histogram_observe(h, (double)(i % 7));
         shmetrics_summary_observe(q, 0.25 * (double)(i % 5 + 1));
+        if (i % EXEMPLAR_EVERY == 0) {
+            char id[32];
+            snprintf(id, sizeof id, "%ld-%u", t, i + 1);
+            shmetrics_label_t l[] = {{"trace_id", id}};
+            /* CHECK counts passes in a plain int: workers only report failures. */
+            if (shmetrics_counter_inc_exemplar(xs, (double)(i + 1), l, 1) != 0 ||
+                shmetrics_histogram_observe_exemplar(xh, (double)(i + 1), l, 1) != 0) {
+                CHECK(0, "exemplar: %s", shmetrics_errmsg());
+                return NULL;
+            }
+        }
     }
     /* Every thread resolves every label set, in its own order. */
     shmetrics_counter_t *sets;
@@ -149,6 +193,10 @@ int main(void)
     shmetrics_spec_t ss = {.name = "ttft", .help = "h"};
     CHECK(shmetrics_histogram_register(reg, &hs, &lat) == 0, "%s", shmetrics_errmsg());
     CHECK(shmetrics_summary_register(reg, &ss, &ttft) == 0, "%s", shmetrics_errmsg());
+    shmetrics_spec_t xcs = {.name = "ex_total", .help = "h"};
+    shmetrics_spec_t xhs = {.name = "exh", .help = "h", .buckets = b, .nbuckets = 1};
+    CHECK(shmetrics_counter_register(reg, &xcs, &ex) == 0, "%s", shmetrics_errmsg());
+    CHECK(shmetrics_histogram_register(reg, &xhs, &exh) == 0, "%s", shmetrics_errmsg());
 
     pthread_t col, th[THREADS];
     pthread_create(&col, NULL, collector, NULL);
@@ -168,6 +216,17 @@ int main(void)
         if (strcmp(snap->families[i].name, "sets") == 0)
             nsets = snap->families[i].nsamples;
     CHECK(nsets == SETS, "%zu label sets", nsets);
+    /* Each thread added 1 + 9 + 17 + ... (i + 1 for i = 0, 8, ...). */
+    double per_thread = 0;
+    for (unsigned i = 0; i < ITER; i += EXEMPLAR_EVERY)
+        per_thread += i + 1;
+    CHECK(sample(snap, "ex", NULL) == THREADS * per_thread, "ex = %f", sample(snap, "ex", NULL));
+    check_exemplars(snap);
+    size_t seen = 0;
+    for (size_t i = 0; i < snap->nfamilies; i++)
+        for (size_t j = 0; j < snap->families[i].nsamples; j++)
+            seen += snap->families[i].samples[j].exemplar != NULL;
+    CHECK(seen == 3, "%zu exemplars in the end (the counter's, the histogram's bucket 1 and +Inf)", seen);
     shmetrics_histogram_series_t *h;
     shmetrics_summary_series_t *q;
     CHECK(shmetrics_histogram_labels(lat, &h, NULL) == 0 && shmetrics_summary_labels(ttft, &q, NULL) == 0, "labels");
