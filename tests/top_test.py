@@ -6,17 +6,20 @@ that writes at known rates (tests/pace): the rates shown are within 20 %
 of them, a filter typed after / keeps the matching rows only, s changes
 the sort, and q, SIGINT, SIGTERM and the arena's removal each end it with
 the terminal given back (the alternate screen left, stty settings as
-before).  Run by Debian's python3 with SHMETRICS_CLI and SHMETRICS_PACE
+before).  --collector shows a running collector's figures, or names why
+there are none.  Run by Debian's python3 with SHMETRICS_CLI and SHMETRICS_PACE
 set."""
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from serve_proc import Server
 from tap import check, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
@@ -42,15 +45,22 @@ def static_arena():
               ["set", "--mode", "sum", "inflight", "7"],
               ["observe", "--buckets", "0.1,0.5,1", "lat_seconds", "0.3"],
               ["observe", "--buckets", "0.1,0.5,1", "lat_seconds", "0.05"],
-              ["observe", "--buckets", "0.1,0.5,1", "lat_seconds", "0.07"]):
+              ["observe", "--buckets", "0.1,0.5,1", "lat_seconds", "0.07"],
+              ["observe", "--summary", "--quantiles", "0.5,0.9", "q_seconds", "2"],
+              ["observe", "--summary", "--quantiles", "0.5,0.9", "q_seconds", "4"],
+              ["observe", "--native", "n_seconds", "0.5"]):
         r = run(a[0], "--arena", ARENA, *a[1:])
         assert r.returncode == 0, r.stderr
+    # The summary's quantiles as dump gives them, printed as top prints them.
+    dump = run("dump", "--arena", ARENA).stdout
+    q = dict(re.findall(r'^q_seconds\{quantile="([\d.]+)"\} (\S+)$', dump, re.M))
+    ROWS["q"] = ("q_seconds", "summary", "2", "0.00", "q0.5=%.4g q0.9=%.4g" % (float(q["0.5"]), float(q["0.9"])))
 
 
 def snapshot(rows, shown, total, sort, flt):
     used, most = memory_of(ARENA)
     head = ["shmetrics top at TIME: %d of %d rows, rates over INTERVAL s" % (shown, total),
-            "arena %s: families 3/1024, series 4/16384, memory %s of %s" % (ARENA, used, most),
+            "arena %s: families 5/1024, series 6/16384, memory %s of %s" % (ARENA, used, most),
             "processes 0 attached, 0 dead, 0 exited; 0 damaged records; sort %s, filter %s" % (sort, flt), ""]
     w = max([4] + [len(r[0]) for r in rows])
     lines = [("%-*s %-9s %14s %12s %s" % (w, "NAME", "TYPE", "VALUE", "RATE/s", "DETAIL")).rstrip()]
@@ -69,6 +79,8 @@ ROWS = {
     "lat": ("lat_seconds", "histogram", "3", "0.00", "p50 0.075 p99 0.488"),
     "a": ('req_total{route="/a"}', "counter", "5", "0.00", ""),
     "b": ('req_total{route="/b"}', "counter", "2", "0.00", ""),
+    # A native-only histogram has no classic buckets to estimate from.
+    "n": ("n_seconds", "histogram", "1", "0.00", ""),
 }
 
 
@@ -76,20 +88,20 @@ def batch_tests():
     static_arena()
     r = run("top", "--arena", ARENA, "--once", "--interval", "50ms")
     # Every rate is 0: the rate sort falls back to the name.
-    want = snapshot([ROWS[k] for k in ("inflight", "lat", "a", "b")], 4, 4, "rate", "(none)")
+    want = snapshot([ROWS[k] for k in ("inflight", "lat", "n", "q", "a", "b")], 6, 6, "rate", "(none)")
     check(r.returncode == 0 and normalise(r.stdout) == want, "--once: one exact snapshot", repr(r.stdout) + r.stderr)
     check(r.stderr == "", "--once: nothing on stderr", r.stderr)
     r = run("top", "--arena", ARENA, "--batch", "--count", "2", "--interval", "50ms", "--sort", "value")
-    want = snapshot([ROWS[k] for k in ("inflight", "a", "lat", "b")], 4, 4, "value", "(none)")
+    want = snapshot([ROWS[k] for k in ("inflight", "a", "lat", "q", "b", "n")], 6, 6, "value", "(none)")
     check(r.returncode == 0 and normalise(r.stdout) == want * 2, "--batch --count 2 --sort value: two snapshots",
           repr(r.stdout))
     r = run("top", "--arena", ARENA, "-1", "--interval", "50ms", "--sort", "name", "--filter", 'route="/(a|b)"')
-    want = snapshot([ROWS["a"], ROWS["b"]], 2, 4, "name", 'route="/(a|b)"')
+    want = snapshot([ROWS["a"], ROWS["b"]], 2, 6, "name", 'route="/(a|b)"')
     check(r.returncode == 0 and normalise(r.stdout) == want, "--filter keeps the matching rows", repr(r.stdout))
     os.environ["SHMETRICS_ARENA"] = ARENA
     r = run("top", "--once", "--interval", "50ms", "--filter", "^inflight$")
     del os.environ["SHMETRICS_ARENA"]
-    want = snapshot([ROWS["inflight"]], 1, 4, "rate", "^inflight$")
+    want = snapshot([ROWS["inflight"]], 1, 6, "rate", "^inflight$")
     check(r.returncode == 0 and normalise(r.stdout) == want, "the arena from SHMETRICS_ARENA", repr(r.stdout))
 
     # A writer at known rates: batch rates within 20 %.
@@ -123,7 +135,11 @@ def error_tests():
             (["--filter", "(a"], "the filter '(a' is not a regular expression: "),
             (["--frobnicate"], "unknown option --frobnicate"),
             (["extra"], "unexpected argument extra"),
-            (["--sort"], "--sort needs a value")):
+            (["--sort"], "--sort needs a value"),
+            (["--collector", "nohost"], "--collector takes HOST:PORT (127.0.0.1:9400), not 'nohost'"),
+            (["--collector", "127.0.0.1:70000"], "--collector takes HOST:PORT (127.0.0.1:9400), not '127.0.0.1:70000'"),
+            (["--collector", "http://127.0.0.1:9400"],
+             "--collector takes HOST:PORT (127.0.0.1:9400), not 'http://127.0.0.1:9400'")):
         r = run("top", "--arena", ARENA, *args)
         check(r.returncode == 2 and r.stderr.startswith("shmetrics top: " + msg) and "usage: shmetrics top" in r.stderr,
               "refused: top %s" % " ".join(args), r.stderr)
@@ -149,10 +165,58 @@ def error_tests():
     # SIGTERM ends a batch run with status 0.
     p = subprocess.Popen([CLI, "top", "--batch", "--interval", "100ms", "--arena", ARENA], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    seen = 0
+    while seen < 2:  # two snapshots printed: it runs until stopped
+        line = p.stdout.readline()
+        if not line:
+            break
+        seen += line.startswith("shmetrics top at ")
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=10)
-    check(p.returncode == 0 and err == "" and out.count("shmetrics top at ") >= 2, "batch: SIGTERM ends it", err)
+    check(seen == 2 and p.returncode == 0 and err == "", "batch: SIGTERM ends it", (seen, p.returncode, err))
+
+
+def collector_tests():
+    """--collector: the figures of a running collector, or why there are none."""
+    srv = Server(ARENA)
+    try:
+        r = run("top", "--arena", ARENA, "--once", "--interval", "50ms", "--collector", "127.0.0.1:%d" % srv.port)
+        line = r.stdout.splitlines()[3] if r.stdout.count("\n") > 3 else ""
+        # top's two reads are the collector's first two scrapes.
+        check(re.fullmatch(r"collector 127\.0\.0\.1:%d: 2 scrapes served, the last took \d+\.\d ms; "
+                           r"\d+\.\d MiB resident; connections open \d+" % srv.port, line) is not None,
+              "--collector: the collector's figures under the arena's", r.stdout)
+    finally:
+        srv.stop()
+    r = run("top", "--arena", ARENA, "--once", "--interval", "50ms", "--collector", "127.0.0.1:1")
+    check(r.returncode == 0 and r.stdout.splitlines()[3] == "collector 127.0.0.1:1: unreachable (Couldn't connect to "
+          "server)", "--collector: one that does not answer is named, the view goes on", r.stdout)
+    www = os.path.join(TMP, "www")
+    os.mkdir(www)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", www,
+                            str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        r = run("top", "--arena", ARENA, "--once", "--interval", "50ms", "--collector", "127.0.0.1:%d" % port)
+        check(r.stdout.splitlines()[3] == "collector 127.0.0.1:%d: /metrics answered HTTP 404" % port,
+              "--collector: an HTTP error is named", r.stdout)
+        with open(os.path.join(www, "metrics"), "w") as f:
+            f.write("up 1\n")
+        r = run("top", "--arena", ARENA, "--once", "--interval", "50ms", "--collector", "127.0.0.1:%d" % port)
+        check(r.stdout.splitlines()[3] == "collector 127.0.0.1:%d: its /metrics has no "
+              "shmetrics_collector_scrapes_total" % port, "--collector: a server that is no collector is named",
+              r.stdout)
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
 
 
 # ----------------------------------------------------------------- tmux
@@ -213,12 +277,13 @@ def read(path):
 
 def ended(d, name, status):
     end = time.monotonic() + 10
-    while read(os.path.join(d, "after")) is None and time.monotonic() < end:
+    # The file exists as soon as the shell opens it, before stty wrote.
+    while not read(os.path.join(d, "after")) and time.monotonic() < end:
         time.sleep(0.1)
     rc = read(os.path.join(d, "rc"))
     check(rc == str(status), "%s: top exits with status %d" % (name, status), rc)
-    check(read(os.path.join(d, "before")) == read(os.path.join(d, "after")) is not None,
-          "%s: the terminal settings are restored" % name)
+    before, after = read(os.path.join(d, "before")), read(os.path.join(d, "after"))
+    check(before == after is not None, "%s: the terminal settings are restored" % name, (before, after))
     check(alternate_on() == "0", "%s: the alternate screen is left" % name)
 
 
@@ -320,6 +385,7 @@ try:
     documented()
     batch_tests()
     error_tests()
+    collector_tests()
     if shutil.which("tmux"):
         live_tests()
     else:

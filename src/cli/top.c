@@ -10,11 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "top.h"
 
 static int run_top(int argc, char **argv)
 {
-    const char *arena = NULL, *filter = "";
+    const char *arena = NULL, *filter = "", *collector = NULL;
     struct top_opts o = {.interval_ms = 1000};
     bool batch = false, once = false, count_given = false;
     int sort = TOP_SORT_RATE;
@@ -35,7 +37,7 @@ static int run_top(int argc, char **argv)
             continue;
         }
         if (strcmp(arg, "--arena") != 0 && strcmp(arg, "--interval") != 0 && strcmp(arg, "--count") != 0 &&
-            strcmp(arg, "--sort") != 0 && strcmp(arg, "--filter") != 0)
+            strcmp(arg, "--sort") != 0 && strcmp(arg, "--filter") != 0 && strcmp(arg, "--collector") != 0)
             return cli_usage_error(&verb_top, "unknown option %s", arg);
         if (i + 1 >= argc)
             return cli_usage_error(&verb_top, "%s needs a value", arg);
@@ -44,7 +46,11 @@ static int run_top(int argc, char **argv)
             arena = val;
         else if (strcmp(arg, "--filter") == 0)
             filter = val;
-        else if (strcmp(arg, "--interval") == 0) {
+        else if (strcmp(arg, "--collector") == 0) {
+            if (!top_collector_addr_ok(val))
+                return cli_usage_error(&verb_top, "--collector takes HOST:PORT (127.0.0.1:9400), not '%s'", val);
+            collector = val;
+        } else if (strcmp(arg, "--interval") == 0) {
             if (!cli_parse_duration(val, &o.interval_ms) || o.interval_ms < 10 || o.interval_ms > 3600000)
                 return cli_usage_error(&verb_top, "--interval takes a duration from 10ms to 1h (2s, 500ms), not '%s'",
                                        val);
@@ -73,6 +79,11 @@ static int run_top(int argc, char **argv)
     if (st)
         return st;
     m.sort = (enum top_sort)sort;
+    struct top_collector col = {.addr = collector};
+    if (collector) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        m.collector = &col;
+    }
     if (top_model_filter(&m, filter) < 0) {
         char why[sizeof m.err];
         snprintf(why, sizeof why, "%s", m.err);
@@ -88,6 +99,7 @@ const struct verb verb_top = {
     "top",
     "a live view of an arena: values, rates, percentiles",
     "usage: shmetrics top [--arena PATH] [--interval DURATION] [--sort KEY] [--filter REGEX]\n"
+    "                     [--collector HOST:PORT]\n"
     "       shmetrics top --batch [--count N] [...]\n"
     "       shmetrics top --once [...]\n"
     "\n"
@@ -97,7 +109,8 @@ const struct verb verb_top = {
     "and p50 and p99 estimated from the buckets (over the observations since the\n"
     "previous read, as Prometheus' histogram_quantile estimates them), summaries\n"
     "with their quantiles; above them the arena's use (families, series, memory)\n"
-    "and its processes (attached, dead, exited).\n"
+    "and its processes (attached, dead, exited); with --collector, the figures\n"
+    "of the collector serving it (scrapes, the last one's duration, memory).\n"
     "\n"
     "Keys: q quits; / types a filter (an extended regular expression matched\n"
     "against the name and labels, name{label=\"value\",...}; empty for none); s\n"
@@ -113,6 +126,9 @@ const struct verb verb_top = {
     "  --interval DURATION the time between reads (default 1s; 10ms to 1h)\n"
     "  --sort KEY          rate (the default: largest first), value or name\n"
     "  --filter REGEX      only the rows whose name{labels} matches REGEX\n"
+    "  --collector HOST:PORT\n"
+    "                      read the figures of the collector (shmetrics serve)\n"
+    "                      there from its /metrics at each refresh\n"
     "  --batch, -b         plain text snapshots\n"
     "  --count N           with --batch: stop after N snapshots\n"
     "  --once, -1          one snapshot: --batch --count 1\n"

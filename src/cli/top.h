@@ -2,8 +2,9 @@
 /*
  * src/cli/top.h - what the three parts of `shmetrics top` share: the model
  * (top_model.c: an arena read into rows with rates, filtered and sorted),
- * the plain-text snapshots (top_batch.c) and the full-screen view
- * (top_screen.c, ncurses); top.c parses the options and picks one.
+ * the plain-text snapshots (top_batch.c), the full-screen view
+ * (top_screen.c, ncurses) and the collector's figures (top_collector.c);
+ * top.c parses the options and picks a view.
  */
 #ifndef SHMETRICS_CLI_TOP_H
 #define SHMETRICS_CLI_TOP_H
@@ -33,8 +34,21 @@ struct top_row {
     double *bounds, *cum;        /* their upper bounds and cumulative counts */
 };
 
+/* The collector's own figures (top_collector.c), when --collector names
+ * one. */
+struct top_collector {
+    const char *addr; /* HOST:PORT */
+    bool ok;          /* the last poll found its figures */
+    char line[512];   /* what the header shows: the figures, or why there are none */
+};
+/* Is `addr` a HOST:PORT (port 1 to 65535) to poll? */
+bool top_collector_addr_ok(const char *addr);
+/* GET http://ADDR/metrics (500 ms at most) into c->line. */
+void top_collector_poll(struct top_collector *c);
+
 struct top_model {
     const char *path;
+    struct top_collector *collector; /* NULL: none is polled */
     shmetrics_registry_t *reg;
     struct top_row *rows, *prev; /* this read's rows; the previous read's, sorted by key */
     size_t nrows, nprev;
@@ -58,7 +72,7 @@ struct top_model {
  * EXIT_FAIL.  `m` starts sorted by rate, with no filter. */
 int top_model_open(struct top_model *m, const char *path);
 /* Read the arena into rows, with rates against the previous read, then
- * filter and sort.  0, or -1 with m->err saying why (the arena was removed
+ * filter and sort (and poll the collector, if any).  0, or -1 with m->err saying why (the arena was removed
  * or replaced, or could not be read). */
 int top_model_read(struct top_model *m);
 /* Keep the rows whose key matches the extended regular expression `re`

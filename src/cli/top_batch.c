@@ -36,8 +36,11 @@ static void print_snapshot(const struct top_model *m, FILE *out)
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     top_header(m, l1, l2, sizeof l1);
-    fprintf(out, "shmetrics top at %s: %zu of %zu rows, rates over %.3f s\n%s\n%s\n\n", when, m->nshown, m->nrows,
+    fprintf(out, "shmetrics top at %s: %zu of %zu rows, rates over %.3f s\n%s\n%s\n", when, m->nshown, m->nrows,
             m->prev_ns ? (double)(m->read_ns - m->prev_ns) / 1e9 : 0.0, l1, l2);
+    if (m->collector)
+        fprintf(out, "%s\n", m->collector->line);
+    fprintf(out, "\n");
     int w = 4;
     for (size_t i = 0; i < m->nshown; i++) {
         int len = (int)strlen(m->rows[m->shown[i]].key);

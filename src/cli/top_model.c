@@ -291,6 +291,8 @@ int top_model_read(struct top_model *m)
     }
     top_model_order(m);
     m->refresh_ms = (double)(mono_ns() - t0) / 1e6;
+    if (m->collector)
+        top_collector_poll(m->collector);
     return 0;
 }
 

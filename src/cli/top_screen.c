@@ -17,7 +17,9 @@
 
 #include "top.h"
 
-#define HEADER_LINES 4 /* two of the arena, one of the keys, the column names */
+/* Two lines of the arena, one of the collector (with --collector), one of
+ * the keys, the column names. */
+static int header_lines;
 
 static volatile sig_atomic_t stop_signal;
 static bool screen_on;
@@ -53,7 +55,7 @@ struct view {
 
 static int page_rows(void)
 {
-    int n = LINES - HEADER_LINES - 1;
+    int n = LINES - header_lines - 1;
     return n > 1 ? n : 1;
 }
 
@@ -64,6 +66,8 @@ static void draw(const struct top_model *m, struct view *v)
     top_header(m, l1, l2, sizeof l1);
     mvaddnstr(0, 0, l1, COLS);
     mvaddnstr(1, 0, l2, COLS);
+    if (m->collector)
+        mvaddnstr(2, 0, m->collector->line, COLS);
     char keys[1024];
     if (v->prompting)
         snprintf(keys, sizeof keys, "filter (a regular expression; Enter applies, Esc cancels): %s", v->input);
@@ -73,7 +77,7 @@ static void draw(const struct top_model *m, struct view *v)
         snprintf(keys, sizeof keys,
                  "%zu of %zu rows, read in %.1f ms  q quit  / filter  s sort  arrows, PgUp, PgDn scroll", m->nshown,
                  m->nrows, m->refresh_ms);
-    mvaddnstr(2, 0, keys, COLS);
+    mvaddnstr(header_lines - 2, 0, keys, COLS);
 
     size_t rows = (size_t)page_rows();
     if (v->top + rows > m->nshown)
@@ -91,7 +95,7 @@ static void draw(const struct top_model *m, struct view *v)
     attron(A_REVERSE);
     snprintf(line, sizeof line, "%-*s %-9s %14s %12s %-*s", w, "NAME", "TYPE", "VALUE", "RATE/s",
              COLS > w + 39 ? COLS - w - 39 : 0, "DETAIL");
-    mvaddnstr(3, 0, line, COLS);
+    mvaddnstr(header_lines - 1, 0, line, COLS);
     attroff(A_REVERSE);
     for (size_t i = 0; i < rows && v->top + i < m->nshown; i++) {
         const struct top_row *r = &m->rows[m->shown[v->top + i]];
@@ -103,7 +107,7 @@ static void draw(const struct top_model *m, struct view *v)
         else
             snprintf(name, sizeof name, "%s", r->key);
         snprintf(line, sizeof line, "%-*s %-9s %14s %12s %s", w, name, type, value, rate, detail);
-        mvaddnstr(HEADER_LINES + (int)i, 0, line, COLS);
+        mvaddnstr(header_lines + (int)i, 0, line, COLS);
     }
     refresh();
 }
@@ -199,6 +203,7 @@ int top_screen(struct top_model *m, const struct top_opts *o)
     set_escdelay(50);
     timeout(100); /* getch waits at most 100 ms: signals and refreshes are seen */
 
+    header_lines = m->collector ? 5 : 4;
     struct view v = {0};
     int status = EXIT_OK;
     char failure[600] = "";
