@@ -75,7 +75,7 @@ def normalise(out):
 
 
 ROWS = {
-    "inflight": ("inflight", "gauge", "7", "0.00", "mode sum"),
+    "inflight": ("inflight", "gauge", "7", "-", "mode sum"),
     "lat": ("lat_seconds", "histogram", "3", "0.00", "p50 0.075 p99 0.488"),
     "a": ('req_total{route="/a"}', "counter", "5", "0.00", ""),
     "b": ('req_total{route="/b"}', "counter", "2", "0.00", ""),
@@ -87,8 +87,9 @@ ROWS = {
 def batch_tests():
     static_arena()
     r = run("top", "--arena", ARENA, "--once", "--interval", "50ms")
-    # Every rate is 0: the rate sort falls back to the name.
-    want = snapshot([ROWS[k] for k in ("inflight", "lat", "n", "q", "a", "b")], 6, 6, "rate", "(none)")
+    # Every rate is 0, so the rate sort falls back to the name; a gauge has
+    # no rate and comes last.
+    want = snapshot([ROWS[k] for k in ("lat", "n", "q", "a", "b", "inflight")], 6, 6, "rate", "(none)")
     check(r.returncode == 0 and normalise(r.stdout) == want, "--once: one exact snapshot", repr(r.stdout) + r.stderr)
     check(r.stderr == "", "--once: nothing on stderr", r.stderr)
     r = run("top", "--arena", ARENA, "--batch", "--count", "2", "--interval", "50ms", "--sort", "value")
@@ -321,7 +322,9 @@ def live_tests():
     check(re.search(r"pace_latency_seconds\s+histogram\s+\d+\s+[\d.]+\s+p50 0\.15 p99 0\.199", pane()) is not None,
           "live: p50 and p99 of the histogram from its buckets", pane())
     ordered = [r[3] for r in rows_of(pane())]
-    check(ordered == sorted(ordered, reverse=True), "live: sorted by rate, largest first", ordered)
+    rated = [x for x in ordered if x == x]
+    check(len(rated) == 4 and ordered[:4] == sorted(rated, reverse=True) and ordered[4] != ordered[4],
+          "live: sorted by rate, largest first, the gauge (no rate) last", ordered)
 
     tmux("send-keys", "-t", "top", "/")
     tmux("send-keys", "-t", "top", "-l", 'route="/a"')

@@ -190,14 +190,17 @@ static int family_rows(const shmetrics_family_t *f, struct top_row *rows, size_t
     return 0;
 }
 
-/* Rates, and a histogram's p50/p99 over the observations since the
- * previous read (all of them when there was none since, or no read). */
+/* Rates of counters, histograms and summaries, and a histogram's p50/p99
+ * over the observations since the previous read (all of them when there
+ * was none since, or no read). */
 static void derive(struct top_model *m, struct top_row *r, double dt)
 {
+    /* Only what counts up has a rate: a gauge's value is its figure. */
+    if (r->type != SHMETRICS_COUNTER && r->type != SHMETRICS_HISTOGRAM && r->type != SHMETRICS_SUMMARY)
+        return;
     const struct top_row *p = find_prev(m, r->key);
-    bool counts = r->type == SHMETRICS_COUNTER || r->type == SHMETRICS_HISTOGRAM || r->type == SHMETRICS_SUMMARY;
-    if (p && dt > 0)
-        r->rate = counts && r->value < p->value ? NAN : (r->value - p->value) / dt; /* a reset: no rate */
+    if (p && dt > 0 && r->value >= p->value) /* went down: a reset, no rate for this read */
+        r->rate = (r->value - p->value) / dt;
     if (r->nbuckets < 2)
         return;
     const double *cum = r->cum;
