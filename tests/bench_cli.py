@@ -4,11 +4,14 @@ as JSON lines in the format of make bench (every case, every member, the
 ratio its figures give), the scrape of an existing arena (exact series,
 samples and bytes, the arena file unchanged), its arena removed when
 stopped, and every argument it refuses with its message.  No timing is
-asserted.  Run by Debian's python3 with SHMETRICS_CLI set."""
+asserted.  Failures: no room for the cases' arena (a read-only /dev/shm, as root),
+that arena not removable, the scraped arena truncated.  Run by Debian's
+python3 with SHMETRICS_CLI and SHMETRICS_FEED set."""
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +20,7 @@ import time
 from tap import check, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
+FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-bench-cli-test-%d" % os.getpid()
 NCPU = min(len(os.sched_getaffinity(0)), 64)
 
@@ -144,6 +148,39 @@ def scrape():
         check(hashlib.sha256(f.read()).hexdigest() == before, "--scrape leaves the arena file as it was")
 
 
+def failures():
+    """What fails once the arguments are right: status 1 and the reason."""
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        # /dev/shm read-only, in a mount namespace of the test's own.
+        r = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o ro tmpfs /dev/shm && exec %s bench "
+                            "--threads 1" % CLI], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and r.stderr.startswith("shmetrics: creating the benchmark's arena: ") and
+              "Read-only file system" in r.stderr, "no room for the cases' arena: status 1, the reason", r.stderr)
+    else:
+        print("# skipped: a read-only /dev/shm needs root and unshare")
+    # The cases' arena replaced by a directory: it cannot be removed.
+    p = subprocess.Popen([CLI, "bench", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    path = "/dev/shm/shmetrics-bench-%d" % p.pid
+    p.stdout.readline()
+    os.unlink(path)
+    os.mkdir(path)
+    err = p.communicate(timeout=120)[1]
+    os.rmdir(path)
+    check(p.returncode == 1 and err == "shmetrics: removing the benchmark's arena: cannot unlink %s: Is a directory "
+          "(Is a directory)\n" % path, "the cases' arena not removable: status 1, the reason", err)
+    # The scraped arena cut short under the scrapes.
+    cut = ARENA + "-cut"
+    subprocess.run([FEED, cut, "1", "2000"], capture_output=True, timeout=60, check=True)
+    p = subprocess.Popen([CLI, "bench", "--scrape", "--arena", cut, "--scrapes", "100000"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    os.truncate(cut, 4096)
+    out, err = p.communicate(timeout=120)
+    os.unlink(cut)
+    check(p.returncode == 1 and out == "" and err.startswith("shmetrics: reading the arena: ") and
+          "truncated" in err, "--scrape: the arena truncated under it: status 1, the reason", err)
+
+
 def stopped():
     p = subprocess.Popen([CLI, "bench", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     path = "/dev/shm/shmetrics-bench-%d" % p.pid
@@ -170,6 +207,7 @@ try:
     hot_json()
     hot_table()
     stopped()
+    failures()
 finally:
     if os.path.exists(ARENA):
         os.unlink(ARENA)

@@ -134,6 +134,7 @@ def error_tests():
             (["--count", "0"], "--count takes a whole number from 1 to 1000000000, not '0'"),
             (["--once", "--count", "2"], "--once and --count: give one of them (--once is --count 1)"),
             (["--filter", "(a"], "the filter '(a' is not a regular expression: "),
+            (["--filter", "a" * 256], "the filter is longer than 255 bytes"),
             (["--frobnicate"], "unknown option --frobnicate"),
             (["extra"], "unexpected argument extra"),
             (["--sort"], "--sort needs a value"),
@@ -163,6 +164,38 @@ def error_tests():
         err = p.communicate()[1]
     check(p.returncode == 1 and err == "shmetrics top: the arena %s was removed (No such file or directory)\n" % gone,
           "batch: the arena removed ends it, with status 1", err)
+    # Replaced by another file (renamed over it: never missing), then cut
+    # short under a batch run: status 1 and the reason.
+    for what, act, msg in (
+            ("replaced", lambda path: (run("inc", "--arena", path + ".new", "y_total"), os.rename(path + ".new", path)),
+             "the arena %s was replaced by another file\n"),
+            ("truncated", lambda path: os.truncate(path, 4096), "reading the arena: ")):
+        run("inc", "--arena", gone, "x_total")
+        p = subprocess.Popen([CLI, "top", "--batch", "--interval", "100ms", "--arena", gone],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        act(gone)
+        try:
+            err = p.communicate(timeout=10)[1]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            err = p.communicate()[1]
+        os.unlink(gone)
+        check(p.returncode == 1 and err.startswith("shmetrics top: " + (msg % gone if "%s" in msg else msg)),
+              "batch: the arena %s ends it, with status 1 and the reason" % what, err)
+    # A terminal on standard output (script(1) gives one): what the
+    # full-screen view refuses.
+    for cmd, msg, status in (
+            ("%s top --arena %s < /dev/null", "shmetrics top: the full-screen view needs a terminal on standard input "
+             "(or --batch)", 2),
+            ("%s top --arena %s --count 2", "shmetrics top: --count is for --batch: the full-screen view runs until q",
+             2),
+            ("TERM=nosuchterm %s top --arena %s", "shmetrics top: the terminal (TERM=nosuchterm) cannot be driven; "
+             "--batch prints text", 1)):
+        r = subprocess.run(["script", "-qec", cmd % (CLI, ARENA), "/dev/null"], capture_output=True, text=True,
+                           timeout=20)
+        check(r.returncode == status and r.stdout.replace("\r\n", "\n").startswith(msg + "\n"),
+              "on a terminal: %s" % msg, r.stdout)
     # SIGTERM ends a batch run with status 0.
     p = subprocess.Popen([CLI, "top", "--batch", "--interval", "100ms", "--arena", ARENA], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)

@@ -189,7 +189,10 @@ int top_screen(struct top_model *m, const struct top_opts *o)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     atexit(restore_terminal);
-    if (initscr() == NULL) {
+    /* newterm, not initscr: initscr ends the process on a terminal it
+     * does not know, without our message. */
+    SCREEN *scr = newterm(NULL, stdout, stdin);
+    if (scr == NULL) {
         fprintf(stderr, "shmetrics top: the terminal (TERM=%s) cannot be driven; --batch prints text\n",
                 getenv("TERM") ? getenv("TERM") : "");
         return EXIT_FAIL;
@@ -231,6 +234,7 @@ int top_screen(struct top_model *m, const struct top_opts *o)
         }
     }
     restore_terminal();
+    delscreen(scr);
     if (failure[0])
         fprintf(stderr, "shmetrics top: %s\n", failure);
     return status;
