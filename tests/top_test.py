@@ -105,6 +105,16 @@ def batch_tests():
     want = snapshot([ROWS["inflight"]], 1, 6, "rate", "^inflight$")
     check(r.returncode == 0 and normalise(r.stdout) == want, "the arena from SHMETRICS_ARENA", repr(r.stdout))
 
+    # Label values escaped as the text format escapes them: dump's name.
+    odd = ARENA + "-odd"
+    run("inc", "--arena", odd, "odd_total", 'path=a"b\\c\nd')
+    r = run("top", "--arena", odd, "--once", "--interval", "20ms")
+    line = run("dump", "--arena", odd).stdout.splitlines()[-1]
+    os.unlink(odd)
+    check(line == 'odd_total{path="a\\"b\\\\c\\nd"} 1' and
+          r.stdout.splitlines()[-2] == line.rsplit(" ", 1)[0] + " counter                1         0.00",
+          "label values escaped as dump escapes them", r.stdout)
+
     # A writer at known rates: batch rates within 20 %.
     p = subprocess.Popen([PACE, ARENA, "3"], stdout=subprocess.PIPE, text=True)
     p.stdout.readline()

@@ -79,24 +79,27 @@ void top_model_close(struct top_model *m)
 
 /* ----------------------------------------------------------------- rows */
 
-/* name{a="x",b="y"}, the labels but `skip` (le, quantile). */
-static char *make_key(const char *name, const char *suffix, const shmetrics_sample_t *s, const char *skip)
+/* name{a="x",b="y"}, as the text format writes it (\\, \" and \n escaped
+ * in values). */
+static char *make_key(const char *name, const char *suffix, const shmetrics_sample_t *s)
 {
     size_t len = strlen(name) + strlen(suffix) + 3;
     for (size_t i = 0; i < s->nlabels; i++)
-        len += strlen(s->labels[i].name) + strlen(s->labels[i].value) + 4;
+        len += strlen(s->labels[i].name) + 2 * strlen(s->labels[i].value) + 4;
     char *k = malloc(len), *p = k;
     if (!k)
         return NULL;
     p += sprintf(p, "%s%s", name, suffix);
-    int n = 0;
     for (size_t i = 0; i < s->nlabels; i++) {
-        if (skip && strcmp(s->labels[i].name, skip) == 0)
-            continue;
-        p += sprintf(p, "%s%s=\"%s\"", n++ ? "," : "{", s->labels[i].name, s->labels[i].value);
+        p += sprintf(p, "%s%s=\"", i ? "," : "{", s->labels[i].name);
+        for (const char *v = s->labels[i].value; *v; v++) {
+            if (*v == '\\' || *v == '"' || *v == '\n')
+                *p++ = '\\';
+            *p++ = *v == '\n' ? 'n' : *v;
+        }
+        *p++ = '"';
     }
-    if (n)
-        strcpy(p, "}");
+    strcpy(p, s->nlabels ? "}" : "");
     return k;
 }
 
@@ -166,7 +169,7 @@ static int family_rows(const shmetrics_family_t *f, struct top_row *rows, size_t
         r->mode = f->gauge_mode;
         r->value = s->value;
         r->rate = r->p50 = r->p99 = NAN;
-        r->key = make_key(f->name, grouped ? "" : s->suffix, s, NULL);
+        r->key = make_key(f->name, grouped ? "" : s->suffix, s);
         if (!r->key)
             return -ENOMEM;
         ++*n;
