@@ -25,6 +25,9 @@
  * formatting the same samples with snprintf ("%.17g" for values), the
  * cost of printing the text alone, without merging anything.
  *
+ * The scrape and its baseline are timed by src/bench/scrape.c, as
+ * shmetrics bench --scrape times them.
+ *
  * Prints one JSON object per case (see harness.h) with "series", "samples",
  * "us_per_series", "bytes" (the size of the text) and "collect_ms" (the
  * median of the merge alone; the rest is encoding and freeing).  Uses the public API
@@ -37,6 +40,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "scrape.h"
 #include "shmetrics.h"
 
 static const double latency_buckets[] = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
@@ -120,61 +124,6 @@ static void run_writers(const char *path, int histograms, long n, int count)
     }
 }
 
-/* One scrape: merge, encode, free.  Returns ns; *collect_ns gets the
- * merge's share, *bytes the size of the text. */
-static double scrape(shmetrics_registry_t *reg, double *collect_ns, size_t *bytes, size_t *nseries)
-{
-    double t0 = bench_thread_cpu_ns();
-    shmetrics_snapshot_t *snap;
-    char *text;
-    size_t len;
-    if (shmetrics_collect(reg, &snap) < 0)
-        die("collect");
-    *collect_ns = bench_thread_cpu_ns() - t0;
-    if (shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, &text, &len) < 0)
-        die("format");
-    *nseries = snap->nseries;
-    shmetrics_snapshot_free(snap);
-    free(text);
-    double ns = bench_thread_cpu_ns() - t0;
-    *bytes = len;
-    return ns;
-}
-
-/* The baseline: print every sample of a snapshot with snprintf. */
-static double snprintf_text(const shmetrics_snapshot_t *snap, size_t *samples)
-{
-    double t0 = bench_thread_cpu_ns();
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    *samples = 0;
-    for (size_t f = 0; f < snap->nfamilies; f++) {
-        const shmetrics_family_t *fam = &snap->families[f];
-        for (size_t i = 0; i < fam->nsamples; i++) {
-            const shmetrics_sample_t *s = &fam->samples[i];
-            for (;;) {
-                size_t room = cap - len;
-                int k = snprintf(buf + len, room, "%s%s{", fam->name, s->suffix);
-                for (size_t l = 0; l < s->nlabels && k >= 0 && (size_t)k < room; l++)
-                    k += snprintf(buf + len + k, room - (size_t)k, "%s%s=\"%s\"", l ? "," : "", s->labels[l].name,
-                                  s->labels[l].value);
-                if (k >= 0 && (size_t)k < room)
-                    k += snprintf(buf + len + k, room - (size_t)k, "} %.17g\n", s->value);
-                if (k >= 0 && (size_t)k < room) {
-                    len += (size_t)k;
-                    break;
-                }
-                cap *= 2;
-                if ((buf = realloc(buf, cap)) == NULL)
-                    exit(1);
-            }
-            ++*samples;
-        }
-    }
-    free(buf);
-    return bench_thread_cpu_ns() - t0;
-}
-
 struct scrape_ctx {
     shmetrics_registry_t *reg;
     const shmetrics_snapshot_t *snap;
@@ -188,7 +137,13 @@ static double scrape_rep(void *p, double *score)
 {
     struct scrape_ctx *x = p;
     double t0 = bench_now_ns();
-    double ns = scrape(x->reg, &x->collect[x->n], &x->bytes, &x->nseries);
+    struct bench_scrape one;
+    if (bench_scrape_once(x->reg, &one) < 0)
+        die("scrape");
+    double ns = one.cpu_ns;
+    x->collect[x->n] = one.collect_ns;
+    x->bytes = one.bytes;
+    x->nseries = one.nseries;
     *score = x->score[x->n++] = ns / (bench_now_ns() - t0);
     return ns / 1e6;
 }
@@ -197,7 +152,9 @@ static double baseline_rep(void *p, double *score)
 {
     struct scrape_ctx *x = p;
     double t0 = bench_now_ns();
-    double ns = snprintf_text(x->snap, &x->samples);
+    double ns;
+    if (bench_snprintf_text(x->snap, &ns, &x->samples) < 0)
+        die("baseline");
     *score = ns / (bench_now_ns() - t0);
     return ns / 1e6;
 }

@@ -10,7 +10,7 @@ each): Counter.inc(), labels(...).inc() over 1,000 label sets of 2 labels
 buckets.  A figure is the slowest process's ns per call, median of 5
 repetitions after calibration and a warm-up (a repetition during which a
 process was switched out, or the processes did not run side by side, is
-repeated, as bench/harness.h describes; up to 30 runs).  Python cannot run the
+repeated, as src/bench/harness.h describes; up to 30 runs).  Python cannot run the
 atomic baseline itself: the baseline is the private-line atomic add that
 bench/hotpath measured in the same suite run for the same number of
 threads (--baselines).
@@ -56,7 +56,7 @@ LABEL_SETS = 1000
 
 
 def settle(run, max_attempts, budget_s=None):
-    """bench_settle of bench/harness.c: run() returns (figure, score)."""
+    """bench_settle of src/bench/harness.c: run() returns (figure, score)."""
     started = time.monotonic()
     every, clean = [], []
     while len(every) < max_attempts and len(clean) < REPS:
@@ -148,7 +148,7 @@ def hot_case(case, cpus):
         got = [r.recv() for r, _ in pipes]
         barrier.wait()
         worst = max(t1 - t0 for t0, t1, _ in got)
-        # Scored as bench/harness.h says: on the CPU, and side by side.
+        # Scored as src/bench/harness.h says: on the CPU, and side by side.
         together = (min(t1 for _, t1, _ in got) - max(t0 for t0, _, _ in got)) / worst
         switched = any(s for _, _, s in got)
         return worst, (0.5 if switched else 1.0) * min(1.0, max(0.0, together))

@@ -9,7 +9,7 @@ usage: run.py --out FILE --hotpath EXE --collector EXE --memory EXE
               [--formats EXE]
 The environment variable BENCH_OUT, when set, overrides --out.
 
-Programs, in order (each prints JSON lines, see bench/harness.h):
+Programs, in order (each prints JSON lines, see src/bench/harness.h):
   hotpath      shmetrics' hot path and the atomic baselines
   peer_cpp     prometheus-cpp, the same cases (when it was built)
   peer_python  prometheus_client in multiprocess mode, hot path; it gets

@@ -36,7 +36,8 @@ npm_deps() {
 # in their test (tests/man_test.py); systemd's systemd-analyze checks the
 # collector's unit (tests/systemd_test.py).  python3-mesonpy, python3-venv
 # and python3-pip build and install the wheel (pip install
-# --no-build-isolation ., tests/pip_test.sh).
+# --no-build-isolation ., tests/pip_test.sh).  libncurses-dev draws shmetrics
+# top; tmux runs its full-screen view in tests/top_test.py.
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
 libyaml-dev libgnutls28-dev libcrypt-dev openssl
@@ -44,7 +45,8 @@ prometheus python3 python3-dev python3-pytest python3-prometheus-client zlib1g-d
 libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
 g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core
 clang libclang-rt-14-dev util-linux clang-format git
-groff-base man-db systemd python3-mesonpy python3-venv python3-pip"
+groff-base man-db systemd python3-mesonpy python3-venv python3-pip
+libncurses-dev tmux"
 
 missing=""
 for p in $PKGS; do

@@ -142,7 +142,7 @@ check_eq "--version: prints the version" "shmetrics $version" "$OUT"
 cli --help
 check_rc "--help: exit 0" 0
 check_eq "--help: usage on stdout" "usage: shmetrics VERB [OPTIONS] ..." "$(lines 1)"
-check_eq "--help: lists the eleven verbs" "  create   create an arena with given capacities
+check_eq "--help: lists the thirteen verbs" "  create   create an arena with given capacities
   inc      add to a counter series (registering the counter on first use)
   set      set a gauge series (registering the gauge on first use)
   observe  record one observation in a histogram or summary series
@@ -152,7 +152,9 @@ check_eq "--help: lists the eleven verbs" "  create   create an arena with given
   serve    serve the arena over HTTP for Prometheus to scrape
   push     push the arena to StatsD, OpenTelemetry (OTLP) or remote-write
   reset    set every value of an arena to zero, or remove the arena
-  demo     run simulated inference workers and a collector (vLLM metrics)" "$(grep '^  [a-z]' "$tmp/out")"
+  demo     run simulated inference workers and a collector (vLLM metrics)
+  top      a live view of an arena: values, rates, percentiles
+  bench    measure the hot path, or the cost of scraping an arena, on this machine" "$(grep '^  [a-z]' "$tmp/out")"
 check_contains "--help: names the exit statuses" "Exit status: 0 success, 1 failure, 2 wrong usage." "$OUT"
 check_eq "--help: nothing on stderr" "" "$ERR"
 help_text=$OUT

@@ -10,7 +10,9 @@
 #   src/expose/           src/expose/, base/, include/ (encoders see snapshots only)
 #   src/push/             src/push/, src/read/, base/, include/, and generated headers
 #   src/serve/            src/serve/, src/read/, base/, include/
-#   src/cli/, python/ext/ themselves and include/ (the public API)
+#   src/bench/            src/bench/, include/ (the measuring code of make bench)
+#   src/cli/              src/cli/, src/bench/ and include/ (the public API)
+#   python/ext/           itself and include/
 #   examples/             include/
 #
 # Every #include of those directories' .c and .h files is resolved as the
@@ -40,6 +42,7 @@ layer_of() {
     src/expose/*) echo expose ;;
     src/push/*) echo push ;;
     src/serve/*) echo serve ;;
+    src/bench/*) echo bench ;;
     src/*) echo src ;;
     python/ext/*) echo pyext ;;
     examples/*) echo examples ;;
@@ -50,6 +53,7 @@ layer_of() {
 allowed() { # layer-of-includer layer-of-included
     case "$1:$2" in
     *:include | base:base | shm:shm | shm:base | cli:cli | pyext:pyext) return 0 ;;
+    bench:bench | cli:bench) return 0 ;;
     write:write | write:shm | write:base) return 0 ;;
     read:read | read:write | read:shm | read:base) return 0 ;;
     expose:expose | expose:base) return 0 ;;

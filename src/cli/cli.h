@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "shmetrics.h"
@@ -39,8 +40,14 @@ bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* "10s", "500ms", "2m", "1h", or a number of seconds, from 1 ms to a day,
  * into milliseconds; false if it is not one. */
 bool cli_parse_duration(const char *s, uint32_t *ms);
+/* Bytes for people: "51.2 MiB", "100 bytes"; returns buf. */
+const char *cli_human_bytes(uint64_t b, char *buf, size_t len);
 /* The arena path: --arena, else SHMETRICS_ARENA, else NULL. */
 const char *cli_arena(const char *given);
+/* Open `arena` read-only, as a collector does, into `*reg`: 0, or
+ * EXIT_FAIL after printing why it did not open (the messages of dump, stat,
+ * top and bench --scrape alike). */
+int cli_open_readonly(const char *arena, shmetrics_registry_t **reg);
 /* For the verbs that run until stopped (serve, push): block SIGTERM and
  * SIGINT in every thread started after this (the caller sigwait()s for
  * `stop`), ignore SIGPIPE, and open `arena` read-only into `*reg`.
@@ -48,6 +55,6 @@ const char *cli_arena(const char *given);
 int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t **reg);
 
 extern const struct verb verb_create, verb_inc, verb_set, verb_observe, verb_info, verb_dump, verb_stat, verb_serve,
-    verb_push, verb_reset, verb_demo;
+    verb_push, verb_reset, verb_demo, verb_top, verb_bench;
 
 #endif

@@ -105,31 +105,14 @@ static int parse(const struct verb *v, int argc, char **argv, unsigned accept, s
     return 0;
 }
 
-/* Bytes for people: 51.2 MiB. */
-static const char *human(uint64_t b, char *buf, size_t len)
-{
-    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, len, "%llu bytes", (unsigned long long)b);
-    else
-        snprintf(buf, len, "%.1f %s", v, unit[u]);
-    return buf;
-}
-
 /* What the arena costs: at most its file's size (every byte is allocated
  * before it is used, never more), and what its filesystem holds now; a
  * warning when the filesystem could not take the most. */
 static void print_cost(const shmetrics_arena_info_t *in)
 {
     char most[32], now[32], fr[32];
-    printf("memory: at most %s (the file's size), %s allocated now\n", human(in->file_bytes, most, sizeof most),
-           human(in->allocated_bytes, now, sizeof now));
+    printf("memory: at most %s (the file's size), %s allocated now\n",
+           cli_human_bytes(in->file_bytes, most, sizeof most), cli_human_bytes(in->allocated_bytes, now, sizeof now));
     struct statvfs vfs;
     if (statvfs(in->path, &vfs) == 0) {
         uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
@@ -137,7 +120,7 @@ static void print_cost(const shmetrics_arena_info_t *in)
             fprintf(stderr,
                     "shmetrics: warning: the filesystem of %s has %s free, less than the arena may still "
                     "take: registrations will fail with 'filesystem full' once it is full (no process is harmed)\n",
-                    in->path, human(free_bytes, fr, sizeof fr));
+                    in->path, cli_human_bytes(free_bytes, fr, sizeof fr));
     }
 }
 
@@ -201,9 +184,7 @@ static int run_create(int argc, char **argv)
 
 static int open_ro(struct inspect_args *a, shmetrics_registry_t **reg)
 {
-    a->o.flags = SHMETRICS_OPEN_READONLY;
-    int rc = shmetrics_open(&a->o, reg);
-    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
+    return cli_open_readonly(a->arena, reg);
 }
 
 static int run_dump(int argc, char **argv)
@@ -289,8 +270,8 @@ static int run_stat(int argc, char **argv)
     printf("striped    %llu stripe sets (%llu refused)\n", (unsigned long long)in.striped,
            (unsigned long long)in.stripes_refused);
     char most[32], now[32];
-    printf("memory     %s allocated, at most %s\n", human(in.allocated_bytes, now, sizeof now),
-           human(in.file_bytes, most, sizeof most));
+    printf("memory     %s allocated, at most %s\n", cli_human_bytes(in.allocated_bytes, now, sizeof now),
+           cli_human_bytes(in.file_bytes, most, sizeof most));
     printf("refused    %llu (%llu by a full filesystem)\n", (unsigned long long)in.refused,
            (unsigned long long)in.fs_refused);
     printf("abandoned  %llu\n", (unsigned long long)in.abandoned);

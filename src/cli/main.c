@@ -15,8 +15,9 @@
 
 #include "cli.h"
 
-static const struct verb *const verbs[] = {&verb_create, &verb_inc,   &verb_set,  &verb_observe, &verb_info, &verb_dump,
-                                           &verb_stat,   &verb_serve, &verb_push, &verb_reset,   &verb_demo};
+static const struct verb *const verbs[] = {&verb_create, &verb_inc,  &verb_set,   &verb_observe, &verb_info,
+                                           &verb_dump,   &verb_stat, &verb_serve, &verb_push,    &verb_reset,
+                                           &verb_demo,   &verb_top,  &verb_bench};
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
 static void top_usage(FILE *f)
@@ -94,12 +95,36 @@ bool cli_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     return true;
 }
 
+/* Bytes for people: 51.2 MiB. */
+const char *cli_human_bytes(uint64_t b, char *buf, size_t len)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%llu bytes", (unsigned long long)b);
+    else
+        snprintf(buf, len, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
 const char *cli_arena(const char *given)
 {
     if (given)
         return given;
     const char *env = getenv("SHMETRICS_ARENA");
     return env && *env ? env : NULL;
+}
+
+int cli_open_readonly(const char *arena, shmetrics_registry_t **reg)
+{
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
+    int rc = shmetrics_open(&o, reg);
+    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
 }
 
 int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t **reg)
@@ -109,10 +134,7 @@ int cli_open_collector(const char *arena, sigset_t *stop, shmetrics_registry_t *
     sigaddset(stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-
-    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_READONLY};
-    int rc = shmetrics_open(&o, reg);
-    return rc < 0 ? cli_fail("opening the arena", rc) : 0;
+    return cli_open_readonly(arena, reg);
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/harness.c - the measuring harness shared by the benchmark programs:
- * pinned worker threads driven by barriers, calibration, medians, the
+ * src/bench/harness.c - the measuring harness shared by the benchmark
+ * programs and the shmetrics bench command: pinned worker threads driven by barriers, calibration, medians, the
  * atomic baselines and the JSON result lines (see harness.h).
  */
 #include "harness.h"
@@ -68,6 +68,18 @@ double bench_median(double *v, size_t n)
 {
     qsort(v, n, sizeof v[0], cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double bench_percentile(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof v[0], cmp_double);
+    double rank = p / 100 * (double)n;
+    size_t k = (size_t)rank;
+    if ((double)k < rank)
+        k++; /* nearest rank: ceil(p / 100 * n), at least 1 */
+    return v[k ? k - 1 : 0];
 }
 
 struct attempt {
@@ -299,4 +311,13 @@ void bench_emit(const char *name, int threads, int processes, const char *unit, 
            name, threads, processes, unit, value, baseline, baseline_case, baseline > 0 ? value / baseline : 0.0,
            extra ? ", " : "", extra ? extra : "");
     fflush(stdout);
+}
+
+void bench_report_json(const struct bench_result *r, void *ctx)
+{
+    (void)ctx;
+    char extra[512];
+    snprintf(extra, sizeof extra, "\"clean_reps\": %d, \"baseline_clean_reps\": %d%s%s", r->clean_reps,
+             r->baseline_clean_reps, r->extra ? ", " : "", r->extra ? r->extra : "");
+    bench_emit(r->name, r->threads, r->processes, r->unit, r->value, r->baseline, r->baseline_case, extra);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/harness.h - the measuring harness shared by the benchmark programs
- * (C and C++): pinned worker threads, calibrated repetitions, medians, the
+ * src/bench/harness.h - the measuring harness shared by the benchmark
+ * programs of make bench (bench/, C and C++) and by the shmetrics bench
+ * command: pinned worker threads, calibrated repetitions, medians, the
  * private-line atomic baseline, and the JSON lines every program prints.
  *
  * A hot-path case is a set-up function, called once in each worker thread
@@ -76,6 +77,9 @@ double bench_threads(int threads, bench_setup_fn setup, bench_loop_fn loop, benc
 double bench_private_atomic(int threads, int *clean);
 double bench_shared_atomic(int threads, int *clean);
 
+/* The p-th percentile (0 to 100, nearest rank) of n values (sorts them). */
+double bench_percentile(double *v, size_t n, double p);
+
 /* Print one result line and flush it:
  *   {"case": ..., "threads": T, "processes": P, "<unit>": V,
  *    "baseline": B, "baseline_case": ..., "ratio": V/B<, extra>}
@@ -83,6 +87,23 @@ double bench_shared_atomic(int threads, int *clean);
  * more members ("series": 1000, ...) without the leading comma. */
 void bench_emit(const char *name, int threads, int processes, const char *unit, double value, double baseline,
                 const char *baseline_case, const char *extra);
+
+/* One result, as bench_emit prints it, for programs that print it another
+ * way too (a table). */
+struct bench_result {
+    const char *name;
+    int threads, processes;
+    const char *unit;
+    double value, baseline;
+    const char *baseline_case;
+    int clean_reps, baseline_clean_reps;
+    const char *extra; /* further members after the clean_reps ones, or NULL */
+};
+/* Where a suite sends each result. */
+typedef void (*bench_report_fn)(const struct bench_result *r, void *ctx);
+/* A bench_report_fn: bench_emit's line, with "clean_reps" and
+ * "baseline_clean_reps" first among the extra members. */
+void bench_report_json(const struct bench_result *r, void *ctx);
 
 #ifdef __cplusplus
 }
