@@ -183,8 +183,8 @@ static void measure(long n, bool native, const char *const *names, int nformats,
         printf("{\"case\": \"format_%s%s\", \"threads\": 1, \"processes\": 1, \"series\": %ld, \"samples\": %zu, "
                "\"encode_ms\": %.3f, \"bytes\": %zu, \"gzip_bytes\": %zu, \"ms\": %.3f, \"scrape_gzip_ms\": %.3f, "
                "\"baseline\": %.3f, \"baseline_case\": \"format_prometheus\", \"ratio\": %.3f}\n",
-               names[f], native ? "_native" : "", n, samples, r->enc, r->size, r->gsize, r->scrape, r->scrape_gz,
-               base, r->scrape / base);
+               names[f], native ? "_native" : "", n, samples, r->enc, r->size, r->gsize, r->scrape, r->scrape_gz, base,
+               r->scrape / base);
         if (!text)
             text = r; /* the first format is the text one */
     }

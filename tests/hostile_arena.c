@@ -241,7 +241,7 @@ static void judge(const struct check *c, const shmetrics_snapshot_t *snap, const
         cr_assert_eq(family_samples(snap, family), expected, "%s: scribbling %s added samples", family, region);
 }
 
-static const char *const families[] = {"a_requests", "b_depth", "c_latency", "d_tokens",
+static const char *const families[] = {"a_requests", "b_depth",   "c_latency", "d_tokens",
                                        "e_jobs",     "f_workers", "g_native"};
 
 /* Scribble `region` (of `target` only, if given) while scraping. */

@@ -202,8 +202,7 @@ Test(collector, serve_self_families_appended_once_in_table_order)
     shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_READONLY);
     shmetrics_snapshot_t *snap;
     cr_assert_eq(shmetrics_collect(r, &snap), 0);
-    shmetrics_arena_info_t in =
-        {.file_bytes = 4096,
+    shmetrics_arena_info_t in = {.file_bytes = 4096,
                                  .refused = 3,
                                  .bytes_used = 1234,
                                  .fs_refused = 4,
@@ -247,10 +246,10 @@ Test(collector, serve_self_families_appended_once_in_table_order)
                                         "shmetrics_collector_password_checks",
                                         "shmetrics_collector_resident_memory_bytes"};
     static const double values[] = {7, 2, 1.5, 1, 1, 1234, 4096, 3, 4, 2048, 5, 6, 7, 8, 0};
-    static const shmetrics_type_t types[] = {
-        SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
-        SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,
-        SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE};
+    static const shmetrics_type_t types[] = {SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_GAUGE,
+                                             SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_GAUGE,   SHMETRICS_COUNTER,
+                                             SHMETRICS_COUNTER, SHMETRICS_GAUGE,   SHMETRICS_COUNTER, SHMETRICS_COUNTER,
+                                             SHMETRICS_COUNTER, SHMETRICS_COUNTER, SHMETRICS_GAUGE};
     assert_families(snap, &m, names, 21);
     cr_assert_eq(snap->nfamilies, 1);
     for (size_t i = 0; i < 15; i++) {

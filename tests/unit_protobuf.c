@@ -524,7 +524,11 @@ Test(protobuf, native_histogram_exemplars_in_both_places)
     shmetrics_registry_t *r = test_open(path, SHMETRICS_OPEN_CREATE);
     const double b[] = {1};
     shmetrics_spec_t ns = {.name = "nat", .help = "N.", .native = SHMETRICS_HISTOGRAM_NATIVE};
-    shmetrics_spec_t bs = {.name = "both", .help = "B.", .native = SHMETRICS_HISTOGRAM_BOTH, .buckets = b, .nbuckets = 1};
+    shmetrics_spec_t bs = {.name = "both",
+                           .help = "B.",
+                           .native = SHMETRICS_HISTOGRAM_BOTH,
+                           .buckets = b,
+                           .nbuckets = 1};
     shmetrics_histogram_t *nm, *bm;
     shmetrics_histogram_series_t *n, *bo;
     cr_assert_eq(shmetrics_histogram_register(r, &ns, &nm), 0);

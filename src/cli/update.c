@@ -248,7 +248,6 @@ static bool parse_range(const char *s, int *lo, int *hi)
     return true;
 }
 
-
 static int open_rw(const struct update_args *a, shmetrics_registry_t **reg)
 {
     shmetrics_options_t o = {.path = cli_arena(a->arena),
