@@ -165,12 +165,12 @@ class Gauge(_MetricWrapper, _shmetrics.GaugeBase):
         return Timer(self, "set")
 
     def set_function(self, f):
-        """Not available: a value computed at scrape time by one process
-        cannot be read by a collector in another.  Call set() instead."""
-        raise NotImplementedError(
-            "Gauge.set_function is not supported by shmetrics: the collector runs in another process; "
-            "call set() when the value changes"
-        )
+        """The gauge's value is f(), called in this process: at each read
+        here and by the publisher thread for other processes' collectors
+        (shmetrics.callbacks)."""
+        from . import callbacks
+
+        callbacks.set_function(self, f)
 
 
 class Histogram(_MetricWrapper, _shmetrics.HistogramBase):
