@@ -52,6 +52,13 @@ def test_meson_install_installs_the_module():
             r = run_python("import prometheus_client.multiprocess as m; print(m.__name__)",
                            env={"PYTHONPATH": os.path.join(pkg, "_shim") + os.pathsep + site})
             assert r.stdout.strip() == "shmetrics.prometheus_client.multiprocess", r.stdout + r.stderr
+            # The environment switch: the .pth file of the site directory
+            # (site.addsitedir reads it, as the interpreter does at start).
+            assert os.path.isfile(os.path.join(site, "shmetrics-prometheus-client.pth"))
+            probe = f"import site; site.addsitedir({site!r}); import prometheus_client as p; print(p.__name__)"
+            for switch, name in (("1", "shmetrics.prometheus_client"), ("0", "prometheus_client")):
+                r = run_python(probe, env={"PYTHONPATH": site, "SHMETRICS_PROMETHEUS_CLIENT": switch})
+                assert r.stdout.strip() == name, r.stdout + r.stderr
         finally:
             if os.path.exists(arena):
                 os.unlink(arena)
