@@ -329,7 +329,8 @@ static PyMethodDef arena_methods[] = {
     {"replaced", (PyCFunction)arena_replaced, METH_NOARGS,
      "replaced()\nTrue when the path now names another arena (removed and created again)."},
     {"_collect", (PyCFunction)(void (*)(void))smpy_collect, METH_VARARGS | METH_KEYWORDS,
-     "_collect(at_ns=None)\nEvery family as (name, help, type, mode, [(sample name, labels, value), ...])."},
+     "_collect(at_ns=None, created=False)\nEvery family as (name, help, type, mode, [(sample name, labels, value), ...],\n"
+     "unit); created=True adds each sample's series creation time (0: none) to its tuple."},
     {"expose", (PyCFunction)(void (*)(void))smpy_expose, METH_VARARGS | METH_KEYWORDS,
      "expose(format='prometheus')\nThe exposition of every metric, bytes, encoded by the library:\n"
      "'prometheus' (text 0.0.4), 'openmetrics', 'json' or 'protobuf' (binary)."},

@@ -34,7 +34,7 @@ static int snapshot(smpy_arena *a, PyObject *at, shmetrics_snapshot_t **snap)
     return 0;
 }
 
-static PyObject *sample_tuple(const shmetrics_family_t *f, const shmetrics_sample_t *s)
+static PyObject *sample_tuple(const shmetrics_family_t *f, const shmetrics_sample_t *s, int created)
 {
     PyObject *labels = PyDict_New();
     if (!labels)
@@ -48,16 +48,18 @@ static PyObject *sample_tuple(const shmetrics_family_t *f, const shmetrics_sampl
         }
         Py_DECREF(v);
     }
+    if (created) /* the series' creation time too (0: none) */
+        return Py_BuildValue("(NNdd)", PyUnicode_FromFormat("%s%s", f->name, s->suffix), labels, s->value, s->created);
     return Py_BuildValue("(NNd)", PyUnicode_FromFormat("%s%s", f->name, s->suffix), labels, s->value);
 }
 
-static PyObject *family_tuple(const shmetrics_family_t *f)
+static PyObject *family_tuple(const shmetrics_family_t *f, int created)
 {
     PyObject *samples = PyList_New((Py_ssize_t)f->nsamples);
     if (!samples)
         return NULL;
     for (size_t i = 0; i < f->nsamples; i++) {
-        PyObject *t = sample_tuple(f, &f->samples[i]);
+        PyObject *t = sample_tuple(f, &f->samples[i], created);
         if (!t) {
             Py_DECREF(samples);
             return NULL;
@@ -76,16 +78,17 @@ static PyObject *family_tuple(const shmetrics_family_t *f)
 
 PyObject *smpy_collect(smpy_arena *a, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"at_ns", NULL};
+    static char *kw[] = {"at_ns", "created", NULL};
     PyObject *at = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:_collect", kw, &at))
+    int created = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|Op:_collect", kw, &at, &created))
         return NULL;
     shmetrics_snapshot_t *snap;
     if (snapshot(a, at, &snap) < 0)
         return NULL;
     PyObject *list = PyList_New((Py_ssize_t)snap->nfamilies);
     for (size_t i = 0; list && i < snap->nfamilies; i++) {
-        PyObject *t = family_tuple(&snap->families[i]);
+        PyObject *t = family_tuple(&snap->families[i], created);
         if (!t)
             Py_CLEAR(list);
         else

@@ -199,21 +199,29 @@ class CollectorRegistry:
         return None
 
 
+def _created_wanted():
+    return os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "").lower() not in ("true", "1", "t")
+
+
 def _collect(collectors, registry):
     """The families of `collectors`: arena metrics from one snapshot of
-    each arena, the others by calling collect()."""
+    each arena (with their _created samples, as prometheus_client's metric
+    objects have, unless PROMETHEUS_DISABLE_CREATED_SERIES is true), the
+    MultiProcessCollector's without them (as prometheus_client's
+    multiprocess mode), the others by calling collect()."""
     snapshots = {}
 
-    def families(arena):
-        got = snapshots.get(id(arena))
+    def families(arena, created=False):
+        got = snapshots.get((id(arena), created))
         if got is None:
-            got = snapshots[id(arena)] = {m.name: m for m in arena.collect()}
+            got = snapshots[(id(arena), created)] = {m.name: m for m in arena.collect(created=created)}
         return got
 
     claimed = set(registry._names_to_collectors) if registry is not None else set()
+    created = _created_wanted()
     for collector in collectors:
         if _is_arena_metric(collector):
-            m = families(collector._registry).get(collector._name)
+            m = families(collector._registry, created).get(collector._name)
             if m is not None:
                 yield m
         elif isinstance(collector, MultiProcessCollector):

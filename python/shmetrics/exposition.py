@@ -74,7 +74,7 @@ def _escape_help(v):
 def _labels(labels):
     if not labels:
         return ""
-    return "{" + ",".join(f'{k}="{_escape_label(str(v))}"' for k, v in labels.items()) + "}"
+    return "{" + ",".join(f'{k}="{_escape_label(str(v))}"' for k, v in sorted(labels.items())) + "}"
 
 
 def _text_sample(s):

@@ -47,15 +47,21 @@ class Registry(_shmetrics.Arena):
     group/other write bits cover the file's, for a file of this user's own.
     """
 
-    def collect(self, at_ns=None):
+    def collect(self, at_ns=None, created=False):
         """Every metric family of the arena, merged over processes and CPUs,
         as a list of Metric objects in registration order.  This process's
-        Gauge.set_function callbacks run first (their values are fresh)."""
+        Gauge.set_function callbacks run first (their values are fresh).
+        created=True adds prometheus_client's name_created sample (the
+        series' creation time, seconds since the epoch) after each series
+        of a counter, histogram or summary."""
         _callbacks.refresh()
         out = []
-        for name, help_text, typ, mode, samples, unit in self._collect(at_ns):
+        for name, help_text, typ, mode, samples, unit in self._collect(at_ns, created=created):
             m = Metric(name, help_text, typ, unit, multiprocess_mode=mode)
-            m.samples = [Sample(n, labels, value) for n, labels, value in samples]
+            if created and typ in ("counter", "histogram", "summary"):
+                m.samples = _with_created(name, samples)
+            else:
+                m.samples = [Sample(s[0], s[1], s[2]) for s in samples]
             out.append(m)
         return out
 
@@ -85,6 +91,26 @@ class Registry(_shmetrics.Arena):
     def __repr__(self):
         state = "closed" if self.closed else "open"
         return f"<shmetrics.Registry {self.path!r} {state}>"
+
+
+def _with_created(family, samples):
+    """Samples grouped by series (labels but le and quantile), in
+    prometheus_client's order, each series followed by its family_created
+    sample when it has a creation time."""
+    series = {}
+    for name, labels, value, created in samples:
+        key = tuple((k, v) for k, v in labels.items() if k not in ("le", "quantile"))
+        group = series.get(key)
+        if group is None:
+            group = series[key] = [created, []]
+        group[1].append(Sample(name, labels, value))
+    out = []
+    last = {family + "_count": 1, family + "_sum": 2}  # prometheus_client's order: ..., _count, _sum
+    for key, (created, group) in series.items():
+        out.extend(sorted(group, key=lambda s: last.get(s.name, 0)))
+        if created:
+            out.append(Sample(family + "_created", dict(key), created))
+    return out
 
 
 _default = None

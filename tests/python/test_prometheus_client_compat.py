@@ -241,3 +241,40 @@ def test_metric_classes_add_no_python_frame():
     assert ours.Histogram.observe is shmetrics.Histogram.observe
     assert ours.Gauge.set is shmetrics.Gauge.set
     assert type(ours.Counter.inc).__name__ == "method_descriptor"
+
+
+def masked(text):
+    """The exposition with the values of _created samples (times) masked."""
+    return "\n".join(line.rsplit(" ", 1)[0] + " T" if "_created" in line and not line.startswith("#") else line
+                     for line in text.decode().split("\n"))
+
+
+def fill(pc):
+    reg = pc.CollectorRegistry()
+    c = pc.Counter("hits", "Hits\nof \\ paths.", ["path"], registry=reg)
+    c.labels('/a"b').inc(3)
+    c.labels("/c").inc(0.5)
+    pc.Counter("bytes", "Bytes.", unit="bytes", namespace="app", registry=reg).inc(2**40)
+    pc.Gauge("temp", "Temp.", ["room"], registry=reg).labels("x").set(-1.25e-7)
+    pc.Gauge("big", "Big.", registry=reg).set(123456789.0)
+    h = pc.Histogram("lat_seconds", "Latency.", ["m"], buckets=[0.1, 1, 10], registry=reg)
+    h.labels("GET").observe(0.5)
+    h.labels("GET").observe(20)
+    pc.Summary("size", "Size.", registry=reg).observe(7)
+    pc.Info("build", "Build.", ["env"], registry=reg).labels("prod").info({"version": "2", "commit": "abc"})
+    pc.Enum("state", "State.", states=["a", "b"], registry=reg).state("b")
+    return reg
+
+
+def test_metrics_give_prometheus_client_s_exposition_byte_for_byte():
+    ours_text = ours.generate_latest(fill(ours))
+    real_text = real.generate_latest(fill(real))
+    assert masked(ours_text) == masked(real_text)
+    assert b"hits_created{path=\"/c\"} " in ours_text
+    assert masked(ours_om.generate_latest(fill(ours))) == masked(real_om.generate_latest(fill(real)))
+
+
+def test_created_samples_follow_prometheus_disable_created_series(monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_DISABLE_CREATED_SERIES", "True")
+    text = ours.generate_latest(fill(ours))
+    assert b"_created" not in text and b"hits_total{path=\"/c\"} 0.5" in text
