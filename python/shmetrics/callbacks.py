@@ -111,8 +111,15 @@ def publish(arena, collector):
 
 
 def unpublish(collector):
+    """Stop publishing a collector; the labelled series it published leave
+    the arena (an unlabelled one stays: an arena keeps a metric's one
+    series)."""
     with _lock:
-        _collectors.pop(id(collector), None)
+        entry = _collectors.pop(id(collector), None)
+    if entry is not None and not entry[0].closed:
+        for m, _ in entry[2].values():
+            if m._labelnames:
+                m.clear()
 
 
 def publisher_stats():

@@ -68,14 +68,15 @@ class ProcessCollector:
 
 
 class PlatformCollector:
-    """python_info{implementation, major, minor, patchlevel, version} 1."""
+    """python_info{implementation, major, minor, patchlevel, version} 1
+    (a gauge family named python_info, as prometheus_client's)."""
 
     _shmetrics_local = True
 
     def __init__(self, registry=None, platform=platform):
         from .metrics_core import Metric
 
-        self._metric = Metric("python", "Python platform information", "info")
+        self._metric = Metric("python_info", "Python platform information", "gauge")  # as prometheus_client
         major, minor, patch = platform.python_version_tuple()
         self._metric.add_sample("python_info", {
             "implementation": platform.python_implementation(), "major": major, "minor": minor,

@@ -278,3 +278,98 @@ def test_created_samples_follow_prometheus_disable_created_series(monkeypatch):
     monkeypatch.setenv("PROMETHEUS_DISABLE_CREATED_SERIES", "True")
     text = ours.generate_latest(fill(ours))
     assert b"_created" not in text and b"hits_total{path=\"/c\"} 0.5" in text
+
+
+@pytest.mark.parametrize("mod", BOTH)
+def test_timestamps_and_exemplars_expose_as_prometheus_client(mod):
+    pc, core, om = mod
+    samples = importlib.import_module(pc.__name__ + ".samples")
+    reg = pc.CollectorRegistry()
+
+    class Timed:
+        def collect(self):
+            g = core.GaugeMetricFamily("g", "G.", labels=["a"])
+            g.add_metric(["x"], 1, timestamp=123.456)
+            g.add_metric(["y"], 2, timestamp=samples.Timestamp(123, 456000000))
+            yield g
+            h = core.HistogramMetricFamily("h", "H.", labels=["a"])
+            h.add_metric(["x"], [("1.0", 1, samples.Exemplar({"trace_id": "abc"}, 0.5, 123.0)), ("+Inf", 2)], 3)
+            yield h
+            c = core.CounterMetricFamily("c", "C.", labels=["a"], unit="bytes")
+            c.add_metric(["x"], 5, created=100.0)
+            yield c
+
+    reg.register(Timed())
+    assert pc.generate_latest(reg) == real.generate_latest(reg)
+    assert om.generate_latest(reg) == real_om.generate_latest(reg)
+    assert b'h_bucket{a="x",le="1.0"} 1.0 # {trace_id="abc"} 0.5 123.0\n' in om.generate_latest(reg)
+
+    class Wrong:
+        def collect(self):
+            g = core.Metric("w", "W.", "gauge")
+            g.add_sample("w", {}, 1, exemplar=samples.Exemplar({}, 1))
+            yield g
+
+    bad = pc.CollectorRegistry()
+    bad.register(Wrong())
+    with pytest.raises(ValueError, match="Metric w has exemplars, but is not a histogram bucket or counter"):
+        om.generate_latest(bad)
+
+
+def test_timestamp_orders_and_converts():
+    ts = importlib.import_module("shmetrics.prometheus_client.samples").Timestamp
+    assert str(ts(1, 5)) == "1.000000005" and float(ts(2, 500000000)) == 2.5
+    assert ts(1, 2) < ts(1, 3) < ts(2, 0) and ts(1, 2) == ts(1, 2) and ts(1, 2) != ts(1, 3)
+    with pytest.raises(ValueError, match="Invalid value for nanoseconds in Timestamp: 1000000000"):
+        ts(1, 10**9)
+
+
+def test_http_server_gzip_name_filter_and_handler(tmp_path):
+    import http.server
+    import threading
+
+    reg = ours.CollectorRegistry()
+    ours.Gauge("a", "A.", registry=reg).set(1)
+    ours.Gauge("b", "B.", registry=reg).set(2)
+    httpd, thread = ours.start_wsgi_server(0, addr="127.0.0.1", registry=reg)
+    try:
+        req = urllib.request.Request(f"http://127.0.0.1:{httpd.server_port}/metrics?name[]=a",
+                                     headers={"Accept-Encoding": "gzip",
+                                              "Accept": "application/openmetrics-text; version=1.0.0"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert r.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            assert gzip.decompress(r.read()) == b"# HELP a A.\n# TYPE a gauge\na 1.0\n# EOF\n"
+    finally:
+        httpd.shutdown()
+    server = http.server.HTTPServer(("127.0.0.1", 0), ours.MetricsHandler.factory(reg))
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/?name[]=b", timeout=10) as r:
+            assert r.read() == b"# HELP b B.\n# TYPE b gauge\nb 2.0\n"
+    finally:
+        server.shutdown()
+
+
+def test_write_to_textfile_leaves_nothing_on_an_error(tmp_path):
+    class Failing:
+        def collect(self):
+            raise RuntimeError("no data")
+
+    reg = ours.CollectorRegistry()
+    reg.register(Failing())
+    with pytest.raises(RuntimeError, match="no data"):
+        ours.write_to_textfile(str(tmp_path / "out.prom"), reg)
+    assert os.listdir(tmp_path) == []
+
+
+def test_default_collectors_have_prometheus_client_s_families():
+    def names(c):
+        return sorted(m.name for m in c.collect())
+
+    assert names(ours.PROCESS_COLLECTOR) == names(real.PROCESS_COLLECTOR)
+    assert names(ours.PLATFORM_COLLECTOR) == names(real.PLATFORM_COLLECTOR)
+    assert names(ours.GC_COLLECTOR) == names(real.GC_COLLECTOR)
+    assert ours.PROCESS_COLLECTOR in ours.REGISTRY._collector_to_names
+    assert ours.PLATFORM_COLLECTOR.collect()[0].samples == real.PLATFORM_COLLECTOR.collect()[0].samples
