@@ -122,6 +122,9 @@ def test_the_publisher_thread_publishes_and_unregister_withdraws(arena_path):
         assert reg.get_sample_value("load", {"cpu": "0"}) == 0.75
         assert reg.get_sample_value("rpc_seconds_count") == 4
         assert reg.get_sample_value("rpc_seconds_sum") == 2.5
+        # REGISTRY's process and platform collectors stay local: the collector reports process_* itself.
+        names = {m.name for m in reg.collect()}
+        assert names == {"load", "rpc_seconds_count", "rpc_seconds_sum"}, names
         p.stdin.write("unregister\n")
         p.stdin.flush()
         assert p.stdout.readline().split() == ["True", "RuntimeError:", "sensor", "offline", "True"]
