@@ -251,8 +251,8 @@ class RestrictedRegistry:
                 ti = None
             wanted = []
             for collector, cnames in reg._collector_to_names.items():
-                # Collectors without names (MultiProcessCollector) are read too.
-                if not cnames or names.intersection(cnames):
+                # The MultiProcessCollector (no names) is read too, cut to the names.
+                if isinstance(collector, MultiProcessCollector) or names.intersection(cnames):
                     wanted.append(collector)
         if ti:
             yield ti

@@ -373,3 +373,49 @@ def test_default_collectors_have_prometheus_client_s_families():
     assert names(ours.GC_COLLECTOR) == names(real.GC_COLLECTOR)
     assert ours.PROCESS_COLLECTOR in ours.REGISTRY._collector_to_names
     assert ours.PLATFORM_COLLECTOR.collect()[0].samples == real.PLATFORM_COLLECTOR.collect()[0].samples
+
+
+@pytest.mark.parametrize("mod", BOTH)
+def test_restricted_registry_calls_only_the_collectors_named(mod):
+    pc, core, _ = mod
+    reg = pc.CollectorRegistry()
+    calls = []
+
+    class Named:
+        def __init__(self, name):
+            self.name = name
+
+        def describe(self):
+            return [core.GaugeMetricFamily(self.name, "D.")]
+
+        def collect(self):
+            calls.append(self.name)
+            return [core.GaugeMetricFamily(self.name, "D.", value=1)]
+
+    class Nameless:
+        def collect(self):
+            calls.append("nameless")
+            return [core.GaugeMetricFamily("nameless", "N.", value=1)]
+
+    reg.register(Named("wanted"))
+    reg.register(Named("other"))
+    reg.register(Nameless())
+    r = reg.restricted_registry(["wanted"])
+    reg.register(Named("late"))  # a collector registered after the restriction is seen
+    assert [m.name for m in r.collect()] == ["wanted"]
+    assert calls == ["wanted"]
+    assert [m.name for m in reg.restricted_registry(["late"]).collect()] == ["late"]
+
+
+def test_restricted_registry_reads_the_multiprocess_collector(tmp_path):
+    import shmetrics
+
+    arena = str(tmp_path / "arena")  # an arena file given as path: read-only, not the default registry
+
+    with shmetrics.Registry(arena) as writer:
+        shmetrics.Gauge("mp_a", "A.", registry=writer, multiprocess_mode="max").set(3)
+        shmetrics.Gauge("mp_b", "B.", registry=writer, multiprocess_mode="max").set(4)
+        reg = ours.CollectorRegistry()
+        ours_mp.MultiProcessCollector(reg, path=arena)
+        r = reg.restricted_registry(["mp_b"])
+        assert [(s.name, s.value) for m in r.collect() for s in m.samples] == [("mp_b", 4)]
