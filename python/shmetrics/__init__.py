@@ -19,8 +19,8 @@ import os
 from . import _shmetrics, sets
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics import Counter, Enum, Gauge, Histogram, Info, Summary
-from .metrics import MAX_SERIES_DEFAULT, Exemplar  # metric classes (part B)
-from .pusher import Pusher, push  # the C pusher (part B)
+from .metrics import MAX_SERIES_DEFAULT, Exemplar
+from .pusher import Pusher, push
 from .registry import (
     CONTENT_TYPE_LATEST,
     Metric,

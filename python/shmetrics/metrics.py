@@ -15,6 +15,7 @@ from typing import Dict, NamedTuple, Optional
 from . import _shmetrics
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .registry import Metric, Sample, default_registry
+from .samples import Exemplar
 
 __all__ = ["Counter", "Enum", "Exemplar", "Gauge", "Histogram", "Info", "MAX_SERIES_DEFAULT", "Summary"]
 
@@ -24,15 +25,6 @@ INF = float("inf")
 # series (the C library's SHMETRICS_MAX_SERIES_DEFAULT, as OpenTelemetry's SDK).
 MAX_SERIES_DEFAULT = _shmetrics.MAX_SERIES_DEFAULT
 _MAX_SERIES_UNLIMITED = _shmetrics.MAX_SERIES_UNLIMITED
-
-
-class Exemplar(NamedTuple):
-    """An exemplar of a sample, as prometheus_client's: its labels, the
-    value it was recorded with and the time, in seconds since the epoch."""
-
-    labels: Dict[str, str]
-    value: float
-    timestamp: Optional[float] = None
 
 
 def _max_series_spec(max_series):
@@ -293,12 +285,12 @@ class Gauge(_MetricWrapper, _shmetrics.GaugeBase):
         return Timer(self, "set")
 
     def set_function(self, f):
-        """Not available: a value computed at scrape time by one process
-        cannot be read by a collector in another.  Call set() instead."""
-        raise NotImplementedError(
-            "Gauge.set_function is not supported by shmetrics: the collector runs in another process; "
-            "call set() when the value changes"
-        )
+        """The gauge's value is f(), called in this process: at each read
+        here and by the publisher thread for other processes' collectors
+        (shmetrics.callbacks)."""
+        from . import callbacks
+
+        callbacks.set_function(self, f)
 
 
 class Histogram(_MetricWrapper, _shmetrics.HistogramBase):

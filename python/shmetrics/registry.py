@@ -8,9 +8,11 @@ samples of Sample(name, labels, value, timestamp, exemplar)).
 """
 
 import threading
-from typing import Dict, NamedTuple, Optional
 
 from . import _shmetrics
+from . import callbacks as _callbacks  # set_function values, refreshed before a read
+from .metrics_core import Metric
+from .samples import Exemplar, Sample
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -23,62 +25,6 @@ __all__ = [
 ]
 
 CONTENT_TYPE_LATEST = _shmetrics.content_type("prometheus")
-
-
-class Sample(NamedTuple):
-    """One sample, as prometheus_client's Sample."""
-
-    name: str
-    labels: Dict[str, str]
-    value: float
-    timestamp: Optional[float] = None
-    exemplar: Optional[object] = None
-
-
-class Metric:
-    """One metric family read from an arena, as prometheus_client's Metric.
-
-    Counter families are named without _total and their samples with it,
-    as prometheus_client does.  Gauges also carry multiprocess_mode.
-    """
-
-    def __init__(self, name, documentation, typ, unit="", multiprocess_mode=None):
-        self.name = name
-        self.documentation = documentation
-        self.type = typ
-        self.unit = unit
-        self.multiprocess_mode = multiprocess_mode
-        self.samples = []
-
-    def add_sample(self, name, labels, value, timestamp=None, exemplar=None):
-        self.samples.append(Sample(name, labels, value, timestamp, exemplar))
-
-    def as_dict(self):
-        """The family as plain data (for JSON, logs, tests)."""
-        return {
-            "name": self.name,
-            "documentation": self.documentation,
-            "type": self.type,
-            "unit": self.unit,
-            "multiprocess_mode": self.multiprocess_mode,
-            "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in self.samples],
-        }
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, Metric)
-            and self.name == other.name
-            and self.documentation == other.documentation
-            and self.type == other.type
-            and self.unit == other.unit
-            and self.samples == other.samples
-        )
-
-    def __repr__(self):
-        return (
-            f"Metric({self.name!r}, {self.documentation!r}, {self.type!r}, {self.unit!r}, "
-            f"samples={self.samples!r})"
-        )
 
 
 class Registry(_shmetrics.Arena):
@@ -101,13 +47,21 @@ class Registry(_shmetrics.Arena):
     group/other write bits cover the file's, for a file of this user's own.
     """
 
-    def collect(self, at_ns=None):
+    def collect(self, at_ns=None, created=False):
         """Every metric family of the arena, merged over processes and CPUs,
-        as a list of Metric objects in registration order."""
+        as a list of Metric objects in registration order.  This process's
+        Gauge.set_function callbacks run first (their values are fresh).
+        created=True adds prometheus_client's name_created sample (the
+        series' creation time, seconds since the epoch) after each series
+        of a counter, histogram or summary."""
+        _callbacks.refresh()
         out = []
-        for name, help_text, typ, mode, samples, unit in self._collect(at_ns):
+        for name, help_text, typ, mode, samples, unit in self._collect(at_ns, full=True):
             m = Metric(name, help_text, typ, unit, multiprocess_mode=mode)
-            m.samples = [Sample(n, labels, value) for n, labels, value in samples]
+            if created and typ in ("counter", "histogram", "summary"):
+                m.samples = _with_created(name, samples)
+            else:
+                m.samples = [_sample(*s) for s in samples]
             out.append(m)
         return out
 
@@ -139,6 +93,31 @@ class Registry(_shmetrics.Arena):
         return f"<shmetrics.Registry {self.path!r} {state}>"
 
 
+def _sample(name, labels, value, created=0, ex=None):
+    """A Sample from the extension's full tuple, with its exemplar."""
+    return Sample(name, labels, value, None, Exemplar(*ex) if ex is not None else None)
+
+
+def _with_created(family, samples):
+    """Samples grouped by series (labels but le and quantile), in
+    prometheus_client's order, each series followed by its family_created
+    sample when it has a creation time."""
+    series = {}
+    for name, labels, value, created, ex in samples:
+        key = tuple((k, v) for k, v in labels.items() if k not in ("le", "quantile"))
+        group = series.get(key)
+        if group is None:
+            group = series[key] = [created, []]
+        group[1].append(_sample(name, labels, value, created, ex))
+    out = []
+    last = {family + "_count": 1, family + "_sum": 2}  # prometheus_client's order: ..., _count, _sum
+    for key, (created, group) in series.items():
+        out.extend(sorted(group, key=lambda s: last.get(s.name, 0)))
+        if created:
+            out.append(Sample(family + "_created", dict(key), created))
+    return out
+
+
 _default = None
 _default_lock = threading.Lock()
 
@@ -167,7 +146,14 @@ def default_registry():
 def generate_latest(registry=None):
     """The Prometheus text exposition (0.0.4) of a registry, bytes, encoded
     by the C library."""
-    return (registry if registry is not None else default_registry()).expose("prometheus")
+    reg = registry if registry is not None else default_registry()
+    if isinstance(reg, Registry):
+        _callbacks.refresh()
+        return reg.expose("prometheus")
+    # A CollectorRegistry (custom collectors): prometheus_client's encoder.
+    from .exposition import generate_latest as encode
+
+    return encode(reg)
 
 
 def start_http_server(port, addr="0.0.0.0", registry=None, threads=0, web_config_file=None, max_connections=0,

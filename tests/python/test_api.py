@@ -236,10 +236,19 @@ def test_track_inprogress_and_time(registry):
     assert 0.009 <= d.get() < 5
 
 
-def test_set_function_is_refused_with_a_reason(registry):
+def test_set_function_sets_the_gauge_at_each_read(registry):
     g = shmetrics.Gauge("f", "F.", registry=registry, multiprocess_mode="sum")
-    with pytest.raises(NotImplementedError, match="set\\(\\)"):
-        g.set_function(lambda: 1)
+    box = [1.5]
+    g.set_function(lambda: box[0])
+    assert registry.get_sample_value("f") == 1.5
+    box[0] = 4
+    assert registry.get_sample_value("f") == 4
+    assert b"\nf 4\n" in shmetrics.generate_latest(registry)  # the C encoder writes 4
+    with pytest.raises(TypeError, match="set_function needs a callable, not int"):
+        g.set_function(3)
+    labelled = shmetrics.Gauge("fl", "F.", ["a"], registry=registry)
+    with pytest.raises(ValueError, match="gauge metric is missing label values"):
+        labelled.set_function(lambda: 1)
 
 
 # ------------------------------------------------- histograms, summaries

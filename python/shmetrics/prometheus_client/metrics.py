@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: MIT
+"""prometheus_client.metrics: shmetrics' metric classes with
+prometheus_client's registry argument.  registry=REGISTRY (the default)
+or a CollectorRegistry registers the metric there (a name it already
+holds raises "Duplicated timeseries in CollectorRegistry"); None
+registers it nowhere.  The value lives in that registry's arena either
+way.  Only __init__ is Python: labels() and the hot methods are the C
+methods of shmetrics' classes, so no frame is added to an update."""
+
+import inspect
+
+from .. import disable_created_metrics, enable_created_metrics  # noqa: F401  (prometheus_client.metrics has them)
+from .. import metrics as _base
+from ..collectors import REGISTRY, CollectorRegistry, shared_mode
+from ..registry import Registry
+
+__all__ = ["Counter", "Enum", "Gauge", "Histogram", "Info", "MetricWrapperBase", "Summary"]
+
+MetricWrapperBase = _base._MetricWrapper
+_REGISTRY_POS = 6  # name, documentation, labelnames, namespace, subsystem, unit, registry
+
+
+def _arena_of(registry):
+    if registry is None:
+        return REGISTRY._get_arena()
+    if isinstance(registry, Registry):
+        return registry
+    if isinstance(registry, CollectorRegistry):
+        return registry._get_arena()
+    return REGISTRY._get_arena()  # another object with register(): the values live in REGISTRY's arena
+
+
+_SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
+             "summary": ("_sum", "_count", "_created"), "info": ("_info",)}
+
+
+def _compat(base, **defaults):
+    sig = inspect.signature(base.__init__)
+
+    def __init__(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        registry = a["registry"] if "registry" in kwargs or len(args) > _REGISTRY_POS else REGISTRY
+        a["registry"] = _arena_of(registry)
+        for k, v in defaults.items():
+            if k not in kwargs:
+                a[k] = v
+        register = registry is not None and not isinstance(registry, Registry)
+        if register and isinstance(registry, CollectorRegistry):
+            # prometheus_client's duplicate check comes before anything is made.
+            full = _base._full_name(base._type, a["name"], a["namespace"], a["subsystem"], a["unit"])
+            registry._check_free([full] + [full + x for x in _SUFFIXES.get(base._type, ())])
+        mode = a.get("multiprocess_mode")
+        if mode in ("all", "liveall") and not shared_mode():
+            # One process: no pid label, as prometheus_client outside multiprocess mode.
+            a["multiprocess_mode"] = "mostrecent"
+        base.__init__(*bound.args, **bound.kwargs)
+        if mode is not None:
+            self._multiprocess_mode = mode
+        if register:
+            registry.register(self)
+
+    params = [p.replace(default=REGISTRY) if p.name == "registry" else p for p in sig.parameters.values()]
+    __init__.__signature__ = sig.replace(parameters=params)
+    __init__.__doc__ = base.__init__.__doc__
+    cls = type(base.__name__, (base,), {"__init__": __init__, "__doc__": base.__doc__, "__module__": __name__})
+    return cls
+
+
+Counter = _compat(_base.Counter)
+Gauge = _compat(_base.Gauge)
+Histogram = _compat(_base.Histogram)
+# prometheus_client's summaries report _count and _sum only.
+Summary = _compat(_base.Summary, quantiles=())
+Info = _compat(_base.Info)
+Enum = _compat(_base.Enum)

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""prometheus_client.openmetrics on shmetrics."""

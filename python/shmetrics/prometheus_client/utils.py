@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: MIT
+"""prometheus_client.utils on shmetrics."""
+
+from ..exposition import float_to_go_string as floatToGoString
+
+INF = float("inf")
+MINUS_INF = float("-inf")
+NaN = float("NaN")
+
+__all__ = ["INF", "MINUS_INF", "NaN", "floatToGoString"]
