@@ -419,3 +419,26 @@ def test_restricted_registry_reads_the_multiprocess_collector(tmp_path):
         ours_mp.MultiProcessCollector(reg, path=arena)
         r = reg.restricted_registry(["mp_b"])
         assert [(s.name, s.value) for m in r.collect() for s in m.samples] == [("mp_b", 4)]
+
+
+def test_metric_exemplars_expose_as_prometheus_client():
+    """Exemplars given to inc() and observe() come out of the OpenMetrics
+    exposition as prometheus_client writes them (times masked: each
+    library stamps its own)."""
+    def exemplars(pc):
+        reg = pc.CollectorRegistry()
+        pc.Counter("ex", "E.", registry=reg).inc(2, exemplar={"trace_id": "abc"})
+        h = pc.Histogram("lat", "L.", buckets=[1, 5], registry=reg)
+        h.observe(0.5, exemplar={"trace_id": "x1"})
+        h.observe(3, exemplar={"trace_id": "x2", "span": "\u00e9"})
+        return reg
+
+    def stamps_masked(text):
+        return "\n".join(line.rsplit(" ", 1)[0] + " T" if " # {" in line else line
+                         for line in masked(text).split("\n"))
+
+    ours_text = ours_om.generate_latest(exemplars(ours))
+    real_text = real_om.generate_latest(exemplars(real))
+    assert stamps_masked(ours_text) == stamps_masked(real_text)
+    assert 'ex_total 2.0 # {trace_id="abc"} 2.0 ' in ours_text.decode()
+    assert 'lat_bucket{le="5.0"} 2.0 # {span="\u00e9",trace_id="x2"} 3.0 ' in ours_text.decode()
