@@ -355,6 +355,8 @@ void top_model_order(struct top_model *m)
     for (size_t i = 0; i < m->nrows; i++)
         if (!m->has_re || regexec(&m->re, m->rows[i].key, 0, NULL, 0) == 0)
             m->shown[m->nshown++] = i;
+    if (m->nshown == 0)
+        return; /* no rows yet: m->shown may be NULL, which qsort may not get */
     sorting = m;
     qsort(m->shown, m->nshown, sizeof *m->shown, by_sort);
     sorting = NULL;

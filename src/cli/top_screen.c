@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <term.h>
 #include <time.h>
 
 #include "top.h"
@@ -190,8 +191,14 @@ int top_screen(struct top_model *m, const struct top_opts *o)
     sigaction(SIGHUP, &sa, NULL);
     atexit(restore_terminal);
     /* newterm, not initscr: initscr ends the process on a terminal it
-     * does not know, without our message. */
-    SCREEN *scr = newterm(NULL, stdout, stdin);
+     * does not know, without our message.  The terminal is looked up
+     * first (setupterm), since a newterm that fails leaves what it
+     * allocated behind. */
+    int term_err = 0;
+    bool known = setupterm(NULL, fileno(stdout), &term_err) == OK;
+    if (known)
+        del_curterm(cur_term);
+    SCREEN *scr = known ? newterm(NULL, stdout, stdin) : NULL;
     if (scr == NULL) {
         fprintf(stderr, "shmetrics top: the terminal (TERM=%s) cannot be driven; --batch prints text\n",
                 getenv("TERM") ? getenv("TERM") : "");
