@@ -58,7 +58,7 @@ def run_with_duration():
     labels = {tuple(sorted(s.labels)) for s in fams["vllm:request_success"].samples}
     check(labels == {("engine", "finished_reason", "model_name")}, "request_success labels", labels)
     reasons = {s.labels["finished_reason"] for s in fams["vllm:request_success"].samples}
-    check(reasons == {"stop", "length", "abort"}, "finished reasons", reasons)
+    check(reasons == {"stop", "length", "abort", "error"}, "finished reasons, each created at start-up", reasons)
     engines = {s.labels["engine"] for s in fams["vllm:prompt_tokens"].samples}
     check(engines == {"0", "1"}, "one engine label per worker process", engines)
     tokens = sum(s.value for s in fams["vllm:generation_tokens"].samples)

@@ -458,11 +458,15 @@ Test(sets, member_tables_describe_every_handle_in_registration_order)
 {
     shmetrics_vllm_t v;
     shmetrics_inference_t x;
-    cr_assert_eq(shmetrics_vllm_register(reg, NULL, &v), 0, "%s", shmetrics_errmsg());
+    shmetrics_vllm_options_t all = {.features = SHMETRICS_VLLM_ALL_FEATURES};
+    cr_assert_eq(shmetrics_vllm_register(reg, &all, &v), 0, "%s", shmetrics_errmsg());
     cr_assert_eq(shmetrics_inference_register(reg, "llm", &x), 0, "%s", shmetrics_errmsg());
     size_t nv, ni;
     const shmetrics_set_member_t *vm = shmetrics_vllm_members(&nv), *im = shmetrics_inference_members(&ni);
-    cr_assert_eq(nv, 26);
+    cr_assert_eq(nv, 49, "34 core families and 15 of the feature groups");
+    cr_assert_eq(vm[33].feature, 0);
+    cr_assert_eq(vm[34].feature, SHMETRICS_VLLM_SPEC_DECODE);
+    cr_assert_eq(vm[48].feature, SHMETRICS_VLLM_SLEEP);
     cr_assert_eq(ni, 16);
     cr_assert_str_eq(vm[0].field, "num_requests_running");
     cr_assert_str_eq(vm[11].name, "vllm:request_success");

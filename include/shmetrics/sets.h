@@ -29,7 +29,8 @@ typedef struct shmetrics_set_member {
     shmetrics_gauge_mode_t gauge_mode; /* gauges */
     const double *buckets;             /* histograms; NULL: the 1-2-5 token list up to max_model_len */
     size_t nbuckets;
-    size_t offset; /* offsetof the handle in the set's struct */
+    size_t offset;    /* offsetof the handle in the set's struct */
+    unsigned feature; /* the set's feature group (SHMETRICS_VLLM_*), 0 for the core */
 } shmetrics_set_member_t;
 
 /* A bucket list that replaces a histogram's default in a set, by family
@@ -40,19 +41,64 @@ typedef struct shmetrics_bucket_override {
     size_t nbuckets;
 } shmetrics_bucket_override_t;
 
+/*
+ * The vLLM set's feature groups: the families vLLM registers only when an
+ * engine runs the feature (shmetrics_vllm_options_t.features, or'ed).
+ *   SPEC_DECODE   spec_decode_num_accepted_tokens_per_pos{position}, and the
+ *                 start-up series of the three spec_decode_* counters of the
+ *                 core (vllm/v1/spec_decode/metrics.py)
+ *   KV_OFFLOAD    kv_offload_total_bytes, kv_offload_total_time (counters),
+ *                 kv_offload_size (histogram, bytes), each with the label
+ *                 transfer_type ("cpu_to_gpu", "gpu_to_cpu"): the offloading
+ *                 connector's metrics
+ *   KV_CONNECTOR  the NIXL connector's nixl_xfer_time_seconds,
+ *                 nixl_post_time_seconds, nixl_bytes_transferred,
+ *                 nixl_num_descriptors (histograms), nixl_num_failed_transfers,
+ *                 nixl_num_failed_notifications, nixl_num_kv_expired_reqs
+ *   LORA          lora_requests_info{max_lora, waiting_lora_adapters,
+ *                 running_lora_adapters}, a gauge in mode sum that vLLM sets
+ *                 to the current Unix time at every engine step
+ *   MULTIMODAL    mm_cache_queries, mm_cache_hits (counters)
+ *   SLEEP         engine_sleep_state{sleep_state} (gauge, mostrecent): 1 or 0
+ *                 per state "awake", "weights_offloaded", "discard_all"
+ * vLLM registers the MULTIMODAL and SLEEP families on every engine, text-only
+ * or not, with sleep mode or not: SHMETRICS_VLLM_AS_VLLM is what a plain vLLM
+ * engine exposes.
+ */
+#define SHMETRICS_VLLM_SPEC_DECODE 0x01u
+#define SHMETRICS_VLLM_KV_OFFLOAD 0x02u
+#define SHMETRICS_VLLM_KV_CONNECTOR 0x04u
+#define SHMETRICS_VLLM_LORA 0x08u
+#define SHMETRICS_VLLM_MULTIMODAL 0x10u
+#define SHMETRICS_VLLM_SLEEP 0x20u
+#define SHMETRICS_VLLM_ALL_FEATURES 0x3fu
+#define SHMETRICS_VLLM_AS_VLLM (SHMETRICS_VLLM_MULTIMODAL | SHMETRICS_VLLM_SLEEP)
+#define SHMETRICS_VLLM_MAX_SPEC_TOKENS 64
+
+/* Options of the vLLM set; all zero (or NULL options) gives the core set
+ * with vLLM's defaults, as before feature groups existed. */
 typedef struct shmetrics_vllm_options {
     uint64_t max_model_len; /* top of the 1-2-5 token buckets; 0 means 8192 */
     const shmetrics_bucket_override_t *overrides;
     size_t noverrides;
+    unsigned features;               /* SHMETRICS_VLLM_* groups to register */
+    unsigned num_speculative_tokens; /* SPEC_DECODE: draft positions created at start-up (at most 64) */
 } shmetrics_vllm_options_t;
 
 /*
- * vLLM's metrics, following vllm/v1/metrics/loggers.py of vLLM 0.10 (V1
- * engine), with inter_token_latency_seconds as vLLM 0.11 added it (the
- * buckets of time_per_output_token_seconds).  Every family has the label
- * names (model_name, engine); request_success adds finished_reason
- * ("stop", "length", "abort").  Counters are named without _total and
- * exposed with it.
+ * vLLM's metrics, following vllm/v1/metrics/loggers.py of vLLM's V1 engine
+ * as of the 0.12 development line (docs/design.md names the source matched).  Every family
+ * has the label names (model_name, engine), some one more: request_success
+ * finished_reason ("stop", "length", "abort", "error"),
+ * num_requests_waiting_by_reason reason ("capacity", "deferred"),
+ * prompt_tokens_by_source source ("local_compute", "local_cache_hit",
+ * "external_kv_transfer"), prompt_tokens_cached_by_source source ("device",
+ * "host", "p2p", "disk", "external_unspecified").  time_per_output_token_seconds
+ * is the name vLLM keeps behind --show-hidden-metrics-for-version (it was
+ * renamed inter_token_latency_seconds).  Counters are named without _total
+ * and exposed with it.  The handles of a feature group not asked for stay
+ * NULL.  New members are appended, so the struct grows between versions:
+ * compile against the header of the library you link.
  */
 typedef struct shmetrics_vllm {
     /* gauges, mode mostrecent */
@@ -85,12 +131,76 @@ typedef struct shmetrics_vllm {
     shmetrics_histogram_t *request_params_n;
     shmetrics_histogram_t *request_max_num_generation_tokens;
     shmetrics_histogram_t *iteration_tokens_total;
+    /* core, added to vLLM after 0.10 */
+    shmetrics_gauge_t *num_requests_waiting_by_reason;
+    shmetrics_counter_t *external_prefix_cache_queries;
+    shmetrics_counter_t *external_prefix_cache_hits;
+    shmetrics_counter_t *prompt_tokens_by_source;
+    shmetrics_counter_t *prompt_tokens_cached;
+    shmetrics_counter_t *prompt_tokens_cached_by_source;
+    shmetrics_histogram_t *request_time_per_output_token_seconds;
+    shmetrics_histogram_t *request_prefill_kv_computed_tokens;
+    /* SHMETRICS_VLLM_SPEC_DECODE */
+    shmetrics_counter_t *spec_decode_num_accepted_tokens_per_pos;
+    /* SHMETRICS_VLLM_KV_OFFLOAD */
+    shmetrics_counter_t *kv_offload_total_bytes;
+    shmetrics_counter_t *kv_offload_total_time;
+    shmetrics_histogram_t *kv_offload_size;
+    /* SHMETRICS_VLLM_KV_CONNECTOR */
+    shmetrics_histogram_t *nixl_xfer_time_seconds;
+    shmetrics_histogram_t *nixl_post_time_seconds;
+    shmetrics_histogram_t *nixl_bytes_transferred;
+    shmetrics_histogram_t *nixl_num_descriptors;
+    shmetrics_counter_t *nixl_num_failed_transfers;
+    shmetrics_counter_t *nixl_num_failed_notifications;
+    shmetrics_counter_t *nixl_num_kv_expired_reqs;
+    /* SHMETRICS_VLLM_LORA */
+    shmetrics_gauge_t *lora_requests_info;
+    /* SHMETRICS_VLLM_MULTIMODAL */
+    shmetrics_counter_t *mm_cache_queries;
+    shmetrics_counter_t *mm_cache_hits;
+    /* SHMETRICS_VLLM_SLEEP */
+    shmetrics_gauge_t *engine_sleep_state;
 } shmetrics_vllm_t;
 
-/* Register (or find, in any process) the vLLM set.  An override naming no
- * histogram of the set is -EINVAL (nothing is registered then); an
- * override's bucket list is checked as a spec's.  Setup. */
+/* Register (or find, in any process) the vLLM set: the core and the
+ * feature groups opts->features names.  -EINVAL, nothing registered, for
+ * an override naming no histogram of the set or of a group not asked for,
+ * for features outside SHMETRICS_VLLM_ALL_FEATURES, or for more than 64
+ * num_speculative_tokens; an override's bucket list is checked as a spec's.
+ * Setup. */
 int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_options_t *opts, shmetrics_vllm_t *out);
+
+/* Create the series of one engine as vLLM's V1 logger does when the engine
+ * starts (PrometheusStatLogger.__init__): every (model_name, engine)
+ * series of the registered families at 0, request_success for each
+ * finished_reason, num_requests_waiting_by_reason for each reason, the
+ * by_source counters for each source; with SPEC_DECODE the spec_decode_*
+ * counters and one accepted_tokens_per_pos series per position below
+ * opts->num_speculative_tokens; with KV_OFFLOAD each transfer_type; with
+ * SLEEP engine_sleep_state awake 1, weights_offloaded 0, discard_all 0.
+ * lora_requests_info has no start-up series (vLLM sets it at the first
+ * step).  `opts` must be the options the set was registered with.  -EINVAL
+ * for a NULL or non-UTF-8 model_name or engine, or a set not registered;
+ * otherwise as shmetrics_counter_labels.  Worker (not a hot path). */
+int shmetrics_vllm_engine_start(const shmetrics_vllm_t *v, const shmetrics_vllm_options_t *opts, const char *model_name,
+                                const char *engine);
+
+/* Set engine_sleep_state of one engine as vLLM's record_sleep_state does:
+ * sleeping 0 is awake; sleeping 1 at level 1 offloads the weights, at
+ * level 2 discards all.  -EINVAL for a set without SHMETRICS_VLLM_SLEEP, a
+ * level other than 1 or 2 while sleeping, or a NULL label. Worker. */
+int shmetrics_vllm_sleep_state(const shmetrics_vllm_t *v, const char *model_name, const char *engine, int sleeping,
+                               int level);
+
+/* vllm:cache_config_info as vLLM exposes it: a gauge (mode mostrecent) at
+ * 1 whose label names are the configuration's names then "engine" (vLLM's
+ * CacheConfig.metrics_info(), e.g. block_size="16"), for one engine.  At
+ * most 15 pairs; -EINVAL for more, a NULL pair name or value, or a bad
+ * label name; -EEXIST if the family exists with other label names (as
+ * registration).  Worker. */
+int shmetrics_vllm_cache_config_info(shmetrics_registry_t *reg, const shmetrics_label_t *config, size_t n,
+                                     const char *engine);
 
 /* The members of the vLLM set in registration order (which is the
  * exposition's); *n gets their number.  Full names are the member names

@@ -336,8 +336,12 @@ static PyMethodDef arena_methods[] = {
      "expose(format='prometheus')\nThe exposition of every metric, bytes, encoded by the library:\n"
      "'prometheus' (text 0.0.4), 'openmetrics', 'json' or 'protobuf' (binary)."},
     {"_register_vllm", (PyCFunction)(void (*)(void))smpy_register_vllm, METH_VARARGS | METH_KEYWORDS,
-     "_register_vllm(classes, max_model_len, buckets_override=None)\nRegister vLLM's set; [(field, metric, help, mode|bounds|None), ...]\n"
+     "_register_vllm(classes, max_model_len, buckets_override=None, features=0, num_speculative_tokens=0, "
+     "engines=None)\nRegister vLLM's set (the core and the feature groups of the mask `features`) and create the "
+     "start-up series\nof each (model_name, engine) of `engines`; [(field, metric, help, mode|bounds|None), ...]\n"
      "with each metric an instance of classes = (Counter, Gauge, Histogram, Summary)."},
+    {"_vllm_cache_config_info", (PyCFunction)(void (*)(void))smpy_vllm_cache_config_info, METH_VARARGS | METH_KEYWORDS,
+     "_vllm_cache_config_info(config, engine)\nSet vllm:cache_config_info{config..., engine} to 1."},
     {"_register_inference", (PyCFunction)(void (*)(void))smpy_register_inference, METH_VARARGS | METH_KEYWORDS,
      "_register_inference(classes, namespace=None)\nRegister the inference set; as _register_vllm."},
     {"serve", (PyCFunction)(void (*)(void))smpy_serve, METH_VARARGS | METH_KEYWORDS,

@@ -91,6 +91,8 @@ static PyObject *wrap_members(smpy_arena *a, PyTypeObject *cls[SMPY_NSETKINDS], 
         enum smpy_kind k = (enum smpy_kind)(m[i].type - SHMETRICS_COUNTER);
         void *family = *(void *const *)((const char *)set + m[i].offset);
         void *series = NULL;
+        if (!family)
+            continue; /* a feature group not registered */
         if (m[i].nlabels == 0) {
             int rc = smpy_labelv(k, family, 0, NULL, &series);
             if (rc < 0) {
@@ -184,11 +186,44 @@ static void free_overrides(shmetrics_bucket_override_t *o, size_t n)
     PyMem_Free(o);
 }
 
+/* engines: a sequence of (model_name, engine) pairs whose start-up series
+ * are created (shmetrics_vllm_engine_start). */
+static int start_engines(PyObject *engines, const shmetrics_vllm_t *v, const shmetrics_vllm_options_t *opts)
+{
+    if (engines == Py_None)
+        return 0;
+    PyObject *seq = PySequence_Fast(engines, "engines must be a sequence of (model_name, engine) pairs");
+    if (!seq)
+        return -1;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "engines must be a sequence of (model_name, engine) pairs");
+            Py_DECREF(seq);
+            return -1;
+        }
+        const char *model = smpy_utf8(PyTuple_GET_ITEM(pair, 0), "an engine's model_name");
+        const char *engine = model ? smpy_utf8(PyTuple_GET_ITEM(pair, 1), "an engine's engine label") : NULL;
+        int rc = engine ? shmetrics_vllm_engine_start(v, opts, model, engine) : -1;
+        if (rc < 0) {
+            if (engine)
+                smpy_raise(rc, SMPY_CTX_SPEC);
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
 PyObject *smpy_register_vllm(smpy_arena *a, PyObject *args, PyObject *kwargs)
 {
-    static char *kw[] = {"classes", "max_model_len", "buckets_override", NULL};
-    PyObject *classes, *len_obj, *map = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:_register_vllm", kw, &classes, &len_obj, &map))
+    static char *kw[] = {
+        "classes", "max_model_len", "buckets_override", "features", "num_speculative_tokens", "engines", NULL};
+    PyObject *classes, *len_obj, *map = Py_None, *engines = Py_None;
+    unsigned int features = 0, spec_tokens = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|OIIO:_register_vllm", kw, &classes, &len_obj, &map, &features,
+                                     &spec_tokens, &engines))
         return NULL;
     PyTypeObject *cls[SMPY_NSETKINDS];
     if (check_classes(classes, cls) < 0)
@@ -208,18 +243,63 @@ PyObject *smpy_register_vllm(smpy_arena *a, PyObject *args, PyObject *kwargs)
     /* Converting the arguments may have run Python code that closed it. */
     if (smpy_arena_check(a) < 0)
         goto out;
-    shmetrics_vllm_options_t opts = {.max_model_len = max_len, .overrides = ov, .noverrides = nov};
+    shmetrics_vllm_options_t opts = {.max_model_len = max_len,
+                                     .overrides = ov,
+                                     .noverrides = nov,
+                                     .features = features,
+                                     .num_speculative_tokens = spec_tokens};
     shmetrics_vllm_t v;
     int rc = shmetrics_vllm_register(a->reg, &opts, &v);
     if (rc < 0) {
         smpy_raise(rc, SMPY_CTX_SPEC);
         goto out;
     }
+    if (start_engines(engines, &v, &opts) < 0)
+        goto out;
     size_t n;
     const shmetrics_set_member_t *m = shmetrics_vllm_members(&n);
     ret = wrap_members(a, cls, m, n, NULL, &v);
 out:
     free_overrides(ov, nov);
+    return ret;
+}
+
+PyObject *smpy_vllm_cache_config_info(smpy_arena *a, PyObject *args, PyObject *kwargs)
+{
+    static char *kw[] = {"config", "engine", NULL};
+    PyObject *config, *engine_obj;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:_vllm_cache_config_info", kw, &config, &engine_obj))
+        return NULL;
+    PyObject *items = PyMapping_Check(config) && !PyUnicode_Check(config) ? PyMapping_Items(config) : NULL;
+    if (!items) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "config must be a mapping of label names to str values");
+        return NULL;
+    }
+    shmetrics_label_t pairs[16];
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    PyObject *ret = NULL;
+    if (n > 15) {
+        PyErr_Format(PyExc_ValueError, "vllm:cache_config_info: %zd configuration labels, at most 15 (with engine)", n);
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *kv = PyList_GET_ITEM(items, i);
+        pairs[i].name = smpy_utf8(PyTuple_GET_ITEM(kv, 0), "a config key");
+        pairs[i].value = pairs[i].name ? smpy_utf8(PyTuple_GET_ITEM(kv, 1), "a config value") : NULL;
+        if (!pairs[i].value)
+            goto out;
+    }
+    const char *engine = smpy_utf8(engine_obj, "the engine");
+    if (!engine || smpy_arena_check(a) < 0)
+        goto out;
+    int rc = shmetrics_vllm_cache_config_info(a->reg, pairs, (size_t)n, engine);
+    if (rc < 0)
+        smpy_raise(rc, SMPY_CTX_SPEC);
+    else
+        ret = Py_NewRef(Py_None);
+out:
+    Py_DECREF(items);
     return ret;
 }
 

@@ -151,6 +151,7 @@ const char *smpy_utf8(PyObject *s, const char *what);
 /* The ready-made sets (python/ext/sets.c): Arena methods. */
 PyObject *smpy_register_vllm(smpy_arena *a, PyObject *args, PyObject *kwargs);
 PyObject *smpy_register_inference(smpy_arena *a, PyObject *args, PyObject *kwargs);
+PyObject *smpy_vllm_cache_config_info(smpy_arena *a, PyObject *args, PyObject *kwargs);
 
 /* Label sets (python/ext/labels.c): labels(), remove(), clear(), and
  * dropping a parent's children. */

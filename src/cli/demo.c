@@ -1,22 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * src/cli/demo.c - owns `shmetrics demo`, the main job of `make demo`: a
- * collector and N simulated inference workers (real processes using the
- * public API, as a user's worker would) that serve Poisson arrivals with
- * log-normal prompt lengths, times to first token and inter-token
- * latencies into vLLM's metrics, while the parent prints one line a second.
- * At the end the parent checks that the arena holds exactly what the
- * workers counted (each tells it through a pipe as it exits).
+ * collector, N simulated inference engines (src/cli/demo_engine.c) and the
+ * simulated API server in front of them (src/cli/demo_front.c), real
+ * processes using the public API as a user's would, writing vLLM's metrics
+ * while the parent prints one line a second.  At the end the parent checks
+ * that the arena holds exactly what the engines and the API server counted
+ * (each tells it through a pipe as it exits).
  *
- * --cpus N simulates a host of N CPUs: a worker moves to a random one of
+ * --cpus N simulates a host of N CPUs: an engine moves to a random one of
  * them at every step (shmetrics_cpu_simulate), as a scheduler moves
  * threads, so the arena is used as it would be on such a host.
  */
 #define _GNU_SOURCE
-#define SHMETRICS_CPU_HOOK /* --cpus: the inline paths honour the simulated CPU */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,213 +22,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "demo.h"
 
 #define MAX_WORKERS 64
-#define MAX_RUNNING 64 /* requests a worker's engine batches at once */
-#define MAX_QUEUE 512
-#define TICK_NS 10000000ull
 
-static volatile sig_atomic_t stop;
+volatile sig_atomic_t demo_stop;
 
-static void on_signal(int sig)
+void demo_on_signal(int sig)
 {
     (void)sig;
-    stop = 1;
+    demo_stop = 1;
 }
 
-static double now_s(void)
+double demo_now(void)
 {
     struct timespec ts; /* the CLI uses the public API only, not base/ */
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ------------------------------------------------------------ a worker */
-
-struct rng {
-    uint64_t s;
-};
-
-static double uniform(struct rng *r)
+void demo_vllm_options(shmetrics_vllm_options_t *o)
 {
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return ((double)(r->s >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double lognormal(struct rng *r, double median, double sigma)
-{
-    double z = sqrt(-2 * log(uniform(r))) * cos(2 * M_PI * uniform(r));
-    return median * exp(sigma * z);
-}
-
-/* What a worker counted, sent to the parent as it exits. */
-struct counted {
-    uint64_t requests, prompt, generation;
-};
-
-struct request {
-    double arrived, started, first_token, next_token, last_token;
-    unsigned prompt, max_tokens, to_generate, generated;
-};
-
-struct series {
-    shmetrics_gauge_series_t *running, *waiting, *kv;
-    shmetrics_counter_series_t *prompt, *generation, *hits, *queries, *ok_stop, *ok_length, *ok_abort;
-    shmetrics_histogram_series_t *ttft, *itl, *tpot, *e2e, *queue, *inference, *prefill, *decode, *h_prompt,
-        *h_generation, *max_tokens, *n, *iteration;
-};
-
-static int resolve(shmetrics_vllm_t *v, int engine, struct series *s)
-{
-    char e[16];
-    snprintf(e, sizeof e, "%d", engine);
-    const char *m = "demo-llama-3-8b";
-    int rc = 0;
-#define G(field, metric) rc = rc ? rc : shmetrics_gauge_labels(v->metric, &s->field, m, e, NULL)
-#define C(field, metric) rc = rc ? rc : shmetrics_counter_labels(v->metric, &s->field, m, e, NULL)
-#define H(field, metric) rc = rc ? rc : shmetrics_histogram_labels(v->metric, &s->field, m, e, NULL)
-    G(running, num_requests_running);
-    G(waiting, num_requests_waiting);
-    G(kv, kv_cache_usage_perc);
-    C(prompt, prompt_tokens);
-    C(generation, generation_tokens);
-    C(hits, prefix_cache_hits);
-    C(queries, prefix_cache_queries);
-    H(ttft, time_to_first_token_seconds);
-    H(itl, inter_token_latency_seconds);
-    H(tpot, time_per_output_token_seconds);
-    H(e2e, e2e_request_latency_seconds);
-    H(queue, request_queue_time_seconds);
-    H(inference, request_inference_time_seconds);
-    H(prefill, request_prefill_time_seconds);
-    H(decode, request_decode_time_seconds);
-    H(h_prompt, request_prompt_tokens);
-    H(h_generation, request_generation_tokens);
-    H(max_tokens, request_params_max_tokens);
-    H(n, request_params_n);
-    H(iteration, iteration_tokens_total);
-#undef G
-#undef C
-#undef H
-    rc = rc ? rc : shmetrics_counter_labels(v->request_success, &s->ok_stop, m, e, "stop", NULL);
-    rc = rc ? rc : shmetrics_counter_labels(v->request_success, &s->ok_length, m, e, "length", NULL);
-    rc = rc ? rc : shmetrics_counter_labels(v->request_success, &s->ok_abort, m, e, "abort", NULL);
-    return rc;
-}
-
-static void finish(struct series *s, const struct request *q, double now, struct rng *r, struct counted *c)
-{
-    c->requests++;
-    double prefill = q->first_token - q->started, decode = now - q->first_token;
-    shmetrics_histogram_observe(s->e2e, now - q->arrived);
-    shmetrics_histogram_observe(s->queue, q->started - q->arrived);
-    shmetrics_histogram_observe(s->inference, now - q->started);
-    shmetrics_histogram_observe(s->prefill, prefill);
-    shmetrics_histogram_observe(s->decode, decode);
-    if (q->generated > 1)
-        shmetrics_histogram_observe(s->tpot, decode / (q->generated - 1));
-    shmetrics_histogram_observe(s->h_prompt, q->prompt);
-    shmetrics_histogram_observe(s->h_generation, q->generated);
-    shmetrics_histogram_observe(s->max_tokens, q->max_tokens);
-    shmetrics_histogram_observe(s->n, 1);
-    shmetrics_counter_add(uniform(r) < 0.01               ? s->ok_abort
-                          : q->generated >= q->max_tokens ? s->ok_length
-                                                          : s->ok_stop,
-                          1);
-}
-
-static int worker(const char *arena, int engine, double rate, uint32_t cpus, int report)
-{
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
-    shmetrics_options_t o = {.path = arena};
-    shmetrics_registry_t *reg;
-    shmetrics_vllm_t v;
-    struct series s;
-    if (shmetrics_open(&o, &reg) < 0 || shmetrics_vllm_register(reg, NULL, &v) < 0 || resolve(&v, engine, &s) < 0) {
-        fprintf(stderr, "demo worker %d: %s\n", engine, shmetrics_errmsg());
-        return 1;
-    }
-    struct rng r = {0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20)};
-    static struct request queue[MAX_QUEUE];
-    struct request running[MAX_RUNNING];
-    unsigned nq = 0, nr = 0;
-    struct counted c = {0, 0, 0};
-    double t = now_s(), next_arrival = t + -log(uniform(&r)) / rate;
-    static const unsigned max_tokens[] = {128, 256, 512, 1024};
-    while (!stop) {
-        struct timespec tick = {0, (long)TICK_NS};
-        nanosleep(&tick, NULL);
-        if (cpus)
-            shmetrics_cpu_simulate((int32_t)(uniform(&r) * cpus));
-        t = now_s();
-        while (next_arrival <= t) {
-            if (nq < MAX_QUEUE) {
-                struct request *q = &queue[nq++];
-                memset(q, 0, sizeof *q);
-                q->arrived = next_arrival;
-                q->prompt = 16 + (unsigned)lognormal(&r, 400, 0.8);
-                q->max_tokens = max_tokens[(unsigned)(uniform(&r) * 4) & 3];
-                unsigned want = 1 + (unsigned)lognormal(&r, 180, 0.9);
-                q->to_generate = want < q->max_tokens ? want : q->max_tokens;
-            }
-            next_arrival += -log(uniform(&r)) / rate;
-        }
-        unsigned tokens_this_step = 0;
-        /* Admit: prefill takes time proportional to the prompt. */
-        while (nr < MAX_RUNNING && nq > 0) {
-            struct request q = queue[0];
-            memmove(queue, queue + 1, sizeof queue[0] * --nq);
-            q.started = t;
-            q.first_token = t + lognormal(&r, 0.00012 * q.prompt + 0.02, 0.35);
-            q.next_token = q.first_token;
-            running[nr++] = q;
-            shmetrics_counter_add(s.prompt, q.prompt);
-            c.prompt += q.prompt;
-            shmetrics_counter_add(s.queries, q.prompt);
-            shmetrics_counter_add(s.hits, (uint64_t)(q.prompt * 0.4));
-            tokens_this_step += q.prompt;
-        }
-        unsigned kv_tokens = 0;
-        for (unsigned i = 0; i < nr;) {
-            struct request *q = &running[i];
-            while (q->generated < q->to_generate && q->next_token <= t) {
-                if (q->generated == 0)
-                    shmetrics_histogram_observe(s.ttft, q->first_token - q->arrived);
-                else
-                    shmetrics_histogram_observe(s.itl, q->next_token - q->last_token);
-                q->last_token = q->next_token;
-                q->generated++;
-                tokens_this_step++;
-                shmetrics_counter_add(s.generation, 1);
-                c.generation++;
-                q->next_token += lognormal(&r, 0.025, 0.3);
-            }
-            if (q->generated >= q->to_generate) {
-                finish(&s, q, t, &r, &c);
-                running[i] = running[--nr];
-                continue;
-            }
-            kv_tokens += q->prompt + q->generated;
-            i++;
-        }
-        if (tokens_this_step)
-            shmetrics_histogram_observe(s.iteration, tokens_this_step);
-        shmetrics_gauge_set(s.running, nr);
-        shmetrics_gauge_set(s.waiting, nq);
-        shmetrics_gauge_set(s.kv, kv_tokens / (MAX_RUNNING * 1000.0));
-    }
-    shmetrics_shutdown(reg, 0);
-    return write(report, &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1;
+    memset(o, 0, sizeof *o);
+    o->features = DEMO_FEATURES;
+    o->num_speculative_tokens = DEMO_SPEC_TOKENS;
 }
 
 /* ------------------------------------------------------------ the parent */
 
 struct totals {
-    double requests, prompt, generation;
+    double requests, prompt, generation, http;
     double ttft[64]; /* cumulative bucket counts, summed over engines */
     double running, waiting;
 };
@@ -246,6 +67,7 @@ static void read_totals(const shmetrics_snapshot_t *snap, struct totals *t, cons
         bool ttft = strcmp(f->name, "vllm:time_to_first_token_seconds") == 0;
         bool run = strcmp(f->name, "vllm:num_requests_running") == 0;
         bool wait = strcmp(f->name, "vllm:num_requests_waiting") == 0;
+        bool http = strcmp(f->name, "http_requests") == 0;
         size_t b = 0;
         for (size_t j = 0; j < f->nsamples; j++) {
             const shmetrics_sample_t *s = &f->samples[j];
@@ -259,6 +81,8 @@ static void read_totals(const shmetrics_snapshot_t *snap, struct totals *t, cons
                 t->running += s->value;
             if (wait)
                 t->waiting += s->value;
+            if (http && s->nlabels > 0 && strcmp(s->labels[0].value, "/v1/completions") == 0)
+                t->http += s->value;
             if (ttft && strcmp(s->suffix, "_bucket") == 0) {
                 if (j == 0 || strcmp(f->samples[j - 1].suffix, "_bucket") != 0)
                     b = 0;
@@ -342,39 +166,52 @@ static int run_demo(int argc, char **argv)
                              .shards = cpus ? 1u << shards : 0};
     shmetrics_registry_t *reg;
     shmetrics_vllm_t v;
+    shmetrics_vllm_options_t vo;
+    demo_vllm_options(&vo);
     int rc = shmetrics_open(&o, &reg);
     if (rc < 0)
         return cli_fail("creating the demo arena", rc);
     shmetrics_server_t *srv = NULL;
     shmetrics_server_options_t so = {.listen = listen};
-    if ((rc = shmetrics_vllm_register(reg, NULL, &v)) < 0 || (rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
+    if ((rc = shmetrics_vllm_register(reg, &vo, &v)) < 0 || (rc = shmetrics_server_start(reg, &so, &srv)) < 0) {
         int st = cli_fail("starting the demo", rc);
         shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
         return st;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    pid_t pids[MAX_WORKERS];
-    int report[2];
-    if (pipe(report) < 0) {
+    signal(SIGINT, demo_on_signal);
+    signal(SIGTERM, demo_on_signal);
+    pid_t pids[MAX_WORKERS], front_pid;
+    int report[2], responses[2], front_report[2];
+    if (pipe(report) < 0 || pipe(responses) < 0 || pipe(front_report) < 0) {
         int st = cli_fail("starting the demo", -errno);
         shmetrics_server_stop(srv);
         shmetrics_shutdown(reg, SHMETRICS_SHUTDOWN_UNLINK);
         return st;
     }
+    if ((front_pid = fork()) == 0) {
+        close(responses[1]);
+        close(report[0]);
+        close(report[1]);
+        close(front_report[0]);
+        _exit(demo_front(arena, responses[0], front_report[1]));
+    }
+    close(responses[0]);
+    close(front_report[1]);
     for (uint32_t w = 0; w < workers; w++)
         if ((pids[w] = fork()) == 0) {
             close(report[0]);
-            _exit(worker(arena, (int)w, rate, cpus, report[1]));
+            close(front_report[0]);
+            _exit(demo_engine(arena, (int)w, rate, cpus, report[1], responses[1]));
         }
     close(report[1]);
+    close(responses[1]);
 
     const char *colon = strrchr(listen, ':');
     if (cpus)
         printf("shmetrics demo: simulating a host of %u CPUs: each worker moves to a random one at every step.\n",
                cpus);
-    printf("shmetrics demo: %u simulated inference workers (separate processes, %.0f requests/s each) write\n"
-           "vLLM's metrics into the arena %s; this process serves them:\n\n"
+    printf("shmetrics demo: %u simulated inference engines (separate processes, %.0f requests/s each) and the\n"
+           "API server in front of them write vLLM's metrics into the arena %s; this process serves them:\n\n"
            "    curl http://%.*s:%u/metrics\n\n"
            "Each second: finished requests/s, time to first token (p50, p99, from the histogram\n"
            "as Prometheus' histogram_quantile computes it), running and waiting requests, series.\n"
@@ -388,10 +225,10 @@ static int run_demo(int argc, char **argv)
     size_t nb;
     shmetrics_snapshot_t *snap;
     memset(&prev, 0, sizeof prev);
-    double t0 = now_s();
-    for (unsigned sec = 1; !stop && (!duration || sec <= duration); sec++) {
+    double t0 = demo_now();
+    for (unsigned sec = 1; !demo_stop && (!duration || sec <= duration); sec++) {
         double wake = t0 + sec;
-        while (!stop && now_s() < wake) {
+        while (!demo_stop && demo_now() < wake) {
             struct timespec nap = {0, 50000000};
             nanosleep(&nap, NULL);
         }
@@ -416,9 +253,16 @@ static int run_demo(int argc, char **argv)
         if (waitpid(pids[w], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
             bad = 1;
     }
+    /* The engines have closed their end: the API server drains and exits. */
+    int front_st;
+    uint64_t served = 0;
+    if (waitpid(front_pid, &front_st, 0) < 0 || !WIFEXITED(front_st) || WEXITSTATUS(front_st) ||
+        read(front_report[0], &served, sizeof served) != (ssize_t)sizeof served)
+        bad = 1;
+    close(front_report[0]);
     /* Every worker has exited: the arena must hold exactly what they
      * counted. */
-    struct counted sum = {0, 0, 0}, c;
+    struct demo_counted sum = {0, 0, 0}, c;
     uint32_t reports = 0;
     while (read(report[0], &c, sizeof c) == (ssize_t)sizeof c) {
         sum.requests += c.requests;
@@ -431,11 +275,13 @@ static int run_demo(int argc, char **argv)
         read_totals(snap, &cur, &bounds, &nb);
         shmetrics_snapshot_free(snap);
         bool exact = reports == workers && cur.requests == (double)sum.requests && cur.prompt == (double)sum.prompt &&
-                     cur.generation == (double)sum.generation;
+                     cur.generation == (double)sum.generation && served == sum.requests && cur.http == (double)served;
         printf("\nshmetrics demo: %s: the workers counted %llu requests, %llu prompt tokens and %llu generation "
-               "tokens; the arena holds %.0f, %.0f and %.0f (%u of %u workers reported)\n",
+               "tokens; the arena holds %.0f, %.0f and %.0f (%u of %u workers reported); the API server answered "
+               "%llu, the arena holds %.0f\n",
                exact ? "exact" : "MISMATCH", (unsigned long long)sum.requests, (unsigned long long)sum.prompt,
-               (unsigned long long)sum.generation, cur.requests, cur.prompt, cur.generation, reports, workers);
+               (unsigned long long)sum.generation, cur.requests, cur.prompt, cur.generation, reports, workers,
+               (unsigned long long)served, cur.http);
         bad |= !exact;
     } else {
         bad = 1;
@@ -452,22 +298,34 @@ const struct verb verb_demo = {
     "usage: shmetrics demo [--workers N] [--duration SECONDS] [--listen HOST:PORT] [--rate R]\n"
     "                      [--arena PATH] [--cpus N]\n"
     "\n"
-    "Creates an arena, serves it over HTTP, and starts N worker processes that\n"
-    "simulate an inference engine each: Poisson arrivals, log-normal prompt and\n"
-    "output lengths, times to first token and inter-token latencies, recorded in\n"
-    "vLLM's metrics (vllm:*).  Every second it prints finished requests/s, p50\n"
+    "Creates an arena, serves it over HTTP, and starts N engine processes that\n"
+    "simulate a vLLM inference engine each, and one that simulates the API server\n"
+    "in front of them, all writing vLLM's metrics (vllm:*, every feature group)\n"
+    "through the public API.  The engines simulate Poisson arrivals, log-normal\n"
+    "prompt and output lengths, times to first token and inter-token latencies;\n"
+    "a KV cache of 20,000 tokens with prefix cache hits (some loaded back from the\n"
+    "CPU offload tier) and preemptions when it overflows (the victim's KV offloaded\n"
+    "to the CPU); prompts prefilled elsewhere and pulled over NIXL; images in the\n"
+    "multimodal cache; two LoRA adapters, one loaded at a time (requests for the\n"
+    "other wait, deferred); speculative decoding with 3 draft tokens a step,\n"
+    "accepted per position; finish reasons stop, length, abort and error; and the\n"
+    "odd engines asleep (level 1) 4 s in every 40.  Each engine starts with the\n"
+    "series vLLM creates at 0 and vllm:cache_config_info.  The API server records\n"
+    "http_requests_total and http_request_duration_seconds for every response,\n"
+    "health check and scrape.  Every second it prints finished requests/s, p50\n"
     "and p99 time to first token, running and waiting requests and the series\n"
-    "count.  Runs until Ctrl-C (or SIGTERM) or --duration, then stops the workers\n"
-    "and removes the arena, after checking that the arena holds exactly the\n"
-    "requests and tokens the workers counted (\"exact\", or \"MISMATCH\" and exit 1).\n"
+    "count.  Runs until Ctrl-C (or SIGTERM) or --duration, then stops the\n"
+    "processes and removes the arena, after checking that the arena holds exactly\n"
+    "the requests and tokens the engines counted and the responses the API server\n"
+    "counted (\"exact\", or \"MISMATCH\" and exit 1).\n"
     "\n"
-    "  --workers N         worker processes (default 4, at most 64)\n"
+    "  --workers N         engine processes (default 4, at most 64)\n"
     "  --duration SECONDS  stop after this long (default: run until Ctrl-C)\n"
     "  --listen HOST:PORT  where to serve /metrics (default 127.0.0.1:9400)\n"
-    "  --rate R            requests per second per worker (default 8)\n"
+    "  --rate R            requests per second per engine (default 8)\n"
     "  --arena PATH        the arena to create (it must not exist; default\n"
     "                      /dev/shm/shmetrics-demo-PID), with default capacities\n"
-    "  --cpus N            simulate a host of N CPUs (1 to 4096): each worker moves\n"
+    "  --cpus N            simulate a host of N CPUs (1 to 4096): each engine moves\n"
     "                      to a random one at every step, and series may gain\n"
     "                      stripes for up to N CPUs\n"
     "  --help              this message\n",

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * src/write/sets.c - owns the ready-made metric sets: vLLM's (names, types,
- * label names and buckets as vLLM 0.10's vllm/v1/metrics/loggers.py
- * registers them, plus vLLM 0.11's inter_token_latency_seconds) and the
+ * label names and buckets as vLLM's vllm/v1/metrics/loggers.py, its
+ * spec-decoding, offloading and NIXL connector modules register them; see
+ * docs/design.md for the source matched), with its feature groups, and the
  * Python registry's native inference set.  Each set is one table of
  * shmetrics_set_member_t, public so that bindings wrap the handles without
  * restating the specs; one loop registers any table through the public
@@ -26,6 +27,14 @@ static const double request_latency_buckets[] = {0.3,  0.5,   0.8,   1.0,   1.5,
                                                  60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 static const double iteration_buckets[] = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
 static const double n_buckets[] = {1, 2, 5, 10, 20};
+/* The NIXL connector's (its transfer time uses them from the second on). */
+static const double nixl_time_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 5.0};
+static const double nixl_bytes_buckets[] = {2048.0,      8192.0,      32768.0,      131072.0,
+                                            524288.0,    2097152.0,   8388608.0,    33554432.0,
+                                            134217728.0, 536870912.0, 2147483648.0, 8589934592.0};
+static const double nixl_descriptor_buckets[] = {10,  20,   30,   50,   75,    100,   200,
+                                                 400, 1000, 2000, 4000, 10000, 20000, 50000};
+static const double offload_size_buckets[] = {1e6, 5e6, 10e6, 20e6, 40e6, 60e6, 80e6, 100e6, 150e6, 200e6};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -50,16 +59,22 @@ int shmetrics_buckets_1_2_5(uint64_t max_value, double *out, size_t cap, size_t 
 
 static const char *const vllm_labels[] = {"model_name", "engine"};
 static const char *const vllm_success_labels[] = {"model_name", "engine", "finished_reason"};
+static const char *const vllm_reason_labels[] = {"model_name", "engine", "reason"};
+static const char *const vllm_source_labels[] = {"model_name", "engine", "source"};
+static const char *const vllm_position_labels[] = {"model_name", "engine", "position"};
+static const char *const vllm_transfer_labels[] = {"model_name", "engine", "transfer_type"};
+static const char *const vllm_sleep_labels[] = {"model_name", "engine", "sleep_state"};
+static const char *const vllm_lora_labels[] = {"max_lora", "waiting_lora_adapters", "running_lora_adapters"};
 
 /* clang-format would read {#f ... as a preprocessor line. */
 /* clang-format off */
-#define VG(f, help) \
-    {#f, NULL, "vllm:" #f, help, SHMETRICS_GAUGE, vllm_labels, 2, SHMETRICS_MODE_MOSTRECENT, NULL, 0, \
-     offsetof(shmetrics_vllm_t, f)}
-#define VC(f, help, labels, n) \
-    {#f, NULL, "vllm:" #f, help, SHMETRICS_COUNTER, labels, n, 0, NULL, 0, offsetof(shmetrics_vllm_t, f)}
-#define VH(f, help, b, n) \
-    {#f, NULL, "vllm:" #f, help, SHMETRICS_HISTOGRAM, vllm_labels, 2, 0, b, n, offsetof(shmetrics_vllm_t, f)}
+#define VM(f, help, type, labels, mode, b, n, feat) \
+    {#f, NULL, "vllm:" #f, help, type, labels, N(labels), mode, b, n, offsetof(shmetrics_vllm_t, f), feat}
+#define VG(f, help) VM(f, help, SHMETRICS_GAUGE, vllm_labels, SHMETRICS_MODE_MOSTRECENT, NULL, 0, 0)
+#define VC(f, help, labels, n) VM(f, help, SHMETRICS_COUNTER, labels, 0, NULL, 0, 0)
+#define VH(f, help, b, n) VM(f, help, SHMETRICS_HISTOGRAM, vllm_labels, 0, b, n, 0)
+#define FC(f, help, labels, feat) VM(f, help, SHMETRICS_COUNTER, labels, 0, NULL, 0, feat)
+#define FH(f, help, labels, b, feat) VM(f, help, SHMETRICS_HISTOGRAM, labels, 0, b, N(b), feat)
 /* clang-format on */
 
 /* In registration order, which is the exposition's. */
@@ -96,6 +111,62 @@ static const shmetrics_set_member_t vllm_members[] = {
     VH(request_params_n, "Histogram of the n request parameter.", n_buckets, N(n_buckets)),
     VH(iteration_tokens_total, "Histogram of number of tokens per engine_step.", iteration_buckets,
        N(iteration_buckets)),
+    /* The core families added after vLLM 0.10. */
+    VM(num_requests_waiting_by_reason,
+       "Number of waiting requests by reason. Reason labels: 'capacity' = waiting for scheduling capacity; "
+       "'deferred' = deferred by transient constraints (LoRA budget, KV transfer, blocked status). Sum of all "
+       "reasons equals vllm:num_requests_waiting.",
+       SHMETRICS_GAUGE, vllm_reason_labels, SHMETRICS_MODE_MOSTRECENT, NULL, 0, 0),
+    VC(external_prefix_cache_queries,
+       "External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of queried "
+       "tokens.",
+       vllm_labels, 2),
+    VC(external_prefix_cache_hits,
+       "External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of cached "
+       "tokens.",
+       vllm_labels, 2),
+    VC(prompt_tokens_by_source, "Number of prompt tokens by source.", vllm_source_labels, 3),
+    VC(prompt_tokens_cached, "Number of cached prompt tokens (local + external).", vllm_labels, 2),
+    VC(prompt_tokens_cached_by_source, "Number of cached prompt tokens by the cache tier they were found in.",
+       vllm_source_labels, 3),
+    VH(request_time_per_output_token_seconds, "Histogram of time_per_output_token_seconds per request.", tpot_buckets,
+       N(tpot_buckets)),
+    VH(request_prefill_kv_computed_tokens,
+       "Histogram of new KV tokens computed during prefill (excluding cached tokens).", NULL, 0),
+    /* Feature groups. */
+    FC(spec_decode_num_accepted_tokens_per_pos, "Accepted tokens per draft position.", vllm_position_labels,
+       SHMETRICS_VLLM_SPEC_DECODE),
+    FC(kv_offload_total_bytes, "Number of bytes offloaded by KV connector", vllm_transfer_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(kv_offload_total_time, "Total time measured by all KV offloading operations", vllm_transfer_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_size, "Histogram of KV offload transfer size, in bytes.", vllm_transfer_labels, offload_size_buckets,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    VM(nixl_xfer_time_seconds, "Histogram of transfer duration for NIXL KV Cache transfers.", SHMETRICS_HISTOGRAM,
+       vllm_labels, 0, nixl_time_buckets + 1, N(nixl_time_buckets) - 1, SHMETRICS_VLLM_KV_CONNECTOR),
+    FH(nixl_post_time_seconds, "Histogram of transfer post time for NIXL KV Cache transfers.", vllm_labels,
+       nixl_time_buckets, SHMETRICS_VLLM_KV_CONNECTOR),
+    FH(nixl_bytes_transferred, "Histogram of bytes transferred per NIXL KV Cache transfers.", vllm_labels,
+       nixl_bytes_buckets, SHMETRICS_VLLM_KV_CONNECTOR),
+    FH(nixl_num_descriptors, "Histogram of number of descriptors per NIXL  KV Cache transfers.", vllm_labels,
+       nixl_descriptor_buckets, SHMETRICS_VLLM_KV_CONNECTOR),
+    FC(nixl_num_failed_transfers, "Number of failed NIXL KV Cache transfers.", vllm_labels,
+       SHMETRICS_VLLM_KV_CONNECTOR),
+    FC(nixl_num_failed_notifications, "Number of failed NIXL KV Cache notifications.", vllm_labels,
+       SHMETRICS_VLLM_KV_CONNECTOR),
+    FC(nixl_num_kv_expired_reqs,
+       "Number of requests that had their KV expire. NOTE: This metric is tracked on the P instance.", vllm_labels,
+       SHMETRICS_VLLM_KV_CONNECTOR),
+    VM(lora_requests_info, "Running stats on lora requests.", SHMETRICS_GAUGE, vllm_lora_labels, SHMETRICS_MODE_SUM,
+       NULL, 0, SHMETRICS_VLLM_LORA),
+    FC(mm_cache_queries, "Multi-modal cache queries, in terms of number of queried items.", vllm_labels,
+       SHMETRICS_VLLM_MULTIMODAL),
+    FC(mm_cache_hits, "Multi-modal cache hits, in terms of number of cached items.", vllm_labels,
+       SHMETRICS_VLLM_MULTIMODAL),
+    VM(engine_sleep_state,
+       "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; weights_offloaded = 1 "
+       "means sleep level 1; discard_all = 1 means sleep level 2.",
+       SHMETRICS_GAUGE, vllm_sleep_labels, SHMETRICS_MODE_MOSTRECENT, NULL, 0, SHMETRICS_VLLM_SLEEP),
 };
 _Static_assert(N(vllm_members) == sizeof(shmetrics_vllm_t) / sizeof(void *), "every vLLM handle has a member");
 
@@ -105,7 +176,7 @@ static const char *const device[] = {"device"};
 
 /* clang-format off */
 #define IM(sub, f, help, type, labels, mode, b, n) \
-    {#sub "_" #f, #sub, #f, help, type, labels, N(labels), mode, b, n, offsetof(shmetrics_inference_t, sub##_##f)}
+    {#sub "_" #f, #sub, #f, help, type, labels, N(labels), mode, b, n, offsetof(shmetrics_inference_t, sub##_##f), 0}
 /* clang-format on */
 
 static const shmetrics_set_member_t inference_members[] = {
@@ -193,16 +264,20 @@ static shmetrics_spec_t member_spec(const shmetrics_set_member_t *m, const char 
  * otherwise (-EEXIST) leaves the members before it registered, which a
  * later call finds again. */
 static int register_set(shmetrics_registry_t *reg, const shmetrics_set_member_t *m, size_t n, const char *ns,
-                        const struct set_buckets *b, void *out)
+                        const struct set_buckets *b, unsigned features, void *out)
 {
     static _Thread_local struct smx_spec parsed;
     for (size_t i = 0; i < n; i++) {
+        if (m[i].feature & ~features)
+            continue;
         shmetrics_spec_t s = member_spec(&m[i], ns, b);
         int rc = smx_spec_parse(&s, m[i].type, &parsed);
         if (rc < 0)
             return rc;
     }
     for (size_t i = 0; i < n; i++) {
+        if (m[i].feature & ~features)
+            continue;
         shmetrics_spec_t s = member_spec(&m[i], ns, b);
         void *slot = (char *)out + m[i].offset;
         int rc;
@@ -233,16 +308,27 @@ int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_opti
     memset(v, 0, sizeof *v);
     if (opts && opts->noverrides && !opts->overrides)
         return smx_fail(-EINVAL, "%zu bucket overrides announced, none given", opts->noverrides);
-    /* Every override must name a histogram of the set, before anything is
-     * registered. */
+    unsigned features = opts ? opts->features : 0;
+    if (features & ~SHMETRICS_VLLM_ALL_FEATURES)
+        return smx_fail(-EINVAL, "vLLM set: unknown feature bits 0x%x (the groups are 0x%x)",
+                        features & ~SHMETRICS_VLLM_ALL_FEATURES, SHMETRICS_VLLM_ALL_FEATURES);
+    if (opts && opts->num_speculative_tokens > SHMETRICS_VLLM_MAX_SPEC_TOKENS)
+        return smx_fail(-EINVAL, "vLLM set: %u speculative tokens, at most %d", opts->num_speculative_tokens,
+                        SHMETRICS_VLLM_MAX_SPEC_TOKENS);
+    /* Every override must name a histogram of the set that is registered,
+     * before anything is. */
     for (size_t i = 0; opts && i < opts->noverrides; i++) {
         const char *name = opts->overrides[i].name;
-        bool found = false;
-        for (size_t j = 0; name && j < N(vllm_members) && !found; j++)
-            found = vllm_members[j].type == SHMETRICS_HISTOGRAM && strcmp(vllm_members[j].name, name) == 0;
-        if (!found)
+        const shmetrics_set_member_t *m = NULL;
+        for (size_t j = 0; name && j < N(vllm_members) && !m; j++)
+            if (vllm_members[j].type == SHMETRICS_HISTOGRAM && strcmp(vllm_members[j].name, name) == 0)
+                m = &vllm_members[j];
+        if (!m)
             return smx_fail(-EINVAL, "bucket override for %s: no histogram of that name in the vLLM set",
                             name ? name : "(null)");
+        if (m->feature & ~features)
+            return smx_fail(-EINVAL, "bucket override for %s: its feature group (0x%x) is not registered", name,
+                            m->feature);
     }
     double tokens[64];
     struct set_buckets b = {.tokens = tokens, .opts = opts};
@@ -250,7 +336,7 @@ int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_opti
                                      &b.ntokens);
     if (rc < 0)
         return rc;
-    return register_set(reg, vllm_members, N(vllm_members), NULL, &b, v);
+    return register_set(reg, vllm_members, N(vllm_members), NULL, &b, features, v);
 }
 
 int shmetrics_inference_register(shmetrics_registry_t *reg, const char *ns, shmetrics_inference_t *x)
@@ -258,5 +344,5 @@ int shmetrics_inference_register(shmetrics_registry_t *reg, const char *ns, shme
     if (!reg || !x)
         return smx_fail(-EINVAL, "no registry or output given");
     memset(x, 0, sizeof *x);
-    return register_set(reg, inference_members, N(inference_members), ns, NULL, x);
+    return register_set(reg, inference_members, N(inference_members), ns, NULL, 0, x);
 }

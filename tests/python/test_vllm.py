@@ -100,6 +100,10 @@ VLLM_HISTOGRAMS = ["time_to_first_token_seconds", "inter_token_latency_seconds",
                    "request_prefill_time_seconds", "request_decode_time_seconds", "request_prompt_tokens",
                    "request_generation_tokens", "request_params_max_tokens", "request_max_num_generation_tokens",
                    "request_params_n", "iteration_tokens_total"]
+# The core families vLLM added after 0.10, in registration order.
+VLLM_NEW_CORE = ["num_requests_waiting_by_reason", "external_prefix_cache_queries", "external_prefix_cache_hits",
+                 "prompt_tokens_by_source", "prompt_tokens_cached", "prompt_tokens_cached_by_source",
+                 "request_time_per_output_token_seconds", "request_prefill_kv_computed_tokens"]
 
 
 def bounds(registry, family, labels):
@@ -118,8 +122,9 @@ def bounds(registry, family, labels):
 def test_register_vllm_gives_every_family_of_the_c_set(registry):
     v = register_vllm(registry, max_model_len=1000)
     assert isinstance(v, MetricSet)
-    assert len(v) == 26
-    assert v.fields == tuple(VLLM_GAUGES + VLLM_COUNTERS[:-1] + ["request_success"] + VLLM_HISTOGRAMS)
+    assert len(v) == 34
+    assert v.fields == tuple(VLLM_GAUGES + VLLM_COUNTERS[:-1] + ["request_success"] + VLLM_HISTOGRAMS
+                             + VLLM_NEW_CORE)
     for f in VLLM_GAUGES:
         assert isinstance(getattr(v, f), shmetrics.Gauge)
     for f in VLLM_COUNTERS:
@@ -141,7 +146,7 @@ def test_register_vllm_gives_every_family_of_the_c_set(registry):
     assert {m.type for m in families[:3]} == {"gauge"}
     assert {m.multiprocess_mode for m in families[:3]} == {"mostrecent"}
     # Every histogram has its series once a label set is used; bounds as vLLM's.
-    for h in v.fields[12:]:
+    for h in v.fields[12:26]:
         getattr(v, h).labels("m", "0")
     one = {"model_name": "m", "engine": "0"}
     ttft = bounds(registry, "vllm:time_to_first_token_seconds", one)
@@ -276,3 +281,74 @@ def test_register_inference_names_and_errors(registry):
         register_inference("9x", registry)
     with pytest.raises(TypeError, match="the namespace must be a str, not int"):
         register_inference(7, registry)
+
+
+# ----------------------------------------------- feature groups, start-up series
+
+def test_feature_groups_and_the_series_an_engine_starts_with(registry):
+    v = register_vllm(registry, max_model_len=1000, features=["all"], num_speculative_tokens=2,
+                      engines=[("m", "0"), ("m", "1")])
+    assert len(v) == 49
+    assert v.spec_decode_num_accepted_tokens_per_pos._labelnames == ("model_name", "engine", "position")
+    assert v.kv_offload_size._upper_bounds[-2] == 200e6
+    assert v.lora_requests_info._multiprocess_mode == "sum"
+    assert v.lora_requests_info._labelnames == ("max_lora", "waiting_lora_adapters", "running_lora_adapters")
+    assert v.engine_sleep_state._labelnames == ("model_name", "engine", "sleep_state")
+    get = registry.get_sample_value
+    for engine in ("0", "1"):
+        one = {"model_name": "m", "engine": engine}
+        for reason in ("stop", "length", "abort", "error"):
+            assert get("vllm:request_success_total", dict(one, finished_reason=reason)) == 0
+        assert get("vllm:num_preemptions_total", one) == 0
+        assert get("vllm:request_max_num_generation_tokens_count", one) == 0
+        assert get("vllm:spec_decode_num_drafts_total", one) == 0
+        assert get("vllm:spec_decode_num_accepted_tokens_per_pos_total", dict(one, position="1")) == 0
+        assert get("vllm:spec_decode_num_accepted_tokens_per_pos_total", dict(one, position="2")) is None
+        assert get("vllm:engine_sleep_state", dict(one, sleep_state="awake")) == 1
+        assert get("vllm:engine_sleep_state", dict(one, sleep_state="weights_offloaded")) == 0
+        assert get("vllm:num_requests_waiting_by_reason", dict(one, reason="capacity")) == 0
+        assert get("vllm:prompt_tokens_by_source_total", dict(one, source="local_cache_hit")) == 0
+        assert get("vllm:prompt_tokens_cached_by_source_total", dict(one, source="disk")) == 0
+        assert get("vllm:kv_offload_total_bytes_total", dict(one, transfer_type="gpu_to_cpu")) == 0
+        assert get("vllm:nixl_num_failed_transfers_total", one) == 0
+        assert get("vllm:mm_cache_queries_total", one) == 0
+    # The same families from a plain call (the core), and the updates add up.
+    core = register_vllm(registry, max_model_len=1000)
+    assert not hasattr(core, "engine_sleep_state")
+    core.request_success.labels("m", "0", "error").inc()
+    assert get("vllm:request_success_total", {"model_name": "m", "engine": "0", "finished_reason": "error"}) == 1
+    as_vllm = register_vllm(registry, max_model_len=1000, features="as_vllm")
+    assert hasattr(as_vllm, "mm_cache_hits") and not hasattr(as_vllm, "nixl_xfer_time_seconds")
+
+
+def test_cache_config_info_is_vllm_s_gauge_at_one(registry):
+    from shmetrics.sets import vllm_cache_config_info
+    vllm_cache_config_info({"block_size": "16", "cache_dtype": "auto"}, "0", registry=registry)
+    text = registry.expose("prometheus").decode()
+    assert ('# TYPE vllm:cache_config_info gauge\n'
+            'vllm:cache_config_info{block_size="16",cache_dtype="auto",engine="0"} 1\n') in text
+    with pytest.raises(ValueError, match="vllm:cache_config_info is already registered"):
+        vllm_cache_config_info({"block_size": "16"}, "0", registry=registry)
+    with pytest.raises(TypeError, match="config must be a mapping of label names to str values"):
+        vllm_cache_config_info([("block_size", "16")], "0", registry=registry)
+    with pytest.raises(TypeError, match="a config value must be a str, not int"):
+        vllm_cache_config_info({"block_size": 16}, "0", registry=registry)
+    with pytest.raises(ValueError, match="16 configuration labels, at most 15"):
+        vllm_cache_config_info({"k%d" % i: "v" for i in range(16)}, "0", registry=registry)
+
+
+def test_feature_group_errors(registry):
+    with pytest.raises(ValueError, match="unknown vLLM feature group 'lasers'"):
+        register_vllm(registry, features=["spec_decode", "lasers"])
+    with pytest.raises(TypeError, match="features must be a sequence of feature group names, not int"):
+        register_vllm(registry, features=3)
+    for bad in (-1, 65, 1.5, True):
+        with pytest.raises(ValueError, match="num_speculative_tokens must be a whole number from 0 to 64"):
+            register_vllm(registry, num_speculative_tokens=bad)
+    with pytest.raises(ValueError, match="bucket override for vllm:kv_offload_size: its feature group"):
+        register_vllm(registry, buckets_override={"vllm:kv_offload_size": [1, 2]})
+    assert registry.collect() == [], "a refused set registers nothing"
+    with pytest.raises(TypeError, match="engines must be a sequence of \\(model_name, engine\\) pairs"):
+        register_vllm(registry, engines=["m"])
+    with pytest.raises(TypeError, match="an engine's engine label must be a str, not int"):
+        register_vllm(registry, engines=[("m", 0)])
