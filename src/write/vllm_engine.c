@@ -85,7 +85,12 @@ static const char *const *start_values(const shmetrics_set_member_t *m, const sh
         static _Thread_local const char *pos[SHMETRICS_VLLM_MAX_SPEC_TOKENS];
         *n = opts ? opts->num_speculative_tokens : 0;
         for (size_t i = 0; i < *n; i++) {
-            snprintf(positions[i], sizeof positions[i], "%zu", i);
+            /* i < SHMETRICS_VLLM_MAX_SPEC_TOKENS (64, checked by the caller): two digits at most. */
+            char *d = positions[i];
+            if (i >= 10)
+                *d++ = (char)('0' + i / 10 % 10);
+            *d++ = (char)('0' + i % 10);
+            *d = 0;
             pos[i] = positions[i];
         }
         return pos;
