@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "pace: %s: %s\n", what, shmetrics_errmsg());
     exit(1);
