@@ -10,11 +10,8 @@
 #include "layout.h"
 #include "names.h"
 
-/* What each byte may be in a name: bit 1 anywhere, bit 2 not first (a
- * digit), bit 4 a colon (metric names only).  A table, not comparisons:
- * exemplar labels are checked on a worker's hot path. */
-enum { NC_ANY = 1, NC_LATER = 2, NC_COLON = 4 };
-static const unsigned char name_class[256] = {
+/* The classes of names.h, by byte. */
+const unsigned char smx_name_class[256] = {
     ['0' ... '9'] = NC_LATER, ['A' ... 'Z'] = NC_ANY, ['a' ... 'z'] = NC_ANY, ['_'] = NC_ANY, [':'] = NC_COLON,
 };
 
@@ -23,23 +20,12 @@ static bool name_ok(const char *s, size_t len, bool colon)
     if (len == 0 || len > SHM_MAX_NAME)
         return false;
     unsigned first = NC_ANY | (colon ? NC_COLON : 0u), later = first | NC_LATER;
-    if (!(name_class[(unsigned char)s[0]] & first))
+    if (!(smx_name_class[(unsigned char)s[0]] & first))
         return false;
     for (size_t i = 1; i < len; i++)
-        if (!(name_class[(unsigned char)s[i]] & later))
+        if (!(smx_name_class[(unsigned char)s[i]] & later))
             return false;
     return true;
-}
-
-size_t smx_label_name_len(const char *s, size_t max)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    if (!(name_class[p[0]] & NC_ANY))
-        return 0;
-    size_t i = 1;
-    while (name_class[p[i]] & (NC_ANY | NC_LATER))
-        i++;
-    return p[i] == 0 && i <= max && i <= SHM_MAX_NAME ? i : 0;
 }
 
 bool smx_metric_name_ok(const char *s, size_t len)
@@ -146,7 +132,7 @@ bool smx_unit_ok(const char *s, size_t len)
     if (len == 0 || len > SHM_MAX_UNIT_LEN)
         return false;
     for (size_t i = 0; i < len; i++)
-        if (!name_class[(unsigned char)s[i]]) /* a name's characters, a digit or colon first too */
+        if (!smx_name_class[(unsigned char)s[i]]) /* a name's characters, a digit or colon first too */
             return false;
     return true;
 }
