@@ -32,6 +32,7 @@ from .registry import Registry, default_registry
 
 __all__ = [
     "CollectorRegistry",
+    "DuplicateTimeseries",
     "MultiProcessCollector",
     "REGISTRY",
     "RestrictedRegistry",
@@ -86,6 +87,15 @@ def _is_arena_metric(collector):
     return isinstance(collector, _MetricWrapper)
 
 
+class DuplicateTimeseries(ValueError):
+    """A name registered twice in one CollectorRegistry (a ValueError, as
+    prometheus_client's), with the names in question."""
+
+    def __init__(self, duplicates):
+        self.duplicates = duplicates
+        super().__init__(f"Duplicated timeseries in CollectorRegistry: {duplicates}")
+
+
 class CollectorRegistry:
     """CollectorRegistry(auto_describe=False, target_info=None): the
     collectors one process exposes, as prometheus_client's.
@@ -96,10 +106,15 @@ class CollectorRegistry:
     produces is taken.  collect() yields the target info, then each
     collector's families in registration order."""
 
-    def __init__(self, auto_describe=False, target_info=None):
+    def __init__(self, auto_describe=False, target_info=None, support_collectors_without_names=False):
         self._collector_to_names = {}
         self._names_to_collectors = {}
         self._auto_describe = auto_describe
+        # With support_collectors_without_names, a collector that names
+        # nothing (no describe(), or an empty one) is read by restricted
+        # registries too, whose names it may yield.
+        self._support_collectors_without_names = support_collectors_without_names
+        self._collectors_without_names = []
         self._lock = threading.Lock()
         self._target_info = {}
         self._arena = None
@@ -119,10 +134,12 @@ class CollectorRegistry:
             names = self._get_names(collector)
             duplicates = set(self._names_to_collectors).intersection(names)
             if duplicates:
-                raise ValueError(f"Duplicated timeseries in CollectorRegistry: {duplicates}")
+                raise DuplicateTimeseries(duplicates)
             for name in names:
                 self._names_to_collectors[name] = collector
             self._collector_to_names[collector] = names
+            if self._support_collectors_without_names and not names:
+                self._collectors_without_names.append(collector)
         local = getattr(collector, "_shmetrics_local", False)  # the process_* and python_* collectors
         if not local and not _is_arena_metric(collector) and not isinstance(collector, MultiProcessCollector) \
                 and shared_mode():
@@ -132,7 +149,7 @@ class CollectorRegistry:
         with self._lock:
             duplicates = set(self._names_to_collectors).intersection(names)
         if duplicates:
-            raise ValueError(f"Duplicated timeseries in CollectorRegistry: {duplicates}")
+            raise DuplicateTimeseries(duplicates)
 
     def unregister(self, collector):
         """Remove a collector (KeyError if it is not registered).  A metric's
@@ -141,6 +158,8 @@ class CollectorRegistry:
             for name in self._collector_to_names[collector]:
                 del self._names_to_collectors[name]
             del self._collector_to_names[collector]
+            if collector in self._collectors_without_names:
+                self._collectors_without_names.remove(collector)
         callbacks.unpublish(collector)
 
     def _get_names(self, collector):
@@ -251,8 +270,11 @@ class RestrictedRegistry:
                 ti = None
             wanted = []
             for collector, cnames in reg._collector_to_names.items():
-                # The MultiProcessCollector (no names) is read too, cut to the names.
-                if isinstance(collector, MultiProcessCollector) or names.intersection(cnames):
+                # The MultiProcessCollector (no names) is read too, cut to the
+                # names, and so are collectors without names where the
+                # registry was made to support them.
+                if isinstance(collector, MultiProcessCollector) or names.intersection(cnames) or \
+                        collector in reg._collectors_without_names:
                     wanted.append(collector)
         if ti:
             yield ti

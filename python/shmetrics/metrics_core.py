@@ -184,8 +184,9 @@ class HistogramMetricFamily(_Family):
             exemplar = b[2] if len(b) == 3 else None
             self.samples.append(Sample(self.name + "_bucket", self._labels(labels, ("le", b[0])), b[1], timestamp,
                                        exemplar))
-        # _count and _sum only when no bucket is negative (as prometheus_client).
-        if sum_value is not None and float(buckets[0][0]) >= 0:
+        # _count and _sum only when no bucket is negative (as prometheus_client);
+        # no bucket at all (+Inf is required) is an error: buckets[0] raises.
+        if float(buckets[0][0]) >= 0 and sum_value is not None:
             self.samples.append(Sample(self.name + "_count", self._labels(labels), buckets[-1][1], timestamp))
             self.samples.append(Sample(self.name + "_sum", self._labels(labels), sum_value, timestamp))
 

@@ -2,9 +2,9 @@
 """Samples as prometheus_client shapes them: Sample, Exemplar and the
 nanosecond Timestamp (prometheus_client.samples)."""
 
-from typing import Dict, NamedTuple, Optional, Union
+from typing import Dict, NamedTuple, Optional, Sequence, Union
 
-__all__ = ["Exemplar", "Sample", "Timestamp"]
+__all__ = ["BucketSpan", "Exemplar", "NativeHistogram", "Sample", "Timestamp"]
 
 
 class Timestamp:
@@ -53,6 +53,31 @@ class Exemplar(NamedTuple):
     timestamp: Optional[Union[float, Timestamp]] = None
 
 
+class BucketSpan(NamedTuple):
+    """A run of native histogram buckets: `offset` buckets after the
+    previous run, `length` buckets long."""
+
+    offset: int
+    length: int
+
+
+class NativeHistogram(NamedTuple):
+    """A native histogram's value, as prometheus_client's (a custom
+    collector may give one; the exposition formats of this module write
+    the classic samples only, as prometheus_client's text formats)."""
+
+    count_value: float
+    sum_value: float
+    schema: int
+    zero_threshold: float
+    zero_count: float
+    pos_spans: Optional[Sequence[BucketSpan]] = None
+    neg_spans: Optional[Sequence[BucketSpan]] = None
+    pos_deltas: Optional[Sequence[int]] = None
+    neg_deltas: Optional[Sequence[int]] = None
+    nh_exemplars: Optional[Sequence[Exemplar]] = None
+
+
 class Sample(NamedTuple):
     """One sample of a family."""
 
@@ -61,3 +86,4 @@ class Sample(NamedTuple):
     value: float
     timestamp: Optional[Union[float, Timestamp]] = None
     exemplar: Optional[Exemplar] = None
+    native_histogram: Optional[NativeHistogram] = None

@@ -372,7 +372,9 @@ def test_default_collectors_have_prometheus_client_s_families():
     assert names(ours.PLATFORM_COLLECTOR) == names(real.PLATFORM_COLLECTOR)
     assert names(ours.GC_COLLECTOR) == names(real.GC_COLLECTOR)
     assert ours.PROCESS_COLLECTOR in ours.REGISTRY._collector_to_names
-    assert ours.PLATFORM_COLLECTOR.collect()[0].samples == real.PLATFORM_COLLECTOR.collect()[0].samples
+    # Debian's 0.16 has no Sample.native_histogram (the sixth field since 0.22).
+    assert [tuple(s)[:5] for s in ours.PLATFORM_COLLECTOR.collect()[0].samples] == \
+        [tuple(s)[:5] for s in real.PLATFORM_COLLECTOR.collect()[0].samples]
 
 
 @pytest.mark.parametrize("mod", BOTH)
@@ -442,3 +444,62 @@ def test_metric_exemplars_expose_as_prometheus_client():
     assert stamps_masked(ours_text) == stamps_masked(real_text)
     assert 'ex_total 2.0 # {trace_id="abc"} 2.0 ' in ours_text.decode()
     assert 'lat_bucket{le="5.0"} 2.0 # {span="\u00e9",trace_id="x2"} 3.0 ' in ours_text.decode()
+
+
+def test_current_release_names():
+    """What prometheus_client's current release adds, and its own tests
+    import: DuplicateTimeseries, the validation switch, getargspec,
+    _get_use_created, collectors without names, the repr."""
+    from shmetrics.prometheus_client import decorator, metrics, validation
+    from shmetrics.prometheus_client.core import DuplicateTimeseries, BucketSpan, NativeHistogram, Sample
+
+    reg = ours.CollectorRegistry()
+    ours.Counter("c", "C.", registry=reg)
+    with pytest.raises(DuplicateTimeseries) as e:
+        ours.Gauge("c_total", "G.", registry=reg)
+    assert isinstance(e.value, ValueError) and e.value.duplicates == {"c_total"}
+    assert repr(ours.Gauge("g", "G.", registry=reg)) == "prometheus_client.metrics.Gauge(g)"
+
+    def f(a, b=2, *rest, **kw):
+        return a
+
+    assert tuple(decorator.getargspec(f)) == (["a", "b"], "rest", "kw", (2,))
+    assert validation.get_legacy_validation() is False
+    validation.enable_legacy_validation()
+    assert validation.get_legacy_validation() is True
+    validation.disable_legacy_validation()
+    with pytest.raises(ValueError, match="invalid metric name a.b"):
+        validation._validate_metric_name("a.b")
+    assert metrics._get_use_created() is True
+    assert Sample("x", {}, 1).native_histogram is None
+    assert NativeHistogram(3, 1.5, 0, 0.0, 0, [BucketSpan(0, 1)]).pos_spans == [BucketSpan(0, 1)]
+
+    # A collector that names nothing is read by a restricted registry only
+    # where the registry was made to support it.
+    class Nameless:
+        calls = 0
+
+        def describe(self):
+            return []
+
+        def collect(self):
+            Nameless.calls += 1
+            g = ours_core.GaugeMetricFamily("n", "N.", value=4)
+            return [g]
+
+    for support, want in ((False, []), (True, [("n", 4.0)])):
+        r = ours.CollectorRegistry(support_collectors_without_names=support)
+        r.register(Nameless())
+        got = [(s.name, s.value) for m in r.restricted_registry(["n"]).collect() for s in m.samples]
+        assert got == want
+
+
+def test_single_process_gauge_counts_up_and_down():
+    """Outside multiprocess mode a gauge of mode all has no pid label and
+    inc() and dec() work, as in prometheus_client."""
+    reg = ours.CollectorRegistry()
+    g = ours.Gauge("g", "G.", registry=reg)
+    g.inc(5)
+    g.dec(2)
+    assert reg.get_sample_value("g") == 3.0
+    assert g._multiprocess_mode == "all"

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """prometheus_client.core on shmetrics: metrics, families, registry."""
 
-from ..collectors import REGISTRY, CollectorRegistry
+from ..collectors import REGISTRY, CollectorRegistry, DuplicateTimeseries
 from ..metrics_core import (
     CounterMetricFamily,
     GaugeHistogramMetricFamily,
@@ -14,11 +14,11 @@ from ..metrics_core import (
     UnknownMetricFamily,
     UntypedMetricFamily,
 )
-from ..samples import Exemplar, Sample, Timestamp
+from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 from .metrics import Counter, Enum, Gauge, Histogram, Info, Summary
 
 __all__ = [
-    "CollectorRegistry", "Counter", "CounterMetricFamily", "Enum", "Exemplar", "Gauge", "GaugeHistogramMetricFamily",
+    "BucketSpan", "CollectorRegistry", "Counter", "DuplicateTimeseries", "NativeHistogram", "CounterMetricFamily", "Enum", "Exemplar", "Gauge", "GaugeHistogramMetricFamily",
     "GaugeMetricFamily", "Histogram", "HistogramMetricFamily", "Info", "InfoMetricFamily", "Metric", "REGISTRY",
     "Sample", "StateSetMetricFamily", "Summary", "SummaryMetricFamily", "Timestamp", "UnknownMetricFamily",
     "UntypedMetricFamily",

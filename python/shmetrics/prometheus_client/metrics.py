@@ -8,6 +8,7 @@ way.  Only __init__ is Python: labels() and the hot methods are the C
 methods of shmetrics' classes, so no frame is added to an update."""
 
 import inspect
+import os
 
 from .. import disable_created_metrics, enable_created_metrics  # noqa: F401  (prometheus_client.metrics has them)
 from .. import metrics as _base
@@ -17,6 +18,17 @@ from ..registry import Registry
 __all__ = ["Counter", "Enum", "Gauge", "Histogram", "Info", "MetricWrapperBase", "Summary"]
 
 MetricWrapperBase = _base._MetricWrapper
+
+
+def _get_use_created():
+    """Whether _created samples are exposed: PROMETHEUS_DISABLE_CREATED_SERIES
+    unset or false.  The expositions read the variable themselves, each
+    time; _use_created is kept for programs that set it, as
+    prometheus_client's tests do."""
+    return os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in ("true", "1", "t")
+
+
+_use_created = _get_use_created()
 _REGISTRY_POS = 6  # name, documentation, labelnames, namespace, subsystem, unit, registry
 
 
@@ -53,8 +65,10 @@ def _compat(base, **defaults):
             registry._check_free([full] + [full + x for x in _SUFFIXES.get(base._type, ())])
         mode = a.get("multiprocess_mode")
         if mode in ("all", "liveall") and not shared_mode():
-            # One process: no pid label, as prometheus_client outside multiprocess mode.
-            a["multiprocess_mode"] = "mostrecent"
+            # One process: no pid label, as prometheus_client outside
+            # multiprocess mode; the one process's value is the sum (a mode
+            # that inc() and dec() may use, unlike mostrecent).
+            a["multiprocess_mode"] = "sum" if mode == "all" else "livesum"
         base.__init__(*bound.args, **bound.kwargs)
         if mode is not None:
             self._multiprocess_mode = mode
@@ -64,7 +78,12 @@ def _compat(base, **defaults):
     params = [p.replace(default=REGISTRY) if p.name == "registry" else p for p in sig.parameters.values()]
     __init__.__signature__ = sig.replace(parameters=params)
     __init__.__doc__ = base.__init__.__doc__
-    cls = type(base.__name__, (base,), {"__init__": __init__, "__doc__": base.__doc__, "__module__": __name__})
+    def __repr__(self):
+        # prometheus_client's repr names its own module: programs and tests compare it.
+        return f"prometheus_client.metrics.{base.__name__}({self._name})"
+
+    cls = type(base.__name__, (base,), {"__init__": __init__, "__repr__": __repr__, "__doc__": base.__doc__,
+                                        "__module__": __name__})
     return cls
 
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """prometheus_client.registry on shmetrics."""
 
-from ..collectors import REGISTRY, CollectorRegistry, RestrictedRegistry
+from ..collectors import REGISTRY, CollectorRegistry, DuplicateTimeseries, RestrictedRegistry
 
 
 class Collector:
@@ -15,4 +15,4 @@ class Collector:
         return []
 
 
-__all__ = ["Collector", "CollectorRegistry", "REGISTRY", "RestrictedRegistry"]
+__all__ = ["Collector", "CollectorRegistry", "DuplicateTimeseries", "REGISTRY", "RestrictedRegistry"]

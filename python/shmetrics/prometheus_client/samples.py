@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """prometheus_client.samples on shmetrics."""
 
-from ..samples import Exemplar, Sample, Timestamp
+from ..samples import BucketSpan, Exemplar, NativeHistogram, Sample, Timestamp
 
-__all__ = ["Exemplar", "Sample", "Timestamp"]
+__all__ = ["BucketSpan", "Exemplar", "NativeHistogram", "Sample", "Timestamp"]
