@@ -172,6 +172,14 @@ def check_startup(prom):
     check(got is not None, "the API server's http_requests_total", got)
     got = prom.scalar('count(http_request_duration_seconds_bucket{handler="/v1/completions",le="+Inf"})')
     check(got == 1.0, "the API server's http_request_duration_seconds", got)
+    for family in ("http_request_size_bytes", "http_response_size_bytes"):
+        got = prom.scalar('sum(%s_sum{handler="/v1/completions"}) / sum(%s_count{handler="/v1/completions"})'
+                          % (family, family))
+        check(got is not None and got > 120, "the API server's %s: a mean body size" % family, got)
+    got = prom.query('http_request_size_bytes{quantile!=""} or http_response_size_bytes{quantile!=""}')
+    check(got == [], "the size summaries have no quantiles, as the instrumentator's", got)
+    got = prom.query('http_requests_total{handler=~"/health|/metrics"}')
+    check(got == [], "vLLM's server leaves its probes out of the HTTP metrics", got)
     got = prom.scalar('sum(http_requests_total{handler="/sleep",method="POST",status="2xx"})')
     check(got is not None and got >= 1, "the sleep the API server dispatched: a POST /sleep", got)
     got = prom.scalar('sum(vllm:sleep_mode_operation_duration_seconds_count{operation="sleep"})')

@@ -34,7 +34,8 @@ enum demo_kind { DEMO_COMPLETION, DEMO_SLEEP, DEMO_WAKE };
 struct demo_response {
     float seconds; /* arrival to last token, or the operation's duration */
     uint16_t engine;
-    uint16_t kind; /* enum demo_kind */
+    uint16_t kind;              /* enum demo_kind */
+    uint32_t prompt, generated; /* a completion's tokens */
 };
 
 /* The engines' random numbers: xorshift64, uniform in (0, 1), log-normal. */

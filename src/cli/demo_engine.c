@@ -214,7 +214,7 @@ static void finish(struct series *s, const struct request *q, double now, struct
     /* Its blocks go to the CPU tier, and are freed on the GPU. */
     demo_kv_store(&s->tiers, r, q->prompt + q->generated);
     demo_kv_residency(&s->tiers, r, now - q->started, 0);
-    struct demo_response resp = {(float)(now - q->arrived), (uint16_t)engine, DEMO_COMPLETION};
+    struct demo_response resp = {(float)(now - q->arrived), (uint16_t)engine, DEMO_COMPLETION, q->prompt, q->generated};
     if (write(front, &resp, sizeof resp) != (ssize_t)sizeof resp)
         demo_stop = 1; /* the API server is gone */
 }
@@ -283,7 +283,7 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
             /* The API server dispatched it (/sleep or /wake_up): offloading
              * the weights takes a second or so, loading them back more. */
             struct demo_response op = {(float)demo_lognormal(&r, nap ? 1.2 : 2.5, 0.3), (uint16_t)engine,
-                                       nap ? DEMO_SLEEP : DEMO_WAKE};
+                                       nap ? DEMO_SLEEP : DEMO_WAKE, 0, 0};
             if (write(front, &op, sizeof op) != (ssize_t)sizeof op)
                 demo_stop = 1;
         }
