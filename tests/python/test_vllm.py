@@ -312,6 +312,12 @@ def test_feature_groups_and_the_series_an_engine_starts_with(registry):
         assert get("vllm:kv_offload_total_bytes_total", dict(one, transfer_type="GPU_to_CPU")) == 0
         assert get("vllm:nixl_num_failed_transfers_total", one) == 0
         assert get("vllm:mm_cache_queries_total", one) == 0
+        assert get("vllm:num_requests_kv_fetch_by_stage", dict(one, stage="in_progress")) == 0
+        assert get("vllm:estimated_flops_per_gpu_total", one) == 0
+        assert get("vllm:kv_block_lifetime_seconds_count", one) == 0
+        # The offloading connectors' current families: when first written.
+        assert get("vllm:kv_offload_load_bytes_total", one) is None
+        assert get("vllm:simple_kv_offload_used_blocks", one) is None
     # The same families from a plain call (the core), and the updates add up.
     core = register_vllm(registry, max_model_len=1000)
     assert not hasattr(core, "engine_sleep_state")
