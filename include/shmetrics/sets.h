@@ -56,7 +56,8 @@ typedef struct shmetrics_bucket_override {
  *                 kv_offload_lookup_async_delay_seconds (histograms),
  *                 kv_offload_cpu_cache_usage_perc,
  *                 kv_offload_cpu_cache_write_usage_perc,
- *                 kv_offload_cpu_cache_read_usage_perc (gauges); and the
+ *                 kv_offload_cpu_cache_read_usage_perc (gauges),
+ *                 kv_offload_cpu_allocation_size (histogram, blocks); and the
  *                 names vLLM keeps for dashboards, kv_offload_total_bytes,
  *                 kv_offload_total_time (counters), kv_offload_size
  *                 (histogram), each with the label transfer_type
@@ -207,6 +208,7 @@ typedef struct shmetrics_vllm {
     shmetrics_gauge_t *kv_offload_cpu_cache_usage_perc;
     shmetrics_gauge_t *kv_offload_cpu_cache_write_usage_perc;
     shmetrics_gauge_t *kv_offload_cpu_cache_read_usage_perc;
+    shmetrics_histogram_t *kv_offload_cpu_allocation_size;
     /* SHMETRICS_VLLM_KV_CONNECTOR */
     shmetrics_counter_t *nixl_num_notifications_after_expiry;
     shmetrics_gauge_t *num_requests_kv_fetch_by_stage;

@@ -72,7 +72,7 @@ struct demo_kv {
     /* created when first written, as vLLM creates them */
     shmetrics_counter_series_t *load_bytes, *load_time, *store_bytes, *store_time, *alloc_failures, *skipped, *stored,
         *dropped_full, *already_cached, *issued, *completed;
-    shmetrics_histogram_series_t *load_size, *store_size, *lookup_sync, *lookup_async;
+    shmetrics_histogram_series_t *load_size, *store_size, *lookup_sync, *lookup_async, *allocation;
     shmetrics_gauge_series_t *cpu_usage, *cpu_write, *cpu_read, *used_blocks, *pending_blocks;
     /* created at start-up */
     shmetrics_counter_series_t *late_notifications, *flops, *read_bytes, *write_bytes;

@@ -140,6 +140,7 @@ void demo_kv_store(struct demo_kv *k, struct demo_rng *r, unsigned tokens)
     if (!blocks)
         return;
     double u = demo_uniform(r);
+    observe(histogram(k, v->kv_offload_cpu_allocation_size, &k->allocation), blocks);
     if (u < 0.02) { /* no room in the tier: the store fails */
         add(counter(k, v->kv_offload_allocation_failure, &k->alloc_failures, NULL), 1);
         add(counter(k, v->simple_kv_offload_save_outcomes, &k->dropped_full, "dropped_cpu_full"), blocks);

@@ -36,6 +36,7 @@ static const double nixl_descriptor_buckets[] = {10,  20,   30,   50,   75,    1
                                                  400, 1000, 2000, 4000, 10000, 20000, 50000};
 static const double offload_size_buckets[] = {1e6, 5e6, 10e6, 20e6, 40e6, 60e6, 80e6, 100e6, 150e6, 200e6};
 static const double lookup_sync_buckets[] = {0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
+static const double allocation_buckets[] = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144};
 static const double lookup_async_buckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
 /* --kv-cache-metrics: block residency, 1 ms to an hour. */
 static const double residency_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,  1,    2,
@@ -200,14 +201,23 @@ static const shmetrics_set_member_t vllm_members[] = {
        vllm_labels, lookup_async_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
     FC(kv_offload_allocation_failure, "Number of KV offload store allocation attempts that failed.", vllm_labels,
        SHMETRICS_VLLM_KV_OFFLOAD),
-    FC(kv_offload_stores_skipped, "Number of KV offload stores skipped below the store threshold.", vllm_labels,
-       SHMETRICS_VLLM_KV_OFFLOAD),
-    FG(kv_offload_cpu_cache_usage_perc, "Fraction of the CPU offload tier pinned by in-flight transfers.", vllm_labels,
-       SHMETRICS_VLLM_KV_OFFLOAD),
-    FG(kv_offload_cpu_cache_write_usage_perc, "Fraction of the CPU offload tier pinned by in-flight stores.",
+    FC(kv_offload_stores_skipped, "Number of KV offload stores skipped because the reuse threshold was not reached.",
        vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
-    FG(kv_offload_cpu_cache_read_usage_perc, "Fraction of the CPU offload tier pinned by in-flight loads.", vllm_labels,
-       SHMETRICS_VLLM_KV_OFFLOAD),
+    FG(kv_offload_cpu_cache_usage_perc,
+       "Fraction of CPU KV-cache space currently pinned by active transfers (0.0 = idle, 1.0 = saturated). "
+       "Sustained high values indicate transfers (stores or promotions) may be dropped due to insufficient capacity.",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FG(kv_offload_cpu_cache_write_usage_perc,
+       "Fraction of CPU KV-cache space currently pinned by in-flight stores that have not yet completed (0.0 = "
+       "idle, 1.0 = saturated).",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FG(kv_offload_cpu_cache_read_usage_perc,
+       "Fraction of CPU KV-cache space currently pinned by in-flight loads that have not yet completed (0.0 = "
+       "idle, 1.0 = saturated).",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_cpu_allocation_size,
+       "Histogram of the number of CPU blocks requested by each KV offload prepare_store call.", vllm_labels,
+       allocation_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
     FC(nixl_num_notifications_after_expiry, "Number of NIXL notifications that arrived after the request's KV expired.",
        vllm_labels, SHMETRICS_VLLM_KV_CONNECTOR),
     FG(num_requests_kv_fetch_by_stage,

@@ -288,7 +288,7 @@ def test_register_inference_names_and_errors(registry):
 def test_feature_groups_and_the_series_an_engine_starts_with(registry):
     v = register_vllm(registry, max_model_len=1000, features=["all"], num_speculative_tokens=2,
                       engines=[("m", "0"), ("m", "1")])
-    assert len(v) == 75
+    assert len(v) == 76
     assert v.spec_decode_num_accepted_tokens_per_pos._labelnames == ("model_name", "engine", "position")
     assert v.kv_offload_size._upper_bounds[-2] == 200e6
     assert v.lora_requests_info._multiprocess_mode == "sum"
