@@ -53,7 +53,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRAPE_SECONDS = 45
 
 # The dashboards the expressions come from (vLLM repository, the commit
-# each was read at).
+# each was read at).  Later versions of the overview, instances, KV cache
+# and speculative decoding dashboards (commit b29712c) add each target's
+# datasource and retitle some panels; the expressions compared are the same.
 DASHBOARDS = {
     "prometheus_grafana/grafana.json": "4b5c627c23e6690b8987100d1cbf78e34ac14bf9",
     "dashboards/grafana/vllm_overview.json": "0b9faa4138937a56ee61d7e2acb55b06fa12b44c",
