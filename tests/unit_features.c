@@ -463,7 +463,7 @@ Test(sets, member_tables_describe_every_handle_in_registration_order)
     cr_assert_eq(shmetrics_inference_register(reg, "llm", &x), 0, "%s", shmetrics_errmsg());
     size_t nv, ni;
     const shmetrics_set_member_t *vm = shmetrics_vllm_members(&nv), *im = shmetrics_inference_members(&ni);
-    cr_assert_eq(nv, 49, "34 core families and 15 of the feature groups");
+    cr_assert_eq(nv, 76, "34 core families and 42 of the feature groups");
     cr_assert_eq(vm[33].feature, 0);
     cr_assert_eq(vm[34].feature, SHMETRICS_VLLM_SPEC_DECODE);
     cr_assert_eq(vm[48].feature, SHMETRICS_VLLM_SLEEP);

@@ -83,8 +83,8 @@ Test(vllm, engine_start_creates_vllm_s_series_at_zero)
         "vllm:prompt_tokens_cached_by_source_total{model_name=\"m\",engine=\"0\",source=\"external_unspecified\"} 0\n",
         "vllm:spec_decode_num_drafts_total{model_name=\"m\",engine=\"0\"} 0\n",
         "vllm:spec_decode_num_accepted_tokens_per_pos_total{model_name=\"m\",engine=\"0\",position=\"2\"} 0\n",
-        "vllm:kv_offload_total_time_total{model_name=\"m\",engine=\"0\",transfer_type=\"gpu_to_cpu\"} 0\n",
-        "vllm:kv_offload_size_count{model_name=\"m\",engine=\"0\",transfer_type=\"cpu_to_gpu\"} 0\n",
+        "vllm:kv_offload_total_time_total{model_name=\"m\",engine=\"0\",transfer_type=\"GPU_to_CPU\"} 0\n",
+        "vllm:kv_offload_size_count{model_name=\"m\",engine=\"0\",transfer_type=\"CPU_to_GPU\"} 0\n",
         "vllm:nixl_num_kv_expired_reqs_total{model_name=\"m\",engine=\"1\"} 0\n",
         "vllm:nixl_xfer_time_seconds_bucket{model_name=\"m\",engine=\"0\",le=\"0.005\"} 0\n",
         "vllm:mm_cache_hits_total{model_name=\"m\",engine=\"0\"} 0\n",
@@ -92,6 +92,10 @@ Test(vllm, engine_start_creates_vllm_s_series_at_zero)
         "vllm:engine_sleep_state{model_name=\"m\",engine=\"0\",sleep_state=\"discard_all\"} 0\n",
         "vllm:request_max_num_generation_tokens_count{model_name=\"m\",engine=\"0\"} 0\n",
         "vllm:kv_cache_usage_perc{model_name=\"m\",engine=\"1\"} 0\n",
+        "vllm:nixl_num_notifications_after_expiry_total{model_name=\"m\",engine=\"0\"} 0\n",
+        "vllm:num_requests_kv_fetch_by_stage{model_name=\"m\",engine=\"1\",stage=\"completed_waiting\"} 0\n",
+        "vllm:kv_block_reuse_gap_seconds_bucket{model_name=\"m\",engine=\"0\",le=\"3600.0\"} 0\n",
+        "vllm:estimated_flops_per_gpu_total{model_name=\"m\",engine=\"1\"} 0\n",
     };
     for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
         cr_assert(strstr(text, zero[i]), "missing %s", zero[i]);
@@ -99,6 +103,13 @@ Test(vllm, engine_start_creates_vllm_s_series_at_zero)
     cr_assert_eq(lines_with(text, "vllm:spec_decode_num_accepted_tokens_per_pos_total{"), 6, "3 positions x 2");
     cr_assert_eq(lines_with(text, "vllm:engine_sleep_state{"), 6);
     cr_assert_eq(lines_with(text, "vllm:lora_requests_info{"), 0, "vLLM sets it at the first step");
+    cr_assert_eq(lines_with(text, "vllm:num_requests_kv_fetch_by_stage{"), 6, "3 stages x 2 engines");
+    /* The offloading connectors' current families: when first written. */
+    cr_assert_eq(lines_with(text, "vllm:kv_offload_load_bytes_total{"), 0);
+    cr_assert_eq(lines_with(text, "vllm:kv_offload_cpu_cache_usage_perc{"), 0);
+    cr_assert_eq(lines_with(text, "vllm:kv_offload_lookup_sync_delay_seconds_count{"), 0);
+    cr_assert_eq(lines_with(text, "vllm:simple_kv_offload_"), 0);
+    cr_assert_eq(lines_with(text, "vllm:kv_offload_total_bytes_total{"), 4, "2 transfer types x 2 engines");
     cr_assert_eq(lines_with(text, "vllm:nixl_xfer_time_seconds_bucket{model_name=\"m\",engine=\"0\""), 13,
                  "the NIXL transfer buckets from the second on, and +Inf");
     free(text);
@@ -176,9 +187,9 @@ Test(vllm, cache_config_info_is_a_gauge_at_one)
 Test(vllm, errors_name_the_problem)
 {
     shmetrics_vllm_t v;
-    shmetrics_vllm_options_t o = {.features = 0x40};
+    shmetrics_vllm_options_t o = {.features = 0x200};
     cr_assert_eq(shmetrics_vllm_register(reg, &o, &v), -EINVAL);
-    assert_msg("vLLM set: unknown feature bits 0x40 (the groups are 0x3f)");
+    assert_msg("vLLM set: unknown feature bits 0x200 (the groups are 0x1ff)");
     o = (shmetrics_vllm_options_t){.features = SHMETRICS_VLLM_SPEC_DECODE, .num_speculative_tokens = 65};
     cr_assert_eq(shmetrics_vllm_register(reg, &o, &v), -EINVAL);
     assert_msg("vLLM set: 65 speculative tokens, at most 64");

@@ -47,20 +47,50 @@ typedef struct shmetrics_bucket_override {
  *   SPEC_DECODE   spec_decode_num_accepted_tokens_per_pos{position}, and the
  *                 start-up series of the three spec_decode_* counters of the
  *                 core (vllm/v1/spec_decode/metrics.py)
- *   KV_OFFLOAD    kv_offload_total_bytes, kv_offload_total_time (counters),
- *                 kv_offload_size (histogram, bytes), each with the label
- *                 transfer_type ("cpu_to_gpu", "gpu_to_cpu"): the offloading
- *                 connector's metrics
+ *   KV_OFFLOAD    the offloading connector's (CPU tier): kv_offload_load_bytes,
+ *                 kv_offload_load_time, kv_offload_store_bytes,
+ *                 kv_offload_store_time, kv_offload_allocation_failure,
+ *                 kv_offload_stores_skipped (counters), kv_offload_load_size,
+ *                 kv_offload_store_size (histograms, bytes),
+ *                 kv_offload_lookup_sync_delay_seconds,
+ *                 kv_offload_lookup_async_delay_seconds (histograms),
+ *                 kv_offload_cpu_cache_usage_perc,
+ *                 kv_offload_cpu_cache_write_usage_perc,
+ *                 kv_offload_cpu_cache_read_usage_perc (gauges),
+ *                 kv_offload_cpu_allocation_size (histogram, blocks); and the
+ *                 names vLLM keeps for dashboards, kv_offload_total_bytes,
+ *                 kv_offload_total_time (counters), kv_offload_size
+ *                 (histogram), each with the label transfer_type
+ *                 ("CPU_to_GPU", "GPU_to_CPU")
  *   KV_CONNECTOR  the NIXL connector's nixl_xfer_time_seconds,
  *                 nixl_post_time_seconds, nixl_bytes_transferred,
  *                 nixl_num_descriptors (histograms), nixl_num_failed_transfers,
- *                 nixl_num_failed_notifications, nixl_num_kv_expired_reqs
+ *                 nixl_num_failed_notifications, nixl_num_kv_expired_reqs,
+ *                 nixl_num_notifications_after_expiry (counters), and the
+ *                 consumer's num_requests_kv_fetch_by_stage{stage} (gauge:
+ *                 "waiting_to_start", "in_progress", "completed_waiting")
  *   LORA          lora_requests_info{max_lora, waiting_lora_adapters,
  *                 running_lora_adapters}, a gauge in mode sum that vLLM sets
  *                 to the current Unix time at every engine step
  *   MULTIMODAL    mm_cache_queries, mm_cache_hits (counters)
  *   SLEEP         engine_sleep_state{sleep_state} (gauge, mostrecent): 1 or 0
  *                 per state "awake", "weights_offloaded", "discard_all"
+ *   SIMPLE_KV_OFFLOAD  the simple CPU offload connector's
+ *                 simple_kv_offload_save_outcomes{outcome} (counter: "stored",
+ *                 "dropped_cpu_full", ...), simple_kv_offload_load_blocks
+ *                 {phase} (counter: "issued", "completed"),
+ *                 simple_kv_offload_used_blocks,
+ *                 simple_kv_offload_pending_store_blocks (gauges) and
+ *                 simple_kv_offload_info{backend, page_cache, lazy_offload,
+ *                 capacity_blocks} (a gauge at 1)
+ *   KV_CACHE_METRICS  --kv-cache-metrics: the sampled block residency
+ *                 histograms kv_block_lifetime_seconds,
+ *                 kv_block_idle_before_evict_seconds, kv_block_reuse_gap_seconds
+ *   MFU           --enable-mfu-metrics: estimated_flops_per_gpu,
+ *                 estimated_read_bytes_per_gpu, estimated_write_bytes_per_gpu
+ *                 (counters)
+ * The offloading connectors' new families, and the simple connector's, are
+ * created when first written, as vLLM's are; the others at start-up.
  * vLLM registers the MULTIMODAL and SLEEP families on every engine, text-only
  * or not, with sleep mode or not: SHMETRICS_VLLM_AS_VLLM is what a plain vLLM
  * engine exposes.
@@ -71,7 +101,10 @@ typedef struct shmetrics_bucket_override {
 #define SHMETRICS_VLLM_LORA 0x08u
 #define SHMETRICS_VLLM_MULTIMODAL 0x10u
 #define SHMETRICS_VLLM_SLEEP 0x20u
-#define SHMETRICS_VLLM_ALL_FEATURES 0x3fu
+#define SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD 0x40u
+#define SHMETRICS_VLLM_KV_CACHE_METRICS 0x80u
+#define SHMETRICS_VLLM_MFU 0x100u
+#define SHMETRICS_VLLM_ALL_FEATURES 0x1ffu
 #define SHMETRICS_VLLM_AS_VLLM (SHMETRICS_VLLM_MULTIMODAL | SHMETRICS_VLLM_SLEEP)
 #define SHMETRICS_VLLM_MAX_SPEC_TOKENS 64
 
@@ -87,7 +120,7 @@ typedef struct shmetrics_vllm_options {
 
 /*
  * vLLM's metrics, following vllm/v1/metrics/loggers.py of vLLM's V1 engine
- * as of the 0.12 development line (docs/design.md names the source matched).  Every family
+ * after vLLM v0.22.0 (docs/design.md names the source matched).  Every family
  * has the label names (model_name, engine), some one more: request_success
  * finished_reason ("stop", "length", "abort", "error"),
  * num_requests_waiting_by_reason reason ("capacity", "deferred"),
@@ -161,6 +194,38 @@ typedef struct shmetrics_vllm {
     shmetrics_counter_t *mm_cache_hits;
     /* SHMETRICS_VLLM_SLEEP */
     shmetrics_gauge_t *engine_sleep_state;
+    /* SHMETRICS_VLLM_KV_OFFLOAD, the offloading connector's current names */
+    shmetrics_counter_t *kv_offload_load_bytes;
+    shmetrics_counter_t *kv_offload_load_time;
+    shmetrics_histogram_t *kv_offload_load_size;
+    shmetrics_counter_t *kv_offload_store_bytes;
+    shmetrics_counter_t *kv_offload_store_time;
+    shmetrics_histogram_t *kv_offload_store_size;
+    shmetrics_histogram_t *kv_offload_lookup_sync_delay_seconds;
+    shmetrics_histogram_t *kv_offload_lookup_async_delay_seconds;
+    shmetrics_counter_t *kv_offload_allocation_failure;
+    shmetrics_counter_t *kv_offload_stores_skipped;
+    shmetrics_gauge_t *kv_offload_cpu_cache_usage_perc;
+    shmetrics_gauge_t *kv_offload_cpu_cache_write_usage_perc;
+    shmetrics_gauge_t *kv_offload_cpu_cache_read_usage_perc;
+    shmetrics_histogram_t *kv_offload_cpu_allocation_size;
+    /* SHMETRICS_VLLM_KV_CONNECTOR */
+    shmetrics_counter_t *nixl_num_notifications_after_expiry;
+    shmetrics_gauge_t *num_requests_kv_fetch_by_stage;
+    /* SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD */
+    shmetrics_counter_t *simple_kv_offload_save_outcomes;
+    shmetrics_counter_t *simple_kv_offload_load_blocks;
+    shmetrics_gauge_t *simple_kv_offload_used_blocks;
+    shmetrics_gauge_t *simple_kv_offload_pending_store_blocks;
+    shmetrics_gauge_t *simple_kv_offload_info;
+    /* SHMETRICS_VLLM_KV_CACHE_METRICS */
+    shmetrics_histogram_t *kv_block_lifetime_seconds;
+    shmetrics_histogram_t *kv_block_idle_before_evict_seconds;
+    shmetrics_histogram_t *kv_block_reuse_gap_seconds;
+    /* SHMETRICS_VLLM_MFU */
+    shmetrics_counter_t *estimated_flops_per_gpu;
+    shmetrics_counter_t *estimated_read_bytes_per_gpu;
+    shmetrics_counter_t *estimated_write_bytes_per_gpu;
 } shmetrics_vllm_t;
 
 /* Register (or find, in any process) the vLLM set: the core and the
@@ -177,10 +242,12 @@ int shmetrics_vllm_register(shmetrics_registry_t *reg, const shmetrics_vllm_opti
  * finished_reason, num_requests_waiting_by_reason for each reason, the
  * by_source counters for each source; with SPEC_DECODE the spec_decode_*
  * counters and one accepted_tokens_per_pos series per position below
- * opts->num_speculative_tokens; with KV_OFFLOAD each transfer_type; with
- * SLEEP engine_sleep_state awake 1, weights_offloaded 0, discard_all 0.
+ * opts->num_speculative_tokens; with KV_OFFLOAD each transfer_type of the
+ * three families vLLM keeps for dashboards; with KV_CONNECTOR each stage;
+ * with SLEEP engine_sleep_state awake 1, weights_offloaded 0, discard_all 0.
  * lora_requests_info has no start-up series (vLLM sets it at the first
- * step).  `opts` must be the options the set was registered with.  -EINVAL
+ * step), nor have the offloading connectors' current families (vLLM
+ * creates them when first written).  `opts` must be the options the set was registered with.  -EINVAL
  * for a NULL or non-UTF-8 model_name or engine, or a set not registered;
  * otherwise as shmetrics_counter_labels.  Worker (not a hot path). */
 int shmetrics_vllm_engine_start(const shmetrics_vllm_t *v, const shmetrics_vllm_options_t *opts, const char *model_name,

@@ -28,7 +28,8 @@ _MODE_NAMES = {value: name for name, value in _shmetrics.MODES.items()}
 # The vLLM set's feature groups, as the C library's SHMETRICS_VLLM_* bits
 # (include/shmetrics/sets.h): "as_vllm" is what a plain vLLM engine exposes.
 VLLM_FEATURES = {"spec_decode": 0x01, "kv_offload": 0x02, "kv_connector": 0x04, "lora": 0x08,
-                 "multimodal": 0x10, "sleep": 0x20}
+                 "multimodal": 0x10, "sleep": 0x20, "simple_kv_offload": 0x40, "kv_cache_metrics": 0x80,
+                 "mfu": 0x100}
 _FEATURE_SETS = {"all": tuple(VLLM_FEATURES), "as_vllm": ("multimodal", "sleep")}
 
 

@@ -27,30 +27,11 @@
 #define MAX_RUNNING 64 /* requests an engine batches at once */
 #define MAX_QUEUE 512
 #define TICK_NS 10000000ull
-#define KV_CAPACITY 20000.0       /* tokens of KV cache */
-#define KV_BYTES_PER_TOKEN 131072 /* an 8B model's K and V, 32 layers, 8 heads of 128, 16 bits */
-#define SLEEP_EVERY 40.0          /* seconds between the naps of an odd engine */
+#define KV_CAPACITY 20000.0 /* tokens of KV cache */
+#define SLEEP_EVERY 40.0    /* seconds between the naps of an odd engine */
 #define SLEEP_FOR 4.0
 
 static const char *const adapters[] = {"", "demo-lora-sql", "demo-lora-chat"};
-
-struct rng {
-    uint64_t s;
-};
-
-static double uniform(struct rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return ((double)(r->s >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double lognormal(struct rng *r, double median, double sigma)
-{
-    double z = sqrt(-2 * log(uniform(r))) * cos(2 * M_PI * uniform(r));
-    return median * exp(sigma * z);
-}
 
 struct request {
     double arrived, started, first_token, next_token, last_token;
@@ -66,11 +47,11 @@ struct series {
     shmetrics_gauge_series_t *running, *waiting, *kv, *wait_capacity, *wait_deferred;
     shmetrics_counter_series_t *prompt, *generation, *hits, *queries, *preemptions, *ext_queries, *ext_hits, *cached,
         *src_compute, *src_local, *src_external, *tier_device, *tier_host, *tier_p2p, *ok_stop, *ok_length, *ok_abort,
-        *ok_error, *drafts, *draft_tokens, *accepted, *per_pos[DEMO_SPEC_TOKENS], *load_bytes, *load_time, *store_bytes,
-        *store_time, *nixl_failed, *mm_queries, *mm_hits;
+        *ok_error, *drafts, *draft_tokens, *accepted, *per_pos[DEMO_SPEC_TOKENS], *nixl_failed, *mm_queries, *mm_hits;
     shmetrics_histogram_series_t *ttft, *itl, *tpot, *req_tpot, *e2e, *queue, *inference, *prefill, *decode, *h_prompt,
-        *h_generation, *max_tokens, *max_gen, *n, *iteration, *kv_computed, *load_size, *store_size, *xfer_time,
-        *post_time, *xfer_bytes, *descriptors;
+        *h_generation, *max_tokens, *max_gen, *n, *iteration, *kv_computed, *xfer_time, *post_time, *xfer_bytes,
+        *descriptors;
+    struct demo_kv tiers; /* the KV beyond the GPU cache */
 };
 
 static int resolve(shmetrics_vllm_t *v, const char *e, struct series *s)
@@ -109,10 +90,6 @@ static int resolve(shmetrics_vllm_t *v, const char *e, struct series *s)
     C(per_pos[0], spec_decode_num_accepted_tokens_per_pos, "0");
     C(per_pos[1], spec_decode_num_accepted_tokens_per_pos, "1");
     C(per_pos[2], spec_decode_num_accepted_tokens_per_pos, "2");
-    C(load_bytes, kv_offload_total_bytes, "cpu_to_gpu");
-    C(load_time, kv_offload_total_time, "cpu_to_gpu");
-    C(store_bytes, kv_offload_total_bytes, "gpu_to_cpu");
-    C(store_time, kv_offload_total_time, "gpu_to_cpu");
     C(nixl_failed, nixl_num_failed_transfers);
     C(mm_queries, mm_cache_queries);
     C(mm_hits, mm_cache_hits);
@@ -132,8 +109,6 @@ static int resolve(shmetrics_vllm_t *v, const char *e, struct series *s)
     H(n, request_params_n);
     H(iteration, iteration_tokens_total);
     H(kv_computed, request_prefill_kv_computed_tokens);
-    H(load_size, kv_offload_size, "cpu_to_gpu");
-    H(store_size, kv_offload_size, "gpu_to_cpu");
     H(xfer_time, nixl_xfer_time_seconds);
     H(post_time, nixl_post_time_seconds);
     H(xfer_bytes, nixl_bytes_transferred);
@@ -141,22 +116,12 @@ static int resolve(shmetrics_vllm_t *v, const char *e, struct series *s)
 #undef G
 #undef C
 #undef H
-    return rc;
-}
-
-/* Offloading `tokens` of KV one way: bytes, time at 20 GB/s, size. */
-static void offload(shmetrics_counter_series_t *bytes, shmetrics_counter_series_t *seconds,
-                    shmetrics_histogram_series_t *size, unsigned tokens)
-{
-    double b = (double)tokens * KV_BYTES_PER_TOKEN;
-    shmetrics_counter_add(bytes, (uint64_t)b);
-    shmetrics_counter_inc(seconds, b / 20e9);
-    shmetrics_histogram_observe(size, b);
+    return rc ? rc : demo_kv_open(&s->tiers, v, e);
 }
 
 /* Admit q: its prompt is counted once, split into what the caches held
  * and what is computed; the time to its first token follows. */
-static void admit(struct series *s, struct request *q, double t, struct rng *r, struct demo_counted *c)
+static void admit(struct series *s, struct request *q, double t, struct demo_rng *r, struct demo_counted *c)
 {
     unsigned computed = q->prompt + q->generated;
     if (!q->admitted) {
@@ -169,21 +134,22 @@ static void admit(struct series *s, struct request *q, double t, struct rng *r, 
             external = q->prompt - 1;
             shmetrics_counter_add(s->ext_queries, q->prompt);
             shmetrics_counter_add(s->ext_hits, external);
-            double bytes = (double)external * KV_BYTES_PER_TOKEN;
-            shmetrics_histogram_observe(s->xfer_time, bytes / 25e9 + lognormal(r, 0.004, 0.4));
-            shmetrics_histogram_observe(s->post_time, lognormal(r, 0.0008, 0.5));
+            double bytes = (double)external * DEMO_KV_BYTES_PER_TOKEN;
+            shmetrics_histogram_observe(s->xfer_time, bytes / 25e9 + demo_lognormal(r, 0.004, 0.4));
+            shmetrics_histogram_observe(s->post_time, demo_lognormal(r, 0.0008, 0.5));
             shmetrics_histogram_observe(s->xfer_bytes, bytes);
             shmetrics_histogram_observe(s->descriptors, 32.0 * ((external + 15) / 16));
-            if (uniform(r) < 0.01)
+            if (demo_uniform(r) < 0.01)
                 shmetrics_counter_add(s->nixl_failed, 1);
             shmetrics_counter_add(s->tier_p2p, external);
-        } else if (uniform(r) < 0.6) {
-            local = (unsigned)(q->prompt * (0.3 + 0.5 * uniform(r))) / 16 * 16;
+        } else if (demo_uniform(r) < 0.6) {
+            local = (unsigned)(q->prompt * (0.3 + 0.5 * demo_uniform(r))) / 16 * 16;
             shmetrics_counter_add(s->hits, local);
+            demo_kv_residency(&s->tiers, r, 0, demo_lognormal(r, 3.0, 1.0)); /* a cached block reused */
             /* One hit in five was evicted to the CPU tier and loaded back. */
-            if (uniform(r) < 0.2) {
+            if (demo_uniform(r) < 0.2) {
                 shmetrics_counter_add(s->tier_host, local);
-                offload(s->load_bytes, s->load_time, s->load_size, local);
+                demo_kv_load(&s->tiers, r, local);
             } else {
                 shmetrics_counter_add(s->tier_device, local);
             }
@@ -196,23 +162,23 @@ static void admit(struct series *s, struct request *q, double t, struct rng *r, 
         computed = q->prompt - local - external;
         if (q->image) {
             shmetrics_counter_add(s->mm_queries, 1);
-            if (uniform(r) < 0.5)
+            if (demo_uniform(r) < 0.5)
                 shmetrics_counter_add(s->mm_hits, 1);
         }
     }
     if (!q->started)
         q->started = t;
-    q->first_token = t + lognormal(r, 0.00012 * computed + 0.02, 0.35);
+    q->first_token = t + demo_lognormal(r, 0.00012 * computed + 0.02, 0.35);
     q->next_token = q->first_token;
 }
 
 /* One speculative step of q: the draft's tokens accepted in order, plus the
  * token the target model adds; what it emits. */
-static unsigned spec_step(struct series *s, struct rng *r)
+static unsigned spec_step(struct series *s, struct demo_rng *r)
 {
     static const double accept[DEMO_SPEC_TOKENS] = {0.75, 0.65, 0.55};
     unsigned n = 0;
-    while (n < DEMO_SPEC_TOKENS && uniform(r) < accept[n])
+    while (n < DEMO_SPEC_TOKENS && demo_uniform(r) < accept[n])
         shmetrics_counter_add(s->per_pos[n++], 1);
     shmetrics_counter_add(s->drafts, 1);
     shmetrics_counter_add(s->draft_tokens, DEMO_SPEC_TOKENS);
@@ -220,7 +186,7 @@ static unsigned spec_step(struct series *s, struct rng *r)
     return n + 1;
 }
 
-static void finish(struct series *s, const struct request *q, double now, struct rng *r, struct demo_counted *c,
+static void finish(struct series *s, const struct request *q, double now, struct demo_rng *r, struct demo_counted *c,
                    int engine, int front)
 {
     c->requests++;
@@ -239,13 +205,16 @@ static void finish(struct series *s, const struct request *q, double now, struct
     shmetrics_histogram_observe(s->max_tokens, q->max_tokens);
     shmetrics_histogram_observe(s->max_gen, q->max_tokens);
     shmetrics_histogram_observe(s->n, 1);
-    double u = uniform(r);
+    double u = demo_uniform(r);
     shmetrics_counter_add(u < 0.005                       ? s->ok_error
                           : u < 0.015                     ? s->ok_abort
                           : q->generated >= q->max_tokens ? s->ok_length
                                                           : s->ok_stop,
                           1);
-    struct demo_response resp = {(float)(now - q->arrived), (uint32_t)engine};
+    /* Its blocks go to the CPU tier, and are freed on the GPU. */
+    demo_kv_store(&s->tiers, r, q->prompt + q->generated);
+    demo_kv_residency(&s->tiers, r, now - q->started, 0);
+    struct demo_response resp = {(float)(now - q->arrived), (uint16_t)engine, DEMO_COMPLETION, q->prompt, q->generated};
     if (write(front, &resp, sizeof resp) != (ssize_t)sizeof resp)
         demo_stop = 1; /* the API server is gone */
 }
@@ -289,12 +258,12 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
         fprintf(stderr, "demo engine %d: %s\n", engine, shmetrics_errmsg());
         return 1;
     }
-    struct rng r = {0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20)};
+    struct demo_rng r = {0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20)};
     static struct request queue[MAX_QUEUE];
     struct request running[MAX_RUNNING];
     unsigned nq = 0, nr = 0;
     struct demo_counted c = {0, 0, 0};
-    double start = demo_now(), t = start, next_arrival = t + -log(uniform(&r)) / rate;
+    double start = demo_now(), t = start, next_arrival = t + -log(demo_uniform(&r)) / rate;
     int asleep = 0;
     static const unsigned max_tokens[] = {128, 256, 512, 1024};
     char last_running[64] = "-", last_waiting[64] = "-";
@@ -303,7 +272,7 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
         struct timespec tick = {0, (long)TICK_NS};
         nanosleep(&tick, NULL);
         if (cpus)
-            shmetrics_cpu_simulate((int32_t)(uniform(&r) * cpus));
+            shmetrics_cpu_simulate((int32_t)(demo_uniform(&r) * cpus));
         t = demo_now();
         /* The odd engines nap now and then (sleep level 1: weights offloaded). */
         int nap = (engine & 1) && fmod(t - start, SLEEP_EVERY) >= SLEEP_EVERY - SLEEP_FOR;
@@ -311,22 +280,28 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
             asleep = nap;
             if (shmetrics_vllm_sleep_state(&v, DEMO_MODEL, e, nap, 1) < 0)
                 fprintf(stderr, "demo engine %d: %s\n", engine, shmetrics_errmsg());
+            /* The API server dispatched it (/sleep or /wake_up): offloading
+             * the weights takes a second or so, loading them back more. */
+            struct demo_response op = {(float)demo_lognormal(&r, nap ? 1.2 : 2.5, 0.3), (uint16_t)engine,
+                                       nap ? DEMO_SLEEP : DEMO_WAKE, 0, 0};
+            if (write(front, &op, sizeof op) != (ssize_t)sizeof op)
+                demo_stop = 1;
         }
         while (next_arrival <= t) {
             if (nq < MAX_QUEUE) {
                 struct request *q = &queue[nq++];
                 memset(q, 0, sizeof *q);
                 q->arrived = next_arrival;
-                q->prompt = 16 + (unsigned)lognormal(&r, 400, 0.8);
-                q->max_tokens = max_tokens[(unsigned)(uniform(&r) * 4) & 3];
-                unsigned want = 1 + (unsigned)lognormal(&r, 180, 0.9);
+                q->prompt = 16 + (unsigned)demo_lognormal(&r, 400, 0.8);
+                q->max_tokens = max_tokens[(unsigned)(demo_uniform(&r) * 4) & 3];
+                unsigned want = 1 + (unsigned)demo_lognormal(&r, 180, 0.9);
                 q->to_generate = want < q->max_tokens ? want : q->max_tokens;
-                double u = uniform(&r);
+                double u = demo_uniform(&r);
                 q->lora = u < 0.1 ? 1 : u < 0.15 ? 2 : 0;
-                q->image = uniform(&r) < 0.2;
-                q->remote = uniform(&r) < 0.15;
+                q->image = demo_uniform(&r) < 0.2;
+                q->remote = demo_uniform(&r) < 0.15;
             }
-            next_arrival += -log(uniform(&r)) / rate;
+            next_arrival += -log(demo_uniform(&r)) / rate;
         }
         if (asleep)
             continue;
@@ -336,7 +311,7 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
             kv_used += running[i].prompt + running[i].generated;
             loaded = running[i].lora ? running[i].lora : loaded;
         }
-        unsigned tokens_this_step = 0, deferred = 0;
+        unsigned tokens_this_step = 0, deferred = 0, pulled = 0;
         /* Admit in order while the KV cache has room; a request for another
          * adapter than the loaded one waits, deferred, and once one has
          * waited half a second the loaded adapter takes no new requests,
@@ -353,6 +328,7 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
             }
             if (kv_used + q->prompt + q->generated > 0.99 * KV_CAPACITY)
                 break;
+            pulled += q->remote && !q->admitted;
             admit(&s, q, t, &r, &c);
             kv_used += q->prompt + q->generated;
             tokens_this_step += q->prompt;
@@ -376,7 +352,7 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
                 tokens_this_step += k;
                 shmetrics_counter_add(s.generation, k);
                 c.generation += k;
-                q->next_token += lognormal(&r, 0.025, 0.3);
+                q->next_token += demo_lognormal(&r, 0.025, 0.3);
             }
             if (q->generated >= q->to_generate) {
                 kv_used -= q->prompt + q->generated;
@@ -392,7 +368,7 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
             struct request *q = &running[--nr];
             kv_used -= q->prompt + q->generated;
             shmetrics_counter_add(s.preemptions, 1);
-            offload(s.store_bytes, s.store_time, s.store_size, q->prompt + q->generated);
+            demo_kv_store(&s.tiers, &r, q->prompt + q->generated);
             memmove(queue + 1, queue, sizeof queue[0] * nq++);
             queue[0] = *q;
         }
@@ -403,6 +379,10 @@ int demo_engine(const char *arena, int engine, double rate, uint32_t cpus, int r
         shmetrics_gauge_set(s.wait_capacity, nq - deferred);
         shmetrics_gauge_set(s.wait_deferred, deferred);
         shmetrics_gauge_set(s.kv, kv_used / KV_CAPACITY);
+        unsigned remote_waiting = 0;
+        for (unsigned i = 0; i < nq; i++)
+            remote_waiting += queue[i].remote && !queue[i].admitted;
+        demo_kv_step(&s.tiers, &r, tokens_this_step, kv_used, remote_waiting, pulled);
         /* vllm:lora_requests_info: the adapters running and waiting, set to
          * the time at every step (a new label set when they change).  It has
          * no engine label and vLLM sums it across processes: engine 0 alone

@@ -35,6 +35,12 @@ static const double nixl_bytes_buckets[] = {2048.0,      8192.0,      32768.0,  
 static const double nixl_descriptor_buckets[] = {10,  20,   30,   50,   75,    100,   200,
                                                  400, 1000, 2000, 4000, 10000, 20000, 50000};
 static const double offload_size_buckets[] = {1e6, 5e6, 10e6, 20e6, 40e6, 60e6, 80e6, 100e6, 150e6, 200e6};
+static const double lookup_sync_buckets[] = {0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
+static const double allocation_buckets[] = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144};
+static const double lookup_async_buckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
+/* --kv-cache-metrics: block residency, 1 ms to an hour. */
+static const double residency_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,  1,    2,
+                                           5,     10,    20,    30,   60,   120,  300, 600, 1200, 1800, 3600};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -65,6 +71,11 @@ static const char *const vllm_position_labels[] = {"model_name", "engine", "posi
 static const char *const vllm_transfer_labels[] = {"model_name", "engine", "transfer_type"};
 static const char *const vllm_sleep_labels[] = {"model_name", "engine", "sleep_state"};
 static const char *const vllm_lora_labels[] = {"max_lora", "waiting_lora_adapters", "running_lora_adapters"};
+static const char *const vllm_stage_labels[] = {"model_name", "engine", "stage"};
+static const char *const vllm_outcome_labels[] = {"model_name", "engine", "outcome"};
+static const char *const vllm_phase_labels[] = {"model_name", "engine", "phase"};
+static const char *const vllm_simple_info_labels[] = {"model_name", "engine",       "backend",
+                                                      "page_cache", "lazy_offload", "capacity_blocks"};
 
 /* clang-format would read {#f ... as a preprocessor line. */
 /* clang-format off */
@@ -75,6 +86,7 @@ static const char *const vllm_lora_labels[] = {"max_lora", "waiting_lora_adapter
 #define VH(f, help, b, n) VM(f, help, SHMETRICS_HISTOGRAM, vllm_labels, 0, b, n, 0)
 #define FC(f, help, labels, feat) VM(f, help, SHMETRICS_COUNTER, labels, 0, NULL, 0, feat)
 #define FH(f, help, labels, b, feat) VM(f, help, SHMETRICS_HISTOGRAM, labels, 0, b, N(b), feat)
+#define FG(f, help, labels, feat) VM(f, help, SHMETRICS_GAUGE, labels, SHMETRICS_MODE_MOSTRECENT, NULL, 0, feat)
 /* clang-format on */
 
 /* In registration order, which is the exposition's. */
@@ -167,6 +179,85 @@ static const shmetrics_set_member_t vllm_members[] = {
        "Engine sleep state; awake = 0 means engine is sleeping; awake = 1 means engine is awake; weights_offloaded = 1 "
        "means sleep level 1; discard_all = 1 means sleep level 2.",
        SHMETRICS_GAUGE, vllm_sleep_labels, SHMETRICS_MODE_MOSTRECENT, NULL, 0, SHMETRICS_VLLM_SLEEP),
+    /* The offloading connector's current names (the three above stay, with
+     * transfer_type, for dashboards). */
+    FC(kv_offload_load_bytes, "Total bytes loaded from offload storage to GPU.", vllm_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(kv_offload_load_time, "Total load time from offload storage to GPU, in seconds.", vllm_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_load_size, "Histogram of KV offload load operation size, in bytes.", vllm_labels,
+       offload_size_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(kv_offload_store_bytes, "Total bytes stored from GPU to offload storage.", vllm_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(kv_offload_store_time, "Total store time from GPU to offload storage, in seconds.", vllm_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_store_size, "Histogram of KV offload store operation size, in bytes.", vllm_labels,
+       offload_size_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_lookup_sync_delay_seconds, "Histogram of the time spent in a single offload lookup call, in seconds.",
+       vllm_labels, lookup_sync_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_lookup_async_delay_seconds,
+       "Histogram of time between a request's offload lookup first deferring and the following lookup resolving, "
+       "or request finish, in seconds.",
+       vllm_labels, lookup_async_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(kv_offload_allocation_failure, "Number of KV offload store allocation attempts that failed.", vllm_labels,
+       SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(kv_offload_stores_skipped, "Number of KV offload stores skipped because the reuse threshold was not reached.",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FG(kv_offload_cpu_cache_usage_perc,
+       "Fraction of CPU KV-cache space currently pinned by active transfers (0.0 = idle, 1.0 = saturated). "
+       "Sustained high values indicate transfers (stores or promotions) may be dropped due to insufficient capacity.",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FG(kv_offload_cpu_cache_write_usage_perc,
+       "Fraction of CPU KV-cache space currently pinned by in-flight stores that have not yet completed (0.0 = "
+       "idle, 1.0 = saturated).",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FG(kv_offload_cpu_cache_read_usage_perc,
+       "Fraction of CPU KV-cache space currently pinned by in-flight loads that have not yet completed (0.0 = "
+       "idle, 1.0 = saturated).",
+       vllm_labels, SHMETRICS_VLLM_KV_OFFLOAD),
+    FH(kv_offload_cpu_allocation_size,
+       "Histogram of the number of CPU blocks requested by each KV offload prepare_store call.", vllm_labels,
+       allocation_buckets, SHMETRICS_VLLM_KV_OFFLOAD),
+    FC(nixl_num_notifications_after_expiry, "Number of NIXL notifications that arrived after the request's KV expired.",
+       vllm_labels, SHMETRICS_VLLM_KV_CONNECTOR),
+    FG(num_requests_kv_fetch_by_stage,
+       "Number of waiting requests fetching remote KV, by stage: waiting_to_start, in_progress, completed_waiting.",
+       vllm_stage_labels, SHMETRICS_VLLM_KV_CONNECTOR),
+    FC(simple_kv_offload_save_outcomes,
+       "Store admission decisions in SimpleCPUOffloadConnector, by outcome. Outcomes classify eager-mode boundary "
+       "hand-off stores; lazy-mode stores are not classified.",
+       vllm_outcome_labels, SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD),
+    FC(simple_kv_offload_load_blocks,
+       "KV blocks involved in offload loads by phase: issued when dispatched to workers, completed when the load "
+       "finished successfully.",
+       vllm_phase_labels, SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD),
+    FG(simple_kv_offload_used_blocks,
+       "Offload-pool blocks currently pinned by in-flight transfers or cache hits (capacity minus free). Evictable "
+       "cached blocks are not counted; capacity_blocks is on vllm:simple_kv_offload_info.",
+       vllm_labels, SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD),
+    FG(simple_kv_offload_pending_store_blocks,
+       "Offload blocks in pending stores: queued for dispatch, issued to workers, or awaiting release after a cache "
+       "reset. A persistently growing value indicates a stuck transfer.",
+       vllm_labels, SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD),
+    FG(simple_kv_offload_info,
+       "SimpleCPUOffloadConnector deployment facts. Value is always 1. backend is cpu or disk; page_cache and "
+       "lazy_offload are true/false; capacity_blocks is the offload pool size.",
+       vllm_simple_info_labels, SHMETRICS_VLLM_SIMPLE_KV_OFFLOAD),
+    FH(kv_block_lifetime_seconds, "Histogram of KV cache block lifetime from allocation to eviction.", vllm_labels,
+       residency_buckets, SHMETRICS_VLLM_KV_CACHE_METRICS),
+    FH(kv_block_idle_before_evict_seconds, "Histogram of idle time before KV cache block eviction.", vllm_labels,
+       residency_buckets, SHMETRICS_VLLM_KV_CACHE_METRICS),
+    FH(kv_block_reuse_gap_seconds, "Histogram of time gaps between consecutive KV cache block accesses.", vllm_labels,
+       residency_buckets, SHMETRICS_VLLM_KV_CACHE_METRICS),
+    FC(estimated_flops_per_gpu,
+       "Estimated number of floating point operations per GPU (for Model Flops Utilization calculations).", vllm_labels,
+       SHMETRICS_VLLM_MFU),
+    FC(estimated_read_bytes_per_gpu,
+       "Estimated number of bytes read from memory per GPU (for Model Flops Utilization calculations).", vllm_labels,
+       SHMETRICS_VLLM_MFU),
+    FC(estimated_write_bytes_per_gpu,
+       "Estimated number of bytes written to memory per GPU (for Model Flops Utilization calculations).", vllm_labels,
+       SHMETRICS_VLLM_MFU),
 };
 _Static_assert(N(vllm_members) == sizeof(shmetrics_vllm_t) / sizeof(void *), "every vLLM handle has a member");
 

@@ -22,7 +22,8 @@ static const char *const finish_reasons[] = {"stop", "length", "abort", "error"}
 static const char *const waiting_reasons[] = {"capacity", "deferred"};
 static const char *const prompt_sources[] = {"local_compute", "local_cache_hit", "external_kv_transfer"};
 static const char *const cache_tiers[] = {"device", "host", "p2p", "disk", "external_unspecified"};
-static const char *const transfer_types[] = {"cpu_to_gpu", "gpu_to_cpu"};
+static const char *const transfer_types[] = {"CPU_to_GPU", "GPU_to_CPU"};
+static const char *const fetch_stages[] = {"waiting_to_start", "in_progress", "completed_waiting"};
 static const char *const sleep_states[] = {"awake", "weights_offloaded", "discard_all"};
 
 /* The handle of member m in v (NULL when its group is not registered). */
@@ -62,6 +63,17 @@ static int create(const shmetrics_set_member_t *m, void *family, const char *mod
     return rc < 0 ? rc : 0;
 }
 
+/* The families vLLM creates when first written, not at start-up: the
+ * offloading connectors' (but the three it keeps for dashboards, which it
+ * creates per transfer_type). */
+static int created_when_written(const shmetrics_set_member_t *m)
+{
+    if (strncmp(m->field, "simple_kv_offload_", 18) == 0)
+        return 1;
+    return strncmp(m->field, "kv_offload_", 11) == 0 && strcmp(m->field, "kv_offload_total_bytes") != 0 &&
+           strcmp(m->field, "kv_offload_total_time") != 0 && strcmp(m->field, "kv_offload_size") != 0;
+}
+
 /* Every value of a family's third label created at start-up; NULL for a
  * family vLLM creates nothing of at start-up. */
 static const char *const *start_values(const shmetrics_set_member_t *m, const shmetrics_vllm_options_t *opts, size_t *n,
@@ -81,6 +93,8 @@ static const char *const *start_values(const shmetrics_set_member_t *m, const sh
         return ALL(transfer_types);
     if (IS("engine_sleep_state"))
         return ALL(sleep_states);
+    if (IS("num_requests_kv_fetch_by_stage"))
+        return ALL(fetch_stages);
     if (IS("spec_decode_num_accepted_tokens_per_pos")) {
         static _Thread_local const char *pos[SHMETRICS_VLLM_MAX_SPEC_TOKENS];
         *n = opts ? opts->num_speculative_tokens : 0;
@@ -117,8 +131,9 @@ int shmetrics_vllm_engine_start(const shmetrics_vllm_t *v, const shmetrics_vllm_
     char positions[SHMETRICS_VLLM_MAX_SPEC_TOKENS][4];
     for (size_t i = 0; i < nm; i++) {
         void *family = handle_of(v, &m[i]);
-        if (!family || (m[i].feature & ~features) || strcmp(m[i].label_names[0], "model_name") != 0)
-            continue; /* not registered, or lora_requests_info: nothing at start-up */
+        if (!family || (m[i].feature & ~features) || strcmp(m[i].label_names[0], "model_name") != 0 ||
+            created_when_written(&m[i]))
+            continue; /* not registered, lora_requests_info, or made when first written */
         /* vLLM makes the spec-decoding counters only for a drafting engine. */
         if (!(features & SHMETRICS_VLLM_SPEC_DECODE) && strncmp(m[i].field, "spec_decode_", 12) == 0)
             continue;

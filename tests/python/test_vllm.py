@@ -288,7 +288,7 @@ def test_register_inference_names_and_errors(registry):
 def test_feature_groups_and_the_series_an_engine_starts_with(registry):
     v = register_vllm(registry, max_model_len=1000, features=["all"], num_speculative_tokens=2,
                       engines=[("m", "0"), ("m", "1")])
-    assert len(v) == 49
+    assert len(v) == 76
     assert v.spec_decode_num_accepted_tokens_per_pos._labelnames == ("model_name", "engine", "position")
     assert v.kv_offload_size._upper_bounds[-2] == 200e6
     assert v.lora_requests_info._multiprocess_mode == "sum"
@@ -309,9 +309,15 @@ def test_feature_groups_and_the_series_an_engine_starts_with(registry):
         assert get("vllm:num_requests_waiting_by_reason", dict(one, reason="capacity")) == 0
         assert get("vllm:prompt_tokens_by_source_total", dict(one, source="local_cache_hit")) == 0
         assert get("vllm:prompt_tokens_cached_by_source_total", dict(one, source="disk")) == 0
-        assert get("vllm:kv_offload_total_bytes_total", dict(one, transfer_type="gpu_to_cpu")) == 0
+        assert get("vllm:kv_offload_total_bytes_total", dict(one, transfer_type="GPU_to_CPU")) == 0
         assert get("vllm:nixl_num_failed_transfers_total", one) == 0
         assert get("vllm:mm_cache_queries_total", one) == 0
+        assert get("vllm:num_requests_kv_fetch_by_stage", dict(one, stage="in_progress")) == 0
+        assert get("vllm:estimated_flops_per_gpu_total", one) == 0
+        assert get("vllm:kv_block_lifetime_seconds_count", one) == 0
+        # The offloading connectors' current families: when first written.
+        assert get("vllm:kv_offload_load_bytes_total", one) is None
+        assert get("vllm:simple_kv_offload_used_blocks", one) is None
     # The same families from a plain call (the core), and the updates add up.
     core = register_vllm(registry, max_model_len=1000)
     assert not hasattr(core, "engine_sleep_state")
