@@ -18,6 +18,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +127,36 @@ static double bucket_value(uint32_t idx)
     return neg ? -v : v;
 }
 
+/* The merge's counts, one per sketch bucket (64 KiB): a buffer per
+ * thread, kept between merges and zeroed at the start of each (as calloc
+ * did).  Not a malloc per merge: a merge reads the arena, and a file
+ * truncated under it ends the read by a jump out of the fault handler
+ * (shm/guard.c) that would lose a buffer allocated for it. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_ok;
+
+static void scratch_key_make(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, free) == 0;
+}
+
+/* The thread's buffer, zeroed; NULL when memory (or a key) is short. */
+static uint64_t *scratch_get(void)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (!scratch_key_ok)
+        return NULL;
+    uint64_t *b = pthread_getspecific(scratch_key);
+    if (b) {
+        memset(b, 0, SHM_SKETCH_BUCKETS * sizeof *b);
+    } else if (!(b = calloc(SHM_SKETCH_BUCKETS, sizeof *b)) || pthread_setspecific(scratch_key, b) != 0) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
 struct merge {
     const struct smx_window *w;
     uint64_t now_epoch, oldest;
@@ -148,7 +180,7 @@ static void merge_block(uint64_t *c, void *arg)
             rhi = SHM_SKETCH_BUCKETS;
         if (rlo >= rhi)
             continue;
-        if (!m->merged && !(m->merged = calloc(SHM_SKETCH_BUCKETS, sizeof *m->merged))) {
+        if (!m->merged && !(m->merged = scratch_get())) {
             m->nomem = true;
             return;
         }
@@ -168,18 +200,14 @@ int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const dou
     struct merge m = {w, now_ns / w->period_ns + 1, 0, NULL, SHM_SKETCH_BUCKETS, 0, 0, false};
     m.oldest = m.now_epoch >= w->f.age_buckets ? m.now_epoch - w->f.age_buckets + 1 : 1;
     int rc = shm_series_blocks(w->a, &w->v, &w->f, merge_block, &m);
-    if (m.nomem) {
-        free(m.merged);
+    if (m.nomem)
         return -ENOMEM;
-    }
     uint64_t *merged = m.merged, total = m.total;
     uint32_t lo = m.lo, hi = m.hi;
     for (uint32_t j = 0; j < n; j++)
         out[j] = NAN;
-    if (total == 0) {
-        free(merged);
+    if (total == 0)
         return rc;
-    }
     /* Nearest rank: the ceil(q * total)-th smallest observation (the first
      * for q = 0), for each q; the q are increasing, so one walk serves all. */
     uint64_t cum = 0;
@@ -191,7 +219,6 @@ int smx_summary_quantiles(const struct smx_window *w, uint64_t now_ns, const dou
     }
     while (j < n)
         out[j++] = bucket_value(hi - 1);
-    free(merged);
     return rc;
 }
 
