@@ -144,11 +144,14 @@ def _compress(data, compression):
             import snappy
         except ImportError:
             raise RuntimeError("snappy compression needs the python-snappy package (Debian: python3-snappy)") from None
-        compressor = snappy.StreamCompressor()
-        body = compressor.compress(data)
-        flush = getattr(compressor, "flush", None)
-        if callable(flush):
-            body += flush()
+        try:
+            compressor = snappy.StreamCompressor()
+            body = compressor.compress(data)
+            flush = getattr(compressor, "flush", None)
+            if callable(flush):
+                body += flush()
+        except SystemError as exc:  # python-snappy 0.5 built for an older Python (Debian 12's)
+            raise RuntimeError(f"python-snappy's stream compressor fails on this Python: {exc}") from exc
         return body, [("Content-Encoding", "snappy")]
     raise ValueError(f"Unsupported compression type: {compression} (gzip, snappy or None)")
 

@@ -75,3 +75,6 @@ __all__ = [
     "start_wsgi_server",
     "write_to_textfile",
 ]
+
+# The submodules are attributes after `import prometheus_client`, as there.
+from . import exposition, gc_collector, metrics, metrics_core, platform_collector, process_collector, registry  # noqa: E402,F401,I100
