@@ -38,6 +38,9 @@ npm_deps() {
 # and python3-pip build and install the wheel (pip install
 # --no-build-isolation ., tests/pip_test.sh).  libncurses-dev draws shmetrics
 # top; tmux runs its full-screen view in tests/top_test.py.
+# prometheus-pushgateway receives the pushes of the prometheus_client
+# module's push_to_gateway in its test; python3-asgiref is what
+# prometheus_client's own tests/test_asgi.py drives make_asgi_app with.
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 liburcu-dev libcriterion-dev libmicrohttpd-dev
 libyaml-dev libgnutls28-dev libcrypt-dev openssl
@@ -46,7 +49,7 @@ libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
 g++ prometheus-cpp-dev gnuplot-nox fonts-dejavu-core
 clang libclang-rt-14-dev util-linux clang-format git
 groff-base man-db systemd python3-mesonpy python3-venv python3-pip
-libncurses-dev tmux"
+libncurses-dev tmux prometheus-pushgateway python3-asgiref"
 
 missing=""
 for p in $PKGS; do

@@ -7,35 +7,55 @@ restricted registry, or a shmetrics Registry.
 The text formats are written from the families in Python, so a registry
 mixing arena metrics and custom collectors gives one consistent page;
 `shmetrics serve` and Registry.expose() are the C encoders for an arena
-alone.  Also: choose_encoder, the WSGI and ASGI apps (name[] filter, gzip),
-start_http_server / start_wsgi_server, MetricsHandler and
-write_to_textfile.
+alone.  Names go out by an escaping scheme (escaping.py) that
+choose_encoder negotiates from the Accept header with the format's
+version, as prometheus_client 0.22+ does.  Also: the WSGI and ASGI apps
+(name[] filter, gzip), start_http_server / start_wsgi_server (TLS and
+client certificates), MetricsHandler and write_to_textfile; the
+Pushgateway client is gateway.py's, re-exported here.
+
+prometheus_client.exposition is this very module (not a copy of its
+names), so a program or test that patches one of its functions changes
+what the apps call.
 """
 
+import functools
 import gzip
 import math
 import os
+import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler
 from socketserver import ThreadingMixIn
 from urllib.parse import parse_qs, urlparse
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from . import escaping as escaping_
+
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_PLAIN_0_0_4",
+    "CONTENT_TYPE_PLAIN_1_0_0",
     "MetricsHandler",
     "OPENMETRICS_CONTENT_TYPE",
     "choose_encoder",
+    "delete_from_gateway",
     "generate_latest",
     "generate_latest_openmetrics",
+    "instance_ip_grouping_key",
     "make_asgi_app",
     "make_wsgi_app",
+    "push_to_gateway",
+    "pushadd_to_gateway",
     "start_http_server",
     "start_wsgi_server",
     "write_to_textfile",
 ]
 
-CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE_PLAIN_0_0_4 = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE_PLAIN_1_0_0 = "text/plain; version=1.0.0; charset=utf-8"
+CONTENT_TYPE_LATEST = CONTENT_TYPE_PLAIN_1_0_0
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 
@@ -59,38 +79,47 @@ def float_to_go_string(d):
     dot = s.find(".")
     if d > 0 and dot > 6:
         mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
-        return f"{mantissa}e+0{dot - 1}"
+        return f"{mantissa}e+{dot - 1:02d}"
     return s
-
-
-def _escape_label(v):
-    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _escape_help(v):
     return v.replace("\\", "\\\\").replace("\n", "\\n")
 
 
-def _labels(labels):
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape_label(str(v))}"' for k, v in sorted(labels.items())) + "}"
+def _labels(labels, escaping=escaping_.UNDERSCORES):
+    """The label pairs of a sample, sorted, without braces (a value that is
+    not a str raises AttributeError, as in prometheus_client)."""
+    return ",".join(f'{escaping_.escape_label_name(k, escaping)}="{escaping_.escape_value(v)}"'
+                    for k, v in sorted(labels.items()))
 
 
-def _text_sample(s):
-    line = f"{s.name}{_labels(s.labels)} {float_to_go_string(s.value)}"
+def _name_and_labels(name, labels, scheme):
+    """name{labels}, or {"name",labels} for a name the allow-utf-8 scheme
+    quotes."""
+    pairs = _labels(labels, scheme) if labels else ""
+    if scheme == escaping_.ALLOWUTF8 and not escaping_.is_legacy_metric_name(name):
+        return "{" + escaping_.escape_metric_name(name, scheme) + ("," + pairs if pairs else "") + "}"
+    return escaping_.escape_metric_name(name, scheme) + ("{" + pairs + "}" if pairs else "")
+
+
+def _text_sample(s, scheme):
+    line = f"{_name_and_labels(s.name, s.labels, scheme)} {float_to_go_string(s.value)}"
     if s.timestamp is not None:
         line += f" {int(float(s.timestamp) * 1000):d}"
     return line + "\n"
 
 
-def generate_latest(registry=None):
-    """The Prometheus text format (0.0.4) of a registry's families, bytes.
-    Counters are typed under name_total; _created, _gsum and _gcount
-    samples get gauge families of their own; info and stateset are gauges,
-    gaugehistogram a histogram, unknown untyped (as prometheus_client)."""
+def generate_latest(registry=None, escaping=escaping_.UNDERSCORES):
+    """The Prometheus text format of a registry's families, bytes, names
+    written by `escaping` (escaping.py: underscores by default, as the
+    0.0.4 format needs).  Counters are typed under name_total; _created,
+    _gsum and _gcount samples get gauge families of their own; info and
+    stateset are gauges, gaugehistogram a histogram, unknown untyped (as
+    prometheus_client)."""
     if registry is None:
         registry = _default()
+    scheme = escaping
     out = []
     for metric in registry.collect():
         try:
@@ -106,58 +135,110 @@ def generate_latest(registry=None):
                 mtype = "histogram"
             elif mtype == "unknown":
                 mtype = "untyped"
-            out.append(f"# HELP {mname} {_escape_help(metric.documentation)}\n# TYPE {mname} {mtype}\n")
+            ename = escaping_.escape_metric_name(mname, scheme)
+            out.append(f"# HELP {ename} {_escape_help(metric.documentation)}\n# TYPE {ename} {mtype}\n")
             extra = {}
             for s in metric.samples:
                 for suffix in ("_created", "_gsum", "_gcount"):
                     if s.name == metric.name + suffix:
-                        extra.setdefault(suffix, []).append(_text_sample(s))
+                        extra.setdefault(suffix, []).append(_text_sample(s, scheme))
                         break
                 else:
-                    out.append(_text_sample(s))
-            for suffix, lines in sorted(extra.items()):
-                name = metric.name + suffix
-                out.append(f"# HELP {name} {_escape_help(metric.documentation)}\n# TYPE {name} gauge\n")
-                out.extend(lines)
+                    out.append(_text_sample(s, scheme))
         except Exception as exception:
             exception.args = (exception.args or ("",)) + (metric,)
             raise
+        for suffix, lines in sorted(extra.items()):
+            name = escaping_.escape_metric_name(metric.name + suffix, scheme)
+            out.append(f"# HELP {name} {_escape_help(metric.documentation)}\n# TYPE {name} gauge\n")
+            out.extend(lines)
     return "".join(out).encode("utf-8")
 
 
-def _om_value(v):
-    return float_to_go_string(v)
+def parse_version(version):
+    """A version string as a tuple to compare: numeric parts as int, the
+    others as str ("1.0.0" -> (1, 0, 0))."""
+    parts = []
+    for part in version.split("."):
+        try:
+            parts.append(int(part))
+        except ValueError:
+            parts.append(part)
+    return tuple(parts)
 
 
-def _om_sample(metric, s):
-    labels = _labels(s.labels)
-    exemplar = ""
-    if s.exemplar is not None:
-        if metric.type not in ("histogram", "gaugehistogram", "counter") or (
-                metric.type in ("histogram", "gaugehistogram") and not s.name.endswith("_bucket")) or (
-                metric.type == "counter" and not s.name.endswith("_total")):
-            raise ValueError(f"Metric {metric.name} has exemplars, but is not a histogram bucket or counter")
-        exemplar = f" # {_labels(s.exemplar.labels) or '{}'} {_om_value(s.exemplar.value)}"
-        if s.exemplar.timestamp is not None:
-            exemplar += f" {s.exemplar.timestamp}"
+def _at_least(version, minimum):
+    """Whether a version string is `minimum` or later; False for one that
+    does not compare (a part that is not a number where one is needed)."""
+    try:
+        return parse_version(version) >= minimum
+    except TypeError:
+        return False
+
+
+def _om_exemplar(metric, s, exemplar):
+    ok = ((metric.type == "counter" and s.name.endswith("_total"))
+          or (metric.type in ("histogram", "gaugehistogram") and s.name.endswith("_bucket"))
+          or (metric.type == "histogram" and s.name == metric.name))
+    if not ok:
+        raise ValueError(f"Metric {metric.name} has exemplars, but is not a histogram bucket or counter")
+    text = f" # {{{_labels(exemplar.labels, escaping_.ALLOWUTF8)}}} {float_to_go_string(exemplar.value)}"
+    if exemplar.timestamp is not None:
+        text += f" {exemplar.timestamp}"
+    return text
+
+
+def _om_spans(spans):
+    return ",".join(f"{span[0]}:{span[1]}" for span in spans)
+
+
+def _om_native(nh):
+    """A native histogram's value in OpenMetrics 2.0's text syntax."""
+    parts = [f"count:{nh.count_value}", f"sum:{nh.sum_value}", f"schema:{nh.schema}",
+             f"zero_threshold:{nh.zero_threshold}", f"zero_count:{nh.zero_count}"]
+    for side, spans, deltas in (("negative", nh.neg_spans, nh.neg_deltas),
+                                ("positive", nh.pos_spans, nh.pos_deltas)):
+        if spans:
+            parts.append(f"{side}_spans:[{_om_spans(spans)}]")
+            parts.append(f"{side}_deltas:[{','.join(str(d) for d in deltas or ())}]")
+    return "{" + ",".join(parts) + "}"
+
+
+def _om_sample(metric, s, scheme, native):
+    exemplars = ""
+    if s.exemplar:
+        exemplars = _om_exemplar(metric, s, s.exemplar)
+    if s.native_histogram is not None:
+        value = _om_native(s.native_histogram)
+        for exemplar in s.native_histogram.nh_exemplars or ():
+            exemplars += _om_exemplar(metric, s, exemplar)
+    else:
+        value = float_to_go_string(s.value)
     ts = f" {s.timestamp}" if s.timestamp is not None else ""
-    return f"{s.name}{labels} {_om_value(s.value)}{ts}{exemplar}\n"
+    return f"{_name_and_labels(s.name, s.labels, scheme)} {value}{ts}{exemplars}\n"
 
 
-def generate_latest_openmetrics(registry=None):
-    """The OpenMetrics text format (1.0.0) of a registry's families, bytes,
-    ending with # EOF; exemplars of counters and histogram buckets."""
+def generate_latest_openmetrics(registry=None, escaping=escaping_.UNDERSCORES, version="1.0.0"):
+    """The OpenMetrics text format of a registry's families, bytes, ending
+    with # EOF; exemplars of counters and histogram buckets.  Native
+    histogram samples are written for `version` 2.0.0 and later, left out
+    before (1.0.0 has no syntax for them)."""
     if registry is None:
         registry = _default()
+    scheme = escaping
+    native = _at_least(version, (2, 0, 0))
     out = []
     for metric in registry.collect():
         try:
-            out.append(f"# HELP {metric.name} {_escape_label(metric.documentation)}\n")
-            out.append(f"# TYPE {metric.name} {metric.type}\n")
+            ename = escaping_.escape_metric_name(metric.name, scheme)
+            out.append(f"# HELP {ename} {escaping_.escape_value(metric.documentation)}\n")
+            out.append(f"# TYPE {ename} {metric.type}\n")
             if metric.unit:
-                out.append(f"# UNIT {metric.name} {metric.unit}\n")
+                out.append(f"# UNIT {ename} {metric.unit}\n")
             for s in metric.samples:
-                out.append(_om_sample(metric, s))
+                if s.native_histogram is not None and not native:
+                    continue
+                out.append(_om_sample(metric, s, scheme, native))
         except Exception as exception:
             exception.args = (exception.args or ("",)) + (metric,)
             raise
@@ -165,13 +246,42 @@ def generate_latest_openmetrics(registry=None):
     return "".join(out).encode("utf-8")
 
 
+def _parameter(params, key):
+    """The value of `key=` among an Accept entry's parameters, or ''."""
+    for param in params:
+        name, eq, value = param.partition("=")
+        if eq and name.strip() == key:
+            return value.strip()
+    return ""
+
+
 def choose_encoder(accept_header):
-    """(encoder, content type) for an Accept header: OpenMetrics when it
-    asks for application/openmetrics-text, else the text format 0.0.4."""
+    """(encoder, content type) for an Accept header, as prometheus_client
+    negotiates: application/openmetrics-text gives OpenMetrics (a version
+    of 1.0.0 or more is echoed with its escaping scheme; none gives 1.0.0
+    with underscores); text/plain with a version of 1.0.0 or more gives
+    the text format with the asked escaping scheme (CONTENT_TYPE_LATEST);
+    anything else the text format 0.0.4, underscores.  An unknown scheme
+    is underscores."""
     for accepted in (accept_header or "").split(","):
-        if accepted.split(";")[0].strip() == "application/openmetrics-text":
-            return generate_latest_openmetrics, OPENMETRICS_CONTENT_TYPE
-    return generate_latest, CONTENT_TYPE_LATEST
+        media, *params = accepted.split(";")
+        media = media.strip()
+        if media not in ("application/openmetrics-text", "text/plain"):
+            continue
+        version = _parameter(params, "version")
+        scheme = _parameter(params, "escaping")
+        if scheme not in escaping_.SCHEMES:
+            scheme = escaping_.UNDERSCORES
+        if media == "application/openmetrics-text":
+            if not version:
+                return (functools.partial(generate_latest_openmetrics, escaping=escaping_.UNDERSCORES,
+                                          version="1.0.0"), OPENMETRICS_CONTENT_TYPE)
+            if _at_least(version, (1, 0, 0)):
+                return (functools.partial(generate_latest_openmetrics, escaping=scheme, version=version),
+                        f"application/openmetrics-text; version={version}; charset=utf-8; escaping={scheme}")
+        elif _at_least(version, (1, 0, 0)):
+            return functools.partial(generate_latest, escaping=scheme), f"{CONTENT_TYPE_LATEST}; escaping={scheme}"
+    return generate_latest, CONTENT_TYPE_PLAIN_0_0_4
 
 
 def gzip_accepted(accept_encoding_header):
@@ -197,19 +307,24 @@ def _bake_output(registry, accept_header, accept_encoding_header, params, disabl
 
 def make_wsgi_app(registry=None, disable_compression=False):
     """A WSGI application serving the registry's metrics (REGISTRY by
-    default); /favicon.ico gets an empty 200."""
+    default) on any path for GET; OPTIONS answers the allowed methods,
+    other methods get 405; /favicon.ico gets an empty 200."""
     if registry is None:
         registry = _default()
 
     def prometheus_app(environ, start_response):
-        accept_header = environ.get("HTTP_ACCEPT")
-        accept_encoding_header = environ.get("HTTP_ACCEPT_ENCODING")
-        params = parse_qs(environ.get("QUERY_STRING", ""))
-        if environ.get("PATH_INFO") == "/favicon.ico":
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "OPTIONS":
+            status, headers, output = "200 OK", [("Allow", "OPTIONS,GET")], b""
+        elif method != "GET":
+            status, headers = "405 Method Not Allowed", [("Allow", "OPTIONS,GET")]
+            output = f"# HTTP {status}: {method}; use OPTIONS or GET\n".encode()
+        elif environ.get("PATH_INFO") == "/favicon.ico":
             status, headers, output = "200 OK", [], b""
         else:
-            status, headers, output = _bake_output(registry, accept_header, accept_encoding_header, params,
-                                                   disable_compression)
+            status, headers, output = _bake_output(registry, environ.get("HTTP_ACCEPT"),
+                                                   environ.get("HTTP_ACCEPT_ENCODING"),
+                                                   parse_qs(environ.get("QUERY_STRING", "")), disable_compression)
         start_response(status, headers)
         return [output]
 
@@ -217,18 +332,22 @@ def make_wsgi_app(registry=None, disable_compression=False):
 
 
 def make_asgi_app(registry=None, disable_compression=False):
-    """An ASGI application (HTTP scopes) serving the registry's metrics."""
+    """An ASGI application (HTTP scopes) serving the registry's metrics: it
+    reads the request, then sends the response start and its body."""
     if registry is None:
         registry = _default()
 
     async def prometheus_app(scope, receive, send):
         assert scope.get("type") == "http"
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        accept_header = ",".join(v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"accept")
-        accept_encoding_header = ",".join(
-            v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"accept-encoding")
+        headers_in = scope.get("headers") or ()
+        accept_header = ",".join(v.decode("latin-1") for k, v in headers_in if k.lower() == b"accept")
+        accept_encoding_header = ",".join(v.decode("latin-1") for k, v in headers_in if k.lower() == b"accept-encoding")
         status, headers, output = _bake_output(registry, accept_header, accept_encoding_header, params,
                                                disable_compression)
+        request = await receive()
+        if request.get("type") != "http.request":
+            return  # the client went away (http.disconnect)
         await send({
             "type": "http.response.start",
             "status": int(status.split(" ")[0]),
@@ -250,19 +369,56 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
-def start_wsgi_server(port, addr="0.0.0.0", registry=None):
+def _tls_context(certfile, keyfile, protocol, cafile, capath, client_auth_required, tls_min_version,
+                 tls_max_version):
+    """The server's TLS context; an unreadable file raises the error of its
+    kind with a message naming the file."""
+    context = ssl.SSLContext(protocol=protocol)
+    try:
+        if cafile is not None or capath is not None:
+            context.load_verify_locations(cafile, capath)
+        else:
+            context.load_default_certs(purpose=ssl.Purpose.CLIENT_AUTH)
+    except OSError as exc:
+        raise type(exc)(f"cannot load the client CA certificates from file {cafile!r} or directory {capath!r}: "
+                        f"{exc}") from exc
+    if client_auth_required:
+        context.verify_mode = ssl.CERT_REQUIRED
+    try:
+        context.load_cert_chain(certfile=certfile, keyfile=keyfile)
+    except OSError as exc:
+        raise type(exc)(f"cannot load the server certificate {certfile!r} or its key {keyfile!r}: {exc}") from exc
+    if tls_min_version is not None:
+        context.minimum_version = tls_min_version
+    if tls_max_version is not None:
+        context.maximum_version = tls_max_version
+    return context
+
+
+def start_wsgi_server(port, addr="0.0.0.0", registry=None, certfile=None, keyfile=None, client_cafile=None,
+                      client_capath=None, protocol=ssl.PROTOCOL_TLS_SERVER, client_auth_required=False,
+                      tls_min_version=None, tls_max_version=None):
     """Serve the registry on addr:port from a daemon thread; returns
     (server, thread) as recent prometheus_client releases do (server.server_port
-    is the port; port 0 picks a free one)."""
+    is the port; port 0 picks a free one).  The address family is the
+    first getaddrinfo gives for addr.  With certfile and keyfile it serves
+    HTTPS: client_cafile / client_capath verify client certificates
+    (client_auth_required=True demands one), tls_min_version and
+    tls_max_version bound the protocol versions."""
     if registry is None:
         registry = _default()
-    import socket
+    family, _, _, _, sockaddr = socket.getaddrinfo(addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    context = None
+    if certfile and keyfile:
+        context = _tls_context(certfile, keyfile, protocol, client_cafile, client_capath, client_auth_required,
+                               tls_min_version, tls_max_version)
 
     class Server(ThreadingWSGIServer):
-        address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        address_family = family
 
-    app = make_wsgi_app(registry)
-    httpd = make_server(addr, port, app, Server, handler_class=_SilentHandler)
+    httpd = make_server(sockaddr[0], port, make_wsgi_app(registry), Server, handler_class=_SilentHandler)
+    if context is not None:
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     t = threading.Thread(target=httpd.serve_forever, name="shmetrics-wsgi", daemon=True)
     t.start()
     return httpd, t
@@ -301,16 +457,31 @@ class MetricsHandler(BaseHTTPRequestHandler):
         return type(cls.__name__, (cls, object), {"registry": registry})
 
 
-def write_to_textfile(path, registry):
+def write_to_textfile(path, registry, escaping=escaping_.ALLOWUTF8, tmpdir=None):
     """Write the registry's text exposition to `path` atomically (a
-    temporary file beside it, then rename), for the node exporter's
-    textfile collector; the temporary file goes on an error."""
-    tmppath = f"{path}.{os.getpid()}.{threading.current_thread().ident}"
+    temporary file, then rename), for the node exporter's textfile
+    collector; the temporary file is beside `path`, or in `tmpdir` (which
+    must be on the same filesystem), and goes on an error."""
+    directory = os.path.dirname(path) if tmpdir is None else tmpdir
+    tmppath = os.path.join(directory, f"{os.path.basename(path)}.{os.getpid()}.{threading.current_thread().ident}")
     try:
         with open(tmppath, "wb") as f:
-            f.write(generate_latest(registry))
-        os.replace(tmppath, path)
+            f.write(generate_latest(registry, escaping))
+        os.rename(tmppath, path)
     except Exception:
         if os.path.exists(tmppath):
             os.remove(tmppath)
         raise
+
+
+# The Pushgateway client is prometheus_client.exposition's too.
+from .gateway import (  # noqa: E402
+    basic_auth_handler,
+    default_handler,
+    delete_from_gateway,
+    instance_ip_grouping_key,
+    passthrough_redirect_handler,
+    push_to_gateway,
+    pushadd_to_gateway,
+    tls_auth_handler,
+)

@@ -50,8 +50,8 @@ class Metric:
         self.multiprocess_mode = multiprocess_mode
         self.samples = []
 
-    def add_sample(self, name, labels, value, timestamp=None, exemplar=None):
-        self.samples.append(Sample(name, labels, value, timestamp, exemplar))
+    def add_sample(self, name, labels, value, timestamp=None, exemplar=None, native_histogram=None):
+        self.samples.append(Sample(name, labels, value, timestamp, exemplar, native_histogram))
 
     def as_dict(self):
         """The family as plain data (for JSON, logs, tests)."""

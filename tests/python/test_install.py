@@ -31,7 +31,8 @@ def test_meson_install_installs_the_module():
         assert len(exts) == 1 and sorted(os.listdir(pkg)) == sorted(
             ["__init__.py", "__main__.py", "registry.py", "metrics.py", "context_managers.py", "sets.py",
              "samples.py", "metrics_core.py", "collectors.py", "exposition.py", "callbacks.py",
-             "process_collectors.py", "activate.py", "run.py", "pusher.py", "prometheus_client", "_shim",
+             "process_collectors.py", "activate.py", "run.py", "pusher.py", "escaping.py", "gateway.py",
+             "prometheus_client", "_shim",
              os.path.basename(exts[0])])
         assert sorted(os.listdir(os.path.join(pkg, "prometheus_client", "openmetrics"))) == [
             "__init__.py", "exposition.py"]

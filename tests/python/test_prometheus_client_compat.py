@@ -9,6 +9,7 @@ import asyncio
 import gzip
 import importlib
 import os
+import re
 import urllib.request
 
 import pytest
@@ -166,7 +167,8 @@ def test_choose_encoder_wsgi_asgi_name_filter_gzip(mod):
     pc, core, om = mod
     enc = importlib.import_module(pc.__name__ + ".exposition")
     assert enc.choose_encoder(None)[1] == "text/plain; version=0.0.4; charset=utf-8"
-    assert enc.choose_encoder("application/openmetrics-text; version=1.0.0")[0] is om.generate_latest
+    encoder = enc.choose_encoder("application/openmetrics-text; version=1.0.0")[0]
+    assert getattr(encoder, "func", encoder) is om.generate_latest  # recent releases bind the escaping scheme
     reg = pc.CollectorRegistry()
     pc.Gauge("a", "A.", registry=reg).set(1)
     pc.Gauge("b", "B.", registry=reg).set(2)
@@ -244,9 +246,13 @@ def test_metric_classes_add_no_python_frame():
 
 
 def masked(text):
-    """The exposition with the values of _created samples (times) masked."""
+    """The exposition with the values of _created samples (times) masked,
+    and two-digit exponents without the leading zero prometheus_client
+    0.16 gives them (e+012: fixed in its later releases, which
+    shmetrics follows)."""
+    text = re.sub(r"e\+0(\d\d)\b", r"e+\1", text.decode())
     return "\n".join(line.rsplit(" ", 1)[0] + " T" if "_created" in line and not line.startswith("#") else line
-                     for line in text.decode().split("\n"))
+                      for line in text.split("\n"))
 
 
 def fill(pc):
@@ -338,7 +344,8 @@ def test_http_server_gzip_name_filter_and_handler(tmp_path):
                                               "Accept": "application/openmetrics-text; version=1.0.0"})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.headers["Content-Encoding"] == "gzip"
-            assert r.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            assert r.headers["Content-Type"] == ("application/openmetrics-text; version=1.0.0; charset=utf-8; "
+                                                 "escaping=underscores")
             assert gzip.decompress(r.read()) == b"# HELP a A.\n# TYPE a gauge\na 1.0\n# EOF\n"
     finally:
         httpd.shutdown()

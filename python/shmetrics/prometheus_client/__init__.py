@@ -14,11 +14,17 @@ docs/python.md, "The prometheus_client module".
 from ..collectors import REGISTRY, CollectorRegistry
 from ..exposition import (
     CONTENT_TYPE_LATEST,
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CONTENT_TYPE_PLAIN_1_0_0,
     MetricsHandler,
     choose_encoder,
+    delete_from_gateway,
     generate_latest,
+    instance_ip_grouping_key,
     make_asgi_app,
     make_wsgi_app,
+    push_to_gateway,
+    pushadd_to_gateway,
     start_http_server,
     start_wsgi_server,
     write_to_textfile,
@@ -37,6 +43,8 @@ enable_created_metrics = _metrics.enable_created_metrics
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_PLAIN_0_0_4",
+    "CONTENT_TYPE_PLAIN_1_0_0",
     "CollectorRegistry",
     "Counter",
     "Enum",
@@ -54,12 +62,19 @@ __all__ = [
     "REGISTRY",
     "Summary",
     "choose_encoder",
+    "delete_from_gateway",
     "disable_created_metrics",
     "enable_created_metrics",
     "generate_latest",
+    "instance_ip_grouping_key",
     "make_asgi_app",
     "make_wsgi_app",
+    "push_to_gateway",
+    "pushadd_to_gateway",
     "start_http_server",
     "start_wsgi_server",
     "write_to_textfile",
 ]
+
+# The submodules are attributes after `import prometheus_client`, as there.
+from . import exposition, gc_collector, metrics, metrics_core, platform_collector, process_collector, registry  # noqa: E402,F401,I100
