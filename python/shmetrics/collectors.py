@@ -29,6 +29,7 @@ import uuid
 from . import callbacks
 from .metrics_core import Metric
 from .registry import Registry, default_registry
+from .samples import sample_value
 
 __all__ = [
     "CollectorRegistry",
@@ -210,12 +211,7 @@ class CollectorRegistry:
 
     def get_sample_value(self, name, labels=None):
         """The value of one sample, or None (meant for tests)."""
-        labels = labels or {}
-        for metric in self.collect():
-            for s in metric.samples:
-                if s.name == name and s.labels == labels:
-                    return s.value
-        return None
+        return sample_value(self.collect(), name, labels)
 
 
 def _created_wanted():

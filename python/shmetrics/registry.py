@@ -12,7 +12,7 @@ import threading
 from . import _shmetrics
 from . import callbacks as _callbacks  # set_function values, refreshed before a read
 from .metrics_core import Metric
-from .samples import Exemplar, Sample
+from .samples import Exemplar, Sample, sample_value
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
@@ -68,12 +68,7 @@ class Registry(_shmetrics.Arena):
     def get_sample_value(self, name, labels=None):
         """The value of one sample (e.g. 'requests_total' with its labels),
         or None when there is no such sample; as prometheus_client's."""
-        labels = labels or {}
-        for metric in self.collect():
-            for s in metric.samples:
-                if s.name == name and s.labels == labels:
-                    return s.value
-        return None
+        return sample_value(self.collect(), name, labels)
 
     def __reduce__(self):
         # Pickled (e.g. as an argument of a spawned process): the other

@@ -87,3 +87,15 @@ class Sample(NamedTuple):
     timestamp: Optional[Union[float, Timestamp]] = None
     exemplar: Optional[Exemplar] = None
     native_histogram: Optional[NativeHistogram] = None
+
+
+def sample_value(metrics, name, labels=None):
+    """The value of the sample `name` with exactly `labels` (None: none)
+    among `metrics` (Metric objects), or None: get_sample_value of both
+    registries."""
+    labels = labels or {}
+    for metric in metrics:
+        for s in metric.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    return None
