@@ -277,14 +277,14 @@ int shm_exemplar_block(struct shm_arena *a, uint32_t series, uint32_t nslots, ui
  * two steps (the protocol is at the top of shm/exemplar.c): begin takes
  * the slot (0, with the slot's busy word in *ticket) or drops the
  * exemplar (1: another live writer holds it); a taken slot must then be
- * ended, with the label text as `len` bytes in whole words (`words`, the
- * bytes past `len` in its last word zero), checked by the caller.  The
- * caller encodes its text between the two, after the slot's CAS, so that
- * its stores need not drain before that locked instruction.  Lock-free.
- * Writers only. */
+ * ended, with the label text as `n` strings of len[i] bytes, each stored
+ * followed by a NUL (names and values alternately, checked by the caller:
+ * at most SHM_EXEMPLAR_TEXT bytes in all).  The text is written straight
+ * into the slot after its CAS, so that no store of it waits for that
+ * locked instruction.  Lock-free.  Writers only. */
 int shm_exemplar_begin(uint64_t *block, uint32_t slot, uint64_t *ticket);
 void shm_exemplar_end(uint64_t *block, uint32_t slot, uint64_t ticket, double value, uint64_t ts_ns,
-                      const uint64_t *words, uint32_t len);
+                      const char *const *str, const uint16_t *len, size_t n);
 /* Copy slot `slot` of a block from shm_exemplar_find: 0; -ENOENT, never
  * written; -EAGAIN, a writer held it through every try; -EBADMSG (with the
  * message), a length beyond the slot.  Any reader. */

@@ -234,8 +234,55 @@ dropped:
     return 1;
 }
 
+/* Store the label text, `n` strings each followed by its NUL, into the
+ * slot's text words, word by word with relaxed stores, and return its
+ * length.  On a little-endian machine eight bytes of a string are one load
+ * shifted into place (the strings follow each other at any byte offset);
+ * elsewhere the text is put together in private memory first.  The bytes
+ * after the text in its last word are zero. */
+static uint32_t store_text(uint64_t *dst, const char *const *str, const uint16_t *len, size_t n)
+{
+    uint32_t total = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t acc = 0; /* the next word's first `fill` bytes */
+    unsigned fill = 0;
+    uint32_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)str[i];
+        size_t l = len[i], k = 0;
+        for (; k + 8 <= l; k += 8) {
+            uint64_t x;
+            memcpy(&x, p + k, 8);
+            shmetrics_store_relaxed(&dst[w++], fill ? acc | x << (8 * fill) : x);
+            acc = fill ? x >> (64 - 8 * fill) : 0;
+        }
+        for (; k <= l; k++) { /* the rest, then the NUL */
+            acc |= (uint64_t)(k < l ? p[k] : 0) << (8 * fill);
+            if (++fill == 8) {
+                shmetrics_store_relaxed(&dst[w++], acc);
+                acc = 0;
+                fill = 0;
+            }
+        }
+        total += (uint32_t)l + 1;
+    }
+    if (fill)
+        shmetrics_store_relaxed(&dst[w], acc);
+#else
+    uint64_t words[SHM_EXEMPLAR_TEXT / 8] = {0};
+    char *text = (char *)words;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(text + total, str[i], len[i]);
+        total += (uint32_t)len[i] + 1; /* the NUL: words are zeroed */
+    }
+    for (uint32_t i = 0; i < (total + 7) / 8; i++)
+        shmetrics_store_relaxed(&dst[i], words[i]);
+#endif
+    return total;
+}
+
 void shm_exemplar_end(uint64_t *block, uint32_t slot, uint64_t ticket, double value, uint64_t ts_ns,
-                      const uint64_t *words, uint32_t len)
+                      const char *const *str, const uint16_t *len, size_t n)
 {
     uint64_t *x = slot_of(block, slot);
     uint64_t bits;
@@ -244,10 +291,8 @@ void shm_exemplar_end(uint64_t *block, uint32_t slot, uint64_t ticket, double va
     if (shmetrics_load_relaxed(&shm_exemplar_stop_hook))
         raise(SIGSTOP); /* tests: a writer killed in the middle of a write */
     shmetrics_store_relaxed(&x[SHM_EXEMPLAR_TS], ts_ns);
-    shmetrics_store_relaxed(&x[SHM_EXEMPLAR_LEN], (uint64_t)len);
-    uint32_t nw = (len + 7) / 8;
-    for (uint32_t i = 0; i < nw; i++)
-        shmetrics_store_relaxed(&x[SHM_EXEMPLAR_TEXT_W + i], words[i]);
+    uint32_t total = store_text(&x[SHM_EXEMPLAR_TEXT_W], str, len, n);
+    shmetrics_store_relaxed(&x[SHM_EXEMPLAR_LEN], (uint64_t)total);
     uint64_t count = (ticket >> 1) & SEQ_COUNT_MASK;
     shmetrics_store_release(&x[SHM_EXEMPLAR_SEQ], ((count + 1) & SEQ_COUNT_MASK) << 1);
 }

@@ -24,9 +24,9 @@
 #include "shm/names.h"
 
 /* Check `labels` whole, for the message of a refused exemplar.  The fast
- * encoder below stops at the first thing that looks wrong and asks this
+ * check below stops at the first thing that looks wrong and asks this
  * one, so the message names the same problem in the same order whatever
- * the encoder saw first. */
+ * the fast check saw first. */
 static int refuse(const shmetrics_label_t *labels, size_t n)
 {
     if (n && !labels)
@@ -49,33 +49,18 @@ static int refuse(const shmetrics_label_t *labels, size_t n)
     if (chars > SHM_EXEMPLAR_CHARS)
         return smx_fail(-EINVAL, "exemplar labels have %zu UTF-8 characters, exceeding the limit of %u", chars,
                         SHM_EXEMPLAR_CHARS);
-    return smx_fail(-EINVAL, "exemplar labels refused"); /* not reached: encode saw a problem */
+    return smx_fail(-EINVAL, "exemplar labels refused"); /* not reached: check() saw a problem */
 }
 
-/* Copy a short string with its NUL: a word at a time, then bytes.  (A
- * memcpy of a length only known at run time became `rep movsq`, whose
- * start-up cost was most of an exemplar's encoding.) */
-static char *copy_short(char *dst, const char *src, size_t len)
-{
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, src + i, 8);
-        memcpy(dst + i, &w, 8);
-    }
-    for (; i <= len; i++)
-        dst[i] = src[i];
-    return dst + len + 1;
-}
-
-/* Check `labels`, keeping each string's length for encode(): at most
+/* Check `labels`, keeping each string and its length for the slot's
+ * text (shm_exemplar_end writes it straight into the slot): at most
  * SHM_EXEMPLAR_CHARS characters in all, so at most that many labels; a
  * value longer than 4 bytes a character allows is too long unread.  Only
  * loads: the update's locked add comes next, and stores before it would
  * have to drain first. */
 struct checked {
-    const shmetrics_label_t *labels;
-    size_t n;
+    size_t n; /* strings: 2 a label */
+    const char *str[2 * SHM_EXEMPLAR_CHARS];
     uint16_t len[2 * SHM_EXEMPLAR_CHARS];
 };
 
@@ -99,25 +84,13 @@ static int check(const shmetrics_label_t *labels, size_t n, struct checked *c)
         for (size_t j = 0; j < i; j++)
             if (strcmp(labels[j].name, k) == 0)
                 return refuse(labels, n);
+        c->str[2 * i] = k;
+        c->str[2 * i + 1] = v;
         c->len[2 * i] = (uint16_t)kl;
         c->len[2 * i + 1] = (uint16_t)vl;
     }
-    c->labels = labels;
-    c->n = n;
+    c->n = 2 * n;
     return 0;
-}
-
-/* The checked labels as (name NUL value NUL) pairs in `words`, the bytes
- * after the text in its last word zero: at most 511 bytes (layout.h). */
-static uint32_t encode(const struct checked *c, uint64_t *words)
-{
-    char *text = (char *)words, *end = text;
-    for (size_t i = 0; i < c->n; i++)
-        end = copy_short(copy_short(end, c->labels[i].name, c->len[2 * i]), c->labels[i].value, c->len[2 * i + 1]);
-    size_t pos = (size_t)(end - text);
-    if (pos % 8)
-        memset(end, 0, 8 - pos % 8);
-    return (uint32_t)pos;
 }
 
 /* The series' exemplar block, allocated on its first exemplar. */
@@ -139,7 +112,7 @@ static int block_of(struct smx_series *s, uint32_t nslots, uint64_t **block)
 /* An exemplar checked, and the block it goes to: prepared before the
  * update (a refused exemplar changes nothing), published after it (the
  * update counts even when the pool had no room for the block): the slot
- * taken, the text encoded, the slot released. */
+ * taken, the text written, the slot released. */
 struct pending {
     struct checked labels;
     uint64_t *block;
@@ -159,11 +132,10 @@ static int publish(const struct pending *p, uint32_t slot, double value)
 {
     if (p->block_rc < 0)
         return p->block_rc;
-    uint64_t ticket, words[SHM_EXEMPLAR_TEXT / 8];
+    uint64_t ticket;
     if (shm_exemplar_begin(p->block, slot, &ticket) != 0)
         return 0; /* dropped: another writer's exemplar is being stored */
-    uint32_t len = encode(&p->labels, words);
-    shm_exemplar_end(p->block, slot, ticket, value, smx_real_coarse_ns(), words, len);
+    shm_exemplar_end(p->block, slot, ticket, value, smx_real_coarse_ns(), p->labels.str, p->labels.len, p->labels.n);
     return 0;
 }
 

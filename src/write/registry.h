@@ -193,8 +193,12 @@ int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values)
  * use) as the series of the label values then the pairs. */
 int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, const shmetrics_label_t *pairs, size_t n,
                         struct smx_series **out);
-/* The series object behind a handle of any type. */
-struct smx_series *smx_series_of_handle(const void *handle);
+/* The series object behind a handle of any type (inline: the exemplar
+ * calls take it on a worker's hot path). */
+static inline struct smx_series *smx_series_of_handle(const void *handle)
+{
+    return caa_container_of((void *)(uintptr_t)handle, struct smx_series, h);
+}
 int smx_series_clear(struct smx_metric *m);
 
 /* src/write/spec.c */

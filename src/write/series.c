@@ -334,11 +334,6 @@ int smx_info_series_get(struct smx_metric *m, const char *key, size_t key_len, c
     return rc;
 }
 
-struct smx_series *smx_series_of_handle(const void *handle)
-{
-    return caa_container_of((void *)(uintptr_t)handle, struct smx_series, h);
-}
-
 int smx_series_remove(struct smx_metric *m, size_t n, const char *const *values)
 {
     if (!m)
