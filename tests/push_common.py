@@ -13,6 +13,7 @@ they fail and say which command installs them.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +44,17 @@ def npm_modules(pkg, version):
               % (pkg, version, "at version %s" % found if found else "missing", NPM_DIR, NPM_INSTALL), flush=True)
         sys.exit(1)
     return NPM_DIR
+
+
+def remove_files(tmp, *arenas):
+    """The end of a push test: its arenas and its temporary directory
+    removed (what is already gone is fine)."""
+    for path in arenas:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def free_port(kind=socket.SOCK_STREAM):

@@ -29,14 +29,13 @@ Everything started here is bounded in time and stopped by PID.
 """
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 from prom_server import Prometheus
 from prometheus_native import COUNT, PROCS, SCHEMA, expected
-from push_common import Checks, cli, dump_json, free_port, npm_modules, wait_for
+from push_common import Checks, cli, dump_json, free_port, npm_modules, remove_files, wait_for
 from push_otlp import Receiver, decode
 
 FEED = os.environ["SHMETRICS_FEED"]
@@ -235,11 +234,7 @@ def main():
         test_remote_write_refused(tmp)
         test_otlp(root, tmp)
     finally:
-        try:
-            os.unlink(ARENA)
-        except FileNotFoundError:
-            pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_files(tmp, ARENA)
     return T.summary()
 
 

@@ -17,7 +17,6 @@ Everything started here is bounded in time and stopped by PID.
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import threading
 import time
 
-from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_modules, wait_for
+from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_modules, remove_files, wait_for
 
 FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-push-otlp-%d" % os.getpid()
@@ -294,12 +293,7 @@ def main():
         test_retry(root, tmp)
         test_errors()
     finally:
-        for suffix in ("", "-retry"):
-            try:
-                os.unlink(ARENA + suffix)
-            except FileNotFoundError:
-                pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_files(tmp, ARENA, ARENA + "-retry")
     return T.summary()
 
 

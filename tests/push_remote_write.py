@@ -9,13 +9,12 @@ Prometheus answers with 404.
 Everything started here is bounded in time and stopped by PID.
 """
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 from prom_server import Prometheus
-from push_common import Checks, Pusher, cli, dump_json, free_port, wait_for
+from push_common import Checks, Pusher, cli, dump_json, free_port, remove_files, wait_for
 
 FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-push-rw-%d" % os.getpid()
@@ -118,11 +117,7 @@ def main():
         test_exact(tmp)
         test_down_then_up(tmp)
     finally:
-        try:
-            os.unlink(ARENA)
-        except FileNotFoundError:
-            pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_files(tmp, ARENA)
     return T.summary()
 
 

@@ -16,14 +16,14 @@ Everything started here is bounded in time and stopped by PID.
 """
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from push_common import HERE, Checks, Pusher, cli, dump_json, free_port, npm_modules, stop_proc, wait_for
+from push_common import (HERE, Checks, Pusher, cli, dump_json, free_port, npm_modules, remove_files, stop_proc,
+                         wait_for)
 
 FEED = os.environ["SHMETRICS_FEED"]
 ARENA = "/dev/shm/shmetrics-push-statsd-%d" % os.getpid()
@@ -224,17 +224,12 @@ def main():
         test_down_then_up(modules, tmp)
         test_tags(modules, tmp)
     finally:
-        for suffix in ("", "-down"):
-            try:
-                os.unlink(ARENA + suffix)
-            except FileNotFoundError:
-                pass
         if T.failed:
             for name in sorted(os.listdir(tmp)):
                 if name.endswith(".log"):
                     with open(os.path.join(tmp, name)) as f:
                         sys.stdout.write("".join("# " + l for l in f.readlines()[-10:]))
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_files(tmp, ARENA, ARENA + "-down")
     return T.summary()
 
 
