@@ -43,15 +43,24 @@ class Prometheus:
         except OSError:
             return False
 
-    def query(self, expr):
-        """The result list of an instant query; OSError while Prometheus
-        is not up, RuntimeError when it refuses the query."""
-        url = "http://127.0.0.1:%d/api/v1/query?%s" % (self.port, urllib.parse.urlencode({"query": expr}))
+    def api(self, path, **params):
+        """The data of a call to the HTTP API (/api/v1/PATH); OSError while
+        Prometheus is not up, RuntimeError when it refuses the call."""
+        url = "http://127.0.0.1:%d/api/v1/%s?%s" % (self.port, path, urllib.parse.urlencode(params))
         with urllib.request.urlopen(url, timeout=10) as r:
             doc = json.load(r)
         if doc.get("status") != "success":
             raise RuntimeError(doc)
-        return doc["data"]["result"]
+        return doc["data"]
+
+    def query(self, expr):
+        """The result list of an instant query."""
+        return self.api("query", query=expr)["result"]
+
+    def query_exemplars(self, expr, start, end):
+        """The exemplars stored for `expr` between two times (seconds):
+        a list of {seriesLabels, exemplars}."""
+        return self.api("query_exemplars", query=expr, start="%.3f" % start, end="%.3f" % end)
 
     def scalar(self, expr):
         """The value of a query that returns exactly one sample, else (or

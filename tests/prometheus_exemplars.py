@@ -16,15 +16,12 @@ Everything started here is bounded in time and stopped by PID, on
 127.0.0.1.  Needs SHMETRICS_CLI in the environment; run by Debian's
 python3.
 """
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 
 from prom_server import Prometheus, finish, scrape_config
 from serve_proc import Server
@@ -67,22 +64,12 @@ def written():
     return every, last
 
 
-def query_exemplars(prom, metric, start, end):
-    url = "http://127.0.0.1:%d/api/v1/query_exemplars?%s" % (
-        prom.port, urllib.parse.urlencode({"query": metric, "start": "%.3f" % start, "end": "%.3f" % end}))
-    with urllib.request.urlopen(url, timeout=10) as r:
-        doc = json.load(r)
-    if doc.get("status") != "success":
-        raise RuntimeError(doc)
-    return doc["data"]
-
-
 def stored(prom, start, end):
     """[(series key, trace id, value, timestamp)] of every exemplar
     Prometheus returns for the two metrics."""
     out = []
     for metric in ("ex_requests_total", "ex_latency_seconds_bucket"):
-        for series in query_exemplars(prom, metric, start, end):
+        for series in prom.query_exemplars(metric, start, end):
             sl = series["seriesLabels"]
             key = (sl.get("__name__"), sl.get("worker"), sl.get("le"))
             for e in series["exemplars"]:

@@ -18,15 +18,12 @@ reads it from the +Inf bucket the protobuf body carries for it.
 Everything started here is bounded in time and stopped by PID.  Needs
 SHMETRICS_CLI and SHMETRICS_FEED in the environment; run by Debian's python3.
 """
-import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 
 from prom_server import Prometheus, finish, scrape_config
 from push_common import stop_proc
@@ -108,11 +105,9 @@ def main():
 
         # The last exemplar of the native histogram (one slot: native-only).
         def exemplars():
-            url = "http://127.0.0.1:%d/api/v1/query_exemplars?%s" % (prom.port, urllib.parse.urlencode(
-                {"query": "native_ex_seconds", "start": "%.3f" % (start - 60), "end": "%.3f" % (time.time() + 60)}))
-            with urllib.request.urlopen(url, timeout=10) as r:
-                doc = json.load(r)
-            return [(e["labels"], float(e["value"])) for d in doc.get("data", []) for e in d["exemplars"]]
+            return [(e["labels"], float(e["value"]))
+                    for d in prom.query_exemplars("native_ex_seconds", start - 60, time.time() + 60)
+                    for e in d["exemplars"]]
         got = prom.wait(lambda: exemplars() or None, 30)
         check(got == [({"trace_id": "native-ex-2"}, 300.0)], "query_exemplars: the native histogram's last exemplar",
               got)

@@ -35,8 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 
 from prom_server import Prometheus, finish, scrape_config
 from push_common import stop_proc
@@ -94,12 +92,7 @@ def label_values(prom, expr):
     if not m:
         return None
     args = {"match[]": m.group(1)} if m.group(1) else {}
-    url = "http://127.0.0.1:%d/api/v1/label/%s/values?%s" % (prom.port, m.group(2), urllib.parse.urlencode(args))
-    with urllib.request.urlopen(url, timeout=10) as r:
-        doc = json.load(r)
-    if doc.get("status") != "success":
-        raise RuntimeError(doc)
-    return m.group(2), doc["data"]
+    return m.group(2), prom.api("label/%s/values" % m.group(2), **args)
 
 
 def start_demo():
