@@ -108,23 +108,43 @@ _Static_assert(sizeof(((struct shm_exemplar *)0)->text) == SHM_EXEMPLAR_TEXT, "e
 
 int shm_exemplar_stop_hook;
 
-/* The block at 1 + word `w` of the pool, if it is one for (series, nslots)
- * that lies inside what the pool has handed out. */
-static int block_at(const struct shm_arena *a, uint32_t series, uint32_t nslots, uint64_t w, const uint64_t **out)
+/* Where a block at 1 + pool word `w` stands: 0 and *out when it lies
+ * inside what the pool has handed out and its header names `series` and
+ * `nslots` slots (nslots 0: whatever count it names, its slots inside the
+ * pool too); 1 when it lies outside; 2 for a header that says otherwise.
+ * Sets no message: the scrape's check and the counts' walk share it. */
+static int block_where(const struct shm_arena *a, uint32_t series, uint32_t nslots, uint64_t w, const uint64_t **out)
 {
     uint64_t word = w - 1, used = shmetrics_load_acquire(&a->sh->pool_used), cap = a->h.pool_bytes / 8;
     if (used > cap)
         used = cap;
-    uint64_t need = SHM_EXEMPLAR_BLOCK_WORDS(nslots);
-    if (word % SHM_LINE_WORDS || word > used || need > used - word)
-        return smx_fail(-EBADMSG, "series record %u: exemplar block out of range", series);
+    if (word % SHM_LINE_WORDS || word > used || SHM_EXEMPLAR_HEADER_WORDS > used - word)
+        return 1;
     const uint64_t *b = shm_pool(a) + word;
+    uint64_t have = shmetrics_load_relaxed(&b[SHM_EXEMPLAR_NSLOTS_W]);
+    if (nslots == 0 && have <= UINT32_MAX)
+        nslots = (uint32_t)have;
+    if (SHM_EXEMPLAR_BLOCK_WORDS(nslots) > used - word)
+        return 1;
     if (shmetrics_load_relaxed(&b[SHM_EXEMPLAR_MAGIC_W]) != SHM_EXEMPLARS_MAGIC ||
-        shmetrics_load_relaxed(&b[SHM_EXEMPLAR_SERIES_W]) != series ||
-        shmetrics_load_relaxed(&b[SHM_EXEMPLAR_NSLOTS_W]) != nslots)
-        return smx_fail(-EBADMSG, "series record %u: bad exemplar block header", series);
+        shmetrics_load_relaxed(&b[SHM_EXEMPLAR_SERIES_W]) != series || have != nslots)
+        return 2;
     *out = b;
     return 0;
+}
+
+/* The block at 1 + word `w` of the pool, if it is one for (series, nslots)
+ * that lies inside what the pool has handed out. */
+static int block_at(const struct shm_arena *a, uint32_t series, uint32_t nslots, uint64_t w, const uint64_t **out)
+{
+    switch (block_where(a, series, nslots, w, out)) {
+    case 0:
+        return 0;
+    case 1:
+        return smx_fail(-EBADMSG, "series record %u: exemplar block out of range", series);
+    default:
+        return smx_fail(-EBADMSG, "series record %u: bad exemplar block header", series);
+    }
 }
 
 int shm_exemplar_find(const struct shm_arena *a, uint32_t series, uint32_t nslots, const uint64_t **block)
@@ -335,17 +355,11 @@ void shm_exemplar_totals(const struct shm_arena *a, uint64_t *dropped, uint64_t 
 {
     uint64_t d = 0, t = 0;
     uint32_t n = shm_series_used(a);
-    uint64_t used = shmetrics_load_acquire(&a->sh->pool_used), cap = a->h.pool_bytes / 8;
-    if (used > cap)
-        used = cap;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t w = shmetrics_load_acquire(&shm_series_recs(a)[i].exemplars);
-        if (w == 0 || w - 1 >= used || (w - 1) % SHM_LINE_WORDS || used - (w - 1) < SHM_EXEMPLAR_HEADER_WORDS)
-            continue;
-        const uint64_t *b = shm_pool(a) + (w - 1);
-        if (shmetrics_load_relaxed(&b[SHM_EXEMPLAR_MAGIC_W]) != SHM_EXEMPLARS_MAGIC ||
-            shmetrics_load_relaxed(&b[SHM_EXEMPLAR_SERIES_W]) != i)
-            continue; /* damaged: the scrape reports it, the totals skip it */
+        const uint64_t *b;
+        if (w == 0 || block_where(a, i, 0, w, &b) != 0)
+            continue; /* none, or damaged: the scrape reports it, the totals skip it */
         uint64_t bd, bt;
         shm_exemplar_counts(b, &bd, &bt);
         d += bd;

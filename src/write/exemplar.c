@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/write/exemplar.c - owns the exemplar calls of the C API: checking and
- * encoding an exemplar's labels, counting the update it comes with, and
- * handing the exemplar to the arena (shm/exemplar.c, which owns the block
- * and the lock-free protocol).
+ * src/write/exemplar.c - owns the exemplar calls of the C API: checking an
+ * exemplar's labels, counting the update it comes with, and handing the
+ * exemplar to the arena (shm/exemplar.c, which owns the block, the text's
+ * layout and the lock-free protocol).
  *
  * The order is what prometheus_client does: an exemplar that is refused
  * (-EINVAL) changes nothing, not even the count; one that is accepted is
@@ -55,9 +55,10 @@ static int refuse(const shmetrics_label_t *labels, size_t n)
 /* Check `labels`, keeping each string and its length for the slot's
  * text (shm_exemplar_end writes it straight into the slot): at most
  * SHM_EXEMPLAR_CHARS characters in all, so at most that many labels; a
- * value longer than 4 bytes a character allows is too long unread.  Only
- * loads: the update's locked add comes next, and stores before it would
- * have to drain first. */
+ * value longer than 4 bytes a character allows is too long unread.  It
+ * stores only a pointer and a length a string: the update's locked add
+ * comes next, and stores before it have to drain first, so the text
+ * itself is written after the slot's CAS. */
 struct checked {
     size_t n; /* strings: 2 a label */
     const char *str[2 * SHM_EXEMPLAR_CHARS];
