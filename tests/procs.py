@@ -103,7 +103,9 @@ def wait_gone(pid, zombie_ok=False):
     for _ in range(1000):
         try:
             state = proc_stat(pid)[0]
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
+            # The open can succeed and the read fail with ESRCH when the
+            # process is reaped between the two.
             return True
         if zombie_ok and state == b"Z":
             return True
