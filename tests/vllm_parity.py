@@ -46,14 +46,18 @@ ENGINES = 3
 MODEL = "demo-llama-3-8b"
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Scraping before the queries: every 1m window then holds a minute of
-# traffic, and the odd engine has slept once (36 s after it started), which
-# the sleep-mode operation table needs.
+# traffic, and the odd engine has slept twice (16 and 36 s after it
+# started), which the sleep-mode operation tables need: the one over the
+# selected range asks for an increase of the count inside the window.
 SCRAPE_SECONDS = 45
 
 # The dashboards the expressions come from (vLLM repository, the commit
 # each was read at).  Later versions of the overview, instances, KV cache
 # and speculative decoding dashboards (commit b29712c) add each target's
-# datasource and retitle some panels; the expressions compared are the same.
+# datasource and retitle some panels, with the same expressions but for
+# the instances dashboard's sleep and weight update table: its three
+# targets count over the selected range (increase, rate) instead of
+# since the process started (last_over_time).  Both tables are here.
 DASHBOARDS = {
     "prometheus_grafana/grafana.json": "4b5c627c23e6690b8987100d1cbf78e34ac14bf9",
     "dashboards/grafana/vllm_overview.json": "0b9faa4138937a56ee61d7e2acb55b06fa12b44c",

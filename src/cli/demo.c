@@ -312,7 +312,7 @@ const struct verb verb_demo = {
     "LoRA adapters, one loaded at a time (requests for the other wait, deferred);\n"
     "speculative decoding with 3 draft tokens a step, accepted per position;\n"
     "finish reasons stop, length, abort and error; and the odd engines asleep\n"
-    "(level 1) 4 s in every 40.  Each engine starts with the series vLLM creates\n"
+    "(level 1) 4 s in every 20.  Each engine starts with the series vLLM creates\n"
     "at 0 and vllm:cache_config_info.  The API server records\n"
     "http_requests_total, http_request_duration_seconds and the request and\n"
     "response sizes for every response and every sleep and wake operation (with\n"

@@ -28,7 +28,7 @@
 #define MAX_QUEUE 512
 #define TICK_NS 10000000ull
 #define KV_CAPACITY 20000.0 /* tokens of KV cache */
-#define SLEEP_EVERY 40.0    /* seconds between the naps of an odd engine */
+#define SLEEP_EVERY 20.0    /* seconds between the naps of an odd engine */
 #define SLEEP_FOR 4.0
 
 static const char *const adapters[] = {"", "demo-lora-sql", "demo-lora-chat"};
