@@ -48,10 +48,22 @@ static inline uint64_t smx_real_coarse_ns(void)
     return smx_clock_ns(CLOCK_REALTIME_COARSE);
 }
 
-/* Seconds as a double, for printing and rates. */
+/* Seconds as a double, for printing and rates: whole seconds and the
+ * fraction apart, so that a time of the epoch's size comes back as the
+ * double it was made from (smx_s_to_ns), which one division of 64-bit
+ * nanoseconds (more than 2^53) does not. */
 static inline double smx_ns_to_s(uint64_t ns)
 {
-    return (double)ns / 1e9;
+    return (double)(ns / SMX_NS_PER_SEC) + (double)(ns % SMX_NS_PER_SEC) / 1e9;
+}
+
+/* Seconds (finite, >= 0, < 2^33) to nanoseconds, to the nearest: the
+ * fraction is taken apart from the whole seconds (exactly) before it is
+ * scaled, as smx_ns_to_s puts them together. */
+static inline uint64_t smx_s_to_ns(double s)
+{
+    uint64_t whole = (uint64_t)s;
+    return whole * SMX_NS_PER_SEC + (uint64_t)((s - (double)whole) * 1e9 + 0.5);
 }
 
 #endif

@@ -233,6 +233,23 @@ shmetrics_registry_t *shmetrics_default(void);
  * after it (they count nothing).  Setup. */
 int shmetrics_shutdown(shmetrics_registry_t *reg, unsigned flags);
 
+/*
+ * The wall clock of the times `reg` stamps: a series' creation time (the
+ * _created of OpenMetrics) when this process publishes the series, brings
+ * back a removed label set or resets the arena (shmetrics_reset), and an
+ * exemplar's time when its updates keep one.  `clock(arg)` returns seconds
+ * since the epoch; a result that is not a number in (0, 2^33) means "no
+ * time", and the stamp is taken from the library's own clock, as it is
+ * with a NULL clock, the default (CLOCK_REALTIME; exemplars
+ * CLOCK_REALTIME_COARSE).  For a binding whose language has its own clock:
+ * Python's time.time(), which programs' tests replace.  Called in the
+ * thread that makes the series or the update, holding no lock and no
+ * exemplar slot of the library; it must not call the library on `reg`.
+ * -EINVAL for a handle that is not an open registry.  Setup: before other
+ * threads use `reg`.
+ */
+int shmetrics_registry_set_clock(shmetrics_registry_t *reg, double (*clock)(void *arg), void *arg);
+
 /* -------------------------------------------------------------- registering */
 
 /*

@@ -617,6 +617,12 @@ const char *shm_arena_path(const struct shm_arena *a)
     return a->path;
 }
 
+void shm_arena_set_clock(struct shm_arena *a, uint64_t (*now_ns)(void *arg), void *arg)
+{
+    a->now_ns = now_ns;
+    a->now_arg = arg;
+}
+
 void shm_arena_usage(const struct shm_arena *a, struct shm_usage *u)
 {
     memset(u, 0, sizeof *u);

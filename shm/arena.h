@@ -57,6 +57,10 @@ bool shm_arena_readonly(const struct shm_arena *a);
  * page could not be allocated: its filesystem is full). */
 int shm_arena_fault(const struct shm_arena *a, const char *what);
 const char *shm_arena_path(const struct shm_arena *a);
+/* The clock of the creation times this process stamps on series (in
+ * CLOCK_REALTIME ns; a result of 0 means CLOCK_REALTIME); NULL restores
+ * CLOCK_REALTIME.  Called with no lock held. */
+void shm_arena_set_clock(struct shm_arena *a, uint64_t (*now_ns)(void *arg), void *arg);
 
 /* The default stripe limit: the CPUs the system has (online or not)
  * rounded up to a power of two. */

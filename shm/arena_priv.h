@@ -22,6 +22,9 @@ struct shm_arena {
     struct shm_header *sh; /* the shared header: allocation words only */
     uint32_t spare_family; /* a record that lost a publication race, + 1 */
     uint32_t spare_series;
+    /* shm_arena_set_clock: NULL for CLOCK_REALTIME. */
+    uint64_t (*now_ns)(void *arg);
+    void *now_arg;
 };
 
 static inline struct shm_proc *shm_procs(const struct shm_arena *a)

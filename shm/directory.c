@@ -434,6 +434,14 @@ static int cells_alloc(struct shm_arena *a, const struct shm_family_view *fam, u
                                         : shm_pool_alloc(a, cells_words(fam), SHM_LINE_WORDS, "a new series", word);
 }
 
+/* The creation time this process stamps: its clock's (shm_arena_set_clock),
+ * else CLOCK_REALTIME. */
+static uint64_t created_now(const struct shm_arena *a)
+{
+    uint64_t t = a->now_ns ? a->now_ns(a->now_arg) : 0;
+    return t ? t : smx_real_ns();
+}
+
 /* Step 4 for a series: make sure it has cells and is marked ready. */
 static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_family_view *fam, bool creator,
                            uint64_t *cell)
@@ -463,7 +471,7 @@ static int series_complete(struct shm_arena *a, uint32_t idx, const struct shm_f
         /* A removed series comes back as a new one (its cells were
          * zeroed): it is created again now. */
         if (ready == SHM_REC_REMOVED)
-            shmetrics_store_relaxed(&s->created_ns, smx_real_ns());
+            shmetrics_store_relaxed(&s->created_ns, created_now(a));
         shmetrics_store_release(&s->ready, SHM_REC_READY);
     }
     *cell = c - 1;
@@ -511,7 +519,7 @@ int shm_series_register(struct shm_arena *a, uint32_t family, const char *key, s
     s->key_len = (uint32_t)key_len;
     s->flags = flags;
     s->cells = word + 1;
-    s->created_ns = smx_real_ns();
+    s->created_ns = created_now(a);
 
     rc = index_probe(a, index, a->h.series_buckets, a->h.series_cap, hash, series_match, &k, rec, &found);
     if (rc != 0) {

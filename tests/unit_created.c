@@ -138,6 +138,93 @@ Test(created, moved_by_a_reset_and_by_a_revival)
     shmetrics_snapshot_free(snap);
 }
 
+/* A clock a test sets: it returns *arg and counts its calls. */
+static int clock_calls;
+static double fixed_clock(void *arg)
+{
+    clock_calls++;
+    return *(const double *)arg;
+}
+
+static double created_of(const char *name)
+{
+    shmetrics_snapshot_t *snap = collect();
+    const shmetrics_family_t *f = test_family(snap, name);
+    cr_assert(f && f->nsamples, "%s", name);
+    double t = f->samples[0].created;
+    shmetrics_snapshot_free(snap);
+    return t;
+}
+
+Test(created, stamped_by_the_registry_s_clock)
+{
+    double now = 123.456;
+    clock_calls = 0;
+    cr_assert_eq(shmetrics_registry_set_clock(reg, fixed_clock, &now), 0);
+    shmetrics_counter_series_t *c;
+    shmetrics_histogram_series_t *h;
+    shmetrics_summary_series_t *s;
+    counter_hist_summary(&c, &h, &s);
+    cr_assert_eq(clock_calls, 3, "one call a new series, got %d", clock_calls);
+    cr_assert_eq(created_of("jobs"), 123.456);
+    cr_assert_eq(created_of("lat_seconds"), 123.456);
+    cr_assert_eq(created_of("ttft"), 123.456);
+
+    /* A known series: no call. */
+    shmetrics_counter_t *cm;
+    cr_assert_eq(shmetrics_counter_get(reg, "jobs", &cm), 0);
+    cr_assert_eq(shmetrics_counter_labels(cm, &c, "200", NULL), 0);
+    cr_assert_eq(clock_calls, 3);
+
+    /* An exemplar's time. */
+    const shmetrics_label_t ex[] = {{"trace_id", "abc"}};
+    cr_assert_eq(shmetrics_counter_inc_exemplar(c, 2, ex, 1), 0);
+    shmetrics_snapshot_t *snap = collect();
+    const shmetrics_exemplar_t *e = test_family(snap, "jobs")->samples[0].exemplar;
+    cr_assert(e);
+    cr_assert_eq(e->timestamp, 123.456, "%.9f", e->timestamp);
+    shmetrics_snapshot_free(snap);
+
+    /* A reset and a revival. */
+    now = 1700000000.25;
+    cr_assert_eq(shmetrics_reset(reg), 0);
+    cr_assert_eq(created_of("jobs"), 1700000000.25);
+    cr_assert_eq(created_of("ttft"), 1700000000.25);
+    now = 1700000001.5;
+    cr_assert_eq(shmetrics_counter_remove(cm, "200", NULL), 0);
+    cr_assert_eq(shmetrics_counter_labels(cm, &c, "200", NULL), 0);
+    cr_assert_eq(created_of("jobs"), 1700000001.5);
+
+    /* No time (NaN, 0, negative, past 2^33 s): the library's own clock. */
+    const double none[] = {NAN, 0, -1, 8589934592.0, INFINITY};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        now = none[i];
+        cr_assert_eq(shmetrics_counter_remove(cm, "200", NULL), 0);
+        uint64_t before = real_ns();
+        cr_assert_eq(shmetrics_counter_labels(cm, &c, "200", NULL), 0);
+        uint64_t after = real_ns();
+        double t = created_of("jobs");
+        cr_assert(t >= (double)before / 1e9 && t <= (double)after / 1e9, "clock %g: %.9f", none[i], t);
+    }
+
+    /* NULL: the library's clock again, without a call. */
+    cr_assert_eq(shmetrics_registry_set_clock(reg, NULL, NULL), 0);
+    int calls = clock_calls;
+    cr_assert_eq(shmetrics_counter_remove(cm, "200", NULL), 0);
+    uint64_t before = real_ns();
+    cr_assert_eq(shmetrics_counter_labels(cm, &c, "200", NULL), 0);
+    cr_assert_geq(created_of("jobs"), (double)before / 1e9);
+    cr_assert_eq(clock_calls, calls);
+}
+
+Test(created, a_clock_on_a_bad_handle)
+{
+    cr_assert_eq(shmetrics_registry_set_clock(NULL, fixed_clock, NULL), -EINVAL);
+    cr_assert(strstr(shmetrics_errmsg(), "shmetrics_registry_set_clock"), "%s", shmetrics_errmsg());
+    int junk[16] = {0};
+    cr_assert_eq(shmetrics_registry_set_clock((shmetrics_registry_t *)junk, fixed_clock, NULL), -EINVAL);
+}
+
 /* How the formats spell `v`: the value of a gauge built by hand. */
 static char *spell(double v)
 {

@@ -111,12 +111,52 @@ static int arena_init(smpy_arena *self, PyObject *args, PyObject *kwargs)
         smpy_raise(rc, SMPY_CTX_ARENA);
         return -1;
     }
+    smpy_arena_set_clock(reg);
     self->reg = reg;
     self->owned = 1;
     self->readonly = readonly;
     self->allow_foreign = allow_foreign;
     Py_XSETREF(self->path, fspath);
     return 0;
+}
+
+/*
+ * The registries' clock (shmetrics_registry_set_clock): Python's
+ * time.time(), looked up at each call as prometheus_client calls it, so
+ * that a test that replaces it fixes the _created samples and exemplar
+ * times it checks.  The library calls it only when this process makes a
+ * series, resets, or keeps an exemplar.  In a thread that does not hold
+ * the GIL, or when the call fails, 0: the library's own clock.
+ */
+static double python_clock(void *arg)
+{
+    (void)arg;
+    static PyObject *time_module, *time_name;
+    if (!PyGILState_Check())
+        return 0;
+    double t = 0;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (!time_module)
+        time_module = PyImport_ImportModule("time");
+    if (!time_name)
+        time_name = PyUnicode_InternFromString("time");
+    PyObject *r = time_module && time_name ? PyObject_CallMethodNoArgs(time_module, time_name) : NULL;
+    if (r) {
+        t = PyFloat_AsDouble(r);
+        Py_DECREF(r);
+    }
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        t = 0;
+    }
+    PyErr_Restore(type, value, tb);
+    return t;
+}
+
+void smpy_arena_set_clock(shmetrics_registry_t *reg)
+{
+    shmetrics_registry_set_clock(reg, python_clock, NULL);
 }
 
 static void arena_dealloc(smpy_arena *self)
@@ -170,6 +210,7 @@ PyObject *smpy_default_arena(PyObject *module, PyObject *cls)
         Py_DECREF(a);
         return NULL;
     }
+    smpy_arena_set_clock(reg);
     a->reg = reg;
     a->owned = 0;
     return (PyObject *)a;

@@ -82,6 +82,9 @@ PyObject *smpy_raise(int rc, enum smpy_ctx ctx);
 
 /* A ValueError unless the arena is open; 0 if it is. */
 int smpy_arena_check(smpy_arena *a);
+/* Give a registry Python's time.time() as its clock (creation times,
+ * exemplar times). */
+void smpy_arena_set_clock(shmetrics_registry_t *reg);
 
 /* The metric's type word ("counter", ...) and the full name of a parent
  * or child (borrowed). */

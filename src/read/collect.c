@@ -257,7 +257,7 @@ static int attach_exemplars(struct walk *w, const struct fam *f, uint32_t series
             l[i].value = text;
             text += strlen(text) + 1;
         }
-        *x = (shmetrics_exemplar_t){n, l, e.value, (double)e.ts_ns / 1e9};
+        *x = (shmetrics_exemplar_t){n, l, e.value, smx_ns_to_s(e.ts_ns)};
         out[slot].exemplar = x;
     }
     return 0;
@@ -912,7 +912,7 @@ static int build(struct walk *w)
                 rc = 0;
             }
             for (size_t k = first; dated && k < n; k++)
-                samples[k].created = (double)s->created_ns / 1e9;
+                samples[k].created = smx_ns_to_s(s->created_ns);
         }
         o->samples = samples;
         o->nsamples = n;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * src/write/admin.c - owns the whole-arena operations: reset (values and
- * creation times), and the status that `shmetrics stat` shows (capacities,
+ * creation times), the clock that stamps creation times and exemplars
+ * (shmetrics_registry_set_clock), and the status that `shmetrics stat` shows (capacities,
  * usage, processes).
  */
 #include <errno.h>
@@ -14,6 +15,36 @@
 #include "shm/guard.h"
 #include "shm/layout.h"
 
+/* 2^33 s, in the year 2242: a larger time is no time, and any smaller
+ * one fits the arena's 64-bit nanoseconds. */
+#define CLOCK_MAX_S 8589934592.0
+
+uint64_t smx_registry_clock_ns(const shmetrics_registry_t *reg)
+{
+    if (!reg->clock)
+        return 0;
+    double s = reg->clock(reg->clock_arg);
+    if (!(s > 0.0 && s < CLOCK_MAX_S)) /* NaN included */
+        return 0;
+    return smx_s_to_ns(s);
+}
+
+static uint64_t arena_clock(void *arg)
+{
+    return smx_registry_clock_ns(arg);
+}
+
+int shmetrics_registry_set_clock(shmetrics_registry_t *reg, double (*clock)(void *arg), void *arg)
+{
+    int rc = smx_registry_check(reg, __func__);
+    if (rc < 0)
+        return rc;
+    reg->clock = clock;
+    reg->clock_arg = arg;
+    shm_arena_set_clock(reg->arena, clock ? arena_clock : NULL, reg);
+    return 0;
+}
+
 int shmetrics_reset(shmetrics_registry_t *reg)
 {
     int rc = smx_registry_check(reg, __func__);
@@ -23,7 +54,9 @@ int shmetrics_reset(shmetrics_registry_t *reg)
     if (shm_arena_readonly(a))
         return smx_fail(-EROFS, "cannot reset: the arena is open read-only");
     /* One time for the whole reset: every series starts again at once. */
-    uint64_t now = smx_real_ns();
+    uint64_t now = smx_registry_clock_ns(reg);
+    if (!now)
+        now = smx_real_ns();
     uint32_t ns = shm_series_used(a);
     for (uint32_t i = 0; i < ns; i++) {
         struct shm_series_view v;

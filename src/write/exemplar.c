@@ -118,6 +118,7 @@ struct pending {
     struct checked labels;
     uint64_t *block;
     int block_rc;
+    const shmetrics_registry_t *reg;
 };
 
 static int prepare(struct pending *p, const void *handle, uint32_t nslots, const shmetrics_label_t *labels, size_t n)
@@ -125,7 +126,9 @@ static int prepare(struct pending *p, const void *handle, uint32_t nslots, const
     int rc = check(labels, n, &p->labels);
     if (rc < 0)
         return rc;
-    p->block_rc = block_of(smx_series_of_handle(handle), nslots, &p->block);
+    struct smx_series *s = smx_series_of_handle(handle);
+    p->reg = s->metric->reg;
+    p->block_rc = block_of(s, nslots, &p->block);
     return 0;
 }
 
@@ -133,10 +136,15 @@ static int publish(const struct pending *p, uint32_t slot, double value)
 {
     if (p->block_rc < 0)
         return p->block_rc;
+    /* The time before the slot is taken: a registry's clock may run code
+     * that takes long (shmetrics_registry_set_clock). */
+    uint64_t ts = p->reg->clock ? smx_registry_clock_ns(p->reg) : 0;
+    if (!ts)
+        ts = smx_real_coarse_ns();
     uint64_t ticket;
     if (shm_exemplar_begin(p->block, slot, &ticket) != 0)
         return 0; /* dropped: another writer's exemplar is being stored */
-    shm_exemplar_end(p->block, slot, ticket, value, smx_real_coarse_ns(), p->labels.str, p->labels.len, p->labels.n);
+    shm_exemplar_end(p->block, slot, ticket, value, ts, p->labels.str, p->labels.len, p->labels.n);
     return 0;
 }
 

@@ -158,12 +158,18 @@ struct shmetrics_registry {
      * it holds while the registry is open. */
     struct smx_life *life;
     uint64_t alive;
+    /* shmetrics_registry_set_clock: NULL for the library's own clocks. */
+    double (*clock)(void *arg);
+    void *clock_arg;
 };
 
 /* src/write/registry.c */
 /* 0 for a live registry; else -EINVAL with the message "`fn`: no registry
  * given" or "`fn`: not a shmetrics registry (bad magic 0x...)". */
 int smx_registry_check(const shmetrics_registry_t *reg, const char *fn);
+/* The registry's clock (shmetrics_registry_set_clock) in CLOCK_REALTIME
+ * nanoseconds, 0 when it has none or gave no time. */
+uint64_t smx_registry_clock_ns(const shmetrics_registry_t *reg);
 /* The same for a metric handle, which must also be of `type` (0: any). */
 int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn);
 int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,

@@ -203,3 +203,52 @@ def test_the_most_recent_state_and_info_win_across_processes(registry, arena_pat
     assert registry.get_sample_value("state", {"state": "a"}) == 1.0
     assert registry.get_sample_value("build_info", {"version": "1"}) == 1.0, "an older value set, set again, wins"
     assert registry.get_sample_value("build_info", {"version": "2"}) is None
+
+
+
+def test_created_and_exemplar_times_are_time_time_s(monkeypatch):
+    """A program's test that replaces time.time fixes the _created samples
+    and the exemplars' times, as it does with prometheus_client: the
+    OpenMetrics bodies are then the same, byte for byte."""
+    from shmetrics import prometheus_client as compat
+    from shmetrics.prometheus_client.openmetrics import exposition as compat_om
+
+    monkeypatch.setattr(time, "time", lambda: 123.456)
+
+    def make(mod, reg):
+        c = mod.Counter("cc", "A counter", ["a"], registry=reg)
+        c.labels("x").inc(2, exemplar={"trace_id": "abc"})
+        h = mod.Histogram("hh", "A histogram", buckets=[1, 2], registry=reg)
+        h.observe(1.5, exemplar={"trace_id": "def"})
+        return c
+
+    ref, reg = prometheus_client.CollectorRegistry(), compat.CollectorRegistry()
+    theirs, ours = make(prometheus_client, ref), make(compat, reg)
+    want = om_exposition.generate_latest(ref).decode()
+    assert 'cc_created{a="x"} 123.456\n' in want and '# {trace_id="abc"} 2.0 123.456\n' in want, want
+    assert compat_om.generate_latest(reg).decode() == want
+
+    # A new label set, and a reset (Debian's prometheus_client has no
+    # Counter.reset): the time of the call.
+    monkeypatch.setattr(time, "time", lambda: 1700000000.25)
+    for c in (theirs, ours):
+        c.labels("y").inc()
+    want = om_exposition.generate_latest(ref).decode()
+    assert 'cc_created{a="y"} 1.70000000025e+09\n' in want, want
+    assert compat_om.generate_latest(reg).decode() == want
+    monkeypatch.setattr(time, "time", lambda: 1700000001.5)
+    ours.labels("x").reset()
+    assert 'cc_created{a="x"} 1.7000000015e+09\n' in compat_om.generate_latest(reg).decode()
+
+    # A time.time that fails or gives no time: the library's own clock.
+    def broken():
+        raise RuntimeError("no clock")
+
+    for n, clock in enumerate((broken, lambda: float("nan"), lambda: "soon", lambda: -5.0)):
+        monkeypatch.setattr(time, "time", clock)
+        before = time.clock_gettime(time.CLOCK_REALTIME)
+        ours.labels("z%d" % n).inc()
+        after = time.clock_gettime(time.CLOCK_REALTIME)
+        created = [s.value for m in ours.collect() for s in m.samples
+                   if s.name == "cc_created" and s.labels["a"] == "z%d" % n]
+        assert len(created) == 1 and before - 0.001 <= created[0] <= after + 0.001, (n, created, before, after)
