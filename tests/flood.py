@@ -116,8 +116,9 @@ from tap import check, summary  # noqa: E402
 CLI = os.environ["SHMETRICS_CLI"]
 ARENA = "/dev/shm/shmetrics-flood-test-%d" % os.getpid()
 FLOOD = 10000
-# A sanitizer's quarantine holds freed memory on purpose: memory is then
-# reported, not judged.
+# A sanitizer's quarantine holds freed memory on purpose, and its checks
+# make every call several times slower: memory and scrape times are then
+# reported, not judged (every scrape must still be answered, exactly).
 SANITIZED = os.environ.get("SHMETRICS_SANITIZE", "none") not in ("", "none")
 
 
@@ -126,6 +127,9 @@ def check_memory(cond, what):
         print("# %s: not judged under %s" % (what, os.environ["SHMETRICS_SANITIZE"]))
     else:
         check(cond, what)
+
+
+check_time = check_memory
 
 
 def cli(*args, **kw):
@@ -178,7 +182,7 @@ def measured(srv, what):
     print("# %s: scrapes p50 %.1f ms, p99 %.1f ms; collector RSS %d KiB (peak %d KiB), %d descriptors"
           % (what, p50, p99, srv.status("VmRSS"), srv.status("VmHWM"), srv.fds()))
     check(not bad, "%s: 20 scrapes answered 200 with the exact value" % what, bad[:2])
-    check(p99 < 100, "%s: p99 of 20 scrapes under 100 ms (%.1f ms)" % (what, p99))
+    check_time(p99 < 100, "%s: p99 of 20 scrapes under 100 ms (%.1f ms)" % (what, p99))
     return last
 
 
