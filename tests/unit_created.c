@@ -442,7 +442,9 @@ Test(damage, a_creation_time_unset_or_more_than_a_day_ahead)
     rec->created_ns = hour;
     shmetrics_snapshot_t *snap = collect();
     cr_assert_eq(snap->damaged, 0);
-    cr_assert_eq(test_family(snap, "jobs")->samples[0].created, (double)hour / 1e9);
+    /* Seconds as the library converts them: whole and fraction apart. */
+    cr_assert_eq(test_family(snap, "jobs")->samples[0].created,
+                 (double)(hour / 1000000000u) + (double)(hour % 1000000000u) / 1e9);
     shmetrics_snapshot_free(snap);
     munmap(m.p, m.size);
 }
