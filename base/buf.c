@@ -160,32 +160,6 @@ void smx_buf_json_string(struct smx_buf *b, const char *s)
     smx_buf_putc(b, '"');
 }
 
-void smx_buf_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
-{
-    smx_buf_sample_open(b, name, s);
-    smx_buf_putc(b, '\n');
-}
-
-void smx_buf_sample_open(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
-{
-    smx_buf_puts(b, name);
-    smx_buf_puts(b, s->suffix);
-    if (s->nlabels) {
-        smx_buf_putc(b, '{');
-        for (size_t i = 0; i < s->nlabels; i++) {
-            if (i)
-                smx_buf_putc(b, ',');
-            smx_buf_puts(b, s->labels[i].name);
-            smx_buf_puts(b, "=\"");
-            smx_buf_escaped(b, s->labels[i].value, true);
-            smx_buf_putc(b, '"');
-        }
-        smx_buf_putc(b, '}');
-    }
-    smx_buf_putc(b, ' ');
-    smx_buf_double(b, s->value);
-}
-
 bool smx_sample_ends_dated_series(const shmetrics_family_t *f, const shmetrics_sample_t *s)
 {
     if (!(s->created > 0))

@@ -29,11 +29,25 @@ void smx_buf_escaped(struct smx_buf *b, const char *s, bool quote);
  * through (the caller's strings are UTF-8).  The JSON format and OTLP/JSON
  * push share it. */
 void smx_buf_json_string(struct smx_buf *b, const char *s);
-/* One sample line of the text formats: name{labels} value. */
+/* Names in the expositions (src/expose/names.c): the escaping schemes, as
+ * smx_escaping_of picks one from SHMETRICS_FORMAT_* flags. */
+enum { SMX_ESCAPE_UNDERSCORES, SMX_ESCAPE_UTF8, SMX_ESCAPE_DOTS, SMX_ESCAPE_VALUES };
+unsigned smx_escaping_of(unsigned flags);
+/* name + suffix, a metric name (else a label name), as `scheme` writes it;
+ * with `quote`, a name outside the legacy set under allow-utf-8 in double
+ * quotes, as the text formats write it. */
+void smx_buf_name(struct smx_buf *b, const char *name, const char *suffix, unsigned scheme, bool metric, bool quote);
+/* Whether the text formats quote that metric name under `scheme`. */
+bool smx_name_quoted(const char *name, const char *suffix, unsigned scheme, bool metric);
+/* One sample line of the text formats: name{labels} value, names written
+ * by `scheme` ({"a.b",le="1"} for a quoted name). */
 struct shmetrics_sample;
-void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);
+struct shmetrics_label;
+void smx_buf_sample(struct smx_buf *b, const char *name, const struct shmetrics_sample *s, unsigned scheme);
 /* The same without the newline (OpenMetrics may add an exemplar). */
-void smx_buf_sample_open(struct smx_buf *b, const char *name, const struct shmetrics_sample *s);
+void smx_buf_sample_open(struct smx_buf *b, const char *name, const struct shmetrics_sample *s, unsigned scheme);
+/* n="v" pairs, comma-separated, label names written by `scheme`. */
+void smx_buf_label_pairs(struct smx_buf *b, const struct shmetrics_label *l, size_t n, unsigned scheme);
 /* "counter", "gauge", "histogram", "summary", "info", "stateset". */
 const char *smx_type_name(uint32_t type);
 

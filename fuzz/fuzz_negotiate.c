@@ -35,7 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *encoding = ctl & 4 ? NULL : x.f[3];
 
     shmetrics_format_t fmt = (shmetrics_format_t)-1;
-    int rc = smx_negotiate(format, accept, &fmt);
+    struct smx_negotiated neg;
+    int rc = smx_negotiate(format, accept, &fmt, &neg);
+    if (!neg.escaping && neg.flags)
+        fz_die("an escaping flag without its name", accept ? accept : "", accept ? strlen(accept) : 0);
+    if (neg.escaping && !strstr(accept ? accept : "", neg.escaping))
+        fz_die("an escaping scheme the Accept header does not name", accept ? accept : "", accept ? strlen(accept) : 0);
     if (format) {
         bool known = strcmp(format, "prometheus") == 0 || strcmp(format, "openmetrics") == 0 ||
                      strcmp(format, "json") == 0 || strcmp(format, "protobuf") == 0;

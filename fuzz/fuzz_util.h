@@ -139,6 +139,12 @@ static inline bool fz_name(const char *s, size_t len, bool metric)
     return true;
 }
 
+/* A name as an arena may hold it (spec.utf8_names): 1..255 bytes of UTF-8. */
+static inline bool fz_stored_name(const char *s, size_t len)
+{
+    return len > 0 && len <= 255 && fz_utf8(s, len);
+}
+
 /* An encoded exposition: NUL-ended at `len`, no NUL before, UTF-8. */
 static inline void fz_check_exposition(const char *out, size_t len)
 {
@@ -268,13 +274,13 @@ static inline void fz_check_snapshot(const shmetrics_snapshot_t *snap)
                   *u == ':') ||
                 strlen(f->unit) > 64)
                 fz_die("unit breaks the rule", f->unit, strlen(f->unit));
-        if (f->type == SHMETRICS_STATESET && !fz_name(f->name, strlen(f->name), false))
+        if (f->type == SHMETRICS_STATESET && (!fz_stored_name(f->name, strlen(f->name)) || !strncmp(f->name, "__", 2)))
             fz_die("stateset name is not a label name", f->name, strlen(f->name));
         for (size_t k = 0; k < i; k++)
             if (fz_exposes_same(&snap->families[k], f))
                 fz_die("two families expose one name", f->name, strlen(f->name));
-        if (!fz_name(f->name, strlen(f->name), true))
-            fz_die("family name breaks the metric-name rule", f->name, strlen(f->name));
+        if (!fz_stored_name(f->name, strlen(f->name)))
+            fz_die("family name is not 1 to 255 bytes of UTF-8", f->name, strlen(f->name));
         if (strlen(f->help) > 4096 || !fz_utf8(f->help, strlen(f->help)))
             fz_die("help text is not UTF-8 of at most 4096 bytes", f->help, strlen(f->help));
         double inf_bucket = -1;
@@ -282,8 +288,8 @@ static inline void fz_check_snapshot(const shmetrics_snapshot_t *snap)
             const shmetrics_sample_t *s = &f->samples[j];
             for (size_t k = 0; k < s->nlabels; k++) {
                 const char *n = s->labels[k].name, *v = s->labels[k].value;
-                if (!fz_name(n, strlen(n), false))
-                    fz_die("label name breaks the rule", n, strlen(n));
+                if (!fz_stored_name(n, strlen(n)))
+                    fz_die("label name is not 1 to 255 bytes of UTF-8", n, strlen(n));
                 if (strlen(v) > 2048 || !fz_utf8(v, strlen(v)))
                     fz_die("label value is not UTF-8 of at most 2048 bytes", v, strlen(v));
                 for (size_t m = 0; m < k; m++)

@@ -259,6 +259,10 @@ int shmetrics_registry_set_clock(shmetrics_registry_t *reg, double (*clock)(void
  * stored without it and exposed with it, as prometheus_client does.  Label
  * names match [a-zA-Z_][a-zA-Z0-9_]*, may not start with "__", may not
  * repeat, and may not be "pid" on an ALL-mode gauge (the label it adds).
+ * With utf8_names, metric and label names (and the label names of its
+ * exemplars and info pairs) may be any UTF-8 without NUL, as Prometheus 3
+ * takes them ("http.server.duration"); the expositions escape those names
+ * for a scraper that does not ask for UTF-8 (shmetrics_format_with).
  * Help text is UTF-8.  At most 16 labels; names up to 255 bytes, help up to
  * 4096 bytes.  Histograms may not have a label "le", summaries "quantile".
  *
@@ -359,6 +363,8 @@ typedef struct shmetrics_spec {
     double native_zero_threshold;
     uint32_t native_max_buckets;
     int32_t native_min_exponent, native_max_exponent;
+    /* Nonzero: UTF-8 names (see above); 0, the legacy rules. */
+    int utf8_names;
 } shmetrics_spec_t;
 
 /* The limits above, by name (bytes for names, help and values). */
@@ -789,7 +795,27 @@ typedef enum shmetrics_format {
 int shmetrics_format(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, char **out, size_t *len);
 /* Format flags. */
 #define SHMETRICS_FORMAT_NO_CREATED 0x1u /* leave out the creation times of series */
-/* The same with flags (SHMETRICS_FORMAT_*): -EINVAL for unknown ones. */
+/*
+ * How names outside the legacy rules (metric names [a-zA-Z_:][a-zA-Z0-9_:]*,
+ * label names [a-zA-Z_][a-zA-Z0-9_]*: spec.utf8_names) are written: the
+ * escaping schemes Prometheus 3 and prometheus_client negotiate with the
+ * `escaping=` parameter of the Accept header.  None of these flags:
+ * "underscores", each character outside the legacy set becomes '_'
+ * (http.server.duration as http_server_duration), legacy names unchanged;
+ * SHMETRICS_FORMAT_UTF8, "allow-utf-8": names as they are, the text formats
+ * quoting one outside the set ({"http.server.duration",le="0.1"} 3);
+ * SHMETRICS_FORMAT_ESCAPE_DOTS, "dots": in every name '_' doubles, '.' is
+ * "_dot_" and other characters outside the set "__";
+ * SHMETRICS_FORMAT_ESCAPE_VALUES, "values": "U__" then '_' doubled and
+ * other characters outside the set as "_HEX_" (the code point), legacy
+ * names unchanged.  The JSON format writes names as they are.  Two names
+ * that escape alike are not merged.
+ */
+#define SHMETRICS_FORMAT_UTF8 0x2u
+#define SHMETRICS_FORMAT_ESCAPE_DOTS 0x4u
+#define SHMETRICS_FORMAT_ESCAPE_VALUES 0x8u
+/* The same with flags (SHMETRICS_FORMAT_*): -EINVAL for unknown ones, or
+ * for more than one escaping scheme. */
 int shmetrics_format_with(const shmetrics_snapshot_t *snap, shmetrics_format_t fmt, unsigned flags, char **out,
                           size_t *len);
 /* The same as shmetrics_format(snap, SHMETRICS_FORMAT_PROMETHEUS, ...),

@@ -28,14 +28,24 @@ static bool name_ok(const char *s, size_t len, bool colon)
     return true;
 }
 
-bool smx_metric_name_ok(const char *s, size_t len)
+bool smx_metric_name_legacy(const char *s, size_t len)
 {
     return name_ok(s, len, true);
 }
 
-bool smx_label_name_ok(const char *s, size_t len)
+bool smx_label_name_legacy(const char *s, size_t len)
 {
     return name_ok(s, len, false);
+}
+
+bool smx_metric_name_ok(const char *s, size_t len)
+{
+    return len > 0 && len <= SHM_MAX_NAME && smx_utf8_ok(s, len);
+}
+
+bool smx_label_name_ok(const char *s, size_t len)
+{
+    return smx_metric_name_ok(s, len);
 }
 
 /* Where the run of ASCII bytes without NUL that starts at `p` ends, found
@@ -235,7 +245,7 @@ bool smx_exemplar_text_ok(const char *s, size_t len)
             o += strlen(o) + 1;
             o += strlen(o) + 1;
         }
-        chars += (size_t)(nend - name) + smx_utf8_chars(value, (size_t)(vend - value));
+        chars += smx_utf8_chars(name, (size_t)(nend - name)) + smx_utf8_chars(value, (size_t)(vend - value));
         pos = (size_t)(vend - s) + 1;
     }
     return chars <= SHM_EXEMPLAR_CHARS;

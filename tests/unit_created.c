@@ -312,8 +312,13 @@ Test(created, switched_off_by_a_flag_or_prometheus_client_s_variable)
     unsetenv("PROMETHEUS_DISABLE_CREATED_SERIES");
     shmetrics_snapshot_t *snap = collect();
     char *text = NULL;
-    cr_assert_eq(shmetrics_format_with(snap, SHMETRICS_FORMAT_PROMETHEUS, 0x2, &text, NULL), -EINVAL);
-    cr_assert_str_eq(shmetrics_errmsg(), "unknown format flags 0x2");
+    cr_assert_eq(shmetrics_format_with(snap, SHMETRICS_FORMAT_PROMETHEUS, 0x100, &text, NULL), -EINVAL);
+    cr_assert_str_eq(shmetrics_errmsg(), "unknown format flags 0x100");
+    cr_assert_null(text);
+    cr_assert_eq(shmetrics_format_with(snap, SHMETRICS_FORMAT_PROMETHEUS,
+                                       SHMETRICS_FORMAT_UTF8 | SHMETRICS_FORMAT_ESCAPE_DOTS, &text, NULL),
+                 -EINVAL);
+    cr_assert_str_eq(shmetrics_errmsg(), "format flags 0x6 name more than one escaping scheme");
     cr_assert_null(text);
     shmetrics_snapshot_free(snap);
 }

@@ -11,6 +11,8 @@
  */
 #include "smpy.h"
 
+#include <stdbool.h>
+
 #define SMPY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SMPY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -58,7 +60,24 @@ static int label_name_ok(PyObject *k)
  * order and with its messages: each name, then the total length.  The
  * strings point into the dict's str objects, which the caller holds.
  */
-static Py_ssize_t exemplar_labels(PyObject *ex, shmetrics_label_t *out)
+/* prometheus_client's switch (shmetrics.escaping.legacy_validation()), read
+ * at the call as prometheus_client reads it: 1 on, 0 off, -1 with an
+ * exception.  Asked only for a name outside the legacy rules. */
+static int legacy_validation(void)
+{
+    PyObject *mod = PyImport_ImportModule("shmetrics.escaping");
+    if (!mod)
+        return -1;
+    PyObject *on = PyObject_CallMethod(mod, "legacy_validation", NULL);
+    Py_DECREF(mod);
+    if (!on)
+        return -1;
+    int r = PyObject_IsTrue(on);
+    Py_DECREF(on);
+    return r;
+}
+
+static Py_ssize_t exemplar_labels(PyObject *ex, bool utf8, shmetrics_label_t *out)
 {
     if (ex == Py_None)
         return 0;
@@ -74,7 +93,10 @@ static Py_ssize_t exemplar_labels(PyObject *ex, shmetrics_label_t *out)
                          Py_TYPE(PyUnicode_Check(k) ? v : k)->tp_name);
             return -1;
         }
-        if (!label_name_ok(k)) {
+        int legacy = 1;
+        if (!label_name_ok(k) && (!utf8 || PyUnicode_GET_LENGTH(k) == 0 || (legacy = legacy_validation()) != 0)) {
+            if (legacy < 0)
+                return -1;
             PyErr_Format(PyExc_ValueError, "Invalid label metric name: %U", k);
             return -1;
         }
@@ -92,7 +114,8 @@ static Py_ssize_t exemplar_labels(PyObject *ex, shmetrics_label_t *out)
     Py_ssize_t n = 0;
     pos = 0;
     while (PyDict_Next(ex, &pos, &k, &v)) {
-        out[n].name = PyUnicode_AsUTF8(k); /* ASCII: checked above */
+        if (!(out[n].name = smpy_utf8(k, "an exemplar label name")))
+            return -1;
         if (!(out[n].value = smpy_utf8(v, "an exemplar label value")))
             return -1;
         n++;
@@ -144,13 +167,13 @@ static PyObject *counter_add(shmetrics_counter_series_t *s, PyObject *amount)
 
 /* inc(amount, exemplar): the exact integer add for whole non-negative
  * ints below 2^64, as counter_add. */
-static PyObject *counter_inc_exemplar(shmetrics_counter_series_t *s, PyObject *amount, PyObject *ex)
+static PyObject *counter_inc_exemplar(shmetrics_counter_series_t *s, PyObject *amount, PyObject *ex, bool utf8)
 {
     shmetrics_label_t l[SMPY_EXEMPLAR_CHARS];
     double d = 1.0;
     if (amount && !PyLong_CheckExact(amount) && smpy_double(amount, &d) < 0)
         return NULL;
-    Py_ssize_t n = exemplar_labels(ex, l);
+    Py_ssize_t n = exemplar_labels(ex, utf8, l);
     if (n < 0)
         return NULL;
     if (n == 0) { /* an empty dict: no exemplar */
@@ -204,7 +227,7 @@ static PyObject *counter_inc(smpy_metric *self, PyObject *const *args, Py_ssize_
         }
         return counter_add(s, a[0]);
     }
-    return counter_inc_exemplar(s, a[0], a[1]);
+    return counter_inc_exemplar(s, a[0], a[1], (self->flags & SMPY_F_UTF8) != 0);
 }
 
 static PyObject *counter_get(smpy_metric *self, PyObject *unused)
@@ -366,7 +389,7 @@ static PyObject *histogram_observe(smpy_metric *self, PyObject *const *args, Py_
         return NULL;
     if (SMPY_UNLIKELY(ex && ex != Py_None)) {
         shmetrics_label_t l[SMPY_EXEMPLAR_CHARS];
-        Py_ssize_t n = exemplar_labels(ex, l);
+        Py_ssize_t n = exemplar_labels(ex, (self->flags & SMPY_F_UTF8) != 0, l);
         if (n < 0)
             return NULL;
         if (n > 0)

@@ -238,7 +238,7 @@ static PyObject *make_child(smpy_metric *self, void *series, struct values *v)
     c->family = self->family;
     c->series = series;
     c->nlabels = self->nlabels;
-    c->flags = self->flags & SMPY_F_MOSTRECENT;
+    c->flags = self->flags & (SMPY_F_MOSTRECENT | SMPY_F_UTF8);
     c->labelvalues = vals;
     /* Allocating may have run a collection, and finalizers with it, that
      * made this child already: keep the first one. */

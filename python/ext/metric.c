@@ -196,6 +196,7 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
                          "native_max_buckets",
                          "max_series",
                          "min_interval_seconds",
+                         "utf8_names",
                          NULL};
     PyObject *arena, *name, *doc, *labelnames, *buckets = Py_None, *quantiles = Py_None, *unit = Py_None,
                                                *states = Py_None;
@@ -203,10 +204,11 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
     double max_age = 0, native_zero_threshold = 0;
     unsigned int age_buckets = 0, native_max_buckets = 0, max_series = 0;
     double min_interval = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOOiidIId:_register", kw, &smpy_arena_type, &arena,
+    int utf8_names = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!UOO|$iOOdIOOiidIIdp:_register", kw, &smpy_arena_type, &arena,
                                      &name, &doc, &labelnames, &mode, &buckets, &quantiles, &max_age, &age_buckets,
                                      &unit, &states, &native, &native_schema, &native_zero_threshold,
-                                     &native_max_buckets, &max_series, &min_interval))
+                                     &native_max_buckets, &max_series, &min_interval, &utf8_names))
         return NULL;
     if (self->family || self->parent) {
         PyErr_SetString(PyExc_ValueError, "this metric is already registered");
@@ -229,7 +231,8 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
                              .max_age_seconds = max_age,
                              .age_buckets = age_buckets,
                              .max_series = max_series,
-                             .min_interval_seconds = min_interval};
+                             .min_interval_seconds = min_interval,
+                             .utf8_names = utf8_names};
     /* The native fields only for a native histogram: the library refuses
      * them on any other. */
     if (native) {
@@ -291,6 +294,8 @@ static PyObject *metric_register(smpy_metric *self, PyObject *args, PyObject *kw
     self->max_series = max_series;
     if (k == SMPY_GAUGE && (mode == SHMETRICS_MODE_MOSTRECENT || mode == SHMETRICS_MODE_LIVEMOSTRECENT))
         self->flags |= SMPY_F_MOSTRECENT;
+    if (utf8_names)
+        self->flags |= SMPY_F_UTF8;
     ret = Py_None;
     Py_INCREF(ret);
 out:

@@ -63,6 +63,7 @@ typedef struct smpy_metric {
 /* smpy_metric.flags */
 #define SMPY_F_MOSTRECENT 0x1u /* a mostrecent or livemostrecent gauge: no inc() or dec() */
 #define SMPY_F_WARNED 0x2u     /* the parent warned that its label sets fold */
+#define SMPY_F_UTF8 0x4u       /* registered with utf8_names: exemplar label names may be UTF-8 */
 
 extern PyTypeObject smpy_arena_type;
 extern PyTypeObject smpy_server_type;

@@ -14,11 +14,14 @@ Legacy sets: a metric name [a-zA-Z_:][a-zA-Z0-9_:]*, a label name
 [a-zA-Z_][a-zA-Z0-9_]* not starting with `__`.  Under underscores and
 values a legacy name is left as it is; dots applies to every name.
 
-The arena keeps legacy names only (docs/python.md), so for its own metrics
-every scheme but dots writes the names unchanged; custom collectors may
-yield any name.
+prometheus_client's metric classes and metric families take UTF-8 names
+unless legacy validation is on (PROMETHEUS_LEGACY_NAME_VALIDATION, or
+prometheus_client.validation.enable_legacy_validation(): the switch is
+kept here, where the families read it); shmetrics' own classes keep the
+legacy rules.
 """
 
+import os
 import re
 
 __all__ = [
@@ -42,6 +45,19 @@ SCHEMES = (ALLOWUTF8, UNDERSCORES, DOTS, VALUES)
 
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+_legacy_validation = os.environ.get("PROMETHEUS_LEGACY_NAME_VALIDATION", "False").lower() in ("true", "1", "t")
+
+
+def legacy_validation():
+    """prometheus_client's switch: True when the legacy name rules are asked for."""
+    return _legacy_validation
+
+
+def set_legacy_validation(on):
+    global _legacy_validation
+    _legacy_validation = bool(on)
 
 
 def is_legacy_metric_name(name):

@@ -68,6 +68,10 @@ class _MetricWrapper:
     Python attributes are looked up on their metric."""
 
     _type = ""
+    # UTF-8 metric, label and exemplar label names (Prometheus 3's rules):
+    # prometheus_client's classes take them unless legacy validation is on
+    # (prometheus_client.validation); shmetrics' own keep the legacy rules.
+    _utf8_names = False
 
     def _setup(self, name, documentation, labelnames, namespace, subsystem, unit, registry, _labelvalues,
                max_series=MAX_SERIES_DEFAULT, **spec):
@@ -86,6 +90,8 @@ class _MetricWrapper:
         if registry is None:
             registry = default_registry()
         spec["max_series"] = _max_series_spec(max_series)
+        if self._utf8_names:
+            spec["utf8_names"] = True
         self._register(registry, full, documentation, tuple(labelnames), unit=unit or None, **spec)
 
     def __getattr__(self, attr):

@@ -7,6 +7,7 @@ signatures and errors."""
 
 import re
 
+from . import escaping
 from .samples import Sample
 
 __all__ = [
@@ -37,7 +38,7 @@ class Metric:
     def __init__(self, name, documentation, typ, unit="", multiprocess_mode=None):
         if unit and not name.endswith("_" + unit):
             name += "_" + unit
-        if not METRIC_NAME_RE.match(name):
+        if not name or (escaping.legacy_validation() and not METRIC_NAME_RE.match(name)):
             raise ValueError("Invalid metric name: " + name)
         if typ == "untyped":
             typ = "unknown"

@@ -62,8 +62,11 @@ int shmetrics_format_with(const shmetrics_snapshot_t *snap, shmetrics_format_t f
         return smx_fail(-EINVAL, "no snapshot or out pointer given");
     if ((unsigned)fmt >= NFORMATS)
         return smx_fail(-EINVAL, "unknown exposition format %d", (int)fmt);
-    if (flags & ~SHMETRICS_FORMAT_NO_CREATED)
+    const unsigned schemes = SHMETRICS_FORMAT_UTF8 | SHMETRICS_FORMAT_ESCAPE_DOTS | SHMETRICS_FORMAT_ESCAPE_VALUES;
+    if (flags & ~(SHMETRICS_FORMAT_NO_CREATED | schemes))
         return smx_fail(-EINVAL, "unknown format flags 0x%x", flags);
+    if ((flags & schemes) & ((flags & schemes) - 1))
+        return smx_fail(-EINVAL, "format flags 0x%x name more than one escaping scheme", flags);
     if (created_disabled_by_env())
         flags |= SHMETRICS_FORMAT_NO_CREATED;
     /* Numbers are written (and read back) in the C locale, whatever the

@@ -107,20 +107,13 @@ static bool shown(const shmetrics_family_t *f, size_t j, bool neg_bounds)
 }
 
 /* A sample line, with its exemplar if it has one. */
-static void put_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s)
+static void put_sample(struct smx_buf *b, const char *name, const shmetrics_sample_t *s, unsigned scheme)
 {
     const shmetrics_exemplar_t *x = s->exemplar;
-    smx_buf_sample_open(b, name, s);
+    smx_buf_sample_open(b, name, s, scheme);
     if (x && (is(s, "_total") || is(s, "_bucket"))) {
         smx_buf_puts(b, " # {");
-        for (size_t i = 0; i < x->nlabels; i++) {
-            if (i)
-                smx_buf_putc(b, ',');
-            smx_buf_puts(b, x->labels[i].name);
-            smx_buf_puts(b, "=\"");
-            smx_buf_escaped(b, x->labels[i].value, true);
-            smx_buf_putc(b, '"');
-        }
+        smx_buf_label_pairs(b, x->labels, x->nlabels, scheme);
         smx_buf_puts(b, "} ");
         smx_buf_double(b, x->value);
         if (x->timestamp > 0) {
@@ -134,22 +127,23 @@ static void put_sample(struct smx_buf *b, const char *name, const shmetrics_samp
 
 void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
+    unsigned scheme = smx_escaping_of(flags);
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         /* The order the specification recommends: TYPE, UNIT, HELP. */
         smx_buf_puts(b, "# TYPE ");
-        smx_buf_puts(b, f->name);
+        smx_buf_name(b, f->name, "", scheme, true, true);
         smx_buf_putc(b, ' ');
         smx_buf_puts(b, smx_type_name(f->type));
         const char *unit = smx_family_unit(f);
         if (unit) {
             smx_buf_puts(b, "\n# UNIT ");
-            smx_buf_puts(b, f->name);
+            smx_buf_name(b, f->name, "", scheme, true, true);
             smx_buf_putc(b, ' ');
             smx_buf_puts(b, unit);
         }
         smx_buf_puts(b, "\n# HELP ");
-        smx_buf_puts(b, f->name);
+        smx_buf_name(b, f->name, "", scheme, true, true);
         smx_buf_putc(b, ' ');
         smx_buf_escaped(b, f->help, true);
         smx_buf_putc(b, '\n');
@@ -157,14 +151,14 @@ void smx_encode_openmetrics(struct smx_buf *b, const shmetrics_snapshot_t *snap,
         for (size_t j = 0; j < f->nsamples; j++) {
             const shmetrics_sample_t *s = &f->samples[j];
             if (shown(f, j, neg))
-                put_sample(b, f->name, s);
+                put_sample(b, f->name, s, scheme);
             /* The series' creation time after its samples, as
              * prometheus_client puts it. */
             if (!(flags & SHMETRICS_FORMAT_NO_CREATED) && smx_sample_ends_dated_series(f, s)) {
                 shmetrics_sample_t c = *s;
                 c.suffix = "_created";
                 c.value = s->created;
-                smx_buf_sample(b, f->name, &c);
+                smx_buf_sample(b, f->name, &c, scheme);
             }
         }
     }

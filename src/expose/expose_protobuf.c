@@ -113,17 +113,45 @@ static bool is(const shmetrics_sample_t *s, const char *suffix)
     return strcmp(s->suffix, suffix) == 0;
 }
 
-/* A sample's labels, all but the one named `skip` (NULL: all). */
-static void put_labels(struct smx_buf *b, const shmetrics_sample_t *s, const char *skip)
+/* A name (and suffix) in `field`, escaped as the scraper asked
+ * (src/expose/names.c; allow-utf-8: as it is, never quoted here). */
+static void put_name(struct smx_buf *b, uint32_t field, const char *name, const char *suffix, unsigned flags,
+                     bool metric)
 {
-    for (size_t i = 0; i < s->nlabels; i++) {
-        if (skip && strcmp(s->labels[i].name, skip) == 0)
+    unsigned scheme = smx_escaping_of(flags);
+    if (scheme == SMX_ESCAPE_UTF8) {
+        smx_pb_string(b, field, name, suffix);
+        return;
+    }
+    struct smx_buf n = {0};
+    smx_buf_name(&n, name, suffix, scheme, metric, false);
+    smx_buf_putc(&n, 0);
+    if (n.oom)
+        b->oom = true;
+    else
+        smx_pb_string(b, field, n.data, NULL);
+    free(n.data);
+}
+
+/* Labels' names and values in `field` (Metric.label, Exemplar.label), all
+ * but the one named `skip` (NULL: all). */
+static void put_pairs(struct smx_buf *b, uint32_t field, const shmetrics_label_t *l, size_t n, const char *skip,
+                      unsigned flags)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (skip && strcmp(l[i].name, skip) == 0)
             continue;
-        size_t m = smx_pb_begin(b, PB_METRIC_LABEL);
-        smx_pb_string(b, PB_LABEL_NAME, s->labels[i].name, NULL);
-        smx_pb_string(b, PB_LABEL_VALUE, s->labels[i].value, NULL);
+        size_t m = smx_pb_begin(b, field);
+        put_name(b, PB_LABEL_NAME, l[i].name, NULL, flags, false);
+        smx_pb_string(b, PB_LABEL_VALUE, l[i].value, NULL);
         smx_pb_end(b, m);
     }
+}
+
+/* A sample's labels, all but the one named `skip` (NULL: all). */
+static void put_labels(struct smx_buf *b, const shmetrics_sample_t *s, const char *skip, unsigned flags)
+{
+    put_pairs(b, PB_METRIC_LABEL, s->labels, s->nlabels, skip, flags);
 }
 
 /* The value of the label `name` of a sample, NULL if it has none. */
@@ -202,17 +230,12 @@ static void put_created(struct smx_buf *b, uint32_t field, double created, unsig
 
 /* An exemplar (labels, value, and its time when it has a plausible one)
  * in `field`: Counter.exemplar or Bucket.exemplar. */
-static void put_exemplar(struct smx_buf *b, uint32_t field, const shmetrics_exemplar_t *x)
+static void put_exemplar(struct smx_buf *b, uint32_t field, const shmetrics_exemplar_t *x, unsigned flags)
 {
     if (!x)
         return;
     size_t e = smx_pb_begin(b, field);
-    for (size_t i = 0; i < x->nlabels; i++) {
-        size_t l = smx_pb_begin(b, PB_EXEMPLAR_LABEL);
-        smx_pb_string(b, PB_LABEL_NAME, x->labels[i].name, NULL);
-        smx_pb_string(b, PB_LABEL_VALUE, x->labels[i].value, NULL);
-        smx_pb_end(b, l);
-    }
+    put_pairs(b, PB_EXEMPLAR_LABEL, x->labels, x->nlabels, NULL, flags);
     smx_pb_double(b, PB_EXEMPLAR_VALUE, x->value);
     if (x->timestamp > 0 && x->timestamp < 9.2e18)
         put_timestamp(b, PB_EXEMPLAR_TIMESTAMP, x->timestamp);
@@ -241,11 +264,11 @@ static size_t value_metric(struct smx_buf *b, const shmetrics_family_t *f, size_
 {
     const shmetrics_sample_t *s = &f->samples[j];
     size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
-    put_labels(b, s, NULL);
+    put_labels(b, s, NULL, flags);
     size_t v = smx_pb_begin(b, field);
     smx_pb_double(b, PB_VALUE, s->value);
     if (field == PB_METRIC_COUNTER) {
-        put_exemplar(b, PB_COUNTER_EXEMPLAR, s->exemplar);
+        put_exemplar(b, PB_COUNTER_EXEMPLAR, s->exemplar, flags);
         put_created(b, PB_COUNTER_CREATED, s->created, flags);
     }
     smx_pb_end(b, v);
@@ -328,7 +351,7 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
     /* Without a _count (a snapshot built by hand), the +Inf bucket is it. */
     double n = count ? count->value : inf ? inf->value : 0;
     size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
-    put_labels(b, &f->samples[j], "le");
+    put_labels(b, &f->samples[j], "le", flags);
     size_t h = smx_pb_begin(b, PB_METRIC_HISTOGRAM);
     put_count(b, PB_HISTOGRAM_COUNT, PB_HISTOGRAM_COUNT_FLOAT, n);
     if (sum)
@@ -343,7 +366,7 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
         size_t bk = smx_pb_begin(b, PB_HISTOGRAM_BUCKET);
         put_count(b, PB_BUCKET_COUNT, PB_BUCKET_COUNT_FLOAT, s->value);
         smx_pb_double(b, PB_BUCKET_BOUND, strtod(le, NULL));
-        put_exemplar(b, PB_BUCKET_EXEMPLAR, s->exemplar);
+        put_exemplar(b, PB_BUCKET_EXEMPLAR, s->exemplar, flags);
         smx_pb_end(b, bk);
     }
     if (count && count->native) {
@@ -354,7 +377,7 @@ static size_t histogram_metric(struct smx_buf *b, const shmetrics_family_t *f, s
          * bucket order. */
         for (size_t k = j; k < end; k++)
             if (is(&f->samples[k], "_bucket"))
-                put_exemplar(b, PB_HISTOGRAM_EXEMPLARS, f->samples[k].exemplar);
+                put_exemplar(b, PB_HISTOGRAM_EXEMPLARS, f->samples[k].exemplar, flags);
     }
     if (count)
         put_created(b, PB_HISTOGRAM_CREATED, count->created, flags);
@@ -368,7 +391,7 @@ static size_t summary_metric(struct smx_buf *b, const shmetrics_family_t *f, siz
 {
     size_t end = series_end(f, j, "quantile");
     size_t m = smx_pb_begin(b, PB_FAMILY_METRIC);
-    put_labels(b, &f->samples[j], "quantile");
+    put_labels(b, &f->samples[j], "quantile", flags);
     size_t sm = smx_pb_begin(b, PB_METRIC_SUMMARY);
     for (size_t k = j; k < end; k++) {
         const shmetrics_sample_t *s = &f->samples[k];
@@ -421,7 +444,7 @@ void smx_encode_protobuf(struct smx_buf *b, const shmetrics_snapshot_t *snap, un
             continue;
         bool known = (size_t)f->type < ntypes && types[f->type].metric;
         size_t fam = smx_pb_begin(b, 0);
-        smx_pb_string(b, PB_FAMILY_NAME, f->name, known ? types[f->type].name_suffix : NULL);
+        put_name(b, PB_FAMILY_NAME, f->name, known ? types[f->type].name_suffix : NULL, flags, true);
         smx_pb_string(b, PB_FAMILY_HELP, f->help, NULL);
         smx_pb_uint64(b, PB_FAMILY_TYPE, known ? types[f->type].pb_type : PB_UNTYPED);
         const char *unit = smx_family_unit(f);

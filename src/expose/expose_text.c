@@ -16,16 +16,15 @@
 #include "base/buf.h"
 #include "shmetrics.h"
 
-static void header(struct smx_buf *b, const char *name, const char *suffix, const char *help, const char *type)
+static void header(struct smx_buf *b, const char *name, const char *suffix, const char *help, const char *type,
+                   unsigned scheme)
 {
     smx_buf_puts(b, "# HELP ");
-    smx_buf_puts(b, name);
-    smx_buf_puts(b, suffix);
+    smx_buf_name(b, name, suffix, scheme, true, true);
     smx_buf_putc(b, ' ');
     smx_buf_escaped(b, help, false);
     smx_buf_puts(b, "\n# TYPE ");
-    smx_buf_puts(b, name);
-    smx_buf_puts(b, suffix);
+    smx_buf_name(b, name, suffix, scheme, true, true);
     smx_buf_putc(b, ' ');
     smx_buf_puts(b, type);
     smx_buf_putc(b, '\n');
@@ -33,15 +32,16 @@ static void header(struct smx_buf *b, const char *name, const char *suffix, cons
 
 void smx_encode_prometheus(struct smx_buf *b, const shmetrics_snapshot_t *snap, unsigned flags)
 {
-    (void)flags; /* SHMETRICS_FORMAT_NO_CREATED: nothing to leave out here */
+    /* SHMETRICS_FORMAT_NO_CREATED: nothing to leave out here */
+    unsigned scheme = smx_escaping_of(flags);
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const shmetrics_family_t *f = &snap->families[i];
         /* In 0.0.4 a counter family is named like its samples, an info
          * family too; the types 0.0.4 lacks are gauges. */
         const char *suffix = f->type == SHMETRICS_COUNTER ? "_total" : f->type == SHMETRICS_INFO ? "_info" : "";
         bool gauge = f->type == SHMETRICS_INFO || f->type == SHMETRICS_STATESET;
-        header(b, f->name, suffix, f->help, gauge ? "gauge" : smx_type_name(f->type));
+        header(b, f->name, suffix, f->help, gauge ? "gauge" : smx_type_name(f->type), scheme);
         for (size_t j = 0; j < f->nsamples; j++)
-            smx_buf_sample(b, f->name, &f->samples[j]);
+            smx_buf_sample(b, f->name, &f->samples[j], scheme);
     }
 }

@@ -61,14 +61,15 @@ static enum MHD_Result serve_metrics(struct smx_server_state *st, struct MHD_Con
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     shmetrics_format_t fmt;
-    if (smx_negotiate(format, accept, &fmt) < 0) {
+    struct smx_negotiated neg;
+    if (smx_negotiate(format, accept, &fmt, &neg) < 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s\n", shmetrics_errmsg());
         return smx_send_text(c, MHD_HTTP_BAD_REQUEST, msg);
     }
     char *body;
     size_t len;
-    if (smx_scrape(st, fmt, &body, &len) < 0) {
+    if (smx_scrape(st, fmt, neg.flags, &body, &len) < 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "cannot read the arena: %s\n", shmetrics_errmsg());
         return smx_send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
@@ -90,7 +91,13 @@ static enum MHD_Result serve_metrics(struct smx_server_state *st, struct MHD_Con
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, shmetrics_format_content_type(fmt));
+    /* The escaping scheme asked for is echoed, as Prometheus expects. */
+    char type[200];
+    if (neg.escaping && fmt != SHMETRICS_FORMAT_JSON)
+        snprintf(type, sizeof type, "%s; escaping=%s", shmetrics_format_content_type(fmt), neg.escaping);
+    else
+        snprintf(type, sizeof type, "%s", shmetrics_format_content_type(fmt));
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
     if (gz)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");

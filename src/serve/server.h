@@ -35,10 +35,17 @@ enum MHD_Result smx_send_text(struct MHD_Connection *c, unsigned status, const c
  * one), else the protobuf format when Accept names its delimited
  * MetricFamily encoding with a q above those of OpenMetrics and text, else
  * OpenMetrics when Accept prefers it to text, else Prometheus text. */
-int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt);
+/* What a request negotiated besides the format: the escaping scheme of
+ * names (SHMETRICS_FORMAT_* flags, 0 for underscores), and its name when
+ * the Accept header asked for one (echoed in the Content-Type), else NULL. */
+struct smx_negotiated {
+    unsigned flags;
+    const char *escaping;
+};
+int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt, struct smx_negotiated *n);
 bool smx_accepts_gzip(const char *accept_encoding);
 int smx_gzip(const char *in, size_t len, char **out, size_t *out_len);
 /* Collect, add the collector's own metrics, encode. */
-int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body, size_t *len);
+int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, unsigned flags, char **body, size_t *len);
 
 #endif

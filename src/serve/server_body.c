@@ -119,8 +119,35 @@ static double protobuf_q(const char *accept)
     return q_best;
 }
 
-int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt)
+/* The escaping scheme of the first escaping= parameter in `accept`
+ * (Prometheus 3 gives each of its media ranges the same one). */
+static const struct {
+    const char *name;
+    unsigned flag;
+} schemes[] = {
+    {"underscores", 0},
+    {"allow-utf-8", SHMETRICS_FORMAT_UTF8},
+    {"dots", SHMETRICS_FORMAT_ESCAPE_DOTS},
+    {"values", SHMETRICS_FORMAT_ESCAPE_VALUES},
+};
+
+static void escaping_of(const char *accept, struct smx_negotiated *n)
 {
+    for (const char *p = accept; p && (p = strchr(p, ';')); p++) {
+        const char *a = p + 1, *end = a + strcspn(a, ";,");
+        for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+            if (param_is(a, end, "escaping", schemes[i].name)) {
+                n->flags = schemes[i].flag;
+                n->escaping = schemes[i].name;
+                return;
+            }
+    }
+}
+
+int smx_negotiate(const char *format_arg, const char *accept, shmetrics_format_t *fmt, struct smx_negotiated *n)
+{
+    *n = (struct smx_negotiated){0, NULL};
+    escaping_of(accept, n);
     if (format_arg)
         return shmetrics_format_parse(format_arg, fmt);
     *fmt = SHMETRICS_FORMAT_PROMETHEUS;
@@ -206,7 +233,7 @@ static uint64_t resident_bytes(void)
     return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
-int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body, size_t *len)
+int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, unsigned flags, char **body, size_t *len)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -243,7 +270,7 @@ int smx_scrape(struct smx_server_state *st, shmetrics_format_t fmt, char **body,
     if (rc == 0)
         rc = smx_self_append(&self, &merged);
     if (rc == 0) {
-        rc = shmetrics_format_with(&merged, fmt, st->format_flags, body, len);
+        rc = shmetrics_format_with(&merged, fmt, st->format_flags | flags, body, len);
         smx_self_free(&merged);
     }
     smx_procs_free(&procs);

@@ -27,7 +27,7 @@
  * check below stops at the first thing that looks wrong and asks this
  * one, so the message names the same problem in the same order whatever
  * the fast check saw first. */
-static int refuse(const shmetrics_label_t *labels, size_t n)
+static int refuse(const shmetrics_label_t *labels, size_t n, bool utf8)
 {
     if (n && !labels)
         return smx_fail(-EINVAL, "exemplar: %zu labels but no array", n);
@@ -36,15 +36,21 @@ static int refuse(const shmetrics_label_t *labels, size_t n)
         const char *k = labels[i].name, *v = labels[i].value;
         if (!k || !v)
             return smx_fail(-EINVAL, "exemplar label %zu: NULL %s", i, k ? "value" : "name");
-        size_t kl = strlen(k), vchars = smx_utf8_count(v, strlen(v));
-        if (!smx_label_name_ok(k, kl))
+        size_t kl = strlen(k), kchars = smx_utf8_count(k, kl), vchars = smx_utf8_count(v, strlen(v));
+        if (!utf8 && !smx_label_name_legacy(k, kl))
             return smx_fail(-EINVAL, "exemplar label name \"%s\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)", k);
+        if (kl == 0)
+            return smx_fail(-EINVAL, "exemplar label %zu: the name is empty", i);
+        if (kchars == SIZE_MAX)
+            return smx_fail(-EINVAL, "exemplar label %zu: the name is not UTF-8", i);
+        if (kl > SHM_MAX_NAME)
+            return smx_fail(-EINVAL, "exemplar label %zu: the name is longer than %u bytes", i, SHM_MAX_NAME);
         if (vchars == SIZE_MAX)
             return smx_fail(-EINVAL, "exemplar label %s: the value is not UTF-8", k);
         for (size_t j = 0; j < i; j++)
             if (strcmp(labels[j].name, k) == 0)
                 return smx_fail(-EINVAL, "exemplar label %s is given twice", k);
-        chars += kl + vchars; /* a label name is ASCII */
+        chars += kchars + vchars;
     }
     if (chars > SHM_EXEMPLAR_CHARS)
         return smx_fail(-EINVAL, "exemplar labels have %zu UTF-8 characters, exceeding the limit of %u", chars,
@@ -65,26 +71,35 @@ struct checked {
     uint16_t len[2 * SHM_EXEMPLAR_CHARS];
 };
 
-static int check(const shmetrics_label_t *labels, size_t n, struct checked *c)
+static int check(const shmetrics_label_t *labels, size_t n, bool utf8, struct checked *c)
 {
     size_t chars = 0;
     if (n && !labels)
-        return refuse(labels, n);
+        return refuse(labels, n, utf8);
     if (n > SHM_EXEMPLAR_CHARS)
-        return refuse(labels, n); /* every label has a name of a character at least */
+        return refuse(labels, n, utf8); /* every label has a name of a character at least */
     for (size_t i = 0; i < n; i++) {
         const char *k = labels[i].name, *v = labels[i].value;
         if (!k || !v)
-            return refuse(labels, n);
-        size_t kl = smx_label_name_len(k, SHM_EXEMPLAR_CHARS), vl = strnlen(v, 4 * SHM_EXEMPLAR_CHARS + 1);
-        if (kl == 0 || vl > 4 * SHM_EXEMPLAR_CHARS)
-            return refuse(labels, n);
+            return refuse(labels, n, utf8);
+        size_t kl = smx_label_name_len(k, SHM_EXEMPLAR_CHARS), kchars = kl;
+        if (kl == 0) { /* not a legacy name: UTF-8, if the metric takes it */
+            if (!utf8)
+                return refuse(labels, n, utf8);
+            kl = strnlen(k, SHM_MAX_NAME + 1);
+            kchars = kl && kl <= SHM_MAX_NAME ? smx_utf8_count(k, kl) : SIZE_MAX;
+            if (kchars == SIZE_MAX)
+                return refuse(labels, n, utf8);
+        }
+        size_t vl = strnlen(v, 4 * SHM_EXEMPLAR_CHARS + 1);
+        if (vl > 4 * SHM_EXEMPLAR_CHARS)
+            return refuse(labels, n, utf8);
         size_t vchars = smx_utf8_count(v, vl);
-        if (vchars == SIZE_MAX || (chars += kl + vchars) > SHM_EXEMPLAR_CHARS)
-            return refuse(labels, n);
+        if (vchars == SIZE_MAX || (chars += kchars + vchars) > SHM_EXEMPLAR_CHARS)
+            return refuse(labels, n, utf8);
         for (size_t j = 0; j < i; j++)
             if (strcmp(labels[j].name, k) == 0)
-                return refuse(labels, n);
+                return refuse(labels, n, utf8);
         c->str[2 * i] = k;
         c->str[2 * i + 1] = v;
         c->len[2 * i] = (uint16_t)kl;
@@ -123,10 +138,10 @@ struct pending {
 
 static int prepare(struct pending *p, const void *handle, uint32_t nslots, const shmetrics_label_t *labels, size_t n)
 {
-    int rc = check(labels, n, &p->labels);
+    struct smx_series *s = smx_series_of_handle(handle);
+    int rc = check(labels, n, shmetrics_load_relaxed(&s->metric->utf8_names) != 0, &p->labels);
     if (rc < 0)
         return rc;
-    struct smx_series *s = smx_series_of_handle(handle);
     p->reg = s->metric->reg;
     p->block_rc = block_of(s, nslots, &p->block);
     return 0;

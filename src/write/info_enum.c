@@ -70,9 +70,12 @@ static int pairs_check(const struct smx_metric *m, const shmetrics_label_t *pair
         if (!k || !v)
             return smx_fail(-EINVAL, "info %s: pair %zu has no %s", m->name, i + 1, k ? "value" : "name");
         size_t kl = strlen(k), vl = strlen(v);
-        if (!smx_label_name_ok(k, kl))
+        if (!shmetrics_load_relaxed(&m->utf8_names) && !smx_label_name_legacy(k, kl))
             return smx_fail(-EINVAL, "info %s: invalid label name \"%s\": it must match [a-zA-Z_][a-zA-Z0-9_]*",
                             m->name, k);
+        if (!smx_label_name_ok(k, kl))
+            return smx_fail(-EINVAL, "info %s: label name %zu is %s", m->name, i + 1,
+                            kl ? "longer than 255 bytes or not UTF-8" : "empty");
         if (kl >= 2 && k[0] == '_' && k[1] == '_')
             return smx_fail(-EINVAL,
                             "info %s: label name \"%s\" is reserved: names starting with __ are Prometheus's own",

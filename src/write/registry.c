@@ -564,6 +564,8 @@ int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec,
     }
     if ((rc = compare(m, type, &s)) < 0)
         return rc;
+    if (s.utf8_names)
+        shmetrics_store_relaxed(&m->utf8_names, 1u);
     *out = m;
     return 0;
 }

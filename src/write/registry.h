@@ -81,6 +81,9 @@ struct smx_metric {
     uint32_t age_buckets;
     uint32_t min_interval_us;
     uint32_t max_series;
+    /* Atomic (relaxed): nonzero once a registration of this process asked
+     * for UTF-8 names (its exemplars' and info pairs' label names too). */
+    uint32_t utf8_names;
     char *unit; /* "" for none */
     size_t unit_len;
     char *states; /* statesets: the state names, a string list */
@@ -238,6 +241,7 @@ struct smx_spec {
     double native_zero_threshold;
     uint32_t native_max_buckets;
     int32_t native_min_exponent, native_max_exponent;
+    bool utf8_names;
 };
 int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec *out);
 const char *smx_mode_name(uint32_t mode);

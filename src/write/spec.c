@@ -183,8 +183,10 @@ static int spec_name(const shmetrics_spec_t *spec, uint32_t type, char *name, si
     if ((rc = name_append(name, len, spec->namespace_name)) < 0 || (rc = name_append(name, len, spec->subsystem)) < 0 ||
         (rc = name_append(name, len, spec->name)) < 0)
         return rc;
-    if (!smx_metric_name_ok(name, *len))
+    if (!spec->utf8_names && !smx_metric_name_legacy(name, *len))
         return smx_fail(-EINVAL, "invalid metric name \"%s\": it must match [a-zA-Z_:][a-zA-Z0-9_:]*", name);
+    if (!smx_metric_name_ok(name, *len))
+        return smx_fail(-EINVAL, "invalid metric name: it is not UTF-8");
     /* prometheus_client's rule: a counter's _total belongs to its samples. */
     if (type == SHMETRICS_COUNTER && *len > 6 && memcmp(name + *len - 6, "_total", 6) == 0)
         name[ *len -= 6] = 0;
@@ -297,10 +299,12 @@ static int parse_states(const shmetrics_spec_t *spec, struct smx_spec *o)
         return smx_fail(-EINVAL, "enum %s has no states", o->name);
     if (spec->nstates > SHM_MAX_STATES)
         return smx_fail(-EINVAL, "enum %s has %zu states, more than %u", o->name, spec->nstates, SHM_MAX_STATES);
-    if (!smx_label_name_ok(o->name, o->name_len) || (o->name[0] == '_' && o->name[1] == '_'))
+    if (!(spec->utf8_names ? smx_label_name_ok : smx_label_name_legacy)(o->name, o->name_len) ||
+        (o->name[0] == '_' && o->name[1] == '_'))
         return smx_fail(-EINVAL,
-                        "enum name \"%s\" is also the label of its states: it must match [a-zA-Z_][a-zA-Z0-9_]* "
-                        "and not start with __",
+                        spec->utf8_names ? "enum name \"%s\" is also the label of its states: it must not start with __"
+                                         : "enum name \"%s\" is also the label of its states: it must match "
+                                           "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
                         o->name);
     size_t total = 0;
     for (size_t i = 0; i < spec->nstates; i++) {
@@ -340,6 +344,7 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
     int rc = spec_name(spec, type, o->name, &o->name_len);
     if (rc < 0)
         return rc;
+    o->utf8_names = spec->utf8_names != 0;
     if (spec->unit && *spec->unit) {
         o->unit_len = strlen(spec->unit);
         memcpy(o->unit, spec->unit, o->unit_len + 1);
@@ -375,9 +380,12 @@ int smx_spec_parse(const shmetrics_spec_t *spec, uint32_t type, struct smx_spec 
         if (!l)
             return smx_fail(-EINVAL, "%s: label name %zu is NULL", o->name, i + 1);
         size_t len = strlen(l);
-        if (!smx_label_name_ok(l, len))
+        if (!spec->utf8_names && !smx_label_name_legacy(l, len))
             return smx_fail(-EINVAL, "invalid label name \"%s\" for %s: it must match [a-zA-Z_][a-zA-Z0-9_]*", l,
                             o->name);
+        if (!smx_label_name_ok(l, len))
+            return smx_fail(-EINVAL, "invalid label name for %s: label name %zu is %s", o->name, i + 1,
+                            len ? "longer than 255 bytes or not UTF-8" : "empty");
         if (len >= 2 && l[0] == '_' && l[1] == '_')
             return smx_fail(-EINVAL,
                             "label name \"%s\" for %s is reserved: names starting with __ are Prometheus's own", l,

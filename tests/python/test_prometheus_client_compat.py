@@ -112,8 +112,21 @@ def test_families_expose_as_prometheus_client(mod):
         core.SummaryMetricFamily("s", "x", count_value=1)
     with pytest.raises(ValueError, match="Invalid metric type: nope"):
         core.Metric("m", "x", "nope")
-    with pytest.raises(ValueError, match="Invalid metric name: 1m"):
-        core.Metric("1m", "x", "gauge")
+    if pc is real:  # Debian's release has the legacy rules only
+        with pytest.raises(ValueError, match="Invalid metric name: 1m"):
+            core.Metric("1m", "x", "gauge")
+        return
+    # The current release: UTF-8 names unless legacy validation is on.
+    from shmetrics.prometheus_client import validation
+    assert core.Metric("1m", "x", "gauge").name == "1m"
+    with pytest.raises(ValueError, match="Invalid metric name: "):
+        core.Metric("", "x", "gauge")
+    validation.enable_legacy_validation()
+    try:
+        with pytest.raises(ValueError, match="Invalid metric name: 1m"):
+            core.Metric("1m", "x", "gauge")
+    finally:
+        validation.disable_legacy_validation()
 
 
 @pytest.mark.parametrize("mod", BOTH)
@@ -475,8 +488,18 @@ def test_current_release_names():
     validation.enable_legacy_validation()
     assert validation.get_legacy_validation() is True
     validation.disable_legacy_validation()
-    with pytest.raises(ValueError, match="invalid metric name a.b"):
-        validation._validate_metric_name("a.b")
+    validation._validate_metric_name("a.b")  # UTF-8 names, legacy validation off
+    validation._validate_labelname("ü.b")
+    with pytest.raises(ValueError, match="Reserved label metric name: __x"):
+        validation._validate_labelname("__x")
+    validation.enable_legacy_validation()
+    try:
+        with pytest.raises(ValueError, match="invalid metric name a.b"):
+            validation._validate_metric_name("a.b")
+        with pytest.raises(ValueError, match="Invalid label metric name: ü.b"):
+            validation._validate_labelname("ü.b")
+    finally:
+        validation.disable_legacy_validation()
     assert metrics._get_use_created() is True
     assert Sample("x", {}, 1).native_histogram is None
     assert NativeHistogram(3, 1.5, 0, 0.0, 0, [BucketSpan(0, 1)]).pos_spans == [BucketSpan(0, 1)]

@@ -8,6 +8,7 @@ certificates for start_wsgi_server, write_to_textfile's tmpdir, and
 prometheus_client.exposition being shmetrics.exposition itself."""
 
 import os
+import re
 import ssl
 import subprocess
 import urllib.error
@@ -193,3 +194,82 @@ def test_tls_server_client_certificates_and_versions(pki):
         pc.start_wsgi_server(0, addr="127.0.0.1", certfile="/nonexistent.crt", keyfile=tls["keyfile"])
     with pytest.raises(FileNotFoundError, match="cannot load the client CA certificates from file '/no-ca.pem'"):
         pc.start_wsgi_server(0, addr="127.0.0.1", client_cafile="/no-ca.pem", **tls)
+
+
+# Names beyond the legacy rules, as prometheus_client's current release
+# takes them: a dotted OpenTelemetry-style name, a leading digit, a dash,
+# non-ASCII letters, and legacy names beside them.
+UTF8_NAMES = [("http.server.duration", ["http.method", "code"]), ("9lives", ["ünïcode"]), ("a-b", []),
+              ("vllm:legacy_name", ["model_name"])]
+
+
+def utf8_metrics(reg):
+    for i, (name, labels) in enumerate(UTF8_NAMES):
+        c = pc.Counter(name, "Help of %s." % name, labels, registry=reg)
+        (c.labels(*["v%d" % j for j in range(len(labels))]) if labels else c).inc(i + 1)
+    h = pc.Histogram("rpc.latency", "Latency.", ["rpc.method"], buckets=[0.5], registry=reg)
+    h.labels("Get").observe(0.25)
+
+
+@pytest.mark.parametrize("scheme", [None, "underscores", "allow-utf-8", "dots", "values"])
+@pytest.mark.parametrize("fmt", ["text/plain;version=1.0.0", "application/openmetrics-text;version=1.0.0"])
+def test_utf8_names_served_by_the_collector_as_prometheus_client_writes_them(scheme, fmt, arena_path, monkeypatch):
+    """The C collector (the HTTP server over the arena) and prometheus_client's
+    writers (this module's generate_latest) escape and quote the same names
+    the same way, for every scheme a scraper may ask for: the bodies are
+    equal, family by family (up to the order of a sample's labels and the
+    spelling of its value, which the two writers choose apart)."""
+    monkeypatch.setenv("PROMETHEUS_DISABLE_CREATED_SERIES", "true")
+    registry = shmetrics.Registry(arena_path, families=64, series=256, processes=8)
+    try:
+        utf8_metrics(registry)
+        accept = fmt + ("; escaping=" + scheme if scheme else "")
+        generator, content_type = exposition.choose_encoder(accept)
+        want = generator(registry).decode()
+        with shmetrics.start_http_server(0, addr="127.0.0.1", registry=registry, threads=1) as srv:
+            req = urllib.request.Request(f"http://127.0.0.1:{srv.port}/metrics", headers={"Accept": accept})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                got, got_type = r.read().decode(), r.headers["Content-Type"]
+    finally:
+        registry.close(unlink=True)
+
+    def sample(line):
+        if line.startswith("#"):
+            return line
+        if "{" not in line:
+            name, value = line.rsplit(" ", 1)
+            return "%s %r" % (name, float(value))
+        head, rest = line.split("{", 1)
+        inner, value = rest.rsplit("} ", 1)
+        name, pairs = head, []
+        for k, v in re.findall(r'("(?:[^"\\]|\\.)*"|[^,="]+)(?:=("(?:[^"\\]|\\.)*"))?', inner):
+            if v:
+                pairs.append(k + "=" + v)
+            else:
+                name = k
+        return "%s{%s} %r" % (name, ",".join(sorted(pairs)), float(value))
+
+    def families(text):
+        out, cur = {}, None
+        for line in text.splitlines():
+            if line.startswith(("# HELP ", "# TYPE ", "# UNIT ")):
+                cur = line.split(" ", 3)[2]
+            if line and line != "# EOF":
+                out.setdefault(cur, set()).add(sample(line))
+        return out
+
+    ours = families(got)
+    # The collector's own families (shmetrics_*) and the workers' process
+    # metrics are not prometheus_client's.
+    ours = {k: v for k, v in ours.items() if k and not k.startswith(("shmetrics_", "process_"))}
+    assert ours == families(want), (got, want)
+    if scheme:
+        assert got_type.endswith("; escaping=" + scheme), got_type
+    # The names the scheme gives, spelled out for two of them.
+    expect = {None: "http_server_duration_total{http_method=", "underscores": "http_server_duration_total{",
+              "allow-utf-8": '{"http.server.duration_total","http.method"=',
+              "dots": "http_dot_server_dot_duration__total{http_dot_method=",
+              "values": "U__http_2e_server_2e_duration__total{U__http_2e_method="}[scheme]
+    assert expect in got, got
+    assert ('vllm:legacy_name_total{model_name="v0"} 4' if scheme != "dots" else
+            'vllm:legacy__name__total{model__name="v0"} 4') in got, got

@@ -14,6 +14,7 @@ from .. import disable_created_metrics, enable_created_metrics  # noqa: F401  (p
 from .. import metrics as _base
 from ..collectors import REGISTRY, CollectorRegistry, shared_mode
 from ..registry import Registry
+from .. import escaping as _escaping
 
 __all__ = ["Counter", "Enum", "Gauge", "Histogram", "Info", "MetricWrapperBase", "Summary"]
 
@@ -46,6 +47,17 @@ _SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum",
              "summary": ("_sum", "_count", "_created"), "info": ("_info",)}
 
 
+class _Utf8Names:
+    """prometheus_client's switch, read when a metric is made: UTF-8 names
+    unless legacy validation is on."""
+
+    def __get__(self, obj, cls=None):
+        return not _escaping.legacy_validation()
+
+
+_UTF8_NAMES = _Utf8Names()
+
+
 def _compat(base, **defaults):
     sig = inspect.signature(base.__init__)
 
@@ -53,6 +65,8 @@ def _compat(base, **defaults):
         bound = sig.bind(self, *args, **kwargs)
         bound.apply_defaults()
         a = bound.arguments
+        if a["name"] == "":  # before a namespace makes it look like a name
+            raise ValueError("Metric name should not be empty")
         registry = a["registry"] if "registry" in kwargs or len(args) > _REGISTRY_POS else REGISTRY
         a["registry"] = _arena_of(registry)
         for k, v in defaults.items():
@@ -83,7 +97,7 @@ def _compat(base, **defaults):
         return f"prometheus_client.metrics.{base.__name__}({self._name})"
 
     cls = type(base.__name__, (base,), {"__init__": __init__, "__repr__": __repr__, "__doc__": base.__doc__,
-                                        "__module__": __name__})
+                                        "__module__": __name__, "_utf8_names": _UTF8_NAMES})
     return cls
 
 
