@@ -191,9 +191,23 @@ Test(names, utf8_quoted_where_the_legacy_set_ends)
     cr_assert(strstr(t, "{\"http.requests_total\",\"http.method\"=\"GET\",code=\"200\"} 3 # {\"trace.id\"=\"abc\"} 3"),
               "%s", t);
     free(t);
-    /* JSON: names as they are, whatever the flags. */
+    /* JSON: names as they are, whatever the flags, escaped as JSON
+     * strings (a quote, a control character). */
+    shmetrics_spec_t ws = {.name = "we\"ird\x01", .help = "W.", .utf8_names = 1};
+    shmetrics_counter_t *w;
+    shmetrics_counter_series_t *wv;
+    cr_assert_eq(shmetrics_counter_register(reg, &ws, &w), 0, "%s", shmetrics_errmsg());
+    cr_assert_eq(shmetrics_counter_labels(w, &wv, NULL), 0);
     t = body(SHMETRICS_FORMAT_JSON, 0);
     cr_assert(strstr(t, "\"http.requests\"") && strstr(t, "\"http.method\""), "%s", t);
+    cr_assert(strstr(t, "{\"name\":\"we\\\"ird\\u0001_total\",\"labels\":{}"), "%s", t);
+    free(t);
+    /* And in the text formats: underscores, or quoted with the quote escaped. */
+    t = body(SHMETRICS_FORMAT_PROMETHEUS, 0);
+    cr_assert(strstr(t, "\nwe_ird__total 0\n"), "%s", t);
+    free(t);
+    t = body(SHMETRICS_FORMAT_PROMETHEUS, SHMETRICS_FORMAT_UTF8);
+    cr_assert(strstr(t, "\n{\"we\\\"ird\x01_total\"} 0\n"), "%s", t);
     free(t);
 }
 

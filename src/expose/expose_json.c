@@ -22,6 +22,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/buf.h"
 #include "shmetrics.h"
@@ -94,11 +95,19 @@ static void put_native(struct smx_buf *b, const shmetrics_native_histogram_t *n)
 
 static void put_sample(struct smx_buf *b, const char *family, const shmetrics_sample_t *s)
 {
-    smx_buf_puts(b, "{\"name\":\"");
-    /* Metric names are [a-zA-Z_:][a-zA-Z0-9_:]*: nothing to escape. */
-    smx_buf_puts(b, family);
-    smx_buf_puts(b, s->suffix);
-    smx_buf_puts(b, "\",\"labels\":{");
+    /* The sample's name escaped as JSON: a UTF-8 name (spec.utf8_names)
+     * may hold any character. */
+    struct smx_buf name = {0};
+    smx_buf_puts(&name, family);
+    smx_buf_puts(&name, s->suffix);
+    smx_buf_putc(&name, 0);
+    smx_buf_puts(b, "{\"name\":");
+    if (name.oom)
+        b->oom = true;
+    else
+        smx_buf_json_string(b, name.data);
+    free(name.data);
+    smx_buf_puts(b, ",\"labels\":{");
     for (size_t i = 0; i < s->nlabels; i++) {
         if (i)
             smx_buf_putc(b, ',');
