@@ -114,6 +114,13 @@ def batch_tests():
     check(line == 'odd_total{path="a\\"b\\\\c\\nd"} 1' and
           r.stdout.splitlines()[-2] == line.rsplit(" ", 1)[0] + " counter                1         0.00",
           "label values escaped as dump escapes them", r.stdout)
+    # Control characters (a terminal's escape sequence) shown, not sent.
+    run("inc", "--arena", odd, "odd_total", "path=\x1b[31mred\x07")
+    r = run("top", "--arena", odd, "--once", "--interval", "20ms")
+    os.unlink(odd)
+    check("\x1b" not in r.stdout and "\x07" not in r.stdout and
+          r.stdout.splitlines()[-2].startswith('odd_total{path="\\x1b[31mred\\x07"} counter '),
+          "control characters shown as \\xHH", repr(r.stdout))
 
     # A writer at known rates: batch rates within 20 %.
     p = subprocess.Popen([PACE, ARENA, "3"], stdout=subprocess.PIPE, text=True)

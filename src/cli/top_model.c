@@ -79,24 +79,42 @@ void top_model_close(struct top_model *m)
 
 /* ----------------------------------------------------------------- rows */
 
-/* name{a="x",b="y"}, as the text format writes it (\\, \" and \n escaped
- * in values). */
+/* `s` at p: control characters (which a UTF-8 name or any label value may
+ * hold, and which a terminal would obey) as \xHH; with `value`, \\, \"
+ * and \n escaped as the text format escapes them. */
+static char *put_text(char *p, const char *s, bool value)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (value && (c == '\\' || c == '"' || c == '\n')) {
+            *p++ = '\\';
+            *p++ = c == '\n' ? 'n' : (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            p += sprintf(p, "\\x%02x", c);
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    return p;
+}
+
+/* name{a="x",b="y"}, as the text format writes it, control characters
+ * shown as \xHH. */
 static char *make_key(const char *name, const char *suffix, const shmetrics_sample_t *s)
 {
-    size_t len = strlen(name) + strlen(suffix) + 3;
+    size_t len = 4 * (strlen(name) + strlen(suffix)) + 3;
     for (size_t i = 0; i < s->nlabels; i++)
-        len += strlen(s->labels[i].name) + 2 * strlen(s->labels[i].value) + 4;
+        len += 4 * (strlen(s->labels[i].name) + strlen(s->labels[i].value)) + 4;
     char *k = malloc(len), *p = k;
     if (!k)
         return NULL;
-    p += sprintf(p, "%s%s", name, suffix);
+    p = put_text(put_text(p, name, false), suffix, false);
     for (size_t i = 0; i < s->nlabels; i++) {
-        p += sprintf(p, "%s%s=\"", i ? "," : "{", s->labels[i].name);
-        for (const char *v = s->labels[i].value; *v; v++) {
-            if (*v == '\\' || *v == '"' || *v == '\n')
-                *p++ = '\\';
-            *p++ = *v == '\n' ? 'n' : *v;
-        }
+        *p++ = i ? ',' : '{';
+        p = put_text(p, s->labels[i].name, false);
+        *p++ = '=';
+        *p++ = '"';
+        p = put_text(p, s->labels[i].value, true);
         *p++ = '"';
     }
     strcpy(p, s->nlabels ? "}" : "");
