@@ -39,6 +39,13 @@
  * once; odd processes first give the series a stripe set on CPU P, as a
  * collision would (so the merge adds a base block and stripes).
  *
+ * usage: feed ARENA PROCS utf8
+ *
+ * Each process P adds P + 1 to the counter "feed.utf8.requests" (a UTF-8
+ * name, spec.utf8_names) with the labels "http.method"="GET" and
+ * "proc"="P", and observes P + 0.5 into the histogram "feed.utf8.latency"
+ * (buckets 1 and 10).
+ *
  * With SHMETRICS_SIM_CPUS=N in the environment, every process writes as if
  * it moved over N CPUs (shmetrics_cpu_simulate), changing CPU for every
  * series it writes (and every 100 loops).
@@ -226,6 +233,38 @@ static int native_worker(const char *arena, int p, int schema, long count)
     return shmetrics_shutdown(reg, 0) < 0 ? fail("shutdown") : 0;
 }
 
+static int utf8_worker(const char *arena, int p)
+{
+    shmetrics_options_t o = {.path = arena, .flags = SHMETRICS_OPEN_CREATE};
+    shmetrics_registry_t *reg;
+    if (shmetrics_open(&o, &reg) < 0)
+        return fail("open");
+    const char *lbl[] = {"http.method", "proc"};
+    const double b[] = {1, 10};
+    shmetrics_spec_t cs = {.name = "feed.utf8.requests",
+                           .help = "UTF-8 names.",
+                           .label_names = lbl,
+                           .nlabels = 2,
+                           .utf8_names = 1};
+    shmetrics_spec_t hs = {.name = "feed.utf8.latency",
+                           .help = "UTF-8 names.",
+                           .buckets = b,
+                           .nbuckets = 2,
+                           .utf8_names = 1};
+    shmetrics_counter_t *c;
+    shmetrics_counter_series_t *cv;
+    shmetrics_histogram_t *h;
+    shmetrics_histogram_series_t *hv;
+    char proc[16];
+    snprintf(proc, sizeof proc, "%d", p);
+    if (shmetrics_counter_register(reg, &cs, &c) < 0 || shmetrics_counter_labels(c, &cv, "GET", proc, NULL) < 0 ||
+        shmetrics_histogram_register(reg, &hs, &h) < 0 || shmetrics_histogram_labels(h, &hv, NULL) < 0)
+        return fail("utf8 register");
+    shmetrics_counter_add(cv, (uint64_t)p + 1);
+    shmetrics_histogram_observe(hv, p + 0.5);
+    return shmetrics_shutdown(reg, 0) < 0 ? fail("shutdown") : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *sim = getenv("SHMETRICS_SIM_CPUS");
@@ -233,13 +272,14 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr,
                 "usage: feed ARENA PROCS SERIES [SECONDS]\n       feed ARENA PROCS vllm REQUESTS MAX_MODEL_LEN\n"
-                "       feed ARENA PROCS grow SECONDS\n       feed ARENA PROCS native SCHEMA COUNT\n");
+                "       feed ARENA PROCS grow SECONDS\n       feed ARENA PROCS native SCHEMA COUNT\n"
+                "       feed ARENA PROCS utf8\n");
         return 2;
     }
     int procs = atoi(argv[2]);
     int vllm = strcmp(argv[3], "vllm") == 0, grow = strcmp(argv[3], "grow") == 0;
-    int native = strcmp(argv[3], "native") == 0;
-    long series = vllm || grow || native ? 0 : atol(argv[3]);
+    int native = strcmp(argv[3], "native") == 0, utf8 = strcmp(argv[3], "utf8") == 0;
+    long series = vllm || grow || native || utf8 ? 0 : atol(argv[3]);
     if (native && argc != 6) {
         fprintf(stderr, "feed: native needs SCHEMA and COUNT\n");
         return 2;
@@ -258,10 +298,11 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0)
-            _exit(native ? native_worker(argv[1], p, atoi(argv[4]), atol(argv[5]))
-                  : vllm ? vllm_worker(argv[1], requests, max_model_len)
-                  : grow ? grow_worker(argv[1], p, seconds)
-                         : worker(argv[1], p, series, seconds));
+            _exit(utf8     ? utf8_worker(argv[1], p)
+                  : native ? native_worker(argv[1], p, atoi(argv[4]), atol(argv[5]))
+                  : vllm   ? vllm_worker(argv[1], requests, max_model_len)
+                  : grow   ? grow_worker(argv[1], p, seconds)
+                           : worker(argv[1], p, series, seconds));
     }
     int bad = 0;
     for (int p = 0; p < procs; p++) {

@@ -21,6 +21,14 @@ ARENA = "/dev/shm/shmetrics-push-rw-%d" % os.getpid()
 T = Checks()
 
 
+def underscores(name, metric):
+    """A name as remote-write 1.0 carries it: each character outside the
+    legacy set as '_' (the feed's UTF-8 names, spec.utf8_names)."""
+    def legal(i, ch):
+        return ch.isascii() and (ch.isalpha() or ch == "_" or (i > 0 and ch.isdigit()) or (metric and ch == ":"))
+    return "".join(ch if legal(i, ch) else "_" for i, ch in enumerate(name))
+
+
 def start_prometheus(tmp, port):
     """Prometheus as a remote-write receiver on `port`; .up says whether
     it became ready within 60 s."""
@@ -51,7 +59,8 @@ def test_exact(tmp):
             if fam["name"].startswith("shmetrics_"):
                 continue
             for s in fam["samples"]:
-                want[(s["name"], tuple(sorted(s["labels"].items())))] = float(s["value"])
+                want[(underscores(s["name"], True),
+                      tuple(sorted((underscores(k, False), v) for k, v in s["labels"].items())))] = float(s["value"])
         for k, v in want.items():
             g = series.get(k)
             if g is None or not (g == v or (g != g and v != v)):
@@ -60,6 +69,10 @@ def test_exact(tmp):
         T.check(prom.scalar('feed_series_total{proc="0",idx="9"}') == 10.0, "one counter series")
         T.check(prom.scalar("sum(feed_series_total)") == 220.0, "sum over 40 series = 220")
         T.check(prom.scalar("feed_busy") == 4.0, "gauge merged over 4 processes")
+        T.check(prom.scalar('sum(feed_utf8_requests_total{http_method="GET"})') == 6.0 and
+                prom.scalar('feed_utf8_latency_bucket{le="1.0"}') == 1.0 and prom.scalar("feed_utf8_latency_count") == 3.0,
+                "UTF-8 names (feed.utf8.requests, http.method) sent with underscores, the values exact")
+        T.check(prom.query('{__name__=~".*[.].*"}') == [], "no name with a dot reached Prometheus")
         q = prom.scalar("histogram_quantile(0.5, feed_latency_seconds_bucket)")
         T.check(q is not None and abs(q - 0.175) < 1e-9, "histogram_quantile(0.5) over pushed buckets = 0.175", q)
         T.check(prom.scalar('feed_ttft_seconds{quantile="0.99"}') == 0.50390625, "summary quantile")
@@ -112,6 +125,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="shmetrics-rw-")
     try:
         subprocess.run([FEED, ARENA, "4", "10"], check=True, timeout=60)
+        subprocess.run([FEED, ARENA, "3", "utf8"], check=True, timeout=60)
         cli("set", "--arena", ARENA, "--help", "Temp.", "temperature", "room=a", "-2.5")
         cli("inc", "--arena", ARENA, "--help", "Work.", "work_seconds_total", "0.75")
         test_exact(tmp)

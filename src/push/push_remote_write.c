@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "push.h"
 #include "remote_write.pb-c.h"
@@ -103,6 +104,38 @@ struct sizes {
     size_t ser, lab, names, hist, spans, deltas;
 };
 
+/* Bytes of r->names a series may take: its name and its labels' names,
+ * escaped or not (escaping never makes a name longer). */
+static size_t names_size(const struct shmetrics_pusher *p, const char *name, const char *suffix,
+                         const shmetrics_sample_t *sm)
+{
+    size_t n = strlen(name) + strlen(suffix) + 1;
+    for (size_t k = 0; k < sm->nlabels; k++)
+        n += strlen(sm->labels[k].name) + 1;
+    (void)p; /* the extra labels are the caller's: legacy names, checked */
+    return n;
+}
+
+/* A name as remote-write 1.0 wants it ([a-zA-Z_:][a-zA-Z0-9_:]* for a
+ * metric, no ':' for a label): a UTF-8 name (spec.utf8_names) escaped with
+ * underscores, as a scrape that asks for no escaping gets it, into
+ * r->names; a legacy one as it is. */
+static const char *rw_name(struct req *r, const char *name, const char *suffix, bool metric)
+{
+    struct smx_buf b = {0};
+    smx_buf_name(&b, name, suffix, SMX_ESCAPE_UNDERSCORES, metric, false);
+    char *out = r->names + r->n;
+    if (b.oom) { /* cannot escape: sent as it is */
+        r->n += (size_t)sprintf(out, "%s%s", name, suffix) + 1;
+    } else {
+        memcpy(out, b.data, b.len);
+        out[b.len] = 0;
+        r->n += b.len + 1;
+    }
+    free(b.data);
+    return out;
+}
+
 /* The next time series: __name__ = name + suffix, the extra labels and
  * the sample's, sorted by name. */
 static Smxrw__TimeSeries *add_series(struct shmetrics_pusher *p, struct req *r, const char *name, const char *suffix,
@@ -112,18 +145,17 @@ static Smxrw__TimeSeries *add_series(struct shmetrics_pusher *p, struct req *r, 
     smxrw__time_series__init(t);
     r->tsp[r->s++] = t;
     t->labels = &r->labp[r->l];
-    char *full = r->names + r->n;
-    r->n += (size_t)sprintf(full, "%s%s", name, suffix) + 1;
+    const char *full = rw_name(r, name, suffix, true);
     size_t first = r->l;
     smxrw__label__init(&r->lab[r->l]);
     r->lab[r->l].name = "__name__";
-    r->lab[r->l].value = full;
+    r->lab[r->l].value = (char *)full;
     r->labp[r->l] = &r->lab[r->l];
     r->l++;
     for (size_t k = 0; k < p->o.nlabels + sm->nlabels; k++, r->l++) {
         const shmetrics_label_t *src = k < p->o.nlabels ? &p->o.labels[k] : &sm->labels[k - p->o.nlabels];
         smxrw__label__init(&r->lab[r->l]);
-        r->lab[r->l].name = (char *)src->name;
+        r->lab[r->l].name = k < p->o.nlabels ? (char *)src->name : (char *)rw_name(r, src->name, "", false);
         r->lab[r->l].value = (char *)src->value;
         r->labp[r->l] = &r->lab[r->l];
     }
@@ -220,7 +252,7 @@ static int walk(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struct
                 z->ser++;
                 z->hist++;
                 z->lab += f->samples[end - 1].nlabels + 1 + p->o.nlabels;
-                z->names += strlen(f->name) + 1;
+                z->names += names_size(p, f->name, "", &f->samples[end - 1]);
                 z->spans += nh->npositive_spans + nh->nnegative_spans;
                 z->deltas += nh->npositive + nh->nnegative;
             } else if (nh) {
@@ -231,7 +263,7 @@ static int walk(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struct
                 if (!r) {
                     z->ser++;
                     z->lab += sm->nlabels + 1 + p->o.nlabels;
-                    z->names += strlen(f->name) + strlen(sm->suffix) + 1;
+                    z->names += names_size(p, f->name, sm->suffix, sm);
                     continue;
                 }
                 Smxrw__TimeSeries *t = add_series(p, r, f->name, sm->suffix, sm);
