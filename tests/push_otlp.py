@@ -215,6 +215,9 @@ def test_encodings(root, tmp):
                     "%s: summary quantiles" % enc, s)
             g = metrics.get("feed_busy", {}).get("gauge", {}).get("dataPoints", [{}])[0]
             T.check(g.get("asDouble") == 4, "%s: gauge" % enc, g)
+            u = metrics.get("feed.utf8.requests", {}).get("sum", {}).get("dataPoints", [])
+            T.check(sorted((attrs(dp["attributes"]).get("http.method"), float(dp["asDouble"])) for dp in u) ==
+                    [("GET", 1.0), ("GET", 2.0), ("GET", 3.0)], "%s: UTF-8 names as they are" % enc, u)
             a = metrics.get("shmetrics_push_attempts", {}).get("sum", {}).get("dataPoints", [{}])[0]
             T.check(attrs(a.get("attributes")) == {"backend": "otlp"} and a.get("asDouble") == 1,
                     "%s: self metric shmetrics_push_attempts" % enc, a)
@@ -286,6 +289,7 @@ def main():
         root = os.path.join(modules, "@opentelemetry", "otlp-transformer", "build", "src", "generated", "root.js")
         T.check(os.path.exists(root), "@opentelemetry/otlp-transformer 0.52.1 is in tests/npm/node_modules")
         subprocess.run([FEED, ARENA, "4", "10"], check=True, timeout=60)
+        subprocess.run([FEED, ARENA, "3", "utf8"], check=True, timeout=60)
         cli("set", "--arena", ARENA, "--help", "Temp.", "--mode", "all", "temperature", "room=a", "-2.5")
         cli("observe", "--arena", ARENA, "--help", "Size.", "--buckets", "1,10", "size_bytes", "kind=x", "3")
         cli("observe", "--arena", ARENA, "--help", "Empty.", "--summary", "idle_seconds", "1")
