@@ -176,13 +176,15 @@ def _at_least(version, minimum):
         return False
 
 
-def _om_exemplar(metric, s, exemplar):
+def _om_exemplar(metric, s, exemplar, scheme):
+    """An exemplar's text, its label names written by `scheme` as every
+    other name (as the collector writes them)."""
     ok = ((metric.type == "counter" and s.name.endswith("_total"))
           or (metric.type in ("histogram", "gaugehistogram") and s.name.endswith("_bucket"))
           or (metric.type == "histogram" and s.name == metric.name))
     if not ok:
         raise ValueError(f"Metric {metric.name} has exemplars, but is not a histogram bucket or counter")
-    text = f" # {{{_labels(exemplar.labels, escaping_.ALLOWUTF8)}}} {float_to_go_string(exemplar.value)}"
+    text = f" # {{{_labels(exemplar.labels, scheme)}}} {float_to_go_string(exemplar.value)}"
     if exemplar.timestamp is not None:
         text += f" {exemplar.timestamp}"
     return text
@@ -207,11 +209,11 @@ def _om_native(nh):
 def _om_sample(metric, s, scheme, native):
     exemplars = ""
     if s.exemplar:
-        exemplars = _om_exemplar(metric, s, s.exemplar)
+        exemplars = _om_exemplar(metric, s, s.exemplar, scheme)
     if s.native_histogram is not None:
         value = _om_native(s.native_histogram)
         for exemplar in s.native_histogram.nh_exemplars or ():
-            exemplars += _om_exemplar(metric, s, exemplar)
+            exemplars += _om_exemplar(metric, s, exemplar, scheme)
     else:
         value = float_to_go_string(s.value)
     ts = f" {s.timestamp}" if s.timestamp is not None else ""

@@ -273,3 +273,27 @@ def test_utf8_names_served_by_the_collector_as_prometheus_client_writes_them(sch
     assert expect in got, got
     assert ('vllm:legacy_name_total{model_name="v0"} 4' if scheme != "dots" else
             'vllm:legacy__name__total{model__name="v0"} 4') in got, got
+
+
+def test_utf8_exemplar_label_names():
+    """prometheus_client's classes take UTF-8 exemplar label names unless
+    legacy validation is on (read at the call); the expositions escape them
+    as they escape every other name; an empty or reserved name is refused
+    and nothing is counted."""
+    from shmetrics.prometheus_client import validation
+    reg = pc.CollectorRegistry()
+    c = pc.Counter("ex", "Exemplars.", registry=reg)
+    c.inc(exemplar={"trace.id": "abc"})
+    assert '# {trace_id="abc"} 1.0' in om.generate_latest(reg).decode()
+    gen, _ = exposition.choose_encoder("application/openmetrics-text; version=1.0.0; escaping=allow-utf-8")
+    assert '# {"trace.id"="abc"} 1.0' in gen(reg).decode()
+    for bad, msg in (({"": "x"}, "Invalid label metric name: "), ({"__a": "x"}, "Reserved label metric name: __a")):
+        with pytest.raises(ValueError, match=msg):
+            c.inc(exemplar=bad)
+    validation.enable_legacy_validation()
+    try:
+        with pytest.raises(ValueError, match="Invalid label metric name: trace.id"):
+            c.inc(exemplar={"trace.id": "abc"})
+    finally:
+        validation.disable_legacy_validation()
+    assert reg.get_sample_value("ex_total") == 1.0
