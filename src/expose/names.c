@@ -79,6 +79,27 @@ static bool legacy(const char *s, size_t n, bool colon)
     return n > 0;
 }
 
+/* The legacy set by byte, for the scrape's common case (every name legacy,
+ * checked where it lies): 1 anywhere, 2 not first (a digit), 4 a colon. */
+static const unsigned char legacy_class[256] = {
+    ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['_'] = 1, ['0' ... '9'] = 2, [':'] = 4,
+};
+
+static bool legacy_pair(const char *name, const char *suffix, bool colon)
+{
+    unsigned first = 1u | (colon ? 4u : 0u), later = first | 2u;
+    const unsigned char *p = (const unsigned char *)name;
+    if (!(legacy_class[*p] & first)) /* an empty name too */
+        return false;
+    for (p++; *p; p++)
+        if (!(legacy_class[*p] & later))
+            return false;
+    for (p = (const unsigned char *)suffix; *p; p++)
+        if (!(legacy_class[*p] & later))
+            return false;
+    return true;
+}
+
 /* `s` (`n` bytes, the name and its suffix) rewritten by `scheme`. */
 static void rewrite(struct smx_buf *b, const char *s, size_t n, unsigned scheme, bool colon)
 {
@@ -109,18 +130,17 @@ static void rewrite(struct smx_buf *b, const char *s, size_t n, unsigned scheme,
 
 bool smx_name_quoted(const char *name, const char *suffix, unsigned scheme, bool metric)
 {
-    if (scheme != SMX_ESCAPE_UTF8)
-        return false;
-    char whole[2 * SHMETRICS_MAX_NAME + 2];
-    int n = snprintf(whole, sizeof whole, "%s%s", name, suffix ? suffix : "");
-    if (n < 0 || (size_t)n >= sizeof whole)
-        return true;
-    return !legacy(whole, (size_t)n, metric);
+    return scheme == SMX_ESCAPE_UTF8 && !legacy_pair(name, suffix ? suffix : "", metric);
 }
 
 void smx_buf_name(struct smx_buf *b, const char *name, const char *suffix, unsigned scheme, bool metric, bool quote)
 {
     suffix = suffix ? suffix : "";
+    if (scheme != SMX_ESCAPE_DOTS && legacy_pair(name, suffix, metric)) { /* as it is, in place */
+        smx_buf_puts(b, name);
+        smx_buf_puts(b, suffix);
+        return;
+    }
     char whole[2 * SHMETRICS_MAX_NAME + 2];
     int n = snprintf(whole, sizeof whole, "%s%s", name, suffix);
     if (n < 0 || (size_t)n >= sizeof whole) { /* a hand-built snapshot's: not escaped, still written */

@@ -34,11 +34,15 @@ static uint64_t arena_clock(void *arg)
     return smx_registry_clock_ns(arg);
 }
 
+uint32_t smx_clocks_set;
+
 int shmetrics_registry_set_clock(shmetrics_registry_t *reg, double (*clock)(void *arg), void *arg)
 {
     int rc = smx_registry_check(reg, __func__);
     if (rc < 0)
         return rc;
+    if (clock)
+        shmetrics_add_relaxed(&smx_clocks_set, 1u);
     reg->clock = clock;
     reg->clock_arg = arg;
     shm_arena_set_clock(reg->arena, clock ? arena_clock : NULL, reg);

@@ -71,35 +71,43 @@ struct checked {
     uint16_t len[2 * SHM_EXEMPLAR_CHARS];
 };
 
-static int check(const shmetrics_label_t *labels, size_t n, bool utf8, struct checked *c)
+/* Whether the metric takes UTF-8 label names: read only for a name outside
+ * the legacy set, off the common path. */
+static bool takes_utf8(const struct smx_metric *m)
+{
+    return shmetrics_load_relaxed(&m->utf8_names) != 0;
+}
+
+static int check(const shmetrics_label_t *labels, size_t n, const struct smx_metric *m, struct checked *c)
 {
     size_t chars = 0;
+
     if (n && !labels)
-        return refuse(labels, n, utf8);
+        return refuse(labels, n, takes_utf8(m));
     if (n > SHM_EXEMPLAR_CHARS)
-        return refuse(labels, n, utf8); /* every label has a name of a character at least */
+        return refuse(labels, n, takes_utf8(m)); /* every label has a name of a character at least */
     for (size_t i = 0; i < n; i++) {
         const char *k = labels[i].name, *v = labels[i].value;
         if (!k || !v)
-            return refuse(labels, n, utf8);
+            return refuse(labels, n, takes_utf8(m));
         size_t kl = smx_label_name_len(k, SHM_EXEMPLAR_CHARS), kchars = kl;
         if (kl == 0) { /* not a legacy name: UTF-8, if the metric takes it */
-            if (!utf8)
-                return refuse(labels, n, utf8);
+            if (!takes_utf8(m))
+                return refuse(labels, n, takes_utf8(m));
             kl = strnlen(k, SHM_MAX_NAME + 1);
             kchars = kl && kl <= SHM_MAX_NAME ? smx_utf8_count(k, kl) : SIZE_MAX;
             if (kchars == SIZE_MAX)
-                return refuse(labels, n, utf8);
+                return refuse(labels, n, takes_utf8(m));
         }
         size_t vl = strnlen(v, 4 * SHM_EXEMPLAR_CHARS + 1);
         if (vl > 4 * SHM_EXEMPLAR_CHARS)
-            return refuse(labels, n, utf8);
+            return refuse(labels, n, takes_utf8(m));
         size_t vchars = smx_utf8_count(v, vl);
         if (vchars == SIZE_MAX || (chars += kchars + vchars) > SHM_EXEMPLAR_CHARS)
-            return refuse(labels, n, utf8);
+            return refuse(labels, n, takes_utf8(m));
         for (size_t j = 0; j < i; j++)
             if (strcmp(labels[j].name, k) == 0)
-                return refuse(labels, n, utf8);
+                return refuse(labels, n, takes_utf8(m));
         c->str[2 * i] = k;
         c->str[2 * i + 1] = v;
         c->len[2 * i] = (uint16_t)kl;
@@ -133,16 +141,16 @@ struct pending {
     struct checked labels;
     uint64_t *block;
     int block_rc;
-    const shmetrics_registry_t *reg;
+    const struct smx_series *series;
 };
 
 static int prepare(struct pending *p, const void *handle, uint32_t nslots, const shmetrics_label_t *labels, size_t n)
 {
     struct smx_series *s = smx_series_of_handle(handle);
-    int rc = check(labels, n, shmetrics_load_relaxed(&s->metric->utf8_names) != 0, &p->labels);
+    int rc = check(labels, n, s->metric, &p->labels);
     if (rc < 0)
         return rc;
-    p->reg = s->metric->reg;
+    p->series = s;
     p->block_rc = block_of(s, nslots, &p->block);
     return 0;
 }
@@ -153,7 +161,9 @@ static int publish(const struct pending *p, uint32_t slot, double value)
         return p->block_rc;
     /* The time before the slot is taken: a registry's clock may run code
      * that takes long (shmetrics_registry_set_clock). */
-    uint64_t ts = p->reg->clock ? smx_registry_clock_ns(p->reg) : 0;
+    uint64_t ts = __builtin_expect(shmetrics_load_relaxed(&smx_clocks_set) != 0, 0)
+                      ? smx_registry_clock_ns(p->series->metric->reg)
+                      : 0;
     if (!ts)
         ts = smx_real_coarse_ns();
     uint64_t ticket;

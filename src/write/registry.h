@@ -173,6 +173,9 @@ int smx_registry_check(const shmetrics_registry_t *reg, const char *fn);
 /* The registry's clock (shmetrics_registry_set_clock) in CLOCK_REALTIME
  * nanoseconds, 0 when it has none or gave no time. */
 uint64_t smx_registry_clock_ns(const shmetrics_registry_t *reg);
+/* Atomic (relaxed): how many registries of this process ever had a clock
+ * set; while 0, an exemplar's time needs no look at its registry. */
+extern uint32_t smx_clocks_set;
 /* The same for a metric handle, which must also be of `type` (0: any). */
 int smx_metric_check(const struct smx_metric *m, uint32_t type, const char *fn);
 int smx_metric_register(shmetrics_registry_t *reg, const shmetrics_spec_t *spec, uint32_t type,
