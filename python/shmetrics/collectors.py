@@ -238,7 +238,7 @@ def _collect(collectors, registry):
         if _is_arena_metric(collector):
             m = families(collector._registry, created).get(collector._name)
             if m is not None:
-                yield m
+                yield collector._view(m)
         elif isinstance(collector, MultiProcessCollector):
             for m in collector._families(families):
                 if m.name not in claimed:

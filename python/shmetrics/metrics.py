@@ -113,6 +113,11 @@ class _MetricWrapper:
         if not self._observable:
             raise ValueError(f"{self._type} metric is missing label values")
 
+    def _view(self, m):
+        """The family `m` read from the arena as this class shows it (the
+        prometheus_client classes may leave samples out)."""
+        return m
+
     def describe(self):
         """The family without samples, as prometheus_client's describe()."""
         return [Metric(self._name, self._documentation, self._type, self._unit)]
@@ -138,7 +143,7 @@ class _MetricWrapper:
                 ):
                     out.append(Sample(f"{name}_created", dict(_series_key(labels)), created, None, None))
             m.samples = out
-            return [m]
+            return [self._view(m)]
         return [Metric(name, self._documentation, self._type, self._unit)]
 
     def remove_by_labels(self, labels):

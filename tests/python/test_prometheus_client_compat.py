@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 
 real = pytest.importorskip("prometheus_client")
+import shmetrics  # noqa: E402
 import shmetrics.prometheus_client as ours  # noqa: E402
 from shmetrics.prometheus_client import core as ours_core  # noqa: E402
 from shmetrics.prometheus_client import multiprocess as ours_mp  # noqa: E402
@@ -533,3 +534,21 @@ def test_single_process_gauge_counts_up_and_down():
     g.dec(2)
     assert reg.get_sample_value("g") == 3.0
     assert g._multiprocess_mode == "all"
+
+
+@pytest.mark.parametrize("mod", BOTH)
+def test_negative_bucket_histogram_has_no_sum(mod, registry):
+    """prometheus_client leaves a histogram's _sum out when a bucket bound
+    is negative (the sum is no counter then); so does its module on
+    shmetrics, while shmetrics' own Histogram keeps it."""
+    pc, core, om = mod
+    reg = pc.CollectorRegistry()
+    h = pc.Histogram("hh", "H.", buckets=[-1, 0, 1], registry=reg)
+    h.observe(-0.5)
+    names = [s.name for m in reg.collect() for s in m.samples if not s.name.endswith("_created")]
+    assert names == ["hh_bucket"] * 4 + ["hh_count"]
+    assert b"hh_sum" not in pc.generate_latest(reg) and b"hh_sum" not in om.generate_latest(reg)
+    assert reg.get_sample_value("hh_count") == 1.0
+    own = shmetrics.Histogram("own", "H.", buckets=[-1, 0, 1], registry=registry)
+    own.observe(-0.5)
+    assert [s.value for m in own.collect() for s in m.samples if s.name == "own_sum"] == [-0.5]

@@ -58,7 +58,7 @@ class _Utf8Names:
 _UTF8_NAMES = _Utf8Names()
 
 
-def _compat(base, **defaults):
+def _compat(base, members=None, **defaults):
     sig = inspect.signature(base.__init__)
 
     def __init__(self, *args, **kwargs):
@@ -97,13 +97,22 @@ def _compat(base, **defaults):
         return f"prometheus_client.metrics.{base.__name__}({self._name})"
 
     cls = type(base.__name__, (base,), {"__init__": __init__, "__repr__": __repr__, "__doc__": base.__doc__,
-                                        "__module__": __name__, "_utf8_names": _UTF8_NAMES})
+                                        "__module__": __name__, "_utf8_names": _UTF8_NAMES, **(members or {})})
     return cls
+
+
+def _histogram_view(self, m):
+    """prometheus_client's histogram: one whose lowest bucket bound is
+    negative has no _sum (the sum is no counter then, as OpenMetrics says);
+    the arena keeps it, and shmetrics' own Histogram shows it."""
+    if self._upper_bounds[0] < 0:
+        m.samples = [s for s in m.samples if s.name != m.name + "_sum"]
+    return m
 
 
 Counter = _compat(_base.Counter)
 Gauge = _compat(_base.Gauge)
-Histogram = _compat(_base.Histogram)
+Histogram = _compat(_base.Histogram, members={"_view": _histogram_view})
 # prometheus_client's summaries report _count and _sum only.
 Summary = _compat(_base.Summary, quantiles=())
 Info = _compat(_base.Info)
