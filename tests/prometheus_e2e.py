@@ -27,6 +27,7 @@ def main():
     try:
         # 4 worker processes, 10 series each, then exit: the values are exact.
         subprocess.run([FEED, ARENA, "4", "10"], check=True, timeout=60)
+        subprocess.run([FEED, ARENA, "3", "utf8"], check=True, timeout=60)
         serve = subprocess.Popen([CLI, "serve", "--arena", ARENA, "--listen", "127.0.0.1:0"],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         m = re.match(r"serving http://127\.0\.0\.1:(\d+)/metrics", serve.stdout.readline())
@@ -41,6 +42,11 @@ def main():
         check(prom.scalar("sum(feed_series_total)") == 4 * 55.0, "sum over 40 counter series = 220")
         check(prom.scalar("count(feed_series_total)") == 40.0, "40 counter series")
         check(prom.scalar("feed_busy") == 4.0, "gauge, mode sum over 4 processes")
+        # UTF-8 names (feed.utf8.requests, http.method): Prometheus 2.42 asks
+        # for no escaping scheme, so it gets them with underscores.
+        check(prom.scalar('sum(feed_utf8_requests_total{http_method="GET"})') == 6.0 and
+              prom.scalar("feed_utf8_latency_count") == 3.0 and prom.scalar("feed_utf8_latency_sum") == 4.5,
+              "UTF-8 names scraped with underscores, the values exact")
         check(prom.scalar("feed_latency_seconds_count") == 4.0, "histogram count")
         check(prom.scalar("feed_latency_seconds_sum") == 1.0, "histogram sum")
         # 4 observations of 0.25, all in (0.1, 0.25]: Prometheus interpolates
