@@ -10,11 +10,6 @@
 #include "layout.h"
 #include "names.h"
 
-/* The classes of names.h, by byte. */
-const unsigned char smx_name_class[256] = {
-    ['0' ... '9'] = NC_LATER, ['A' ... 'Z'] = NC_ANY, ['a' ... 'z'] = NC_ANY, ['_'] = NC_ANY, [':'] = NC_COLON,
-};
-
 static bool name_ok(const char *s, size_t len, bool colon)
 {
     if (len == 0 || len > SHM_MAX_NAME)

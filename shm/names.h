@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/names.h"
 #include "layout.h"
 
 /* A metric or label name: 1..SHM_MAX_NAME bytes of UTF-8 without NUL, as
  * Prometheus 3 takes them (reserved prefixes are the spec's business, not
  * the format's).  A name outside the legacy rules below is escaped on the
- * way out unless the reader asks for UTF-8 (src/expose/escape.c). */
+ * way out unless the reader asks for UTF-8 (src/expose/names.c). */
 bool smx_metric_name_ok(const char *s, size_t len);
 bool smx_label_name_ok(const char *s, size_t len);
 /* The legacy rules, which the text format 0.0.4 writes unquoted:
@@ -24,11 +25,6 @@ bool smx_label_name_ok(const char *s, size_t len);
  * label name, 1..SHM_MAX_NAME bytes. */
 bool smx_metric_name_legacy(const char *s, size_t len);
 bool smx_label_name_legacy(const char *s, size_t len);
-/* What each byte may be in a name: NC_ANY anywhere, NC_LATER not first (a
- * digit), NC_COLON a colon (metric names only).  A table, not comparisons:
- * exemplar labels are checked on a worker's hot path. */
-enum { NC_ANY = 1, NC_LATER = 2, NC_COLON = 4 };
-extern const unsigned char smx_name_class[256];
 
 /* The length of the NUL-terminated `s` if it is a legacy label name of at
  * most `max` bytes, else 0; one pass, reading no byte past the first that

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/names.h"
 #include "shmetrics.h"
 
 unsigned smx_escaping_of(unsigned flags)
@@ -61,41 +62,24 @@ static uint32_t next_char(const unsigned char *p, size_t n, size_t *len)
     return cp;
 }
 
+/* A code point of the legacy set (base/names.h): ASCII only. */
 static bool legal(uint32_t c, bool first, bool colon)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
-        return true;
-    if (c >= '0' && c <= '9')
-        return !first;
-    return colon && c == ':';
+    return c < 0x80 && smx_name_byte_ok((unsigned char)c, first, colon);
 }
 
-/* Within the legacy set: a byte of 0x80 or more never is. */
-static bool legacy(const char *s, size_t n, bool colon)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!legal((unsigned char)s[i], i == 0, colon))
-            return false;
-    return n > 0;
-}
-
-/* The legacy set by byte, for the scrape's common case (every name legacy,
- * checked where it lies): 1 anywhere, 2 not first (a digit), 4 a colon. */
-static const unsigned char legacy_class[256] = {
-    ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['_'] = 1, ['0' ... '9'] = 2, [':'] = 4,
-};
-
+/* Is `name` then `suffix` within the legacy set?  Read where they lie: the
+ * scrape's common case, every name legacy. */
 static bool legacy_pair(const char *name, const char *suffix, bool colon)
 {
-    unsigned first = 1u | (colon ? 4u : 0u), later = first | 2u;
     const unsigned char *p = (const unsigned char *)name;
-    if (!(legacy_class[*p] & first)) /* an empty name too */
+    if (!smx_name_byte_ok(*p, true, colon)) /* an empty name too */
         return false;
     for (p++; *p; p++)
-        if (!(legacy_class[*p] & later))
+        if (!smx_name_byte_ok(*p, false, colon))
             return false;
     for (p = (const unsigned char *)suffix; *p; p++)
-        if (!(legacy_class[*p] & later))
+        if (!smx_name_byte_ok(*p, false, colon))
             return false;
     return true;
 }
@@ -148,18 +132,17 @@ void smx_buf_name(struct smx_buf *b, const char *name, const char *suffix, unsig
         smx_buf_puts(b, suffix);
         return;
     }
-    bool plain = legacy(whole, (size_t)n, metric);
-    if (scheme == SMX_ESCAPE_UTF8 || (plain && scheme != SMX_ESCAPE_DOTS) || n == 0) {
-        if (quote && scheme == SMX_ESCAPE_UTF8 && !plain) {
-            smx_buf_putc(b, '"');
-            smx_buf_escaped(b, whole, true);
-            smx_buf_putc(b, '"');
-        } else {
-            smx_buf_put(b, whole, (size_t)n);
-        }
+    if (n == 0)
         return;
+    if (scheme != SMX_ESCAPE_UTF8) { /* dots, or outside the legacy set */
+        rewrite(b, whole, (size_t)n, scheme, metric);
+    } else if (quote) {
+        smx_buf_putc(b, '"');
+        smx_buf_escaped(b, whole, true);
+        smx_buf_putc(b, '"');
+    } else {
+        smx_buf_put(b, whole, (size_t)n);
     }
-    rewrite(b, whole, (size_t)n, scheme, metric);
 }
 
 void smx_buf_label_pairs(struct smx_buf *b, const shmetrics_label_t *l, size_t n, unsigned scheme)
