@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from tap import check, summary
+from tap import check, cli_docs, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 FEED = os.environ["SHMETRICS_FEED"]
@@ -198,10 +198,8 @@ def stopped():
 
 
 def documented():
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")) as f:
-        docs = f.read()
     r = run("bench", "--help")
-    check(r.returncode == 0 and r.stdout.startswith("usage: shmetrics bench") and r.stdout in docs,
+    check(r.returncode == 0 and r.stdout.startswith("usage: shmetrics bench") and r.stdout in cli_docs(),
           "docs/cli.md has bench --help as it is")
 
 

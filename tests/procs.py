@@ -24,7 +24,7 @@ import time
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from serve_proc import Server
-from tap import check, summary
+from tap import check, cli_docs, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 HOLD = os.environ["SHMETRICS_HOLD"]
@@ -288,8 +288,7 @@ def main():
     hold = None
     try:
         r = subprocess.run([CLI, "serve", "--help"], capture_output=True, text=True)
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")) as f:
-            check("--no-process-metrics" in r.stdout and r.stdout in f.read(), "docs/cli.md has serve --help as it is")
+        check("--no-process-metrics" in r.stdout and r.stdout in cli_docs(), "docs/cli.md has serve --help as it is")
         hold, workers = start_workers()
         check(len(workers) == WORKERS, "%d workers attached" % WORKERS)
         test_switched_off(workers)

@@ -15,6 +15,7 @@ import sys
 import time
 
 from push_common import CLI, Checks, Pusher, cli, free_port
+from tap import cli_docs
 
 ARENA = "/dev/shm/shmetrics-push-cli-%d" % os.getpid()
 T = Checks()
@@ -121,9 +122,7 @@ def help_texts():
             [f for f in flags if f not in r.stdout])
     r = cli("--help")
     T.check(r.returncode == 0 and "\n  push " in r.stdout, "shmetrics --help lists push")
-    docs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")
-    with open(docs) as f:
-        text = f.read()
+    text = cli_docs()
     T.check(all(f in text for f in flags) and "usage: shmetrics push" in text, "docs/cli.md documents push",
             [f for f in flags if f not in text])
 

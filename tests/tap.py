@@ -29,3 +29,10 @@ summary = _default.summary
 def failed():
     """How many checks of this script failed so far."""
     return _default.failed
+
+
+def cli_docs():
+    """The text of docs/cli.md, where each verb's --help must stand as it is."""
+    import os
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")) as f:
+        return f.read()

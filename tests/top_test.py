@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from serve_proc import Server
-from tap import check, summary
+from tap import check, cli_docs, summary
 
 CLI = os.environ["SHMETRICS_CLI"]
 PACE = os.environ["SHMETRICS_PACE"]
@@ -427,10 +427,8 @@ def live_tests():
 
 
 def documented():
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")) as f:
-        docs = f.read()
     r = run("top", "--help")
-    check(r.returncode == 0 and r.stdout.startswith("usage: shmetrics top") and r.stdout in docs,
+    check(r.returncode == 0 and r.stdout.startswith("usage: shmetrics top") and r.stdout in cli_docs(),
           "docs/cli.md has top --help as it is")
 
 
