@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "base/names.h"
 #include "push.h"
 #include "src/read/procstat.h"
 
@@ -107,12 +108,13 @@ static void free_labels(shmetrics_label_t *l, size_t n)
     free(l);
 }
 
+/* A legacy label name (base/names.h) that does not start with __. */
 static int check_label_name(const char *s)
 {
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_') || (s[0] == '_' && s[1] == '_'))
+    if (!*s || (s[0] == '_' && s[1] == '_'))
         return -1;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+    for (size_t i = 0; s[i]; i++)
+        if (!smx_name_byte_ok((unsigned char)s[i], i == 0, false))
             return -1;
     return 0;
 }

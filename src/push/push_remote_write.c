@@ -105,14 +105,14 @@ struct sizes {
 };
 
 /* Bytes of r->names a series may take: its name and its labels' names,
- * escaped or not (escaping never makes a name longer). */
-static size_t names_size(const struct shmetrics_pusher *p, const char *name, const char *suffix,
-                         const shmetrics_sample_t *sm)
+ * escaped or not (escaping never makes a name longer).  The extra labels
+ * are the caller's, legacy names checked when the pusher was made: they
+ * are not copied. */
+static size_t names_size(const char *name, const char *suffix, const shmetrics_sample_t *sm)
 {
     size_t n = strlen(name) + strlen(suffix) + 1;
     for (size_t k = 0; k < sm->nlabels; k++)
         n += strlen(sm->labels[k].name) + 1;
-    (void)p; /* the extra labels are the caller's: legacy names, checked */
     return n;
 }
 
@@ -252,7 +252,7 @@ static int walk(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struct
                 z->ser++;
                 z->hist++;
                 z->lab += f->samples[end - 1].nlabels + 1 + p->o.nlabels;
-                z->names += names_size(p, f->name, "", &f->samples[end - 1]);
+                z->names += names_size(f->name, "", &f->samples[end - 1]);
                 z->spans += nh->npositive_spans + nh->nnegative_spans;
                 z->deltas += nh->npositive + nh->nnegative;
             } else if (nh) {
@@ -263,7 +263,7 @@ static int walk(struct shmetrics_pusher *p, const struct smx_push_ctx *c, struct
                 if (!r) {
                     z->ser++;
                     z->lab += sm->nlabels + 1 + p->o.nlabels;
-                    z->names += names_size(p, f->name, sm->suffix, sm);
+                    z->names += names_size(f->name, sm->suffix, sm);
                     continue;
                 }
                 Smxrw__TimeSeries *t = add_series(p, r, f->name, sm->suffix, sm);
