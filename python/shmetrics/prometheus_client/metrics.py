@@ -47,15 +47,9 @@ _SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum",
              "summary": ("_sum", "_count", "_created"), "info": ("_info",)}
 
 
-class _Utf8Names:
-    """prometheus_client's switch, read when a metric is made: UTF-8 names
-    unless legacy validation is on."""
-
-    def __get__(self, obj, cls=None):
-        return not _escaping.legacy_validation()
-
-
-_UTF8_NAMES = _Utf8Names()
+# prometheus_client's switch, read when a metric is made: UTF-8 names
+# unless legacy validation is on.
+_UTF8_NAMES = property(lambda self: not _escaping.legacy_validation())
 
 
 def _compat(base, members=None, **defaults):
